@@ -1,0 +1,238 @@
+//! The coordinator: the one place that writes the store and the output folder.
+//!
+//! It runs on the main thread of process 0. Cached outputs need no work;
+//! stage results arrive from the workers in any order, are committed to the
+//! store at once, and clips are handed to the sinks in source order as soon
+//! as every job of a clip is back, so outputs are identical whatever the
+//! number of workers or processes and sinks write as the run goes.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+
+use super::prepare::Prepared;
+use super::stage::{Outcome, StageResult};
+use crate::data::{ItemError, Output};
+use crate::graph::Plan;
+use crate::progress::{Progress, ProgressMode};
+use crate::registry::{Runtime, SinkWriter};
+use crate::store::{Store, StoreError, Stored, write_atomic};
+
+/// Per-node counts for `run.json`.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct NodeStats {
+    /// Operator kind.
+    pub kind: String,
+    /// Operator version.
+    pub version: u32,
+    /// Clips this node applies to.
+    pub items: u64,
+    /// Outputs found in the store.
+    pub cached: u64,
+    /// Outputs computed in this run.
+    pub computed: u64,
+    /// Items that failed here.
+    pub failed: u64,
+    /// Items not run because an upstream node failed.
+    pub skipped: u64,
+    /// Seconds spent computing (summed over workers).
+    pub seconds: f64,
+    /// Frames streamed (frame producers).
+    pub frames: u64,
+}
+
+/// Why a run could not go on (the store or the output folder failed).
+#[derive(Debug, thiserror::Error)]
+pub enum CoordinatorError {
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Output folder failure.
+    #[error("writing {path}: {source}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// State of the run on the coordinator.
+pub struct Coordinator<'a> {
+    plan: &'a Plan,
+    store: &'a Store,
+    out_dir: PathBuf,
+    prepared: Prepared,
+    pending_jobs: Vec<u32>,
+    next_emit: usize,
+    sinks: Vec<(usize, Box<dyn SinkWriter>)>,
+    /// Stats per node, in plan order.
+    pub stats: Vec<NodeStats>,
+    errors: BTreeMap<(u64, usize), ItemError>,
+    progress: Progress,
+}
+
+impl<'a> Coordinator<'a> {
+    /// Sets up sinks and counts; `jobs_per_clip[seq]` is how many stage jobs each clip waits for.
+    pub fn new(
+        plan: &'a Plan,
+        store: &'a Store,
+        out_dir: &Path,
+        prepared: Prepared,
+        jobs_per_clip: Vec<u32>,
+        mode: ProgressMode,
+    ) -> Result<Self, CoordinatorError> {
+        fs::create_dir_all(out_dir).map_err(|source| CoordinatorError::Output { path: out_dir.to_path_buf(), source })?;
+        let mut stats: Vec<NodeStats> = plan
+            .nodes
+            .iter()
+            .map(|n| NodeStats { kind: n.kind.name.into(), version: n.kind.version, ..Default::default() })
+            .collect();
+        for clip in &prepared.clips {
+            for (i, key) in clip.keys.iter().enumerate() {
+                if key.is_some() {
+                    stats[i].items += 1;
+                    stats[i].cached += u64::from(clip.cached[i]);
+                }
+            }
+        }
+        let mut sinks = Vec::new();
+        for (i, node) in plan.nodes.iter().enumerate() {
+            if let Runtime::RecordSink(sink) = &node.runtime {
+                let writer = sink
+                    .open(out_dir, &node.id)
+                    .map_err(|source| CoordinatorError::Output { path: out_dir.join(&node.id), source })?;
+                sinks.push((i, writer));
+            }
+        }
+        let progress = Progress::new(
+            plan.nodes
+                .iter()
+                .zip(&stats)
+                .filter(|(n, _)| n.stage.is_some())
+                .map(|(n, s)| (n.id.clone(), s.items, s.cached))
+                .collect(),
+            mode,
+        );
+        Ok(Self {
+            plan,
+            store,
+            out_dir: out_dir.to_path_buf(),
+            prepared,
+            pending_jobs: jobs_per_clip,
+            next_emit: 0,
+            sinks,
+            stats,
+            errors: BTreeMap::new(),
+            progress,
+        })
+    }
+
+    /// Stores source records that are not cached yet, then emits clips that need no jobs.
+    pub fn start(&mut self) -> Result<(), CoordinatorError> {
+        let mut fresh: Vec<([u8; 32], Output)> = Vec::new();
+        for clip in &self.prepared.clips {
+            let key = clip.keys[clip.source].expect("a source keys its own clips");
+            if !clip.cached[clip.source] {
+                let record = serde_json::to_value(&clip.clip).expect("clips serialise");
+                fresh.push((key, Output::record(record)));
+                self.stats[clip.source].computed += 1;
+            }
+        }
+        let items: Vec<_> = fresh.iter().map(|(k, o)| (*k, o)).collect();
+        self.store.put_many(&items)?;
+        self.emit_ready()
+    }
+
+    /// Takes one stage result: commits outputs, records errors, emits what is complete.
+    pub fn accept(&mut self, result: StageResult) -> Result<(), CoordinatorError> {
+        let seq = result.seq as usize;
+        let clip = &self.prepared.clips[seq];
+        let mut done: Vec<([u8; 32], Output)> = Vec::new();
+        let progress_index = |plan: &Plan, node: usize| {
+            plan.nodes[..node].iter().filter(|n| n.stage.is_some()).count()
+        };
+        for (node, outcome, seconds) in result.outcomes {
+            let stats = &mut self.stats[node];
+            stats.seconds += seconds;
+            match outcome {
+                Outcome::Done(wire) => {
+                    stats.computed += 1;
+                    done.push((clip.keys[node].expect("stage nodes have keys"), wire.into_output()));
+                }
+                Outcome::Failed(cause) => {
+                    stats.failed += 1;
+                    let error = ItemError { clip: clip.clip.id.clone(), operator: self.plan.nodes[node].id.clone(), cause };
+                    tracing::warn!(clip = %error.clip, operator = %error.operator, cause = %error.cause, "item failed");
+                    self.errors.insert((result.seq, node), error);
+                }
+                Outcome::Skipped => stats.skipped += 1,
+            }
+            let frames = if node == self.plan.stages[result.stage].producer { result.frames } else { 0 };
+            self.stats[node].frames += frames;
+            self.progress.advance(progress_index(self.plan, node), frames);
+        }
+        let items: Vec<_> = done.iter().map(|(k, o)| (*k, o)).collect();
+        self.store.put_many(&items)?;
+        self.pending_jobs[seq] -= 1;
+        self.emit_ready()
+    }
+
+    /// Hands finished clips to the sinks, in order.
+    fn emit_ready(&mut self) -> Result<(), CoordinatorError> {
+        while self.next_emit < self.prepared.clips.len() && self.pending_jobs[self.next_emit] == 0 {
+            let clip = &self.prepared.clips[self.next_emit];
+            for (sink_node, writer) in &mut self.sinks {
+                let input = self.plan.nodes[*sink_node].inputs[0];
+                let Some(key) = clip.keys[input] else { continue };
+                let Some(stored) = self.store.get(&key)? else { continue };
+                writer.write(&clip.clip.id, &stored.record).map_err(|source| CoordinatorError::Output {
+                    path: self.out_dir.join(&self.plan.nodes[*sink_node].id),
+                    source,
+                })?;
+            }
+            for (i, node) in self.plan.nodes.iter().enumerate() {
+                if node.kind.section != crate::spec::Section::Sinks || matches!(node.runtime, Runtime::RecordSink(_)) {
+                    continue;
+                }
+                let Some(key) = clip.keys[i] else { continue };
+                if let Some(stored) = self.store.get(&key)? {
+                    materialise_blobs(self.store, &stored, &self.out_dir.join(&node.id), &clip.clip.id)?;
+                }
+            }
+            self.next_emit += 1;
+        }
+        Ok(())
+    }
+
+    /// Closes sinks and writes `errors.jsonl`; returns every error in order.
+    pub fn finish(self) -> Result<(Vec<NodeStats>, Vec<ItemError>), CoordinatorError> {
+        self.progress.finish();
+        for (_, writer) in self.sinks {
+            writer.finish().map_err(|source| CoordinatorError::Output { path: self.out_dir.clone(), source })?;
+        }
+        let errors: Vec<ItemError> = self.prepared.errors.into_iter().chain(self.errors.into_values()).collect();
+        let mut text = String::new();
+        for e in &errors {
+            text.push_str(&serde_json::to_string(e).expect("errors serialise"));
+            text.push('\n');
+        }
+        write_atomic(&self.out_dir.join("errors.jsonl"), text.as_bytes())?;
+        Ok((self.stats, errors))
+    }
+}
+
+/// Copies a stored output's blobs to `<dir>/<clip>.<ext>`, unless an identical file is there.
+fn materialise_blobs(store: &Store, stored: &Stored, dir: &Path, clip: &str) -> Result<(), CoordinatorError> {
+    for blob in &stored.blobs {
+        let path = dir.join(format!("{clip}.{}", blob.ext));
+        let same = fs::metadata(&path).is_ok_and(|m| m.len() == blob.len)
+            && fs::read(&path).is_ok_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == blob.hash);
+        if !same {
+            write_atomic(&path, &store.read_blob(blob)?)?;
+        }
+    }
+    Ok(())
+}
+

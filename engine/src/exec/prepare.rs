@@ -1,0 +1,127 @@
+//! Before anything runs: list clips, key every node output, look keys up.
+//!
+//! `maflow plan` and `maflow run` share this, so the plan's cached/to-run
+//! counts are exactly what the run will do.
+
+use std::path::Path;
+
+use crate::data::{Clip, ItemError};
+use crate::graph::Plan;
+use crate::keys::{clip_key, output_key};
+use crate::registry::Runtime;
+use crate::spec::is_safe_name;
+use crate::store::{Key, Store, StoreError};
+
+/// One clip with the keys of every node it flows through.
+#[derive(Clone, Debug)]
+pub struct ClipEntry {
+    /// Position in the run's deterministic order.
+    pub seq: u64,
+    /// The source node that listed it.
+    pub source: usize,
+    /// The clip.
+    pub clip: Clip,
+    /// Per node: its output key for this clip (`None` for nodes of other sources and for record sinks).
+    pub keys: Vec<Option<Key>>,
+    /// Per node: whether that output is already in the store.
+    pub cached: Vec<bool>,
+}
+
+/// The clips of a run and the entries that could not become clips.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// Usable clips in order.
+    pub clips: Vec<ClipEntry>,
+    /// Listing failures (missing files, bad ids, unreadable files), in order.
+    pub errors: Vec<ItemError>,
+}
+
+/// Scans sources and computes keys; `store` may be absent (nothing cached yet).
+pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreError> {
+    let mut prepared = Prepared::default();
+    for source in plan.sources() {
+        let node = &plan.nodes[source];
+        let Runtime::Source(runtime) = &node.runtime else { unreachable!("sources() yields sources") };
+        let scan = match runtime.scan(&node.id) {
+            Ok(scan) => scan,
+            Err(cause) => {
+                prepared.errors.push(ItemError { clip: format!("<{}>", node.id), operator: node.id.clone(), cause });
+                continue;
+            }
+        };
+        prepared.errors.extend(scan.errors);
+        let mut seen = std::collections::HashSet::new();
+        let mut clips = Vec::new();
+        for clip in scan.clips {
+            if !is_safe_name(&clip.id) {
+                prepared.errors.push(ItemError {
+                    clip: clip.id.clone(),
+                    operator: node.id.clone(),
+                    cause: "clip id is not a plain file name (letters, digits, `_`, `-`, `.`); skipped".into(),
+                });
+            } else if !seen.insert(clip.id.clone()) {
+                prepared.errors.push(ItemError {
+                    clip: clip.id.clone(),
+                    operator: node.id.clone(),
+                    cause: format!("duplicate clip id; the second file {} is skipped", clip.path.display()),
+                });
+            } else {
+                clips.push(clip);
+            }
+        }
+        let hashes = hash_files(&clips, store);
+        for (clip, hash) in clips.into_iter().zip(hashes) {
+            let content = match hash {
+                Ok(h) => h,
+                Err(e) => {
+                    prepared.errors.push(ItemError {
+                        clip: clip.id.clone(),
+                        operator: node.id.clone(),
+                        cause: format!("cannot read {}: {e}", clip.path.display()),
+                    });
+                    continue;
+                }
+            };
+            let mut keys: Vec<Option<Key>> = vec![None; plan.nodes.len()];
+            keys[source] = Some(clip_key(&clip, &content));
+            for (i, n) in plan.nodes.iter().enumerate() {
+                if i == source || plan.source_of(i) != source || matches!(n.runtime, Runtime::RecordSink(_)) {
+                    continue;
+                }
+                let inputs: Option<Vec<Key>> = n.inputs.iter().map(|&j| keys[j]).collect();
+                keys[i] = inputs.map(|inputs| output_key(&n.fingerprint, &inputs));
+            }
+            let cached = match store {
+                Some(store) => keys
+                    .iter()
+                    .map(|k| k.map_or(Ok(false), |k| store.contains(&k)))
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => vec![false; keys.len()],
+            };
+            let seq = prepared.clips.len() as u64;
+            prepared.clips.push(ClipEntry { seq, source, clip, keys, cached });
+        }
+    }
+    Ok(prepared)
+}
+
+/// Content hashes of the clips' files, in parallel (reading files is most of a cold plan).
+fn hash_files(clips: &[Clip], store: Option<&Store>) -> Vec<std::io::Result<[u8; 32]>> {
+    let hash_one = |path: &Path| match store {
+        Some(store) => store.file_hash(path),
+        None => {
+            let mut h = blake3::Hasher::new();
+            h.update_reader(std::fs::File::open(path)?)?;
+            Ok(*h.finalize().as_bytes())
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let chunk = clips.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = clips
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|c| hash_one(&c.path)).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("hashing threads do not panic")).collect()
+    })
+}

@@ -1,0 +1,180 @@
+//! The operator table: kinds, their ports, versions and runtimes.
+//!
+//! The engine never names an operator. Operator crates describe each kind
+//! with an [`OperatorKind`] (name, ports, version, documentation, example
+//! params and a build function) and hand the table to the engine. Runtimes
+//! implement one of the traits below and know nothing about timely.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::data::{Clip, Frame, ItemError, Output, VideoInfo};
+use crate::diagnostic::Diagnostic;
+use crate::spec::Section;
+use crate::spec::tree::Node;
+
+/// What travels on an edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortType {
+    /// Clip records from a source.
+    Clips,
+    /// A stream of decoded frames per clip (stays inside one worker).
+    Frames,
+    /// Any per-clip record (every node has one).
+    Any,
+}
+
+impl PortType {
+    /// Whether an input port of this type accepts what `produced` carries.
+    pub fn accepts(self, produced: PortType) -> bool {
+        self == PortType::Any || self == produced
+    }
+}
+
+/// A named input port.
+#[derive(Clone, Copy, Debug)]
+pub struct Port {
+    /// Name shown in errors and `maflow ops`.
+    pub name: &'static str,
+    /// Accepted type.
+    pub ty: PortType,
+}
+
+/// A built operator: its runtime and its canonical config (for cache keys).
+pub struct Built {
+    /// What runs.
+    pub runtime: Runtime,
+    /// The full config with defaults filled in, serialised: part of every cache key.
+    pub config: serde_json::Value,
+}
+
+/// Builds a runtime from a node's params, or says everything wrong with them.
+pub type BuildFn = fn(&Node) -> Result<Built, Vec<Diagnostic>>;
+
+/// One row of the operator table.
+pub struct OperatorKind {
+    /// The `kind:` name.
+    pub name: &'static str,
+    /// The spec list it is declared in.
+    pub section: Section,
+    /// Bumped whenever the output for the same input and config changes.
+    pub version: u32,
+    /// User documentation (first line is the summary).
+    pub doc: &'static str,
+    /// Input ports, matched by position with the node's `inputs`.
+    pub inputs: &'static [Port],
+    /// What it produces for downstream nodes (`None` for sinks).
+    pub output: Option<PortType>,
+    /// Example `params` mapping in YAML, with comments documenting each field.
+    pub example: &'static str,
+    /// Builds the runtime.
+    pub build: BuildFn,
+}
+
+impl std::fmt::Debug for OperatorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorKind").field("name", &self.name).field("version", &self.version).finish()
+    }
+}
+
+/// The runtime of a built operator.
+#[derive(Clone)]
+pub enum Runtime {
+    /// Lists clips.
+    Source(Arc<dyn ClipSource>),
+    /// Turns a clip into a frame stream (decode).
+    FrameProducer(Arc<dyn FrameProducer>),
+    /// Consumes a frame stream, yields one output per clip.
+    FrameConsumer(Arc<dyn FrameConsumer>),
+    /// Writes records of its input to files, on the coordinator, in source order.
+    RecordSink(Arc<dyn RecordSink>),
+}
+
+/// Clips a source found, and the entries it could not turn into clips.
+#[derive(Clone, Debug, Default)]
+pub struct SourceScan {
+    /// Usable clips, in a deterministic order.
+    pub clips: Vec<Clip>,
+    /// Entries that are broken (e.g. listed but missing), reported per item.
+    pub errors: Vec<ItemError>,
+}
+
+/// A clip source.
+pub trait ClipSource: Send + Sync {
+    /// Lists the clips; `Err` only when nothing at all can be listed.
+    fn scan(&self, node_id: &str) -> Result<SourceScan, String>;
+}
+
+/// Opens clips as frame streams.
+pub trait FrameProducer: Send + Sync {
+    /// Opens one clip; the error is the cause, reported for that clip.
+    fn open(&self, clip: &Clip) -> Result<Box<dyn FrameStream>, String>;
+}
+
+/// Frames of one clip, one at a time, so memory never holds the whole clip.
+pub trait FrameStream {
+    /// Geometry and rate of the frames to come.
+    fn info(&self) -> &VideoInfo;
+    /// The next frame, `None` at the end.
+    fn next_frame(&mut self) -> Result<Option<Frame>, String>;
+    /// The producer's own per-clip output, after the last frame.
+    fn finish(self: Box<Self>) -> Result<Output, String>;
+}
+
+/// Starts per-clip frame consumers.
+pub trait FrameConsumer: Send + Sync {
+    /// Prepares to receive the frames of one clip.
+    fn start(&self, clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String>;
+}
+
+/// The state of one frame consumer over one clip.
+pub trait FrameTask {
+    /// Takes the next frame.
+    fn push(&mut self, frame: &Frame) -> Result<(), String>;
+    /// The per-clip output after the last frame.
+    fn finish(self: Box<Self>) -> Result<Output, String>;
+}
+
+/// A file writer fed with records in source order.
+pub trait RecordSink: Send + Sync {
+    /// Opens the writer for a run; `dir` is `<out>/<spec name>`, `node_id` names the files.
+    fn open(&self, dir: &Path, node_id: &str) -> io::Result<Box<dyn SinkWriter>>;
+}
+
+/// An open record sink.
+pub trait SinkWriter {
+    /// Writes one clip's record.
+    fn write(&mut self, clip: &str, record: &serde_json::Value) -> io::Result<()>;
+    /// Makes the written files final (atomically).
+    fn finish(self: Box<Self>) -> io::Result<()>;
+}
+
+/// The operator table handed to the engine.
+pub struct Registry {
+    kinds: Vec<OperatorKind>,
+}
+
+impl Registry {
+    /// A registry over a table of kinds.
+    ///
+    /// # Panics
+    /// When two kinds share a name: the table is code, so that is a bug.
+    pub fn new(kinds: Vec<OperatorKind>) -> Self {
+        let mut names: Vec<_> = kinds.iter().map(|k| k.name).collect();
+        names.sort_unstable();
+        assert!(names.windows(2).all(|w| w[0] != w[1]), "duplicate operator kind in {names:?}");
+        Self { kinds }
+    }
+
+    /// Looks a kind up by name.
+    pub fn get(&self, name: &str) -> Option<&OperatorKind> {
+        self.kinds.iter().find(|k| k.name == name)
+    }
+
+    /// All kinds, in table order.
+    pub fn kinds(&self) -> &[OperatorKind] {
+        &self.kinds
+    }
+}

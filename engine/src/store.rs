@@ -1,0 +1,276 @@
+//! The content-addressed store: every node output keyed by what it depends on.
+//!
+//! `index.redb` maps a 32-byte key (blake3 of the node's kind, version,
+//! canonical config and input keys) to the output's JSON record and the
+//! references of its blobs; blobs live as hash-named files under `blobs/`.
+//! A blob is written to a temporary file, synced and renamed before the redb
+//! transaction that references it commits, and redb commits are durable, so a
+//! crash at any point leaves either a whole entry or none (at worst an
+//! unreferenced blob file, which is harmless).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use redb::{Database, ReadOnlyDatabase, ReadableDatabase, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Blob, Output};
+
+/// A content key.
+pub type Key = [u8; 32];
+
+const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entries");
+const FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("file-hashes");
+
+/// A store failure: the store cannot be used, which stops the run.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened.
+    #[error("cannot open store {path}: {cause}")]
+    Open {
+        /// Store folder.
+        path: PathBuf,
+        /// Why.
+        cause: String,
+    },
+    /// A file of the store could not be read or written.
+    #[error("store file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database failed during a transaction.
+    #[error("store database: {0}")]
+    Db(String),
+    /// An entry could not be decoded (the store was written by an incompatible version).
+    #[error("store entry is corrupt: {0}")]
+    Corrupt(String),
+}
+
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+/// A blob as an entry references it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    /// File extension.
+    pub ext: String,
+    /// blake3 of the contents, hex.
+    pub hash: String,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// An output as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stored {
+    /// The record.
+    pub record: serde_json::Value,
+    /// Its blobs.
+    pub blobs: Vec<BlobRef>,
+}
+
+enum Db {
+    ReadWrite(Database),
+    ReadOnly(ReadOnlyDatabase),
+}
+
+/// An open store.
+pub struct Store {
+    db: Db,
+    root: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir` for reading and writing.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let open_err = |cause: String| StoreError::Open { path: dir.to_path_buf(), cause };
+        fs::create_dir_all(dir.join("blobs")).map_err(|e| open_err(e.to_string()))?;
+        let db = Database::create(dir.join("index.redb")).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                open_err("another maflow process is using it; wait for it or use another `store`".into())
+            }
+            e => open_err(e.to_string()),
+        })?;
+        let txn = db.begin_write().map_err(db_err)?;
+        txn.open_table(ENTRIES).map_err(db_err)?;
+        txn.open_table(FILES).map_err(db_err)?;
+        txn.commit().map_err(db_err)?;
+        Ok(Self { db: Db::ReadWrite(db), root: dir.to_path_buf() })
+    }
+
+    /// Opens an existing store for lookups only; `None` when there is none yet.
+    pub fn open_read_only(dir: &Path) -> Result<Option<Self>, StoreError> {
+        let index = dir.join("index.redb");
+        if !index.exists() {
+            return Ok(None);
+        }
+        let db = ReadOnlyDatabase::open(&index)
+            .map_err(|e| StoreError::Open { path: dir.to_path_buf(), cause: e.to_string() })?;
+        Ok(Some(Self { db: Db::ReadOnly(db), root: dir.to_path_buf() }))
+    }
+
+    fn read_txn(&self) -> Result<redb::ReadTransaction, StoreError> {
+        match &self.db {
+            Db::ReadWrite(db) => db.begin_read().map_err(db_err),
+            Db::ReadOnly(db) => db.begin_read().map_err(db_err),
+        }
+    }
+
+    fn writable(&self) -> Result<&Database, StoreError> {
+        match &self.db {
+            Db::ReadWrite(db) => Ok(db),
+            Db::ReadOnly(_) => Err(StoreError::Db("store opened read-only".into())),
+        }
+    }
+
+    /// Looks an output up; an entry whose blob files are gone counts as absent.
+    pub fn get(&self, key: &Key) -> Result<Option<Stored>, StoreError> {
+        let txn = self.read_txn()?;
+        let table = txn.open_table(ENTRIES).map_err(db_err)?;
+        let Some(value) = table.get(key.as_slice()).map_err(db_err)? else { return Ok(None) };
+        let stored: Stored =
+            serde_json::from_slice(value.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let blobs_present = stored
+            .blobs
+            .iter()
+            .all(|b| fs::metadata(self.blob_path(b)).is_ok_and(|m| m.len() == b.len));
+        Ok(blobs_present.then_some(stored))
+    }
+
+    /// Whether a complete entry exists.
+    pub fn contains(&self, key: &Key) -> Result<bool, StoreError> {
+        Ok(self.get(key)?.is_some())
+    }
+
+    /// Stores outputs in one durable transaction, blobs first; returns what was stored.
+    pub fn put_many(&self, items: &[(Key, &Output)]) -> Result<Vec<Stored>, StoreError> {
+        let db = self.writable()?;
+        let mut stored = Vec::with_capacity(items.len());
+        for (_, output) in items {
+            let blobs = output.blobs.iter().map(|b| self.write_blob(b)).collect::<Result<Vec<_>, _>>()?;
+            stored.push(Stored { record: output.record.clone(), blobs });
+        }
+        let txn = db.begin_write().map_err(db_err)?;
+        {
+            let mut table = txn.open_table(ENTRIES).map_err(db_err)?;
+            for ((key, _), entry) in items.iter().zip(&stored) {
+                let bytes = serde_json::to_vec(entry).expect("stored entries serialise");
+                table.insert(key.as_slice(), bytes.as_slice()).map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(stored)
+    }
+
+    fn write_blob(&self, blob: &Blob) -> Result<BlobRef, StoreError> {
+        let hash = blake3::hash(&blob.bytes).to_hex().to_string();
+        let r = BlobRef { ext: blob.ext.clone(), hash, len: blob.bytes.len() as u64 };
+        let path = self.blob_path(&r);
+        if fs::metadata(&path).is_ok_and(|m| m.len() == r.len) {
+            return Ok(r);
+        }
+        write_atomic(&path, &blob.bytes)?;
+        Ok(r)
+    }
+
+    /// Where a blob's file is.
+    pub fn blob_path(&self, blob: &BlobRef) -> PathBuf {
+        self.root.join("blobs").join(&blob.hash[..2]).join(format!("{}.{}", blob.hash, blob.ext))
+    }
+
+    /// Reads a blob.
+    pub fn read_blob(&self, blob: &BlobRef) -> Result<Vec<u8>, StoreError> {
+        let path = self.blob_path(blob);
+        fs::read(&path).map_err(|source| StoreError::Io { path, source })
+    }
+
+    /// blake3 of a file's contents, remembered by (path, size, mtime) so reruns do not reread it.
+    pub fn file_hash(&self, path: &Path) -> Result<[u8; 32], std::io::Error> {
+        let meta = fs::metadata(path)?;
+        let mtime = meta.modified()?.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let canonical = fs::canonicalize(path)?;
+        let memo_key = format!("{}\0{}\0{}", canonical.display(), meta.len(), mtime);
+        if let Ok(txn) = self.read_txn()
+            && let Ok(table) = txn.open_table(FILES)
+            && let Ok(Some(v)) = table.get(memo_key.as_str())
+            && let Ok(hash) = <[u8; 32]>::try_from(v.value())
+        {
+            return Ok(hash);
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(fs::File::open(path)?)?;
+        let hash = *hasher.finalize().as_bytes();
+        if let Ok(db) = self.writable() {
+            let remember = || -> Result<(), StoreError> {
+                let txn = db.begin_write().map_err(db_err)?;
+                txn.open_table(FILES).map_err(db_err)?.insert(memo_key.as_str(), hash.as_slice()).map_err(db_err)?;
+                txn.commit().map_err(db_err)
+            };
+            if let Err(e) = remember() {
+                tracing::warn!(error = %e, "could not remember a file hash");
+            }
+        }
+        Ok(hash)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> Result<u64, StoreError> {
+        use redb::ReadableTableMetadata;
+        let txn = self.read_txn()?;
+        txn.open_table(ENTRIES).map_err(db_err)?.len().map_err(db_err)
+    }
+
+    /// Whether the store has no entries.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
+}
+
+/// Writes a file so that readers see the old contents or the new, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io { path: path.to_path_buf(), source };
+    let dir = path.parent().expect("files are written inside a folder");
+    fs::create_dir_all(dir).map_err(io)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut f = fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    fs::rename(&tmp, path).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_round_trip_and_a_lost_blob_makes_the_entry_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let out = Output { record: serde_json::json!({"n": 1}), blobs: vec![Blob { ext: "png".into(), bytes: vec![1, 2, 3] }] };
+        let key = [7u8; 32];
+        let stored = store.put_many(&[(key, &out)]).unwrap();
+        assert_eq!(store.get(&key).unwrap().as_ref(), Some(&stored[0]));
+        assert_eq!(store.read_blob(&stored[0].blobs[0]).unwrap(), vec![1, 2, 3]);
+        fs::remove_file(store.blob_path(&stored[0].blobs[0])).unwrap();
+        assert_eq!(store.get(&key).unwrap(), None);
+    }
+
+    #[test]
+    fn file_hash_is_content_hash_and_tracks_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s")).unwrap();
+        let f = dir.path().join("clip.mp4");
+        fs::write(&f, b"abc").unwrap();
+        assert_eq!(store.file_hash(&f).unwrap(), *blake3::hash(b"abc").as_bytes());
+        assert_eq!(store.file_hash(&f).unwrap(), *blake3::hash(b"abc").as_bytes());
+        fs::write(&f, b"abcd").unwrap();
+        assert_eq!(store.file_hash(&f).unwrap(), *blake3::hash(b"abcd").as_bytes());
+    }
+}

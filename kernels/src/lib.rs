@@ -1,0 +1,7 @@
+//! Compute kernels of maflow: pure functions over pixel arrays.
+//!
+//! Kernels know nothing about the engine or the operators. Each kernel that
+//! gets a CUDA version keeps its CPU twin here as the reference.
+#![forbid(missing_docs)]
+
+pub mod resize;

@@ -1,1 +1,260 @@
-fn main(){}
+//! The `maflow` command: parses arguments, calls the engine, shows results and
+//! maps outcomes to exit codes (0 all items done, 2 finished with item
+//! errors, 1 spec, usage or run error).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use maflow_engine::exec::{self, RunOptions, Topology};
+use maflow_engine::graph::{Plan, compile};
+use maflow_engine::progress::ProgressMode;
+use maflow_engine::spec;
+use maflow_operators::registry;
+
+/// Streaming dataflow engine that builds micro-action benchmarks from video.
+#[derive(Parser)]
+#[command(name = "maflow", version, about, long_about = None)]
+struct Cli {
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a spec and report every mistake; runs nothing.
+    Validate(SpecArgs),
+    /// Print the graph and, per operator, how many items are cached and how many must run.
+    Plan(SpecArgs),
+    /// Run a spec.
+    Run(RunArgs),
+    /// List operator kinds with their documentation and an example config.
+    Ops {
+        /// Show only this kind.
+        kind: Option<String>,
+    },
+}
+
+#[derive(Args)]
+struct SpecArgs {
+    /// The pipeline spec (YAML).
+    spec: PathBuf,
+    /// Override a spec value, e.g. `sources.clips.path=/data/ma52` or `decode.params.format=rgb`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    spec: SpecArgs,
+    /// Worker threads per process (default: the spec's `defaults.workers`).
+    #[arg(short, long)]
+    workers: Option<usize>,
+    /// Number of processes of a cluster run.
+    #[arg(long, default_value_t = 1)]
+    processes: usize,
+    /// This process's index in a cluster run (0 writes the store and outputs).
+    #[arg(long, default_value_t = 0)]
+    process: usize,
+    /// File with one `host:port` per process, in index order.
+    #[arg(long)]
+    hostfile: Option<PathBuf>,
+    /// No progress display.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.verbose);
+    match cli.command {
+        Command::Validate(args) => validate(&args),
+        Command::Plan(args) => plan(&args),
+        Command::Run(args) => run(&args),
+        Command::Ops { kind } => ops(kind.as_deref()),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn load(args: &SpecArgs) -> Result<Plan, ExitCode> {
+    let spec = spec::load(&args.spec, &args.set).map_err(|e| {
+        eprint!("{}", e.render());
+        ExitCode::from(1)
+    })?;
+    compile(spec, registry()).map_err(|e| {
+        eprint!("{}", e.render());
+        ExitCode::from(1)
+    })
+}
+
+fn validate(args: &SpecArgs) -> ExitCode {
+    match load(args) {
+        Ok(plan) => {
+            println!(
+                "{}: ok ({} nodes, {} frame stage{})",
+                args.spec.display(),
+                plan.nodes.len(),
+                plan.stages.len(),
+                if plan.stages.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn plan(args: &SpecArgs) -> ExitCode {
+    let plan = match load(args) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    println!("spec {} ({})\n", plan.spec.name, &plan.spec.hash[..16]);
+    print!("{}", plan.describe());
+    let (counts, errors) = match exec::plan_counts(&plan) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("\n{:<20} {:>8} {:>8} {:>8}", "operator", "items", "cached", "to run");
+    for c in &counts {
+        println!("{:<20} {:>8} {:>8} {:>8}", c.id, c.items, c.cached, c.to_run);
+    }
+    if !errors.is_empty() {
+        println!("\n{} listed item(s) cannot be processed:", errors.len());
+        for e in errors.iter().take(10) {
+            println!("  {} ({}): {}", e.clip, e.operator, e.cause);
+        }
+        if errors.len() > 10 {
+            println!("  … and {} more", errors.len() - 10);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn topology(args: &RunArgs, spec_workers: usize) -> Result<Topology, String> {
+    let workers = args.workers.unwrap_or(spec_workers);
+    if workers == 0 {
+        return Err("--workers must be at least 1".into());
+    }
+    if args.processes <= 1 && args.hostfile.is_none() {
+        return Ok(Topology::Local { workers });
+    }
+    let hostfile = args.hostfile.as_ref().ok_or("--processes > 1 needs --hostfile")?;
+    let hosts = read_hostfile(hostfile)?;
+    if hosts.len() != args.processes {
+        return Err(format!("--processes is {} but {} lists {} hosts", args.processes, hostfile.display(), hosts.len()));
+    }
+    if args.process >= args.processes {
+        return Err(format!("--process {} is out of range for {} processes", args.process, args.processes));
+    }
+    Ok(Topology::Cluster { workers, process: args.process, hosts })
+}
+
+fn read_hostfile(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read hostfile {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect())
+}
+
+fn run(args: &RunArgs) -> ExitCode {
+    let plan = match load(&args.spec) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    let topology = match topology(args, plan.spec.defaults.workers) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let options = RunOptions { topology, progress: if args.quiet { ProgressMode::Quiet } else { ProgressMode::Auto } };
+    match exec::run(Arc::new(plan), &options) {
+        Ok(Some(summary)) => {
+            let computed: u64 = summary.stats.iter().map(|(_, s)| s.computed).sum();
+            let cached: u64 = summary.stats.iter().map(|(_, s)| s.cached).sum();
+            eprintln!(
+                "done: {computed} computed, {cached} cached, {} error(s); outputs in {}",
+                summary.errors.len(),
+                summary.out_dir.display()
+            );
+            for e in summary.errors.iter().take(20) {
+                eprintln!("  {} ({}): {}", e.clip, e.operator, e.cause);
+            }
+            if summary.errors.len() > 20 {
+                eprintln!("  … see errors.jsonl for all {}", summary.errors.len());
+            }
+            ExitCode::from(if summary.errors.is_empty() { 0 } else { 2 })
+        }
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn ops(kind: Option<&str>) -> ExitCode {
+    let reg = registry();
+    let kinds: Vec<_> = match kind {
+        Some(name) => match reg.get(name) {
+            Some(k) => vec![k],
+            None => {
+                let names: Vec<&str> = reg.kinds().iter().map(|k| k.name).collect();
+                let hint = maflow_engine::diagnostic::nearest(name, names.iter().copied())
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                eprintln!("error: unknown operator kind `{name}`{hint}");
+                return ExitCode::from(1);
+            }
+        },
+        None => reg.kinds().iter().collect(),
+    };
+    for k in kinds {
+        let inputs: Vec<String> = k.inputs.iter().map(|p| format!("{} ({:?})", p.name, p.ty).to_lowercase()).collect();
+        println!("{} v{}  [{}]", k.name, k.version, k.section.key());
+        for line in k.doc.lines() {
+            println!("    {}", line.trim());
+        }
+        if !inputs.is_empty() {
+            println!("  inputs: {}", inputs.join(", "));
+        }
+        if let Some(out) = k.output {
+            println!("  output: {}", format!("{out:?}").to_lowercase());
+        }
+        println!("  params:");
+        for line in k.example.lines() {
+            println!("    {line}");
+        }
+        println!();
+    }
+    ExitCode::SUCCESS
+}

@@ -234,15 +234,19 @@ impl Store {
 
 /// Writes a file so that readers see the old contents or the new, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let io = |source| StoreError::Io { path: path.to_path_buf(), source };
+    write_file_atomic(path, bytes).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })
+}
+
+/// [`write_atomic`] with a plain I/O error, for sinks.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("files are written inside a folder");
-    fs::create_dir_all(dir).map_err(io)?;
+    fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    fs::rename(&tmp, path).map_err(io)
+    let mut f = fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -1,1 +1,61 @@
-//! x
+//! The operators of maflow, one per file, and the table that registers them.
+//!
+//! Each file holds a `<Name>Config` (serde, `deny_unknown_fields`; its doc
+//! comments are the user reference) and a runtime implementing one of the
+//! engine's operator traits, and knows nothing about timely.
+#![forbid(missing_docs)]
+
+use std::sync::OnceLock;
+
+use maflow_engine::registry::Registry;
+
+pub mod contact_sheet;
+pub mod decode;
+pub mod folder;
+pub mod json_files_sink;
+pub mod jsonl_sink;
+pub mod ma52;
+pub mod taxonomy;
+
+/// The operator table.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        Registry::new(vec![
+            ma52::KIND,
+            folder::KIND,
+            decode::KIND,
+            contact_sheet::KIND,
+            jsonl_sink::KIND,
+            json_files_sink::KIND,
+        ])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use maflow_engine::registry::Runtime;
+    use maflow_engine::spec::Section;
+    use maflow_engine::spec::tree::parse;
+
+    #[test]
+    fn every_kind_is_documented_and_its_example_builds_and_covers_every_field() {
+        for kind in registry().kinds() {
+            assert!(!kind.doc.trim().is_empty(), "{} has no doc", kind.name);
+            let node = parse(kind.example, 0, 0).unwrap_or_else(|e| panic!("{} example: {e:?}", kind.name));
+            let built = (kind.build)(&node).unwrap_or_else(|e| panic!("{} example does not build: {e:?}", kind.name));
+            let example_keys: Vec<String> =
+                node.as_map().unwrap_or_default().iter().map(|(k, _)| k.scalar_text()).collect();
+            for field in built.config.as_object().expect("configs are structs").keys() {
+                assert!(example_keys.contains(field), "{}: example lacks field `{field}`", kind.name);
+            }
+            match (&built.runtime, kind.section) {
+                (Runtime::Source(_), s) => assert_eq!(s, Section::Sources, "{}", kind.name),
+                (Runtime::RecordSink(_), s) => assert_eq!(s, Section::Sinks, "{}", kind.name),
+                _ => assert!(!kind.inputs.is_empty(), "{} needs inputs", kind.name),
+            }
+            assert_eq!(kind.output.is_none(), kind.section == Section::Sinks, "{}", kind.name);
+        }
+    }
+}

@@ -191,6 +191,7 @@ impl<'a> Coordinator<'a> {
                     path: self.out_dir.join(&self.plan.nodes[*sink_node].id),
                     source,
                 })?;
+                self.stats[*sink_node].items += 1;
             }
             for (i, node) in self.plan.nodes.iter().enumerate() {
                 if node.kind.section != crate::spec::Section::Sinks || matches!(node.runtime, Runtime::RecordSink(_)) {

@@ -1,0 +1,68 @@
+//! `json-files` sink: one pretty JSON file per clip, `<out>/<spec>/<id>/<clip>.json`.
+//!
+//! Each file is written atomically and only when its contents change, so a
+//! rerun with nothing new touches no file.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use maflow_engine::diagnostic::Diagnostic;
+use maflow_engine::params::{built, parse_params};
+use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordSink, Runtime, SinkWriter};
+use maflow_engine::spec::Section;
+use maflow_engine::spec::tree::Node;
+use maflow_engine::store::write_file_atomic;
+use serde::{Deserialize, Serialize};
+
+/// Params of `json-files` (none yet).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonFilesConfig {}
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "json-files",
+    section: Section::Sinks,
+    version: 1,
+    doc: "Writes `<out>/<spec>/<id>/<clip>.json`, the input's record for each clip, pretty-printed.",
+    inputs: &[Port { name: "records", ty: PortType::Any }],
+    output: None,
+    example: "{}                 # no params",
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: JsonFilesConfig = parse_params(params)?;
+    Ok(built(&config, Runtime::RecordSink(Arc::new(JsonFilesSink))))
+}
+
+struct JsonFilesSink;
+
+impl RecordSink for JsonFilesSink {
+    fn open(&self, dir: &Path, node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
+        let dir = dir.join(node_id);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Box::new(JsonFilesWriter { dir }))
+    }
+}
+
+struct JsonFilesWriter {
+    dir: PathBuf,
+}
+
+impl SinkWriter for JsonFilesWriter {
+    fn write(&mut self, clip: &str, record: &serde_json::Value) -> io::Result<()> {
+        let path = self.dir.join(format!("{clip}.json"));
+        let mut text = serde_json::to_vec_pretty(record)?;
+        text.push(b'\n');
+        if std::fs::read(&path).is_ok_and(|old| old == text) {
+            return Ok(());
+        }
+        write_file_atomic(&path, &text)
+    }
+
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,1 +1,8 @@
+//! Integration tests of maflow, compiled as one binary.
 
+mod bad_inputs;
+mod demo;
+mod determinism;
+mod spec_errors;
+mod store;
+mod support;

@@ -87,10 +87,10 @@ impl Diagnostic {
         let mut out = format!("error: {}\n", self.message);
         if let Some(span) = self.span {
             let name = sources.name(span.source);
-            let _ = writeln!(out, "  --> {name}:{}:{}", span.line, span.column);
+            let gutter = span.line.to_string();
+            let pad = " ".repeat(gutter.len());
+            let _ = writeln!(out, "{pad}--> {name}:{}:{}", span.line, span.column);
             if let Some(line) = sources.text(span.source).lines().nth(span.line as usize - 1) {
-                let gutter = span.line.to_string();
-                let pad = " ".repeat(gutter.len());
                 let width = line.chars().count() as u32;
                 let start = span.column.saturating_sub(1).min(width);
                 let len = span.len.max(1).min(width.saturating_sub(start).max(1));
@@ -100,7 +100,8 @@ impl Diagnostic {
             }
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "  = help: {help}");
+            let pad = " ".repeat(self.span.map_or(1, |s| s.line.to_string().len()));
+            let _ = writeln!(out, "{pad} = help: {help}");
         }
         out
     }

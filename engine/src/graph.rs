@@ -87,7 +87,7 @@ impl Plan {
 
 /// Compiles a spec against the registry.
 pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErrors> {
-    let mut diags = Vec::new();
+    let mut diags = spec.deferred.clone();
     let decls = &spec.nodes;
 
     let mut index: HashMap<&str, usize> = HashMap::new();
@@ -105,6 +105,7 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
     // Kinds and params.
     let names: Vec<&str> = registry.kinds().iter().map(|k| k.name).collect();
     let mut built: Vec<Option<(&'static OperatorKind, Runtime, serde_json::Value)>> = Vec::new();
+    let kinds: Vec<Option<&'static OperatorKind>> = decls.iter().map(|d| registry.get(&d.kind)).collect();
     for decl in decls {
         let Some(kind) = registry.get(&decl.kind) else {
             diags.push(
@@ -141,7 +142,7 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
     let mut edges: Vec<Vec<usize>> = vec![Vec::new(); decls.len()];
     let ids: Vec<&str> = decls.iter().map(|d| d.id.as_str()).collect();
     for (i, decl) in decls.iter().enumerate() {
-        let kind = built[i].as_ref().map(|b| b.0);
+        let kind = kinds[i];
         if let Some(kind) = kind
             && decl.inputs.len() != kind.inputs.len()
         {
@@ -165,7 +166,7 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
                 continue;
             };
             edges[i].push(j);
-            let (Some(kind), Some(up)) = (kind, built[j].as_ref().map(|b| b.0)) else { continue };
+            let (Some(kind), Some(up)) = (kind, kinds[j]) else { continue };
             let Some(port) = kind.inputs.get(port_no) else { continue };
             match up.output {
                 None => diags.push(Diagnostic::at(

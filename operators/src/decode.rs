@@ -219,7 +219,7 @@ impl VideoStream {
                 Ok(()) => return Ok(Some(frame)),
                 Err(ffmpeg::Error::Eof) => return Ok(None),
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {}
-                Err(e) => return Err(format!("decoding failed after {} frames ({e})", self.decoded)),
+                Err(e) => return Err(self.early_end(&e)),
             }
             if self.eof_sent {
                 return Ok(None);
@@ -235,13 +235,23 @@ impl VideoStream {
                     }
                     Ok(()) => {}
                     Err(ffmpeg::Error::Eof) => {
-                        self.decoder.send_eof().map_err(|e| format!("flushing the decoder ({e})"))?;
+                        self.decoder.send_eof().map_err(|e| self.early_end(&e))?;
                         self.eof_sent = true;
                         break;
                     }
-                    Err(e) => return Err(format!("reading the file failed after {} frames ({e})", self.decoded)),
+                    Err(e) => return Err(self.early_end(&e)),
                 }
             }
+        }
+    }
+
+    /// The cause for a stream that stops with an error: truncation when frames are missing.
+    fn early_end(&self, e: &ffmpeg::Error) -> String {
+        match self.declared {
+            Some(declared) if self.decoded < declared => {
+                format!("stream ends after {} of {declared} declared frames (truncated file? {e})", self.decoded)
+            }
+            _ => format!("reading the file failed after {} frames ({e})", self.decoded),
         }
     }
 

@@ -40,6 +40,8 @@ pub struct NodeStats {
     pub seconds: f64,
     /// Frames streamed (frame producers).
     pub frames: u64,
+    /// Records written (record sinks).
+    pub written: u64,
 }
 
 /// Why a run could not go on (the store or the output folder failed).
@@ -164,7 +166,7 @@ impl<'a> Coordinator<'a> {
                 Outcome::Failed(cause) => {
                     stats.failed += 1;
                     let error = ItemError { clip: clip.clip.id.clone(), operator: self.plan.nodes[node].id.clone(), cause };
-                    tracing::warn!(clip = %error.clip, operator = %error.operator, cause = %error.cause, "item failed");
+                    tracing::info!(clip = %error.clip, operator = %error.operator, cause = %error.cause, "item failed");
                     self.errors.insert((result.seq, node), error);
                 }
                 Outcome::Skipped => stats.skipped += 1,
@@ -191,7 +193,7 @@ impl<'a> Coordinator<'a> {
                     path: self.out_dir.join(&self.plan.nodes[*sink_node].id),
                     source,
                 })?;
-                self.stats[*sink_node].items += 1;
+                self.stats[*sink_node].written += 1;
             }
             for (i, node) in self.plan.nodes.iter().enumerate() {
                 if node.kind.section != crate::spec::Section::Sinks || matches!(node.runtime, Runtime::RecordSink(_)) {

@@ -111,6 +111,9 @@ pub struct Spec {
     pub nodes: Vec<NodeDecl>,
     /// blake3 of the spec after overrides, as hex: identifies the recipe in `run.json`.
     pub hash: String,
+    /// Problems that do not stop the graph checks (bad `--set` arguments, bad defaults):
+    /// reported together with the compiler's findings so all come at once.
+    pub deferred: Vec<Diagnostic>,
 }
 
 /// A spec that failed its checks: every problem found, sorted by place.
@@ -157,20 +160,20 @@ pub fn parse(name: &str, text: &str, overrides: &[String]) -> Result<Spec, SpecE
         Ok(root) => root,
         Err(d) => return Err(SpecErrors { sources, diagnostics: vec![d] }),
     };
+    let mut deferred: Vec<Diagnostic> =
+        overrides.iter().filter_map(|arg| apply_override(&mut root, arg, &mut sources).err()).collect();
     let mut diagnostics = Vec::new();
-    for arg in overrides {
-        if let Err(d) = apply_override(&mut root, arg, &mut sources) {
-            diagnostics.push(d);
-        }
-    }
-    let spec = check_shape(&root, &mut diagnostics);
-    sort_diagnostics(&mut diagnostics);
+    let spec = check_shape(&root, &mut diagnostics, &mut deferred);
     match spec {
         Some((name, description, defaults, nodes)) if diagnostics.is_empty() => {
             let hash = blake3::hash(root.to_json().to_string().as_bytes()).to_hex().to_string();
-            Ok(Spec { sources, name, description, defaults, nodes, hash })
+            Ok(Spec { sources, name, description, defaults, nodes, hash, deferred })
         }
-        _ => Err(SpecErrors { sources, diagnostics }),
+        _ => {
+            diagnostics.extend(deferred);
+            sort_diagnostics(&mut diagnostics);
+            Err(SpecErrors { sources, diagnostics })
+        }
     }
 }
 
@@ -179,7 +182,7 @@ type Shape = (String, Option<String>, Defaults, Vec<NodeDecl>);
 const TOP_KEYS: [&str; 6] = ["name", "description", "defaults", "sources", "operators", "sinks"];
 const NODE_KEYS: [&str; 4] = ["id", "kind", "inputs", "params"];
 
-fn check_shape(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<Shape> {
+fn check_shape(root: &Node, diags: &mut Vec<Diagnostic>, deferred: &mut Vec<Diagnostic>) -> Option<Shape> {
     let Some(entries) = root.as_map() else {
         diags.push(Diagnostic::at(root.span, format!("a spec is a mapping, found {}", root.type_name())));
         return None;
@@ -211,12 +214,12 @@ fn check_shape(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<Shape> {
         Some(node) => match de::from_node::<Defaults>(node) {
             Ok(d) if d.workers == 0 => {
                 let span = node.get("workers").map_or(node.span, |w| w.span);
-                diags.push(Diagnostic::at(span, "`workers` must be at least 1"));
+                deferred.push(Diagnostic::at(span, "`workers` must be at least 1"));
                 Defaults::default()
             }
             Ok(d) => d,
             Err(e) => {
-                diags.push(e.into_diagnostic());
+                deferred.push(e.into_diagnostic());
                 Defaults::default()
             }
         },

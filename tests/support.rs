@@ -1,0 +1,79 @@
+//! Running the `maflow` binary in a scratch folder and reading its outputs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch folder with its own output folder and store.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `--set` arguments that send outputs and store into this folder.
+    pub fn redirect(&self) -> Vec<String> {
+        vec![
+            "--set".into(),
+            format!("defaults.out={}", self.path("out").display()),
+            "--set".into(),
+            format!("defaults.store={}", self.path("store").display()),
+        ]
+    }
+
+    /// The output folder of a spec named `name`.
+    pub fn out(&self, name: &str) -> PathBuf {
+        self.path("out").join(name)
+    }
+}
+
+pub fn maflow_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_maflow"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+/// Runs `maflow` with arguments; returns its output.
+pub fn maflow<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    maflow_command().args(args).output().expect("maflow runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every file under `dir` (relative path → bytes), except `run.json`, which holds timings.
+pub fn read_tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("readable output folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if path.file_name().is_some_and(|n| n != "run.json") {
+                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+pub fn run_json(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("run.json")).expect("run.json written")).expect("run.json is JSON")
+}
+
+pub fn jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what maflow needs on a fresh Debian machine, idempotently:
+# FFmpeg's development libraries (decode), clang (bindings), pkg-config and
+# the ffmpeg command (the decode benchmark's peer). Safe to run again.
+set -euo pipefail
+
+packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
+          libswscale-dev libavfilter-dev libavdevice-dev ffmpeg)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: system packages already installed"
+else
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo-nextest >/dev/null 2>&1 && ! cargo nextest --version >/dev/null 2>&1; then
+    echo "setup: cargo-nextest not found; tests will run with cargo test"
+fi
+echo "setup: done"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: doc tests, then unit tests and the integration binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo test --workspace --doc --quiet
+    cargo nextest run --workspace --no-fail-fast
+else
+    cargo test --workspace --no-fail-fast
+fi

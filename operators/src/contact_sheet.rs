@@ -130,7 +130,7 @@ impl FrameTask for SheetTask {
     fn push(&mut self, frame: &Frame) -> Result<(), String> {
         let keep = match &self.targets {
             Some(t) => t.binary_search(&frame.index).is_ok(),
-            None => frame.index % self.stride == 0,
+            None => frame.index.is_multiple_of(self.stride),
         };
         if !keep {
             return Ok(());
@@ -148,7 +148,7 @@ impl FrameTask for SheetTask {
         self.thumbs.push((frame.index, thumb));
         if self.targets.is_none() && self.thumbs.len() > 4 * self.config.frames {
             self.stride *= 2;
-            self.thumbs.retain(|(i, _)| i % self.stride == 0);
+            self.thumbs.retain(|(i, _)| i.is_multiple_of(self.stride));
         }
         Ok(())
     }

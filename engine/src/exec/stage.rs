@@ -70,6 +70,15 @@ pub struct StageResult {
     pub frames: u64,
 }
 
+/// One consumer's state while the frames of a clip stream by.
+struct ConsumerRun {
+    node: usize,
+    /// `None` once it failed (or never started).
+    task: Option<Box<dyn FrameTask>>,
+    seconds: f64,
+    error: Option<String>,
+}
+
 /// Runs a stage job.
 pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
     let stage = &plan.stages[job.stage];
@@ -97,17 +106,18 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
     let mut producer_seconds = t.elapsed().as_secs_f64();
 
     let info = stream.info().clone();
-    let mut tasks: Vec<(usize, Option<Box<dyn FrameTask>>, f64, Option<String>)> = consumers
+    let mut tasks: Vec<ConsumerRun> = consumers
         .iter()
-        .map(|&c| {
-            let Runtime::FrameConsumer(consumer) = &plan.nodes[c].runtime else {
+        .map(|&node| {
+            let Runtime::FrameConsumer(consumer) = &plan.nodes[node].runtime else {
                 unreachable!("stage members after the producer are consumers")
             };
             let t = Instant::now();
-            match consumer.start(&job.clip, &info) {
-                Ok(task) => (c, Some(task), t.elapsed().as_secs_f64(), None),
-                Err(cause) => (c, None, t.elapsed().as_secs_f64(), Some(cause)),
-            }
+            let (task, error) = match consumer.start(&job.clip, &info) {
+                Ok(task) => (Some(task), None),
+                Err(cause) => (None, Some(cause)),
+            };
+            ConsumerRun { node, task, seconds: t.elapsed().as_secs_f64(), error }
         })
         .collect();
 
@@ -124,14 +134,14 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
             }
         };
         result.frames += 1;
-        for (_, task, seconds, error) in &mut tasks {
-            let Some(t_ref) = task.as_mut() else { continue };
+        for run in &mut tasks {
+            let Some(task) = run.task.as_mut() else { continue };
             let t = Instant::now();
-            if let Err(cause) = t_ref.push(&frame) {
-                *error = Some(cause);
-                *task = None;
+            if let Err(cause) = task.push(&frame) {
+                run.error = Some(cause);
+                run.task = None;
             }
-            *seconds += t.elapsed().as_secs_f64();
+            run.seconds += t.elapsed().as_secs_f64();
         }
     }
 
@@ -148,7 +158,7 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
             return result;
         }
     }
-    for (node, task, mut seconds, error) in tasks {
+    for ConsumerRun { node, task, mut seconds, error } in tasks {
         let outcome = match (task, error) {
             (_, Some(cause)) => Outcome::Failed(cause),
             (Some(task), None) => {

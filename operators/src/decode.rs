@@ -316,7 +316,8 @@ impl VideoStream {
             // Output frame k shows the source frame nearest to time k / fps.
             let until = match &next {
                 Some(n) => (held.time + n.time) / 2.0,
-                None => held.time + 0.5 / self.src_rate,
+                // The last frame covers its whole display interval.
+                None => held.time + 1.0 / self.src_rate,
             };
             while (self.emitted as f64) / fps < until - 1e-9 {
                 let mut f = held.clone();
@@ -397,6 +398,72 @@ impl FrameStream for VideoStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CLIP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/ma52/videos/0019_02_0078.mp4");
+
+    fn decode(config: DecodeConfig) -> (Vec<Frame>, serde_json::Value) {
+        let mut stream = Box::new(open_stream(&config, std::path::Path::new(CLIP)).unwrap());
+        let mut frames = Vec::new();
+        while let Some(f) = stream.next_frame().unwrap() {
+            frames.push(f);
+        }
+        (frames, stream.finish().unwrap().record)
+    }
+
+    fn config() -> DecodeConfig {
+        DecodeConfig { format: PixelFormat::Gray, width: None, height: None, fps: None, threads: 2, max_pixels: 1 << 24 }
+    }
+
+    #[test]
+    fn gray_frames_are_the_luma_plane_at_full_size() {
+        let (frames, record) = decode(config());
+        assert_eq!(frames.len(), 50);
+        assert_eq!(record["frames"], 50);
+        assert!(frames.iter().all(|f| (f.width, f.height, f.data.len()) == (1080, 1296, 1080 * 1296)));
+        assert!(frames.windows(2).all(|w| (w[1].time - w[0].time - 1.0 / 30.0).abs() < 1e-6));
+        // A real picture: light wall (about 190), dark hair and shoes.
+        let (lo, hi) = frames[0].data.iter().fold((255, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        assert!(lo < 40 && hi > 150, "{lo}..{hi}");
+    }
+
+    #[test]
+    fn resize_and_rgb_go_through_swscale() {
+        let (frames, _) = decode(DecodeConfig { width: Some(270), format: PixelFormat::Rgb, ..config() });
+        assert_eq!(frames.len(), 50);
+        assert_eq!((frames[0].width, frames[0].height, frames[0].data.len()), (270, 324, 270 * 324 * 3));
+        let (gray, _) = decode(DecodeConfig { width: Some(270), ..config() });
+        // Luma from RGB (BT.601 weights) agrees with swscale's gray within a few levels on average.
+        let diff: f64 = frames[10]
+            .data
+            .chunks(3)
+            .zip(&gray[10].data)
+            .map(|(p, &y)| (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]) - f64::from(y)).abs())
+            .sum::<f64>()
+            / gray[10].data.len() as f64;
+        assert!(diff < 12.0, "mean |luma - gray| = {diff}");
+    }
+
+    #[test]
+    fn frame_rate_resampling_picks_the_nearest_frame() {
+        let (half, record) = decode(DecodeConfig { fps: Some(15.0), ..config() });
+        assert_eq!(half.len(), 25);
+        assert_eq!(record["fps"], 15.0);
+        let (full, _) = decode(config());
+        // Output k at k/15 s shows source frame 2k.
+        assert!(half[3].data == full[6].data, "15 fps frame 3 is not source frame 6");
+        assert!((half[3].time - 0.2).abs() < 1e-9);
+        let (double, _) = decode(DecodeConfig { fps: Some(60.0), ..config() });
+        assert_eq!(double.len(), 100);
+        assert!(double[8].data == full[4].data, "60 fps frame 8 is not source frame 4");
+        // At a tie (0.15 s is halfway between source frames 4 and 5) the later frame is shown.
+        assert!(double[9].data == full[5].data, "60 fps frame 9 is not source frame 5");
+    }
+
+    #[test]
+    fn oversized_clips_are_refused() {
+        let err = open_stream(&DecodeConfig { max_pixels: 1000, ..config() }, std::path::Path::new(CLIP)).err().unwrap();
+        assert!(err.contains("exceeds max_pixels"), "{err}");
+    }
 
     #[test]
     fn output_size_keeps_aspect_when_one_side_is_given() {

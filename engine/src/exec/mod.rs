@@ -188,6 +188,7 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
     let summary = match (store, prepared) {
         (Some(store), Some(prepared)) => {
             let out_dir = plan.spec.defaults.out.join(&plan.spec.name);
+            let clips = prepared.clips.len();
             let mut coordinator = Coordinator::new(&plan, &store, &out_dir, prepared, jobs_per_clip, options.progress)?;
             coordinator.start()?;
             let mut received = 0;
@@ -203,7 +204,7 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
                 )));
             }
             let stats: Vec<(String, NodeStats)> = plan.nodes.iter().map(|n| n.id.clone()).zip(stats).collect();
-            write_run_json(&plan, options, &out_dir, &stats, &errors, started, started_unix)?;
+            write_run_json(&plan, clips, options, &out_dir, &stats, &errors, started, started_unix)?;
             Some(RunSummary { errors, stats, out_dir })
         }
         _ => None,
@@ -243,6 +244,7 @@ fn stage_jobs(plan: &Plan, prepared: &Prepared) -> Vec<StageJob> {
 #[allow(clippy::too_many_arguments)]
 fn write_run_json(
     plan: &Plan,
+    clips: usize,
     options: &RunOptions,
     out_dir: &std::path::Path,
     stats: &[(String, NodeStats)],
@@ -266,7 +268,7 @@ fn write_run_json(
         "workers": workers,
         "processes": processes,
         "store": plan.spec.defaults.store,
-        "clips": stats.iter().find(|(id, _)| plan.node_index(id).is_some_and(|i| plan.sources().any(|s| s == i))).map_or(0, |(_, s)| s.items),
+        "clips": clips,
         "cache": {"hits": cache_hits, "misses": cache_misses},
         "errors": errors.len(),
         "operators": operators,
@@ -288,7 +290,7 @@ pub struct PlanCounts {
     pub to_run: u64,
 }
 
-/// What `maflow plan` reports: counts per node and the listing errors.
+/// What `maflow plan` reports: counts per computing node (record sinks compute nothing) and the listing errors.
 pub fn plan_counts(plan: &Plan) -> Result<(Vec<PlanCounts>, Vec<ItemError>), StoreError> {
     let store = Store::open_read_only(&plan.spec.defaults.store)?;
     let prepared = prepare(plan, store.as_ref())?;
@@ -296,6 +298,7 @@ pub fn plan_counts(plan: &Plan) -> Result<(Vec<PlanCounts>, Vec<ItemError>), Sto
         .nodes
         .iter()
         .enumerate()
+        .filter(|(_, node)| !matches!(node.runtime, crate::registry::Runtime::RecordSink(_)))
         .map(|(i, node)| {
             let (items, cached) = prepared.clips.iter().fold((0, 0), |(n, c), clip| match clip.keys[i] {
                 Some(_) => (n + 1, c + u64::from(clip.cached[i])),

@@ -3,6 +3,7 @@
 mod bad_inputs;
 mod demo;
 mod determinism;
+mod flow;
 mod spec_errors;
 mod store;
 mod support;

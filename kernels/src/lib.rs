@@ -4,4 +4,5 @@
 //! gets a CUDA version keeps its CPU twin here as the reference.
 #![forbid(missing_docs)]
 
+pub mod flow;
 pub mod resize;

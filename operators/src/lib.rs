@@ -12,6 +12,7 @@ use maflow_engine::registry::Registry;
 pub mod contact_sheet;
 pub mod decode;
 pub mod folder;
+pub mod image_files;
 pub mod json_files_sink;
 pub mod jsonl_sink;
 pub mod ma52;

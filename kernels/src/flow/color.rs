@@ -1,0 +1,76 @@
+//! Flow as a picture: the Middlebury colour wheel (hue = direction, saturation = speed).
+
+use super::field::FlowField;
+
+/// The 55-colour wheel: red→yellow 15, yellow→green 6, green→cyan 4,
+/// cyan→blue 11, blue→magenta 13, magenta→red 6 steps.
+fn wheel() -> Vec<[f32; 3]> {
+    let segments: [(usize, [f32; 3], [f32; 3]); 6] = [
+        (15, [255.0, 0.0, 0.0], [255.0, 255.0, 0.0]),
+        (6, [255.0, 255.0, 0.0], [0.0, 255.0, 0.0]),
+        (4, [0.0, 255.0, 0.0], [0.0, 255.0, 255.0]),
+        (11, [0.0, 255.0, 255.0], [0.0, 0.0, 255.0]),
+        (13, [0.0, 0.0, 255.0], [255.0, 0.0, 255.0]),
+        (6, [255.0, 0.0, 255.0], [255.0, 0.0, 0.0]),
+    ];
+    let mut colors = Vec::with_capacity(55);
+    for (n, from, to) in segments {
+        for i in 0..n {
+            let t = i as f32 / n as f32;
+            colors.push([0, 1, 2].map(|c| from[c] + (to[c] - from[c]) * t));
+        }
+    }
+    colors
+}
+
+/// RGB bytes of the flow, saturation scaled so `max_speed` is full colour
+/// (`None`: the largest known speed in the field). Unknown flow is black.
+pub fn flow_to_rgb(flow: &FlowField, max_speed: Option<f32>) -> Vec<u8> {
+    let colors = wheel();
+    let n = colors.len();
+    let max = max_speed.unwrap_or_else(|| {
+        (0..flow.u.len())
+            .filter(|&i| flow.known(i))
+            .map(|i| flow.u[i].hypot(flow.v[i]))
+            .fold(0.0f32, f32::max)
+    });
+    let max = if max > 0.0 { max } else { 1.0 };
+    let mut out = Vec::with_capacity(flow.u.len() * 3);
+    for i in 0..flow.u.len() {
+        if !flow.known(i) {
+            out.extend_from_slice(&[0, 0, 0]);
+            continue;
+        }
+        let (u, v) = (flow.u[i] / max, flow.v[i] / max);
+        let radius = u.hypot(v);
+        let angle = (-v).atan2(-u) / std::f32::consts::PI;
+        let fk = (angle + 1.0) / 2.0 * (n - 1) as f32;
+        let k0 = fk.floor() as usize % n;
+        let k1 = (k0 + 1) % n;
+        let f = fk - fk.floor();
+        for c in 0..3 {
+            let col = ((1.0 - f) * colors[k0][c] + f * colors[k1][c]) / 255.0;
+            let col = if radius <= 1.0 { 1.0 - radius * (1.0 - col) } else { col * 0.75 };
+            out.push((255.0 * col).round().clamp(0.0, 255.0) as u8);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_is_white_and_directions_follow_the_wheel() {
+        let mut f = FlowField::zeros(4, 1);
+        (f.u[1], f.v[1]) = (1.0, 0.0); // right
+        (f.u[2], f.v[2]) = (-1.0, 0.0); // left
+        (f.u[3], f.v[3]) = (0.0, 1.0); // down
+        let rgb = flow_to_rgb(&f, Some(1.0));
+        assert_eq!(&rgb[0..3], &[255, 255, 255]);
+        assert_eq!(&rgb[3..6], &[255, 0, 0], "right is red");
+        assert!(rgb[6] == 0 && rgb[7] > 200 && rgb[8] > 200, "left is cyan: {:?}", &rgb[6..9]);
+        assert!(rgb[11] < 100 && rgb[10] > 150, "down is yellow-green: {:?}", &rgb[9..12]);
+    }
+}

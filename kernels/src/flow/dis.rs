@@ -1,0 +1,394 @@
+//! Dense Inverse Search (Kroeger et al., ECCV 2016), CPU version.
+//!
+//! Per pyramid level, coarse to fine: a grid of overlapping patches each
+//! finds its displacement by inverse-compositional Gauss–Newton on
+//! mean-normalised intensities, starting from the coarser level's flow and
+//! from its neighbours' results (spatial propagation in two sweeps); the
+//! patch flows are blended into a dense field weighted by photometric
+//! residual; an optional variational step refines the dense field.
+//!
+//! Work is split into fixed stripes of patch rows, propagation stays within
+//! a stripe, and every pixel is densified independently, so the result is
+//! the same for any number of threads.
+
+use rayon::prelude::*;
+
+use super::field::FlowField;
+use super::image::{GrayImage, area_resize_f32};
+use super::variational::{RefineParams, refine};
+
+/// Settings of the algorithm; [`Preset`] gives the usual operating points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DisParams {
+    /// Finest pyramid level computed (0 = full resolution); the result is upsampled from it.
+    pub finest_scale: usize,
+    /// Coarsest level; `None` picks it from the image size and patch size.
+    pub coarsest_scale: Option<usize>,
+    /// Patch side in pixels.
+    pub patch_size: usize,
+    /// Distance between neighbouring patches.
+    pub patch_stride: usize,
+    /// Gauss–Newton iterations per patch (split over the two sweeps).
+    pub iterations: usize,
+    /// Fixed-point iterations of variational refinement per level (0 = off).
+    pub refinement_iterations: usize,
+    /// Variational refinement weights.
+    pub refinement: RefineParams,
+    /// Subtract patch means before comparing (robust to brightness change).
+    pub mean_normalization: bool,
+    /// Try neighbours' displacements before searching.
+    pub spatial_propagation: bool,
+}
+
+/// Operating points with OpenCV's meanings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// Finest scale 2, patch 8, stride 4, 12 iterations, no refinement.
+    Ultrafast,
+    /// Finest scale 2, patch 8, stride 4, 16 iterations, 5 refinement iterations.
+    Fast,
+    /// Finest scale 1, patch 8, stride 3, 25 iterations, 5 refinement iterations.
+    Medium,
+}
+
+impl DisParams {
+    /// The settings of a preset.
+    pub fn preset(preset: Preset) -> Self {
+        let (finest_scale, patch_stride, iterations, refinement_iterations) = match preset {
+            Preset::Ultrafast => (2, 4, 12, 0),
+            Preset::Fast => (2, 4, 16, 5),
+            Preset::Medium => (1, 3, 25, 5),
+        };
+        Self {
+            finest_scale,
+            coarsest_scale: None,
+            patch_size: 8,
+            patch_stride,
+            iterations,
+            refinement_iterations,
+            refinement: RefineParams::default(),
+            mean_normalization: true,
+            spatial_propagation: true,
+        }
+    }
+}
+
+/// Patch rows per stripe: the unit of parallel work and of propagation.
+const STRIPE_ROWS: usize = 8;
+
+/// Computes the flow from `i0` to `i1` (same size), optionally starting from `init`.
+///
+/// # Panics
+/// When the images differ in size or are smaller than a patch.
+pub fn dis_flow(i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> FlowField {
+    assert_eq!((i0.width, i0.height), (i1.width, i1.height), "frames differ in size");
+    let (w, h) = (i0.width, i0.height);
+    let ps = params.patch_size.max(2);
+    assert!(w >= ps && h >= ps, "image {w}x{h} smaller than a {ps}-pixel patch");
+    let auto = ((w.max(h) as f64 / (4.0 * ps as f64)).log2() + 0.5).floor().max(0.0) as usize;
+    let mut coarsest = params.coarsest_scale.unwrap_or(auto).max(params.finest_scale);
+    while coarsest > params.finest_scale && ((w >> coarsest) < ps || (h >> coarsest) < ps) {
+        coarsest -= 1;
+    }
+    let finest = params.finest_scale.min(coarsest);
+
+    let level = |img: &GrayImage, s: usize| {
+        if s == 0 { img.clone() } else { area_resize_f32(img, (w >> s).max(1), (h >> s).max(1)) }
+    };
+    let mut flow: Option<FlowField> = None;
+    for s in (finest..=coarsest).rev() {
+        let (a, b) = (level(i0, s), level(i1, s));
+        let start = match (&flow, init) {
+            (Some(f), _) => resize_flow(f, a.width, a.height),
+            (None, Some(f)) => resize_flow(f, a.width, a.height),
+            (None, None) => FlowField::zeros(a.width, a.height),
+        };
+        let patches = search_level(&a, &b, &start, params);
+        let mut dense = densify(&a, &b, &patches, ps);
+        if params.refinement_iterations > 0 {
+            refine(&a, &b, &mut dense, params.refinement_iterations, &params.refinement);
+        }
+        flow = Some(dense);
+    }
+    let flow = flow.expect("at least one level");
+    if (flow.width, flow.height) == (w, h) { flow } else { resize_flow(&flow, w, h) }
+}
+
+/// Bilinear resize of a flow field, vectors scaled with the size.
+pub fn resize_flow(f: &FlowField, width: usize, height: usize) -> FlowField {
+    if (f.width, f.height) == (width, height) {
+        return f.clone();
+    }
+    let (sx, sy) = (f.width as f32 / width as f32, f.height as f32 / height as f32);
+    let u = GrayImage { width: f.width, height: f.height, data: f.u.clone() };
+    let v = GrayImage { width: f.width, height: f.height, data: f.v.clone() };
+    let mut out = FlowField::zeros(width, height);
+    for y in 0..height {
+        for x in 0..width {
+            let (fx, fy) = ((x as f32 + 0.5) * sx - 0.5, (y as f32 + 0.5) * sy - 0.5);
+            out.u[y * width + x] = u.sample(fx, fy) / sx;
+            out.v[y * width + x] = v.sample(fx, fy) / sy;
+        }
+    }
+    out
+}
+
+/// Patch positions along one axis: every `stride`, the last flush with the border.
+fn grid(len: usize, ps: usize, stride: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..=len - ps).step_by(stride.max(1)).collect();
+    if *v.last().expect("len >= ps") != len - ps {
+        v.push(len - ps);
+    }
+    v
+}
+
+/// Patch flows of one level.
+struct PatchFlows {
+    xs: Vec<usize>,
+    ys: Vec<usize>,
+    /// Per patch (row-major over ys × xs): (u, v).
+    flow: Vec<(f32, f32)>,
+}
+
+/// The template side of one patch: normalised intensities, Jacobian, inverse Hessian.
+struct Template {
+    t: Vec<f32>,
+    jx: Vec<f32>,
+    jy: Vec<f32>,
+    /// Inverse of [[a, b], [b, c]] as (a, b, c).
+    hinv: (f32, f32, f32),
+}
+
+struct LevelData<'a> {
+    i0: &'a GrayImage,
+    i1: &'a GrayImage,
+    gx: GrayImage,
+    gy: GrayImage,
+    ps: usize,
+    mean_norm: bool,
+}
+
+impl LevelData<'_> {
+    fn template(&self, px: usize, py: usize) -> Template {
+        let ps = self.ps;
+        let n = ps * ps;
+        let (mut t, mut jx, mut jy) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for y in py..py + ps {
+            let row = y * self.i0.width;
+            t.extend_from_slice(&self.i0.data[row + px..row + px + ps]);
+            jx.extend_from_slice(&self.gx.data[row + px..row + px + ps]);
+            jy.extend_from_slice(&self.gy.data[row + px..row + px + ps]);
+        }
+        if self.mean_norm {
+            for v in [&mut t, &mut jx, &mut jy] {
+                let mean = v.iter().sum::<f32>() / n as f32;
+                v.iter_mut().for_each(|x| *x -= mean);
+            }
+        }
+        let (mut a, mut b, mut c) = (0.0f32, 0.0f32, 0.0f32);
+        for k in 0..n {
+            a += jx[k] * jx[k];
+            b += jx[k] * jy[k];
+            c += jy[k] * jy[k];
+        }
+        // A small ridge keeps flat patches from exploding.
+        let ridge = 1e-2 * n as f32;
+        let (a, c) = (a + ridge, c + ridge);
+        let det = a * c - b * b;
+        Template { t, jx, jy, hinv: (c / det, -b / det, a / det) }
+    }
+
+    /// Warped patch of I1 at (px + u, py + v) into `out`, and its mean.
+    fn warp(&self, px: usize, py: usize, u: f32, v: f32, out: &mut [f32]) -> f32 {
+        let ps = self.ps;
+        let (x, y) = (px as f32 + u, py as f32 + v);
+        let (x0, y0) = (x.floor(), y.floor());
+        let (fx, fy) = (x - x0, y - y0);
+        let (x0, y0) = (x0 as isize, y0 as isize);
+        let img = self.i1;
+        let (w, h) = (img.width as isize, img.height as isize);
+        let inside = x0 >= 0 && y0 >= 0 && x0 + ps as isize + 1 < w && y0 + ps as isize + 1 < h;
+        let (w00, w01, w10, w11) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy);
+        let mut sum = 0.0;
+        for j in 0..ps {
+            for i in 0..ps {
+                let (xi, yj) = (x0 + i as isize, y0 + j as isize);
+                let val = if inside {
+                    let base = yj as usize * img.width + xi as usize;
+                    w00 * img.data[base] + w01 * img.data[base + 1] + w10 * img.data[base + img.width] + w11 * img.data[base + img.width + 1]
+                } else {
+                    w00 * img.at(xi, yj) + w01 * img.at(xi + 1, yj) + w10 * img.at(xi, yj + 1) + w11 * img.at(xi + 1, yj + 1)
+                };
+                out[j * ps + i] = val;
+                sum += val;
+            }
+        }
+        sum / (ps * ps) as f32
+    }
+
+    fn ssd(&self, tpl: &Template, px: usize, py: usize, u: f32, v: f32, buf: &mut [f32]) -> f32 {
+        let mean = self.warp(px, py, u, v, buf);
+        let m = if self.mean_norm { mean } else { 0.0 };
+        buf.iter().zip(&tpl.t).map(|(w, t)| (w - m - t) * (w - m - t)).sum()
+    }
+
+    /// Gauss–Newton from (u, v); returns the best displacement seen and its SSD.
+    fn search(&self, tpl: &Template, px: usize, py: usize, (mut u, mut v): (f32, f32), iters: usize, buf: &mut [f32]) -> ((f32, f32), f32) {
+        let mut best = ((u, v), f32::INFINITY);
+        for _ in 0..iters {
+            let mean = self.warp(px, py, u, v, buf);
+            let m = if self.mean_norm { mean } else { 0.0 };
+            let (mut bx, mut by, mut ssd) = (0.0f32, 0.0f32, 0.0f32);
+            for k in 0..buf.len() {
+                let r = buf[k] - m - tpl.t[k];
+                bx += tpl.jx[k] * r;
+                by += tpl.jy[k] * r;
+                ssd += r * r;
+            }
+            if ssd < best.1 {
+                best = ((u, v), ssd);
+            } else {
+                break;
+            }
+            let (a, b, c) = tpl.hinv;
+            let (du, dv) = (a * bx + b * by, b * bx + c * by);
+            u -= du;
+            v -= dv;
+            if du * du + dv * dv < 1e-4 {
+                break;
+            }
+        }
+        let last = self.ssd(tpl, px, py, u, v, buf);
+        if last < best.1 { ((u, v), last) } else { best }
+    }
+}
+
+fn search_level(i0: &GrayImage, i1: &GrayImage, start: &FlowField, params: &DisParams) -> PatchFlows {
+    let ps = params.patch_size;
+    let (gx, gy) = i0.gradients();
+    let data = LevelData { i0, i1, gx, gy, ps, mean_norm: params.mean_normalization };
+    let xs = grid(i0.width, ps, params.patch_stride);
+    let ys = grid(i0.height, ps, params.patch_stride);
+    let cols = xs.len();
+    let init: Vec<(f32, f32)> = ys
+        .iter()
+        .flat_map(|&py| {
+            xs.iter().map(move |&px| {
+                let (cx, cy) = (px + ps / 2, py + ps / 2);
+                (start.u[cy * start.width + cx], start.v[cy * start.width + cx])
+            })
+        })
+        .collect();
+    let mut flow = init.clone();
+    let (xs_ref, ys_ref) = (&xs, &ys);
+    let first_half = params.iterations.div_ceil(2);
+    let second_half = params.iterations - first_half;
+    flow.par_chunks_mut(cols * STRIPE_ROWS).enumerate().for_each(|(stripe, chunk)| {
+        let row0 = stripe * STRIPE_ROWS;
+        let rows = chunk.len() / cols;
+        let templates: Vec<Template> = (0..rows)
+            .flat_map(|r| xs_ref.iter().map(move |&px| (px, ys_ref[row0 + r])))
+            .map(|(px, py)| data.template(px, py))
+            .collect();
+        let mut buf = vec![0.0f32; ps * ps];
+        let limit = ps as f32;
+        let mut sweep = |order: &mut dyn Iterator<Item = (usize, usize)>, step: isize, iters: usize, chunk: &mut [(f32, f32)]| {
+            for (r, c) in order {
+                let k = r * cols + c;
+                let (px, py) = (xs_ref[c], ys_ref[row0 + r]);
+                let tpl = &templates[k];
+                let mut cand = chunk[k];
+                if params.spatial_propagation {
+                    let mut best = data.ssd(tpl, px, py, cand.0, cand.1, &mut buf);
+                    let nc = c as isize - step;
+                    let nr = r as isize - step;
+                    let neighbours = [
+                        (nc >= 0 && (nc as usize) < cols).then(|| chunk[r * cols + nc as usize]),
+                        (nr >= 0 && (nr as usize) < rows).then(|| chunk[nr as usize * cols + c]),
+                    ];
+                    for n in neighbours.into_iter().flatten() {
+                        let s = data.ssd(tpl, px, py, n.0, n.1, &mut buf);
+                        if s < best {
+                            best = s;
+                            cand = n;
+                        }
+                    }
+                }
+                let ((u, v), _) = data.search(tpl, px, py, cand, iters, &mut buf);
+                let origin = init[(row0 + r) * cols + c];
+                // An update larger than the patch is not trusted.
+                chunk[k] = if (u - origin.0).hypot(v - origin.1) > limit { origin } else { (u, v) };
+            }
+        };
+        let mut forward = (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c)));
+        sweep(&mut forward, 1, first_half, chunk);
+        if second_half > 0 {
+            let mut backward = (0..rows).rev().flat_map(|r| (0..cols).rev().map(move |c| (r, c)));
+            sweep(&mut backward, -1, second_half, chunk);
+        }
+    });
+    PatchFlows { xs, ys, flow }
+}
+
+/// For each coordinate along an axis, the range of patch indices covering it.
+fn covering(len: usize, starts: &[usize], ps: usize) -> Vec<(usize, usize)> {
+    (0..len)
+        .map(|x| {
+            let lo = starts.iter().position(|&s| s + ps > x).unwrap_or(starts.len());
+            let hi = starts.iter().rposition(|&s| s <= x).map_or(0, |i| i + 1);
+            (lo, hi)
+        })
+        .collect()
+}
+
+/// Blends patch flows into a dense field, each weighted by 1 / max(1, |I1(x + u) − I0(x)|).
+fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize) -> FlowField {
+    let (w, h) = (i0.width, i0.height);
+    let cols = patches.xs.len();
+    let xcov = covering(w, &patches.xs, ps);
+    let ycov = covering(h, &patches.ys, ps);
+    let mut out = FlowField::zeros(w, h);
+    let rows: Vec<(Vec<f32>, Vec<f32>)> = (0..h)
+        .into_par_iter()
+        .map(|y| {
+            let (mut ur, mut vr) = (vec![0.0; w], vec![0.0; w]);
+            for x in 0..w {
+                let i0v = i0.data[y * w + x];
+                let (mut su, mut sv, mut sw) = (0.0f32, 0.0f32, 0.0f32);
+                for r in ycov[y].0..ycov[y].1 {
+                    for c in xcov[x].0..xcov[x].1 {
+                        let (u, v) = patches.flow[r * cols + c];
+                        let d = (i1.sample(x as f32 + u, y as f32 + v) - i0v).abs();
+                        let wgt = 1.0 / d.max(1.0);
+                        su += wgt * u;
+                        sv += wgt * v;
+                        sw += wgt;
+                    }
+                }
+                if sw > 0.0 {
+                    ur[x] = su / sw;
+                    vr[x] = sv / sw;
+                }
+            }
+            (ur, vr)
+        })
+        .collect();
+    for (y, (ur, vr)) in rows.into_iter().enumerate() {
+        out.u[y * w..(y + 1) * w].copy_from_slice(&ur);
+        out.v[y * w..(y + 1) * w].copy_from_slice(&vr);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_covers_the_image_with_the_last_patch_flush() {
+        assert_eq!(grid(20, 8, 4), vec![0, 4, 8, 12]);
+        assert_eq!(grid(21, 8, 4), vec![0, 4, 8, 12, 13]);
+        let cov = covering(21, &grid(21, 8, 4), 8);
+        assert!(cov.iter().all(|(lo, hi)| hi > lo));
+    }
+}

@@ -1,0 +1,119 @@
+//! Float gray images for flow: pyramid levels, gradients and bilinear sampling.
+
+/// A gray image with f32 intensities (0..255 for 8-bit input), row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GrayImage {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `width * height` intensities.
+    pub data: Vec<f32>,
+}
+
+impl GrayImage {
+    /// From 8-bit luma.
+    pub fn from_u8(width: usize, height: usize, data: &[u8]) -> Self {
+        assert_eq!(data.len(), width * height, "buffer size does not match {width}x{height}");
+        Self { width, height, data: data.iter().map(|&v| f32::from(v)).collect() }
+    }
+
+    /// Value at integer coordinates, clamped to the border.
+    #[inline]
+    pub fn at(&self, x: isize, y: isize) -> f32 {
+        let x = x.clamp(0, self.width as isize - 1) as usize;
+        let y = y.clamp(0, self.height as isize - 1) as usize;
+        self.data[y * self.width + x]
+    }
+
+    /// Bilinear sample with border clamping.
+    #[inline]
+    pub fn sample(&self, x: f32, y: f32) -> f32 {
+        let x = x.clamp(0.0, (self.width - 1) as f32);
+        let y = y.clamp(0.0, (self.height - 1) as f32);
+        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let row0 = y0 * self.width;
+        let row1 = y1 * self.width;
+        let top = self.data[row0 + x0] + fx * (self.data[row0 + x1] - self.data[row0 + x0]);
+        let bottom = self.data[row1 + x0] + fx * (self.data[row1 + x1] - self.data[row1 + x0]);
+        top + fy * (bottom - top)
+    }
+
+    /// Sobel gradients scaled to intensity per pixel (kernel sum 8 divided out).
+    pub fn gradients(&self) -> (GrayImage, GrayImage) {
+        let (w, h) = (self.width, self.height);
+        let mut gx = vec![0.0; w * h];
+        let mut gy = vec![0.0; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let (xi, yi) = (x as isize, y as isize);
+                let p = |dx: isize, dy: isize| self.at(xi + dx, yi + dy);
+                gx[y * w + x] = ((p(1, -1) + 2.0 * p(1, 0) + p(1, 1)) - (p(-1, -1) + 2.0 * p(-1, 0) + p(-1, 1))) / 8.0;
+                gy[y * w + x] = ((p(-1, 1) + 2.0 * p(0, 1) + p(1, 1)) - (p(-1, -1) + 2.0 * p(0, -1) + p(1, -1))) / 8.0;
+            }
+        }
+        (GrayImage { width: w, height: h, data: gx }, GrayImage { width: w, height: h, data: gy })
+    }
+}
+
+/// Exact box-filter resize of a float image.
+pub fn area_resize_f32(src: &GrayImage, width: usize, height: usize) -> GrayImage {
+    let spans = |s: usize, d: usize| -> Vec<Vec<(usize, f32)>> {
+        let scale = s as f64 / d as f64;
+        (0..d)
+            .map(|i| {
+                let (a, b) = (i as f64 * scale, ((i + 1) as f64 * scale).min(s as f64));
+                let mut taps = Vec::new();
+                let mut k = a.floor() as usize;
+                while (k as f64) < b && k < s {
+                    let wgt = b.min((k + 1) as f64) - a.max(k as f64);
+                    if wgt > 0.0 {
+                        taps.push((k, wgt as f32));
+                    }
+                    k += 1;
+                }
+                let total: f32 = taps.iter().map(|t| t.1).sum();
+                taps.iter_mut().for_each(|t| t.1 /= total);
+                taps
+            })
+            .collect()
+    };
+    let (xs, ys) = (spans(src.width, width), spans(src.height, height));
+    let mut out = vec![0.0; width * height];
+    let mut row = vec![0.0f32; src.width];
+    for (y, ytaps) in ys.iter().enumerate() {
+        row.iter_mut().for_each(|v| *v = 0.0);
+        for &(sy, wy) in ytaps {
+            for (acc, &p) in row.iter_mut().zip(&src.data[sy * src.width..(sy + 1) * src.width]) {
+                *acc += wy * p;
+            }
+        }
+        for (x, xtaps) in xs.iter().enumerate() {
+            out[y * width + x] = xtaps.iter().map(|&(sx, wx)| wx * row[sx]).sum();
+        }
+    }
+    GrayImage { width, height, data: out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bilinear_sampling_and_gradients_of_a_ramp() {
+        let data: Vec<u8> = (0..5).flat_map(|_| (0..6).map(|x| (x * 10) as u8)).collect();
+        let img = GrayImage::from_u8(6, 5, &data);
+        assert!((img.sample(2.25, 1.5) - 22.5).abs() < 1e-4);
+        let (gx, gy) = img.gradients();
+        assert!((gx.data[2 * 6 + 3] - 10.0).abs() < 1e-5);
+        assert!(gy.data[2 * 6 + 3].abs() < 1e-5);
+    }
+
+    #[test]
+    fn area_resize_halves_blocks() {
+        let img = GrayImage { width: 4, height: 2, data: vec![0.0, 2.0, 4.0, 6.0, 2.0, 4.0, 6.0, 8.0] };
+        assert_eq!(area_resize_f32(&img, 2, 1).data, vec![2.0, 6.0]);
+    }
+}

@@ -1,0 +1,146 @@
+//! Variational refinement of a dense flow field.
+//!
+//! Minimises, around the current flow, δ·Ψ(brightness constancy) +
+//! γ·Ψ(gradient constancy) + α·Ψ(|∇u|² + |∇v|²) with Ψ(s²) = √(s² + ε²);
+//! data terms are normalised by the local gradient energy so the weights do
+//! not depend on image contrast. Each fixed-point iteration freezes the
+//! robust weights and runs red-black SOR sweeps on the flow increment.
+
+use super::field::FlowField;
+use super::image::GrayImage;
+
+/// Weights and solver settings. The defaults (α 15, γ 10, δ 5, 10 SOR sweeps,
+/// ω 1.6) were chosen on the Middlebury training pairs Dimetrodon, Grove2 and Urban2.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefineParams {
+    /// Smoothness weight.
+    pub alpha: f32,
+    /// Gradient-constancy weight.
+    pub gamma: f32,
+    /// Brightness-constancy weight.
+    pub delta: f32,
+    /// SOR sweeps per fixed-point iteration.
+    pub sor_iterations: usize,
+    /// Over-relaxation factor (1 < ω < 2).
+    pub omega: f32,
+}
+
+impl Default for RefineParams {
+    fn default() -> Self {
+        Self { alpha: 15.0, gamma: 10.0, delta: 5.0, sor_iterations: 10, omega: 1.6 }
+    }
+}
+
+const EPS2: f32 = 1e-6;
+const ZETA2: f32 = 0.01;
+
+/// Refines `flow` (from `i0` to `i1`, same size) in place.
+pub fn refine(i0: &GrayImage, i1: &GrayImage, flow: &mut FlowField, iterations: usize, p: &RefineParams) {
+    let (w, h) = (i0.width, i0.height);
+    if w < 3 || h < 3 {
+        return;
+    }
+    let n = w * h;
+    // Warp I1 by the current flow; pixels that leave the image get no data term.
+    let mut warped = vec![0.0f32; n];
+    let mut valid = vec![true; n];
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            let (sx, sy) = (x as f32 + flow.u[i], y as f32 + flow.v[i]);
+            valid[i] = sx >= 0.0 && sy >= 0.0 && sx <= (w - 1) as f32 && sy <= (h - 1) as f32;
+            warped[i] = i1.sample(sx, sy);
+        }
+    }
+    let warped = GrayImage { width: w, height: h, data: warped };
+    let avg = GrayImage { width: w, height: h, data: i0.data.iter().zip(&warped.data).map(|(a, b)| 0.5 * (a + b)).collect() };
+    let (ix, iy) = avg.gradients();
+    let (ixx, ixy) = ix.gradients();
+    let (_, iyy) = iy.gradients();
+    let (i0x, i0y) = i0.gradients();
+    let (iwx, iwy) = warped.gradients();
+    let iz: Vec<f32> = warped.data.iter().zip(&i0.data).map(|(a, b)| a - b).collect();
+    let ixz: Vec<f32> = iwx.data.iter().zip(&i0x.data).map(|(a, b)| a - b).collect();
+    let iyz: Vec<f32> = iwy.data.iter().zip(&i0y.data).map(|(a, b)| a - b).collect();
+
+    let (mut du, mut dv) = (vec![0.0f32; n], vec![0.0f32; n]);
+    let (mut a11, mut a12, mut a22, mut b1, mut b2) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
+    let mut smooth = vec![0.0f32; n];
+    for _ in 0..iterations {
+        for i in 0..n {
+            if !valid[i] {
+                (a11[i], a12[i], a22[i], b1[i], b2[i]) = (0.0, 0.0, 0.0, 0.0, 0.0);
+                continue;
+            }
+            let (gx, gy) = (ix.data[i], iy.data[i]);
+            let bd = p.delta / (gx * gx + gy * gy + ZETA2);
+            let rd = iz[i] + gx * du[i] + gy * dv[i];
+            let wd = bd / (2.0 * (bd * rd * rd + EPS2).sqrt());
+            let (xx, xy, yy) = (ixx.data[i], ixy.data[i], iyy.data[i]);
+            let bgx = p.gamma / (xx * xx + xy * xy + ZETA2);
+            let bgy = p.gamma / (xy * xy + yy * yy + ZETA2);
+            let rgx = ixz[i] + xx * du[i] + xy * dv[i];
+            let rgy = iyz[i] + xy * du[i] + yy * dv[i];
+            let psi_g = 1.0 / (2.0 * ((p.gamma.recip() * (bgx * rgx * rgx + bgy * rgy * rgy)) + EPS2).sqrt());
+            let (wgx, wgy) = (psi_g * bgx, psi_g * bgy);
+            a11[i] = wd * gx * gx + wgx * xx * xx + wgy * xy * xy;
+            a12[i] = wd * gx * gy + wgx * xx * xy + wgy * xy * yy;
+            a22[i] = wd * gy * gy + wgx * xy * xy + wgy * yy * yy;
+            b1[i] = -(wd * gx * iz[i] + wgx * xx * ixz[i] + wgy * xy * iyz[i]);
+            b2[i] = -(wd * gy * iz[i] + wgx * xy * ixz[i] + wgy * yy * iyz[i]);
+        }
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let xm = if x > 0 { i - 1 } else { i };
+                let xp = if x + 1 < w { i + 1 } else { i };
+                let ym = if y > 0 { i - w } else { i };
+                let yp = if y + 1 < h { i + w } else { i };
+                let ux = 0.5 * (flow.u[xp] + du[xp] - flow.u[xm] - du[xm]);
+                let uy = 0.5 * (flow.u[yp] + du[yp] - flow.u[ym] - du[ym]);
+                let vx = 0.5 * (flow.v[xp] + dv[xp] - flow.v[xm] - dv[xm]);
+                let vy = 0.5 * (flow.v[yp] + dv[yp] - flow.v[ym] - dv[ym]);
+                smooth[i] = p.alpha / (2.0 * (ux * ux + uy * uy + vx * vx + vy * vy + EPS2).sqrt());
+            }
+        }
+        for _ in 0..p.sor_iterations {
+            for colour in 0..2 {
+                for y in 0..h {
+                    let mut x = (y + colour) % 2;
+                    while x < w {
+                        let i = y * w + x;
+                        let mut sw = 0.0f32;
+                        let (mut su, mut sv) = (0.0f32, 0.0f32);
+                        let mut add = |j: usize| {
+                            let wgt = 0.5 * (smooth[i] + smooth[j]);
+                            sw += wgt;
+                            su += wgt * (flow.u[j] + du[j] - flow.u[i]);
+                            sv += wgt * (flow.v[j] + dv[j] - flow.v[i]);
+                        };
+                        if x > 0 {
+                            add(i - 1);
+                        }
+                        if x + 1 < w {
+                            add(i + 1);
+                        }
+                        if y > 0 {
+                            add(i - w);
+                        }
+                        if y + 1 < h {
+                            add(i + w);
+                        }
+                        let du_new = (b1[i] + su - a12[i] * dv[i]) / (a11[i] + sw);
+                        du[i] += p.omega * (du_new - du[i]);
+                        let dv_new = (b2[i] + sv - a12[i] * du[i]) / (a22[i] + sw);
+                        dv[i] += p.omega * (dv_new - dv[i]);
+                        x += 2;
+                    }
+                }
+            }
+        }
+    }
+    for i in 0..n {
+        flow.u[i] += du[i];
+        flow.v[i] += dv[i];
+    }
+}

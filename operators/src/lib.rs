@@ -11,6 +11,7 @@ use maflow_engine::registry::Registry;
 
 pub mod contact_sheet;
 pub mod decode;
+pub mod flow;
 pub mod folder;
 pub mod image_files;
 pub mod json_files_sink;
@@ -26,6 +27,7 @@ pub fn registry() -> &'static Registry {
             ma52::KIND,
             folder::KIND,
             decode::KIND,
+            flow::KIND,
             contact_sheet::KIND,
             jsonl_sink::KIND,
             json_files_sink::KIND,

@@ -196,11 +196,14 @@ impl<'a> Coordinator<'a> {
                 self.stats[*sink_node].written += 1;
             }
             for (i, node) in self.plan.nodes.iter().enumerate() {
-                if node.kind.section != crate::spec::Section::Sinks || matches!(node.runtime, Runtime::RecordSink(_)) {
+                // Every node's blobs (pictures) are written for people to look at.
+                if matches!(node.runtime, Runtime::RecordSink(_) | Runtime::Source(_)) {
                     continue;
                 }
                 let Some(key) = clip.keys[i] else { continue };
-                if let Some(stored) = self.store.get(&key)? {
+                if let Some(stored) = self.store.get(&key)?
+                    && !stored.blobs.is_empty()
+                {
                     materialise_blobs(self.store, &stored, &self.out_dir.join(&node.id), &clip.clip.id)?;
                 }
             }

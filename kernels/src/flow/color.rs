@@ -48,8 +48,8 @@ pub fn flow_to_rgb(flow: &FlowField, max_speed: Option<f32>) -> Vec<u8> {
         let k0 = fk.floor() as usize % n;
         let k1 = (k0 + 1) % n;
         let f = fk - fk.floor();
-        for c in 0..3 {
-            let col = ((1.0 - f) * colors[k0][c] + f * colors[k1][c]) / 255.0;
+        for (c0, c1) in colors[k0].iter().zip(&colors[k1]) {
+            let col = ((1.0 - f) * c0 + f * c1) / 255.0;
             let col = if radius <= 1.0 { 1.0 - radius * (1.0 - col) } else { col * 0.75 };
             out.push((255.0 * col).round().clamp(0.0, 255.0) as u8);
         }

@@ -106,7 +106,7 @@ mod tests {
         wrong[0] = 0;
         assert!(FlowField::read_flo(wrong.as_slice()).unwrap_err().to_string().contains("magic"));
         let mut huge = bytes;
-        huge[4..8].copy_from_slice(&(1 << 30i32).to_le_bytes());
+        huge[4..8].copy_from_slice(&(1i32 << 30).to_le_bytes());
         assert!(FlowField::read_flo(huge.as_slice()).unwrap_err().to_string().contains("implausible"));
     }
 

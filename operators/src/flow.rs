@@ -1,0 +1,309 @@
+//! `flow`: dense optical flow (DIS) between consecutive frames of each clip.
+//!
+//! Runs inside the clip's frame stage: each frame is turned to luma (and
+//! scaled by `scale`), the flow from the previous frame is computed, and
+//! only small things are kept: per-pair motion statistics (the record) and
+//! colour-wheel pictures of a few evenly spaced pairs (a PNG). Vectors are
+//! in pixels per frame at the input resolution, x right, y down.
+
+use std::sync::Arc;
+
+use maflow_engine::data::{Blob, Clip, Frame, Output, PixelFormat, VideoInfo};
+use maflow_engine::diagnostic::Diagnostic;
+use maflow_engine::params::{built, param_error, parse_params};
+use maflow_engine::registry::{Built, FrameConsumer, FrameTask, OperatorKind, Port, PortType, Runtime};
+use maflow_engine::spec::Section;
+use maflow_engine::spec::tree::Node;
+use maflow_kernels::flow::color::flow_to_rgb;
+use maflow_kernels::flow::dis::{DisParams, Preset, dis_flow, resize_flow};
+use maflow_kernels::flow::field::FlowField;
+use maflow_kernels::flow::image::{GrayImage, area_resize_f32};
+use serde::{Deserialize, Serialize};
+
+use crate::contact_sheet::sample_indices;
+use crate::image_files::encode_rgb_png;
+
+/// Params of `flow`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowConfig {
+    /// Operating point: `ultrafast`, `fast` or `medium` (OpenCV's meanings).
+    #[serde(default = "default_preset")]
+    pub preset: FlowPreset,
+    /// Where to compute: `auto` (CUDA when available, else CPU), `cpu` or `cuda`.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Compute at this fraction of the frame size; vectors are rescaled to the input size.
+    #[serde(default = "default_scale")]
+    pub scale: f64,
+    /// Coarsest pyramid level; absent picks it from the frame size.
+    #[serde(default)]
+    pub levels: Option<usize>,
+    /// Overrides the preset's patch size.
+    #[serde(default)]
+    pub patch_size: Option<usize>,
+    /// Overrides the preset's patch stride.
+    #[serde(default)]
+    pub patch_stride: Option<usize>,
+    /// Overrides the preset's search iterations.
+    #[serde(default)]
+    pub iterations: Option<usize>,
+    /// Overrides the preset's variational refinement iterations.
+    #[serde(default)]
+    pub refinement_iterations: Option<usize>,
+    /// Start each pair from the previous pair's flow (videos are temporally coherent).
+    #[serde(default = "default_true")]
+    pub temporal_init: bool,
+    /// Frame pairs drawn in the visualisation PNG (0: none).
+    #[serde(default = "default_viz_pairs")]
+    pub viz_pairs: usize,
+    /// Speed (pixels/frame at input size) drawn at full colour; `~` scales to the 99th
+    /// percentile of the drawn pairs. The default, 2, suits micro-actions (0.1–3 px/frame)
+    /// and leaves sub-pixel background noise nearly white.
+    #[serde(default = "default_viz_max_speed")]
+    pub viz_max_speed: Option<f32>,
+}
+
+/// DIS operating points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowPreset {
+    /// Fastest, coarsest.
+    Ultrafast,
+    /// Balanced.
+    Fast,
+    /// Most accurate.
+    Medium,
+}
+
+impl std::str::FromStr for FlowPreset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ultrafast" => Ok(Self::Ultrafast),
+            "fast" => Ok(Self::Fast),
+            "medium" => Ok(Self::Medium),
+            _ => Err(format!("unknown preset `{s}` (ultrafast, fast, medium)")),
+        }
+    }
+}
+
+/// Compute backend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// CUDA when a GPU is usable, otherwise the CPU (said once in the log).
+    #[default]
+    Auto,
+    /// The CPU implementation.
+    Cpu,
+    /// CUDA kernels; an error where they cannot run.
+    Cuda,
+}
+
+fn default_preset() -> FlowPreset {
+    FlowPreset::Medium
+}
+fn default_scale() -> f64 {
+    1.0
+}
+fn default_true() -> bool {
+    true
+}
+fn default_viz_pairs() -> usize {
+    4
+}
+fn default_viz_max_speed() -> Option<f32> {
+    Some(2.0)
+}
+
+impl FlowConfig {
+    /// The algorithm settings this config asks for.
+    pub fn dis_params(&self) -> DisParams {
+        let mut p = DisParams::preset(match self.preset {
+            FlowPreset::Ultrafast => Preset::Ultrafast,
+            FlowPreset::Fast => Preset::Fast,
+            FlowPreset::Medium => Preset::Medium,
+        });
+        p.coarsest_scale = self.levels.or(p.coarsest_scale);
+        p.patch_size = self.patch_size.unwrap_or(p.patch_size);
+        p.patch_stride = self.patch_stride.unwrap_or(p.patch_stride);
+        p.iterations = self.iterations.unwrap_or(p.iterations);
+        p.refinement_iterations = self.refinement_iterations.unwrap_or(p.refinement_iterations);
+        p
+    }
+}
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "flow",
+    section: Section::Operators,
+    version: 1,
+    doc: "Dense optical flow (DIS) between consecutive frames, computed inside the clip's frame stage.\n\
+          Record: per-pair mean motion (u, v, speed, in pixels/frame at input size, y down).\n\
+          Blob: a PNG of colour-wheel pictures of evenly spaced pairs (hue = direction, saturation = speed).",
+    inputs: &[Port { name: "frames", ty: PortType::Frames }],
+    output: Some(PortType::Any),
+    example: "preset: medium          # ultrafast | fast | medium\n\
+              backend: auto           # auto | cpu | cuda\n\
+              scale: 1.0              # compute at this fraction of the frame size\n\
+              levels: ~               # coarsest pyramid level (auto)\n\
+              patch_size: ~           # override the preset's patch size\n\
+              patch_stride: ~         # override the preset's patch stride\n\
+              iterations: ~           # override the preset's search iterations\n\
+              refinement_iterations: ~ # override the preset's refinement iterations\n\
+              temporal_init: true     # start from the previous pair's flow\n\
+              viz_pairs: 4            # pairs drawn in the PNG\n\
+              viz_max_speed: 2.0      # px/frame at full colour (~: 99th percentile)",
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: FlowConfig = parse_params(params)?;
+    let mut errors = Vec::new();
+    if !(config.scale > 0.0 && config.scale <= 1.0) {
+        errors.push(param_error(params, "scale", "`scale` must be in (0, 1]"));
+    }
+    if config.patch_size.is_some_and(|p| !(4..=64).contains(&p)) {
+        errors.push(param_error(params, "patch_size", "`patch_size` must be between 4 and 64"));
+    }
+    if config.patch_stride.is_some_and(|s| s == 0 || s > config.patch_size.unwrap_or(8)) {
+        errors.push(param_error(params, "patch_stride", "`patch_stride` must be between 1 and the patch size"));
+    }
+    if config.backend == Backend::Cuda {
+        errors.push(param_error(
+            params,
+            "backend",
+            "backend `cuda` is not available: this build of maflow has no CUDA kernels yet; use `cpu` or `auto`",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(built(&config, Runtime::FrameConsumer(Arc::new(FlowOperator { config: config.clone() }))))
+}
+
+struct FlowOperator {
+    config: FlowConfig,
+}
+
+impl FrameConsumer for FlowOperator {
+    fn start(&self, _clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
+        let (w, h) = (info.width as usize, info.height as usize);
+        let sw = ((w as f64 * self.config.scale).round() as usize).max(16);
+        let sh = ((h as f64 * self.config.scale).round() as usize).max(16);
+        let params = self.config.dis_params();
+        if sw < params.patch_size || sh < params.patch_size {
+            return Err(format!("frames of {w}x{h} at scale {} are smaller than a patch", self.config.scale));
+        }
+        let viz_at = info.declared_frames.map(|n| sample_indices(n.saturating_sub(1), self.config.viz_pairs));
+        Ok(Box::new(FlowTask {
+            config: self.config.clone(),
+            params,
+            size: (w, h),
+            work_size: (sw, sh),
+            previous: None,
+            previous_flow: None,
+            pairs: Vec::new(),
+            viz_at,
+            viz: Vec::new(),
+        }))
+    }
+}
+
+struct FlowTask {
+    config: FlowConfig,
+    params: DisParams,
+    size: (usize, usize),
+    work_size: (usize, usize),
+    previous: Option<GrayImage>,
+    previous_flow: Option<FlowField>,
+    pairs: Vec<[f32; 3]>,
+    /// Pair indices to draw, when the frame count is known.
+    viz_at: Option<Vec<u64>>,
+    viz: Vec<(u64, FlowField)>,
+}
+
+fn luma(frame: &Frame) -> Vec<u8> {
+    match frame.format {
+        PixelFormat::Gray => frame.data.clone(),
+        PixelFormat::Rgb => frame
+            .data
+            .chunks_exact(3)
+            .map(|p| (0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])).round() as u8)
+            .collect(),
+    }
+}
+
+impl FrameTask for FlowTask {
+    fn push(&mut self, frame: &Frame) -> Result<(), String> {
+        let full = GrayImage::from_u8(frame.width as usize, frame.height as usize, &luma(frame));
+        let image = if self.work_size == self.size { full } else { area_resize_f32(&full, self.work_size.0, self.work_size.1) };
+        if let Some(prev) = self.previous.take() {
+            let init = if self.config.temporal_init { self.previous_flow.as_ref() } else { None };
+            let flow = dis_flow(&prev, &image, &self.params, init);
+            let (n, (su, sv, ss)) = (flow.u.len() as f32, flow.u.iter().zip(&flow.v).fold((0.0, 0.0, 0.0), |(a, b, c), (u, v)| (a + u, b + v, c + u.hypot(*v))));
+            let k = 1.0 / self.config.scale as f32;
+            self.pairs.push([su / n * k, sv / n * k, ss / n * k]);
+            let pair = self.pairs.len() as u64 - 1;
+            let wanted = match &self.viz_at {
+                Some(at) => at.binary_search(&pair).is_ok(),
+                None => pair < self.config.viz_pairs as u64,
+            };
+            if wanted {
+                self.viz.push((pair, flow.clone()));
+            }
+            self.previous_flow = Some(flow);
+        }
+        self.previous = Some(image);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<Output, String> {
+        let round = |x: f32| (f64::from(x) * 1e4).round() / 1e4;
+        let record = serde_json::json!({
+            "pairs": self.pairs.len(),
+            "work_size": [self.work_size.0, self.work_size.1],
+            "mean_u": self.pairs.iter().map(|p| round(p[0])).collect::<Vec<_>>(),
+            "mean_v": self.pairs.iter().map(|p| round(p[1])).collect::<Vec<_>>(),
+            "mean_speed": self.pairs.iter().map(|p| round(p[2])).collect::<Vec<_>>(),
+            "viz_pairs": self.viz.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        });
+        let mut blobs = Vec::new();
+        if !self.viz.is_empty() {
+            blobs.push(Blob { ext: "png".into(), bytes: self.viz_sheet()? });
+        }
+        Ok(Output { record, blobs })
+    }
+}
+
+impl FlowTask {
+    /// Colour-wheel pictures of the kept pairs side by side, one shared speed scale.
+    fn viz_sheet(&self) -> Result<Vec<u8>, String> {
+        let k = 1.0 / self.config.scale as f32;
+        // Auto scale: the 99th percentile of speed, so a few wild pixels do not wash the rest out.
+        let max = self.config.viz_max_speed.map(|m| m / k).unwrap_or_else(|| {
+            let mut speeds: Vec<f32> =
+                self.viz.iter().flat_map(|(_, f)| f.u.iter().zip(&f.v).map(|(u, v)| u.hypot(*v))).collect();
+            let last = speeds.len() - 1;
+            let at = ((speeds.len() as f64 * 0.99) as usize).min(last);
+            speeds.select_nth_unstable_by(at, f32::total_cmp).1.max(1e-3)
+        });
+        // Thumbnails 216 pixels wide, like the contact sheets.
+        let tw = 216.min(self.work_size.0);
+        let th = ((tw as f64 * self.work_size.1 as f64 / self.work_size.0 as f64).round() as usize).max(1);
+        let gap = 4;
+        let (w, h) = (self.viz.len() * (tw + gap) + gap, th + 2 * gap);
+        let mut canvas = vec![40u8; w * h * 3];
+        for (n, (_, flow)) in self.viz.iter().enumerate() {
+            let small = resize_flow(flow, tw, th);
+            let rgb = flow_to_rgb(&small, Some(max * tw as f32 / flow.width as f32));
+            let x0 = gap + n * (tw + gap);
+            for y in 0..th {
+                let dst = ((gap + y) * w + x0) * 3;
+                canvas[dst..dst + tw * 3].copy_from_slice(&rgb[y * tw * 3..(y + 1) * tw * 3]);
+            }
+        }
+        encode_rgb_png(&canvas, w, h)
+    }
+}

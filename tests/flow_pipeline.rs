@@ -1,0 +1,78 @@
+//! The `flow` operator inside the real-clip pipeline, and the `maflow flow` command.
+
+use crate::support::{Scratch, jsonl, maflow, run_json, text};
+
+fn run_flow(scratch: &Scratch) -> serde_json::Value {
+    let mut args: Vec<String> = ["run", "pipelines/flow.yaml", "-q", "--set", "flow.scale=0.25"].map(String::from).to_vec();
+    args.extend(scratch.redirect());
+    let out = maflow(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    run_json(&scratch.out("flow"))
+}
+
+#[test]
+fn flow_on_the_real_clips_writes_pictures_and_reruns_from_cache() {
+    let scratch = Scratch::new();
+    let first = run_flow(&scratch);
+    assert_eq!(first["operators"]["flow"]["computed"], 3);
+    let motion = jsonl(&scratch.out("flow").join("motion.jsonl"));
+    let pairs: Vec<u64> = motion.iter().map(|m| m["pairs"].as_u64().unwrap()).collect();
+    assert_eq!(pairs, [74, 46, 49]);
+    for m in &motion {
+        let speeds = m["mean_speed"].as_array().unwrap();
+        assert_eq!(speeds.len() as u64, m["pairs"].as_u64().unwrap());
+        // Seated people making small movements: whole-frame mean speed stays sub-pixel but not zero.
+        let max = speeds.iter().map(|s| s.as_f64().unwrap()).fold(0.0, f64::max);
+        assert!(max > 0.01 && max < 2.0, "{}: max mean speed {max}", m["clip"]);
+        assert_eq!(m["viz_pairs"].as_array().unwrap().len(), 4);
+    }
+    for clip in ["0030_01_0002", "0010_02_0101", "0019_02_0078"] {
+        let png = std::fs::read(scratch.out("flow").join(format!("flow/{clip}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+    let second = run_flow(&scratch);
+    assert_eq!(second["cache"]["misses"], 0, "{second:#}");
+    assert_eq!(second["operators"]["flow"]["cached"], 3);
+}
+
+#[test]
+fn cuda_backend_is_refused_with_a_clear_error() {
+    let out = maflow(&["validate", "pipelines/flow.yaml", "--set", "flow.backend=cuda"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("backend `cuda` is not available") && err.contains("--set"), "{err}");
+}
+
+#[test]
+fn flow_command_reports_endpoint_error_and_writes_flo_and_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/middlebury/Dimetrodon");
+    let (flo, viz) = (dir.path().join("d.flo"), dir.path().join("d.png"));
+    let out = maflow(&[
+        "flow".to_string(),
+        format!("{m}/frame10.png"),
+        format!("{m}/frame11.png"),
+        "--preset".into(),
+        "medium".into(),
+        "--gt".into(),
+        format!("{m}/flow10.flo"),
+        "--out".into(),
+        flo.display().to_string(),
+        "--viz".into(),
+        viz.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let epe: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("average endpoint error: "))
+        .and_then(|s| s.trim_end_matches(" px").parse().ok())
+        .unwrap_or_else(|| panic!("no EPE line in {stdout}"));
+    assert!(epe <= 0.15, "Dimetrodon medium EPE {epe}");
+    let field = maflow_kernels::flow::field::FlowField::read_flo(std::fs::File::open(&flo).unwrap()).unwrap();
+    assert_eq!((field.width, field.height), (584, 388));
+    assert_eq!(&std::fs::read(&viz).unwrap()[..4], b"\x89PNG");
+    let bad = maflow(&["flow", "tests/data/bad/text.mp4", "tests/data/bad/text.mp4"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("not a readable PNG"));
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what maflow needs on a fresh Debian machine, idempotently:
-# FFmpeg's development libraries (decode), clang (bindings), pkg-config and
-# the ffmpeg command (the decode benchmark's peer). Safe to run again.
+# FFmpeg's development libraries (decode), clang (bindings), pkg-config, the
+# ffmpeg command and OpenCV for Python (the benchmarks' peers). Safe to run again.
 set -euo pipefail
 
 packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
@@ -20,6 +20,14 @@ else
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python peers of the benchmarks (OpenCV's DIS optical flow), pinned.
+if python3 -c "import cv2, numpy; assert cv2.__version__.startswith('5.0.0')" 2>/dev/null; then
+    echo "setup: opencv-python-headless already installed"
+else
+    echo "setup: installing opencv-python-headless==5.0.0.93 and numpy (benchmark peer)"
+    python3 -m pip install -q --root-user-action=ignore "opencv-python-headless==5.0.0.93" numpy
 fi
 
 if ! command -v cargo-nextest >/dev/null 2>&1 && ! cargo nextest --version >/dev/null 2>&1; then

@@ -6,6 +6,8 @@
 //! not depend on image contrast. Each fixed-point iteration freezes the
 //! robust weights and runs red-black SOR sweeps on the flow increment.
 
+use rayon::prelude::*;
+
 use super::field::FlowField;
 use super::image::GrayImage;
 
@@ -32,6 +34,16 @@ impl Default for RefineParams {
 }
 
 const EPS2: f32 = 1e-6;
+
+/// The linear system of one pixel during the SOR sweeps of a fixed-point iteration.
+#[derive(Clone, Copy, Default)]
+struct Coefficients {
+    a12: f32,
+    inv_u: f32,
+    inv_v: f32,
+    cu: f32,
+    cv: f32,
+}
 const ZETA2: f32 = 0.01;
 
 /// Refines `flow` (from `i0` to `i1`, same size) in place.
@@ -64,33 +76,15 @@ pub fn refine(i0: &GrayImage, i1: &GrayImage, flow: &mut FlowField, iterations: 
     let iyz: Vec<f32> = iwy.data.iter().zip(&i0y.data).map(|(a, b)| a - b).collect();
 
     let (mut du, mut dv) = (vec![0.0f32; n], vec![0.0f32; n]);
-    let (mut a11, mut a12, mut a22, mut b1, mut b2) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
+    let mut coef = vec![Coefficients::default(); n];
+    // Smoothness weight of the edge to the right neighbour (east) and to the one below (south);
+    // zero on the last column and row.
+    let (mut east, mut south) = (vec![0.0f32; n], vec![0.0f32; n]);
     let mut smooth = vec![0.0f32; n];
+    let (mut du_prev, mut dv_prev) = (vec![0.0f32; n], vec![0.0f32; n]);
     for _ in 0..iterations {
-        for i in 0..n {
-            if !valid[i] {
-                (a11[i], a12[i], a22[i], b1[i], b2[i]) = (0.0, 0.0, 0.0, 0.0, 0.0);
-                continue;
-            }
-            let (gx, gy) = (ix.data[i], iy.data[i]);
-            let bd = p.delta / (gx * gx + gy * gy + ZETA2);
-            let rd = iz[i] + gx * du[i] + gy * dv[i];
-            let wd = bd / (2.0 * (bd * rd * rd + EPS2).sqrt());
-            let (xx, xy, yy) = (ixx.data[i], ixy.data[i], iyy.data[i]);
-            let bgx = p.gamma / (xx * xx + xy * xy + ZETA2);
-            let bgy = p.gamma / (xy * xy + yy * yy + ZETA2);
-            let rgx = ixz[i] + xx * du[i] + xy * dv[i];
-            let rgy = iyz[i] + xy * du[i] + yy * dv[i];
-            let psi_g = 1.0 / (2.0 * ((p.gamma.recip() * (bgx * rgx * rgx + bgy * rgy * rgy)) + EPS2).sqrt());
-            let (wgx, wgy) = (psi_g * bgx, psi_g * bgy);
-            a11[i] = wd * gx * gx + wgx * xx * xx + wgy * xy * xy;
-            a12[i] = wd * gx * gy + wgx * xx * xy + wgy * xy * yy;
-            a22[i] = wd * gy * gy + wgx * xy * xy + wgy * yy * yy;
-            b1[i] = -(wd * gx * iz[i] + wgx * xx * ixz[i] + wgy * xy * iyz[i]);
-            b2[i] = -(wd * gy * iz[i] + wgx * xy * ixz[i] + wgy * yy * iyz[i]);
-        }
-        for y in 0..h {
-            for x in 0..w {
+        smooth.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+            for (x, s) in row.iter_mut().enumerate() {
                 let i = y * w + x;
                 let xm = if x > 0 { i - 1 } else { i };
                 let xp = if x + 1 < w { i + 1 } else { i };
@@ -100,42 +94,87 @@ pub fn refine(i0: &GrayImage, i1: &GrayImage, flow: &mut FlowField, iterations: 
                 let uy = 0.5 * (flow.u[yp] + du[yp] - flow.u[ym] - du[ym]);
                 let vx = 0.5 * (flow.v[xp] + dv[xp] - flow.v[xm] - dv[xm]);
                 let vy = 0.5 * (flow.v[yp] + dv[yp] - flow.v[ym] - dv[ym]);
-                smooth[i] = p.alpha / (2.0 * (ux * ux + uy * uy + vx * vx + vy * vy + EPS2).sqrt());
+                *s = p.alpha / (2.0 * (ux * ux + uy * uy + vx * vx + vy * vy + EPS2).sqrt());
             }
-        }
+        });
+        east.par_chunks_mut(w).zip(south.par_chunks_mut(w)).enumerate().for_each(|(y, (e_row, s_row))| {
+            for x in 0..w {
+                let i = y * w + x;
+                e_row[x] = if x + 1 < w { 0.5 * (smooth[i] + smooth[i + 1]) } else { 0.0 };
+                s_row[x] = if y + 1 < h { 0.5 * (smooth[i] + smooth[i + w]) } else { 0.0 };
+            }
+        });
+        coef.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+            for (x, c) in row.iter_mut().enumerate() {
+                let i = y * w + x;
+                let (mut a11, mut a12, mut a22, mut b1, mut b2) = (0.0, 0.0, 0.0, 0.0, 0.0);
+                if valid[i] {
+                    let (gx, gy) = (ix.data[i], iy.data[i]);
+                    let bd = p.delta / (gx * gx + gy * gy + ZETA2);
+                    let rd = iz[i] + gx * du[i] + gy * dv[i];
+                    let wd = bd / (2.0 * (bd * rd * rd + EPS2).sqrt());
+                    let (xx, xy, yy) = (ixx.data[i], ixy.data[i], iyy.data[i]);
+                    let bgx = p.gamma / (xx * xx + xy * xy + ZETA2);
+                    let bgy = p.gamma / (xy * xy + yy * yy + ZETA2);
+                    let rgx = ixz[i] + xx * du[i] + xy * dv[i];
+                    let rgy = iyz[i] + xy * du[i] + yy * dv[i];
+                    let psi_g = 1.0 / (2.0 * ((p.gamma.recip() * (bgx * rgx * rgx + bgy * rgy * rgy)) + EPS2).sqrt());
+                    let (wgx, wgy) = (psi_g * bgx, psi_g * bgy);
+                    a11 = wd * gx * gx + wgx * xx * xx + wgy * xy * xy;
+                    a12 = wd * gx * gy + wgx * xx * xy + wgy * xy * yy;
+                    a22 = wd * gy * gy + wgx * xy * xy + wgy * yy * yy;
+                    b1 = -(wd * gx * iz[i] + wgx * xx * ixz[i] + wgy * xy * iyz[i]);
+                    b2 = -(wd * gy * iz[i] + wgx * xy * ixz[i] + wgy * yy * iyz[i]);
+                }
+                // Neighbour terms of the current flow stay constant during the sweeps.
+                let (mut sw, mut su, mut sv) = (0.0f32, 0.0f32, 0.0f32);
+                let mut add = |wgt: f32, j: usize| {
+                    sw += wgt;
+                    su += wgt * (flow.u[j] - flow.u[i]);
+                    sv += wgt * (flow.v[j] - flow.v[i]);
+                };
+                if x > 0 {
+                    add(east[i - 1], i - 1);
+                }
+                if x + 1 < w {
+                    add(east[i], i + 1);
+                }
+                if y > 0 {
+                    add(south[i - w], i - w);
+                }
+                if y + 1 < h {
+                    add(south[i], i + w);
+                }
+                *c = Coefficients { a12, inv_u: 1.0 / (a11 + sw), inv_v: 1.0 / (a22 + sw), cu: b1 + su, cv: b2 + sv };
+            }
+        });
         for _ in 0..p.sor_iterations {
             for colour in 0..2 {
-                for y in 0..h {
+                // A pixel's neighbours all have the other colour, so reading them from a
+                // snapshot gives exactly the sequential result, row by row in parallel.
+                du_prev.copy_from_slice(&du);
+                dv_prev.copy_from_slice(&dv);
+                let (dup, dvp) = (&du_prev, &dv_prev);
+                du.par_chunks_mut(w).zip(dv.par_chunks_mut(w)).enumerate().for_each(|(y, (du_row, dv_row))| {
                     let mut x = (y + colour) % 2;
                     while x < w {
                         let i = y * w + x;
-                        let mut sw = 0.0f32;
-                        let (mut su, mut sv) = (0.0f32, 0.0f32);
-                        let mut add = |j: usize| {
-                            let wgt = 0.5 * (smooth[i] + smooth[j]);
-                            sw += wgt;
-                            su += wgt * (flow.u[j] + du[j] - flow.u[i]);
-                            sv += wgt * (flow.v[j] + dv[j] - flow.v[i]);
-                        };
-                        if x > 0 {
-                            add(i - 1);
-                        }
-                        if x + 1 < w {
-                            add(i + 1);
-                        }
-                        if y > 0 {
-                            add(i - w);
-                        }
-                        if y + 1 < h {
-                            add(i + w);
-                        }
-                        let du_new = (b1[i] + su - a12[i] * dv[i]) / (a11[i] + sw);
-                        du[i] += p.omega * (du_new - du[i]);
-                        let dv_new = (b2[i] + sv - a12[i] * du[i]) / (a22[i] + sw);
-                        dv[i] += p.omega * (dv_new - dv[i]);
+                        let l = if x > 0 { i - 1 } else { i };
+                        let r = if x + 1 < w { i + 1 } else { i };
+                        let t = if y > 0 { i - w } else { i };
+                        let b = if y + 1 < h { i + w } else { i };
+                        let (wl, wr, wt, wb) =
+                            (if x > 0 { east[l] } else { 0.0 }, east[i], if y > 0 { south[t] } else { 0.0 }, south[i]);
+                        let c = &coef[i];
+                        let nu = wl * dup[l] + wr * dup[r] + wt * dup[t] + wb * dup[b];
+                        let du_new = (c.cu + nu - c.a12 * dv_row[x]) * c.inv_u;
+                        du_row[x] += p.omega * (du_new - du_row[x]);
+                        let nv = wl * dvp[l] + wr * dvp[r] + wt * dvp[t] + wb * dvp[b];
+                        let dv_new = (c.cv + nv - c.a12 * du_row[x]) * c.inv_v;
+                        dv_row[x] += p.omega * (dv_new - dv_row[x]);
                         x += 2;
                     }
-                }
+                });
             }
         }
     }

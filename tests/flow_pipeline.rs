@@ -25,6 +25,12 @@ fn flow_on_the_real_clips_writes_pictures_and_reruns_from_cache() {
         let max = speeds.iter().map(|s| s.as_f64().unwrap()).fold(0.0, f64::max);
         assert!(max > 0.01 && max < 2.0, "{}: max mean speed {max}", m["clip"]);
         assert_eq!(m["viz_pairs"].as_array().unwrap().len(), 4);
+        // Directional components are the positive parts of -v, u, v, -u.
+        let f = |k: &str, i: usize| m[k][i].as_f64().unwrap();
+        for i in 0..speeds.len() {
+            assert!((f("mean_right", i) - f("mean_left", i) - f("mean_u", i)).abs() < 1e-3, "pair {i}");
+            assert!((f("mean_down", i) - f("mean_up", i) - f("mean_v", i)).abs() < 1e-3, "pair {i}");
+        }
     }
     for clip in ["0030_01_0002", "0010_02_0101", "0019_02_0078"] {
         let png = std::fs::read(scratch.out("flow").join(format!("flow/{clip}.png"))).unwrap();

@@ -140,7 +140,8 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Operators,
     version: 1,
     doc: "Dense optical flow (DIS) between consecutive frames, computed inside the clip's frame stage.\n\
-          Record: per-pair mean motion (u, v, speed, in pixels/frame at input size, y down).\n\
+          Record: per-pair frame means of u, v, speed and the up/right/down/left components\n\
+          (positive parts of -v, u, v, -u), in pixels/frame at input size, y down.\n\
           Blob: a PNG of colour-wheel pictures of evenly spaced pairs (hue = direction, saturation = speed).",
     inputs: &[Port { name: "frames", ty: PortType::Frames }],
     output: Some(PortType::Any),
@@ -189,6 +190,10 @@ struct FlowOperator {
 
 impl FrameConsumer for FlowOperator {
     fn start(&self, _clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
+        if self.config.backend == Backend::Auto {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| tracing::info!("flow: backend auto runs on the CPU (this build has no CUDA kernels)"));
+        }
         let (w, h) = (info.width as usize, info.height as usize);
         let sw = ((w as f64 * self.config.scale).round() as usize).max(16);
         let sh = ((h as f64 * self.config.scale).round() as usize).max(16);
@@ -218,7 +223,8 @@ struct FlowTask {
     work_size: (usize, usize),
     previous: Option<GrayImage>,
     previous_flow: Option<FlowField>,
-    pairs: Vec<[f32; 3]>,
+    /// Per pair: mean u, v, speed, then mean up, right, down, left components.
+    pairs: Vec<[f32; 7]>,
     /// Pair indices to draw, when the frame count is known.
     viz_at: Option<Vec<u64>>,
     viz: Vec<(u64, FlowField)>,
@@ -242,9 +248,7 @@ impl FrameTask for FlowTask {
         if let Some(prev) = self.previous.take() {
             let init = if self.config.temporal_init { self.previous_flow.as_ref() } else { None };
             let flow = dis_flow(&prev, &image, &self.params, init);
-            let (n, (su, sv, ss)) = (flow.u.len() as f32, flow.u.iter().zip(&flow.v).fold((0.0, 0.0, 0.0), |(a, b, c), (u, v)| (a + u, b + v, c + u.hypot(*v))));
-            let k = 1.0 / self.config.scale as f32;
-            self.pairs.push([su / n * k, sv / n * k, ss / n * k]);
+            self.pairs.push(pair_summary(&flow, 1.0 / self.config.scale as f32));
             let pair = self.pairs.len() as u64 - 1;
             let wanted = match &self.viz_at {
                 Some(at) => at.binary_search(&pair).is_ok(),
@@ -267,6 +271,10 @@ impl FrameTask for FlowTask {
             "mean_u": self.pairs.iter().map(|p| round(p[0])).collect::<Vec<_>>(),
             "mean_v": self.pairs.iter().map(|p| round(p[1])).collect::<Vec<_>>(),
             "mean_speed": self.pairs.iter().map(|p| round(p[2])).collect::<Vec<_>>(),
+            "mean_up": self.pairs.iter().map(|p| round(p[3])).collect::<Vec<_>>(),
+            "mean_right": self.pairs.iter().map(|p| round(p[4])).collect::<Vec<_>>(),
+            "mean_down": self.pairs.iter().map(|p| round(p[5])).collect::<Vec<_>>(),
+            "mean_left": self.pairs.iter().map(|p| round(p[6])).collect::<Vec<_>>(),
             "viz_pairs": self.viz.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
         });
         let mut blobs = Vec::new();
@@ -275,6 +283,15 @@ impl FrameTask for FlowTask {
         }
         Ok(Output { record, blobs })
     }
+}
+
+/// Frame means of u, v, speed and the four directional components, scaled by `k` to input pixels.
+fn pair_summary(flow: &FlowField, k: f32) -> [f32; 7] {
+    let n = flow.u.len() as f32;
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / n * k;
+    let speed: Vec<f32> = flow.u.iter().zip(&flow.v).map(|(u, v)| u.hypot(*v)).collect();
+    let [up, right, down, left] = flow.directional_components();
+    [mean(&flow.u), mean(&flow.v), mean(&speed), mean(&up), mean(&right), mean(&down), mean(&left)]
 }
 
 impl FlowTask {

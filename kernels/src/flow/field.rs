@@ -65,6 +65,18 @@ impl FlowField {
         w.write_all(&bytes)
     }
 
+    /// The four directional components (up, right, down, left): the positive parts
+    /// of −v, u, v and −u, each a non-negative field in pixels.
+    pub fn directional_components(&self) -> [Vec<f32>; 4] {
+        let pos = |x: f32| x.max(0.0);
+        [
+            self.v.iter().map(|&v| pos(-v)).collect(),
+            self.u.iter().map(|&u| pos(u)).collect(),
+            self.v.iter().map(|&v| pos(v)).collect(),
+            self.u.iter().map(|&u| pos(-u)).collect(),
+        ]
+    }
+
     /// Whether the flow at index `i` is known (Middlebury marks unknown with huge values).
     pub fn known(&self, i: usize) -> bool {
         self.u[i].abs() < UNKNOWN_FLOW && self.v[i].abs() < UNKNOWN_FLOW && self.u[i].is_finite() && self.v[i].is_finite()
@@ -108,6 +120,15 @@ mod tests {
         let mut huge = bytes;
         huge[4..8].copy_from_slice(&(1i32 << 30).to_le_bytes());
         assert!(FlowField::read_flo(huge.as_slice()).unwrap_err().to_string().contains("implausible"));
+    }
+
+    #[test]
+    fn directional_components_split_motion_into_up_right_down_left() {
+        let mut f = FlowField::zeros(2, 1);
+        (f.u[0], f.v[0]) = (2.0, -1.5); // right and up (y points down)
+        (f.u[1], f.v[1]) = (-0.5, 0.25); // left and down
+        let [up, right, down, left] = f.directional_components();
+        assert_eq!((up, right, down, left), (vec![1.5, 0.0], vec![2.0, 0.0], vec![0.0, 0.25], vec![0.0, 0.5]));
     }
 
     #[test]

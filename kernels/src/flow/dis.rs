@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use super::field::FlowField;
-use super::image::{GrayImage, area_resize_f32};
+use super::image::GrayImage;
 use super::variational::{RefineParams, refine};
 
 /// Settings of the algorithm; [`Preset`] gives the usual operating points.
@@ -96,26 +96,44 @@ pub fn dis_flow(i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option
     }
     let finest = params.finest_scale.min(coarsest);
 
-    let level = |img: &GrayImage, s: usize| {
-        if s == 0 { img.clone() } else { area_resize_f32(img, (w >> s).max(1), (h >> s).max(1)) }
-    };
+    let (p0, p1) = rayon::join(|| pyramid(i0, coarsest), || pyramid(i1, coarsest));
     let mut flow: Option<FlowField> = None;
     for s in (finest..=coarsest).rev() {
-        let (a, b) = (level(i0, s), level(i1, s));
+        let (a, b) = (&p0[s], &p1[s]);
         let start = match (&flow, init) {
             (Some(f), _) => resize_flow(f, a.width, a.height),
             (None, Some(f)) => resize_flow(f, a.width, a.height),
             (None, None) => FlowField::zeros(a.width, a.height),
         };
-        let patches = search_level(&a, &b, &start, params);
-        let mut dense = densify(&a, &b, &patches, ps);
+        let patches = search_level(a, b, &start, params);
+        let mut dense = densify(a, b, &patches, ps);
         if params.refinement_iterations > 0 {
-            refine(&a, &b, &mut dense, params.refinement_iterations, &params.refinement);
+            refine(a, b, &mut dense, params.refinement_iterations, &params.refinement);
         }
         flow = Some(dense);
     }
     let flow = flow.expect("at least one level");
     if (flow.width, flow.height) == (w, h) { flow } else { resize_flow(&flow, w, h) }
+}
+
+/// Levels 0..=top of an image pyramid; level s is (w >> s) × (h >> s), each the
+/// 2×2 average of the level below (a last odd row or column is dropped).
+fn pyramid(img: &GrayImage, top: usize) -> Vec<GrayImage> {
+    let mut levels = vec![img.clone()];
+    for _ in 0..top {
+        let prev = levels.last().expect("level 0 is there");
+        let (w, h) = ((prev.width / 2).max(1), (prev.height / 2).max(1));
+        let mut data = vec![0.0f32; w * h];
+        data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+            let (r0, r1) = ((2 * y).min(prev.height - 1) * prev.width, (2 * y + 1).min(prev.height - 1) * prev.width);
+            for (x, out) in row.iter_mut().enumerate() {
+                let (c0, c1) = ((2 * x).min(prev.width - 1), (2 * x + 1).min(prev.width - 1));
+                *out = 0.25 * (prev.data[r0 + c0] + prev.data[r0 + c1] + prev.data[r1 + c0] + prev.data[r1 + c1]);
+            }
+        });
+        levels.push(GrayImage { width: w, height: h, data });
+    }
+    levels
 }
 
 /// Bilinear resize of a flow field, vectors scaled with the size.
@@ -215,17 +233,27 @@ impl LevelData<'_> {
         let inside = x0 >= 0 && y0 >= 0 && x0 + ps as isize + 1 < w && y0 + ps as isize + 1 < h;
         let (w00, w01, w10, w11) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy);
         let mut sum = 0.0;
-        for j in 0..ps {
-            for i in 0..ps {
-                let (xi, yj) = (x0 + i as isize, y0 + j as isize);
-                let val = if inside {
-                    let base = yj as usize * img.width + xi as usize;
-                    w00 * img.data[base] + w01 * img.data[base + 1] + w10 * img.data[base + img.width] + w11 * img.data[base + img.width + 1]
-                } else {
-                    w00 * img.at(xi, yj) + w01 * img.at(xi + 1, yj) + w10 * img.at(xi, yj + 1) + w11 * img.at(xi + 1, yj + 1)
-                };
-                out[j * ps + i] = val;
-                sum += val;
+        if inside {
+            // Same bilinear weights for every pixel: two source rows of ps + 1 values per output row.
+            let stride = img.width;
+            for (j, out_row) in out.chunks_exact_mut(ps).enumerate() {
+                let base = (y0 as usize + j) * stride + x0 as usize;
+                let top = &img.data[base..base + ps + 1];
+                let bottom = &img.data[base + stride..base + stride + ps + 1];
+                for (i, o) in out_row.iter_mut().enumerate() {
+                    let val = w00 * top[i] + w01 * top[i + 1] + w10 * bottom[i] + w11 * bottom[i + 1];
+                    *o = val;
+                    sum += val;
+                }
+            }
+        } else {
+            for j in 0..ps {
+                for i in 0..ps {
+                    let (xi, yj) = (x0 + i as isize, y0 + j as isize);
+                    let val = w00 * img.at(xi, yj) + w01 * img.at(xi + 1, yj) + w10 * img.at(xi, yj + 1) + w11 * img.at(xi + 1, yj + 1);
+                    out[j * ps + i] = val;
+                    sum += val;
+                }
             }
         }
         sum / (ps * ps) as f32

@@ -82,6 +82,7 @@ pub fn refine(i0: &GrayImage, i1: &GrayImage, flow: &mut FlowField, iterations: 
     let (mut east, mut south) = (vec![0.0f32; n], vec![0.0f32; n]);
     let mut smooth = vec![0.0f32; n];
     let (mut du_prev, mut dv_prev) = (vec![0.0f32; n], vec![0.0f32; n]);
+    let zeros = vec![0.0f32; w];
     for _ in 0..iterations {
         smooth.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
             for (x, s) in row.iter_mut().enumerate() {
@@ -156,20 +157,28 @@ pub fn refine(i0: &GrayImage, i1: &GrayImage, flow: &mut FlowField, iterations: 
                 dv_prev.copy_from_slice(&dv);
                 let (dup, dvp) = (&du_prev, &dv_prev);
                 du.par_chunks_mut(w).zip(dv.par_chunks_mut(w)).enumerate().for_each(|(y, (du_row, dv_row))| {
+                    let row = |r: usize| r * w..(r + 1) * w;
+                    let (cur_u, cur_v) = (&dup[row(y)], &dvp[row(y)]);
+                    // Missing neighbours at the top and bottom get zero weight.
+                    let (up_u, up_v, w_up) = if y > 0 {
+                        (&dup[row(y - 1)], &dvp[row(y - 1)], &south[row(y - 1)])
+                    } else {
+                        (cur_u, cur_v, &zeros[..])
+                    };
+                    let (dn_u, dn_v, w_dn) =
+                        if y + 1 < h { (&dup[row(y + 1)], &dvp[row(y + 1)], &south[row(y)]) } else { (cur_u, cur_v, &zeros[..]) };
+                    let e = &east[row(y)];
+                    let c_row = &coef[y * w..(y + 1) * w];
                     let mut x = (y + colour) % 2;
                     while x < w {
-                        let i = y * w + x;
-                        let l = if x > 0 { i - 1 } else { i };
-                        let r = if x + 1 < w { i + 1 } else { i };
-                        let t = if y > 0 { i - w } else { i };
-                        let b = if y + 1 < h { i + w } else { i };
-                        let (wl, wr, wt, wb) =
-                            (if x > 0 { east[l] } else { 0.0 }, east[i], if y > 0 { south[t] } else { 0.0 }, south[i]);
-                        let c = &coef[i];
-                        let nu = wl * dup[l] + wr * dup[r] + wt * dup[t] + wb * dup[b];
+                        let (wl, ul, vl) = if x > 0 { (e[x - 1], cur_u[x - 1], cur_v[x - 1]) } else { (0.0, 0.0, 0.0) };
+                        let (wr, ur, vr) = if x + 1 < w { (e[x], cur_u[x + 1], cur_v[x + 1]) } else { (0.0, 0.0, 0.0) };
+                        let (wt, wb) = (w_up[x], w_dn[x]);
+                        let c = &c_row[x];
+                        let nu = wl * ul + wr * ur + wt * up_u[x] + wb * dn_u[x];
                         let du_new = (c.cu + nu - c.a12 * dv_row[x]) * c.inv_u;
                         du_row[x] += p.omega * (du_new - du_row[x]);
-                        let nv = wl * dvp[l] + wr * dvp[r] + wt * dvp[t] + wb * dvp[b];
+                        let nv = wl * vl + wr * vr + wt * up_v[x] + wb * dn_v[x];
                         let dv_new = (c.cv + nv - c.a12 * du_row[x]) * c.inv_v;
                         dv_row[x] += p.omega * (dv_new - dv_row[x]);
                         x += 2;

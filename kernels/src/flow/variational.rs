@@ -11,8 +11,8 @@ use rayon::prelude::*;
 use super::field::FlowField;
 use super::image::GrayImage;
 
-/// Weights and solver settings. The defaults (α 15, γ 10, δ 5, 10 SOR sweeps,
-/// ω 1.6) were chosen on the Middlebury training pairs Dimetrodon, Grove2 and Urban2.
+/// Weights and solver settings. The defaults (α 15, γ 10, δ 5, 5 SOR sweeps,
+/// ω 1.8) were chosen on the Middlebury training pairs Dimetrodon, Grove2 and Urban2.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RefineParams {
     /// Smoothness weight.
@@ -29,7 +29,7 @@ pub struct RefineParams {
 
 impl Default for RefineParams {
     fn default() -> Self {
-        Self { alpha: 15.0, gamma: 10.0, delta: 5.0, sor_iterations: 10, omega: 1.6 }
+        Self { alpha: 15.0, gamma: 10.0, delta: 5.0, sor_iterations: 5, omega: 1.8 }
     }
 }
 

@@ -381,6 +381,16 @@ fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize) -> F
     let xcov = covering(w, &patches.xs, ps);
     let ycov = covering(h, &patches.ys, ps);
     let mut out = FlowField::zeros(w, h);
+    // Each patch samples I1 at a constant offset: integer part and bilinear weights once per patch.
+    let offsets: Vec<(isize, isize, [f32; 4])> = patches
+        .flow
+        .iter()
+        .map(|&(u, v)| {
+            let (fu, fv) = (u.floor(), v.floor());
+            let (ax, ay) = (u - fu, v - fv);
+            (fu as isize, fv as isize, [(1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay])
+        })
+        .collect();
     let rows: Vec<(Vec<f32>, Vec<f32>)> = (0..h)
         .into_par_iter()
         .map(|y| {
@@ -390,9 +400,17 @@ fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize) -> F
                 let (mut su, mut sv, mut sw) = (0.0f32, 0.0f32, 0.0f32);
                 for r in ycov[y].0..ycov[y].1 {
                     for c in xcov[x].0..xcov[x].1 {
-                        let (u, v) = patches.flow[r * cols + c];
-                        let d = (i1.sample(x as f32 + u, y as f32 + v) - i0v).abs();
-                        let wgt = 1.0 / d.max(1.0);
+                        let k = r * cols + c;
+                        let (u, v) = patches.flow[k];
+                        let (ox, oy, wt) = offsets[k];
+                        let (sx, sy) = (x as isize + ox, y as isize + oy);
+                        let warped = if sx >= 0 && sy >= 0 && sx + 1 < w as isize && sy + 1 < h as isize {
+                            let b = sy as usize * w + sx as usize;
+                            wt[0] * i1.data[b] + wt[1] * i1.data[b + 1] + wt[2] * i1.data[b + w] + wt[3] * i1.data[b + w + 1]
+                        } else {
+                            i1.sample(x as f32 + u, y as f32 + v)
+                        };
+                        let wgt = 1.0 / (warped - i0v).abs().max(1.0);
                         su += wgt * u;
                         sv += wgt * v;
                         sw += wgt;

@@ -233,11 +233,7 @@ struct FlowTask {
 fn luma(frame: &Frame) -> Vec<u8> {
     match frame.format {
         PixelFormat::Gray => frame.data.clone(),
-        PixelFormat::Rgb => frame
-            .data
-            .chunks_exact(3)
-            .map(|p| (0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])).round() as u8)
-            .collect(),
+        PixelFormat::Rgb => frame.data.chunks_exact(3).map(|p| crate::image_files::luma(p[0], p[1], p[2])).collect(),
     }
 }
 

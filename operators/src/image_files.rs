@@ -31,14 +31,16 @@ pub fn read_gray_png(path: &Path) -> Result<GrayPicture, String> {
         for px in row.chunks_exact(channels) {
             data.push(match channels {
                 1 | 2 => px[0],
-                _ => {
-                    let l = 0.299 * f32::from(px[0]) + 0.587 * f32::from(px[1]) + 0.114 * f32::from(px[2]);
-                    l.round().clamp(0.0, 255.0) as u8
-                }
+                _ => luma(px[0], px[1], px[2]),
             });
         }
     }
     Ok(GrayPicture { width: w, height: h, data })
+}
+
+/// Luma of an RGB pixel with BT.601 weights, as OpenCV's RGB-to-gray conversion computes it.
+pub fn luma(r: u8, g: u8, b: u8) -> u8 {
+    (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)).round().clamp(0.0, 255.0) as u8
 }
 
 /// Encodes RGB bytes as PNG.

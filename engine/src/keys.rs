@@ -44,11 +44,6 @@ pub fn output_key(fingerprint: &[u8; 32], inputs: &[Key]) -> Key {
     *h.finalize().as_bytes()
 }
 
-/// Short hex form for logs and `run.json`.
-pub fn short(key: &Key) -> String {
-    key[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

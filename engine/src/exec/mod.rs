@@ -261,6 +261,7 @@ fn write_run_json(
     let cache_misses: u64 = stats.iter().map(|(_, s)| s.items - s.cached).sum();
     let run = serde_json::json!({
         "spec": plan.spec.name,
+        "description": plan.spec.description,
         "spec_hash": plan.spec.hash,
         "maflow_version": env!("CARGO_PKG_VERSION"),
         "started_unix": started_unix,

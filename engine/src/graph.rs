@@ -104,10 +104,10 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
 
     // Kinds and params.
     let names: Vec<&str> = registry.kinds().iter().map(|k| k.name).collect();
-    let mut built: Vec<Option<(&'static OperatorKind, Runtime, serde_json::Value)>> = Vec::new();
     let kinds: Vec<Option<&'static OperatorKind>> = decls.iter().map(|d| registry.get(&d.kind)).collect();
-    for decl in decls {
-        let Some(kind) = registry.get(&decl.kind) else {
+    let mut built: Vec<Option<(Runtime, serde_json::Value)>> = Vec::new();
+    for (decl, kind) in decls.iter().zip(&kinds) {
+        let Some(kind) = *kind else {
             diags.push(
                 Diagnostic::at(decl.kind_span, format!("unknown operator kind `{}`", decl.kind))
                     .suggest(&decl.kind, names.iter().copied()),
@@ -127,7 +127,7 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
             ));
         }
         match (kind.build)(&decl.params) {
-            Ok(b) => built.push(Some((kind, b.runtime, b.config))),
+            Ok(b) => built.push(Some((b.runtime, b.config))),
             Err(mut d) => {
                 for diag in &mut d {
                     diag.message = format!("{} (`{}` params): {}", decl.id, kind.name, diag.message);
@@ -215,7 +215,8 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
     let mut nodes: Vec<PlanNode> = order
         .iter()
         .map(|&old| {
-            let (kind, runtime, config) = built[old].take().expect("every node built when no diagnostics");
+            let (runtime, config) = built[old].take().expect("every node built when no diagnostics");
+            let kind = kinds[old].expect("every kind known when no diagnostics");
             let fingerprint = node_fingerprint(kind, &config);
             PlanNode {
                 id: decls[old].id.clone(),

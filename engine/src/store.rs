@@ -203,9 +203,7 @@ impl Store {
         {
             return Ok(hash);
         }
-        let mut hasher = blake3::Hasher::new();
-        hasher.update_reader(fs::File::open(path)?)?;
-        let hash = *hasher.finalize().as_bytes();
+        let hash = hash_file(path)?;
         if let Ok(db) = self.writable() {
             let remember = || -> Result<(), StoreError> {
                 let txn = db.begin_write().map_err(db_err)?;
@@ -230,6 +228,13 @@ impl Store {
     pub fn is_empty(&self) -> Result<bool, StoreError> {
         Ok(self.len()? == 0)
     }
+}
+
+/// blake3 of a file's contents.
+pub fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(fs::File::open(path)?)?;
+    Ok(*hasher.finalize().as_bytes())
 }
 
 /// Writes a file so that readers see the old contents or the new, never a part.

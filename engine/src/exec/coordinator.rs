@@ -185,11 +185,20 @@ impl<'a> Coordinator<'a> {
     fn emit_ready(&mut self) -> Result<(), CoordinatorError> {
         while self.next_emit < self.prepared.clips.len() && self.pending_jobs[self.next_emit] == 0 {
             let clip = &self.prepared.clips[self.next_emit];
+            // Each stored output is read once per clip, whether a sink or the pictures need it.
+            let mut stored: Vec<Option<Option<Stored>>> = vec![None; self.plan.nodes.len()];
+            let mut read = |i: usize| -> Result<Option<Stored>, StoreError> {
+                if stored[i].is_none() {
+                    stored[i] = Some(match clip.keys[i] {
+                        Some(key) => self.store.get(&key)?,
+                        None => None,
+                    });
+                }
+                Ok(stored[i].clone().flatten())
+            };
             for (sink_node, writer) in &mut self.sinks {
-                let input = self.plan.nodes[*sink_node].inputs[0];
-                let Some(key) = clip.keys[input] else { continue };
-                let Some(stored) = self.store.get(&key)? else { continue };
-                writer.write(&clip.clip.id, &stored.record).map_err(|source| CoordinatorError::Output {
+                let Some(output) = read(self.plan.nodes[*sink_node].inputs[0])? else { continue };
+                writer.write(&clip.clip.id, &output.record).map_err(|source| CoordinatorError::Output {
                     path: self.out_dir.join(&self.plan.nodes[*sink_node].id),
                     source,
                 })?;
@@ -200,11 +209,10 @@ impl<'a> Coordinator<'a> {
                 if matches!(node.runtime, Runtime::RecordSink(_) | Runtime::Source(_)) {
                     continue;
                 }
-                let Some(key) = clip.keys[i] else { continue };
-                if let Some(stored) = self.store.get(&key)?
-                    && !stored.blobs.is_empty()
+                if let Some(output) = read(i)?
+                    && !output.blobs.is_empty()
                 {
-                    materialise_blobs(self.store, &stored, &self.out_dir.join(&node.id), &clip.clip.id)?;
+                    materialise_blobs(self.store, &output, &self.out_dir.join(&node.id), &clip.clip.id)?;
                 }
             }
             self.next_emit += 1;

@@ -10,7 +10,7 @@ use crate::graph::Plan;
 use crate::keys::{clip_key, output_key};
 use crate::registry::Runtime;
 use crate::spec::is_safe_name;
-use crate::store::{Key, Store, StoreError};
+use crate::store::{Key, Store, StoreError, hash_file};
 
 /// One clip with the keys of every node it flows through.
 #[derive(Clone, Debug)]
@@ -109,11 +109,7 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreErro
 fn hash_files(clips: &[Clip], store: Option<&Store>) -> Vec<std::io::Result<[u8; 32]>> {
     let hash_one = |path: &Path| match store {
         Some(store) => store.file_hash(path),
-        None => {
-            let mut h = blake3::Hasher::new();
-            h.update_reader(std::fs::File::open(path)?)?;
-            Ok(*h.finalize().as_bytes())
-        }
+        None => hash_file(path),
     };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
     let chunk = clips.len().div_ceil(threads).max(1);

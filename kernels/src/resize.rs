@@ -61,12 +61,16 @@ pub fn resize_area(src: ImageView<'_>, dst_width: usize, dst_height: usize) -> V
 }
 
 /// The source pixels one destination pixel covers, with their coverage.
-struct Span {
-    taps: Vec<(usize, f32)>,
-    total: f32,
+pub(crate) struct Span {
+    /// (source index, covered fraction of that source pixel).
+    pub(crate) taps: Vec<(usize, f32)>,
+    /// Sum of the fractions (the destination pixel's size in source pixels).
+    pub(crate) total: f32,
 }
 
-fn coverage(src_len: usize, dst_len: usize) -> Vec<Span> {
+/// For each of `dst_len` destination pixels, the source pixels it covers when
+/// `src_len` pixels are resized to `dst_len` (the exact box filter).
+pub(crate) fn coverage(src_len: usize, dst_len: usize) -> Vec<Span> {
     let scale = src_len as f64 / dst_len as f64;
     (0..dst_len)
         .map(|d| {

@@ -99,7 +99,7 @@ pub fn dis_flow(i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option
     let (p0, p1) = rayon::join(|| pyramid(i0, coarsest), || pyramid(i1, coarsest));
     let mut flow: Option<FlowField> = None;
     for s in (finest..=coarsest).rev() {
-        let (a, b) = (&p0[s], &p1[s]);
+        let (a, b) = (level(i0, &p0, s), level(i1, &p1, s));
         let start = match (&flow, init) {
             (Some(f), _) => resize_flow(f, a.width, a.height),
             (None, Some(f)) => resize_flow(f, a.width, a.height),
@@ -116,12 +116,18 @@ pub fn dis_flow(i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option
     if (flow.width, flow.height) == (w, h) { flow } else { resize_flow(&flow, w, h) }
 }
 
-/// Levels 0..=top of an image pyramid; level s is (w >> s) × (h >> s), each the
-/// 2×2 average of the level below (a last odd row or column is dropped).
+/// Level `s` of a pyramid whose levels above 0 are `above`.
+fn level<'a>(img: &'a GrayImage, above: &'a [GrayImage], s: usize) -> &'a GrayImage {
+    if s == 0 { img } else { &above[s - 1] }
+}
+
+/// Levels 1..=top of an image pyramid (level 0 is the image itself); level s is
+/// (w >> s) × (h >> s), each the 2×2 average of the level below (a last odd row
+/// or column is dropped).
 fn pyramid(img: &GrayImage, top: usize) -> Vec<GrayImage> {
-    let mut levels = vec![img.clone()];
+    let mut levels: Vec<GrayImage> = Vec::with_capacity(top);
     for _ in 0..top {
-        let prev = levels.last().expect("level 0 is there");
+        let prev = levels.last().unwrap_or(img);
         let (w, h) = ((prev.width / 2).max(1), (prev.height / 2).max(1));
         let mut data = vec![0.0f32; w * h];
         data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {

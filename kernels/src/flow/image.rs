@@ -1,5 +1,7 @@
 //! Float gray images for flow: pyramid levels, gradients and bilinear sampling.
 
+use crate::resize::coverage;
+
 /// A gray image with f32 intensities (0..255 for 8-bit input), row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrayImage {
@@ -60,40 +62,21 @@ impl GrayImage {
     }
 }
 
-/// Exact box-filter resize of a float image.
+/// Exact box-filter resize of a float image (the coverage of [`crate::resize`]).
 pub fn area_resize_f32(src: &GrayImage, width: usize, height: usize) -> GrayImage {
-    let spans = |s: usize, d: usize| -> Vec<Vec<(usize, f32)>> {
-        let scale = s as f64 / d as f64;
-        (0..d)
-            .map(|i| {
-                let (a, b) = (i as f64 * scale, ((i + 1) as f64 * scale).min(s as f64));
-                let mut taps = Vec::new();
-                let mut k = a.floor() as usize;
-                while (k as f64) < b && k < s {
-                    let wgt = b.min((k + 1) as f64) - a.max(k as f64);
-                    if wgt > 0.0 {
-                        taps.push((k, wgt as f32));
-                    }
-                    k += 1;
-                }
-                let total: f32 = taps.iter().map(|t| t.1).sum();
-                taps.iter_mut().for_each(|t| t.1 /= total);
-                taps
-            })
-            .collect()
-    };
-    let (xs, ys) = (spans(src.width, width), spans(src.height, height));
+    let (xs, ys) = (coverage(src.width, width), coverage(src.height, height));
     let mut out = vec![0.0; width * height];
     let mut row = vec![0.0f32; src.width];
-    for (y, ytaps) in ys.iter().enumerate() {
+    for (y, yspan) in ys.iter().enumerate() {
         row.iter_mut().for_each(|v| *v = 0.0);
-        for &(sy, wy) in ytaps {
+        for &(sy, wy) in &yspan.taps {
             for (acc, &p) in row.iter_mut().zip(&src.data[sy * src.width..(sy + 1) * src.width]) {
                 *acc += wy * p;
             }
         }
-        for (x, xtaps) in xs.iter().enumerate() {
-            out[y * width + x] = xtaps.iter().map(|&(sx, wx)| wx * row[sx]).sum();
+        for (x, xspan) in xs.iter().enumerate() {
+            let sum: f32 = xspan.taps.iter().map(|&(sx, wx)| wx * row[sx]).sum();
+            out[y * width + x] = sum / (xspan.total * yspan.total);
         }
     }
     GrayImage { width, height, data: out }

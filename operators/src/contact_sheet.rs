@@ -163,19 +163,9 @@ impl FrameTask for SheetTask {
                 .collect(),
         };
         let (tw, th) = (self.thumb_size.0 as usize, self.thumb_size.1 as usize);
-        let channels = format.channels();
-        let cols = self.config.columns.min(picks.len()).max(1);
-        let rows = picks.len().div_ceil(cols);
-        let gap = self.config.gap as usize;
-        let (w, h) = (cols * tw + (cols + 1) * gap, rows * th + (rows + 1) * gap);
-        let mut canvas = vec![40u8; w * h * channels];
-        for (n, (_, thumb)) in picks.iter().enumerate() {
-            let (x0, y0) = (gap + (n % cols) * (tw + gap), gap + (n / cols) * (th + gap));
-            for y in 0..th {
-                let dst = ((y0 + y) * w + x0) * channels;
-                canvas[dst..dst + tw * channels].copy_from_slice(&thumb[y * tw * channels..(y + 1) * tw * channels]);
-            }
-        }
+        let thumbs: Vec<&[u8]> = picks.iter().map(|(_, t)| t.as_slice()).collect();
+        let grid = Grid { thumb: (tw, th), channels: format.channels(), columns: self.config.columns, gap: self.config.gap as usize };
+        let (canvas, w, h) = grid.tile(&thumbs);
         let indices: Vec<u64> = picks.iter().map(|(i, _)| *i).collect();
         let png = encode_png(&canvas, w as u32, h as u32, format, &self.clip, &indices).map_err(|e| e.to_string())?;
         let record = serde_json::json!({
@@ -185,6 +175,37 @@ impl FrameTask for SheetTask {
             "thumb": [tw, th],
         });
         Ok(Output { record, blobs: vec![Blob { ext: "png".into(), bytes: png }] })
+    }
+}
+
+/// Layout of equal-size thumbnails in rows on a dark background.
+pub struct Grid {
+    /// Thumbnail width and height in pixels.
+    pub thumb: (usize, usize),
+    /// Interleaved channels per pixel.
+    pub channels: usize,
+    /// Thumbnails per row (fewer when there are fewer thumbnails).
+    pub columns: usize,
+    /// Pixels around and between thumbnails.
+    pub gap: usize,
+}
+
+impl Grid {
+    /// Pastes the thumbnails in order; returns the canvas, its width and height.
+    pub fn tile(&self, thumbs: &[&[u8]]) -> (Vec<u8>, usize, usize) {
+        let ((tw, th), ch, gap) = (self.thumb, self.channels, self.gap);
+        let cols = self.columns.min(thumbs.len()).max(1);
+        let rows = thumbs.len().div_ceil(cols);
+        let (w, h) = (cols * tw + (cols + 1) * gap, rows * th + (rows + 1) * gap);
+        let mut canvas = vec![40u8; w * h * ch];
+        for (n, thumb) in thumbs.iter().enumerate() {
+            let (x0, y0) = (gap + (n % cols) * (tw + gap), gap + (n / cols) * (th + gap));
+            for y in 0..th {
+                let dst = ((y0 + y) * w + x0) * ch;
+                canvas[dst..dst + tw * ch].copy_from_slice(&thumb[y * tw * ch..(y + 1) * tw * ch]);
+            }
+        }
+        (canvas, w, h)
     }
 }
 

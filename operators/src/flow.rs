@@ -20,7 +20,7 @@ use maflow_kernels::flow::field::FlowField;
 use maflow_kernels::flow::image::{GrayImage, area_resize_f32};
 use serde::{Deserialize, Serialize};
 
-use crate::contact_sheet::sample_indices;
+use crate::contact_sheet::{Grid, sample_indices};
 use crate::image_files::encode_rgb_png;
 
 /// Params of `flow`.
@@ -230,16 +230,21 @@ struct FlowTask {
     viz: Vec<(u64, FlowField)>,
 }
 
-fn luma(frame: &Frame) -> Vec<u8> {
+/// The frame as a float luma image (RGB converted with BT.601 weights).
+fn luma_image(frame: &Frame) -> GrayImage {
+    let (w, h) = (frame.width as usize, frame.height as usize);
     match frame.format {
-        PixelFormat::Gray => frame.data.clone(),
-        PixelFormat::Rgb => frame.data.chunks_exact(3).map(|p| crate::image_files::luma(p[0], p[1], p[2])).collect(),
+        PixelFormat::Gray => GrayImage::from_u8(w, h, &frame.data),
+        PixelFormat::Rgb => {
+            let luma: Vec<u8> = frame.data.chunks_exact(3).map(|p| crate::image_files::luma(p[0], p[1], p[2])).collect();
+            GrayImage::from_u8(w, h, &luma)
+        }
     }
 }
 
 impl FrameTask for FlowTask {
     fn push(&mut self, frame: &Frame) -> Result<(), String> {
-        let full = GrayImage::from_u8(frame.width as usize, frame.height as usize, &luma(frame));
+        let full = luma_image(frame);
         let image = if self.work_size == self.size { full } else { area_resize_f32(&full, self.work_size.0, self.work_size.1) };
         if let Some(prev) = self.previous.take() {
             let init = if self.config.temporal_init { self.previous_flow.as_ref() } else { None };
@@ -302,21 +307,16 @@ impl FlowTask {
             let at = ((speeds.len() as f64 * 0.99) as usize).min(last);
             speeds.select_nth_unstable_by(at, f32::total_cmp).1.max(1e-3)
         });
-        // Thumbnails 216 pixels wide, like the contact sheets.
+        // Thumbnails 216 pixels wide in one row, like the contact sheets.
         let tw = 216.min(self.work_size.0);
         let th = ((tw as f64 * self.work_size.1 as f64 / self.work_size.0 as f64).round() as usize).max(1);
-        let gap = 4;
-        let (w, h) = (self.viz.len() * (tw + gap) + gap, th + 2 * gap);
-        let mut canvas = vec![40u8; w * h * 3];
-        for (n, (_, flow)) in self.viz.iter().enumerate() {
-            let small = resize_flow(flow, tw, th);
-            let rgb = flow_to_rgb(&small, Some(max * tw as f32 / flow.width as f32));
-            let x0 = gap + n * (tw + gap);
-            for y in 0..th {
-                let dst = ((gap + y) * w + x0) * 3;
-                canvas[dst..dst + tw * 3].copy_from_slice(&rgb[y * tw * 3..(y + 1) * tw * 3]);
-            }
-        }
+        let pictures: Vec<Vec<u8>> = self
+            .viz
+            .iter()
+            .map(|(_, flow)| flow_to_rgb(&resize_flow(flow, tw, th), Some(max * tw as f32 / flow.width as f32)))
+            .collect();
+        let thumbs: Vec<&[u8]> = pictures.iter().map(Vec::as_slice).collect();
+        let (canvas, w, h) = Grid { thumb: (tw, th), channels: 3, columns: thumbs.len(), gap: 4 }.tile(&thumbs);
         encode_rgb_png(&canvas, w, h)
     }
 }

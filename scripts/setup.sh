@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what maflow needs on a fresh Debian machine, idempotently:
 # FFmpeg's development libraries (decode), clang (bindings), pkg-config, the
-# ffmpeg command and OpenCV for Python (the benchmarks' peers). Safe to run again.
+# ffmpeg command, OpenCV for Python (the benchmarks' peer) and NVRTC, CUDA's
+# run-time compiler (compiles the flow kernels; needs no GPU). Safe to run again.
 set -euo pipefail
 
 packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
@@ -28,6 +29,14 @@ if python3 -c "import cv2, numpy; assert cv2.__version__.startswith('5.0.0')" 2>
 else
     echo "setup: installing opencv-python-headless==5.0.0.93 and numpy (benchmark peer)"
     python3 -m pip install -q --root-user-action=ignore "opencv-python-headless==5.0.0.93" numpy
+fi
+
+# NVRTC from PyPI: the CUDA kernels are compiled to PTX with it, on any machine.
+if python3 -c "import importlib.metadata as m; assert m.version('nvidia-cuda-nvrtc-cu12') == '12.9.86'" 2>/dev/null; then
+    echo "setup: nvidia-cuda-nvrtc-cu12 already installed"
+else
+    echo "setup: installing nvidia-cuda-nvrtc-cu12==12.9.86 (CUDA's run-time compiler, no GPU needed)"
+    python3 -m pip install -q --root-user-action=ignore "nvidia-cuda-nvrtc-cu12==12.9.86"
 fi
 
 if ! command -v cargo-nextest >/dev/null 2>&1 && ! cargo nextest --version >/dev/null 2>&1; then

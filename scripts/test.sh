@@ -2,6 +2,7 @@
 # Runs every test of the workspace: doc tests, then unit tests and the integration binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/cuda-libs.sh
 if cargo nextest --version >/dev/null 2>&1; then
     cargo test --workspace --doc --quiet
     cargo nextest run --workspace --no-fail-fast

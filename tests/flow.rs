@@ -8,7 +8,7 @@ use maflow_kernels::flow::image::GrayImage;
 use maflow_operators::image_files::read_gray_png;
 use proptest::prelude::*;
 
-fn middlebury(name: &str) -> (GrayImage, GrayImage, FlowField) {
+pub fn middlebury(name: &str) -> (GrayImage, GrayImage, FlowField) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/middlebury").join(name);
     let load = |f: &str| {
         let p = read_gray_png(&dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
@@ -42,7 +42,7 @@ fn middlebury_endpoint_error_is_at_or_below_opencv_dis() {
 }
 
 /// A smooth texture with detail at several scales, defined everywhere (for exact sub-pixel shifts).
-fn texture(x: f32, y: f32) -> f32 {
+pub fn texture(x: f32, y: f32) -> f32 {
     128.0 + 40.0 * (0.21 * x + 0.13 * y).sin() + 30.0 * (0.07 * x - 0.19 * y).sin() + 20.0 * (0.31 * x + 0.05 * y).cos()
         + 15.0 * (0.43 * x - 0.37 * y).sin()
 }

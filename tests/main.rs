@@ -4,6 +4,7 @@ mod bad_inputs;
 mod demo;
 mod determinism;
 mod flow;
+mod flow_cuda;
 mod flow_pipeline;
 mod spec_errors;
 mod store;

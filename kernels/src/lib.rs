@@ -1,8 +1,10 @@
 //! Compute kernels of maflow: pure functions over pixel arrays.
 //!
 //! Kernels know nothing about the engine or the operators. Each kernel that
-//! gets a CUDA version keeps its CPU twin here as the reference.
+//! gets a CUDA version (`kernels/cuda/`, driven by [`gpu`]) keeps its CPU
+//! twin here as the reference.
 #![forbid(missing_docs)]
 
 pub mod flow;
+pub mod gpu;
 pub mod resize;

@@ -75,10 +75,10 @@ impl DisParams {
 
 /// Per-pixel ridge added to the patch Hessian's diagonal (intensity² per pixel²): chosen on
 /// the Middlebury pairs, it also damps flow noise on textureless backgrounds.
-const HESSIAN_RIDGE: f32 = 8.0;
+pub(crate) const HESSIAN_RIDGE: f32 = 8.0;
 
 /// Patch rows per stripe: the unit of parallel work and of propagation.
-const STRIPE_ROWS: usize = 8;
+pub(crate) const STRIPE_ROWS: usize = 8;
 
 /// Computes the flow from `i0` to `i1` (same size), optionally starting from `init`.
 ///
@@ -88,13 +88,7 @@ pub fn dis_flow(i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option
     assert_eq!((i0.width, i0.height), (i1.width, i1.height), "frames differ in size");
     let (w, h) = (i0.width, i0.height);
     let ps = params.patch_size.max(2);
-    assert!(w >= ps && h >= ps, "image {w}x{h} smaller than a {ps}-pixel patch");
-    let auto = ((w.max(h) as f64 / (4.0 * ps as f64)).log2() + 0.5).floor().max(0.0) as usize;
-    let mut coarsest = params.coarsest_scale.unwrap_or(auto).max(params.finest_scale);
-    while coarsest > params.finest_scale && ((w >> coarsest) < ps || (h >> coarsest) < ps) {
-        coarsest -= 1;
-    }
-    let finest = params.finest_scale.min(coarsest);
+    let (finest, coarsest) = level_range(w, h, params);
 
     let (p0, p1) = rayon::join(|| pyramid(i0, coarsest), || pyramid(i1, coarsest));
     let mut flow: Option<FlowField> = None;
@@ -114,6 +108,21 @@ pub fn dis_flow(i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option
     }
     let flow = flow.expect("at least one level");
     if (flow.width, flow.height) == (w, h) { flow } else { resize_flow(&flow, w, h) }
+}
+
+/// The finest and coarsest pyramid levels computed for a `w` × `h` image.
+///
+/// # Panics
+/// When the image is smaller than a patch.
+pub(crate) fn level_range(w: usize, h: usize, params: &DisParams) -> (usize, usize) {
+    let ps = params.patch_size.max(2);
+    assert!(w >= ps && h >= ps, "image {w}x{h} smaller than a {ps}-pixel patch");
+    let auto = ((w.max(h) as f64 / (4.0 * ps as f64)).log2() + 0.5).floor().max(0.0) as usize;
+    let mut coarsest = params.coarsest_scale.unwrap_or(auto).max(params.finest_scale);
+    while coarsest > params.finest_scale && ((w >> coarsest) < ps || (h >> coarsest) < ps) {
+        coarsest -= 1;
+    }
+    (params.finest_scale.min(coarsest), coarsest)
 }
 
 /// Level `s` of a pyramid whose levels above 0 are `above`.
@@ -162,7 +171,7 @@ pub fn resize_flow(f: &FlowField, width: usize, height: usize) -> FlowField {
 }
 
 /// Patch positions along one axis: every `stride`, the last flush with the border.
-fn grid(len: usize, ps: usize, stride: usize) -> Vec<usize> {
+pub(crate) fn grid(len: usize, ps: usize, stride: usize) -> Vec<usize> {
     let mut v: Vec<usize> = (0..=len - ps).step_by(stride.max(1)).collect();
     if *v.last().expect("len >= ps") != len - ps {
         v.push(len - ps);
@@ -370,7 +379,7 @@ fn search_level(i0: &GrayImage, i1: &GrayImage, start: &FlowField, params: &DisP
 }
 
 /// For each coordinate along an axis, the range of patch indices covering it.
-fn covering(len: usize, starts: &[usize], ps: usize) -> Vec<(usize, usize)> {
+pub(crate) fn covering(len: usize, starts: &[usize], ps: usize) -> Vec<(usize, usize)> {
     (0..len)
         .map(|x| {
             let lo = starts.iter().position(|&s| s + ps > x).unwrap_or(starts.len());

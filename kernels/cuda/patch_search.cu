@@ -1,0 +1,233 @@
+// Inverse search of one pyramid level's patches (twin of search_level in
+// kernels/src/flow/dis.rs).
+//
+// One block per stripe of FLOW_STRIPE_ROWS patch rows, one warp per patch row,
+// the lanes of a warp sharing a patch's pixels. Within a stripe the CPU visits
+// patches in row-major order, each reading its left and upper neighbours
+// (forward sweep) or right and lower ones (backward sweep). The warps run as a
+// wavefront, row r starting r steps after row 0, which meets exactly those
+// dependencies, so the result is the CPU's up to the order of float sums.
+
+#define FLOW_INF __int_as_float(0x7f800000)
+
+struct FlowLevel {
+    const float* i0;
+    const float* i1;
+    const float* gx;
+    const float* gy;
+    int w, h, ps, n, mean_norm;
+};
+
+// The template side of one patch, each lane holding its share of the pixels.
+struct FlowTemplate {
+    float t[FLOW_MAX_PER_LANE], jx[FLOW_MAX_PER_LANE], jy[FLOW_MAX_PER_LANE];
+    float ha, hb, hc;  // inverse Hessian [[ha, hb], [hb, hc]]
+};
+
+__device__ void flow_template(const FlowLevel* L, int px, int py, int lane, float* slot, float ridge, FlowTemplate* T) {
+    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
+        int k = lane + FLOW_WARP * j;
+        T->t[j] = 0.0f;
+        T->jx[j] = 0.0f;
+        T->jy[j] = 0.0f;
+        if (k < L->n) {
+            int idx = (py + k / L->ps) * L->w + px + k % L->ps;
+            T->t[j] = L->i0[idx];
+            T->jx[j] = L->gx[idx];
+            T->jy[j] = L->gy[idx];
+            s[0] += T->t[j];
+            s[1] += T->jx[j];
+            s[2] += T->jy[j];
+        }
+    }
+    if (L->mean_norm) {
+        flow_warp_sum(slot, lane, s, 3);
+        float n = (float)L->n;
+        for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
+            if (lane + FLOW_WARP * j < L->n) {
+                T->t[j] -= s[0] / n;
+                T->jx[j] -= s[1] / n;
+                T->jy[j] -= s[2] / n;
+            }
+        }
+    }
+    float hs[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
+        hs[0] += T->jx[j] * T->jx[j];
+        hs[1] += T->jx[j] * T->jy[j];
+        hs[2] += T->jy[j] * T->jy[j];
+    }
+    flow_warp_sum(slot, lane, hs, 3);
+    float r = ridge * (float)L->n;
+    float a = hs[0] + r, b = hs[1], c = hs[2] + r;
+    float det = a * c - b * b;
+    T->ha = c / det;
+    T->hb = -b / det;
+    T->hc = a / det;
+}
+
+// I1 around (px + u, py + v), bilinear with one set of weights for the patch;
+// returns the patch mean.
+__device__ float flow_warp_patch(const FlowLevel* L, int px, int py, float u, float v, int lane, float* slot, float* out) {
+    float x = (float)px + u, y = (float)py + v;
+    float x0f = floorf(x), y0f = floorf(y);
+    float fx = x - x0f, fy = y - y0f;
+    int x0 = (int)x0f, y0 = (int)y0f;
+    float w00 = (1.0f - fx) * (1.0f - fy), w01 = fx * (1.0f - fy), w10 = (1.0f - fx) * fy, w11 = fx * fy;
+    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
+        int k = lane + FLOW_WARP * j;
+        out[j] = 0.0f;
+        if (k < L->n) {
+            int xi = x0 + k % L->ps, yj = y0 + k / L->ps;
+            float val = w00 * flow_at(L->i1, L->w, L->h, xi, yj) + w01 * flow_at(L->i1, L->w, L->h, xi + 1, yj) +
+                        w10 * flow_at(L->i1, L->w, L->h, xi, yj + 1) + w11 * flow_at(L->i1, L->w, L->h, xi + 1, yj + 1);
+            out[j] = val;
+            s[0] += val;
+        }
+    }
+    flow_warp_sum(slot, lane, s, 1);
+    return s[0] / (float)L->n;
+}
+
+__device__ float flow_patch_ssd(const FlowLevel* L, const FlowTemplate* T, int px, int py, float u, float v, int lane, float* slot) {
+    float warped[FLOW_MAX_PER_LANE];
+    float mean = flow_warp_patch(L, px, py, u, v, lane, slot, warped);
+    float m = L->mean_norm ? mean : 0.0f;
+    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
+        if (lane + FLOW_WARP * j < L->n) {
+            float r = warped[j] - m - T->t[j];
+            s[0] += r * r;
+        }
+    }
+    flow_warp_sum(slot, lane, s, 1);
+    return s[0];
+}
+
+// Gauss-Newton from (*u, *v); leaves the best displacement seen in (*u, *v).
+__device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int px, int py, float* u, float* v, int iters, int lane, float* slot) {
+    float cu = *u, cv = *v, bu = cu, bv = cv, best = FLOW_INF;
+    float warped[FLOW_MAX_PER_LANE];
+    for (int it = 0; it < iters; it++) {
+        float mean = flow_warp_patch(L, px, py, cu, cv, lane, slot, warped);
+        float m = L->mean_norm ? mean : 0.0f;
+        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
+            if (lane + FLOW_WARP * j < L->n) {
+                float r = warped[j] - m - T->t[j];
+                s[0] += T->jx[j] * r;
+                s[1] += T->jy[j] * r;
+                s[2] += r * r;
+            }
+        }
+        flow_warp_sum(slot, lane, s, 3);
+        if (s[2] < best) {
+            best = s[2];
+            bu = cu;
+            bv = cv;
+        } else {
+            break;
+        }
+        float du = T->ha * s[0] + T->hb * s[1];
+        float dv = T->hb * s[0] + T->hc * s[1];
+        cu -= du;
+        cv -= dv;
+        if (du * du + dv * dv < 1e-4f) break;
+    }
+    float last = flow_patch_ssd(L, T, px, py, cu, cv, lane, slot);
+    if (last < best) {
+        *u = cu;
+        *v = cv;
+    } else {
+        *u = bu;
+        *v = bv;
+    }
+}
+
+// One patch of a sweep: propagation from the neighbours already visited, search, rejection.
+__device__ void flow_visit(const FlowLevel* L, const float* start_u, const float* start_v, const int* xs, const int* ys, int cols,
+                           int row0, int srows, int r, int c, int dir, int iters, int propagate, float ridge,
+                           float* flow_u, float* flow_v, int lane, float* slot) {
+    int px = xs[c], py = ys[row0 + r];
+    int k = (row0 + r) * cols + c;
+    FlowTemplate T;
+    flow_template(L, px, py, lane, slot, ridge, &T);
+    float cu = flow_u[k], cv = flow_v[k];
+    if (propagate) {
+        float best = flow_patch_ssd(L, &T, px, py, cu, cv, lane, slot);
+        int nc = c - dir, nr = r - dir;
+        if (nc >= 0 && nc < cols) {
+            float nu = flow_u[(row0 + r) * cols + nc], nv = flow_v[(row0 + r) * cols + nc];
+            float s = flow_patch_ssd(L, &T, px, py, nu, nv, lane, slot);
+            if (s < best) {
+                best = s;
+                cu = nu;
+                cv = nv;
+            }
+        }
+        if (nr >= 0 && nr < srows) {
+            float nu = flow_u[(row0 + nr) * cols + c], nv = flow_v[(row0 + nr) * cols + c];
+            float s = flow_patch_ssd(L, &T, px, py, nu, nv, lane, slot);
+            if (s < best) {
+                best = s;
+                cu = nu;
+                cv = nv;
+            }
+        }
+    }
+    flow_gauss_newton(L, &T, px, py, &cu, &cv, iters, lane, slot);
+    int centre = (py + L->ps / 2) * L->w + px + L->ps / 2;
+    float ou = start_u[centre], ov = start_v[centre];
+    // An update larger than the patch is not trusted.
+    if (hypotf(cu - ou, cv - ov) > (float)L->ps) {
+        cu = ou;
+        cv = ov;
+    }
+    if (lane == 0) {
+        flow_u[k] = cu;
+        flow_v[k] = cv;
+    }
+}
+
+// Grid (stripes, 1, pairs), block (32, FLOW_STRIPE_ROWS). start_*: the level's
+// starting field; flow_*: rows x cols patch flows per pair, written here.
+extern "C" __global__ void flow_patch_search(const float* i0, const float* i1, const float* gx, const float* gy, int w, int h,
+                                             const float* start_u, const float* start_v, const int* xs, int cols, const int* ys, int rows,
+                                             float* flow_u, float* flow_v, int ps, int iters_fwd, int iters_bwd, int mean_norm,
+                                             int propagate, float ridge) {
+    __shared__ float slots[FLOW_STRIPE_ROWS][FLOW_WARP * 4];
+    int lane = threadIdx.x, r = threadIdx.y;
+    size_t plane = (size_t)blockIdx.z * w * h, patches = (size_t)blockIdx.z * rows * cols;
+    FlowLevel L = {i0 + plane, i1 + plane, gx + plane, gy + plane, w, h, ps, ps * ps, mean_norm};
+    start_u += plane;
+    start_v += plane;
+    flow_u += patches;
+    flow_v += patches;
+    float* slot = slots[r];
+    int row0 = blockIdx.x * FLOW_STRIPE_ROWS;
+    int srows = min(FLOW_STRIPE_ROWS, rows - row0);
+
+    for (int k = r * FLOW_WARP + lane; k < srows * cols; k += FLOW_WARP * FLOW_STRIPE_ROWS) {
+        int pr = row0 + k / cols, c = k % cols;
+        int centre = (ys[pr] + ps / 2) * w + xs[c] + ps / 2;
+        flow_u[pr * cols + c] = start_u[centre];
+        flow_v[pr * cols + c] = start_v[centre];
+    }
+    __syncthreads();
+    for (int step = 0; step < cols + srows - 1; step++) {
+        int c = step - r;
+        if (r < srows && c >= 0 && c < cols)
+            flow_visit(&L, start_u, start_v, xs, ys, cols, row0, srows, r, c, 1, iters_fwd, propagate, ridge, flow_u, flow_v, lane, slot);
+        __syncthreads();
+    }
+    if (iters_bwd > 0) {
+        for (int step = 0; step < cols + srows - 1; step++) {
+            int c = cols - 1 - (step - (srows - 1 - r));
+            if (r < srows && c >= 0 && c < cols)
+                flow_visit(&L, start_u, start_v, xs, ys, cols, row0, srows, r, c, -1, iters_bwd, propagate, ridge, flow_u, flow_v, lane, slot);
+            __syncthreads();
+        }
+    }
+}

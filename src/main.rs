@@ -50,6 +50,9 @@ struct FlowArgs {
     /// Operating point: ultrafast, fast or medium.
     #[arg(long, default_value = "medium")]
     preset: String,
+    /// Where to compute: cpu, or cuda (GPU 0; an error where there is none).
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    backend: String,
     /// Write the flow as a Middlebury `.flo` file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -300,14 +303,17 @@ fn flow(args: &FlowArgs) -> Result<(), String> {
     if (a.width, a.height) != (b.width, b.height) {
         return Err(format!("the images differ in size: {}x{} and {}x{}", a.width, a.height, b.width, b.height));
     }
+    let (a, b) = (GrayImage::from_u8(a.width, a.height, &a.data), GrayImage::from_u8(b.width, b.height, &b.data));
     let started = std::time::Instant::now();
-    let flow = dis_flow(
-        &GrayImage::from_u8(a.width, a.height, &a.data),
-        &GrayImage::from_u8(b.width, b.height, &b.data),
-        &config.dis_params(),
-        None,
-    );
-    println!("flow {}x{} ({:?}) in {:.1} ms", flow.width, flow.height, preset, started.elapsed().as_secs_f64() * 1e3);
+    let (flow, on) = if args.backend == "cuda" {
+        use maflow_kernels::gpu::{Device, cuda::CudaDevice, dis::GpuDis};
+        let gpu = GpuDis::new(CudaDevice::open(0).map_err(|e| e.to_string())?, config.dis_params()).map_err(|e| e.to_string())?;
+        let started = std::time::Instant::now();
+        (gpu.flow(&a, &b, None).map_err(|e| e.to_string())?, format!("{}, {:.1} ms", gpu.device().name(), started.elapsed().as_secs_f64() * 1e3))
+    } else {
+        (dis_flow(&a, &b, &config.dis_params(), None), format!("CPU, {:.1} ms", started.elapsed().as_secs_f64() * 1e3))
+    };
+    println!("flow {}x{} ({:?}) on {on}", flow.width, flow.height, preset);
     if let Some(out) = &args.out {
         let file = std::fs::File::create(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         flow.write_flo(std::io::BufWriter::new(file)).map_err(|e| format!("cannot write {}: {e}", out.display()))?;

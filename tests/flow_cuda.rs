@@ -11,7 +11,7 @@ use maflow_kernels::flow::field::{FlowField, average_endpoint_error};
 use maflow_kernels::flow::image::GrayImage;
 use maflow_kernels::gpu::dis::GpuDis;
 use maflow_kernels::gpu::emulator::{Emulator, signature};
-use maflow_kernels::gpu::{GpuError, SOURCES, cuda, kernel_names, nvrtc};
+use maflow_kernels::gpu::{Device, GpuError, SOURCES, cuda, kernel_names, nvrtc};
 
 use crate::flow::{middlebury, texture};
 
@@ -24,12 +24,12 @@ fn difference(a: &FlowField, b: &FlowField) -> (f64, f64) {
     (mean, d[d.len() * 99 / 100])
 }
 
-/// The kernels and the twin differ only in the order of float sums (warp
-/// reductions against sequential loops), so the fields agree to far below
-/// the accuracy that matters: mean 0.002 px, 99 % of pixels within 0.02 px,
-/// EPE against ground truth within 0.001 px.
-#[test]
-fn emulated_cuda_kernels_match_the_cpu_twin_on_middlebury() {
+/// Runs the kernels on `open()`'s device against the CPU twin on the three
+/// Middlebury pairs for `fast` and `medium`. The two differ only in the order
+/// of float sums (warp reductions against sequential loops), so the fields
+/// must agree far below the accuracy that matters: mean 0.002 px, 99 % of
+/// pixels within 0.02 px, EPE against ground truth within 0.001 px.
+fn kernels_match_the_twin<D: Device>(open: impl Fn() -> D) {
     let mut report = Vec::new();
     let mut failed = false;
     for preset in [Preset::Fast, Preset::Medium] {
@@ -37,14 +37,32 @@ fn emulated_cuda_kernels_match_the_cpu_twin_on_middlebury() {
             let (a, b, truth) = middlebury(name);
             let params = DisParams::preset(preset);
             let cpu = dis_flow(&a, &b, &params, None);
-            let gpu = GpuDis::new(Emulator, params).unwrap().flow(&a, &b, None).unwrap();
+            let gpu = GpuDis::new(open(), params).unwrap().flow(&a, &b, None).unwrap();
             let (mean, p99) = difference(&cpu, &gpu);
             let (ec, eg) = (average_endpoint_error(&cpu, &truth), average_endpoint_error(&gpu, &truth));
             failed |= mean > 0.002 || p99 > 0.02 || (ec - eg).abs() > 0.001;
             report.push(format!("{preset:?} {name}: mean {mean:.5} px, p99 {p99:.4} px, EPE twin {ec:.4} kernels {eg:.4}"));
         }
     }
+    eprintln!("{}", report.join("\n"));
     assert!(!failed, "kernels and twin disagree:\n{}", report.join("\n"));
+}
+
+#[test]
+fn emulated_cuda_kernels_match_the_cpu_twin_on_middlebury() {
+    kernels_match_the_twin(|| Emulator);
+}
+
+/// The same on a real GPU, where there is one; `MAFLOW_REQUIRE_GPU=1`
+/// (scripts/gpu-check.sh) makes a missing GPU a failure.
+#[test]
+fn gpu_kernels_match_the_cpu_twin_on_middlebury() {
+    if let Err(e) = cuda::CudaDevice::open(0) {
+        assert!(std::env::var_os("MAFLOW_REQUIRE_GPU").is_none(), "a GPU was required: {e}");
+        eprintln!("not checked: {e}");
+        return;
+    }
+    kernels_match_the_twin(|| cuda::CudaDevice::open(0).unwrap());
 }
 
 fn shifted(w: usize, h: usize, dx: f32, dy: f32) -> GrayImage {

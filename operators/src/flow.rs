@@ -6,7 +6,7 @@
 //! colour-wheel pictures of a few evenly spaced pairs (a PNG). Vectors are
 //! in pixels per frame at the input resolution, x right, y down.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use maflow_engine::data::{Blob, Clip, Frame, Output, PixelFormat, VideoInfo};
 use maflow_engine::diagnostic::Diagnostic;
@@ -18,6 +18,8 @@ use maflow_kernels::flow::color::flow_to_rgb;
 use maflow_kernels::flow::dis::{DisParams, Preset, dis_flow, resize_flow};
 use maflow_kernels::flow::field::FlowField;
 use maflow_kernels::flow::image::{GrayImage, area_resize_f32};
+use maflow_kernels::gpu::cuda::CudaDevice;
+use maflow_kernels::gpu::dis::GpuDis;
 use serde::{Deserialize, Serialize};
 
 use crate::contact_sheet::{Grid, sample_indices};
@@ -171,29 +173,55 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if config.patch_stride.is_some_and(|s| s == 0 || s > config.patch_size.unwrap_or(8)) {
         errors.push(param_error(params, "patch_stride", "`patch_stride` must be between 1 and the patch size"));
     }
-    if config.backend == Backend::Cuda {
-        errors.push(param_error(
-            params,
-            "backend",
-            "backend `cuda` is not available: this build of maflow has no CUDA kernels yet; use `cpu` or `auto`",
-        ));
-    }
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(built(&config, Runtime::FrameConsumer(Arc::new(FlowOperator { config: config.clone() }))))
+    let engine = match config.backend {
+        Backend::Cpu => Engine::Cpu,
+        Backend::Cuda => match open_gpu(&config) {
+            Ok(gpu) => gpu,
+            Err(why) => return Err(vec![param_error(params, "backend", format!("backend `cuda`: {why}; use `cpu` or `auto`"))]),
+        },
+        Backend::Auto => open_gpu(&config).unwrap_or_else(|why| {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| tracing::info!("flow: backend auto runs on the CPU ({why})"));
+            Engine::Cpu
+        }),
+    };
+    Ok(built(&config, Runtime::FrameConsumer(Arc::new(FlowOperator { config: config.clone(), engine: Arc::new(engine) }))))
+}
+
+/// Where the flow of a pair is computed.
+enum Engine {
+    Cpu,
+    /// One GPU, used by one worker at a time.
+    Cuda(Mutex<GpuDis<CudaDevice>>),
+}
+
+fn open_gpu(config: &FlowConfig) -> Result<Engine, String> {
+    let device = CudaDevice::open(0).map_err(|e| e.to_string())?;
+    let name = maflow_kernels::gpu::Device::name(&device);
+    let dis = GpuDis::new(device, config.dis_params()).map_err(|e| e.to_string())?;
+    tracing::info!("flow: running on {name}");
+    Ok(Engine::Cuda(Mutex::new(dis)))
+}
+
+impl Engine {
+    fn flow(&self, a: &GrayImage, b: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> Result<FlowField, String> {
+        match self {
+            Self::Cpu => Ok(dis_flow(a, b, params, init)),
+            Self::Cuda(gpu) => gpu.lock().map_err(|_| "the GPU worker panicked".to_string())?.flow(a, b, init).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 struct FlowOperator {
     config: FlowConfig,
+    engine: Arc<Engine>,
 }
 
 impl FrameConsumer for FlowOperator {
     fn start(&self, _clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
-        if self.config.backend == Backend::Auto {
-            static SAID: std::sync::Once = std::sync::Once::new();
-            SAID.call_once(|| tracing::info!("flow: backend auto runs on the CPU (this build has no CUDA kernels)"));
-        }
         let (w, h) = (info.width as usize, info.height as usize);
         let sw = ((w as f64 * self.config.scale).round() as usize).max(16);
         let sh = ((h as f64 * self.config.scale).round() as usize).max(16);
@@ -204,6 +232,7 @@ impl FrameConsumer for FlowOperator {
         let viz_at = info.declared_frames.map(|n| sample_indices(n.saturating_sub(1), self.config.viz_pairs));
         Ok(Box::new(FlowTask {
             config: self.config.clone(),
+            engine: Arc::clone(&self.engine),
             params,
             size: (w, h),
             work_size: (sw, sh),
@@ -218,6 +247,7 @@ impl FrameConsumer for FlowOperator {
 
 struct FlowTask {
     config: FlowConfig,
+    engine: Arc<Engine>,
     params: DisParams,
     size: (usize, usize),
     work_size: (usize, usize),
@@ -248,7 +278,7 @@ impl FrameTask for FlowTask {
         let image = if self.work_size == self.size { full } else { area_resize_f32(&full, self.work_size.0, self.work_size.1) };
         if let Some(prev) = self.previous.take() {
             let init = if self.config.temporal_init { self.previous_flow.as_ref() } else { None };
-            let flow = dis_flow(&prev, &image, &self.params, init);
+            let flow = self.engine.flow(&prev, &image, &self.params, init)?;
             self.pairs.push(pair_summary(&flow, 1.0 / self.config.scale as f32));
             let pair = self.pairs.len() as u64 - 1;
             let wanted = match &self.viz_at {

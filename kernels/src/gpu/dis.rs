@@ -42,6 +42,11 @@ impl<D: Device> GpuDis<D> {
         &self.device
     }
 
+    /// The device back, to run other settings on it.
+    pub fn into_device(self) -> D {
+        self.device
+    }
+
     /// Flow of one pair.
     pub fn flow(&self, i0: &GrayImage, i1: &GrayImage, init: Option<&FlowField>) -> Result<FlowField, GpuError> {
         let inits = init.map(std::slice::from_ref);

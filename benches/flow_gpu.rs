@@ -1,0 +1,100 @@
+//! DIS optical flow on the GPU: latency of one pair and throughput of
+//! batches, on real MA-52 frames at 1920×1080 (scaled) and at their own
+//! 1080×1296, for each preset, with the targets printed beside the results.
+//! On a machine without a usable GPU it says why and exits 0.
+//!
+//! Run: `cargo bench --bench flow_gpu` (scripts/gpu-check.sh runs it).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use maflow_engine::data::PixelFormat;
+use maflow_engine::registry::FrameStream;
+use maflow_kernels::flow::dis::{DisParams, Preset};
+use maflow_kernels::flow::image::GrayImage;
+use maflow_kernels::gpu::Device;
+use maflow_kernels::gpu::cuda::CudaDevice;
+use maflow_kernels::gpu::dis::GpuDis;
+use maflow_operators::decode::{DecodeConfig, open_stream};
+
+const TARGET_PAIRS_PER_S: f64 = 5000.0;
+const TARGET_LATENCY_MS: f64 = 1.0;
+const BATCH: usize = 32;
+
+/// Frames 10 and 11 of a real clip, gray, at the given size (None: native).
+fn frames(size: Option<(u32, u32)>) -> (GrayImage, GrayImage) {
+    let clip = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ma52/videos/0030_01_0002.mp4");
+    let cfg = DecodeConfig {
+        format: PixelFormat::Gray,
+        width: size.map(|s| s.0),
+        height: size.map(|s| s.1),
+        fps: None,
+        threads: 2,
+        max_pixels: 1 << 24,
+    };
+    let mut stream = open_stream(&cfg, &clip).unwrap();
+    let mut picked = Vec::new();
+    while let Some(f) = stream.next_frame().unwrap() {
+        if f.index == 10 || f.index == 11 {
+            picked.push(GrayImage::from_u8(f.width as usize, f.height as usize, &f.data));
+        }
+    }
+    let b = picked.pop().unwrap();
+    (picked.pop().unwrap(), b)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    println!("targets: medium at 1920x1080 on an H100-class GPU: >= {TARGET_PAIRS_PER_S} pairs/s in batches, <= {TARGET_LATENCY_MS} ms per single pair");
+    let device = match CudaDevice::open(0) {
+        Ok(d) => d,
+        Err(e) => {
+            println!("not measured: {e}");
+            return;
+        }
+    };
+    println!("device: {}", device.name());
+    let inputs = [("1920x1080", frames(Some((1920, 1080)))), ("1080x1296", frames(None))];
+    let mut gpu = None;
+    println!("{:<10} {:<10} {:>14} {:>16} {:>8}", "size", "preset", "latency ms", "pairs/s (x32)", "target");
+    for (size, (a, b)) in &inputs {
+        for preset in [Preset::Ultrafast, Preset::Fast, Preset::Medium] {
+            let dis = GpuDis::new(gpu.take().unwrap_or_else(|| CudaDevice::open(0).unwrap()), DisParams::preset(preset)).unwrap();
+            for _ in 0..3 {
+                dis.flow(a, b, None).unwrap();
+            }
+            let latency = median(
+                (0..21)
+                    .map(|_| {
+                        let t = Instant::now();
+                        dis.flow(a, b, None).unwrap();
+                        t.elapsed().as_secs_f64() * 1e3
+                    })
+                    .collect(),
+            );
+            let pairs: Vec<(&GrayImage, &GrayImage)> = vec![(a, b); BATCH];
+            dis.flow_batch(&pairs, None).unwrap();
+            let batch_s = median(
+                (0..7)
+                    .map(|_| {
+                        let t = Instant::now();
+                        dis.flow_batch(&pairs, None).unwrap();
+                        t.elapsed().as_secs_f64()
+                    })
+                    .collect(),
+            );
+            let rate = BATCH as f64 / batch_s;
+            let verdict = if preset == Preset::Medium && *size == "1920x1080" {
+                if rate >= TARGET_PAIRS_PER_S && latency <= TARGET_LATENCY_MS { "met" } else { "MISSED" }
+            } else {
+                ""
+            };
+            println!("{size:<10} {:<10} {latency:>14.2} {rate:>16.0} {verdict:>8}", format!("{preset:?}"));
+            gpu = Some(dis.into_device());
+        }
+    }
+}

@@ -6,7 +6,8 @@
 // patches in row-major order, each reading its left and upper neighbours
 // (forward sweep) or right and lower ones (backward sweep). The warps run as a
 // wavefront, row r starting r steps after row 0, which meets exactly those
-// dependencies, so the result is the CPU's up to the order of float sums.
+// dependencies; sums follow flow_warp_sum's order, which the CPU twin uses too,
+// so the result is the CPU's bit for bit.
 
 #define FLOW_INF __int_as_float(0x7f800000)
 

@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use super::field::FlowField;
-use super::image::GrayImage;
+use super::image::{GrayImage, floor};
 use super::variational::{RefineParams, refine};
 
 /// Settings of the algorithm; [`Preset`] gives the usual operating points.
@@ -76,6 +76,36 @@ impl DisParams {
 /// Per-pixel ridge added to the patch Hessian's diagonal (intensity² per pixel²): chosen on
 /// the Middlebury pairs, it also damps flow noise on textureless backgrounds.
 pub(crate) const HESSIAN_RIDGE: f32 = 8.0;
+
+/// Lanes of a CUDA warp: patch sums are taken in the kernels' warp order (see [`warp_sum`]).
+const WARP: usize = 32;
+
+/// Σ over k of `term(inputs[..][k])` (V sums at once) in the order of the CUDA
+/// kernels' reduction: lane k mod 32 accumulates its terms in order, then the
+/// lanes are added in order. The same order on the CPU and the GPU makes the
+/// two agree bit for bit, and the independent lanes let the compiler vectorise.
+#[inline(always)]
+fn warp_sum<const I: usize, const V: usize>(inputs: [&[f32]; I], term: impl Fn([f32; I]) -> [f32; V]) -> [f32; V] {
+    let n = inputs[0].len();
+    let mut acc = [[0.0f32; WARP]; V];
+    let full = n - n % WARP;
+    for base in (0..full).step_by(WARP) {
+        let chunks: [&[f32; WARP]; I] = inputs.map(|x| x[base..base + WARP].try_into().expect("a full chunk"));
+        for l in 0..WARP {
+            let t = term(chunks.map(|c| c[l]));
+            for v in 0..V {
+                acc[v][l] += t[v];
+            }
+        }
+    }
+    for k in full..n {
+        let t = term(inputs.map(|x| x[k]));
+        for v in 0..V {
+            acc[v][k - full] += t[v];
+        }
+    }
+    acc.map(|lanes| lanes.iter().fold(0.0, |s, x| s + x))
+}
 
 /// Patch rows per stripe: the unit of parallel work and of propagation.
 pub(crate) const STRIPE_ROWS: usize = 8;
@@ -157,16 +187,39 @@ pub fn resize_flow(f: &FlowField, width: usize, height: usize) -> FlowField {
         return f.clone();
     }
     let (sx, sy) = (f.width as f32 / width as f32, f.height as f32 / height as f32);
-    let u = GrayImage { width: f.width, height: f.height, data: f.u.clone() };
-    let v = GrayImage { width: f.width, height: f.height, data: f.v.clone() };
+    let (sw, sh) = (f.width, f.height);
+    // Bilinear sampling as GrayImage::sample does it (horizontal, then vertical),
+    // separated: each source row is interpolated horizontally once.
+    let columns: Vec<(usize, usize, f32)> = (0..width)
+        .map(|x| {
+            let fx = ((x as f32 + 0.5) * sx - 0.5).clamp(0.0, (sw - 1) as f32);
+            let x0 = fx as usize;
+            (x0, (x0 + 1).min(sw - 1), fx - x0 as f32)
+        })
+        .collect();
+    let horizontal = |plane: &[f32]| -> Vec<f32> {
+        let mut out = vec![0.0f32; sh * width];
+        out.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
+            let src = &plane[y * sw..][..sw];
+            for (o, &(x0, x1, fx)) in row.iter_mut().zip(&columns) {
+                *o = src[x0] + fx * (src[x1] - src[x0]);
+            }
+        });
+        out
+    };
+    let (hu, hv) = rayon::join(|| horizontal(&f.u), || horizontal(&f.v));
     let mut out = FlowField::zeros(width, height);
-    for y in 0..height {
-        for x in 0..width {
-            let (fx, fy) = ((x as f32 + 0.5) * sx - 0.5, (y as f32 + 0.5) * sy - 0.5);
-            out.u[y * width + x] = u.sample(fx, fy) / sx;
-            out.v[y * width + x] = v.sample(fx, fy) / sy;
+    out.u.par_chunks_mut(width).zip(out.v.par_chunks_mut(width)).enumerate().for_each(|(y, (ur, vr))| {
+        let fy = ((y as f32 + 0.5) * sy - 0.5).clamp(0.0, (sh - 1) as f32);
+        let y0 = fy as usize;
+        let (y1, fy) = ((y0 + 1).min(sh - 1), fy - y0 as f32);
+        for (out, (h, s)) in [(ur, (&hu, sx)), (vr, (&hv, sy))] {
+            let (top, bottom) = (&h[y0 * width..][..width], &h[y1 * width..][..width]);
+            for x in 0..width {
+                out[x] = (top[x] + fy * (bottom[x] - top[x])) / s;
+            }
         }
-    }
+    });
     out
 }
 
@@ -217,17 +270,13 @@ impl LevelData<'_> {
             jy.extend_from_slice(&self.gy.data[row + px..row + px + ps]);
         }
         if self.mean_norm {
-            for v in [&mut t, &mut jx, &mut jy] {
-                let mean = v.iter().sum::<f32>() / n as f32;
+            let sums = warp_sum([&t, &jx, &jy], |x| x);
+            for (v, sum) in [&mut t, &mut jx, &mut jy].into_iter().zip(sums) {
+                let mean = sum / n as f32;
                 v.iter_mut().for_each(|x| *x -= mean);
             }
         }
-        let (mut a, mut b, mut c) = (0.0f32, 0.0f32, 0.0f32);
-        for k in 0..n {
-            a += jx[k] * jx[k];
-            b += jx[k] * jy[k];
-            c += jy[k] * jy[k];
-        }
+        let [a, b, c] = warp_sum([&jx, &jy], |[x, y]| [x * x, x * y, y * y]);
         // A ridge (a floor under the gradient energy) keeps flat patches, such as a
         // plain wall with compression noise, from turning noise into motion.
         let ridge = HESSIAN_RIDGE * n as f32;
@@ -240,44 +289,55 @@ impl LevelData<'_> {
     fn warp(&self, px: usize, py: usize, u: f32, v: f32, out: &mut [f32]) -> f32 {
         let ps = self.ps;
         let (x, y) = (px as f32 + u, py as f32 + v);
-        let (x0, y0) = (x.floor(), y.floor());
+        let (x0, y0) = (floor(x), floor(y));
         let (fx, fy) = (x - x0, y - y0);
         let (x0, y0) = (x0 as isize, y0 as isize);
         let img = self.i1;
         let (w, h) = (img.width as isize, img.height as isize);
         let inside = x0 >= 0 && y0 >= 0 && x0 + ps as isize + 1 < w && y0 + ps as isize + 1 < h;
         let (w00, w01, w10, w11) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy);
-        let mut sum = 0.0;
         if inside {
             // Same bilinear weights for every pixel: two source rows of ps + 1 values per output row.
             let stride = img.width;
             for (j, out_row) in out.chunks_exact_mut(ps).enumerate() {
                 let base = (y0 as usize + j) * stride + x0 as usize;
-                let top = &img.data[base..base + ps + 1];
-                let bottom = &img.data[base + stride..base + stride + ps + 1];
-                for (i, o) in out_row.iter_mut().enumerate() {
-                    let val = w00 * top[i] + w01 * top[i + 1] + w10 * bottom[i] + w11 * bottom[i + 1];
-                    *o = val;
-                    sum += val;
+                let (top, bottom) = (&img.data[base..][..ps + 1], &img.data[base + stride..][..ps + 1]);
+                let (tl, tr, bl, br) = (&top[..ps], &top[1..], &bottom[..ps], &bottom[1..]);
+                for i in 0..ps {
+                    out_row[i] = w00 * tl[i] + w01 * tr[i] + w10 * bl[i] + w11 * br[i];
                 }
             }
         } else {
             for j in 0..ps {
                 for i in 0..ps {
                     let (xi, yj) = (x0 + i as isize, y0 + j as isize);
-                    let val = w00 * img.at(xi, yj) + w01 * img.at(xi + 1, yj) + w10 * img.at(xi, yj + 1) + w11 * img.at(xi + 1, yj + 1);
-                    out[j * ps + i] = val;
-                    sum += val;
+                    out[j * ps + i] = w00 * img.at(xi, yj) + w01 * img.at(xi + 1, yj) + w10 * img.at(xi, yj + 1) + w11 * img.at(xi + 1, yj + 1);
                 }
             }
         }
+        let [sum] = warp_sum([out], |x| x);
         sum / (ps * ps) as f32
     }
 
     fn ssd(&self, tpl: &Template, px: usize, py: usize, u: f32, v: f32, buf: &mut [f32]) -> f32 {
         let mean = self.warp(px, py, u, v, buf);
         let m = if self.mean_norm { mean } else { 0.0 };
-        buf.iter().zip(&tpl.t).map(|(w, t)| (w - m - t) * (w - m - t)).sum()
+        let [ssd] = warp_sum([buf, &tpl.t[..buf.len()]], |[w, t]| {
+            let r = w - m - t;
+            [r * r]
+        });
+        ssd
+    }
+
+    /// Σ jx·r, Σ jy·r and Σ r² over the patch, for residuals r = warped − m − t.
+    fn residual_sums(tpl: &Template, warped: &[f32], m: f32) -> (f32, f32, f32) {
+        let n = warped.len();
+        let (t, jx, jy) = (&tpl.t[..n], &tpl.jx[..n], &tpl.jy[..n]);
+        let [bx, by, ssd] = warp_sum([warped, t, jx, jy], |[w, t, jx, jy]| {
+            let r = w - m - t;
+            [jx * r, jy * r, r * r]
+        });
+        (bx, by, ssd)
     }
 
     /// Gauss–Newton from (u, v); returns the best displacement seen and its SSD.
@@ -286,13 +346,7 @@ impl LevelData<'_> {
         for _ in 0..iters {
             let mean = self.warp(px, py, u, v, buf);
             let m = if self.mean_norm { mean } else { 0.0 };
-            let (mut bx, mut by, mut ssd) = (0.0f32, 0.0f32, 0.0f32);
-            for (k, &warped) in buf.iter().enumerate() {
-                let r = warped - m - tpl.t[k];
-                bx += tpl.jx[k] * r;
-                by += tpl.jy[k] * r;
-                ssd += r * r;
-            }
+            let (bx, by, ssd) = Self::residual_sums(tpl, buf, m);
             if ssd < best.1 {
                 best = ((u, v), ssd);
             } else {
@@ -390,10 +444,12 @@ pub(crate) fn covering(len: usize, starts: &[usize], ps: usize) -> Vec<(usize, u
 }
 
 /// Blends patch flows into a dense field, each weighted by 1 / max(1, |I1(x + u) − I0(x)|).
+///
+/// Row by row, patch by patch in row-major order, so every pixel sums its
+/// covering patches in the same order as a per-pixel loop would.
 fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize) -> FlowField {
     let (w, h) = (i0.width, i0.height);
     let cols = patches.xs.len();
-    let xcov = covering(w, &patches.xs, ps);
     let ycov = covering(h, &patches.ys, ps);
     let mut out = FlowField::zeros(w, h);
     // Each patch samples I1 at a constant offset: integer part and bilinear weights once per patch.
@@ -401,23 +457,36 @@ fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize) -> F
         .flow
         .iter()
         .map(|&(u, v)| {
-            let (fu, fv) = (u.floor(), v.floor());
+            let (fu, fv) = (floor(u), floor(v));
             let (ax, ay) = (u - fu, v - fv);
             (fu as isize, fv as isize, [(1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay])
         })
         .collect();
-    let rows: Vec<(Vec<f32>, Vec<f32>)> = (0..h)
-        .into_par_iter()
-        .map(|y| {
-            let (mut ur, mut vr) = (vec![0.0; w], vec![0.0; w]);
-            for x in 0..w {
-                let i0v = i0.data[y * w + x];
-                let (mut su, mut sv, mut sw) = (0.0f32, 0.0f32, 0.0f32);
-                for r in ycov[y].0..ycov[y].1 {
-                    for c in xcov[x].0..xcov[x].1 {
-                        let k = r * cols + c;
-                        let (u, v) = patches.flow[k];
-                        let (ox, oy, wt) = offsets[k];
+    out.u.par_chunks_mut(w).zip(out.v.par_chunks_mut(w)).enumerate().for_each(|(y, (ur, vr))| {
+        let mut sw = vec![0.0f32; w];
+        let i0_row = &i0.data[y * w..][..w];
+        for r in ycov[y].0..ycov[y].1 {
+            for c in 0..cols {
+                let k = r * cols + c;
+                let (u, v) = patches.flow[k];
+                let (ox, oy, wt) = offsets[k];
+                let x0 = patches.xs[c];
+                let (sx, sy) = (x0 as isize + ox, y as isize + oy);
+                let span = x0..x0 + ps;
+                if sx >= 0 && sy >= 0 && sx + (ps as isize) < w as isize && sy + 1 < h as isize {
+                    // The whole span samples inside: one set of weights over two source rows.
+                    let b = sy as usize * w + sx as usize;
+                    let (top, bottom) = (&i1.data[b..][..ps + 1], &i1.data[b + w..][..ps + 1]);
+                    let (su, sv, sw, i0s) = (&mut ur[span.clone()], &mut vr[span.clone()], &mut sw[span.clone()], &i0_row[span]);
+                    for i in 0..ps {
+                        let warped = wt[0] * top[i] + wt[1] * top[i + 1] + wt[2] * bottom[i] + wt[3] * bottom[i + 1];
+                        let wgt = 1.0 / (warped - i0s[i]).abs().max(1.0);
+                        su[i] += wgt * u;
+                        sv[i] += wgt * v;
+                        sw[i] += wgt;
+                    }
+                } else {
+                    for x in span {
                         let (sx, sy) = (x as isize + ox, y as isize + oy);
                         let warped = if sx >= 0 && sy >= 0 && sx + 1 < w as isize && sy + 1 < h as isize {
                             let b = sy as usize * w + sx as usize;
@@ -425,30 +494,50 @@ fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize) -> F
                         } else {
                             i1.sample(x as f32 + u, y as f32 + v)
                         };
-                        let wgt = 1.0 / (warped - i0v).abs().max(1.0);
-                        su += wgt * u;
-                        sv += wgt * v;
-                        sw += wgt;
+                        let wgt = 1.0 / (warped - i0_row[x]).abs().max(1.0);
+                        ur[x] += wgt * u;
+                        vr[x] += wgt * v;
+                        sw[x] += wgt;
                     }
                 }
-                if sw > 0.0 {
-                    ur[x] = su / sw;
-                    vr[x] = sv / sw;
-                }
             }
-            (ur, vr)
-        })
-        .collect();
-    for (y, (ur, vr)) in rows.into_iter().enumerate() {
-        out.u[y * w..(y + 1) * w].copy_from_slice(&ur);
-        out.v[y * w..(y + 1) * w].copy_from_slice(&vr);
-    }
+        }
+        for ((u, v), s) in ur.iter_mut().zip(vr.iter_mut()).zip(&sw) {
+            if *s > 0.0 {
+                *u /= s;
+                *v /= s;
+            }
+        }
+    });
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn separable_flow_resize_equals_bilinear_sampling() {
+        let (w, h) = (13, 9);
+        let f = FlowField {
+            width: w,
+            height: h,
+            u: (0..w * h).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.13).collect(),
+            v: (0..w * h).map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.07).collect(),
+        };
+        let (u, v) = (GrayImage { width: w, height: h, data: f.u.clone() }, GrayImage { width: w, height: h, data: f.v.clone() });
+        for (ow, oh) in [(26, 18), (52, 36), (7, 5), (13, 9)] {
+            let r = resize_flow(&f, ow, oh);
+            let (sx, sy) = (w as f32 / ow as f32, h as f32 / oh as f32);
+            for y in 0..oh {
+                for x in 0..ow {
+                    let (fx, fy) = ((x as f32 + 0.5) * sx - 0.5, (y as f32 + 0.5) * sy - 0.5);
+                    assert_eq!(r.u[y * ow + x], u.sample(fx, fy) / sx, "u at {x},{y} for {ow}x{oh}");
+                    assert_eq!(r.v[y * ow + x], v.sample(fx, fy) / sy, "v at {x},{y} for {ow}x{oh}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn grid_covers_the_image_with_the_last_patch_flush() {

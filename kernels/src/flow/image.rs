@@ -1,5 +1,7 @@
 //! Float gray images for flow: pyramid levels, gradients and bilinear sampling.
 
+use rayon::prelude::*;
+
 use crate::resize::coverage;
 
 /// A gray image with f32 intensities (0..255 for 8-bit input), row-major.
@@ -29,17 +31,18 @@ impl GrayImage {
     }
 
     /// Bilinear sample with border clamping.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, x: f32, y: f32) -> f32 {
-        let x = x.clamp(0.0, (self.width - 1) as f32);
-        let y = y.clamp(0.0, (self.height - 1) as f32);
-        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
-        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
+        let (w, h, data) = (self.width, self.height, &self.data);
+        let x = x.clamp(0.0, (w - 1) as f32);
+        let y = y.clamp(0.0, (h - 1) as f32);
+        // Both are non-negative here, where truncation is the floor (and needs no libm call).
+        let (x0, y0) = (x as usize, y as usize);
+        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
         let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        let row0 = y0 * self.width;
-        let row1 = y1 * self.width;
-        let top = self.data[row0 + x0] + fx * (self.data[row0 + x1] - self.data[row0 + x0]);
-        let bottom = self.data[row1 + x0] + fx * (self.data[row1 + x1] - self.data[row1 + x0]);
+        let (row0, row1) = (y0 * w, y1 * w);
+        let top = data[row0 + x0] + fx * (data[row0 + x1] - data[row0 + x0]);
+        let bottom = data[row1 + x0] + fx * (data[row1 + x1] - data[row1 + x0]);
         top + fy * (bottom - top)
     }
 
@@ -48,18 +51,38 @@ impl GrayImage {
         let (w, h) = (self.width, self.height);
         let mut gx = vec![0.0; w * h];
         let mut gy = vec![0.0; w * h];
-        for y in 0..h {
-            let (ym, yp) = (y.saturating_sub(1) * w, (y + 1).min(h - 1) * w);
-            let yc = y * w;
-            for x in 0..w {
-                let (xm, xp) = (x.saturating_sub(1), (x + 1).min(w - 1));
-                let d = &self.data;
-                gx[yc + x] = ((d[ym + xp] + 2.0 * d[yc + xp] + d[yp + xp]) - (d[ym + xm] + 2.0 * d[yc + xm] + d[yp + xm])) / 8.0;
-                gy[yc + x] = ((d[yp + xm] + 2.0 * d[yp + x] + d[yp + xp]) - (d[ym + xm] + 2.0 * d[ym + x] + d[ym + xp])) / 8.0;
+        gx.par_chunks_mut(w).zip(gy.par_chunks_mut(w)).enumerate().for_each(|(y, (gx, gy))| {
+            let line = |y: usize| &self.data[y * w..][..w];
+            let (up, mid, down) = (line(y.saturating_sub(1)), line(y), line((y + 1).min(h - 1)));
+            let at = |x: usize, xm: usize, xp: usize| {
+                let gx = ((up[xp] + 2.0 * mid[xp] + down[xp]) - (up[xm] + 2.0 * mid[xm] + down[xm])) / 8.0;
+                let gy = ((down[xm] + 2.0 * down[x] + down[xp]) - (up[xm] + 2.0 * up[x] + up[xp])) / 8.0;
+                (gx, gy)
+            };
+            (gx[0], gy[0]) = at(0, 0, 1.min(w - 1));
+            (gx[w - 1], gy[w - 1]) = at(w - 1, w.saturating_sub(2), w - 1);
+            if w > 2 {
+                // Interior on shifted slices, which the compiler vectorises.
+                let n = w - 2;
+                let (ul, uc, ur) = (&up[..n], &up[1..][..n], &up[2..][..n]);
+                let (ml, mr) = (&mid[..n], &mid[2..][..n]);
+                let (dl, dc, dr) = (&down[..n], &down[1..][..n], &down[2..][..n]);
+                let (ox, oy) = (&mut gx[1..][..n], &mut gy[1..][..n]);
+                for k in 0..n {
+                    ox[k] = ((ur[k] + 2.0 * mr[k] + dr[k]) - (ul[k] + 2.0 * ml[k] + dl[k])) / 8.0;
+                    oy[k] = ((dl[k] + 2.0 * dc[k] + dr[k]) - (ul[k] + 2.0 * uc[k] + ur[k])) / 8.0;
+                }
             }
-        }
+        });
         (GrayImage { width: w, height: h, data: gx }, GrayImage { width: w, height: h, data: gy })
     }
+}
+
+/// `x.floor()` for |x| < 2³¹, without a libm call on baseline x86-64.
+#[inline(always)]
+pub fn floor(x: f32) -> f32 {
+    let t = x as i32 as f32;
+    if t > x { t - 1.0 } else { t }
 }
 
 /// Exact box-filter resize of a float image (the coverage of [`crate::resize`]).

@@ -34,16 +34,11 @@ __device__ inline float flow_sample(const float* img, int w, int h, float x, flo
     return top + fy * (bottom - top);
 }
 
-// Sums each of the first n values over the 32 lanes of a warp, through a
-// 32 x 4 slot of shared memory; every lane gets the totals, summed in lane
-// order, so all lanes agree bit for bit and branch alike afterwards.
-__device__ inline void flow_warp_sum(float* slot, int lane, float* v, int n) {
-    for (int i = 0; i < n; i++) slot[lane * 4 + i] = v[i];
-    __syncwarp();
-    for (int i = 0; i < n; i++) {
-        float s = 0.0f;
-        for (int l = 0; l < FLOW_WARP; l++) s += slot[l * 4 + i];
-        v[i] = s;
-    }
-    __syncwarp();
+// Sums each of the first n values over the 32 lanes of a warp, as a
+// butterfly: lanes i and i ^ 16 add, then i ^ 8, ... i ^ 1. Additions are
+// commutative, so every lane ends with the same bits; the CPU twin sums its
+// 32 lane partials in the same tree (warp_sum in dis.rs).
+__device__ inline void flow_warp_sum(float* v, int n) {
+    for (int i = 0; i < n; i++)
+        for (int mask = FLOW_WARP / 2; mask > 0; mask /= 2) v[i] += __shfl_xor_sync(0xffffffffu, v[i], mask);
 }

@@ -25,7 +25,7 @@ struct FlowTemplate {
     float ha, hb, hc;  // inverse Hessian [[ha, hb], [hb, hc]]
 };
 
-__device__ void flow_template(const FlowLevel* L, int px, int py, int lane, float* slot, float ridge, FlowTemplate* T) {
+__device__ void flow_template(const FlowLevel* L, int px, int py, int lane, float ridge, FlowTemplate* T) {
     float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
         int k = lane + FLOW_WARP * j;
@@ -43,7 +43,7 @@ __device__ void flow_template(const FlowLevel* L, int px, int py, int lane, floa
         }
     }
     if (L->mean_norm) {
-        flow_warp_sum(slot, lane, s, 3);
+        flow_warp_sum(s, 3);
         float n = (float)L->n;
         for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
             if (lane + FLOW_WARP * j < L->n) {
@@ -59,7 +59,7 @@ __device__ void flow_template(const FlowLevel* L, int px, int py, int lane, floa
         hs[1] += T->jx[j] * T->jy[j];
         hs[2] += T->jy[j] * T->jy[j];
     }
-    flow_warp_sum(slot, lane, hs, 3);
+    flow_warp_sum(hs, 3);
     float r = ridge * (float)L->n;
     float a = hs[0] + r, b = hs[1], c = hs[2] + r;
     float det = a * c - b * b;
@@ -70,7 +70,7 @@ __device__ void flow_template(const FlowLevel* L, int px, int py, int lane, floa
 
 // I1 around (px + u, py + v), bilinear with one set of weights for the patch;
 // returns the patch mean.
-__device__ float flow_warp_patch(const FlowLevel* L, int px, int py, float u, float v, int lane, float* slot, float* out) {
+__device__ float flow_warp_patch(const FlowLevel* L, int px, int py, float u, float v, int lane, float* out) {
     float x = (float)px + u, y = (float)py + v;
     float x0f = floorf(x), y0f = floorf(y);
     float fx = x - x0f, fy = y - y0f;
@@ -88,13 +88,13 @@ __device__ float flow_warp_patch(const FlowLevel* L, int px, int py, float u, fl
             s[0] += val;
         }
     }
-    flow_warp_sum(slot, lane, s, 1);
+    flow_warp_sum(s, 1);
     return s[0] / (float)L->n;
 }
 
-__device__ float flow_patch_ssd(const FlowLevel* L, const FlowTemplate* T, int px, int py, float u, float v, int lane, float* slot) {
+__device__ float flow_patch_ssd(const FlowLevel* L, const FlowTemplate* T, int px, int py, float u, float v, int lane) {
     float warped[FLOW_MAX_PER_LANE];
-    float mean = flow_warp_patch(L, px, py, u, v, lane, slot, warped);
+    float mean = flow_warp_patch(L, px, py, u, v, lane, warped);
     float m = L->mean_norm ? mean : 0.0f;
     float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
@@ -103,16 +103,16 @@ __device__ float flow_patch_ssd(const FlowLevel* L, const FlowTemplate* T, int p
             s[0] += r * r;
         }
     }
-    flow_warp_sum(slot, lane, s, 1);
+    flow_warp_sum(s, 1);
     return s[0];
 }
 
 // Gauss-Newton from (*u, *v); leaves the best displacement seen in (*u, *v).
-__device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int px, int py, float* u, float* v, int iters, int lane, float* slot) {
+__device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int px, int py, float* u, float* v, int iters, int lane) {
     float cu = *u, cv = *v, bu = cu, bv = cv, best = FLOW_INF;
     float warped[FLOW_MAX_PER_LANE];
     for (int it = 0; it < iters; it++) {
-        float mean = flow_warp_patch(L, px, py, cu, cv, lane, slot, warped);
+        float mean = flow_warp_patch(L, px, py, cu, cv, lane, warped);
         float m = L->mean_norm ? mean : 0.0f;
         float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
@@ -123,7 +123,7 @@ __device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int
                 s[2] += r * r;
             }
         }
-        flow_warp_sum(slot, lane, s, 3);
+        flow_warp_sum(s, 3);
         if (s[2] < best) {
             best = s[2];
             bu = cu;
@@ -137,7 +137,7 @@ __device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int
         cv -= dv;
         if (du * du + dv * dv < 1e-4f) break;
     }
-    float last = flow_patch_ssd(L, T, px, py, cu, cv, lane, slot);
+    float last = flow_patch_ssd(L, T, px, py, cu, cv, lane);
     if (last < best) {
         *u = cu;
         *v = cv;
@@ -150,18 +150,18 @@ __device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int
 // One patch of a sweep: propagation from the neighbours already visited, search, rejection.
 __device__ void flow_visit(const FlowLevel* L, const float* start_u, const float* start_v, const int* xs, const int* ys, int cols,
                            int row0, int srows, int r, int c, int dir, int iters, int propagate, float ridge,
-                           float* flow_u, float* flow_v, int lane, float* slot) {
+                           float* flow_u, float* flow_v, int lane) {
     int px = xs[c], py = ys[row0 + r];
     int k = (row0 + r) * cols + c;
     FlowTemplate T;
-    flow_template(L, px, py, lane, slot, ridge, &T);
+    flow_template(L, px, py, lane, ridge, &T);
     float cu = flow_u[k], cv = flow_v[k];
     if (propagate) {
-        float best = flow_patch_ssd(L, &T, px, py, cu, cv, lane, slot);
+        float best = flow_patch_ssd(L, &T, px, py, cu, cv, lane);
         int nc = c - dir, nr = r - dir;
         if (nc >= 0 && nc < cols) {
             float nu = flow_u[(row0 + r) * cols + nc], nv = flow_v[(row0 + r) * cols + nc];
-            float s = flow_patch_ssd(L, &T, px, py, nu, nv, lane, slot);
+            float s = flow_patch_ssd(L, &T, px, py, nu, nv, lane);
             if (s < best) {
                 best = s;
                 cu = nu;
@@ -170,7 +170,7 @@ __device__ void flow_visit(const FlowLevel* L, const float* start_u, const float
         }
         if (nr >= 0 && nr < srows) {
             float nu = flow_u[(row0 + nr) * cols + c], nv = flow_v[(row0 + nr) * cols + c];
-            float s = flow_patch_ssd(L, &T, px, py, nu, nv, lane, slot);
+            float s = flow_patch_ssd(L, &T, px, py, nu, nv, lane);
             if (s < best) {
                 best = s;
                 cu = nu;
@@ -178,7 +178,7 @@ __device__ void flow_visit(const FlowLevel* L, const float* start_u, const float
             }
         }
     }
-    flow_gauss_newton(L, &T, px, py, &cu, &cv, iters, lane, slot);
+    flow_gauss_newton(L, &T, px, py, &cu, &cv, iters, lane);
     int centre = (py + L->ps / 2) * L->w + px + L->ps / 2;
     float ou = start_u[centre], ov = start_v[centre];
     // An update larger than the patch is not trusted.
@@ -198,7 +198,6 @@ extern "C" __global__ void flow_patch_search(const float* i0, const float* i1, c
                                              const float* start_u, const float* start_v, const int* xs, int cols, const int* ys, int rows,
                                              float* flow_u, float* flow_v, int ps, int iters_fwd, int iters_bwd, int mean_norm,
                                              int propagate, float ridge) {
-    __shared__ float slots[FLOW_STRIPE_ROWS][FLOW_WARP * 4];
     int lane = threadIdx.x, r = threadIdx.y;
     size_t plane = (size_t)blockIdx.z * w * h, patches = (size_t)blockIdx.z * rows * cols;
     FlowLevel L = {i0 + plane, i1 + plane, gx + plane, gy + plane, w, h, ps, ps * ps, mean_norm};
@@ -206,7 +205,6 @@ extern "C" __global__ void flow_patch_search(const float* i0, const float* i1, c
     start_v += plane;
     flow_u += patches;
     flow_v += patches;
-    float* slot = slots[r];
     int row0 = blockIdx.x * FLOW_STRIPE_ROWS;
     int srows = min(FLOW_STRIPE_ROWS, rows - row0);
 
@@ -220,14 +218,14 @@ extern "C" __global__ void flow_patch_search(const float* i0, const float* i1, c
     for (int step = 0; step < cols + srows - 1; step++) {
         int c = step - r;
         if (r < srows && c >= 0 && c < cols)
-            flow_visit(&L, start_u, start_v, xs, ys, cols, row0, srows, r, c, 1, iters_fwd, propagate, ridge, flow_u, flow_v, lane, slot);
+            flow_visit(&L, start_u, start_v, xs, ys, cols, row0, srows, r, c, 1, iters_fwd, propagate, ridge, flow_u, flow_v, lane);
         __syncthreads();
     }
     if (iters_bwd > 0) {
         for (int step = 0; step < cols + srows - 1; step++) {
             int c = cols - 1 - (step - (srows - 1 - r));
             if (r < srows && c >= 0 && c < cols)
-                flow_visit(&L, start_u, start_v, xs, ys, cols, row0, srows, r, c, -1, iters_bwd, propagate, ridge, flow_u, flow_v, lane, slot);
+                flow_visit(&L, start_u, start_v, xs, ys, cols, row0, srows, r, c, -1, iters_bwd, propagate, ridge, flow_u, flow_v, lane);
             __syncthreads();
         }
     }

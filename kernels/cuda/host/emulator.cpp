@@ -222,6 +222,21 @@ const Entry* find(const char* name) {
 void __syncthreads() { runner.yield(State::AtBlockBarrier); }
 void __syncwarp() { runner.yield(State::AtWarpBarrier); }
 
+// Through per-thread slots: every lane publishes, the warp meets, every lane
+// reads its partner, and the warp meets again before the slots are reused.
+float __shfl_xor_sync(unsigned mask, float v, int lane_mask) {
+    (void)mask;
+    static thread_local std::vector<float> slots;
+    size_t t = threadIdx.x + (size_t)blockDim.x * (threadIdx.y + (size_t)blockDim.y * threadIdx.z);
+    size_t n = (size_t)blockDim.x * blockDim.y * blockDim.z;
+    if (slots.size() < n) slots.resize(n);
+    slots[t] = v;
+    __syncwarp();
+    float other = slots[t ^ (size_t)lane_mask];
+    __syncwarp();
+    return other;
+}
+
 // The argument codes of a kernel, or null when there is no such kernel.
 extern "C" const char* maflow_emu_signature(const char* name) {
     const Entry* e = find(name);

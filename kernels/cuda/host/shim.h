@@ -28,6 +28,8 @@ extern thread_local dim3 gridDim;
 // Barriers: suspend the calling thread until its block (or warp) arrives.
 void __syncthreads();
 void __syncwarp();
+// The value of `v` in lane (this lane ^ lane_mask) of the warp; all 32 lanes take part.
+float __shfl_xor_sync(unsigned mask, float v, int lane_mask);
 
 using std::max;
 using std::min;

@@ -82,8 +82,9 @@ const WARP: usize = 32;
 
 /// Σ over k of `term(inputs[..][k])` (V sums at once) in the order of the CUDA
 /// kernels' reduction: lane k mod 32 accumulates its terms in order, then the
-/// lanes are added in order. The same order on the CPU and the GPU makes the
-/// two agree bit for bit, and the independent lanes let the compiler vectorise.
+/// lanes are added as a butterfly (i + 16, then i + 8, ... i + 1). The same
+/// order on the CPU and the GPU makes the two agree bit for bit, and the
+/// independent lanes let the compiler vectorise.
 #[inline(always)]
 fn warp_sum<const I: usize, const V: usize>(inputs: [&[f32]; I], term: impl Fn([f32; I]) -> [f32; V]) -> [f32; V] {
     let n = inputs[0].len();
@@ -104,7 +105,16 @@ fn warp_sum<const I: usize, const V: usize>(inputs: [&[f32]; I], term: impl Fn([
             acc[v][k - full] += t[v];
         }
     }
-    acc.map(|lanes| lanes.iter().fold(0.0, |s, x| s + x))
+    acc.map(|mut lanes| {
+        let mut half = WARP / 2;
+        while half > 0 {
+            for i in 0..half {
+                lanes[i] += lanes[i + half];
+            }
+            half /= 2;
+        }
+        lanes[0]
+    })
 }
 
 /// Patch rows per stripe: the unit of parallel work and of propagation.

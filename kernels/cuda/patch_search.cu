@@ -129,7 +129,10 @@ __device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int
             bu = cu;
             bv = cv;
         } else {
-            break;
+            // (cu, cv) was just measured and is worse: the best is known.
+            *u = bu;
+            *v = bv;
+            return;
         }
         float du = T->ha * s[0] + T->hb * s[1];
         float dv = T->hb * s[0] + T->hc * s[1];

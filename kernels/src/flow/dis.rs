@@ -80,41 +80,59 @@ pub(crate) const HESSIAN_RIDGE: f32 = 8.0;
 /// Lanes of a CUDA warp: patch sums are taken in the kernels' warp order (see [`warp_sum`]).
 const WARP: usize = 32;
 
-/// Σ over k of `term(inputs[..][k])` (V sums at once) in the order of the CUDA
-/// kernels' reduction: lane k mod 32 accumulates its terms in order, then the
-/// lanes are added as a butterfly (i + 16, then i + 8, ... i + 1). The same
-/// order on the CPU and the GPU makes the two agree bit for bit, and the
-/// independent lanes let the compiler vectorise.
+/// Patch sums follow the CUDA kernels' warp reduction (`flow_warp_sum`):
+/// lane k mod 32 accumulates its terms in order, then the lanes are added as a
+/// butterfly (i + 16, then i + 8, ... i + 1). The same order on the CPU and
+/// the GPU makes the two agree bit for bit, and the independent lanes let the
+/// compiler vectorise.
 #[inline(always)]
-fn warp_sum<const I: usize, const V: usize>(inputs: [&[f32]; I], term: impl Fn([f32; I]) -> [f32; V]) -> [f32; V] {
-    let n = inputs[0].len();
-    let mut acc = [[0.0f32; WARP]; V];
-    let full = n - n % WARP;
+fn butterfly(l: [f32; WARP]) -> f32 {
+    let a: [f32; 16] = std::array::from_fn(|i| l[i] + l[i + 16]);
+    let b: [f32; 8] = std::array::from_fn(|i| a[i] + a[i + 8]);
+    let c: [f32; 4] = std::array::from_fn(|i| b[i] + b[i + 4]);
+    (c[0] + c[2]) + (c[1] + c[3])
+}
+
+/// out[i] = bilinear blend of top[i], top[i + 1], bottom[i], bottom[i + 1] with weights `wt`.
+#[inline(always)]
+fn bilinear_row(out: &mut [f32], top: &[f32], bottom: &[f32], wt: [f32; 4]) {
+    let n = out.len();
+    let (tl, tr, bl, br) = (&top[..n], &top[1..][..n], &bottom[..n], &bottom[1..][..n]);
+    for i in 0..n {
+        out[i] = wt[0] * tl[i] + wt[1] * tr[i] + wt[2] * bl[i] + wt[3] * br[i];
+    }
+}
+
+/// Σ a[k] in warp order.
+#[inline(always)]
+fn warp_total(a: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; WARP];
+    let full = a.len() - a.len() % WARP;
     for base in (0..full).step_by(WARP) {
-        let chunks: [&[f32; WARP]; I] = inputs.map(|x| x[base..base + WARP].try_into().expect("a full chunk"));
-        for l in 0..WARP {
-            let t = term(chunks.map(|c| c[l]));
-            for v in 0..V {
-                acc[v][l] += t[v];
-            }
-        }
+        let x: &[f32; WARP] = a[base..base + WARP].try_into().expect("a full chunk");
+        lanes = std::array::from_fn(|l| lanes[l] + x[l]);
     }
-    for k in full..n {
-        let t = term(inputs.map(|x| x[k]));
-        for v in 0..V {
-            acc[v][k - full] += t[v];
-        }
+    for (l, x) in a[full..].iter().enumerate() {
+        lanes[l] += x;
     }
-    acc.map(|mut lanes| {
-        let mut half = WARP / 2;
-        while half > 0 {
-            for i in 0..half {
-                lanes[i] += lanes[i + half];
-            }
-            half /= 2;
-        }
-        lanes[0]
-    })
+    butterfly(lanes)
+}
+
+/// Σ a[k]·b[k] in warp order.
+#[inline(always)]
+fn warp_dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; WARP];
+    let b = &b[..a.len()];
+    let full = a.len() - a.len() % WARP;
+    for base in (0..full).step_by(WARP) {
+        let x: &[f32; WARP] = a[base..base + WARP].try_into().expect("a full chunk");
+        let y: &[f32; WARP] = b[base..base + WARP].try_into().expect("a full chunk");
+        lanes = std::array::from_fn(|l| lanes[l] + x[l] * y[l]);
+    }
+    for (l, (x, y)) in a[full..].iter().zip(&b[full..]).enumerate() {
+        lanes[l] += x * y;
+    }
+    butterfly(lanes)
 }
 
 /// Patch rows per stripe: the unit of parallel work and of propagation.
@@ -259,7 +277,9 @@ struct Template {
     hinv: (f32, f32, f32),
 }
 
-struct LevelData<'a> {
+/// One level's images and gradients; `P` is the patch size when known at compile
+/// time (0: `ps` at run time), so the usual sizes get fully unrolled loops.
+struct LevelData<'a, const P: usize> {
     i0: &'a GrayImage,
     i1: &'a GrayImage,
     gx: GrayImage,
@@ -268,9 +288,14 @@ struct LevelData<'a> {
     mean_norm: bool,
 }
 
-impl LevelData<'_> {
+impl<const P: usize> LevelData<'_, P> {
+    #[inline(always)]
+    fn ps(&self) -> usize {
+        if P == 0 { self.ps } else { P }
+    }
+
     fn template(&self, px: usize, py: usize) -> Template {
-        let ps = self.ps;
+        let ps = self.ps();
         let n = ps * ps;
         let (mut t, mut jx, mut jy) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         for y in py..py + ps {
@@ -280,13 +305,12 @@ impl LevelData<'_> {
             jy.extend_from_slice(&self.gy.data[row + px..row + px + ps]);
         }
         if self.mean_norm {
-            let sums = warp_sum([&t, &jx, &jy], |x| x);
-            for (v, sum) in [&mut t, &mut jx, &mut jy].into_iter().zip(sums) {
-                let mean = sum / n as f32;
+            for v in [&mut t, &mut jx, &mut jy] {
+                let mean = warp_total(v) / n as f32;
                 v.iter_mut().for_each(|x| *x -= mean);
             }
         }
-        let [a, b, c] = warp_sum([&jx, &jy], |[x, y]| [x * x, x * y, y * y]);
+        let (a, b, c) = (warp_dot(&jx, &jx), warp_dot(&jx, &jy), warp_dot(&jy, &jy));
         // A ridge (a floor under the gradient energy) keeps flat patches, such as a
         // plain wall with compression noise, from turning noise into motion.
         let ridge = HESSIAN_RIDGE * n as f32;
@@ -297,7 +321,7 @@ impl LevelData<'_> {
 
     /// Warped patch of I1 at (px + u, py + v) into `out`, and its mean.
     fn warp(&self, px: usize, py: usize, u: f32, v: f32, out: &mut [f32]) -> f32 {
-        let ps = self.ps;
+        let ps = self.ps();
         let (x, y) = (px as f32 + u, py as f32 + v);
         let (x0, y0) = (floor(x), floor(y));
         let (fx, fy) = (x - x0, y - y0);
@@ -311,11 +335,7 @@ impl LevelData<'_> {
             let stride = img.width;
             for (j, out_row) in out.chunks_exact_mut(ps).enumerate() {
                 let base = (y0 as usize + j) * stride + x0 as usize;
-                let (top, bottom) = (&img.data[base..][..ps + 1], &img.data[base + stride..][..ps + 1]);
-                let (tl, tr, bl, br) = (&top[..ps], &top[1..], &bottom[..ps], &bottom[1..]);
-                for i in 0..ps {
-                    out_row[i] = w00 * tl[i] + w01 * tr[i] + w10 * bl[i] + w11 * br[i];
-                }
+                bilinear_row(out_row, &img.data[base..], &img.data[base + stride..], [w00, w01, w10, w11]);
             }
         } else {
             for j in 0..ps {
@@ -325,41 +345,63 @@ impl LevelData<'_> {
                 }
             }
         }
-        let [sum] = warp_sum([out], |x| x);
+        let sum = warp_total(out);
         sum / (ps * ps) as f32
     }
 
     fn ssd(&self, tpl: &Template, px: usize, py: usize, u: f32, v: f32, buf: &mut [f32]) -> f32 {
         let mean = self.warp(px, py, u, v, buf);
         let m = if self.mean_norm { mean } else { 0.0 };
-        let [ssd] = warp_sum([buf, &tpl.t[..buf.len()]], |[w, t]| {
-            let r = w - m - t;
-            [r * r]
-        });
-        ssd
+        Self::residuals(buf, &tpl.t, m);
+        warp_dot(buf, buf)
     }
 
-    /// Σ jx·r, Σ jy·r and Σ r² over the patch, for residuals r = warped − m − t.
-    fn residual_sums(tpl: &Template, warped: &[f32], m: f32) -> (f32, f32, f32) {
-        let n = warped.len();
-        let (t, jx, jy) = (&tpl.t[..n], &tpl.jx[..n], &tpl.jy[..n]);
-        let [bx, by, ssd] = warp_sum([warped, t, jx, jy], |[w, t, jx, jy]| {
-            let r = w - m - t;
-            [jx * r, jy * r, r * r]
-        });
-        (bx, by, ssd)
+    /// Replaces the warped patch by the residuals warped − m − t.
+    #[inline(always)]
+    fn residuals(buf: &mut [f32], t: &[f32], m: f32) {
+        for (w, t) in buf.iter_mut().zip(t) {
+            *w = *w - m - t;
+        }
+    }
+
+    /// Σ jx·r, Σ jy·r and Σ r² over the patch, for residuals r = warped − m − t (left in `warped`).
+    fn residual_sums(tpl: &Template, warped: &mut [f32], m: f32) -> (f32, f32, f32) {
+        Self::residuals(warped, &tpl.t, m);
+        let r = &*warped;
+        (warp_dot(&tpl.jx, r), warp_dot(&tpl.jy, r), warp_dot(r, r))
     }
 
     /// Gauss–Newton from (u, v); returns the best displacement seen and its SSD.
-    fn search(&self, tpl: &Template, px: usize, py: usize, (mut u, mut v): (f32, f32), iters: usize, buf: &mut [f32]) -> ((f32, f32), f32) {
+    /// `start`, when given, is the SSD at (u, v) with its residuals in `kept`
+    /// (from the propagation step), which saves the first warp.
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &self,
+        tpl: &Template,
+        px: usize,
+        py: usize,
+        (mut u, mut v): (f32, f32),
+        iters: usize,
+        start: Option<f32>,
+        buf: &mut [f32],
+        kept: &[f32],
+    ) -> ((f32, f32), f32) {
         let mut best = ((u, v), f32::INFINITY);
-        for _ in 0..iters {
-            let mean = self.warp(px, py, u, v, buf);
-            let m = if self.mean_norm { mean } else { 0.0 };
-            let (bx, by, ssd) = Self::residual_sums(tpl, buf, m);
+        // Whether (u, v) has moved to a point whose SSD is not known yet.
+        let mut unseen = true;
+        for it in 0..iters {
+            let (bx, by, ssd) = match start {
+                Some(ssd) if it == 0 => (warp_dot(&tpl.jx, kept), warp_dot(&tpl.jy, kept), ssd),
+                _ => {
+                    let mean = self.warp(px, py, u, v, buf);
+                    let m = if self.mean_norm { mean } else { 0.0 };
+                    Self::residual_sums(tpl, buf, m)
+                }
+            };
             if ssd < best.1 {
                 best = ((u, v), ssd);
             } else {
+                unseen = false;
                 break;
             }
             let (a, b, c) = tpl.hinv;
@@ -370,15 +412,28 @@ impl LevelData<'_> {
                 break;
             }
         }
+        if !unseen {
+            return best;
+        }
         let last = self.ssd(tpl, px, py, u, v, buf);
         if last < best.1 { ((u, v), last) } else { best }
     }
 }
 
 fn search_level(i0: &GrayImage, i1: &GrayImage, start: &FlowField, params: &DisParams) -> PatchFlows {
+    match params.patch_size {
+        8 => search_level_with::<8>(i0, i1, start, params),
+        12 => search_level_with::<12>(i0, i1, start, params),
+        16 => search_level_with::<16>(i0, i1, start, params),
+        _ => search_level_with::<0>(i0, i1, start, params),
+    }
+}
+
+fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, start: &FlowField, params: &DisParams) -> PatchFlows {
     let ps = params.patch_size;
+    assert!(P == 0 || P == ps, "patch size {ps} dispatched as {P}");
     let (gx, gy) = i0.gradients();
-    let data = LevelData { i0, i1, gx, gy, ps, mean_norm: params.mean_normalization };
+    let data = LevelData::<P> { i0, i1, gx, gy, ps, mean_norm: params.mean_normalization };
     let xs = grid(i0.width, ps, params.patch_stride);
     let ys = grid(i0.height, ps, params.patch_stride);
     let cols = xs.len();
@@ -402,7 +457,8 @@ fn search_level(i0: &GrayImage, i1: &GrayImage, start: &FlowField, params: &DisP
             .flat_map(|r| xs_ref.iter().map(move |&px| (px, ys_ref[row0 + r])))
             .map(|(px, py)| data.template(px, py))
             .collect();
-        let mut buf = vec![0.0f32; ps * ps];
+        // Scratch for warps, and the residuals of the best candidate so far.
+        let (mut buf, mut kept) = (vec![0.0f32; ps * ps], vec![0.0f32; ps * ps]);
         let limit = ps as f32;
         let mut sweep = |order: &mut dyn Iterator<Item = (usize, usize)>, step: isize, iters: usize, chunk: &mut [(f32, f32)]| {
             for (r, c) in order {
@@ -410,8 +466,9 @@ fn search_level(i0: &GrayImage, i1: &GrayImage, start: &FlowField, params: &DisP
                 let (px, py) = (xs_ref[c], ys_ref[row0 + r]);
                 let tpl = &templates[k];
                 let mut cand = chunk[k];
+                let mut start = None;
                 if params.spatial_propagation {
-                    let mut best = data.ssd(tpl, px, py, cand.0, cand.1, &mut buf);
+                    let mut best = data.ssd(tpl, px, py, cand.0, cand.1, &mut kept);
                     let nc = c as isize - step;
                     let nr = r as isize - step;
                     let neighbours = [
@@ -423,10 +480,12 @@ fn search_level(i0: &GrayImage, i1: &GrayImage, start: &FlowField, params: &DisP
                         if s < best {
                             best = s;
                             cand = n;
+                            std::mem::swap(&mut buf, &mut kept);
                         }
                     }
+                    start = Some(best);
                 }
-                let ((u, v), _) = data.search(tpl, px, py, cand, iters, &mut buf);
+                let ((u, v), _) = data.search(tpl, px, py, cand, iters, start, &mut buf, &kept);
                 let origin = init[(row0 + r) * cols + c];
                 // An update larger than the patch is not trusted.
                 chunk[k] = if (u - origin.0).hypot(v - origin.1) > limit { origin } else { (u, v) };

@@ -269,12 +269,28 @@ struct PatchFlows {
 }
 
 /// The template side of one patch: normalised intensities, Jacobian, inverse Hessian.
-struct Template {
-    t: Vec<f32>,
-    jx: Vec<f32>,
-    jy: Vec<f32>,
+struct Template<'a> {
+    t: &'a [f32],
+    jx: &'a [f32],
+    jy: &'a [f32],
     /// Inverse of [[a, b], [b, c]] as (a, b, c).
     hinv: (f32, f32, f32),
+}
+
+/// The templates of a stripe's patches in one buffer (t, jx, jy of n values each per patch).
+struct Templates {
+    n: usize,
+    data: Vec<f32>,
+    hinv: Vec<(f32, f32, f32)>,
+}
+
+impl Templates {
+    fn get(&self, k: usize) -> Template<'_> {
+        let d = &self.data[3 * self.n * k..][..3 * self.n];
+        let (t, rest) = d.split_at(self.n);
+        let (jx, jy) = rest.split_at(self.n);
+        Template { t, jx, jy, hinv: self.hinv[k] }
+    }
 }
 
 /// One level's images and gradients; `P` is the patch size when known at compile
@@ -294,29 +310,31 @@ impl<const P: usize> LevelData<'_, P> {
         if P == 0 { self.ps } else { P }
     }
 
-    fn template(&self, px: usize, py: usize) -> Template {
+    /// The template of the patch at (px, py) into `out` (t, jx, jy); returns its inverse Hessian.
+    fn template(&self, px: usize, py: usize, out: &mut [f32]) -> (f32, f32, f32) {
         let ps = self.ps();
         let n = ps * ps;
-        let (mut t, mut jx, mut jy) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        for y in py..py + ps {
-            let row = y * self.i0.width;
-            t.extend_from_slice(&self.i0.data[row + px..row + px + ps]);
-            jx.extend_from_slice(&self.gx.data[row + px..row + px + ps]);
-            jy.extend_from_slice(&self.gy.data[row + px..row + px + ps]);
+        let (t, rest) = out.split_at_mut(n);
+        let (jx, jy) = rest.split_at_mut(n);
+        for (j, y) in (py..py + ps).enumerate() {
+            let row = y * self.i0.width + px;
+            t[j * ps..][..ps].copy_from_slice(&self.i0.data[row..][..ps]);
+            jx[j * ps..][..ps].copy_from_slice(&self.gx.data[row..][..ps]);
+            jy[j * ps..][..ps].copy_from_slice(&self.gy.data[row..][..ps]);
         }
         if self.mean_norm {
-            for v in [&mut t, &mut jx, &mut jy] {
+            for v in [&mut *t, &mut *jx, &mut *jy] {
                 let mean = warp_total(v) / n as f32;
                 v.iter_mut().for_each(|x| *x -= mean);
             }
         }
-        let (a, b, c) = (warp_dot(&jx, &jx), warp_dot(&jx, &jy), warp_dot(&jy, &jy));
+        let (a, b, c) = (warp_dot(jx, jx), warp_dot(jx, jy), warp_dot(jy, jy));
         // A ridge (a floor under the gradient energy) keeps flat patches, such as a
         // plain wall with compression noise, from turning noise into motion.
         let ridge = HESSIAN_RIDGE * n as f32;
         let (a, c) = (a + ridge, c + ridge);
         let det = a * c - b * b;
-        Template { t, jx, jy, hinv: (c / det, -b / det, a / det) }
+        (c / det, -b / det, a / det)
     }
 
     /// Warped patch of I1 at (px + u, py + v) into `out`, and its mean.
@@ -349,10 +367,10 @@ impl<const P: usize> LevelData<'_, P> {
         sum / (ps * ps) as f32
     }
 
-    fn ssd(&self, tpl: &Template, px: usize, py: usize, u: f32, v: f32, buf: &mut [f32]) -> f32 {
+    fn ssd(&self, tpl: &Template<'_>, px: usize, py: usize, u: f32, v: f32, buf: &mut [f32]) -> f32 {
         let mean = self.warp(px, py, u, v, buf);
         let m = if self.mean_norm { mean } else { 0.0 };
-        Self::residuals(buf, &tpl.t, m);
+        Self::residuals(buf, tpl.t, m);
         warp_dot(buf, buf)
     }
 
@@ -365,10 +383,10 @@ impl<const P: usize> LevelData<'_, P> {
     }
 
     /// Σ jx·r, Σ jy·r and Σ r² over the patch, for residuals r = warped − m − t (left in `warped`).
-    fn residual_sums(tpl: &Template, warped: &mut [f32], m: f32) -> (f32, f32, f32) {
-        Self::residuals(warped, &tpl.t, m);
+    fn residual_sums(tpl: &Template<'_>, warped: &mut [f32], m: f32) -> (f32, f32, f32) {
+        Self::residuals(warped, tpl.t, m);
         let r = &*warped;
-        (warp_dot(&tpl.jx, r), warp_dot(&tpl.jy, r), warp_dot(r, r))
+        (warp_dot(tpl.jx, r), warp_dot(tpl.jy, r), warp_dot(r, r))
     }
 
     /// Gauss–Newton from (u, v); returns the best displacement seen and its SSD.
@@ -377,7 +395,7 @@ impl<const P: usize> LevelData<'_, P> {
     #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
-        tpl: &Template,
+        tpl: &Template<'_>,
         px: usize,
         py: usize,
         (mut u, mut v): (f32, f32),
@@ -391,7 +409,7 @@ impl<const P: usize> LevelData<'_, P> {
         let mut unseen = true;
         for it in 0..iters {
             let (bx, by, ssd) = match start {
-                Some(ssd) if it == 0 => (warp_dot(&tpl.jx, kept), warp_dot(&tpl.jy, kept), ssd),
+                Some(ssd) if it == 0 => (warp_dot(tpl.jx, kept), warp_dot(tpl.jy, kept), ssd),
                 _ => {
                     let mean = self.warp(px, py, u, v, buf);
                     let m = if self.mean_norm { mean } else { 0.0 };
@@ -453,10 +471,11 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, start: &Flo
     flow.par_chunks_mut(cols * STRIPE_ROWS).enumerate().for_each(|(stripe, chunk)| {
         let row0 = stripe * STRIPE_ROWS;
         let rows = chunk.len() / cols;
-        let templates: Vec<Template> = (0..rows)
-            .flat_map(|r| xs_ref.iter().map(move |&px| (px, ys_ref[row0 + r])))
-            .map(|(px, py)| data.template(px, py))
-            .collect();
+        let n = ps * ps;
+        let mut templates = Templates { n, data: vec![0.0; rows * cols * 3 * n], hinv: Vec::with_capacity(rows * cols) };
+        for (k, out) in templates.data.chunks_exact_mut(3 * n).enumerate() {
+            templates.hinv.push(data.template(xs_ref[k % cols], ys_ref[row0 + k / cols], out));
+        }
         // Scratch for warps, and the residuals of the best candidate so far.
         let (mut buf, mut kept) = (vec![0.0f32; ps * ps], vec![0.0f32; ps * ps]);
         let limit = ps as f32;
@@ -464,7 +483,7 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, start: &Flo
             for (r, c) in order {
                 let k = r * cols + c;
                 let (px, py) = (xs_ref[c], ys_ref[row0 + r]);
-                let tpl = &templates[k];
+                let tpl = &templates.get(k);
                 let mut cand = chunk[k];
                 let mut start = None;
                 if params.spatial_propagation {

@@ -113,7 +113,7 @@ impl Split {
     /// Row `y` back into `row`.
     fn gather_row(&self, y: usize, row: &mut [f32]) {
         let s = self.stride;
-        let (even, odd) = if y % 2 == 0 { (0, 1) } else { (1, 0) };
+        let (even, odd) = if y.is_multiple_of(2) { (0, 1) } else { (1, 0) };
         for (x, v) in row.iter_mut().enumerate() {
             *v = self.planes[if x % 2 == 0 { even } else { odd }][y * s + 1 + x / 2];
         }

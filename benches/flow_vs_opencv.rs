@@ -1,15 +1,18 @@
 //! DIS optical flow, maflow's CPU version against OpenCV's, in one run.
 //!
 //! Pairs: the three Middlebury pairs with ground truth and one real MA-52
-//! frame pair at 1080×1296. For each preset and for 1 and 2 threads it
-//! prints median ms/pair for both, the speed ratio (OpenCV time / ours) and
-//! the endpoint errors. Needs `python3` with opencv-python-headless
+//! frame pair at 1080×1296. For each preset and for 1 and 2 threads it runs
+//! ours and OpenCV's alternately (OpenCV in a long-lived Python process that
+//! serves one run per request), so both see the same machine load, and
+//! prints median ms/pair for both, the median of the per-run speed ratios
+//! (OpenCV time / ours) and the endpoint errors. Needs `python3` with opencv-python-headless
 //! (scripts/setup.sh installs it).
 //!
 //! Run: `cargo bench --bench flow_vs_opencv`
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
 use maflow_engine::data::PixelFormat;
@@ -20,7 +23,7 @@ use maflow_kernels::flow::image::GrayImage;
 use maflow_operators::decode::{DecodeConfig, open_stream};
 use maflow_operators::image_files::read_gray_png;
 
-const REPEATS: usize = 5;
+const REPEATS: usize = 11;
 
 struct Pair {
     name: String,
@@ -59,23 +62,26 @@ fn load(path: &Path) -> GrayImage {
     GrayImage::from_u8(p.width, p.height, &p.data)
 }
 
-fn ours(pair: &Pair, preset: Preset, threads: usize) -> (f64, Option<f64>) {
-    let (a, b) = (load(&pair.a), load(&pair.b));
-    let params = DisParams::preset(preset);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    let mut flow = pool.install(|| dis_flow(&a, &b, &params, None));
-    let mut times: Vec<f64> = (0..REPEATS)
-        .map(|_| {
-            let t = Instant::now();
-            flow = pool.install(|| dis_flow(&a, &b, &params, None));
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    let epe = pair.gt.as_ref().map(|gt| {
-        average_endpoint_error(&flow, &FlowField::read_flo(std::fs::File::open(gt).unwrap()).unwrap())
-    });
-    (times[REPEATS / 2], epe)
+/// The OpenCV peer process, serving one timed run per request.
+struct Peer {
+    child: Child,
+    replies: BufReader<ChildStdout>,
+}
+
+impl Peer {
+    fn run(&mut self, pair: &Pair, preset: &str, threads: usize) -> (f64, Option<f64>) {
+        let stdin = self.child.stdin.as_mut().expect("peer stdin");
+        writeln!(stdin, "{} {preset} {threads}", pair.name).expect("peer takes requests");
+        let mut line = String::new();
+        self.replies.read_line(&mut line).expect("peer replies");
+        let reply: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("peer reply {line:?}: {e}"));
+        (reply["ms"].as_f64().unwrap(), reply["epe"].as_f64())
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn main() {
@@ -99,28 +105,61 @@ fn main() {
     let spec_path = dir.path().join("pairs.json");
     std::fs::write(&spec_path, serde_json::to_vec(&spec).unwrap()).unwrap();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/peer/opencv_dis.py");
-    let out = Command::new("python3").arg(&script).arg(&spec_path).arg(REPEATS.to_string()).output().expect("python3 runs");
-    assert!(out.status.success(), "OpenCV peer failed: {}", String::from_utf8_lossy(&out.stderr));
-    let peer: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .arg(&spec_path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let replies = BufReader::new(child.stdout.take().expect("peer stdout"));
+    let mut peer = Peer { child, replies };
 
-    println!("{:<32} {:<9} {:>3} {:>10} {:>10} {:>7} {:>8} {:>8}", "pair", "preset", "thr", "ours ms", "opencv ms", "ratio", "our EPE", "cv EPE");
+    println!(
+        "{:<32} {:<9} {:>3} {:>10} {:>10} {:>7} {:>8} {:>8}",
+        "pair", "preset", "thr", "ours ms", "opencv ms", "ratio", "our EPE", "cv EPE"
+    );
+    let mut ratios = Vec::new();
     for pair in &pairs {
+        let (a, b) = (load(&pair.a), load(&pair.b));
+        let truth = pair.gt.as_ref().map(|gt| FlowField::read_flo(std::fs::File::open(gt).unwrap()).unwrap());
         for (preset, pname) in [(Preset::Ultrafast, "ultrafast"), (Preset::Fast, "fast"), (Preset::Medium, "medium")] {
+            let params = DisParams::preset(preset);
             for threads in [1usize, 2] {
-                let (ms, epe) = ours(pair, preset, threads);
-                let cv = peer
-                    .iter()
-                    .find(|l| l["name"] == pair.name.as_str() && l["preset"] == pname && l["threads"] == threads)
-                    .expect("peer line");
-                let cv_ms = cv["ms"].as_f64().unwrap();
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let mut flow = pool.install(|| dis_flow(&a, &b, &params, None));
+                let (_, cv_epe) = peer.run(pair, pname, threads);
+                // Alternate one run of each, so both see the same machine load.
+                let (mut mine, mut theirs, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..REPEATS {
+                    let t = Instant::now();
+                    flow = pool.install(|| dis_flow(&a, &b, &params, None));
+                    let ms = t.elapsed().as_secs_f64() * 1e3;
+                    let (cv_ms, _) = peer.run(pair, pname, threads);
+                    mine.push(ms);
+                    theirs.push(cv_ms);
+                    ratio.push(cv_ms / ms);
+                }
+                let epe = truth.as_ref().map(|t| average_endpoint_error(&flow, t));
                 let fmt = |e: Option<f64>| e.map_or("-".to_string(), |e| format!("{e:.3}"));
+                let r = median(ratio);
+                ratios.push(r);
                 println!(
                     "{:<32} {:<9} {:>3} {:>10.1} {:>10.1} {:>7.2} {:>8} {:>8}",
-                    pair.name, pname, threads, ms, cv_ms, cv_ms / ms, fmt(epe), fmt(cv["epe"].as_f64())
+                    pair.name,
+                    pname,
+                    threads,
+                    median(mine),
+                    median(theirs),
+                    r,
+                    fmt(epe),
+                    fmt(cv_epe)
                 );
             }
         }
     }
-    println!("ratio = OpenCV ms / maflow ms (above 1: maflow is faster); medians of {REPEATS} runs");
+    drop(peer.child.stdin.take());
+    let _ = peer.child.wait();
+    println!("ratio = OpenCV ms / maflow ms (above 1: maflow is faster), median over {REPEATS} alternating runs of each");
+    println!("median ratio over all rows: {:.2}", median(ratios));
 }

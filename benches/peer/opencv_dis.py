@@ -1,9 +1,12 @@
 """OpenCV's DIS optical flow on image pairs: the peer of benches/flow_vs_opencv.rs.
 
-Usage: opencv_dis.py PAIRS.json REPEATS
-PAIRS.json holds a list of {"name", "a", "b", "gt" (optional .flo)}. For every
-pair, preset (ultrafast, fast, medium) and thread count (1, 2) it prints one
-JSON line: name, preset, threads, median ms per pair, and EPE when gt is given.
+Usage: opencv_dis.py PAIRS.json
+PAIRS.json holds a list of {"name", "a", "b", "gt" (optional .flo)}. The peer
+then answers requests on stdin, one per line: "NAME PRESET THREADS" runs one
+timed DIS computation (preset ultrafast, fast or medium) and prints one JSON
+line: ms for that run, and EPE when the pair has ground truth. Serving one run
+at a time lets the caller interleave its own runs with the peer's, so both see
+the same machine load.
 """
 import json
 import sys
@@ -35,27 +38,24 @@ def epe(flow, gt):
 
 
 def main():
-    pairs = json.load(open(sys.argv[1]))
-    repeats = int(sys.argv[2])
-    for pair in pairs:
+    pairs = {}
+    for pair in json.load(open(sys.argv[1])):
         a = cv2.imread(pair["a"], cv2.IMREAD_GRAYSCALE)
         b = cv2.imread(pair["b"], cv2.IMREAD_GRAYSCALE)
         gt = read_flo(pair["gt"]) if pair.get("gt") else None
-        for preset, code in PRESETS.items():
-            for threads in (1, 2):
-                cv2.setNumThreads(threads)
-                dis = cv2.DISOpticalFlow_create(code)
-                flow = dis.calc(a, b, None)
-                times = []
-                for _ in range(repeats):
-                    t = time.perf_counter()
-                    flow = dis.calc(a, b, None)
-                    times.append((time.perf_counter() - t) * 1e3)
-                line = {"name": pair["name"], "preset": preset, "threads": threads,
-                        "ms": sorted(times)[len(times) // 2]}
-                if gt is not None:
-                    line["epe"] = epe(flow, gt)
-                print(json.dumps(line), flush=True)
+        pairs[pair["name"]] = (a, b, gt)
+    engines = {}
+    for line in sys.stdin:
+        name, preset, threads = line.rsplit(maxsplit=2)
+        a, b, gt = pairs[name]
+        cv2.setNumThreads(int(threads))
+        dis = engines.setdefault(preset, cv2.DISOpticalFlow_create(PRESETS[preset]))
+        t = time.perf_counter()
+        flow = dis.calc(a, b, None)
+        reply = {"ms": (time.perf_counter() - t) * 1e3}
+        if gt is not None:
+            reply["epe"] = epe(flow, gt)
+        print(json.dumps(reply), flush=True)
 
 
 if __name__ == "__main__":

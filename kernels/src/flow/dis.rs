@@ -93,14 +93,42 @@ fn butterfly(l: [f32; WARP]) -> f32 {
     (c[0] + c[2]) + (c[1] + c[3])
 }
 
-/// out[i] = bilinear blend of top[i], top[i + 1], bottom[i], bottom[i + 1] with weights `wt`.
+/// out[i] = bilinear blend of top[i], top[i + 1], bottom[i], bottom[i + 1] with weights `wt`, minus t[i].
 #[inline(always)]
-fn bilinear_row(out: &mut [f32], top: &[f32], bottom: &[f32], wt: [f32; 4]) {
+fn bilinear_row_minus(out: &mut [f32], top: &[f32], bottom: &[f32], t: &[f32], wt: [f32; 4]) {
     let n = out.len();
-    let (tl, tr, bl, br) = (&top[..n], &top[1..][..n], &bottom[..n], &bottom[1..][..n]);
+    let (tl, tr, bl, br, t) = (&top[..n], &top[1..][..n], &bottom[..n], &bottom[1..][..n], &t[..n]);
     for i in 0..n {
-        out[i] = wt[0] * tl[i] + wt[1] * tr[i] + wt[2] * bl[i] + wt[3] * br[i];
+        out[i] = wt[0] * tl[i] + wt[1] * tr[i] + wt[2] * bl[i] + wt[3] * br[i] - t[i];
     }
+}
+
+/// [Σ d, Σ jx·d, Σ jy·d, Σ d²] in warp order, in one pass.
+#[inline(always)]
+fn warp_sums4(d: &[f32], jx: &[f32], jy: &[f32]) -> [f32; 4] {
+    let n = d.len();
+    let (jx, jy) = (&jx[..n], &jy[..n]);
+    let mut lanes = [[0.0f32; WARP]; 4];
+    let full = n - n % WARP;
+    for base in (0..full).step_by(WARP) {
+        let d: &[f32; WARP] = d[base..base + WARP].try_into().expect("a full chunk");
+        let x: &[f32; WARP] = jx[base..base + WARP].try_into().expect("a full chunk");
+        let y: &[f32; WARP] = jy[base..base + WARP].try_into().expect("a full chunk");
+        for l in 0..WARP {
+            lanes[0][l] += d[l];
+            lanes[1][l] += x[l] * d[l];
+            lanes[2][l] += y[l] * d[l];
+            lanes[3][l] += d[l] * d[l];
+        }
+    }
+    for k in full..n {
+        let l = k - full;
+        lanes[0][l] += d[k];
+        lanes[1][l] += jx[k] * d[k];
+        lanes[2][l] += jy[k] * d[k];
+        lanes[3][l] += d[k] * d[k];
+    }
+    lanes.map(butterfly)
 }
 
 /// Σ a[k] in warp order.
@@ -268,11 +296,14 @@ struct PatchFlows {
     flow: Vec<(f32, f32)>,
 }
 
-/// The template side of one patch: normalised intensities, Jacobian, inverse Hessian.
+/// The template side of one patch: I0's intensities, the (mean-normalised)
+/// gradients, their sums, and the inverse Hessian.
 struct Template<'a> {
     t: &'a [f32],
     jx: &'a [f32],
     jy: &'a [f32],
+    /// Σ jx and Σ jy (zero up to rounding when mean-normalised).
+    sums: (f32, f32),
     /// Inverse of [[a, b], [b, c]] as (a, b, c).
     hinv: (f32, f32, f32),
 }
@@ -281,7 +312,7 @@ struct Template<'a> {
 struct Templates {
     n: usize,
     data: Vec<f32>,
-    hinv: Vec<(f32, f32, f32)>,
+    scalars: Vec<((f32, f32), (f32, f32, f32))>,
 }
 
 impl Templates {
@@ -289,8 +320,18 @@ impl Templates {
         let d = &self.data[3 * self.n * k..][..3 * self.n];
         let (t, rest) = d.split_at(self.n);
         let (jx, jy) = rest.split_at(self.n);
-        Template { t, jx, jy, hinv: self.hinv[k] }
+        let (sums, hinv) = self.scalars[k];
+        Template { t, jx, jy, sums, hinv }
     }
+}
+
+/// What one evaluation of a displacement gives: the (mean-normalised) SSD
+/// and the Gauss–Newton right-hand side Σ J·r.
+#[derive(Clone, Copy)]
+struct Measure {
+    ssd: f32,
+    bx: f32,
+    by: f32,
 }
 
 /// One level's images and gradients; `P` is the patch size when known at compile
@@ -310,8 +351,8 @@ impl<const P: usize> LevelData<'_, P> {
         if P == 0 { self.ps } else { P }
     }
 
-    /// The template of the patch at (px, py) into `out` (t, jx, jy); returns its inverse Hessian.
-    fn template(&self, px: usize, py: usize, out: &mut [f32]) -> (f32, f32, f32) {
+    /// The template of the patch at (px, py) into `out` (t, jx, jy); returns (Σ jx, Σ jy) and the inverse Hessian.
+    fn template(&self, px: usize, py: usize, out: &mut [f32]) -> ((f32, f32), (f32, f32, f32)) {
         let ps = self.ps();
         let n = ps * ps;
         let (t, rest) = out.split_at_mut(n);
@@ -323,22 +364,23 @@ impl<const P: usize> LevelData<'_, P> {
             jy[j * ps..][..ps].copy_from_slice(&self.gy.data[row..][..ps]);
         }
         if self.mean_norm {
-            for v in [&mut *t, &mut *jx, &mut *jy] {
+            for v in [&mut *jx, &mut *jy] {
                 let mean = warp_total(v) / n as f32;
                 v.iter_mut().for_each(|x| *x -= mean);
             }
         }
+        let sums = (warp_total(jx), warp_total(jy));
         let (a, b, c) = (warp_dot(jx, jx), warp_dot(jx, jy), warp_dot(jy, jy));
         // A ridge (a floor under the gradient energy) keeps flat patches, such as a
         // plain wall with compression noise, from turning noise into motion.
         let ridge = HESSIAN_RIDGE * n as f32;
         let (a, c) = (a + ridge, c + ridge);
         let det = a * c - b * b;
-        (c / det, -b / det, a / det)
+        (sums, (c / det, -b / det, a / det))
     }
 
-    /// Warped patch of I1 at (px + u, py + v) into `out`, and its mean.
-    fn warp(&self, px: usize, py: usize, u: f32, v: f32, out: &mut [f32]) -> f32 {
+    /// I1 around (px + u, py + v) minus the template's I0, into `diff`.
+    fn difference(&self, tpl: &Template<'_>, px: usize, py: usize, u: f32, v: f32, diff: &mut [f32]) {
         let ps = self.ps();
         let (x, y) = (px as f32 + u, py as f32 + v);
         let (x0, y0) = (floor(x), floor(y));
@@ -347,94 +389,61 @@ impl<const P: usize> LevelData<'_, P> {
         let img = self.i1;
         let (w, h) = (img.width as isize, img.height as isize);
         let inside = x0 >= 0 && y0 >= 0 && x0 + ps as isize + 1 < w && y0 + ps as isize + 1 < h;
-        let (w00, w01, w10, w11) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy);
-        if inside {
-            // Same bilinear weights for every pixel: two source rows of ps + 1 values per output row.
-            let stride = img.width;
-            for (j, out_row) in out.chunks_exact_mut(ps).enumerate() {
-                let base = (y0 as usize + j) * stride + x0 as usize;
-                bilinear_row(out_row, &img.data[base..], &img.data[base + stride..], [w00, w01, w10, w11]);
-            }
-        } else {
-            for j in 0..ps {
-                for i in 0..ps {
-                    let (xi, yj) = (x0 + i as isize, y0 + j as isize);
-                    out[j * ps + i] = w00 * img.at(xi, yj) + w01 * img.at(xi + 1, yj) + w10 * img.at(xi, yj + 1) + w11 * img.at(xi + 1, yj + 1);
-                }
-            }
-        }
-        let sum = warp_total(out);
-        sum / (ps * ps) as f32
-    }
-
-    fn ssd(&self, tpl: &Template<'_>, px: usize, py: usize, u: f32, v: f32, buf: &mut [f32]) -> f32 {
-        let mean = self.warp(px, py, u, v, buf);
-        let m = if self.mean_norm { mean } else { 0.0 };
-        Self::residuals(buf, tpl.t, m);
-        warp_dot(buf, buf)
-    }
-
-    /// Replaces the warped patch by the residuals warped − m − t.
-    #[inline(always)]
-    fn residuals(buf: &mut [f32], t: &[f32], m: f32) {
-        for (w, t) in buf.iter_mut().zip(t) {
-            *w = *w - m - t;
-        }
-    }
-
-    /// Σ jx·r, Σ jy·r and Σ r² over the patch, for residuals r = warped − m − t (left in `warped`).
-    fn residual_sums(tpl: &Template<'_>, warped: &mut [f32], m: f32) -> (f32, f32, f32) {
-        Self::residuals(warped, tpl.t, m);
-        let r = &*warped;
-        (warp_dot(tpl.jx, r), warp_dot(tpl.jy, r), warp_dot(r, r))
-    }
-
-    /// Gauss–Newton from (u, v); returns the best displacement seen and its SSD.
-    /// `start`, when given, is the SSD at (u, v) with its residuals in `kept`
-    /// (from the propagation step), which saves the first warp.
-    #[allow(clippy::too_many_arguments)]
-    fn search(
-        &self,
-        tpl: &Template<'_>,
-        px: usize,
-        py: usize,
-        (mut u, mut v): (f32, f32),
-        iters: usize,
-        start: Option<f32>,
-        buf: &mut [f32],
-        kept: &[f32],
-    ) -> ((f32, f32), f32) {
-        let mut best = ((u, v), f32::INFINITY);
-        // Whether (u, v) has moved to a point whose SSD is not known yet.
-        let mut unseen = true;
-        for it in 0..iters {
-            let (bx, by, ssd) = match start {
-                Some(ssd) if it == 0 => (warp_dot(tpl.jx, kept), warp_dot(tpl.jy, kept), ssd),
-                _ => {
-                    let mean = self.warp(px, py, u, v, buf);
-                    let m = if self.mean_norm { mean } else { 0.0 };
-                    Self::residual_sums(tpl, buf, m)
-                }
-            };
-            if ssd < best.1 {
-                best = ((u, v), ssd);
+        let wt = [(1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy];
+        for (j, (out, t)) in diff.chunks_exact_mut(ps).zip(tpl.t.chunks_exact(ps)).enumerate() {
+            if inside {
+                // Same bilinear weights for every pixel: two source rows of ps + 1 values.
+                let base = (y0 as usize + j) * img.width + x0 as usize;
+                bilinear_row_minus(out, &img.data[base..], &img.data[base + img.width..], t, wt);
             } else {
-                unseen = false;
-                break;
+                let yj = y0 + j as isize;
+                for (i, (o, t)) in out.iter_mut().zip(t).enumerate() {
+                    let xi = x0 + i as isize;
+                    *o = wt[0] * img.at(xi, yj) + wt[1] * img.at(xi + 1, yj) + wt[2] * img.at(xi, yj + 1) + wt[3] * img.at(xi + 1, yj + 1) - t;
+                }
+            }
+        }
+    }
+
+    /// SSD and Σ J·r at (u, v), with r = d − mean(d) for d = I1(x + u) − I0(x)
+    /// (or r = d without mean normalisation): Σ r² = Σ d² − (Σ d)² / n and
+    /// Σ J·r = Σ J·d − mean(d) · Σ J, one pass over the patch.
+    fn measure(&self, tpl: &Template<'_>, px: usize, py: usize, u: f32, v: f32, diff: &mut [f32]) -> Measure {
+        self.difference(tpl, px, py, u, v, diff);
+        let [sd, sx, sy, sdd] = warp_sums4(diff, tpl.jx, tpl.jy);
+        if self.mean_norm {
+            let m = sd / diff.len() as f32;
+            Measure { ssd: sdd - sd * m, bx: sx - m * tpl.sums.0, by: sy - m * tpl.sums.1 }
+        } else {
+            Measure { ssd: sdd, bx: sx, by: sy }
+        }
+    }
+
+    /// Gauss–Newton from (u, v), whose measure is `at_start`; returns the best displacement seen.
+    fn search(&self, tpl: &Template<'_>, px: usize, py: usize, (mut u, mut v): (f32, f32), at_start: Measure, iters: usize, diff: &mut [f32]) -> (f32, f32) {
+        let mut best = ((u, v), f32::INFINITY);
+        let mut here = at_start;
+        for it in 0..iters {
+            if it > 0 {
+                here = self.measure(tpl, px, py, u, v, diff);
+            }
+            if here.ssd < best.1 {
+                best = ((u, v), here.ssd);
+            } else {
+                // (u, v) was just measured and is worse.
+                return best.0;
             }
             let (a, b, c) = tpl.hinv;
-            let (du, dv) = (a * bx + b * by, b * bx + c * by);
+            let (du, dv) = (a * here.bx + b * here.by, b * here.bx + c * here.by);
             u -= du;
             v -= dv;
             if du * du + dv * dv < 1e-4 {
                 break;
             }
         }
-        if !unseen {
-            return best;
-        }
-        let last = self.ssd(tpl, px, py, u, v, buf);
-        if last < best.1 { ((u, v), last) } else { best }
+        // The last step's point has not been measured yet.
+        let last = self.measure(tpl, px, py, u, v, diff);
+        if last.ssd < best.1 { (u, v) } else { best.0 }
     }
 }
 
@@ -472,12 +481,11 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, start: &Flo
         let row0 = stripe * STRIPE_ROWS;
         let rows = chunk.len() / cols;
         let n = ps * ps;
-        let mut templates = Templates { n, data: vec![0.0; rows * cols * 3 * n], hinv: Vec::with_capacity(rows * cols) };
+        let mut templates = Templates { n, data: vec![0.0; rows * cols * 3 * n], scalars: Vec::with_capacity(rows * cols) };
         for (k, out) in templates.data.chunks_exact_mut(3 * n).enumerate() {
-            templates.hinv.push(data.template(xs_ref[k % cols], ys_ref[row0 + k / cols], out));
+            templates.scalars.push(data.template(xs_ref[k % cols], ys_ref[row0 + k / cols], out));
         }
-        // Scratch for warps, and the residuals of the best candidate so far.
-        let (mut buf, mut kept) = (vec![0.0f32; ps * ps], vec![0.0f32; ps * ps]);
+        let mut diff = vec![0.0f32; n];
         let limit = ps as f32;
         let mut sweep = |order: &mut dyn Iterator<Item = (usize, usize)>, step: isize, iters: usize, chunk: &mut [(f32, f32)]| {
             for (r, c) in order {
@@ -485,9 +493,8 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, start: &Flo
                 let (px, py) = (xs_ref[c], ys_ref[row0 + r]);
                 let tpl = &templates.get(k);
                 let mut cand = chunk[k];
-                let mut start = None;
+                let mut at_cand = data.measure(tpl, px, py, cand.0, cand.1, &mut diff);
                 if params.spatial_propagation {
-                    let mut best = data.ssd(tpl, px, py, cand.0, cand.1, &mut kept);
                     let nc = c as isize - step;
                     let nr = r as isize - step;
                     let neighbours = [
@@ -495,16 +502,14 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, start: &Flo
                         (nr >= 0 && (nr as usize) < rows).then(|| chunk[nr as usize * cols + c]),
                     ];
                     for n in neighbours.into_iter().flatten() {
-                        let s = data.ssd(tpl, px, py, n.0, n.1, &mut buf);
-                        if s < best {
-                            best = s;
+                        let at_n = data.measure(tpl, px, py, n.0, n.1, &mut diff);
+                        if at_n.ssd < at_cand.ssd {
+                            at_cand = at_n;
                             cand = n;
-                            std::mem::swap(&mut buf, &mut kept);
                         }
                     }
-                    start = Some(best);
                 }
-                let ((u, v), _) = data.search(tpl, px, py, cand, iters, start, &mut buf, &kept);
+                let (u, v) = data.search(tpl, px, py, cand, at_cand, iters, &mut diff);
                 let origin = init[(row0 + r) * cols + c];
                 // An update larger than the patch is not trusted.
                 chunk[k] = if (u - origin.0).hypot(v - origin.1) > limit { origin } else { (u, v) };

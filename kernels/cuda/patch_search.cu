@@ -19,14 +19,20 @@ struct FlowLevel {
     int w, h, ps, n, mean_norm;
 };
 
-// The template side of one patch, each lane holding its share of the pixels.
+// The template side of one patch, each lane holding its share of the pixels:
+// I0's intensities, the (mean-normalised) gradients, their sums, the inverse Hessian.
 struct FlowTemplate {
     float t[FLOW_MAX_PER_LANE], jx[FLOW_MAX_PER_LANE], jy[FLOW_MAX_PER_LANE];
+    float sjx, sjy;    // sums of jx and jy
     float ha, hb, hc;  // inverse Hessian [[ha, hb], [hb, hc]]
 };
 
+// What one evaluation of a displacement gives (Measure in dis.rs).
+struct FlowMeasure {
+    float ssd, bx, by;
+};
+
 __device__ void flow_template(const FlowLevel* L, int px, int py, int lane, float ridge, FlowTemplate* T) {
-    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
         int k = lane + FLOW_WARP * j;
         T->t[j] = 0.0f;
@@ -37,40 +43,51 @@ __device__ void flow_template(const FlowLevel* L, int px, int py, int lane, floa
             T->t[j] = L->i0[idx];
             T->jx[j] = L->gx[idx];
             T->jy[j] = L->gy[idx];
-            s[0] += T->t[j];
-            s[1] += T->jx[j];
-            s[2] += T->jy[j];
         }
     }
+    float n = (float)L->n;
     if (L->mean_norm) {
-        flow_warp_sum(s, 3);
-        float n = (float)L->n;
+        float s[2] = {0.0f, 0.0f};
         for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
             if (lane + FLOW_WARP * j < L->n) {
-                T->t[j] -= s[0] / n;
-                T->jx[j] -= s[1] / n;
-                T->jy[j] -= s[2] / n;
+                s[0] += T->jx[j];
+                s[1] += T->jy[j];
+            }
+        }
+        flow_warp_sum(s, 2);
+        for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
+            if (lane + FLOW_WARP * j < L->n) {
+                T->jx[j] -= s[0] / n;
+                T->jy[j] -= s[1] / n;
             }
         }
     }
-    float hs[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    float s[5] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
-        hs[0] += T->jx[j] * T->jx[j];
-        hs[1] += T->jx[j] * T->jy[j];
-        hs[2] += T->jy[j] * T->jy[j];
+        if (lane + FLOW_WARP * j < L->n) {
+            s[0] += T->jx[j];
+            s[1] += T->jy[j];
+            s[2] += T->jx[j] * T->jx[j];
+            s[3] += T->jx[j] * T->jy[j];
+            s[4] += T->jy[j] * T->jy[j];
+        }
     }
-    flow_warp_sum(hs, 3);
-    float r = ridge * (float)L->n;
-    float a = hs[0] + r, b = hs[1], c = hs[2] + r;
+    flow_warp_sum(s, 5);
+    T->sjx = s[0];
+    T->sjy = s[1];
+    float r = ridge * n;
+    float a = s[2] + r, b = s[3], c = s[4] + r;
     float det = a * c - b * b;
     T->ha = c / det;
     T->hb = -b / det;
     T->hc = a / det;
 }
 
-// I1 around (px + u, py + v), bilinear with one set of weights for the patch;
-// returns the patch mean.
-__device__ float flow_warp_patch(const FlowLevel* L, int px, int py, float u, float v, int lane, float* out) {
+// SSD and sum of J.r at (u, v), with r = d - mean(d) for d = I1(x + u) - I0(x)
+// (r = d without mean normalisation), in one pass: sum r^2 = sum d^2 - (sum d)^2 / n
+// and sum J.r = sum J.d - mean(d) sum J. I1 is sampled bilinearly with one set
+// of weights for the patch.
+__device__ FlowMeasure flow_measure(const FlowLevel* L, const FlowTemplate* T, int px, int py, float u, float v, int lane) {
     float x = (float)px + u, y = (float)py + v;
     float x0f = floorf(x), y0f = floorf(y);
     float fx = x - x0f, fy = y - y0f;
@@ -79,53 +96,40 @@ __device__ float flow_warp_patch(const FlowLevel* L, int px, int py, float u, fl
     float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
         int k = lane + FLOW_WARP * j;
-        out[j] = 0.0f;
         if (k < L->n) {
             int xi = x0 + k % L->ps, yj = y0 + k / L->ps;
             float val = w00 * flow_at(L->i1, L->w, L->h, xi, yj) + w01 * flow_at(L->i1, L->w, L->h, xi + 1, yj) +
                         w10 * flow_at(L->i1, L->w, L->h, xi, yj + 1) + w11 * flow_at(L->i1, L->w, L->h, xi + 1, yj + 1);
-            out[j] = val;
-            s[0] += val;
+            float d = val - T->t[j];
+            s[0] += d;
+            s[1] += T->jx[j] * d;
+            s[2] += T->jy[j] * d;
+            s[3] += d * d;
         }
     }
-    flow_warp_sum(s, 1);
-    return s[0] / (float)L->n;
-}
-
-__device__ float flow_patch_ssd(const FlowLevel* L, const FlowTemplate* T, int px, int py, float u, float v, int lane) {
-    float warped[FLOW_MAX_PER_LANE];
-    float mean = flow_warp_patch(L, px, py, u, v, lane, warped);
-    float m = L->mean_norm ? mean : 0.0f;
-    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
-        if (lane + FLOW_WARP * j < L->n) {
-            float r = warped[j] - m - T->t[j];
-            s[0] += r * r;
-        }
+    flow_warp_sum(s, 4);
+    FlowMeasure m;
+    if (L->mean_norm) {
+        float mean = s[0] / (float)L->n;
+        m.ssd = s[3] - s[0] * mean;
+        m.bx = s[1] - mean * T->sjx;
+        m.by = s[2] - mean * T->sjy;
+    } else {
+        m.ssd = s[3];
+        m.bx = s[1];
+        m.by = s[2];
     }
-    flow_warp_sum(s, 1);
-    return s[0];
+    return m;
 }
 
-// Gauss-Newton from (*u, *v); leaves the best displacement seen in (*u, *v).
-__device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int px, int py, float* u, float* v, int iters, int lane) {
+// Gauss-Newton from (*u, *v), whose measure is `here`; leaves the best displacement seen in (*u, *v).
+__device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int px, int py, float* u, float* v, FlowMeasure here,
+                                  int iters, int lane) {
     float cu = *u, cv = *v, bu = cu, bv = cv, best = FLOW_INF;
-    float warped[FLOW_MAX_PER_LANE];
     for (int it = 0; it < iters; it++) {
-        float mean = flow_warp_patch(L, px, py, cu, cv, lane, warped);
-        float m = L->mean_norm ? mean : 0.0f;
-        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
-            if (lane + FLOW_WARP * j < L->n) {
-                float r = warped[j] - m - T->t[j];
-                s[0] += T->jx[j] * r;
-                s[1] += T->jy[j] * r;
-                s[2] += r * r;
-            }
-        }
-        flow_warp_sum(s, 3);
-        if (s[2] < best) {
-            best = s[2];
+        if (it > 0) here = flow_measure(L, T, px, py, cu, cv, lane);
+        if (here.ssd < best) {
+            best = here.ssd;
             bu = cu;
             bv = cv;
         } else {
@@ -134,14 +138,15 @@ __device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int
             *v = bv;
             return;
         }
-        float du = T->ha * s[0] + T->hb * s[1];
-        float dv = T->hb * s[0] + T->hc * s[1];
+        float du = T->ha * here.bx + T->hb * here.by;
+        float dv = T->hb * here.bx + T->hc * here.by;
         cu -= du;
         cv -= dv;
         if (du * du + dv * dv < 1e-4f) break;
     }
-    float last = flow_patch_ssd(L, T, px, py, cu, cv, lane);
-    if (last < best) {
+    // The last step's point has not been measured yet.
+    FlowMeasure last = flow_measure(L, T, px, py, cu, cv, lane);
+    if (last.ssd < best) {
         *u = cu;
         *v = cv;
     } else {
@@ -159,29 +164,29 @@ __device__ void flow_visit(const FlowLevel* L, const float* start_u, const float
     FlowTemplate T;
     flow_template(L, px, py, lane, ridge, &T);
     float cu = flow_u[k], cv = flow_v[k];
+    FlowMeasure at = flow_measure(L, &T, px, py, cu, cv, lane);
     if (propagate) {
-        float best = flow_patch_ssd(L, &T, px, py, cu, cv, lane);
         int nc = c - dir, nr = r - dir;
         if (nc >= 0 && nc < cols) {
             float nu = flow_u[(row0 + r) * cols + nc], nv = flow_v[(row0 + r) * cols + nc];
-            float s = flow_patch_ssd(L, &T, px, py, nu, nv, lane);
-            if (s < best) {
-                best = s;
+            FlowMeasure m = flow_measure(L, &T, px, py, nu, nv, lane);
+            if (m.ssd < at.ssd) {
+                at = m;
                 cu = nu;
                 cv = nv;
             }
         }
         if (nr >= 0 && nr < srows) {
             float nu = flow_u[(row0 + nr) * cols + c], nv = flow_v[(row0 + nr) * cols + c];
-            float s = flow_patch_ssd(L, &T, px, py, nu, nv, lane);
-            if (s < best) {
-                best = s;
+            FlowMeasure m = flow_measure(L, &T, px, py, nu, nv, lane);
+            if (m.ssd < at.ssd) {
+                at = m;
                 cu = nu;
                 cv = nv;
             }
         }
     }
-    flow_gauss_newton(L, &T, px, py, &cu, &cv, iters, lane);
+    flow_gauss_newton(L, &T, px, py, &cu, &cv, at, iters, lane);
     int centre = (py + L->ps / 2) * L->w + px + L->ps / 2;
     float ou = start_u[centre], ov = start_v[centre];
     // An update larger than the patch is not trusted.

@@ -275,23 +275,44 @@ fn coefficients(d: &DataTerms, flow: &FlowField, du: &[f32], dv: &[f32], smooth:
             cv_row[x] = b2;
         }
         // Neighbour terms of the current flow, Σ weight · (neighbour − self), in the order left, right, top, bottom.
-        for x in 0..w {
-            let (l, r) = (x.saturating_sub(1), (x + 1).min(w - 1));
+        // At the ends of the row the missing neighbour is the pixel itself, with zero weight.
+        let term = |x: usize, l: usize, r: usize| {
             let su = wl_row[x] * (fu[l] - fu[x]) + wr_row[x] * (fu[r] - fu[x]) + wt_row[x] * (fu_t[x] - fu[x]) + wb_row[x] * (fu_b[x] - fu[x]);
             let sv = wl_row[x] * (fv[l] - fv[x]) + wr_row[x] * (fv[r] - fv[x]) + wt_row[x] * (fv_t[x] - fv[x]) + wb_row[x] * (fv_b[x] - fv[x]);
-            cu_row[x] += su;
-            cv_row[x] += sv;
+            (su, sv)
+        };
+        let (first, last) = (term(0, 0, 1.min(w - 1)), term(w - 1, w.saturating_sub(2), w - 1));
+        if w > 2 {
+            // Interior on shifted slices, which the compiler vectorises.
+            let m = w - 2;
+            let (ful, fuc, fur, fvl, fvc, fvr) = (&fu[..m], &fu[1..][..m], &fu[2..][..m], &fv[..m], &fv[1..][..m], &fv[2..][..m]);
+            let (fut, fub, fvt, fvb) = (&fu_t[1..][..m], &fu_b[1..][..m], &fv_t[1..][..m], &fv_b[1..][..m]);
+            let (wl, wr, wt, wb) = (&wl_row[1..][..m], &wr_row[1..][..m], &wt_row[1..][..m], &wb_row[1..][..m]);
+            let (cu, cv) = (&mut cu_row[1..][..m], &mut cv_row[1..][..m]);
+            for k in 0..m {
+                cu[k] += wl[k] * (ful[k] - fuc[k]) + wr[k] * (fur[k] - fuc[k]) + wt[k] * (fut[k] - fuc[k]) + wb[k] * (fub[k] - fuc[k]);
+                cv[k] += wl[k] * (fvl[k] - fvc[k]) + wr[k] * (fvr[k] - fvc[k]) + wt[k] * (fvt[k] - fvc[k]) + wb[k] * (fvb[k] - fvc[k]);
+            }
+        }
+        cu_row[0] += first.0;
+        cv_row[0] += first.1;
+        if w > 1 {
+            cu_row[w - 1] += last.0;
+            cv_row[w - 1] += last.1;
         }
         // Even x to colour y mod 2, odd x to the other, slot 1 + x / 2.
         let even = y % 2;
+        let half = w / 2;
         for (f, values) in fields.chunks_exact(w).enumerate() {
             let (first, second) = block[f * 2 * s..(f + 1) * 2 * s].split_at_mut(s);
             let (e, od) = if even == 0 { (first, second) } else { (second, first) };
-            for (k, pair) in values.chunks(2).enumerate() {
-                e[1 + k] = pair[0];
-                if let Some(&v) = pair.get(1) {
-                    od[1 + k] = v;
-                }
+            let (e, od) = (&mut e[1..][..w.div_ceil(2)], &mut od[1..][..half]);
+            for k in 0..half {
+                e[k] = values[2 * k];
+                od[k] = values[2 * k + 1];
+            }
+            if w % 2 == 1 {
+                e[half] = values[w - 1];
             }
         }
     });

@@ -42,7 +42,8 @@ impl Default for RefineParams {
 const EPS2: f32 = 1e-6;
 const ZETA2: f32 = 0.01;
 
-/// Per-pixel image terms, fixed during the refinement of a level.
+/// Per-pixel image terms, fixed during the refinement of a level. Where the
+/// warp leaves the image all of them are zero, which zeroes the data term.
 struct DataTerms {
     /// Gradient of the mean image.
     gx: Vec<f32>,
@@ -55,26 +56,19 @@ struct DataTerms {
     iz: Vec<f32>,
     ixz: Vec<f32>,
     iyz: Vec<f32>,
-    /// Normalisations δ / (|∇I|² + ζ²) and γ / (|∇Iₓ|² + ζ²), γ / (|∇I_y|² + ζ²).
-    bd: Vec<f32>,
-    bgx: Vec<f32>,
-    bgy: Vec<f32>,
-    /// 1 where the warp stays inside the image, else 0 (no data term).
-    valid: Vec<f32>,
 }
 
 impl DataTerms {
-    fn new(i0: &GrayImage, i1: &GrayImage, flow: &FlowField, p: &RefineParams) -> Self {
+    fn new(i0: &GrayImage, i1: &GrayImage, flow: &FlowField) -> Self {
         let (w, h) = (i0.width, i0.height);
         let n = w * h;
         // Warp I1 by the current flow; pixels that leave the image get no data term.
-        let (mut warped, mut valid) = (vec![0.0f32; n], vec![0.0f32; n]);
+        let (mut warped, mut valid) = (vec![0.0f32; n], vec![false; n]);
         warped.par_chunks_mut(w).zip(valid.par_chunks_mut(w)).enumerate().for_each(|(y, (wr, vr))| {
             for x in 0..w {
                 let i = y * w + x;
                 let (sx, sy) = (x as f32 + flow.u[i], y as f32 + flow.v[i]);
-                let inside = sx >= 0.0 && sy >= 0.0 && sx <= (w - 1) as f32 && sy <= (h - 1) as f32;
-                vr[x] = if inside { 1.0 } else { 0.0 };
+                vr[x] = sx >= 0.0 && sy >= 0.0 && sx <= (w - 1) as f32 && sy <= (h - 1) as f32;
                 wr[x] = i1.sample(sx, sy);
             }
         });
@@ -86,13 +80,20 @@ impl DataTerms {
         let (i0x, i0y) = i0.gradients();
         let (iwx, iwy) = warped.gradients();
         let minus = |a: &[f32], b: &[f32]| -> Vec<f32> { a.iter().zip(b).map(|(a, b)| a - b).collect() };
-        let iz = minus(&warped.data, &i0.data);
-        let ixz = minus(&iwx.data, &i0x.data);
-        let iyz = minus(&iwy.data, &i0y.data);
-        let bd = gx.data.iter().zip(&gy.data).map(|(a, b)| p.delta / (a * a + b * b + ZETA2)).collect();
-        let bgx = xx.data.iter().zip(&xy.data).map(|(a, b)| p.gamma / (a * a + b * b + ZETA2)).collect();
-        let bgy = xy.data.iter().zip(&yy.data).map(|(a, b)| p.gamma / (a * a + b * b + ZETA2)).collect();
-        Self { gx: gx.data, gy: gy.data, xx: xx.data, xy: xy.data, yy: yy.data, iz, ixz, iyz, bd, bgx, bgy, valid }
+        let mut d = Self {
+            iz: minus(&warped.data, &i0.data),
+            ixz: minus(&iwx.data, &i0x.data),
+            iyz: minus(&iwy.data, &i0y.data),
+            gx: gx.data,
+            gy: gy.data,
+            xx: xx.data,
+            xy: xy.data,
+            yy: yy.data,
+        };
+        for plane in [&mut d.gx, &mut d.gy, &mut d.xx, &mut d.xy, &mut d.yy, &mut d.iz, &mut d.ixz, &mut d.iyz] {
+            plane.iter_mut().zip(&valid).filter(|(_, v)| !**v).for_each(|(x, _)| *x = 0.0);
+        }
+        d
     }
 }
 
@@ -161,7 +162,7 @@ pub fn refine(i0: &GrayImage, i1: &GrayImage, flow: &mut FlowField, iterations: 
         return;
     }
     let n = w * h;
-    let data = DataTerms::new(i0, i1, flow, p);
+    let data = DataTerms::new(i0, i1, flow);
     let (mut du, mut dv) = (vec![0.0f32; n], vec![0.0f32; n]);
     let (mut su, mut sv) = (Split::new(w, h), Split::new(w, h));
     let mut smooth = vec![0.0f32; n];
@@ -169,11 +170,7 @@ pub fn refine(i0: &GrayImage, i1: &GrayImage, flow: &mut FlowField, iterations: 
     for _ in 0..iterations {
         smoothness(flow, &du, &dv, p.alpha, &mut smooth);
         coefficients(&data, flow, &du, &dv, &smooth, p, &mut sys);
-        for _ in 0..p.sor_iterations {
-            for colour in 0..2 {
-                sor_colour(&sys, &mut su, &mut sv, w, h, colour, p.omega);
-            }
-        }
+        sor_sweeps(&sys, &mut su, &mut sv, w, h, p.sor_iterations, p.omega);
         du.par_chunks_mut(w).zip(dv.par_chunks_mut(w)).enumerate().for_each(|(y, (ur, vr))| {
             su.gather_row(y, ur);
             sv.gather_row(y, vr);
@@ -250,24 +247,27 @@ fn coefficients(d: &DataTerms, flow: &FlowField, du: &[f32], dv: &[f32], smooth:
             wr_row[x - 1] = 0.5 * (sm[x - 1] + sm[x]);
         }
         let (gx, gy, xx, xy, yy) = (part(&d.gx, o, w), part(&d.gy, o, w), part(&d.xx, o, w), part(&d.xy, o, w), part(&d.yy, o, w));
-        let (iz, ixz, iyz, bd, bgx, bgy, valid) = (part(&d.iz, o, w), part(&d.ixz, o, w), part(&d.iyz, o, w), part(&d.bd, o, w), part(&d.bgx, o, w), part(&d.bgy, o, w), part(&d.valid, o, w));
+        let (iz, ixz, iyz) = (part(&d.iz, o, w), part(&d.ixz, o, w), part(&d.iyz, o, w));
         let (u, v) = (part(du, o, w), part(dv, o, w));
         for x in 0..w {
             let (gx, gy, xx, xy, yy) = (gx[x], gy[x], xx[x], xy[x], yy[x]);
             let (iz, ixz, iyz, u, v) = (iz[x], ixz[x], iyz[x], u[x], v[x]);
-            let (bd, bgx, bgy, m) = (bd[x], bgx[x], bgy[x], valid[x]);
+            // Normalisations δ / (|∇I|² + ζ²), γ / (|∇Iₓ|² + ζ²) and γ / (|∇I_y|² + ζ²).
+            let bd = p.delta / (gx * gx + gy * gy + ZETA2);
+            let bgx = p.gamma / (xx * xx + xy * xy + ZETA2);
+            let bgy = p.gamma / (xy * xy + yy * yy + ZETA2);
             let rd = iz + gx * u + gy * v;
             let wd = bd / (2.0 * (bd * rd * rd + EPS2).sqrt());
             let rgx = ixz + xx * u + xy * v;
             let rgy = iyz + xy * u + yy * v;
             let psi_g = 1.0 / (2.0 * ((inv_gamma * (bgx * rgx * rgx + bgy * rgy * rgy)) + EPS2).sqrt());
             let (wgx, wgy) = (psi_g * bgx, psi_g * bgy);
-            // Invalid pixels have no data term (every factor is finite, so m = 0 gives exact zeros).
-            let a11 = m * (wd * gx * gx + wgx * xx * xx + wgy * xy * xy);
-            let a22 = m * (wd * gy * gy + wgx * xy * xy + wgy * yy * yy);
-            a12_row[x] = m * (wd * gx * gy + wgx * xx * xy + wgy * xy * yy);
-            let b1 = m * -(wd * gx * iz + wgx * xx * ixz + wgy * xy * iyz);
-            let b2 = m * -(wd * gy * iz + wgx * xy * ixz + wgy * yy * iyz);
+            // Where the warp left the image every term is zero, and so is the data term.
+            let a11 = wd * gx * gx + wgx * xx * xx + wgy * xy * xy;
+            let a22 = wd * gy * gy + wgx * xy * xy + wgy * yy * yy;
+            a12_row[x] = wd * gx * gy + wgx * xx * xy + wgy * xy * yy;
+            let b1 = -(wd * gx * iz + wgx * xx * ixz + wgy * xy * iyz);
+            let b2 = -(wd * gy * iz + wgx * xy * ixz + wgy * yy * iyz);
             let sw = wl_row[x] + wr_row[x] + wt_row[x] + wb_row[x];
             iu_row[x] = 1.0 / (a11 + sw);
             iv_row[x] = 1.0 / (a22 + sw);
@@ -363,27 +363,55 @@ fn part(a: &[f32], start: usize, m: usize) -> &[f32] {
     &a[start..][..m]
 }
 
-/// One colour of a red-black sweep: pixels with (x + y) mod 2 = `colour`.
-/// Neighbours all have the other colour, so this is the sequential sweep's result.
-fn sor_colour(sys: &SorSystem, su: &mut Split, sv: &mut Split, w: usize, h: usize, colour: usize, omega: f32) {
+/// Row `y` of one colour of a red-black sweep: pixels with (x + y) mod 2 = `c`,
+/// in `own` (that colour's row y), reading the other colour's planes.
+#[allow(clippy::too_many_arguments)]
+fn sor_row(sys: &SorSystem, (own_u, own_v): (&mut [f32], &mut [f32]), (other_u, other_v): (&[f32], &[f32]), w: usize, h: usize, y: usize, c: usize, omega: f32) {
+    let s = sys.stride;
+    // This colour's pixels in row y: x = 2k + p for k < m, in slots 1 + k.
+    let p = (y + c) % 2;
+    let m = (w - p).div_ceil(2);
+    let f = |field| sys.part(y, field, c, m);
+    let (wl, wr, wt, wb, a12, inv_u, inv_v, cu, cv) = (f(WL), f(WR), f(WT), f(WB), f(A12), f(INV_U), f(INV_V), f(CU), f(CV));
+    // Left and right neighbours are the other colour's slots p + k and p + k + 1
+    // (padding, with zero weight, where missing); up and down are slot 1 + k of
+    // the rows above and below (any row where missing: the weight is zero).
+    let (above, below) = (y.saturating_sub(1) * s + 1, (y + 1).min(h - 1) * s + 1);
+    let (ul, ur, ut, ub) = (part(other_u, y * s + p, m), part(other_u, y * s + p + 1, m), part(other_u, above, m), part(other_u, below, m));
+    let (vl, vr, vt, vb) = (part(other_v, y * s + p, m), part(other_v, y * s + p + 1, m), part(other_v, above, m), part(other_v, below, m));
+    let rows = SorRow { wl, wr, wt, wb, a12, inv_u, inv_v, cu, cv, ul, ur, ut, ub, vl, vr, vt, vb };
+    rows.update(&mut own_u[1..][..m], &mut own_v[1..][..m], omega);
+}
+
+/// `sweeps` red-black SOR sweeps. Each colour's update of a row reads only the
+/// other colour, so every order that respects "pass j at row y after pass j − 1
+/// at rows y − 1..=y + 1" gives the sequential result. With several threads,
+/// each pass runs over all rows in parallel; on one thread, the passes run as
+/// a wavefront (pass j on row t − j), which keeps the rows in cache.
+fn sor_sweeps(sys: &SorSystem, su: &mut Split, sv: &mut Split, w: usize, h: usize, sweeps: usize, omega: f32) {
     let s = su.stride;
-    let [u0, u1] = &mut su.planes;
-    let [v0, v1] = &mut sv.planes;
-    let (own_u, other_u, own_v, other_v) = if colour == 0 { (u0, &*u1, v0, &*v1) } else { (u1, &*u0, v1, &*v0) };
-    let c = colour;
-    own_u.par_chunks_mut(s).zip(own_v.par_chunks_mut(s)).enumerate().for_each(|(y, (u_row, v_row))| {
-        // This colour's pixels in row y: x = 2k + p for k < m, in slots 1 + k.
-        let p = (y + c) % 2;
-        let m = (w - p).div_ceil(2);
-        let f = |field| sys.part(y, field, c, m);
-        let (wl, wr, wt, wb, a12, inv_u, inv_v, cu, cv) = (f(WL), f(WR), f(WT), f(WB), f(A12), f(INV_U), f(INV_V), f(CU), f(CV));
-        // Left and right neighbours are the other colour's slots p + k and p + k + 1
-        // (padding, with zero weight, where missing); up and down are slot 1 + k of
-        // the rows above and below (any row where missing: the weight is zero).
-        let (above, below) = (y.saturating_sub(1) * s + 1, (y + 1).min(h - 1) * s + 1);
-        let (ul, ur, ut, ub) = (part(other_u, y * s + p, m), part(other_u, y * s + p + 1, m), part(other_u, above, m), part(other_u, below, m));
-        let (vl, vr, vt, vb) = (part(other_v, y * s + p, m), part(other_v, y * s + p + 1, m), part(other_v, above, m), part(other_v, below, m));
-        let rows = SorRow { wl, wr, wt, wb, a12, inv_u, inv_v, cu, cv, ul, ur, ut, ub, vl, vr, vt, vb };
-        rows.update(&mut u_row[1..][..m], &mut v_row[1..][..m], omega);
-    });
+    let passes = 2 * sweeps;
+    if rayon::current_num_threads() > 1 {
+        for pass in 0..passes {
+            let c = pass % 2;
+            let [u0, u1] = &mut su.planes;
+            let [v0, v1] = &mut sv.planes;
+            let (own_u, other_u, own_v, other_v) = if c == 0 { (u0, &*u1, v0, &*v1) } else { (u1, &*u0, v1, &*v0) };
+            own_u.par_chunks_mut(s).zip(own_v.par_chunks_mut(s)).enumerate().for_each(|(y, (ur, vr))| {
+                sor_row(sys, (ur, vr), (other_u, other_v), w, h, y, c, omega);
+            });
+        }
+    } else {
+        for t in 0..h + passes - 1 {
+            for pass in 0..passes {
+                let Some(y) = t.checked_sub(pass).filter(|&y| y < h) else { continue };
+                let c = pass % 2;
+                let [u0, u1] = &mut su.planes;
+                let [v0, v1] = &mut sv.planes;
+                let (own_u, other_u, own_v, other_v) = if c == 0 { (u0, &*u1, v0, &*v1) } else { (u1, &*u0, v1, &*v0) };
+                let row = y * s..(y + 1) * s;
+                sor_row(sys, (&mut own_u[row.clone()], &mut own_v[row]), (other_u, other_v), w, h, y, c, omega);
+            }
+        }
+    }
 }

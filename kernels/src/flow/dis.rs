@@ -308,11 +308,14 @@ struct Template<'a> {
     hinv: (f32, f32, f32),
 }
 
+/// (Σ jx, Σ jy) and the inverse Hessian of a template.
+type TemplateScalars = ((f32, f32), (f32, f32, f32));
+
 /// The templates of a stripe's patches in one buffer (t, jx, jy of n values each per patch).
 struct Templates {
     n: usize,
     data: Vec<f32>,
-    scalars: Vec<((f32, f32), (f32, f32, f32))>,
+    scalars: Vec<TemplateScalars>,
 }
 
 impl Templates {
@@ -352,7 +355,7 @@ impl<const P: usize> LevelData<'_, P> {
     }
 
     /// The template of the patch at (px, py) into `out` (t, jx, jy); returns (Σ jx, Σ jy) and the inverse Hessian.
-    fn template(&self, px: usize, py: usize, out: &mut [f32]) -> ((f32, f32), (f32, f32, f32)) {
+    fn template(&self, px: usize, py: usize, out: &mut [f32]) -> TemplateScalars {
         let ps = self.ps();
         let n = ps * ps;
         let (t, rest) = out.split_at_mut(n);
@@ -420,7 +423,7 @@ impl<const P: usize> LevelData<'_, P> {
     }
 
     /// Gauss–Newton from (u, v), whose measure is `at_start`; returns the best displacement seen.
-    fn search(&self, tpl: &Template<'_>, px: usize, py: usize, (mut u, mut v): (f32, f32), at_start: Measure, iters: usize, diff: &mut [f32]) -> (f32, f32) {
+    fn search(&self, tpl: &Template<'_>, (px, py): (usize, usize), (mut u, mut v): (f32, f32), at_start: Measure, iters: usize, diff: &mut [f32]) -> (f32, f32) {
         let mut best = ((u, v), f32::INFINITY);
         let mut here = at_start;
         for it in 0..iters {
@@ -509,7 +512,7 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, start: &Flo
                         }
                     }
                 }
-                let (u, v) = data.search(tpl, px, py, cand, at_cand, iters, &mut diff);
+                let (u, v) = data.search(tpl, (px, py), cand, at_cand, iters, &mut diff);
                 let origin = init[(row0 + r) * cols + c];
                 // An update larger than the patch is not trusted.
                 chunk[k] = if (u - origin.0).hypot(v - origin.1) > limit { origin } else { (u, v) };

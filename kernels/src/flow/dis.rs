@@ -226,10 +226,16 @@ fn pyramid(img: &GrayImage, top: usize) -> Vec<GrayImage> {
         let (w, h) = ((prev.width / 2).max(1), (prev.height / 2).max(1));
         let mut data = vec![0.0f32; w * h];
         data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-            let (r0, r1) = ((2 * y).min(prev.height - 1) * prev.width, (2 * y + 1).min(prev.height - 1) * prev.width);
-            for (x, out) in row.iter_mut().enumerate() {
+            let line = |y: usize| &prev.data[y.min(prev.height - 1) * prev.width..][..prev.width];
+            let (r0, r1) = (line(2 * y), line(2 * y + 1));
+            // Full 2×2 blocks, then a last column that has only one source column.
+            let full = (prev.width / 2).min(w);
+            for ((out, a), b) in row[..full].iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
+                *out = 0.25 * (a[0] + a[1] + b[0] + b[1]);
+            }
+            for (x, out) in row.iter_mut().enumerate().skip(full) {
                 let (c0, c1) = ((2 * x).min(prev.width - 1), (2 * x + 1).min(prev.width - 1));
-                *out = 0.25 * (prev.data[r0 + c0] + prev.data[r0 + c1] + prev.data[r1 + c0] + prev.data[r1 + c1]);
+                *out = 0.25 * (r0[c0] + r0[c1] + r1[c0] + r1[c1]);
             }
         });
         levels.push(GrayImage { width: w, height: h, data });

@@ -115,8 +115,14 @@ impl Split {
     fn gather_row(&self, y: usize, row: &mut [f32]) {
         let s = self.stride;
         let (even, odd) = if y.is_multiple_of(2) { (0, 1) } else { (1, 0) };
-        for (x, v) in row.iter_mut().enumerate() {
-            *v = self.planes[if x % 2 == 0 { even } else { odd }][y * s + 1 + x / 2];
+        let (e, o) = (&self.planes[even][y * s + 1..][..row.len().div_ceil(2)], &self.planes[odd][y * s + 1..][..row.len() / 2]);
+        let mut pairs = row.chunks_exact_mut(2);
+        for (pair, (e, o)) in (&mut pairs).zip(e.iter().zip(o)) {
+            pair[0] = *e;
+            pair[1] = *o;
+        }
+        if let [last] = pairs.into_remainder() {
+            *last = e[e.len() - 1];
         }
     }
 }
@@ -307,9 +313,9 @@ fn coefficients(d: &DataTerms, flow: &FlowField, du: &[f32], dv: &[f32], smooth:
             let (first, second) = block[f * 2 * s..(f + 1) * 2 * s].split_at_mut(s);
             let (e, od) = if even == 0 { (first, second) } else { (second, first) };
             let (e, od) = (&mut e[1..][..w.div_ceil(2)], &mut od[1..][..half]);
-            for k in 0..half {
-                e[k] = values[2 * k];
-                od[k] = values[2 * k + 1];
+            for ((e, o), pair) in e.iter_mut().zip(od.iter_mut()).zip(values.chunks_exact(2)) {
+                *e = pair[0];
+                *o = pair[1];
             }
             if w % 2 == 1 {
                 e[half] = values[w - 1];

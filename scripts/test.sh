@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/cuda-libs.sh
+# The benchmarks are not run here, but they must build.
+cargo test --workspace --benches --no-run --quiet
 if cargo nextest --version >/dev/null 2>&1; then
     cargo test --workspace --doc --quiet
     cargo nextest run --workspace --no-fail-fast

@@ -37,7 +37,7 @@ __device__ inline float flow_sample(const float* img, int w, int h, float x, flo
 // Sums each of the first n values over the 32 lanes of a warp, as a
 // butterfly: lanes i and i ^ 16 add, then i ^ 8, ... i ^ 1. Additions are
 // commutative, so every lane ends with the same bits; the CPU twin sums its
-// 32 lane partials in the same tree (warp_sum in dis.rs).
+// 32 lane partials in the same tree (butterfly in kernels/src/flow/dis.rs).
 __device__ inline void flow_warp_sum(float* v, int n) {
     for (int i = 0; i < n; i++)
         for (int mask = FLOW_WARP / 2; mask > 0; mask /= 2) v[i] += __shfl_xor_sync(0xffffffffu, v[i], mask);

@@ -77,7 +77,7 @@ impl DisParams {
 /// the Middlebury pairs, it also damps flow noise on textureless backgrounds.
 pub(crate) const HESSIAN_RIDGE: f32 = 8.0;
 
-/// Lanes of a CUDA warp: patch sums are taken in the kernels' warp order (see [`warp_sum`]).
+/// Lanes of a CUDA warp: patch sums are taken in the kernels' warp order (see [`butterfly`]).
 const WARP: usize = 32;
 
 /// Patch sums follow the CUDA kernels' warp reduction (`flow_warp_sum`):

@@ -166,18 +166,12 @@ __device__ void flow_visit(const FlowLevel* L, const float* start_u, const float
     float cu = flow_u[k], cv = flow_v[k];
     FlowMeasure at = flow_measure(L, &T, px, py, cu, cv, lane);
     if (propagate) {
-        int nc = c - dir, nr = r - dir;
-        if (nc >= 0 && nc < cols) {
-            float nu = flow_u[(row0 + r) * cols + nc], nv = flow_v[(row0 + r) * cols + nc];
-            FlowMeasure m = flow_measure(L, &T, px, py, nu, nv, lane);
-            if (m.ssd < at.ssd) {
-                at = m;
-                cu = nu;
-                cv = nv;
-            }
-        }
-        if (nr >= 0 && nr < srows) {
-            float nu = flow_u[(row0 + nr) * cols + c], nv = flow_v[(row0 + nr) * cols + c];
+        // The neighbour in this row, then the one in the row before (in sweep order).
+        int nbr[2][2] = {{r, c - dir}, {r - dir, c}};
+        for (int i = 0; i < 2; i++) {
+            int nr = nbr[i][0], nc = nbr[i][1];
+            if (nr < 0 || nr >= srows || nc < 0 || nc >= cols) continue;
+            float nu = flow_u[(row0 + nr) * cols + nc], nv = flow_v[(row0 + nr) * cols + nc];
             FlowMeasure m = flow_measure(L, &T, px, py, nu, nv, lane);
             if (m.ssd < at.ssd) {
                 at = m;

@@ -165,3 +165,26 @@ fn opening_a_gpu_without_a_driver_is_a_clear_error() {
         Ok(_) => panic!("opened a GPU without a driver"),
     }
 }
+
+/// The emulator is faithful where the kernels depend on it: a barrier orders
+/// shared memory, a warp sum exchanges lanes, and a divergent or undeclared
+/// barrier is an error rather than a silent pass.
+#[test]
+fn the_emulator_keeps_barrier_and_shuffle_semantics_and_reports_misuse() {
+    use maflow_kernels::gpu::{Arg, Device, Launch};
+    let emu = Emulator;
+    let one_block = |threads: u32| Launch { grid: [1, 1, 1], block: [threads, 1, 1] };
+    let out = emu.zeros::<f32>(256).unwrap();
+    emu.launch("emu_block_barrier", one_block(256), &[Arg::Floats(&out)]).unwrap();
+    let got = emu.download(&out).unwrap();
+    assert!(got.iter().enumerate().all(|(i, &v)| v == ((i + 1) % 256) as f32), "{got:?}");
+
+    let out = emu.zeros::<f32>(32).unwrap();
+    emu.launch("emu_warp_sum", one_block(32), &[Arg::Floats(&out)]).unwrap();
+    assert!(emu.download(&out).unwrap().iter().all(|&v| v == 496.0));
+
+    let err = emu.launch("emu_divergent_barrier", one_block(32), &[Arg::Floats(&out)]).unwrap_err();
+    assert!(err.to_string().contains("diverged"), "{err}");
+    let err = emu.launch("emu_undeclared_barrier", one_block(32), &[Arg::Floats(&out)]).unwrap_err();
+    assert!(err.to_string().contains("registered as barrier-free"), "{err}");
+}

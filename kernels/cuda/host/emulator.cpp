@@ -26,6 +26,7 @@
 #include "image.cu"
 #include "patch_search.cu"
 #include "refine.cu"
+#include "host/selftest.cu"
 
 thread_local uint3 threadIdx;
 thread_local uint3 blockIdx;
@@ -209,6 +210,10 @@ const Entry kKernels[] = {
     FLOW_KERNEL(flow_refine_edges, false),
     FLOW_KERNEL(flow_refine_coefficients, false),
     FLOW_KERNEL(flow_refine_sor, false),
+    FLOW_KERNEL(emu_block_barrier, true),
+    FLOW_KERNEL(emu_warp_sum, true),
+    FLOW_KERNEL(emu_divergent_barrier, true),
+    FLOW_KERNEL(emu_undeclared_barrier, false),
 };
 
 const Entry* find(const char* name) {

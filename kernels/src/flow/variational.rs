@@ -7,10 +7,11 @@
 //! robust weights and runs red-black SOR sweeps on the flow increment.
 //!
 //! For speed the SOR works on a checkerboard-split layout: the red and the
-//! black pixels of each row are stored apart, so a colour's update reads the
-//! other colour's contiguous arrays and writes its own, row by row in
-//! parallel, in loops the compiler vectorises. The arithmetic is exactly
-//! that of the sequential sweep (and of `kernels/cuda/refine.cu`).
+//! black pixels of each row are stored apart, so a colour's update of a row
+//! reads the other colour's contiguous arrays and writes its own, in loops
+//! the compiler vectorises, and the sweeps run as a wavefront over the rows.
+//! The weights are computed row-parallel. The arithmetic is exactly that of
+//! the sequential sweep (and of `kernels/cuda/refine.cu`).
 
 use rayon::prelude::*;
 
@@ -390,34 +391,23 @@ fn sor_row(sys: &SorSystem, (own_u, own_v): (&mut [f32], &mut [f32]), (other_u, 
 }
 
 /// `sweeps` red-black SOR sweeps. Each colour's update of a row reads only the
-/// other colour, so every order that respects "pass j at row y after pass j − 1
-/// at rows y − 1..=y + 1" gives the sequential result. With several threads,
-/// each pass runs over all rows in parallel; on one thread, the passes run as
-/// a wavefront (pass j on row t − j), which keeps the rows in cache.
+/// other colour, so every order that runs pass j on row y after pass j − 1 on
+/// rows y − 1..=y + 1 gives the sequential result. The passes run as a
+/// wavefront (pass j on row t − j), which keeps the rows in cache: the sweeps
+/// are bound by memory traffic, and this single-threaded order beats running
+/// each pass over all rows on several threads (measured on 2 cores).
 fn sor_sweeps(sys: &SorSystem, su: &mut Split, sv: &mut Split, w: usize, h: usize, sweeps: usize, omega: f32) {
     let s = su.stride;
     let passes = 2 * sweeps;
-    if rayon::current_num_threads() > 1 {
+    for t in 0..h + passes - 1 {
         for pass in 0..passes {
+            let Some(y) = t.checked_sub(pass).filter(|&y| y < h) else { continue };
             let c = pass % 2;
             let [u0, u1] = &mut su.planes;
             let [v0, v1] = &mut sv.planes;
             let (own_u, other_u, own_v, other_v) = if c == 0 { (u0, &*u1, v0, &*v1) } else { (u1, &*u0, v1, &*v0) };
-            own_u.par_chunks_mut(s).zip(own_v.par_chunks_mut(s)).enumerate().for_each(|(y, (ur, vr))| {
-                sor_row(sys, (ur, vr), (other_u, other_v), w, h, y, c, omega);
-            });
-        }
-    } else {
-        for t in 0..h + passes - 1 {
-            for pass in 0..passes {
-                let Some(y) = t.checked_sub(pass).filter(|&y| y < h) else { continue };
-                let c = pass % 2;
-                let [u0, u1] = &mut su.planes;
-                let [v0, v1] = &mut sv.planes;
-                let (own_u, other_u, own_v, other_v) = if c == 0 { (u0, &*u1, v0, &*v1) } else { (u1, &*u0, v1, &*v0) };
-                let row = y * s..(y + 1) * s;
-                sor_row(sys, (&mut own_u[row.clone()], &mut own_v[row]), (other_u, other_v), w, h, y, c, omega);
-            }
+            let row = y * s..(y + 1) * s;
+            sor_row(sys, (&mut own_u[row.clone()], &mut own_v[row]), (other_u, other_v), w, h, y, c, omega);
         }
     }
 }

@@ -9,7 +9,8 @@
 //! For speed the SOR works on a checkerboard-split layout: the red and the
 //! black pixels of each row are stored apart, so a colour's update of a row
 //! reads the other colour's contiguous arrays and writes its own, in loops
-//! the compiler vectorises, and the sweeps run as a wavefront over the rows.
+//! the compiler vectorises, and on large levels the sweeps run as a
+//! wavefront over the rows.
 //! The weights are computed row-parallel. The arithmetic is exactly that of
 //! the sequential sweep (and of `kernels/cuda/refine.cu`).
 
@@ -390,15 +391,32 @@ fn sor_row(sys: &SorSystem, (own_u, own_v): (&mut [f32], &mut [f32]), (other_u, 
     rows.update(&mut own_u[1..][..m], &mut own_v[1..][..m], omega);
 }
 
+/// Pixels below which the SOR state of a level stays in cache, so that
+/// running each pass over all rows on several threads pays (measured on 2 cores:
+/// faster at 320×240, slower than the wavefront at 540×648).
+const PARALLEL_SOR_PIXELS: usize = 150_000;
+
 /// `sweeps` red-black SOR sweeps. Each colour's update of a row reads only the
 /// other colour, so every order that runs pass j on row y after pass j − 1 on
-/// rows y − 1..=y + 1 gives the sequential result. The passes run as a
-/// wavefront (pass j on row t − j), which keeps the rows in cache: the sweeps
-/// are bound by memory traffic, and this single-threaded order beats running
-/// each pass over all rows on several threads (measured on 2 cores).
+/// rows y − 1..=y + 1 gives the sequential result. Small levels on several
+/// threads run each pass over all rows in parallel; otherwise the passes run
+/// as a single-threaded wavefront (pass j on row t − j), which keeps the rows
+/// in cache: large levels are bound by memory traffic.
 fn sor_sweeps(sys: &SorSystem, su: &mut Split, sv: &mut Split, w: usize, h: usize, sweeps: usize, omega: f32) {
     let s = su.stride;
     let passes = 2 * sweeps;
+    if rayon::current_num_threads() > 1 && w * h < PARALLEL_SOR_PIXELS {
+        for pass in 0..passes {
+            let c = pass % 2;
+            let [u0, u1] = &mut su.planes;
+            let [v0, v1] = &mut sv.planes;
+            let (own_u, other_u, own_v, other_v) = if c == 0 { (u0, &*u1, v0, &*v1) } else { (u1, &*u0, v1, &*v0) };
+            own_u.par_chunks_mut(s).zip(own_v.par_chunks_mut(s)).enumerate().for_each(|(y, (ur, vr))| {
+                sor_row(sys, (ur, vr), (other_u, other_v), w, h, y, c, omega);
+            });
+        }
+        return;
+    }
     for t in 0..h + passes - 1 {
         for pass in 0..passes {
             let Some(y) = t.checked_sub(pass).filter(|&y| y < h) else { continue };

@@ -188,3 +188,24 @@ fn the_emulator_keeps_barrier_and_shuffle_semantics_and_reports_misuse() {
     let err = emu.launch("emu_undeclared_barrier", one_block(32), &[Arg::Floats(&out)]).unwrap_err();
     assert!(err.to_string().contains("registered as barrier-free"), "{err}");
 }
+
+/// Odd and tiny sizes (odd widths split unevenly into red and black, levels
+/// shrink to a few pixels): the kernels still equal the CPU version, and the
+/// CPU version does not depend on the thread count.
+#[test]
+fn odd_and_small_sizes_agree_across_devices_and_threads() {
+    for (w, h) in [(8, 8), (9, 8), (17, 11), (33, 20), (61, 47), (70, 9)] {
+        let (a, b) = (shifted(w, h, 0.0, 0.0), shifted(w, h, 0.6, -0.3));
+        for preset in [Preset::Ultrafast, Preset::Fast, Preset::Medium] {
+            let params = DisParams::preset(preset);
+            let run = |threads: usize| {
+                rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| dis_flow(&a, &b, &params, None))
+            };
+            let (one, two) = (run(1), run(2));
+            assert_eq!(one, two, "{w}x{h} {preset:?}: thread count changes the flow");
+            let gpu = GpuDis::new(Emulator, params.clone()).unwrap().flow(&a, &b, None).unwrap();
+            assert_eq!(one, gpu, "{w}x{h} {preset:?}: kernels differ from the CPU version");
+            assert!(one.u.iter().chain(&one.v).all(|x| x.is_finite()), "{w}x{h} {preset:?}: non-finite flow");
+        }
+    }
+}

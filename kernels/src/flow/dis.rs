@@ -204,11 +204,17 @@ pub(crate) fn level_range(w: usize, h: usize, params: &DisParams) -> (usize, usi
     let ps = params.patch_size.max(2);
     assert!(w >= ps && h >= ps, "image {w}x{h} smaller than a {ps}-pixel patch");
     let auto = ((w.max(h) as f64 / (4.0 * ps as f64)).log2() + 0.5).floor().max(0.0) as usize;
-    let mut coarsest = params.coarsest_scale.unwrap_or(auto).max(params.finest_scale);
-    while coarsest > params.finest_scale && ((w >> coarsest) < ps || (h >> coarsest) < ps) {
+    let fits = |s: usize| (w >> s) >= ps && (h >> s) >= ps;
+    // A level must hold a patch: on small images even the finest scale asked for may not.
+    let mut finest = params.finest_scale;
+    while finest > 0 && !fits(finest) {
+        finest -= 1;
+    }
+    let mut coarsest = params.coarsest_scale.unwrap_or(auto).max(finest);
+    while coarsest > finest && !fits(coarsest) {
         coarsest -= 1;
     }
-    (params.finest_scale.min(coarsest), coarsest)
+    (finest, coarsest)
 }
 
 /// Level `s` of a pyramid whose levels above 0 are `above`.

@@ -303,6 +303,10 @@ fn flow(args: &FlowArgs) -> Result<(), String> {
     if (a.width, a.height) != (b.width, b.height) {
         return Err(format!("the images differ in size: {}x{} and {}x{}", a.width, a.height, b.width, b.height));
     }
+    let patch = config.dis_params().patch_size;
+    if a.width < patch || a.height < patch {
+        return Err(format!("the images ({}x{}) are smaller than a {patch}-pixel patch", a.width, a.height));
+    }
     let (a, b) = (GrayImage::from_u8(a.width, a.height, &a.data), GrayImage::from_u8(b.width, b.height, &b.data));
     let started = std::time::Instant::now();
     let (flow, on) = if args.backend == "cuda" {

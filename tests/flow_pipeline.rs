@@ -86,4 +86,14 @@ fn flow_command_reports_endpoint_error_and_writes_flo_and_picture() {
     let bad = maflow(&["flow", "tests/data/bad/text.mp4", "tests/data/bad/text.mp4"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("not a readable PNG"));
+
+    // An image smaller than a patch is refused with its size, not a panic.
+    let tiny = dir.path().join("tiny.png");
+    let file = std::fs::File::create(&tiny).unwrap();
+    let mut enc = png::Encoder::new(file, 4, 4);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.write_header().unwrap().write_image_data(&[128; 16]).unwrap();
+    let small = maflow(&[std::ffi::OsStr::new("flow"), tiny.as_os_str(), tiny.as_os_str()]);
+    assert_eq!(small.status.code(), Some(1));
+    assert!(text(&small.stderr).contains("(4x4) are smaller than a 8-pixel patch"), "{}", text(&small.stderr));
 }

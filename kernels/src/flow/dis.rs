@@ -131,34 +131,12 @@ fn warp_sums4(d: &[f32], jx: &[f32], jy: &[f32]) -> [f32; 4] {
     lanes.map(butterfly)
 }
 
-/// Σ a[k] in warp order.
+/// Σ term(k) over k < n in warp order (for the templates; the hot loop is [`warp_sums4`]).
 #[inline(always)]
-fn warp_total(a: &[f32]) -> f32 {
+fn warp_sum(n: usize, term: impl Fn(usize) -> f32) -> f32 {
     let mut lanes = [0.0f32; WARP];
-    let full = a.len() - a.len() % WARP;
-    for base in (0..full).step_by(WARP) {
-        let x: &[f32; WARP] = a[base..base + WARP].try_into().expect("a full chunk");
-        lanes = std::array::from_fn(|l| lanes[l] + x[l]);
-    }
-    for (l, x) in a[full..].iter().enumerate() {
-        lanes[l] += x;
-    }
-    butterfly(lanes)
-}
-
-/// Σ a[k]·b[k] in warp order.
-#[inline(always)]
-fn warp_dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; WARP];
-    let b = &b[..a.len()];
-    let full = a.len() - a.len() % WARP;
-    for base in (0..full).step_by(WARP) {
-        let x: &[f32; WARP] = a[base..base + WARP].try_into().expect("a full chunk");
-        let y: &[f32; WARP] = b[base..base + WARP].try_into().expect("a full chunk");
-        lanes = std::array::from_fn(|l| lanes[l] + x[l] * y[l]);
-    }
-    for (l, (x, y)) in a[full..].iter().zip(&b[full..]).enumerate() {
-        lanes[l] += x * y;
+    for k in 0..n {
+        lanes[k % WARP] += term(k);
     }
     butterfly(lanes)
 }
@@ -180,15 +158,15 @@ pub fn dis_flow(i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option
     let mut flow: Option<FlowField> = None;
     for s in (finest..=coarsest).rev() {
         let (a, b) = (level(i0, &p0, s), level(i1, &p1, s));
-        let start = match (&flow, init) {
-            (Some(f), _) => resize_flow(f, a.width, a.height),
-            (None, Some(f)) => resize_flow(f, a.width, a.height),
-            (None, None) => FlowField::zeros(a.width, a.height),
+        let start = match flow.as_ref().or(init) {
+            Some(f) => resize_flow(f, a.width, a.height),
+            None => FlowField::zeros(a.width, a.height),
         };
-        let patches = search_level(a, b, &start, params);
+        let (gx, gy) = a.gradients();
+        let patches = search_level(a, b, (&gx, &gy), &start, params);
         let mut dense = densify(a, b, &patches, ps);
         if params.refinement_iterations > 0 {
-            refine(a, b, &mut dense, params.refinement_iterations, &params.refinement);
+            refine(a, b, (&gx, &gy), &mut dense, params.refinement_iterations, &params.refinement);
         }
         flow = Some(dense);
     }
@@ -234,7 +212,7 @@ fn pyramid(img: &GrayImage, top: usize) -> Vec<GrayImage> {
         data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
             let line = |y: usize| &prev.data[y.min(prev.height - 1) * prev.width..][..prev.width];
             let (r0, r1) = (line(2 * y), line(2 * y + 1));
-            // Full 2×2 blocks, then a last column that has only one source column.
+            // Full 2×2 blocks; only a 1-pixel-wide level below has none (its column is repeated).
             let full = (prev.width / 2).min(w);
             for ((out, a), b) in row[..full].iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
                 *out = 0.25 * (a[0] + a[1] + b[0] + b[1]);
@@ -354,8 +332,8 @@ struct Measure {
 struct LevelData<'a, const P: usize> {
     i0: &'a GrayImage,
     i1: &'a GrayImage,
-    gx: GrayImage,
-    gy: GrayImage,
+    gx: &'a GrayImage,
+    gy: &'a GrayImage,
     ps: usize,
     mean_norm: bool,
 }
@@ -380,12 +358,13 @@ impl<const P: usize> LevelData<'_, P> {
         }
         if self.mean_norm {
             for v in [&mut *jx, &mut *jy] {
-                let mean = warp_total(v) / n as f32;
+                let mean = warp_sum(n, |k| v[k]) / n as f32;
                 v.iter_mut().for_each(|x| *x -= mean);
             }
         }
-        let sums = (warp_total(jx), warp_total(jy));
-        let (a, b, c) = (warp_dot(jx, jx), warp_dot(jx, jy), warp_dot(jy, jy));
+        let (jx, jy) = (&*jx, &*jy);
+        let sums = (warp_sum(n, |k| jx[k]), warp_sum(n, |k| jy[k]));
+        let (a, b, c) = (warp_sum(n, |k| jx[k] * jx[k]), warp_sum(n, |k| jx[k] * jy[k]), warp_sum(n, |k| jy[k] * jy[k]));
         // A ridge (a floor under the gradient energy) keeps flat patches, such as a
         // plain wall with compression noise, from turning noise into motion.
         let ridge = HESSIAN_RIDGE * n as f32;
@@ -462,19 +441,19 @@ impl<const P: usize> LevelData<'_, P> {
     }
 }
 
-fn search_level(i0: &GrayImage, i1: &GrayImage, start: &FlowField, params: &DisParams) -> PatchFlows {
+/// Patch flows of one level; `grad` are I0's Sobel gradients.
+fn search_level(i0: &GrayImage, i1: &GrayImage, grad: (&GrayImage, &GrayImage), start: &FlowField, params: &DisParams) -> PatchFlows {
     match params.patch_size {
-        8 => search_level_with::<8>(i0, i1, start, params),
-        12 => search_level_with::<12>(i0, i1, start, params),
-        16 => search_level_with::<16>(i0, i1, start, params),
-        _ => search_level_with::<0>(i0, i1, start, params),
+        8 => search_level_with::<8>(i0, i1, grad, start, params),
+        12 => search_level_with::<12>(i0, i1, grad, start, params),
+        16 => search_level_with::<16>(i0, i1, grad, start, params),
+        _ => search_level_with::<0>(i0, i1, grad, start, params),
     }
 }
 
-fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, start: &FlowField, params: &DisParams) -> PatchFlows {
+fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (&GrayImage, &GrayImage), start: &FlowField, params: &DisParams) -> PatchFlows {
     let ps = params.patch_size;
     assert!(P == 0 || P == ps, "patch size {ps} dispatched as {P}");
-    let (gx, gy) = i0.gradients();
     let data = LevelData::<P> { i0, i1, gx, gy, ps, mean_norm: params.mean_normalization };
     let xs = grid(i0.width, ps, params.patch_stride);
     let ys = grid(i0.height, ps, params.patch_stride);

@@ -61,7 +61,7 @@ struct DataTerms {
 }
 
 impl DataTerms {
-    fn new(i0: &GrayImage, i1: &GrayImage, flow: &FlowField) -> Self {
+    fn new(i0: &GrayImage, i1: &GrayImage, (i0x, i0y): (&GrayImage, &GrayImage), flow: &FlowField) -> Self {
         let (w, h) = (i0.width, i0.height);
         let n = w * h;
         // Warp I1 by the current flow; pixels that leave the image get no data term.
@@ -79,7 +79,6 @@ impl DataTerms {
         let (gx, gy) = avg.gradients();
         let (xx, xy) = gx.gradients();
         let (_, yy) = gy.gradients();
-        let (i0x, i0y) = i0.gradients();
         let (iwx, iwy) = warped.gradients();
         let minus = |a: &[f32], b: &[f32]| -> Vec<f32> { a.iter().zip(b).map(|(a, b)| a - b).collect() };
         let mut d = Self {
@@ -99,6 +98,11 @@ impl DataTerms {
     }
 }
 
+/// Slots per row of a split plane: half the row, rounded up, and a padding slot at each end.
+fn split_stride(w: usize) -> usize {
+    w.div_ceil(2) + 2
+}
+
 /// Checkerboard-split planes: pixel (x, y) has colour (x + y) mod 2 and sits
 /// in its colour's plane at row y, slot 1 + x / 2. Slot 0 and the slots after
 /// a row's last pixel are zero padding, so neighbours are plain offsets.
@@ -109,7 +113,7 @@ struct Split {
 
 impl Split {
     fn new(w: usize, h: usize) -> Self {
-        let stride = w.div_ceil(2) + 2;
+        let stride = split_stride(w);
         Self { stride, planes: [vec![0.0; stride * h], vec![0.0; stride * h]] }
     }
 
@@ -152,7 +156,7 @@ struct SorSystem {
 
 impl SorSystem {
     fn new(w: usize, h: usize) -> Self {
-        let stride = w.div_ceil(2) + 2;
+        let stride = split_stride(w);
         Self { stride, data: vec![0.0; h * FIELDS * 2 * stride] }
     }
 
@@ -163,14 +167,15 @@ impl SorSystem {
     }
 }
 
-/// Refines `flow` (from `i0` to `i1`, same size) in place.
-pub fn refine(i0: &GrayImage, i1: &GrayImage, flow: &mut FlowField, iterations: usize, p: &RefineParams) {
+/// Refines `flow` (from `i0` to `i1`, same size) in place; `i0_gradients` are
+/// I0's Sobel gradients ([`GrayImage::gradients`]), which the patch search has already.
+pub fn refine(i0: &GrayImage, i1: &GrayImage, i0_gradients: (&GrayImage, &GrayImage), flow: &mut FlowField, iterations: usize, p: &RefineParams) {
     let (w, h) = (i0.width, i0.height);
     if w < 3 || h < 3 || iterations == 0 {
         return;
     }
     let n = w * h;
-    let data = DataTerms::new(i0, i1, flow);
+    let data = DataTerms::new(i0, i1, i0_gradients, flow);
     let (mut du, mut dv) = (vec![0.0f32; n], vec![0.0f32; n]);
     let (mut su, mut sv) = (Split::new(w, h), Split::new(w, h));
     let mut smooth = vec![0.0f32; n];
@@ -193,12 +198,9 @@ fn smoothness(flow: &FlowField, du: &[f32], dv: &[f32], alpha: f32, out: &mut [f
     let (w, h) = (flow.width, flow.height);
     out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         let (ym, yp) = (y.saturating_sub(1), (y + 1).min(h - 1));
-        fn line(a: &[f32], y: usize, w: usize) -> &[f32] {
-            &a[y * w..][..w]
-        }
-        let (fu, fv, du_, dv_) = (line(&flow.u, y, w), line(&flow.v, y, w), line(du, y, w), line(dv, y, w));
-        let (fum, fvm, dum, dvm) = (line(&flow.u, ym, w), line(&flow.v, ym, w), line(du, ym, w), line(dv, ym, w));
-        let (fup, fvp, dup, dvp) = (line(&flow.u, yp, w), line(&flow.v, yp, w), line(du, yp, w), line(dv, yp, w));
+        let (fu, fv, du_, dv_) = (part(&flow.u, y * w, w), part(&flow.v, y * w, w), part(du, y * w, w), part(dv, y * w, w));
+        let (fum, fvm, dum, dvm) = (part(&flow.u, ym * w, w), part(&flow.v, ym * w, w), part(du, ym * w, w), part(dv, ym * w, w));
+        let (fup, fvp, dup, dvp) = (part(&flow.u, yp * w, w), part(&flow.v, yp * w, w), part(du, yp * w, w), part(dv, yp * w, w));
         let at = |x: usize, xm: usize, xp: usize| {
             let ux = 0.5 * (fu[xp] + du_[xp] - fu[xm] - du_[xm]);
             let uy = 0.5 * (fup[x] + dup[x] - fum[x] - dum[x]);
@@ -230,9 +232,10 @@ fn coefficients(d: &DataTerms, flow: &FlowField, du: &[f32], dv: &[f32], smooth:
     let (w, h) = (flow.width, flow.height);
     let inv_gamma = p.gamma.recip();
     let s = sys.stride;
-    sys.data.par_chunks_mut(FIELDS * 2 * s).enumerate().for_each(|(y, block)| {
+    // Per thread, one row of each field; the left weight of x = 0 and the right
+    // weight of x = w − 1 are never written and stay zero.
+    sys.data.par_chunks_mut(FIELDS * 2 * s).enumerate().for_each_init(|| vec![0.0f32; FIELDS * w], |fields, (y, block)| {
         let o = y * w;
-        let mut fields = vec![0.0f32; FIELDS * w];
         let (wl_row, rest) = fields.split_at_mut(w);
         let (wr_row, rest) = rest.split_at_mut(w);
         let (wt_row, rest) = rest.split_at_mut(w);
@@ -326,46 +329,6 @@ fn coefficients(d: &DataTerms, flow: &FlowField, du: &[f32], dv: &[f32], smooth:
     });
 }
 
-/// The slices one row of a colour pass reads, all of the row's length.
-struct SorRow<'a> {
-    wl: &'a [f32],
-    wr: &'a [f32],
-    wt: &'a [f32],
-    wb: &'a [f32],
-    a12: &'a [f32],
-    inv_u: &'a [f32],
-    inv_v: &'a [f32],
-    cu: &'a [f32],
-    cv: &'a [f32],
-    ul: &'a [f32],
-    ur: &'a [f32],
-    ut: &'a [f32],
-    ub: &'a [f32],
-    vl: &'a [f32],
-    vr: &'a [f32],
-    vt: &'a [f32],
-    vb: &'a [f32],
-}
-
-impl SorRow<'_> {
-    #[inline(never)]
-    fn update(&self, du: &mut [f32], dv: &mut [f32], omega: f32) {
-        let m = du.len();
-        let Self { wl, wr, wt, wb, a12, inv_u, inv_v, cu, cv, ul, ur, ut, ub, vl, vr, vt, vb } = self;
-        let (wl, wr, wt, wb, a12, inv_u, inv_v, cu, cv) = (&wl[..m], &wr[..m], &wt[..m], &wb[..m], &a12[..m], &inv_u[..m], &inv_v[..m], &cu[..m], &cv[..m]);
-        let (ul, ur, ut, ub, vl, vr, vt, vb) = (&ul[..m], &ur[..m], &ut[..m], &ub[..m], &vl[..m], &vr[..m], &vt[..m], &vb[..m]);
-        let dv = &mut dv[..m];
-        for k in 0..m {
-            let nu = wl[k] * ul[k] + wr[k] * ur[k] + wt[k] * ut[k] + wb[k] * ub[k];
-            let du_new = (cu[k] + nu - a12[k] * dv[k]) * inv_u[k];
-            du[k] += omega * (du_new - du[k]);
-            let nv = wl[k] * vl[k] + wr[k] * vr[k] + wt[k] * vt[k] + wb[k] * vb[k];
-            let dv_new = (cv[k] + nv - a12[k] * du[k]) * inv_v[k];
-            dv[k] += omega * (dv_new - dv[k]);
-        }
-    }
-}
-
 /// `m` values of `a` from `start`.
 fn part(a: &[f32], start: usize, m: usize) -> &[f32] {
     &a[start..][..m]
@@ -387,8 +350,15 @@ fn sor_row(sys: &SorSystem, (own_u, own_v): (&mut [f32], &mut [f32]), (other_u, 
     let (above, below) = (y.saturating_sub(1) * s + 1, (y + 1).min(h - 1) * s + 1);
     let (ul, ur, ut, ub) = (part(other_u, y * s + p, m), part(other_u, y * s + p + 1, m), part(other_u, above, m), part(other_u, below, m));
     let (vl, vr, vt, vb) = (part(other_v, y * s + p, m), part(other_v, y * s + p + 1, m), part(other_v, above, m), part(other_v, below, m));
-    let rows = SorRow { wl, wr, wt, wb, a12, inv_u, inv_v, cu, cv, ul, ur, ut, ub, vl, vr, vt, vb };
-    rows.update(&mut own_u[1..][..m], &mut own_v[1..][..m], omega);
+    let (du, dv) = (&mut own_u[1..][..m], &mut own_v[1..][..m]);
+    for k in 0..m {
+        let nu = wl[k] * ul[k] + wr[k] * ur[k] + wt[k] * ut[k] + wb[k] * ub[k];
+        let du_new = (cu[k] + nu - a12[k] * dv[k]) * inv_u[k];
+        du[k] += omega * (du_new - du[k]);
+        let nv = wl[k] * vl[k] + wr[k] * vr[k] + wt[k] * vt[k] + wb[k] * vb[k];
+        let dv_new = (cv[k] + nv - a12[k] * du[k]) * inv_v[k];
+        dv[k] += omega * (dv_new - dv[k]);
+    }
 }
 
 /// Pixels below which the SOR state of a level stays in cache, so that

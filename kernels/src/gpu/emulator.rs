@@ -21,9 +21,6 @@ pub struct Emulator;
 /// Host memory standing in for device memory; kernels write through it while it is shared.
 pub struct HostBuffer<T>(UnsafeCell<Box<[T]>>);
 
-// SAFETY: a buffer is only written by kernels inside `launch`, which returns after they finish.
-unsafe impl<T: Send> Sync for HostBuffer<T> {}
-
 impl<T> HostBuffer<T> {
     fn ptr(&self) -> *mut c_void {
         // SAFETY: no reference into the contents is held across this call.

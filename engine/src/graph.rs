@@ -229,7 +229,20 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
             }
         })
         .collect();
-    let stages = fuse(&mut nodes);
+    let stages = match fuse(&mut nodes) {
+        Ok(stages) => stages,
+        Err(node) => {
+            let old = order[node];
+            let inputs: Vec<&str> = decls[old].inputs.iter().map(|(id, _)| id.as_str()).collect();
+            let span = decls[old].inputs.first().map_or(decls[old].id_span, |i| i.1);
+            let diag = Diagnostic::at(
+                span,
+                format!("{}: its inputs ({}) come from different frame producers", decls[old].id, inputs.join(", ")),
+            )
+            .with_help("a frame-level operator combines per-frame data of one clip: feed every input from the same `decode`");
+            return Err(SpecErrors { sources: spec.sources, diagnostics: vec![diag] });
+        }
+    };
     Ok(Plan { spec, nodes, stages })
 }
 
@@ -237,6 +250,10 @@ fn type_name(ty: PortType) -> &'static str {
     match ty {
         PortType::Clips => "clips",
         PortType::Frames => "frames",
+        PortType::Flow => "per-frame flow",
+        PortType::Skeleton => "per-frame skeletons",
+        PortType::Mask => "per-frame masks",
+        PortType::Parts => "per-frame body parts",
         PortType::Any => "records",
     }
 }
@@ -245,6 +262,10 @@ fn hint_for(ty: PortType) -> &'static str {
     match ty {
         PortType::Clips => "connect it to a source such as `ma52` or `folder`",
         PortType::Frames => "connect it to a frame producer such as `decode`",
+        PortType::Flow => "connect it to a `flow` operator",
+        PortType::Skeleton => "connect it to a `pose` operator or a `skeleton` reader",
+        PortType::Mask => "connect it to a `segment` operator",
+        PortType::Parts => "connect it to an `align` operator",
         PortType::Any => "connect it to any operator",
     }
 }
@@ -300,8 +321,9 @@ fn topological_order(edges: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
     Ok(order)
 }
 
-/// Groups each frame producer with the consumers of its frames.
-fn fuse(nodes: &mut [PlanNode]) -> Vec<Stage> {
+/// Groups each frame producer with the consumers of its frames and of their
+/// per-frame products; `Err(node)` names a consumer fed by two stages.
+fn fuse(nodes: &mut [PlanNode]) -> Result<Vec<Stage>, usize> {
     let mut stages: Vec<Stage> = Vec::new();
     for i in 0..nodes.len() {
         match nodes[i].runtime {
@@ -310,14 +332,21 @@ fn fuse(nodes: &mut [PlanNode]) -> Vec<Stage> {
                 stages.push(Stage { source: nodes[i].inputs[0], producer: i, consumers: Vec::new() });
             }
             Runtime::FrameConsumer(_) => {
-                let stage = nodes[nodes[i].inputs[0]].stage.expect("frame inputs come from a stage (type-checked)");
+                let mut input_stages = nodes[i].inputs.iter().map(|&j| nodes[j].stage);
+                let stage = input_stages
+                    .next()
+                    .flatten()
+                    .expect("frame-level inputs come from a stage (type-checked)");
+                if input_stages.any(|s| s != Some(stage)) {
+                    return Err(i);
+                }
                 nodes[i].stage = Some(stage);
                 stages[stage].consumers.push(i);
             }
             _ => {}
         }
     }
-    stages
+    Ok(stages)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! params and a build function) and hand the table to the engine. Runtimes
 //! implement one of the traits below and know nothing about timely.
 
+use std::any::Any;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +23,14 @@ pub enum PortType {
     Clips,
     /// A stream of decoded frames per clip (stays inside one worker).
     Frames,
+    /// Per frame: the optical flow from the previous frame.
+    Flow,
+    /// Per frame: a skeleton (keypoints with scores).
+    Skeleton,
+    /// Per frame: a human mask.
+    Mask,
+    /// Per frame: the 14 body parts' motion vectors and anchors.
+    Parts,
     /// Any per-clip record (every node has one).
     Any,
 }
@@ -30,6 +39,11 @@ impl PortType {
     /// Whether an input port of this type accepts what `produced` carries.
     pub fn accepts(self, produced: PortType) -> bool {
         self == PortType::Any || self == produced
+    }
+
+    /// Whether it travels per frame, inside a clip's frame stage.
+    pub fn is_frame_level(self) -> bool {
+        matches!(self, PortType::Frames | PortType::Flow | PortType::Skeleton | PortType::Mask | PortType::Parts)
     }
 }
 
@@ -123,16 +137,61 @@ pub trait FrameStream {
     fn finish(self: Box<Self>) -> Result<Output, String>;
 }
 
+/// What a frame consumer hands, per frame, to the consumers downstream of it
+/// in the same stage (a flow field, a skeleton, a mask); its type is fixed by
+/// the kind's output [`PortType`].
+pub type FrameProduct = Arc<dyn Any + Send + Sync>;
+
+/// The products of a consumer's inputs for the current frame, by port.
+///
+/// A port fed by the frame producer has no product (the frame itself is
+/// passed); a port whose upstream has nothing for this frame (the first frame
+/// of a flow) has none either.
+pub struct FrameInputs<'a> {
+    products: &'a [Option<FrameProduct>],
+}
+
+impl<'a> FrameInputs<'a> {
+    /// Inputs over products listed by port.
+    pub fn new(products: &'a [Option<FrameProduct>]) -> Self {
+        Self { products }
+    }
+
+    /// No inputs besides the frame.
+    pub fn none() -> FrameInputs<'static> {
+        FrameInputs { products: &[] }
+    }
+
+    /// The product on `port`, if there is one and it has type `T`.
+    pub fn get<T: Any>(&self, port: usize) -> Option<&'a T> {
+        self.products.get(port)?.as_ref()?.downcast_ref::<T>()
+    }
+}
+
 /// Starts per-clip frame consumers.
 pub trait FrameConsumer: Send + Sync {
     /// Prepares to receive the frames of one clip.
     fn start(&self, clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String>;
+
+    /// Whether [`replay`](Self::replay) works: its record holds its per-frame
+    /// products (a skeleton track does; a flow field is never stored).
+    fn can_replay(&self) -> bool {
+        false
+    }
+
+    /// A task that yields this consumer's per-frame products again from its
+    /// cached output, without computing, for consumers downstream that must
+    /// run (e.g. a stored skeleton track for `align` after a flow change).
+    fn replay(&self, _clip: &Clip, _info: &VideoInfo, _cached: &Output) -> Result<Box<dyn FrameTask>, String> {
+        Err("this operator cannot replay a stored output".into())
+    }
 }
 
 /// The state of one frame consumer over one clip.
 pub trait FrameTask {
-    /// Takes the next frame.
-    fn push(&mut self, frame: &Frame) -> Result<(), String>;
+    /// Takes the next frame and its inputs' products; returns this frame's
+    /// product for consumers downstream, if the kind has one.
+    fn push(&mut self, frame: &Frame, inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String>;
     /// The per-clip output after the last frame.
     fn finish(self: Box<Self>) -> Result<Output, String>;
 }

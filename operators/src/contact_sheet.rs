@@ -9,7 +9,7 @@ use std::sync::Arc;
 use maflow_engine::data::{Blob, Clip, Frame, Output, PixelFormat, VideoInfo};
 use maflow_engine::diagnostic::Diagnostic;
 use maflow_engine::params::{built, param_error, parse_params};
-use maflow_engine::registry::{Built, FrameConsumer, FrameTask, OperatorKind, Port, PortType, Runtime};
+use maflow_engine::registry::{Built, FrameConsumer, FrameInputs, FrameProduct, FrameTask, OperatorKind, Port, PortType, Runtime};
 use maflow_engine::spec::Section;
 use maflow_engine::spec::tree::Node;
 use maflow_kernels::resize::{ImageView, resize_area};
@@ -127,13 +127,13 @@ struct SheetTask {
 }
 
 impl FrameTask for SheetTask {
-    fn push(&mut self, frame: &Frame) -> Result<(), String> {
+    fn push(&mut self, frame: &Frame, _inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
         let keep = match &self.targets {
             Some(t) => t.binary_search(&frame.index).is_ok(),
             None => frame.index.is_multiple_of(self.stride),
         };
         if !keep {
-            return Ok(());
+            return Ok(None);
         }
         self.format = Some(frame.format);
         let channels = frame.format.channels();
@@ -150,7 +150,7 @@ impl FrameTask for SheetTask {
             self.stride *= 2;
             self.thumbs.retain(|(i, _)| i.is_multiple_of(self.stride));
         }
-        Ok(())
+        Ok(None)
     }
 
     fn finish(self: Box<Self>) -> Result<Output, String> {

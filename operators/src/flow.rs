@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use maflow_engine::data::{Blob, Clip, Frame, Output, PixelFormat, VideoInfo};
 use maflow_engine::diagnostic::Diagnostic;
 use maflow_engine::params::{built, param_error, parse_params};
-use maflow_engine::registry::{Built, FrameConsumer, FrameTask, OperatorKind, Port, PortType, Runtime};
+use maflow_engine::registry::{Built, FrameConsumer, FrameInputs, FrameProduct, FrameTask, OperatorKind, Port, PortType, Runtime};
 use maflow_engine::spec::Section;
 use maflow_engine::spec::tree::Node;
 use maflow_kernels::flow::color::flow_to_rgb;
@@ -24,6 +24,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact_sheet::{Grid, sample_indices};
 use crate::image_files::encode_rgb_png;
+
+/// The per-frame product of `flow`: the flow from the previous frame to this one.
+#[derive(Clone, Debug)]
+pub struct FlowProduct {
+    /// The field at the working resolution (`scale` × input size), x right, y down.
+    pub field: FlowField,
+    /// Multiply positions at input size by `1 / to_input` to index the field,
+    /// and its vectors by `to_input` to get pixels/frame at input size.
+    pub to_input: f32,
+}
 
 /// Params of `flow`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -146,7 +156,7 @@ pub const KIND: OperatorKind = OperatorKind {
           (positive parts of -v, u, v, -u), in pixels/frame at input size, y down.\n\
           Blob: a PNG of colour-wheel pictures of evenly spaced pairs (hue = direction, saturation = speed).",
     inputs: &[Port { name: "frames", ty: PortType::Frames }],
-    output: Some(PortType::Any),
+    output: Some(PortType::Flow),
     example: "preset: medium          # ultrafast | fast | medium\n\
               backend: auto           # auto | cpu | cuda\n\
               scale: 1.0              # compute at this fraction of the frame size\n\
@@ -252,7 +262,7 @@ struct FlowTask {
     size: (usize, usize),
     work_size: (usize, usize),
     previous: Option<GrayImage>,
-    previous_flow: Option<FlowField>,
+    previous_flow: Option<Arc<FlowProduct>>,
     /// Per pair: mean u, v, speed, then mean up, right, down, left components.
     pairs: Vec<[f32; 7]>,
     /// Pair indices to draw, when the frame count is known.
@@ -273,11 +283,11 @@ fn luma_image(frame: &Frame) -> GrayImage {
 }
 
 impl FrameTask for FlowTask {
-    fn push(&mut self, frame: &Frame) -> Result<(), String> {
+    fn push(&mut self, frame: &Frame, _inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
         let full = luma_image(frame);
         let image = if self.work_size == self.size { full } else { area_resize_f32(&full, self.work_size.0, self.work_size.1) };
         if let Some(prev) = self.previous.take() {
-            let init = if self.config.temporal_init { self.previous_flow.as_ref() } else { None };
+            let init = if self.config.temporal_init { self.previous_flow.as_ref().map(|p| &p.field) } else { None };
             let flow = self.engine.flow(&prev, &image, &self.params, init)?;
             self.pairs.push(pair_summary(&flow, 1.0 / self.config.scale as f32));
             let pair = self.pairs.len() as u64 - 1;
@@ -288,10 +298,10 @@ impl FrameTask for FlowTask {
             if wanted {
                 self.viz.push((pair, flow.clone()));
             }
-            self.previous_flow = Some(flow);
+            self.previous_flow = Some(Arc::new(FlowProduct { field: flow, to_input: 1.0 / self.config.scale as f32 }));
         }
         self.previous = Some(image);
-        Ok(())
+        Ok(self.previous_flow.clone().map(|p| p as FrameProduct))
     }
 
     fn finish(self: Box<Self>) -> Result<Output, String> {

@@ -30,6 +30,7 @@ use crate::data::ItemError;
 use crate::graph::Plan;
 use crate::pool::pooled_map;
 use crate::progress::ProgressMode;
+use crate::registry::Runtime;
 use crate::store::{Store, StoreError, write_atomic};
 use coordinator::Coordinator;
 
@@ -124,7 +125,7 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
     let (store, prepared, jobs) = if coordinator_side {
         let store = Store::open(&plan.spec.defaults.store)?;
         let prepared = prepare(&plan, Some(&store))?;
-        let jobs = stage_jobs(&plan, &prepared);
+        let jobs = stage_jobs(&plan, &prepared, &store)?;
         (Some(store), Some(prepared), jobs)
     } else {
         (None, None, Vec::new())
@@ -221,8 +222,10 @@ fn route(id: &str) -> u64 {
     u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
-/// One job per (clip, stage) with at least one stage output missing from the store.
-fn stage_jobs(plan: &Plan, prepared: &Prepared) -> Vec<StageJob> {
+/// One job per (clip, stage) with at least one stage output missing from the
+/// store. A cached consumer that feeds a missing one replays its stored record
+/// when it can, and is computed again otherwise.
+fn stage_jobs(plan: &Plan, prepared: &Prepared, store: &Store) -> Result<Vec<StageJob>, StoreError> {
     let mut jobs = Vec::new();
     for clip in &prepared.clips {
         for (s, stage) in plan.stages.iter().enumerate() {
@@ -233,12 +236,30 @@ fn stage_jobs(plan: &Plan, prepared: &Prepared) -> Vec<StageJob> {
                 .chain(stage.consumers.iter().copied())
                 .filter(|&n| !clip.cached[n])
                 .collect();
-            if !needed.is_empty() {
-                jobs.push(StageJob { seq: clip.seq, stage: s, clip: clip.clip.clone(), needed });
+            if needed.is_empty() {
+                continue;
             }
+            // Walk consumers downstream-first: whatever a running consumer reads must run too.
+            let mut runs: Vec<usize> = needed.clone();
+            let (mut feeders, mut replay) = (Vec::new(), Vec::new());
+            for &node in stage.consumers.iter().rev() {
+                let feeds_a_run = runs.iter().any(|&r| plan.nodes[r].inputs.contains(&node));
+                if clip.cached[node] && feeds_a_run {
+                    runs.push(node);
+                    let stored = store.get(&clip.keys[node].expect("stage nodes have keys"))?;
+                    match stored {
+                        Some(stored) if matches!(&plan.nodes[node].runtime, Runtime::FrameConsumer(c) if c.can_replay()) => {
+                            let output = crate::data::Output::record(stored.record);
+                            replay.push((node, stage::WireOutput::from_output(output)));
+                        }
+                        _ => feeders.push(node),
+                    }
+                }
+            }
+            jobs.push(StageJob { seq: clip.seq, stage: s, clip: clip.clip.clone(), needed, feeders, replay });
         }
     }
-    jobs
+    Ok(jobs)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Blob, Clip, Output};
 use crate::graph::Plan;
-use crate::registry::{FrameTask, Runtime};
+use crate::registry::{FrameInputs, FrameProduct, FrameTask, Runtime};
 
-/// Work for one clip and one stage; `needed` lists the stage nodes to compute.
+/// Work for one clip and one stage.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StageJob {
     /// Clip position in the run.
@@ -22,8 +22,12 @@ pub struct StageJob {
     pub stage: usize,
     /// The clip.
     pub clip: Clip,
-    /// Stage nodes whose outputs are missing from the store.
+    /// Stage nodes whose outputs are missing from the store: computed and returned.
     pub needed: Vec<usize>,
+    /// Cached consumers computed again only to feed `needed` ones (they cannot replay).
+    pub feeders: Vec<usize>,
+    /// Cached consumers that feed `needed` ones by replaying their stored records.
+    pub replay: Vec<(usize, WireOutput)>,
 }
 
 /// An output in a form that crosses processes.
@@ -36,7 +40,8 @@ pub struct WireOutput {
 }
 
 impl WireOutput {
-    fn from_output(o: Output) -> Self {
+    /// An output as it crosses processes.
+    pub fn from_output(o: Output) -> Self {
         Self { record: o.record.to_string(), blobs: o.blobs }
     }
 
@@ -64,19 +69,27 @@ pub struct StageResult {
     pub seq: u64,
     /// Stage index.
     pub stage: usize,
-    /// Per needed node: (node, outcome, seconds spent in it).
+    /// Per needed node (and failed feeder): (node, outcome, seconds spent in it).
     pub outcomes: Vec<(usize, Outcome, f64)>,
     /// Frames streamed.
     pub frames: u64,
 }
 
+/// How a consumer ended, when it did not finish.
+enum Stop {
+    Failed(String),
+    Skipped,
+}
+
 /// One consumer's state while the frames of a clip stream by.
 struct ConsumerRun {
     node: usize,
-    /// `None` once it failed (or never started).
+    /// Its inputs, as positions in the stage's run list (`None`: the producer).
+    inputs: Vec<Option<usize>>,
+    /// `None` once it stopped.
     task: Option<Box<dyn FrameTask>>,
     seconds: f64,
-    error: Option<String>,
+    stop: Option<Stop>,
 }
 
 /// Runs a stage job.
@@ -86,11 +99,17 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
     let Runtime::FrameProducer(producer) = &plan.nodes[stage.producer].runtime else {
         unreachable!("a stage starts at a frame producer")
     };
-    let consumers: Vec<usize> = stage.consumers.iter().copied().filter(|c| job.needed.contains(c)).collect();
+    let replayed: Vec<usize> = job.replay.iter().map(|(n, _)| *n).collect();
+    let running: Vec<usize> = stage
+        .consumers
+        .iter()
+        .copied()
+        .filter(|c| job.needed.contains(c) || job.feeders.contains(c) || replayed.contains(c))
+        .collect();
     let producer_needed = job.needed.contains(&stage.producer);
     let fail_all = |result: &mut StageResult, cause: String, producer_seconds: f64| {
         result.outcomes.push((stage.producer, Outcome::Failed(cause), producer_seconds));
-        for &c in &consumers {
+        for &c in running.iter().filter(|&&c| job.needed.contains(&c)) {
             result.outcomes.push((c, Outcome::Skipped, 0.0));
         }
     };
@@ -106,21 +125,34 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
     let mut producer_seconds = t.elapsed().as_secs_f64();
 
     let info = stream.info().clone();
-    let mut tasks: Vec<ConsumerRun> = consumers
-        .iter()
-        .map(|&node| {
-            let Runtime::FrameConsumer(consumer) = &plan.nodes[node].runtime else {
-                unreachable!("stage members after the producer are consumers")
-            };
-            let t = Instant::now();
-            let (task, error) = match consumer.start(&job.clip, &info) {
-                Ok(task) => (Some(task), None),
-                Err(cause) => (None, Some(cause)),
-            };
-            ConsumerRun { node, task, seconds: t.elapsed().as_secs_f64(), error }
-        })
-        .collect();
+    let mut replay = job.replay;
+    let mut runs: Vec<ConsumerRun> = Vec::with_capacity(running.len());
+    for &node in &running {
+        let Runtime::FrameConsumer(consumer) = &plan.nodes[node].runtime else {
+            unreachable!("stage members after the producer are consumers")
+        };
+        let inputs = plan.nodes[node]
+            .inputs
+            .iter()
+            .map(|&j| if j == stage.producer { None } else { running.iter().position(|&r| r == j) })
+            .collect();
+        let t = Instant::now();
+        let started = match replay.iter().position(|(n, _)| *n == node) {
+            Some(at) => {
+                let cached = replay.swap_remove(at).1.into_output();
+                consumer.replay(&job.clip, &info, &cached)
+            }
+            None => consumer.start(&job.clip, &info),
+        };
+        let (task, stop) = match started {
+            Ok(task) => (Some(task), None),
+            Err(cause) => (None, Some(Stop::Failed(cause))),
+        };
+        runs.push(ConsumerRun { node, inputs, task, seconds: t.elapsed().as_secs_f64(), stop });
+    }
 
+    let mut products: Vec<Option<FrameProduct>> = vec![None; runs.len()];
+    let mut port_products: Vec<Option<FrameProduct>> = Vec::new();
     loop {
         let t = Instant::now();
         let frame = stream.next_frame();
@@ -134,12 +166,27 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
             }
         };
         result.frames += 1;
-        for run in &mut tasks {
-            let Some(task) = run.task.as_mut() else { continue };
+        for k in 0..runs.len() {
+            products[k] = None;
+            if runs[k].task.is_none() {
+                continue;
+            }
+            if runs[k].inputs.iter().flatten().any(|&i| runs[i].task.is_none()) {
+                runs[k].task = None;
+                runs[k].stop = Some(Stop::Skipped);
+                continue;
+            }
+            port_products.clear();
+            port_products.extend(runs[k].inputs.iter().map(|i| i.and_then(|i| products[i].clone())));
+            let run = &mut runs[k];
+            let task = run.task.as_mut().expect("checked above");
             let t = Instant::now();
-            if let Err(cause) = task.push(&frame) {
-                run.error = Some(cause);
-                run.task = None;
+            match task.push(&frame, &FrameInputs::new(&port_products)) {
+                Ok(product) => products[k] = product,
+                Err(cause) => {
+                    run.stop = Some(Stop::Failed(cause));
+                    run.task = None;
+                }
             }
             run.seconds += t.elapsed().as_secs_f64();
         }
@@ -158,9 +205,10 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
             return result;
         }
     }
-    for ConsumerRun { node, task, mut seconds, error } in tasks {
-        let outcome = match (task, error) {
-            (_, Some(cause)) => Outcome::Failed(cause),
+    for ConsumerRun { node, task, mut seconds, stop, .. } in runs {
+        let outcome = match (task, stop) {
+            (_, Some(Stop::Failed(cause))) => Outcome::Failed(cause),
+            (_, Some(Stop::Skipped)) => Outcome::Skipped,
             (Some(task), None) => {
                 let t = Instant::now();
                 let out = task.finish();
@@ -170,9 +218,12 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
                     Err(cause) => Outcome::Failed(cause),
                 }
             }
-            (None, None) => unreachable!("a task is dropped only with its error"),
+            (None, None) => unreachable!("a task is dropped only with its stop"),
         };
-        result.outcomes.push((node, outcome, seconds));
+        // A cached feeder or replay is reported only when it fails (its cause explains the skips).
+        if job.needed.contains(&node) || matches!(outcome, Outcome::Failed(_)) {
+            result.outcomes.push((node, outcome, seconds));
+        }
     }
     result
 }

@@ -7,4 +7,5 @@
 
 pub mod flow;
 pub mod gpu;
+pub mod crop;
 pub mod resize;

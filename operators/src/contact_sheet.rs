@@ -258,7 +258,7 @@ mod tests {
         let clip = Clip { id: "c".into(), path: "c.mp4".into(), label: None, label_name: None, participant: None, split: None };
         let mut task = sheet.start(&clip, &info).unwrap();
         for i in 0..n {
-            task.push(&frame(i, (i * 2) as u8)).unwrap();
+            task.push(&frame(i, (i * 2) as u8), &FrameInputs::none()).unwrap();
         }
         let out = task.finish().unwrap();
         (out.record, out.blobs[0].bytes.clone())

@@ -9,14 +9,22 @@ use std::sync::OnceLock;
 
 use maflow_engine::registry::Registry;
 
+pub mod align;
+pub mod body;
 pub mod contact_sheet;
 pub mod decode;
+pub mod descriptor;
 pub mod flow;
 pub mod folder;
 pub mod image_files;
 pub mod json_files_sink;
 pub mod jsonl_sink;
 pub mod ma52;
+pub mod motion_summary;
+pub mod onnx;
+pub mod pose;
+pub mod replay;
+pub mod segment;
 pub mod taxonomy;
 
 /// The operator table.
@@ -28,6 +36,10 @@ pub fn registry() -> &'static Registry {
             folder::KIND,
             decode::KIND,
             flow::KIND,
+            pose::KIND,
+            segment::KIND,
+            align::KIND,
+            descriptor::KIND,
             contact_sheet::KIND,
             jsonl_sink::KIND,
             json_files_sink::KIND,

@@ -1,0 +1,270 @@
+//! `align`: per frame, each body part's motion vector and anchor.
+//!
+//! The flow into frame t starts at frame t−1's pixels, so a part's region is
+//! taken from frame t−1: the human mask ∩ the part's capsule, each pixel
+//! given to the part whose capsule reaches it most closely. The part's
+//! `vector` is a robust average (median, or trimmed mean) of the flow over
+//! that region, in pixels/frame at the input size with y flipped (vy > 0 is
+//! upward); its `coord` is frame t's anchor normalised to [0, 1] (origin top
+//! left). A part whose joints are unsure or whose region is nearly empty is
+//! marked unsure; `descriptor` interpolates it. The record is the part track
+//! (stored, so a descriptor change replays it instead of computing flow again).
+
+use std::sync::Arc;
+
+use maflow_engine::data::{Clip, Frame, Output, VideoInfo};
+use maflow_engine::diagnostic::Diagnostic;
+use maflow_engine::params::{built, param_error, parse_params};
+use maflow_engine::registry::{
+    Built, FrameConsumer, FrameInputs, FrameProduct, FrameTask, OperatorKind, Port, PortType, Runtime,
+};
+use maflow_engine::spec::Section;
+use maflow_engine::spec::tree::Node;
+use serde::{Deserialize, Serialize};
+
+use crate::body::{Joints, PARTS, PartShape, Skeleton, owner, part_shapes};
+use crate::flow::FlowProduct;
+use crate::replay::ReplayTask;
+use crate::segment::Mask;
+
+/// Params of `align`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlignConfig {
+    /// `median` or `trimmed_mean` of the flow over a part's region.
+    #[serde(default)]
+    pub average: Average,
+    /// Fraction cut from each end before a trimmed mean.
+    #[serde(default = "default_trim")]
+    pub trim: f32,
+    /// A part is unsure when its joints' confidence is below this.
+    #[serde(default = "default_min_score")]
+    pub min_score: f32,
+    /// A part is unsure when its region has fewer flow samples than this.
+    #[serde(default = "default_min_pixels")]
+    pub min_pixels: usize,
+}
+
+/// Robust averages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Average {
+    /// Per-component median.
+    #[default]
+    Median,
+    /// Per-component mean after cutting `trim` from each end.
+    TrimmedMean,
+}
+
+fn default_trim() -> f32 {
+    0.2
+}
+fn default_min_score() -> f32 {
+    0.5
+}
+fn default_min_pixels() -> usize {
+    20
+}
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "align",
+    section: Section::Operators,
+    version: 1,
+    doc: "Per frame and body part (14): the robust average of the flow over the part's region (human mask ∩\n\
+          its capsule on frame t-1) in pixels/frame with vy > 0 upward, and the part's anchor normalised to\n\
+          [0, 1] (origin top-left). Inputs: flow, skeletons, masks. Record: the part track, with per-frame\n\
+          confidence and region size.",
+    inputs: &[
+        Port { name: "flow", ty: PortType::Flow },
+        Port { name: "skeleton", ty: PortType::Skeleton },
+        Port { name: "mask", ty: PortType::Mask },
+    ],
+    output: Some(PortType::Parts),
+    example: "average: median   # median | trimmed_mean\n\
+              trim: 0.2         # cut from each end for trimmed_mean\n\
+              min_score: 0.5    # joints less sure than this make the part unsure\n\
+              min_pixels: 20    # regions with fewer flow samples are unsure",
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: AlignConfig = parse_params(params)?;
+    let mut errors = Vec::new();
+    if !(0.0..0.5).contains(&config.trim) {
+        errors.push(param_error(params, "trim", "`trim` must be in [0, 0.5)"));
+    }
+    if !(0.0..=1.0).contains(&config.min_score) {
+        errors.push(param_error(params, "min_score", "`min_score` must be in [0, 1]"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(built(&config, Runtime::FrameConsumer(Arc::new(AlignOperator { config: config.clone() }))))
+}
+
+/// One frame of the 14 parts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartsFrame {
+    /// Per part: [vx, vy] in pixels/frame, vy > 0 upward ([0, 0] on the first frame).
+    pub vector: [[f32; 2]; 14],
+    /// Per part: anchor [x, y] normalised to [0, 1], origin top-left.
+    pub coord: [[f32; 2]; 14],
+    /// Per part: whether the measurement is trustworthy.
+    pub sure: [bool; 14],
+    /// Per part: flow samples averaged.
+    pub pixels: [u32; 14],
+}
+
+/// The stored record of `align`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PartTrack {
+    /// Part names, in the order of each frame's arrays.
+    pub parts: Vec<String>,
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: f64,
+    /// Per frame.
+    pub frames: Vec<PartsFrame>,
+}
+
+struct AlignOperator {
+    config: AlignConfig,
+}
+
+impl FrameConsumer for AlignOperator {
+    fn start(&self, _clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
+        Ok(Box::new(AlignTask {
+            config: self.config.clone(),
+            info: info.clone(),
+            previous: None,
+            last_coord: [[0.5, 0.5]; 14],
+            frames: Vec::new(),
+        }))
+    }
+
+    fn can_replay(&self) -> bool {
+        true
+    }
+
+    fn replay(&self, _clip: &Clip, _info: &VideoInfo, cached: &Output) -> Result<Box<dyn FrameTask>, String> {
+        let track: PartTrack = serde_json::from_value(cached.record.clone()).map_err(|e| format!("stored part track: {e}"))?;
+        Ok(Box::new(ReplayTask::new(track.frames, "part track")))
+    }
+}
+
+struct AlignTask {
+    config: AlignConfig,
+    info: VideoInfo,
+    /// Frame t−1's part shapes and mask: where this frame's flow starts.
+    previous: Option<(Option<[PartShape; 14]>, Arc<Mask>)>,
+    /// Anchors of the last frame with a skeleton (held while the person is lost).
+    last_coord: [[f32; 2]; 14],
+    frames: Vec<PartsFrame>,
+}
+
+impl AlignTask {
+    /// Per part, the robust average flow over its region, and the sample count.
+    fn measure(&self, flow: &FlowProduct, shapes: &[PartShape; 14], mask: &Mask) -> [([f32; 2], u32); 14] {
+        let field = &flow.field;
+        let k = flow.to_input;
+        let mut samples: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); 14];
+        // Only pixels inside some capsule's box can belong to a part.
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for s in shapes {
+            let b = s.bounds();
+            (x0, y0, x1, y1) = (x0.min(b.0), y0.min(b.1), x1.max(b.2), y1.max(b.3));
+        }
+        let to_field = |v: f32, n: usize| ((v / k).floor().max(0.0) as usize).min(n);
+        for fy in to_field(y0, field.height)..to_field(y1, field.height).saturating_add(1).min(field.height) {
+            for fx in to_field(x0, field.width)..to_field(x1, field.width).saturating_add(1).min(field.width) {
+                let (x, y) = ((fx as f32 + 0.5) * k, (fy as f32 + 0.5) * k);
+                if !mask.contains(x, y) {
+                    continue;
+                }
+                if let Some(p) = owner(shapes, x, y) {
+                    let i = fy * field.width + fx;
+                    samples[p].0.push(field.u[i] * k);
+                    samples[p].1.push(field.v[i] * k);
+                }
+            }
+        }
+        std::array::from_fn(|p| {
+            let (u, v) = &mut samples[p];
+            let n = u.len() as u32;
+            if u.is_empty() {
+                return ([0.0, 0.0], 0);
+            }
+            let (mu, mv) = (self.average(u), self.average(v));
+            // y flipped: vy > 0 is upward.
+            ([mu, -mv], n)
+        })
+    }
+
+    fn average(&self, values: &mut [f32]) -> f32 {
+        values.sort_unstable_by(f32::total_cmp);
+        let n = values.len();
+        match self.config.average {
+            Average::Median if n % 2 == 1 => values[n / 2],
+            Average::Median => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+            Average::TrimmedMean => {
+                let cut = ((n as f32 * self.config.trim) as usize).min((n - 1) / 2);
+                let kept = &values[cut..n - cut];
+                kept.iter().sum::<f32>() / kept.len() as f32
+            }
+        }
+    }
+}
+
+impl FrameTask for AlignTask {
+    fn push(&mut self, _frame: &Frame, inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
+        let mask = inputs.get::<Mask>(2).ok_or("align: no mask for this frame (the `mask` input must be a `segment`)")?;
+        let shapes = inputs.get::<Skeleton>(1).and_then(Joints::of).map(|j| part_shapes(&j));
+        let (w, h) = (self.info.width as f32, self.info.height as f32);
+        let mut out = PartsFrame { vector: [[0.0; 2]; 14], coord: self.last_coord, sure: [false; 14], pixels: [0; 14] };
+        if let Some(shapes) = &shapes {
+            for (p, s) in shapes.iter().enumerate() {
+                out.coord[p] = [s.anchor.0 / w, s.anchor.1 / h];
+            }
+            self.last_coord = out.coord;
+        }
+        match (inputs.get::<FlowProduct>(0), &self.previous) {
+            (Some(flow), Some((Some(prev_shapes), prev_mask))) => {
+                let measured = self.measure(flow, prev_shapes, prev_mask);
+                for p in 0..14 {
+                    out.vector[p] = measured[p].0;
+                    out.pixels[p] = measured[p].1;
+                    let score = prev_shapes[p].score.min(shapes.as_ref().map_or(0.0, |s| s[p].score));
+                    out.sure[p] = score >= self.config.min_score && measured[p].1 as usize >= self.config.min_pixels;
+                }
+            }
+            // The first frame has no motion yet: a sure zero where the person is seen.
+            (None, None) => {
+                for p in 0..14 {
+                    out.sure[p] = shapes.as_ref().is_some_and(|s| s[p].score >= self.config.min_score);
+                }
+            }
+            // Nobody on the previous frame: nothing to measure.
+            _ => {}
+        }
+        let mask = Arc::new(mask.clone());
+        self.previous = Some((shapes, mask));
+        let product = Arc::new(out.clone());
+        self.frames.push(out);
+        Ok(Some(product))
+    }
+
+    fn finish(self: Box<Self>) -> Result<Output, String> {
+        let track = PartTrack {
+            parts: PARTS.iter().map(|p| (*p).to_string()).collect(),
+            width: self.info.width,
+            height: self.info.height,
+            fps: self.info.fps,
+            frames: self.frames,
+        };
+        Ok(Output::record(serde_json::to_value(&track).expect("tracks serialise")))
+    }
+}

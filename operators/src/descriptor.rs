@@ -1,0 +1,253 @@
+//! `descriptor`: the per-clip motion descriptor, its sidecar and summary.
+//!
+//! Collects `align`'s frames, fills unsure measurements by linear
+//! interpolation between sure neighbours (held at the ends), and writes:
+//! `<clip>.json`, the descriptor in exactly the benchmark's shape
+//! (`{"Head": [{"vector": [vx, vy], "coord": [x, y]}, ...], ...}`, vy > 0
+//! upward), and `<clip>.meta.json`, the sidecar (fps, frames, size, method
+//! versions, per-part confidence and interpolated frames) with the motion
+//! summary. The record holds all three for the stages after it.
+
+use std::sync::Arc;
+
+use maflow_engine::data::{Blob, Clip, Frame, Output, VideoInfo};
+use maflow_engine::diagnostic::Diagnostic;
+use maflow_engine::params::{built, param_error, parse_params};
+use maflow_engine::registry::{
+    Built, FrameConsumer, FrameInputs, FrameProduct, FrameTask, OperatorKind, Port, PortType, Runtime,
+};
+use maflow_engine::spec::Section;
+use maflow_engine::spec::tree::Node;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::align::PartsFrame;
+use crate::body::PARTS;
+use crate::motion_summary::{SummaryParams, summarise};
+
+/// Params of `descriptor`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DescriptorConfig {
+    /// Decimals of `vector` values (pixels/frame).
+    #[serde(default = "default_vector_decimals")]
+    pub vector_decimals: i32,
+    /// Decimals of `coord` values (normalised).
+    #[serde(default = "default_coord_decimals")]
+    pub coord_decimals: i32,
+    /// Speeds below this (pixels/frame) never count as activity in the summary.
+    #[serde(default = "default_noise_floor")]
+    pub noise_floor: f32,
+    /// A part is active when its speed reaches this fraction of its peak.
+    #[serde(default = "default_relative_threshold")]
+    pub relative_threshold: f32,
+    /// Active periods closer than this many seconds are merged.
+    #[serde(default = "default_merge_gap")]
+    pub merge_gap: f64,
+    /// Active periods shorter than this many seconds are dropped.
+    #[serde(default = "default_min_period")]
+    pub min_period: f64,
+}
+
+fn default_vector_decimals() -> i32 {
+    2
+}
+fn default_coord_decimals() -> i32 {
+    3
+}
+fn default_noise_floor() -> f32 {
+    0.3
+}
+fn default_relative_threshold() -> f32 {
+    0.3
+}
+fn default_merge_gap() -> f64 {
+    0.2
+}
+fn default_min_period() -> f64 {
+    0.1
+}
+
+/// Version of the descriptor format written in the sidecar.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "descriptor",
+    section: Section::Operators,
+    version: 1,
+    doc: "The clip's motion descriptor: per body part (14) and frame {vector: [vx, vy] px/frame with vy > 0 up,\n\
+          coord: [x, y] normalised, origin top-left}; unsure frames interpolated. Blobs: `<clip>.json` (the\n\
+          descriptor, exactly) and `<clip>.meta.json` (fps, frames, size, versions, per-part confidence,\n\
+          interpolated frames, and the motion summary: periods, phases, onsets, energy, part distances).",
+    inputs: &[Port { name: "parts", ty: PortType::Parts }],
+    output: Some(PortType::Any),
+    example: "vector_decimals: 2        # decimals of vectors (px/frame)\n\
+              coord_decimals: 3         # decimals of normalised coordinates\n\
+              noise_floor: 0.3          # px/frame below which nothing counts as motion\n\
+              relative_threshold: 0.3   # active when speed ≥ this × the part's peak\n\
+              merge_gap: 0.2            # merge active periods closer than this (s)\n\
+              min_period: 0.1           # drop active periods shorter than this (s)",
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: DescriptorConfig = parse_params(params)?;
+    let mut errors = Vec::new();
+    for (field, v) in [("vector_decimals", config.vector_decimals), ("coord_decimals", config.coord_decimals)] {
+        if !(0..=6).contains(&v) {
+            errors.push(param_error(params, field, format!("`{field}` must be between 0 and 6")));
+        }
+    }
+    if !(0.0..=1.0).contains(&config.relative_threshold) {
+        errors.push(param_error(params, "relative_threshold", "`relative_threshold` must be in [0, 1]"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(built(&config, Runtime::FrameConsumer(Arc::new(DescriptorOperator { config: config.clone() }))))
+}
+
+struct DescriptorOperator {
+    config: DescriptorConfig,
+}
+
+impl FrameConsumer for DescriptorOperator {
+    fn start(&self, _clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
+        Ok(Box::new(DescriptorTask { config: self.config.clone(), info: info.clone(), frames: Vec::new() }))
+    }
+}
+
+struct DescriptorTask {
+    config: DescriptorConfig,
+    info: VideoInfo,
+    frames: Vec<PartsFrame>,
+}
+
+impl FrameTask for DescriptorTask {
+    fn push(&mut self, frame: &Frame, inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
+        let parts = inputs.get::<PartsFrame>(0).ok_or_else(|| format!("descriptor: no body parts for frame {}", frame.index))?;
+        self.frames.push(parts.clone());
+        Ok(None)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Output, String> {
+        let n = self.frames.len();
+        if n == 0 {
+            return Err("no frames".into());
+        }
+        let mut vectors: Vec<Vec<[f32; 2]>> = Vec::with_capacity(14);
+        let mut coords: Vec<Vec<[f32; 2]>> = Vec::with_capacity(14);
+        let mut confidence = Map::new();
+        let mut interpolated = Map::new();
+        for p in 0..14 {
+            let sure: Vec<bool> = self.frames.iter().map(|f| f.sure[p]).collect();
+            let v = fill_unsure(&self.frames.iter().map(|f| f.vector[p]).collect::<Vec<_>>(), &sure);
+            let c = fill_unsure(&self.frames.iter().map(|f| f.coord[p]).collect::<Vec<_>>(), &sure);
+            vectors.push(v);
+            coords.push(c);
+            let sure_count = sure.iter().filter(|s| **s).count();
+            confidence.insert(PARTS[p].into(), json!(round(sure_count as f64 / n as f64, 3)));
+            let filled: Vec<usize> = (0..n).filter(|&t| !sure[t]).collect();
+            interpolated.insert(PARTS[p].into(), json!(filled));
+        }
+        let (vd, cd) = (self.config.vector_decimals, self.config.coord_decimals);
+        let mut descriptor = Map::new();
+        for p in 0..14 {
+            let entries: Vec<Value> = (0..n)
+                .map(|t| {
+                    let [vx, vy] = vectors[p][t];
+                    let [x, y] = coords[p][t];
+                    json!({
+                        "vector": [round(f64::from(vx), vd), round(f64::from(vy), vd)],
+                        "coord": [round(f64::from(x), cd), round(f64::from(y), cd)],
+                    })
+                })
+                .collect();
+            descriptor.insert(PARTS[p].into(), Value::Array(entries));
+        }
+        let params = SummaryParams {
+            noise_floor: self.config.noise_floor,
+            relative_threshold: self.config.relative_threshold,
+            merge_gap: self.config.merge_gap,
+            min_period: self.config.min_period,
+        };
+        let summary = summarise(&vectors, &coords, self.info.width, self.info.height, self.info.fps, &params);
+        let meta = json!({
+            "format_version": FORMAT_VERSION,
+            "fps": self.info.fps,
+            "num_frames": n,
+            "width": self.info.width,
+            "height": self.info.height,
+            "vector_units": "pixels/frame, x right, y up",
+            "coord_units": "normalised to [0, 1], origin top-left, y down",
+            "part_confidence": confidence,
+            "interpolated_frames": interpolated,
+        });
+        let summary = serde_json::to_value(&summary).expect("summaries serialise");
+        let descriptor = Value::Object(descriptor);
+        let sidecar = json!({"meta": meta, "summary": summary});
+        let blobs = vec![
+            Blob { ext: "json".into(), bytes: to_json_bytes(&descriptor) },
+            Blob { ext: "meta.json".into(), bytes: to_json_bytes(&sidecar) },
+        ];
+        Ok(Output { record: json!({"descriptor": descriptor, "meta": meta, "summary": summary}), blobs })
+    }
+}
+
+fn to_json_bytes(v: &Value) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(v).expect("JSON values serialise");
+    bytes.push(b'\n');
+    bytes
+}
+
+fn round(v: f64, decimals: i32) -> f64 {
+    let q = 10f64.powi(decimals);
+    let r = (v * q).round() / q;
+    if r == 0.0 { 0.0 } else { r } // no "-0.0" in files
+}
+
+/// Replaces values at unsure frames by linear interpolation between the
+/// nearest sure frames (held at the ends); with no sure frame, keeps them.
+fn fill_unsure(values: &[[f32; 2]], sure: &[bool]) -> Vec<[f32; 2]> {
+    let known: Vec<usize> = (0..values.len()).filter(|&t| sure[t]).collect();
+    if known.is_empty() {
+        return values.to_vec();
+    }
+    (0..values.len())
+        .map(|t| {
+            if sure[t] {
+                return values[t];
+            }
+            let after = known.partition_point(|&k| k < t);
+            match (after.checked_sub(1).map(|i| known[i]), known.get(after).copied()) {
+                (Some(a), Some(b)) => {
+                    let w = (t - a) as f32 / (b - a) as f32;
+                    [values[a][0] * (1.0 - w) + values[b][0] * w, values[a][1] * (1.0 - w) + values[b][1] * w]
+                }
+                (Some(a), None) => values[a],
+                (None, Some(b)) => values[b],
+                (None, None) => unreachable!("known is not empty"),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsure_frames_are_interpolated_between_sure_ones_and_held_at_the_ends() {
+        let v = [[9.0, 9.0], [1.0, 0.0], [9.0, 9.0], [3.0, 2.0], [9.0, 9.0]];
+        let sure = [false, true, false, true, false];
+        assert_eq!(fill_unsure(&v, &sure), vec![[1.0, 0.0], [1.0, 0.0], [2.0, 1.0], [3.0, 2.0], [3.0, 2.0]]);
+        assert_eq!(fill_unsure(&v, &[false; 5]), v.to_vec());
+    }
+
+    #[test]
+    fn rounding_never_writes_negative_zero() {
+        assert_eq!(round(-0.001, 2).to_string(), "0");
+        assert_eq!(round(-1.236, 2), -1.24);
+    }
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what maflow needs on a fresh Debian machine, idempotently:
 # FFmpeg's development libraries (decode), clang (bindings), pkg-config, the
-# ffmpeg command, OpenCV for Python (the benchmarks' peer) and NVRTC, CUDA's
-# run-time compiler (compiles the flow kernels; needs no GPU). Safe to run again.
+# ffmpeg command, OpenCV for Python (the benchmarks' peer), NVRTC, CUDA's
+# run-time compiler (compiles the flow kernels; needs no GPU), ONNX Runtime
+# and the pose/segmentation models. Safe to run again.
 set -euo pipefail
 
 packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
@@ -37,6 +38,32 @@ if python3 -c "import importlib.metadata as m; assert m.version('nvidia-cuda-nvr
 else
     echo "setup: installing nvidia-cuda-nvrtc-cu12==12.9.86 (CUDA's run-time compiler, no GPU needed)"
     python3 -m pip install -q --root-user-action=ignore "nvidia-cuda-nvrtc-cu12==12.9.86"
+fi
+
+# ONNX Runtime from PyPI: the pose and segmentation models run on its shared library,
+# linked into .maflow/lib where maflow looks first.
+if python3 -c "import onnxruntime; assert onnxruntime.__version__ == '1.31.1'" 2>/dev/null; then
+    echo "setup: onnxruntime already installed"
+else
+    echo "setup: installing onnxruntime==1.31.1 (runs the pose and segmentation models)"
+    python3 -m pip install -q --root-user-action=ignore "onnxruntime==1.31.1"
+fi
+ort_lib=$(python3 -c "import onnxruntime, os, glob; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi', 'libonnxruntime.so*')))[0])")
+mkdir -p .maflow/lib
+ln -sf "$ort_lib" .maflow/lib/libonnxruntime.so
+echo "setup: ONNX Runtime linked at .maflow/lib/libonnxruntime.so -> $ort_lib"
+
+# The MediaPipe models: ../shared/models when it is there (checked against its
+# SHA256SUMS), otherwise rebuilt from the PyPI mediapipe wheel into .maflow/models.
+if [ -f ../shared/models/SHA256SUMS ]; then
+    (cd ../shared/models && sha256sum --quiet -c SHA256SUMS) \
+        || { echo "setup: ../shared/models does not match its SHA256SUMS" >&2; exit 1; }
+    echo "setup: models found in ../shared/models (checksums match)"
+elif [ -f .maflow/models/SHA256SUMS ] && (cd .maflow/models && sha256sum --quiet -c SHA256SUMS 2>/dev/null); then
+    echo "setup: models found in .maflow/models"
+else
+    echo "setup: ../shared/models is absent; rebuilding the models from PyPI mediapipe==0.10.21 (several minutes)"
+    bash scripts/build-models.sh .maflow/models
 fi
 
 if ! command -v cargo-nextest >/dev/null 2>&1 && ! cargo nextest --version >/dev/null 2>&1; then

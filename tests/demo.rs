@@ -1,6 +1,8 @@
-//! The demo on the three real MA-52 clips: decode, contact sheets, caching.
+//! The demo on the three real MA-52 clips: decode, pose, segment, flow,
+//! align and descriptors; contact sheets; caching and replay.
 
-use crate::support::{Scratch, jsonl, maflow, run_json, text};
+use crate::descriptors::{check_landmarks_against_hand_marks, check_real_clip_descriptors};
+use crate::support::{Scratch, jsonl, maflow, read_tree, run_json, text};
 
 fn run_demo(scratch: &Scratch, extra: &[&str]) -> serde_json::Value {
     let mut args: Vec<String> = vec!["run".into(), "pipelines/demo.yaml".into(), "-q".into()];
@@ -18,7 +20,7 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 }
 
 #[test]
-fn demo_decodes_the_real_clips_and_a_rerun_computes_nothing() {
+fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
     let scratch = Scratch::new();
     let first = run_demo(&scratch, &[]);
     assert_eq!(first["cache"]["hits"], 0);
@@ -54,21 +56,42 @@ fn demo_decodes_the_real_clips_and_a_rerun_computes_nothing() {
         assert_eq!(png_size(&png), (4 * 216 + 5 * 4, 2 * 259 + 3 * 4), "{clip}");
     }
     assert_eq!(std::fs::read(scratch.out("demo").join("errors.jsonl")).unwrap(), b"");
+    for node in ["pose", "segment", "flow", "align", "descriptors"] {
+        assert_eq!(first["operators"][node]["computed"], 3, "{node}");
+    }
+    let frames = [("0030_01_0002", 75), ("0010_02_0101", 47), ("0019_02_0078", 50)];
+    check_real_clip_descriptors(&scratch.out("demo").join("descriptors"), &frames);
+    check_landmarks_against_hand_marks(&jsonl(&scratch.out("demo").join("skeletons.jsonl")));
+    for clip in ["0030_01_0002", "0010_02_0101", "0019_02_0078"] {
+        for picture in ["segment", "flow"] {
+            let png = std::fs::read(scratch.out("demo").join(format!("{picture}/{clip}.png"))).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{picture}/{clip}");
+        }
+    }
 
     let second = run_demo(&scratch, &[]);
     assert_eq!(second["cache"]["misses"], 0, "{second:#}");
     assert_eq!(second["cache"]["hits"], first["cache"]["misses"]);
-    for node in ["clips", "decode", "contact-sheets"] {
+    for node in ["clips", "decode", "pose", "segment", "flow", "align", "descriptors", "contact-sheets"] {
         assert_eq!(second["operators"][node]["computed"], 0, "{node}");
     }
 
     let mut args: Vec<String> = vec!["plan".into(), "pipelines/demo.yaml".into()];
     args.extend(scratch.redirect());
     let plan = text(&maflow(&args).stdout);
-    for node in ["clips", "decode", "contact-sheets"] {
+    for node in ["clips", "decode", "pose", "align", "descriptors", "contact-sheets"] {
         let row = plan.lines().find(|l| l.starts_with(&format!("{node} "))).unwrap_or_else(|| panic!("{plan}"));
         let cols: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(cols[1..], ["3", "3", "0"], "{row}");
+    }
+
+    // One worker gives byte-identical outputs to two.
+    let single = Scratch::new();
+    run_demo(&single, &["-w", "1"]);
+    let (two, one) = (read_tree(&scratch.out("demo")), read_tree(&single.out("demo")));
+    assert_eq!(two.keys().collect::<Vec<_>>(), one.keys().collect::<Vec<_>>());
+    for (path, bytes) in &two {
+        assert!(one[path] == *bytes, "{} differs between 1 and 2 workers", path.display());
     }
 }
 
@@ -85,9 +108,23 @@ fn changing_one_operators_params_reruns_only_it_and_downstream() {
     let after = std::fs::read(scratch.out("demo").join("contact-sheets/0019_02_0078.png")).unwrap();
     assert_ne!(before, after);
 
-    // Upstream change: decode's params invalidate decode and the sheets, not the source.
-    let upstream = run_demo(&scratch, &["--set", "decode.params.format=gray"]);
-    assert_eq!(upstream["operators"]["clips"]["computed"], 0);
-    assert_eq!(upstream["operators"]["decode"]["computed"], 3);
-    assert_eq!(upstream["operators"]["contact-sheets"]["computed"], 3);
+    // A descriptor setting: only descriptors run, reading the stored part tracks
+    // (no pose, no segmentation, no flow).
+    let summary = run_demo(&scratch, &["--set", "descriptors.params.noise_floor=0.5"]);
+    assert_eq!(summary["operators"]["descriptors"]["computed"], 3);
+    for node in ["decode", "pose", "segment", "flow", "align"] {
+        assert_eq!(summary["operators"][node]["computed"], 0, "{node}");
+    }
+    for node in ["pose", "segment", "flow", "align"] {
+        assert_eq!(summary["operators"][node]["seconds"], 0.0, "{node} did no work");
+    }
+
+    // An align setting: align and descriptors run; flow and masks are computed again
+    // to feed align (they are never stored), the skeleton track is replayed.
+    let realigned = run_demo(&scratch, &["--set", "align.params.average=trimmed_mean"]);
+    for (node, computed) in [("pose", 0), ("segment", 0), ("flow", 0), ("align", 3), ("descriptors", 3)] {
+        assert_eq!(realigned["operators"][node]["computed"], computed, "{node}");
+    }
+    assert_eq!(realigned["operators"]["pose"]["seconds"], 0.0, "pose replayed, not run");
+    assert_eq!(std::fs::read(scratch.out("demo").join("errors.jsonl")).unwrap(), b"");
 }

@@ -2,10 +2,12 @@
 
 mod bad_inputs;
 mod demo;
+mod descriptors;
 mod determinism;
 mod flow;
 mod flow_cuda;
 mod flow_pipeline;
+mod json_schema;
 mod spec_errors;
 mod store;
 mod support;

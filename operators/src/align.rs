@@ -227,7 +227,8 @@ impl FrameTask for AlignTask {
         let mut out = PartsFrame { vector: [[0.0; 2]; 14], coord: self.last_coord, sure: [false; 14], pixels: [0; 14] };
         if let Some(shapes) = &shapes {
             for (p, s) in shapes.iter().enumerate() {
-                out.coord[p] = [s.anchor.0 / w, s.anchor.1 / h];
+                // Anchors a model places beyond the frame's edge (a foot out of view) sit on the edge.
+                out.coord[p] = [(s.anchor.0 / w).clamp(0.0, 1.0), (s.anchor.1 / h).clamp(0.0, 1.0)];
             }
             self.last_coord = out.coord;
         }

@@ -67,7 +67,8 @@ pub struct PairDistance {
 /// The whole clip's summary.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MotionSummary {
-    /// Per part, in [`PARTS`] order.
+    /// Per part, in [`PARTS`] order (a JSON object keyed by part name).
+    #[serde(serialize_with = "parts_as_object", deserialize_with = "parts_from_object")]
     pub parts: Vec<(String, PartSummary)>,
     /// Parts ordered by the start of their first active period (parts that never move are left out).
     pub onset_order: Vec<String>,
@@ -75,6 +76,18 @@ pub struct MotionSummary {
     pub by_energy: Vec<String>,
     /// Distances of the pairs proximity questions ask about.
     pub distances: Vec<PairDistance>,
+}
+
+fn parts_as_object<S: serde::Serializer>(parts: &[(String, PartSummary)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(parts.iter().map(|(k, v)| (k, v)))
+}
+
+fn parts_from_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, PartSummary)>, D::Error> {
+    // Maps keep their order (serde_json's `preserve_order`), so the part order survives.
+    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    map.into_iter()
+        .map(|(k, v)| serde_json::from_value(v).map(|p| (k, p)).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 /// Pairs whose distance is tracked: hands to the head, torso and each other, legs and feet.

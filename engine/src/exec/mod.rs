@@ -239,20 +239,25 @@ fn stage_jobs(plan: &Plan, prepared: &Prepared, store: &Store) -> Result<Vec<Sta
             if needed.is_empty() {
                 continue;
             }
-            // Walk consumers downstream-first: whatever a running consumer reads must run too.
-            let mut runs: Vec<usize> = needed.clone();
+            // Walk consumers downstream-first: whatever a computing consumer reads must be
+            // replayed or computed too; a replay reads nothing.
+            let mut computing: Vec<usize> = needed.clone();
             let (mut feeders, mut replay) = (Vec::new(), Vec::new());
             for &node in stage.consumers.iter().rev() {
-                let feeds_a_run = runs.iter().any(|&r| plan.nodes[r].inputs.contains(&node));
-                if clip.cached[node] && feeds_a_run {
-                    runs.push(node);
-                    let stored = store.get(&clip.keys[node].expect("stage nodes have keys"))?;
-                    match stored {
-                        Some(stored) if matches!(&plan.nodes[node].runtime, Runtime::FrameConsumer(c) if c.can_replay()) => {
-                            let output = crate::data::Output::record(stored.record);
-                            replay.push((node, stage::WireOutput::from_output(output)));
-                        }
-                        _ => feeders.push(node),
+                let feeds = computing.iter().any(|&r| plan.nodes[r].inputs.contains(&node));
+                if !clip.cached[node] || !feeds {
+                    continue;
+                }
+                let replays = matches!(&plan.nodes[node].runtime, Runtime::FrameConsumer(c) if c.can_replay());
+                let stored = if replays { store.get(&clip.keys[node].expect("stage nodes have keys"))? } else { None };
+                match stored {
+                    Some(stored) => {
+                        let output = crate::data::Output::record(stored.record);
+                        replay.push((node, stage::WireOutput::from_output(output)));
+                    }
+                    None => {
+                        feeders.push(node);
+                        computing.push(node);
                     }
                 }
             }

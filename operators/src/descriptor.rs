@@ -245,6 +245,45 @@ mod tests {
         assert_eq!(fill_unsure(&v, &[false; 5]), v.to_vec());
     }
 
+    /// Three frames of two moving parts (the rest still), one unsure frame on the head.
+    fn three_frames() -> Output {
+        let info = VideoInfo { width: 1080, height: 1296, fps: 30.0, declared_frames: Some(3), codec: "h264".into() };
+        let config: DescriptorConfig = serde_json::from_str("{}").unwrap();
+        let mut task: Box<dyn FrameTask> = Box::new(DescriptorTask { config, info, frames: Vec::new() });
+        let vectors = [[0.0, 0.0], [1.234, -0.5], [2.0, 0.25]];
+        for (t, v) in vectors.iter().enumerate() {
+            let mut f = PartsFrame { vector: [[0.0; 2]; 14], coord: [[0.5, 0.25]; 14], sure: [true; 14], pixels: [100; 14] };
+            f.vector[0] = *v;
+            f.vector[7] = [-v[0] / 2.0, v[1]];
+            f.coord[0] = [0.5 + t as f32 * 0.01, 0.2];
+            if t == 1 {
+                f.sure[0] = false;
+            }
+            let frame = Frame { index: t as u64, time: t as f64 / 30.0, width: 1080, height: 1296, format: maflow_engine::data::PixelFormat::Gray, data: Vec::new() };
+            let product: FrameProduct = Arc::new(f);
+            let products = [Some(product)];
+            task.push(&frame, &FrameInputs::new(&products)).unwrap();
+        }
+        task.finish().unwrap()
+    }
+
+    #[test]
+    fn descriptor_file_matches_the_golden_bytes() {
+        let out = three_frames();
+        let json = &out.blobs.iter().find(|b| b.ext == "json").unwrap().bytes;
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/golden/descriptor_three_frames.json");
+        // MAFLOW_BLESS=1 rewrites the golden file after a deliberate format change.
+        if std::env::var_os("MAFLOW_BLESS").is_some() {
+            std::fs::write(path, json).unwrap();
+        }
+        assert_eq!(String::from_utf8_lossy(json), std::fs::read_to_string(path).unwrap());
+        let meta: Value = serde_json::from_slice(&out.blobs.iter().find(|b| b.ext == "meta.json").unwrap().bytes).unwrap();
+        assert_eq!(meta["meta"]["interpolated_frames"]["Head"], json!([1]));
+        assert_eq!(meta["meta"]["part_confidence"]["Head"], json!(0.667));
+        let keys: Vec<&String> = meta["meta"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["format_version", "fps", "num_frames", "width", "height", "vector_units", "coord_units", "part_confidence", "interpolated_frames"]);
+    }
+
     #[test]
     fn rounding_never_writes_negative_zero() {
         assert_eq!(round(-0.001, 2).to_string(), "0");

@@ -92,3 +92,22 @@ pub fn check_landmarks_against_hand_marks(skeletons: &[Value]) {
         }
     }
 }
+
+#[test]
+fn skeleton_files_replace_the_pose_model_end_to_end() {
+    use crate::support::{Scratch, maflow, run_json, text};
+    let scratch = Scratch::new();
+    let mut args: Vec<String> = ["run", "pipelines/descriptors-from-skeleton-files.yaml", "-q", "--set", "flow.params.preset=fast"]
+        .map(String::from)
+        .to_vec();
+    args.extend(scratch.redirect());
+    let out = maflow(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let run = run_json(&scratch.out("skeleton-files"));
+    assert_eq!(run["operators"]["skeleton"]["computed"], 3);
+    let dir = scratch.out("skeleton-files").join("descriptors");
+    let nod = read(&dir.join("0019_02_0078.meta.json"));
+    assert_eq!(nod["summary"]["by_energy"][0], "Head", "{:#}", nod["summary"]["by_energy"]);
+    let d = read(&dir.join("0030_01_0002.json"));
+    assert_eq!(d["Head"].as_array().unwrap().len(), 75);
+}

@@ -25,6 +25,7 @@ pub mod onnx;
 pub mod pose;
 pub mod replay;
 pub mod segment;
+pub mod skeleton_files;
 pub mod taxonomy;
 
 /// The operator table.
@@ -37,6 +38,7 @@ pub fn registry() -> &'static Registry {
             decode::KIND,
             flow::KIND,
             pose::KIND,
+            skeleton_files::KIND,
             segment::KIND,
             align::KIND,
             descriptor::KIND,
@@ -56,13 +58,16 @@ mod tests {
 
     #[test]
     fn every_kind_is_documented_and_its_example_builds_and_covers_every_field() {
+        // Examples name paths relative to the repository root, as users run maflow from there.
+        std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).unwrap();
         for kind in registry().kinds() {
             assert!(!kind.doc.trim().is_empty(), "{} has no doc", kind.name);
             let node = parse(kind.example, 0, 0).unwrap_or_else(|e| panic!("{} example: {e:?}", kind.name));
             let built = (kind.build)(&node).unwrap_or_else(|e| panic!("{} example does not build: {e:?}", kind.name));
             let example_keys: Vec<String> =
                 node.as_map().unwrap_or_default().iter().map(|(k, _)| k.scalar_text()).collect();
-            for field in built.config.as_object().expect("configs are structs").keys() {
+            // Fields starting with `_` are derived (e.g. a digest of input files), not params.
+            for field in built.config.as_object().expect("configs are structs").keys().filter(|k| !k.starts_with('_')) {
                 assert!(example_keys.contains(field), "{}: example lacks field `{field}`", kind.name);
             }
             match (&built.runtime, kind.section) {

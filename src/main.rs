@@ -39,6 +39,31 @@ enum Command {
     },
     /// Optical flow (DIS) of one image pair, with its error against ground truth if given.
     Flow(FlowArgs),
+    /// Render clips of a textured figure performing micro-actions, with their true skeleton and motion.
+    Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Output folder (MA-52 layout: videos/, list files, plus skeletons/ and truth/).
+    #[arg(long)]
+    out: PathBuf,
+    /// Actions to render, comma-separated (default: all): nodding, shaking_head, turning_head,
+    /// tilting_head, shrugging, shaking_legs, waving, touching_neck, crossing_arms.
+    #[arg(long, value_delimiter = ',')]
+    actions: Vec<String>,
+    /// Clips per action.
+    #[arg(long, default_value_t = 1)]
+    per_action: usize,
+    /// Seed of the drawn amplitudes, speeds, onsets and durations.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Frame size as a fraction of MA-52's 1080×1296.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f32,
+    /// x264 constant quality (0 = lossless).
+    #[arg(long, default_value_t = 12)]
+    crf: u32,
 }
 
 #[derive(Args)]
@@ -116,7 +141,46 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Synth(args) => match synth(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
     }
+}
+
+fn synth(args: &SynthArgs) -> Result<(), String> {
+    use maflow_operators::synth::{SynthOptions, actions::Action, generate};
+    let actions = if args.actions.is_empty() {
+        Action::ALL.to_vec()
+    } else {
+        let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+        args.actions
+            .iter()
+            .map(|a| Action::from_name(a).ok_or_else(|| format!("unknown action `{a}` (known: {})", names.join(", "))))
+            .collect::<Result<_, _>>()?
+    };
+    if !(args.scale > 0.0 && args.scale <= 2.0) || args.per_action == 0 || args.crf > 51 {
+        return Err("--scale must be in (0, 2], --per-action at least 1, --crf at most 51".into());
+    }
+    let options = SynthOptions { out: args.out.clone(), actions, per_action: args.per_action, seed: args.seed, scale: args.scale, crf: args.crf };
+    let clips = generate(&options)?;
+    for c in &clips {
+        println!(
+            "{}  {:<14} {} frames  amplitude {:.2}  speed {:.2}  onset {:.2} s  dominant {}",
+            c.id,
+            c.performance.action.name(),
+            c.frames,
+            c.performance.amplitude,
+            c.performance.speed,
+            c.performance.onset,
+            c.dominant.join(" = ")
+        );
+    }
+    println!("{} clips in {}", clips.len(), args.out.display());
+    Ok(())
 }
 
 fn init_logging(verbose: u8) {

@@ -72,7 +72,10 @@ pub fn check_real_clip_descriptors(dir: &Path, frames: &[(&str, usize)]) {
 
 /// Keypoints marked by hand on frame 10 of two real clips (full-resolution
 /// pixels; sides are the subject's own), by BlazePose index.
-const MARKED: [(&str, [(usize, &str, f64, f64); 5]); 2] = [
+/// (BlazePose index, name, x, y).
+type Mark = (usize, &'static str, f64, f64);
+
+const MARKED: [(&str, [Mark; 5]); 2] = [
     ("0019_02_0078", [(0, "nose", 562.0, 390.0), (15, "left wrist", 585.0, 775.0), (16, "right wrist", 480.0, 765.0), (25, "left knee", 645.0, 850.0), (26, "right knee", 460.0, 850.0)]),
     ("0010_02_0101", [(0, "nose", 585.0, 320.0), (15, "left wrist", 660.0, 765.0), (16, "right wrist", 585.0, 770.0), (25, "left knee", 755.0, 850.0), (26, "right knee", 465.0, 840.0)]),
 ];

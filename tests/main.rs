@@ -11,3 +11,4 @@ mod json_schema;
 mod spec_errors;
 mod store;
 mod support;
+mod synth;

@@ -42,7 +42,7 @@ pub enum Layout {
 
 impl Layout {
     /// Keypoints per skeleton.
-    pub fn len(self) -> usize {
+    pub fn keypoints(self) -> usize {
         match self {
             Layout::Blazepose33 => 33,
             Layout::Coco17 => 17,
@@ -120,7 +120,7 @@ impl Joints {
     /// The joints of a skeleton; `None` when it is empty or too short for its layout.
     pub fn of(s: &Skeleton) -> Option<Joints> {
         let k = &s.keypoints;
-        if k.len() < s.layout.len() {
+        if k.len() < s.layout.keypoints() {
             return None;
         }
         let j = |i: usize| Joint { x: k[i].x, y: k[i].y, score: k[i].score };

@@ -95,7 +95,7 @@ struct Decoder {
     config: DecodeConfig,
 }
 
-fn init_ffmpeg() {
+pub(crate) fn init_ffmpeg() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         let _ = ffmpeg::init();

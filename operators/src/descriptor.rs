@@ -140,31 +140,31 @@ impl FrameTask for DescriptorTask {
         let mut coords: Vec<Vec<[f32; 2]>> = Vec::with_capacity(14);
         let mut confidence = Map::new();
         let mut interpolated = Map::new();
-        for p in 0..14 {
+        for (p, name) in PARTS.iter().enumerate() {
             let sure: Vec<bool> = self.frames.iter().map(|f| f.sure[p]).collect();
             let v = fill_unsure(&self.frames.iter().map(|f| f.vector[p]).collect::<Vec<_>>(), &sure);
             let c = fill_unsure(&self.frames.iter().map(|f| f.coord[p]).collect::<Vec<_>>(), &sure);
             vectors.push(v);
             coords.push(c);
             let sure_count = sure.iter().filter(|s| **s).count();
-            confidence.insert(PARTS[p].into(), json!(round(sure_count as f64 / n as f64, 3)));
+            confidence.insert((*name).into(), json!(round(sure_count as f64 / n as f64, 3)));
             let filled: Vec<usize> = (0..n).filter(|&t| !sure[t]).collect();
-            interpolated.insert(PARTS[p].into(), json!(filled));
+            interpolated.insert((*name).into(), json!(filled));
         }
         let (vd, cd) = (self.config.vector_decimals, self.config.coord_decimals);
         let mut descriptor = Map::new();
-        for p in 0..14 {
-            let entries: Vec<Value> = (0..n)
-                .map(|t| {
-                    let [vx, vy] = vectors[p][t];
-                    let [x, y] = coords[p][t];
+        for (name, (v, c)) in PARTS.iter().zip(vectors.iter().zip(&coords)) {
+            let entries: Vec<Value> = v
+                .iter()
+                .zip(c)
+                .map(|(&[vx, vy], &[x, y])| {
                     json!({
                         "vector": [round(f64::from(vx), vd), round(f64::from(vy), vd)],
                         "coord": [round(f64::from(x), cd), round(f64::from(y), cd)],
                     })
                 })
                 .collect();
-            descriptor.insert(PARTS[p].into(), Value::Array(entries));
+            descriptor.insert((*name).into(), Value::Array(entries));
         }
         let params = SummaryParams {
             noise_floor: self.config.noise_floor,

@@ -26,6 +26,7 @@ pub mod pose;
 pub mod replay;
 pub mod segment;
 pub mod skeleton_files;
+pub mod synth;
 pub mod taxonomy;
 
 /// The operator table.

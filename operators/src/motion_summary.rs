@@ -236,13 +236,11 @@ mod tests {
     fn a_nod_is_one_period_of_alternating_phases_and_leads_the_onsets() {
         // 30 fps, 60 frames: the head still for 0.5 s, then nods (up 5 frames, down 5) twice, then still.
         let mut head = vec![[0.0f32, 0.0]; 60];
-        for t in 15..35 {
-            head[t] = [0.0, if (t - 15) / 5 % 2 == 0 { 2.0 } else { -2.0 }];
+        for (t, v) in head.iter_mut().enumerate().take(35).skip(15) {
+            *v = [0.0, if (t - 15) / 5 % 2 == 0 { 2.0 } else { -2.0 }];
         }
         let mut hand = vec![[0.0f32, 0.0]; 60];
-        for t in 40..50 {
-            hand[t] = [1.0, 0.0];
-        }
+        hand[40..50].fill([1.0, 0.0]);
         let mut vectors = vec![vec![[0.0f32, 0.05]; 60]; 14];
         vectors[0] = head;
         vectors[6] = hand;

@@ -112,7 +112,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !(0.0..=1.0).contains(&config.threshold) {
         errors.push(param_error(params, "threshold", "`threshold` must be in [0, 1]"));
     }
-    if !(config.margin > 0.0) {
+    if config.margin.is_nan() || config.margin <= 0.0 {
         errors.push(param_error(params, "margin", "`margin` must be positive"));
     }
     if !errors.is_empty() {
@@ -292,7 +292,7 @@ impl FrameTask for SegmentTask {
         self.stats.push((area as f32 / (w * h) as f32, bbox));
         let wanted = match &self.viz_at {
             Some(at) => at.binary_search(&frame.index).is_ok(),
-            None => frame.index % 15 == 0 && self.viz.len() < self.config.viz_frames,
+            None => frame.index.is_multiple_of(15) && self.viz.len() < self.config.viz_frames,
         };
         if wanted && self.config.viz_frames > 0 {
             self.viz.push(self.overlay(frame, &data));

@@ -97,11 +97,11 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
 
 /// blake3 over every file under `dir` (relative names and contents), in name order.
 fn digest(dir: &Path) -> std::io::Result<String> {
-    fn walk(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
             if path.is_dir() {
-                walk(root, &path, files)?;
+                walk(&path, files)?;
             } else {
                 files.push(path);
             }
@@ -109,7 +109,7 @@ fn digest(dir: &Path) -> std::io::Result<String> {
         Ok(())
     }
     let mut files = Vec::new();
-    walk(dir, dir, &mut files)?;
+    walk(dir, &mut files)?;
     files.sort();
     let mut h = blake3::Hasher::new();
     for f in files {
@@ -151,8 +151,8 @@ pub fn read_clip(config: &SkeletonConfig, clip: &str) -> Result<(PathBuf, Vec<Ve
     let frames = match config.format {
         SkeletonFormat::Openpose => read_openpose(&path),
         SkeletonFormat::Coco => read_coco(&path),
-        SkeletonFormat::Csv => read_csv(&path, layout.len()),
-        SkeletonFormat::Npy => read_npy(&path, layout.len()),
+        SkeletonFormat::Csv => read_csv(&path, layout.keypoints()),
+        SkeletonFormat::Npy => read_npy(&path, layout.keypoints()),
     }
     .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((path, frames))

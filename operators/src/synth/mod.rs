@@ -1,0 +1,166 @@
+//! `maflow synth`: rendered clips of micro-actions with known truth.
+//!
+//! A seated, textured, articulated figure ([`figure`]) performs each
+//! requested action ([`actions`]) with amplitude, speed and onset drawn
+//! (seeded) around typical values, at MA-52 geometry (portrait 1080×1296 ×
+//! `scale`, 30 fps, 1.5–2.5 s). Written under the output folder, in MA-52's
+//! own layout so the `ma52` source reads it:
+//! - `videos/<id>.mp4` (H.264, yuv420p) and `train_list_videos.txt`
+//!   (`<id>.mp4 <action id>`; empty `val`/`test` lists beside it);
+//! - `skeletons/<id>.csv`: the true skeleton, BlazePose-33 layout, for the
+//!   `skeleton` operator (`format: csv`, `layout: blazepose33`);
+//! - `truth/<id>.json`: the performance, and per part and frame the true
+//!   motion of its visible pixels ([vx, vy] px/frame, y up; `null` where the
+//!   part is hidden), and the parts that move most.
+
+pub mod actions;
+mod encode;
+pub mod figure;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::json;
+
+use crate::body::PARTS;
+use actions::{Action, Performance};
+
+/// What to render.
+#[derive(Clone, Debug)]
+pub struct SynthOptions {
+    /// Output folder.
+    pub out: PathBuf,
+    /// Actions to render.
+    pub actions: Vec<Action>,
+    /// Clips per action.
+    pub per_action: usize,
+    /// Seed of the drawn amplitudes, speeds, onsets and durations.
+    pub seed: u64,
+    /// Frame size as a fraction of 1080×1296.
+    pub scale: f32,
+    /// x264 constant quality (0 lossless; 12 is visually lossless).
+    pub crf: u32,
+}
+
+/// One rendered clip.
+#[derive(Clone, Debug)]
+pub struct SynthClip {
+    /// Clip id (MA-52 style: participant 9000).
+    pub id: String,
+    /// What it performs.
+    pub performance: Performance,
+    /// Frames.
+    pub frames: usize,
+    /// The parts with the most true motion (both sides for mirror-image actions).
+    pub dominant: Vec<&'static str>,
+}
+
+/// Frames per second of rendered clips.
+pub const FPS: u32 = 30;
+
+/// splitmix64: a small, seedable generator (same clips on every machine).
+struct Draw(u64);
+
+impl Draw {
+    fn next(&mut self) -> f32 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
+    }
+    fn between(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.next()
+    }
+}
+
+/// Renders every clip and writes the files; returns the clips in list order.
+pub fn generate(options: &SynthOptions) -> Result<Vec<SynthClip>, String> {
+    let out = &options.out;
+    for dir in ["videos", "skeletons", "truth"] {
+        std::fs::create_dir_all(out.join(dir)).map_err(|e| format!("cannot create {}: {e}", out.join(dir).display()))?;
+    }
+    let width = ((1080.0 * options.scale / 2.0).round() as usize * 2).max(64);
+    let height = ((1296.0 * options.scale / 2.0).round() as usize * 2).max(64);
+    let mut draw = Draw(options.seed);
+    let mut jobs = Vec::new();
+    for (a, &action) in options.actions.iter().enumerate() {
+        for k in 0..options.per_action {
+            let repeated = matches!(action, Action::Nodding | Action::ShakingHead | Action::TiltingHead | Action::Shrugging | Action::ShakingLegs | Action::Waving);
+            let performance = Performance {
+                action,
+                amplitude: draw.between(0.7, 1.3),
+                speed: if repeated { draw.between(1.2, 2.0) } else { 1.0 / draw.between(0.6, 1.0) },
+                onset: draw.between(0.2, 0.5),
+            };
+            let seconds = draw.between(1.5, 2.5);
+            let id = format!("9000_{:02}_{:04}", a + 1, k + 1);
+            jobs.push((id, performance, (seconds * FPS as f32).round() as usize));
+        }
+    }
+    let clips: Vec<SynthClip> = jobs
+        .par_iter()
+        .map(|(id, performance, frames)| render_clip(out, id, performance, *frames, width, height, options.crf))
+        .collect::<Result<_, String>>()?;
+    let list: String = clips.iter().map(|c| format!("{}.mp4 {}\n", c.id, c.performance.action.ma52_id())).collect();
+    let write = |name: &str, text: &str| std::fs::write(out.join(name), text).map_err(|e| format!("cannot write {name}: {e}"));
+    write("train_list_videos.txt", &list)?;
+    write("val_list_videos.txt", "")?;
+    write("test_list_videos.txt", "")?;
+    let labels: String = crate::taxonomy::ACTIONS.iter().enumerate().map(|(i, a)| format!("{i}\t{}\n", a.name)).collect();
+    write("label_name.txt", &labels)?;
+    Ok(clips)
+}
+
+fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, width: usize, height: usize, crf: u32) -> Result<SynthClip, String> {
+    let mut video = encode::Mp4Writer::create(&out.join(format!("videos/{id}.mp4")), width as u32, height as u32, FPS, crf)?;
+    let mut csv = String::from("frame,joint,x,y,score\n");
+    let mut truth: Vec<Vec<Option<[f32; 2]>>> = (0..14).map(|_| Vec::with_capacity(frames)).collect();
+    let mut energy = [0f64; 14];
+    let mut previous: Option<(figure::Pose, Vec<u8>)> = None;
+    for t in 0..frames {
+        let pose = performance.pose(t as f32 / FPS as f32);
+        let frame = figure::render(&pose, width, height);
+        video.push(&frame.rgb)?;
+        for (j, k) in figure::skeleton(&pose, width, height).keypoints.iter().enumerate() {
+            csv.push_str(&format!("{t},{j},{:.2},{:.2},{}\n", k.x, k.y, k.score));
+        }
+        let motion = match &previous {
+            Some((before, owner)) => figure::true_motion(before, &pose, owner, width, height),
+            None => std::array::from_fn(|_| Some([0.0, 0.0])),
+        };
+        for p in 0..14 {
+            if let Some([vx, vy]) = motion[p] {
+                energy[p] += f64::from(vx * vx + vy * vy);
+            }
+            truth[p].push(motion[p]);
+        }
+        previous = Some((pose, frame.owner));
+    }
+    video.finish()?;
+    // The parts that move most: within 5% of the largest true energy (mirror-image
+    // actions move both sides alike).
+    let top = energy.iter().copied().fold(0.0, f64::max);
+    let dominant: Vec<&'static str> = (0..14).filter(|&p| energy[p] >= 0.95 * top).map(|p| PARTS[p]).collect();
+    let round = |v: f32| (f64::from(v) * 1e4).round() / 1e4;
+    let parts: serde_json::Map<String, serde_json::Value> = PARTS
+        .iter()
+        .zip(&truth)
+        .map(|(name, track)| (name.to_string(), json!(track.iter().map(|m| m.map(|v| v.map(round))).collect::<Vec<_>>())))
+        .collect();
+    let record = json!({
+        "clip": id,
+        "performance": performance,
+        "fps": FPS,
+        "frames": frames,
+        "width": width,
+        "height": height,
+        "dominant": dominant,
+        "vector_units": "pixels/frame, x right, y up; median over the part's visible pixels; null: hidden",
+        "parts": parts,
+    });
+    let write = |path: PathBuf, bytes: &[u8]| std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()));
+    write(out.join(format!("skeletons/{id}.csv")), csv.as_bytes())?;
+    write(out.join(format!("truth/{id}.json")), (serde_json::to_string(&record).expect("JSON") + "\n").as_bytes())?;
+    Ok(SynthClip { id: id.to_string(), performance: *performance, frames, dominant })
+}

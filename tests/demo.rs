@@ -63,7 +63,7 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
     check_real_clip_descriptors(&scratch.out("demo").join("descriptors"), &frames);
     check_landmarks_against_hand_marks(&jsonl(&scratch.out("demo").join("skeletons.jsonl")));
     for clip in ["0030_01_0002", "0010_02_0101", "0019_02_0078"] {
-        for picture in ["segment", "flow"] {
+        for picture in ["segment", "flow", "pictures"] {
             let png = std::fs::read(scratch.out("demo").join(format!("{picture}/{clip}.png"))).unwrap();
             assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{picture}/{clip}");
         }

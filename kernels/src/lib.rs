@@ -8,4 +8,5 @@
 pub mod flow;
 pub mod gpu;
 pub mod crop;
+pub mod draw;
 pub mod resize;

@@ -25,6 +25,7 @@ pub mod onnx;
 pub mod pose;
 pub mod replay;
 pub mod segment;
+pub mod show;
 pub mod skeleton_files;
 pub mod synth;
 pub mod taxonomy;
@@ -44,6 +45,7 @@ pub fn registry() -> &'static Registry {
             align::KIND,
             descriptor::KIND,
             contact_sheet::KIND,
+            show::KIND,
             jsonl_sink::KIND,
             json_files_sink::KIND,
         ])

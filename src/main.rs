@@ -64,6 +64,18 @@ struct SynthArgs {
     /// x264 constant quality (0 = lossless).
     #[arg(long, default_value_t = 12)]
     crf: u32,
+    /// Amplitude of every clip (1 = typical; default: drawn in 0.7–1.3).
+    #[arg(long)]
+    amplitude: Option<f32>,
+    /// Speed: cycles/s for repeated actions, 1/duration for one-way ones (default: drawn).
+    #[arg(long)]
+    speed: Option<f32>,
+    /// Onset in seconds (default: drawn in 0.2–0.5).
+    #[arg(long)]
+    onset: Option<f32>,
+    /// Clip length in seconds, 1 to 3 like MA-52 (default: drawn in 1.5–2.5).
+    #[arg(long)]
+    seconds: Option<f32>,
 }
 
 #[derive(Args)]
@@ -165,7 +177,25 @@ fn synth(args: &SynthArgs) -> Result<(), String> {
     if !(args.scale > 0.0 && args.scale <= 2.0) || args.per_action == 0 || args.crf > 51 {
         return Err("--scale must be in (0, 2], --per-action at least 1, --crf at most 51".into());
     }
-    let options = SynthOptions { out: args.out.clone(), actions, per_action: args.per_action, seed: args.seed, scale: args.scale, crf: args.crf };
+    let positive = |v: Option<f32>| v.is_none_or(|v| v.is_finite() && v > 0.0);
+    if !positive(args.amplitude) || !positive(args.speed) || args.onset.is_some_and(|o| !(0.0..3.0).contains(&o)) {
+        return Err("--amplitude and --speed must be positive, --onset in [0, 3) seconds".into());
+    }
+    if args.seconds.is_some_and(|s| !(1.0..=3.0).contains(&s)) {
+        return Err("--seconds must be between 1 and 3 (MA-52 clips are 1–3 s)".into());
+    }
+    let options = SynthOptions {
+        out: args.out.clone(),
+        actions,
+        per_action: args.per_action,
+        seed: args.seed,
+        scale: args.scale,
+        crf: args.crf,
+        amplitude: args.amplitude,
+        speed: args.speed,
+        onset: args.onset,
+        seconds: args.seconds,
+    };
     let clips = generate(&options)?;
     for c in &clips {
         println!(

@@ -40,6 +40,14 @@ pub struct SynthOptions {
     pub scale: f32,
     /// x264 constant quality (0 lossless; 12 is visually lossless).
     pub crf: u32,
+    /// Fixes the amplitude of every clip instead of drawing it (1 = typical).
+    pub amplitude: Option<f32>,
+    /// Fixes the speed (cycles/s, or 1 / duration for one-way actions).
+    pub speed: Option<f32>,
+    /// Fixes the onset in seconds.
+    pub onset: Option<f32>,
+    /// Fixes the clip length in seconds.
+    pub seconds: Option<f32>,
 }
 
 /// One rendered clip.
@@ -87,13 +95,20 @@ pub fn generate(options: &SynthOptions) -> Result<Vec<SynthClip>, String> {
     for (a, &action) in options.actions.iter().enumerate() {
         for k in 0..options.per_action {
             let repeated = matches!(action, Action::Nodding | Action::ShakingHead | Action::TiltingHead | Action::Shrugging | Action::ShakingLegs | Action::Waving);
-            let performance = Performance {
+            // Draws happen whether or not a value is fixed, so fixing one leaves the others as they were.
+            let drawn = Performance {
                 action,
                 amplitude: draw.between(0.7, 1.3),
                 speed: if repeated { draw.between(1.2, 2.0) } else { 1.0 / draw.between(0.6, 1.0) },
                 onset: draw.between(0.2, 0.5),
             };
-            let seconds = draw.between(1.5, 2.5);
+            let performance = Performance {
+                action,
+                amplitude: options.amplitude.unwrap_or(drawn.amplitude),
+                speed: options.speed.unwrap_or(drawn.speed),
+                onset: options.onset.unwrap_or(drawn.onset),
+            };
+            let seconds = options.seconds.unwrap_or(draw.between(1.5, 2.5));
             let id = format!("9000_{:02}_{:04}", a + 1, k + 1);
             jobs.push((id, performance, (seconds * FPS as f32).round() as usize));
         }

@@ -4,6 +4,8 @@
 //! motion arrows, speed plots). Shapes are filled by distance to their
 //! centre line, clipped to the picture.
 
+use crate::geometry::distance_to_segment;
+
 /// A tightly packed RGB picture being drawn on.
 pub struct Canvas {
     /// Width in pixels.
@@ -41,13 +43,9 @@ impl Canvas {
         let r = thickness / 2.0;
         let (x0, x1) = ((a.0.min(b.0) - r).floor() as isize, (a.0.max(b.0) + r).ceil() as isize);
         let (y0, y1) = ((a.1.min(b.1) - r).floor() as isize, (a.1.max(b.1) + r).ceil() as isize);
-        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-        let len2 = dx * dx + dy * dy;
         for y in y0.max(0)..=y1.min(self.height as isize - 1) {
             for x in x0.max(0)..=x1.min(self.width as isize - 1) {
-                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-                let t = if len2 > 0.0 { (((px - a.0) * dx + (py - a.1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
-                if (px - a.0 - t * dx).hypot(py - a.1 - t * dy) <= r {
+                if distance_to_segment((x as f32 + 0.5, y as f32 + 0.5), a, b) <= r {
                     self.put(x, y, colour);
                 }
             }

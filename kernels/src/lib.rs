@@ -6,6 +6,7 @@
 #![forbid(missing_docs)]
 
 pub mod flow;
+pub mod geometry;
 pub mod gpu;
 pub mod crop;
 pub mod draw;

@@ -8,6 +8,7 @@
 //! proportional to the person's torso length). Hands and feet are capsules
 //! around their end points.
 
+use maflow_kernels::geometry::distance_to_segment;
 use serde::{Deserialize, Serialize};
 
 /// The 14 parts, in descriptor order.
@@ -205,11 +206,7 @@ pub struct PartShape {
 impl PartShape {
     /// Distance from (x, y) to the segment, divided by the radius (≤ 1 inside).
     pub fn reach(&self, x: f32, y: f32) -> f32 {
-        let (dx, dy) = (self.b.0 - self.a.0, self.b.1 - self.a.1);
-        let len2 = dx * dx + dy * dy;
-        let t = if len2 > 0.0 { (((x - self.a.0) * dx + (y - self.a.1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
-        let (px, py) = (self.a.0 + t * dx, self.a.1 + t * dy);
-        (x - px).hypot(y - py) / self.radius
+        distance_to_segment((x, y), self.a, self.b) / self.radius
     }
 
     /// The bounding box (x0, y0, x1, y1) of the capsule.

@@ -9,6 +9,8 @@
 //! the displacement of every visible pixel between two frames is known
 //! exactly: that is the ground truth the descriptor is checked against.
 
+use maflow_kernels::geometry::distance_to_segment;
+
 use crate::body::{Keypoint, Layout, Skeleton};
 
 /// Frame size the rest pose is drawn for (MA-52 geometry).
@@ -233,14 +235,6 @@ fn texture(k: usize, colour: [f32; 3], x: f32, y: f32) -> [u8; 3] {
     colour.map(|c| (c + amplitude * v).clamp(0.0, 255.0) as u8)
 }
 
-/// Distance from `p` to segment a–b.
-fn segment_distance(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
-    (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
-}
-
 /// A rendered frame: RGB pixels and, per pixel, the visible part (14 = wall).
 pub struct Rendered {
     /// RGB, row-major.
@@ -266,7 +260,7 @@ pub fn render(pose: &Pose, width: usize, height: usize) -> Rendered {
             let mut colour = texture(14, [225.0, 222.0, 215.0], p.0, p.1);
             for &i in &order {
                 let q = inverse[i].apply(p);
-                if segment_distance(q, defs[i].a, defs[i].b) <= defs[i].radius {
+                if distance_to_segment(q, defs[i].a, defs[i].b) <= defs[i].radius {
                     colour = texture(i, defs[i].colour, q.0, q.1);
                     owner[y * width + x] = i as u8;
                     break;
@@ -312,14 +306,14 @@ pub fn true_motion(before: &Pose, after: &Pose, owner: &[u8], width: usize, heig
     })
 }
 
-/// The figure's skeleton in a pose, as 33 BlazePose landmarks in frame pixels (all sure).
-pub fn skeleton(pose: &Pose, width: usize, height: usize) -> Skeleton {
+/// The figure's skeleton in a pose, as 33 BlazePose landmarks in pixels of a
+/// frame `height` pixels tall (all sure).
+pub fn skeleton(pose: &Pose, height: usize) -> Skeleton {
     use J::*;
     use Side::{Left as L, Right as R};
     let defs = parts();
     let w = world(pose, &defs);
     let scale = height as f32 / BASE.1;
-    let _ = width;
     let at = |part: usize, j: J| {
         let (x, y) = w[part].apply(rest(j));
         Keypoint { x: x * scale, y: y * scale, score: 1.0 }
@@ -402,7 +396,7 @@ mod tests {
     fn the_skeleton_follows_the_parts() {
         let mut pose = Pose::default();
         pose.shift[0] = (10.0, 0.0);
-        let s = skeleton(&pose, 1080, 1296);
+        let s = skeleton(&pose, 1296);
         assert_eq!((s.keypoints[0].x, s.keypoints[0].y), (550.0, 360.0));
         // Subject's left shoulder on the image's right.
         assert!(s.keypoints[11].x > s.keypoints[12].x);

@@ -137,7 +137,7 @@ fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, w
         let pose = performance.pose(t as f32 / FPS as f32);
         let frame = figure::render(&pose, width, height);
         video.push(&frame.rgb)?;
-        for (j, k) in figure::skeleton(&pose, width, height).keypoints.iter().enumerate() {
+        for (j, k) in figure::skeleton(&pose, height).keypoints.iter().enumerate() {
             csv.push_str(&format!("{t},{j},{:.2},{:.2},{}\n", k.x, k.y, k.score));
         }
         let motion = match &previous {

@@ -24,6 +24,7 @@ use serde_json::{Map, Value, json};
 use crate::align::PartsFrame;
 use crate::body::PARTS;
 use crate::motion_summary::{SummaryParams, summarise};
+use crate::rounding::round_to as round;
 
 /// Params of `descriptor`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -201,12 +202,6 @@ fn to_json_bytes(v: &Value) -> Vec<u8> {
     bytes
 }
 
-fn round(v: f64, decimals: i32) -> f64 {
-    let q = 10f64.powi(decimals);
-    let r = (v * q).round() / q;
-    if r == 0.0 { 0.0 } else { r } // no "-0.0" in files
-}
-
 /// Replaces values at unsure frames by linear interpolation between the
 /// nearest sure frames (held at the ends); with no sure frame, keeps them.
 fn fill_unsure(values: &[[f32; 2]], sure: &[bool]) -> Vec<[f32; 2]> {
@@ -282,11 +277,5 @@ mod tests {
         assert_eq!(meta["meta"]["part_confidence"]["Head"], json!(0.667));
         let keys: Vec<&String> = meta["meta"].as_object().unwrap().keys().collect();
         assert_eq!(keys, ["format_version", "fps", "num_frames", "width", "height", "vector_units", "coord_units", "part_confidence", "interpolated_frames"]);
-    }
-
-    #[test]
-    fn rounding_never_writes_negative_zero() {
-        assert_eq!(round(-0.001, 2).to_string(), "0");
-        assert_eq!(round(-1.236, 2), -1.24);
     }
 }

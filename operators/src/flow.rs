@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact_sheet::{Grid, sample_indices};
 use crate::image_files::encode_rgb_png;
+use crate::rounding::round_to;
 
 /// The per-frame product of `flow`: the flow from the previous frame to this one.
 #[derive(Clone, Debug)]
@@ -150,7 +151,7 @@ impl FlowConfig {
 pub const KIND: OperatorKind = OperatorKind {
     name: "flow",
     section: Section::Operators,
-    version: 1,
+    version: 2,
     doc: "Dense optical flow (DIS) between consecutive frames, computed inside the clip's frame stage.\n\
           Record: per-pair frame means of u, v, speed and the up/right/down/left components\n\
           (positive parts of -v, u, v, -u), in pixels/frame at input size, y down.\n\
@@ -305,7 +306,7 @@ impl FrameTask for FlowTask {
     }
 
     fn finish(self: Box<Self>) -> Result<Output, String> {
-        let round = |x: f32| (f64::from(x) * 1e4).round() / 1e4;
+        let round = |x: f32| round_to(f64::from(x), 4);
         let record = serde_json::json!({
             "pairs": self.pairs.len(),
             "work_size": [self.work_size.0, self.work_size.1],

@@ -24,6 +24,7 @@ pub mod motion_summary;
 pub mod onnx;
 pub mod pose;
 pub mod replay;
+pub mod rounding;
 pub mod segment;
 pub mod show;
 pub mod skeleton_files;

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::body::PARTS;
+use crate::rounding::round_to as round;
 
 /// Thresholds of the summary.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -101,11 +102,6 @@ const PAIRS: [(&str, &str); 8] = [
     ("Right_Hand", "Right_Upper_Leg"),
     ("Left_Foot", "Right_Foot"),
 ];
-
-fn round(v: f64, decimals: i32) -> f64 {
-    let q = 10f64.powi(decimals);
-    (v * q).round() / q
-}
 
 /// The compass name of a vector with y up.
 pub fn compass(vx: f32, vy: f32) -> &'static str {

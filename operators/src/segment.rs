@@ -28,6 +28,7 @@ use crate::body::{Joints, PartShape, Skeleton, part_shapes};
 use crate::contact_sheet::{Grid, sample_indices};
 use crate::image_files::encode_rgb_png;
 use crate::onnx::{SessionPool, find_model, run};
+use crate::rounding::round_to;
 
 /// Params of `segment`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -301,7 +302,7 @@ impl FrameTask for SegmentTask {
     }
 
     fn finish(self: Box<Self>) -> Result<Output, String> {
-        let round = |v: f32| (f64::from(v) * 1e4).round() / 1e4;
+        let round = |v: f32| round_to(f64::from(v), 4);
         let record = serde_json::json!({
             "method": self.config.method,
             "size": [self.size.0, self.size.1],

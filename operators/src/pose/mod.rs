@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::body::{Keypoint, Layout, Skeleton};
 use crate::onnx::{SessionPool, find_model};
 use crate::replay::ReplayTask;
+use crate::rounding::round_to;
 use one_euro::{OneEuro, OneEuroState};
 
 pub use detector::body_region;
@@ -240,10 +241,10 @@ impl FrameTask for PoseTask {
                         k.y = state[1].filter(f, k.y, self.dt, scale);
                     }
                 }
-                let round = |v: f32, q: f64| (f64::from(v) * q).round() / q;
+                let round = |v: f32, decimals| round_to(f64::from(v), decimals);
                 TrackFrame {
-                    presence: round(found.presence, 1e4),
-                    keypoints: keypoints.iter().map(|k| [round(k.x, 100.0), round(k.y, 100.0), round(k.score, 1e4)]).collect(),
+                    presence: round(found.presence, 4),
+                    keypoints: keypoints.iter().map(|k| [round(k.x, 2), round(k.y, 2), round(k.score, 4)]).collect(),
                 }
             }
             None => {

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use crate::body::PARTS;
+use crate::rounding::round_to;
 use actions::{Action, Performance};
 
 /// What to render.
@@ -157,7 +158,7 @@ fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, w
     // actions move both sides alike).
     let top = energy.iter().copied().fold(0.0, f64::max);
     let dominant: Vec<&'static str> = (0..14).filter(|&p| energy[p] >= 0.95 * top).map(|p| PARTS[p]).collect();
-    let round = |v: f32| (f64::from(v) * 1e4).round() / 1e4;
+    let round = |v: f32| round_to(f64::from(v), 4);
     let parts: serde_json::Map<String, serde_json::Value> = PARTS
         .iter()
         .zip(&truth)

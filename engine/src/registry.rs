@@ -166,6 +166,11 @@ impl<'a> FrameInputs<'a> {
     pub fn get<T: Any>(&self, port: usize) -> Option<&'a T> {
         self.products.get(port)?.as_ref()?.downcast_ref::<T>()
     }
+
+    /// The product on `port` as a shared handle, for a consumer that keeps it past this frame.
+    pub fn shared<T: Any + Send + Sync>(&self, port: usize) -> Option<Arc<T>> {
+        self.products.get(port)?.clone()?.downcast::<T>().ok()
+    }
 }
 
 /// Starts per-clip frame consumers.

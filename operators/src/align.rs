@@ -221,7 +221,7 @@ impl AlignTask {
 
 impl FrameTask for AlignTask {
     fn push(&mut self, _frame: &Frame, inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
-        let mask = inputs.get::<Mask>(2).ok_or("align: no mask for this frame (the `mask` input must be a `segment`)")?;
+        let mask = inputs.shared::<Mask>(2).ok_or("align: no mask for this frame (the `mask` input must be a `segment`)")?;
         let shapes = inputs.get::<Skeleton>(1).and_then(Joints::of).map(|j| part_shapes(&j));
         let (w, h) = (self.info.width as f32, self.info.height as f32);
         let mut out = PartsFrame { vector: [[0.0; 2]; 14], coord: self.last_coord, sure: [false; 14], pixels: [0; 14] };
@@ -251,7 +251,6 @@ impl FrameTask for AlignTask {
             // Nobody on the previous frame: nothing to measure.
             _ => {}
         }
-        let mask = Arc::new(mask.clone());
         self.previous = Some((shapes, mask));
         let product = Arc::new(out.clone());
         self.frames.push(out);

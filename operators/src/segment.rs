@@ -144,6 +144,24 @@ pub struct Mask {
 }
 
 impl Mask {
+    /// A `width × height` thumbnail of an RGB frame with everything off the
+    /// person dimmed and tinted blue, so the mask's edge is plain to see.
+    pub fn overlay(&self, frame: &Frame, width: usize, height: usize) -> Vec<u8> {
+        let (fw, fh) = (frame.width as usize, frame.height as usize);
+        let view = ImageView { data: &frame.data, width: fw, height: fh, stride: fw * 3, channels: 3 };
+        let mut small = resize_area(view, width, height);
+        let (kx, ky) = (fw as f32 / width as f32, fh as f32 / height as f32);
+        for (i, px) in small.chunks_exact_mut(3).enumerate() {
+            let (x, y) = (((i % width) as f32 + 0.5) * kx, ((i / width) as f32 + 0.5) * ky);
+            if !self.contains(x, y) {
+                px[0] /= 3;
+                px[1] /= 3;
+                px[2] = px[2] / 3 + 80;
+            }
+        }
+        small
+    }
+
     /// Whether the frame point (x, y) is on the person.
     pub fn contains(&self, x: f32, y: f32) -> bool {
         let (mx, my) = ((x * self.scale) as isize, (y * self.scale) as isize);
@@ -227,27 +245,6 @@ impl SegmentTask {
         }
         Ok(mask)
     }
-
-    fn overlay(&self, frame: &Frame, mask: &[u8]) -> Vec<u8> {
-        let (w, h) = self.size;
-        let view = ImageView {
-            data: &frame.data,
-            width: frame.width as usize,
-            height: frame.height as usize,
-            stride: frame.width as usize * 3,
-            channels: 3,
-        };
-        let mut small = resize_area(view, w, h);
-        for (px, &m) in small.chunks_exact_mut(3).zip(mask) {
-            if m == 0 {
-                // Outside the person: dimmed and tinted, so the mask's edge is plain to see.
-                px[0] /= 3;
-                px[1] /= 3;
-                px[2] = px[2] / 3 + 80;
-            }
-        }
-        small
-    }
 }
 
 /// An upright square around the confident keypoints, padded so the whole body fits.
@@ -295,10 +292,11 @@ impl FrameTask for SegmentTask {
             Some(at) => at.binary_search(&frame.index).is_ok(),
             None => frame.index.is_multiple_of(15) && self.viz.len() < self.config.viz_frames,
         };
+        let mask = Mask { width: w, height: h, scale: self.scale, data };
         if wanted && self.config.viz_frames > 0 {
-            self.viz.push(self.overlay(frame, &data));
+            self.viz.push(mask.overlay(frame, w, h));
         }
-        Ok(Some(Arc::new(Mask { width: w, height: h, scale: self.scale, data })))
+        Ok(Some(Arc::new(mask)))
     }
 
     fn finish(self: Box<Self>) -> Result<Output, String> {

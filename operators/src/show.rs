@@ -1,7 +1,7 @@
 //! `show`: one picture per clip to look at before trusting its descriptor.
 //!
 //! For a few evenly spaced frames: the frame with the area outside the human
-//! mask dimmed, the skeleton's bones, and each part's motion vector as an
+//! mask dimmed and tinted, the skeleton's bones, and each part's motion vector as an
 //! arrow from its anchor (scaled by `arrow_scale`, vy > 0 drawn upward);
 //! under each, the flow into that frame on the colour wheel (hue =
 //! direction, saturation = speed, `max_speed` px/frame at full colour).
@@ -174,17 +174,11 @@ impl ShowTask {
     fn overlay(&self, frame: &Frame, skeleton: Option<&Skeleton>, mask: Option<&Mask>, parts: Option<&PartsFrame>) -> Vec<u8> {
         let (tw, th) = self.thumb;
         let (fw, fh) = (frame.width as usize, frame.height as usize);
-        let view = ImageView { data: &frame.data, width: fw, height: fh, stride: fw * 3, channels: 3 };
-        let mut small = resize_area(view, tw, th);
+        let small = match mask {
+            Some(mask) => mask.overlay(frame, tw, th),
+            None => resize_area(ImageView { data: &frame.data, width: fw, height: fh, stride: fw * 3, channels: 3 }, tw, th),
+        };
         let k = tw as f32 / fw as f32;
-        if let Some(mask) = mask {
-            for (i, px) in small.chunks_exact_mut(3).enumerate() {
-                let (x, y) = (((i % tw) as f32 + 0.5) / k, ((i / tw) as f32 + 0.5) / k);
-                if !mask.contains(x, y) {
-                    px.iter_mut().for_each(|v| *v /= 3);
-                }
-            }
-        }
         let mut canvas = Canvas { width: tw, height: th, rgb: small };
         if let Some(j) = skeleton.and_then(Joints::of) {
             for (a, b) in bones(&j) {

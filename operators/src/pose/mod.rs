@@ -194,32 +194,23 @@ struct PoseTask {
 }
 
 impl PoseTask {
+    /// The landmarks in `region`, if the model says a person is there.
+    fn look(&self, rgb: ImageView<'_>, region: &RotatedRect) -> Result<Option<landmarks::Landmarks>, String> {
+        let found = landmarks::landmarks(&self.landmarker, rgb, region)?;
+        Ok((found.presence >= self.config.presence_threshold).then_some(found))
+    }
+
+    /// Tracks from the last frame's region if there is one; runs the detector when that fails.
     fn find(&mut self, rgb: ImageView<'_>) -> Result<Option<landmarks::Landmarks>, String> {
-        // At most one detector retry per frame: track if we can, detect if we must.
-        for attempt in 0..2 {
-            let region = match self.region {
-                Some(r) if attempt == 0 => r,
-                _ => {
-                    self.detections += 1;
-                    match detector::detect(&self.detector, rgb, self.config.detection_threshold)? {
-                        Some(d) => {
-                            tracing::debug!(score = d.score, "pose: person detected");
-                            body_region(d.center, d.extent)
-                        }
-                        None => return Ok(None),
-                    }
-                }
-            };
-            let found = landmarks::landmarks(&self.landmarker, rgb, &region)?;
-            if found.presence >= self.config.presence_threshold {
-                return Ok(Some(found));
-            }
-            if self.region.is_none() {
-                break;
-            }
-            self.region = None;
+        if let Some(region) = self.region
+            && let Some(found) = self.look(rgb, &region)?
+        {
+            return Ok(Some(found));
         }
-        Ok(None)
+        self.detections += 1;
+        let Some(d) = detector::detect(&self.detector, rgb, self.config.detection_threshold)? else { return Ok(None) };
+        tracing::debug!(score = d.score, "pose: person detected");
+        self.look(rgb, &body_region(d.center, d.extent))
     }
 }
 

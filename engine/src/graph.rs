@@ -143,8 +143,10 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
     let ids: Vec<&str> = decls.iter().map(|d| d.id.as_str()).collect();
     for (i, decl) in decls.iter().enumerate() {
         let kind = kinds[i];
+        // A last port named `name...` takes one or more inputs.
+        let variadic = kind.is_some_and(|k| k.inputs.last().is_some_and(|p| p.name.ends_with("...")));
         if let Some(kind) = kind
-            && decl.inputs.len() != kind.inputs.len()
+            && (decl.inputs.len() != kind.inputs.len() && !(variadic && decl.inputs.len() >= kind.inputs.len()))
         {
             let want: Vec<&str> = kind.inputs.iter().map(|p| p.name).collect();
             let msg = if kind.inputs.is_empty() {
@@ -167,7 +169,7 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
             };
             edges[i].push(j);
             let (Some(kind), Some(up)) = (kind, kinds[j]) else { continue };
-            let Some(port) = kind.inputs.get(port_no) else { continue };
+            let Some(port) = kind.inputs.get(port_no).or(if variadic { kind.inputs.last() } else { None }) else { continue };
             match up.output {
                 None => diags.push(Diagnostic::at(
                     *span,

@@ -102,6 +102,8 @@ pub enum Runtime {
     FrameProducer(Arc<dyn FrameProducer>),
     /// Consumes a frame stream, yields one output per clip.
     FrameConsumer(Arc<dyn FrameConsumer>),
+    /// Turns one clip's input records into its output record (captions, QA items, answers).
+    Record(Arc<dyn RecordOperator>),
     /// Writes records of its input to files, on the coordinator, in source order.
     RecordSink(Arc<dyn RecordSink>),
 }
@@ -201,6 +203,58 @@ pub trait FrameTask {
     fn finish(self: Box<Self>) -> Result<Output, String>;
 }
 
+/// A record-level operator: one clip's input records in, one output out.
+///
+/// It runs on a pool of I/O threads beside the frame stages, so it may wait
+/// on a network service; it must not touch shared state other than through
+/// its context.
+pub trait RecordOperator: Send + Sync {
+    /// Computes the clip's output from its inputs' records, in port order.
+    fn run(&self, clip: &Clip, inputs: &[&serde_json::Value], ctx: &mut RecordContext<'_>) -> Result<Output, String>;
+}
+
+/// What a record operator may use besides its inputs.
+pub struct RecordContext<'a> {
+    /// A folder for request-level caches (inside the store), shared by every operator and run.
+    pub cache_dir: &'a Path,
+    /// Remote calls made for this item, reported in `run.json`.
+    pub calls: CallCounts,
+}
+
+/// Counts of remote calls (LLM requests) made by one operator.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CallCounts {
+    /// Requests answered from the request cache (nothing paid).
+    pub cached: u64,
+    /// Requests sent (first tries).
+    pub sent: u64,
+    /// Extra attempts after a retryable failure.
+    pub retries: u64,
+    /// Requests that failed for good.
+    pub failed: u64,
+    /// Prompt tokens the servers reported.
+    pub prompt_tokens: u64,
+    /// Completion tokens the servers reported.
+    pub completion_tokens: u64,
+}
+
+impl CallCounts {
+    /// Adds another count to this one.
+    pub fn add(&mut self, other: &CallCounts) {
+        self.cached += other.cached;
+        self.sent += other.sent;
+        self.retries += other.retries;
+        self.failed += other.failed;
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+    }
+
+    /// Whether nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        *self == CallCounts::default()
+    }
+}
+
 /// A file writer fed with records in source order.
 pub trait RecordSink: Send + Sync {
     /// Opens the writer for a run; `dir` is `<out>/<spec name>`, `node_id` names the files.
@@ -209,8 +263,17 @@ pub trait RecordSink: Send + Sync {
 
 /// An open record sink.
 pub trait SinkWriter {
-    /// Writes one clip's record.
+    /// Writes one clip's record (the first input's).
     fn write(&mut self, clip: &str, record: &serde_json::Value) -> io::Result<()>;
+    /// Takes one clip's records of every input (`None` where that input failed
+    /// for the clip); by default writes the first input's record, if any.
+    /// Sinks over several inputs (scores, reports) override this.
+    fn write_inputs(&mut self, clip: &Clip, records: &[Option<&serde_json::Value>]) -> io::Result<()> {
+        match records.first().copied().flatten() {
+            Some(record) => self.write(&clip.id, record),
+            None => Ok(()),
+        }
+    }
     /// Makes the written files final (atomically).
     fn finish(self: Box<Self>) -> io::Result<()>;
 }

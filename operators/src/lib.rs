@@ -19,10 +19,13 @@ pub mod folder;
 pub mod image_files;
 pub mod json_files_sink;
 pub mod jsonl_sink;
+pub mod language;
+pub mod llm;
 pub mod ma52;
 pub mod motion_summary;
 pub mod onnx;
 pub mod pose;
+pub mod prompt;
 pub mod replay;
 pub mod rounding;
 pub mod segment;
@@ -45,10 +48,18 @@ pub fn registry() -> &'static Registry {
             segment::KIND,
             align::KIND,
             descriptor::KIND,
+            language::caption::KIND,
+            language::describe::KIND,
+            language::qa::KIND,
+            language::respond::KIND,
+            language::judge::KIND,
             contact_sheet::KIND,
             show::KIND,
             jsonl_sink::KIND,
             json_files_sink::KIND,
+            language::bench_files::KIND,
+            language::report::KIND,
+            language::train_export::KIND,
         ])
     })
 }

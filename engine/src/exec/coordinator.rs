@@ -4,19 +4,22 @@
 //! stage results arrive from the workers in any order, are committed to the
 //! store at once, and clips are handed to the sinks in source order as soon
 //! as every job of a clip is back, so outputs are identical whatever the
-//! number of workers or processes and sinks write as the run goes.
+//! number of workers or processes and sinks write as the run goes. Once a
+//! clip's frame stages are in, its record-level chain is dispatched as one
+//! [`RecordJob`] (a bounded number in flight).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 
 use super::prepare::Prepared;
+use super::records::{RecordJob, RecordResult};
 use super::stage::{Outcome, StageResult};
 use crate::data::{ItemError, Output};
 use crate::graph::Plan;
 use crate::progress::{Progress, ProgressMode};
-use crate::registry::{Runtime, SinkWriter};
+use crate::registry::{CallCounts, Runtime, SinkWriter};
 use crate::store::{Store, StoreError, Stored, write_atomic};
 
 /// Per-node counts for `run.json`.
@@ -42,6 +45,22 @@ pub struct NodeStats {
     pub frames: u64,
     /// Records written (record sinks).
     pub written: u64,
+    /// Remote calls (record operators that ask a service).
+    #[serde(skip_serializing_if = "CallCounts::is_empty")]
+    pub calls: CallCounts,
+}
+
+/// Where a clip's record-level chain stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Records {
+    /// Nothing to compute, or done.
+    Done,
+    /// Waiting for the clip's frame stages.
+    Waiting,
+    /// Queued for dispatch.
+    Queued,
+    /// Sent to a worker.
+    Running,
 }
 
 /// Why a run could not go on (the store or the output folder failed).
@@ -67,6 +86,10 @@ pub struct Coordinator<'a> {
     out_dir: PathBuf,
     prepared: Prepared,
     pending_jobs: Vec<u32>,
+    records: Vec<Records>,
+    record_queue: VecDeque<usize>,
+    records_in_flight: usize,
+    max_records_in_flight: usize,
     next_emit: usize,
     sinks: Vec<(usize, Box<dyn SinkWriter>)>,
     /// Stats per node, in plan order.
@@ -83,6 +106,7 @@ impl<'a> Coordinator<'a> {
         out_dir: &Path,
         prepared: Prepared,
         jobs_per_clip: Vec<u32>,
+        max_records_in_flight: usize,
         mode: ProgressMode,
     ) -> Result<Self, CoordinatorError> {
         fs::create_dir_all(out_dir).map_err(|source| CoordinatorError::Output { path: out_dir.to_path_buf(), source })?;
@@ -108,6 +132,14 @@ impl<'a> Coordinator<'a> {
                 sinks.push((i, writer));
             }
         }
+        let records = prepared
+            .clips
+            .iter()
+            .map(|clip| match record_nodes_needed(plan, clip).is_empty() {
+                true => Records::Done,
+                false => Records::Waiting,
+            })
+            .collect();
         let progress = Progress::new(
             plan.nodes
                 .iter()
@@ -123,6 +155,10 @@ impl<'a> Coordinator<'a> {
             out_dir: out_dir.to_path_buf(),
             prepared,
             pending_jobs: jobs_per_clip,
+            records,
+            record_queue: VecDeque::new(),
+            records_in_flight: 0,
+            max_records_in_flight: max_records_in_flight.max(1),
             next_emit: 0,
             sinks,
             stats,
@@ -144,6 +180,9 @@ impl<'a> Coordinator<'a> {
         }
         let items: Vec<_> = fresh.iter().map(|(k, o)| (*k, o)).collect();
         self.store.put_many(&items)?;
+        for seq in 0..self.prepared.clips.len() {
+            self.queue_records(seq);
+        }
         self.emit_ready()
     }
 
@@ -178,12 +217,83 @@ impl<'a> Coordinator<'a> {
         let items: Vec<_> = done.iter().map(|(k, o)| (*k, o)).collect();
         self.store.put_many(&items)?;
         self.pending_jobs[seq] -= 1;
+        self.queue_records(seq);
         self.emit_ready()
+    }
+
+    /// Takes one record job's result: commits outputs, records errors, emits what is complete.
+    pub fn accept_records(&mut self, result: RecordResult) -> Result<(), CoordinatorError> {
+        let seq = result.seq as usize;
+        let clip = &self.prepared.clips[seq];
+        let mut done: Vec<([u8; 32], Output)> = Vec::new();
+        for (node, outcome, seconds, calls) in result.outcomes {
+            let stats = &mut self.stats[node];
+            stats.seconds += seconds;
+            stats.calls.add(&calls);
+            match outcome {
+                Outcome::Done(wire) => {
+                    stats.computed += 1;
+                    done.push((clip.keys[node].expect("record nodes have keys"), wire.into_output()));
+                }
+                Outcome::Failed(cause) => {
+                    stats.failed += 1;
+                    let error = ItemError { clip: clip.clip.id.clone(), operator: self.plan.nodes[node].id.clone(), cause };
+                    tracing::info!(clip = %error.clip, operator = %error.operator, cause = %error.cause, "item failed");
+                    self.errors.insert((result.seq, node), error);
+                }
+                Outcome::Skipped => stats.skipped += 1,
+            }
+        }
+        let items: Vec<_> = done.iter().map(|(k, o)| (*k, o)).collect();
+        self.store.put_many(&items)?;
+        self.records[seq] = Records::Done;
+        self.records_in_flight -= 1;
+        self.emit_ready()
+    }
+
+    /// Queues the clip's record chain once its frame stages are all back.
+    fn queue_records(&mut self, seq: usize) {
+        if self.pending_jobs[seq] == 0 && self.records[seq] == Records::Waiting {
+            self.records[seq] = Records::Queued;
+            self.record_queue.push_back(seq);
+        }
+    }
+
+    /// Record jobs that may start now (within the in-flight bound), with the stored records they read.
+    pub fn dispatch_records(&mut self) -> Result<Vec<RecordJob>, CoordinatorError> {
+        let mut jobs = Vec::new();
+        while self.records_in_flight < self.max_records_in_flight {
+            let Some(seq) = self.record_queue.pop_front() else { break };
+            let clip = &self.prepared.clips[seq];
+            let needed = record_nodes_needed(self.plan, clip);
+            let mut inputs = Vec::new();
+            let mut read: Vec<usize> = needed
+                .iter()
+                .flat_map(|&n| self.plan.nodes[n].inputs.iter().copied())
+                .filter(|j| !needed.contains(j))
+                .collect();
+            read.sort_unstable();
+            read.dedup();
+            for j in read {
+                if let Some(key) = clip.keys[j]
+                    && let Some(stored) = self.store.get(&key)?
+                {
+                    inputs.push((j, stored.record.to_string()));
+                }
+            }
+            self.records[seq] = Records::Running;
+            self.records_in_flight += 1;
+            jobs.push(RecordJob { seq: seq as u64, clip: clip.clip.clone(), needed, inputs });
+        }
+        Ok(jobs)
     }
 
     /// Hands finished clips to the sinks, in order.
     fn emit_ready(&mut self) -> Result<(), CoordinatorError> {
-        while self.next_emit < self.prepared.clips.len() && self.pending_jobs[self.next_emit] == 0 {
+        while self.next_emit < self.prepared.clips.len()
+            && self.pending_jobs[self.next_emit] == 0
+            && self.records[self.next_emit] == Records::Done
+        {
             let clip = &self.prepared.clips[self.next_emit];
             // Each stored output is read once per clip, whether a sink or the pictures need it.
             let mut stored: Vec<Option<Option<Stored>>> = vec![None; self.plan.nodes.len()];
@@ -197,12 +307,14 @@ impl<'a> Coordinator<'a> {
                 Ok(stored[i].clone().flatten())
             };
             for (sink_node, writer) in &mut self.sinks {
-                let Some(output) = read(self.plan.nodes[*sink_node].inputs[0])? else { continue };
-                writer.write(&clip.clip.id, &output.record).map_err(|source| CoordinatorError::Output {
+                let inputs = &self.plan.nodes[*sink_node].inputs;
+                let outputs = inputs.iter().map(|&j| read(j)).collect::<Result<Vec<_>, _>>()?;
+                let records: Vec<Option<&serde_json::Value>> = outputs.iter().map(|o| o.as_ref().map(|o| &o.record)).collect();
+                writer.write_inputs(&clip.clip, &records).map_err(|source| CoordinatorError::Output {
                     path: self.out_dir.join(&self.plan.nodes[*sink_node].id),
                     source,
                 })?;
-                self.stats[*sink_node].written += 1;
+                self.stats[*sink_node].written += u64::from(records[0].is_some());
             }
             for (i, node) in self.plan.nodes.iter().enumerate() {
                 // Every node's blobs (pictures) are written for people to look at.
@@ -235,6 +347,13 @@ impl<'a> Coordinator<'a> {
         write_atomic(&self.out_dir.join("errors.jsonl"), text.as_bytes())?;
         Ok((self.stats, errors))
     }
+}
+
+/// The clip's record-level nodes whose outputs are not in the store, in plan order.
+fn record_nodes_needed(plan: &Plan, clip: &super::prepare::ClipEntry) -> Vec<usize> {
+    (0..plan.nodes.len())
+        .filter(|&i| matches!(plan.nodes[i].runtime, Runtime::Record(_)) && clip.keys[i].is_some() && !clip.cached[i])
+        .collect()
 }
 
 /// Copies a stored output's blobs to `<dir>/<clip>.<ext>`, unless an identical file is there.

@@ -7,9 +7,15 @@
 //! leave the worker that decodes them. Results, small records, go back to
 //! worker 0 and through a channel to the [`Coordinator`] on process 0's main
 //! thread, which alone touches the store and the output folder.
+//!
+//! Record-level work (captions, QA, answers) starts when a clip's frame
+//! stages are back: the coordinator hands worker 0 one [`RecordJob`] per
+//! clip through a channel, and the job runs on the I/O pool of the worker
+//! its clip routes to, since it mostly waits on services.
 
 mod coordinator;
 mod prepare;
+mod records;
 mod stage;
 
 use std::path::PathBuf;
@@ -20,10 +26,11 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::InputHandle;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::{Input, Probe};
+use timely::dataflow::operators::{Concat, Input, Probe};
 
 pub use coordinator::{CoordinatorError, NodeStats};
 pub use prepare::{ClipEntry, Prepared, prepare};
+pub use records::{RecordJob, RecordResult, run_records};
 pub use stage::{Outcome, StageJob, StageResult, run_stage};
 
 use crate::data::ItemError;
@@ -117,6 +124,16 @@ pub enum RunError {
 /// Epochs of jobs in flight at once: bounds memory whatever the number of clips.
 const EPOCHS_IN_FLIGHT: u64 = 4;
 
+/// I/O threads per worker for record-level jobs (they mostly wait on services).
+const RECORD_THREADS: usize = 8;
+
+/// What comes back from the workers.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+enum WorkResult {
+    Stage(StageResult),
+    Records(RecordResult),
+}
+
 /// Runs a plan. On a cluster, every process calls this with the same plan.
 pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, RunError> {
     let started = Instant::now();
@@ -136,24 +153,39 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
         jobs_per_clip[job.seq as usize] += 1;
     }
 
-    let (tx, rx) = crossbeam_channel::bounded::<StageResult>(256);
+    let (tx, rx) = crossbeam_channel::bounded::<WorkResult>(256);
+    let (record_tx, record_rx) = crossbeam_channel::unbounded::<RecordJob>();
     let feed = Arc::new(Mutex::new(Some(jobs)));
     let sender = Arc::new(Mutex::new(coordinator_side.then_some(tx)));
+    let record_feed = Arc::new(Mutex::new(coordinator_side.then_some(record_rx)));
+    let cache_dir = plan.spec.defaults.store.join("requests");
     let worker_plan = plan.clone();
     let guards = timely::execute(options.topology.timely_config(), move |worker| {
         let plan = worker_plan.clone();
         let index = worker.index();
         let peers = worker.peers() as u64;
         let results_out = if index == 0 { sender.lock().expect("not poisoned").take() } else { None };
+        let record_jobs = if index == 0 { record_feed.lock().expect("not poisoned").take() } else { None };
         let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<StageJob>>>::new();
+        let mut record_input = InputHandle::<u64, CapacityContainerBuilder<Vec<RecordJob>>>::new();
+        let cache_dir = cache_dir.clone();
         let probe = worker.dataflow::<u64, _, _>(|scope| {
             let jobs = scope.input_from(&mut input).container::<Vec<StageJob>>();
             let stage_plan = plan.clone();
             let results = pooled_map(jobs, "frame-stage", 1, |job: &StageJob| route(&job.clip.id), move |job| {
-                run_stage(&stage_plan, job)
+                WorkResult::Stage(run_stage(&stage_plan, job))
             });
-            let (probe, results) = results.probe();
-            results.sink(Exchange::new(|_: &StageResult| 0), "coordinator", move |(input, _)| {
+            let record_jobs = scope.input_from(&mut record_input).container::<Vec<RecordJob>>();
+            let record_plan = plan.clone();
+            let record_results = pooled_map(
+                record_jobs,
+                "records",
+                RECORD_THREADS,
+                |job: &RecordJob| route(&job.clip.id),
+                move |job| WorkResult::Records(run_records(&record_plan, job, &cache_dir)),
+            );
+            let (probe, results) = results.concat(record_results).probe();
+            results.sink(Exchange::new(|_: &WorkResult| 0), "coordinator", move |(input, _)| {
                 input.for_each(|_, data| {
                     for result in data.drain(..) {
                         if let Some(tx) = &results_out {
@@ -164,22 +196,53 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
             });
             probe
         });
+        let mut input = Some(input);
+        let mut record_input = Some(record_input);
         if index == 0 {
-            let jobs = feed.lock().expect("not poisoned").take().unwrap_or_default();
+            let mut jobs = feed.lock().expect("not poisoned").take().unwrap_or_default().into_iter().enumerate().peekable();
             // Enough jobs per epoch to keep every worker busy.
             let batch = (peers as usize * 2).max(1);
-            for (n, job) in jobs.into_iter().enumerate() {
-                let epoch = (n / batch) as u64;
-                if epoch > *input.time() {
-                    input.advance_to(epoch);
-                    while probe.less_than(&epoch.saturating_sub(EPOCHS_IN_FLIGHT)) {
-                        worker.step_or_park(Some(Duration::from_millis(20)));
+            loop {
+                // Stage jobs, epoch by epoch, with a bounded number of epochs in flight.
+                while let Some(handle) = input.as_mut() {
+                    let Some((n, _)) = jobs.peek() else {
+                        input.take().expect("open").close();
+                        break;
+                    };
+                    let epoch = (*n / batch) as u64;
+                    if epoch > *handle.time() {
+                        if probe.less_than(&epoch.saturating_sub(EPOCHS_IN_FLIGHT)) {
+                            break;
+                        }
+                        handle.advance_to(epoch);
+                    }
+                    handle.send(jobs.next().expect("peeked").1);
+                }
+                // Record jobs, as the coordinator releases them; it hangs up when the run is complete.
+                if let Some(handle) = record_input.as_mut() {
+                    let rx = record_jobs.as_ref().expect("worker 0 of the coordinator holds the record feed");
+                    loop {
+                        match rx.try_recv() {
+                            Ok(job) => handle.send(job),
+                            Err(crossbeam_channel::TryRecvError::Empty) => break,
+                            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                                record_input.take().expect("open").close();
+                                break;
+                            }
+                        }
+                    }
+                    if let Some(handle) = record_input.as_mut() {
+                        let next = *handle.time() + 1;
+                        handle.advance_to(next);
                     }
                 }
-                input.send(job);
+                if input.is_none() && record_input.is_none() {
+                    break;
+                }
+                worker.step_or_park(Some(Duration::from_millis(5)));
             }
         }
-        input.close();
+        drop((input, record_input));
         while !probe.done() {
             worker.step_or_park(Some(Duration::from_millis(20)));
         }
@@ -190,14 +253,35 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
         (Some(store), Some(prepared)) => {
             let out_dir = plan.spec.defaults.out.join(&plan.spec.name);
             let clips = prepared.clips.len();
-            let mut coordinator = Coordinator::new(&plan, &store, &out_dir, prepared, jobs_per_clip, options.progress)?;
+            let peers = options.topology.describe();
+            let max_records = RECORD_THREADS * peers.0 * peers.1 * 2;
+            let mut coordinator =
+                Coordinator::new(&plan, &store, &out_dir, prepared, jobs_per_clip, max_records, options.progress)?;
             coordinator.start()?;
+            let mut outstanding = job_count;
+            let dispatch = |coordinator: &mut Coordinator, outstanding: &mut usize| -> Result<(), RunError> {
+                for job in coordinator.dispatch_records()? {
+                    // Worker 0 is gone only if the dataflow died; the count below reports that.
+                    if record_tx.send(job).is_ok() {
+                        *outstanding += 1;
+                    }
+                }
+                Ok(())
+            };
+            dispatch(&mut coordinator, &mut outstanding)?;
             let mut received = 0;
-            while received < job_count {
+            while outstanding > 0 {
                 let Ok(result) = rx.recv() else { break };
-                coordinator.accept(result)?;
+                match result {
+                    WorkResult::Stage(result) => coordinator.accept(result)?,
+                    WorkResult::Records(result) => coordinator.accept_records(result)?,
+                }
+                outstanding -= 1;
                 received += 1;
+                dispatch(&mut coordinator, &mut outstanding)?;
             }
+            drop(record_tx);
+            let job_count = received + outstanding;
             let (stats, errors) = coordinator.finish()?;
             if received < job_count {
                 return Err(RunError::Dataflow(format!(

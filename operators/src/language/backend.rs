@@ -1,0 +1,57 @@
+//! What every language operator shares: the `rules | llm` switch, and the
+//! building of its client and prompt template with errors on the params.
+
+use std::path::PathBuf;
+
+use maflow_engine::diagnostic::Diagnostic;
+use maflow_engine::params::param_error;
+use maflow_engine::spec::tree::Node;
+use serde::{Deserialize, Serialize};
+
+use crate::llm::{Client, Endpoint};
+use crate::prompt::{Template, resolve};
+
+/// Who writes the text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The embedded deterministic writer (offline).
+    #[default]
+    Rules,
+    /// A model behind an OpenAI-compatible endpoint.
+    Llm,
+}
+
+/// A ready LLM backend: the client and the template.
+#[derive(Clone, Debug)]
+pub struct LlmBackend {
+    /// The client.
+    pub client: Client,
+    /// The prompt.
+    pub template: Template,
+}
+
+/// Builds the LLM backend when `backend` is `llm` (then `llm` is required);
+/// `None` for `rules`. Errors point at the param at fault.
+pub fn build_llm(
+    params: &Node,
+    backend: Backend,
+    llm: Option<&Endpoint>,
+    prompt: Option<&PathBuf>,
+    default_prompt: &str,
+    placeholders: &[&str],
+) -> Result<Option<LlmBackend>, Vec<Diagnostic>> {
+    let template = Template::load(prompt.map(|p| resolve(p)).as_deref(), default_prompt, placeholders)
+        .map_err(|e| vec![param_error(params, "prompt", e).with_help("fix the file or leave `prompt` out for the built-in one")])?;
+    match (backend, llm) {
+        (Backend::Rules, _) => Ok(None),
+        (Backend::Llm, None) => Err(vec![
+            param_error(params, "backend", "`backend: llm` needs an `llm:` endpoint")
+                .with_help("add `llm: {base_url: http://localhost:8000/v1, model: NAME}` or use `backend: rules`"),
+        ]),
+        (Backend::Llm, Some(endpoint)) => {
+            let client = Client::new(endpoint.clone()).map_err(|e| vec![param_error(params, "llm", e)])?;
+            Ok(Some(LlmBackend { client, template }))
+        }
+    }
+}

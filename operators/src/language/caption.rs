@@ -1,0 +1,117 @@
+//! `caption`: one caption per clip and body part, `{"body_part_motion": {...}}`.
+//!
+//! Backend `rules` (default) writes them offline from the descriptor;
+//! backend `llm` asks a model once per part with a prompt template (default
+//! `pipelines/prompts/caption.md`), giving it the part's per-frame
+//! `{vector, coord}` list, the frame count, rate and size.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use maflow_engine::data::{Blob, Clip, Output};
+use maflow_engine::diagnostic::Diagnostic;
+use maflow_engine::params::{built, parse_params};
+use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordContext, RecordOperator, Runtime};
+use maflow_engine::spec::Section;
+use maflow_engine::spec::tree::Node;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::backend::{Backend, LlmBackend, build_llm};
+use super::caption_rules;
+use super::clip_motion::ClipMotion;
+use crate::body::PARTS;
+use crate::llm::{Endpoint, Message};
+
+/// The built-in caption prompt.
+pub const DEFAULT_PROMPT: &str = include_str!("../../../pipelines/prompts/caption.md");
+
+/// Placeholders the caption prompt may use.
+pub const PLACEHOLDERS: [&str; 6] = ["part", "num_frames", "fps", "width", "height", "frames"];
+
+/// Params of `caption`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptionConfig {
+    /// `rules` (offline, deterministic) or `llm`.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Prompt template file for `llm` (default: the built-in `pipelines/prompts/caption.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<PathBuf>,
+    /// The endpoint for `llm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<Endpoint>,
+}
+
+#[derive(Serialize)]
+struct Keyed<'a> {
+    #[serde(flatten)]
+    config: &'a CaptionConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    _prompt: Option<String>,
+}
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "caption",
+    section: Section::Operators,
+    version: 1,
+    doc: "Part captions: one hierarchical, data-based caption per body part and clip, from a descriptor.\n\
+          First sentence: trajectory, magnitude and main periods in seconds; then direction changes and\n\
+          speeds in px/frame. `rules` writes them offline; `llm` asks a model once per part with a prompt\n\
+          template. Record and file: `{\"body_part_motion\": {\"Head\": \"...\", ...}}`.",
+    inputs: &[Port { name: "descriptor", ty: PortType::Any }],
+    output: Some(PortType::Any),
+    example: "backend: rules              # or llm\n\
+              # prompt: pipelines/prompts/caption.md\n\
+              # llm: {base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: \"${env:LLM_KEY}\"}",
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: CaptionConfig = parse_params(params)?;
+    let llm = build_llm(params, config.backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &PLACEHOLDERS)?;
+    let keyed = Keyed { config: &config, _prompt: llm.as_ref().map(|l| l.template.digest()) };
+    Ok(built(&keyed, Runtime::Record(Arc::new(Caption { llm }))))
+}
+
+struct Caption {
+    llm: Option<LlmBackend>,
+}
+
+impl RecordOperator for Caption {
+    fn run(&self, _clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
+        let motion = ClipMotion::from_record(inputs[0])?;
+        let mut captions = Map::new();
+        for (i, part) in PARTS.iter().enumerate() {
+            let text = match &self.llm {
+                None => caption_rules::caption(&motion, i),
+                Some(llm) => ask(llm, &motion, i, ctx).map_err(|e| format!("caption of {part}: {e}"))?,
+            };
+            captions.insert((*part).to_string(), Value::String(text));
+        }
+        let record = json!({"body_part_motion": captions});
+        let mut bytes = serde_json::to_vec_pretty(&record).expect("captions serialise");
+        bytes.push(b'\n');
+        Ok(Output { record, blobs: vec![Blob { ext: "json".into(), bytes }] })
+    }
+}
+
+fn ask(llm: &LlmBackend, m: &ClipMotion, i: usize, ctx: &mut RecordContext<'_>) -> Result<String, String> {
+    let frames: Vec<Value> = m.vectors[i].iter().zip(&m.coords[i]).map(|(v, c)| json!({"vector": v, "coord": c})).collect();
+    let frames = serde_json::to_string(&frames).expect("frames serialise");
+    let (n, fps, w, h) = (m.num_frames.to_string(), format!("{}", m.fps), m.width.to_string(), m.height.to_string());
+    let prompt = llm.template.render(&[
+        ("part", PARTS[i]),
+        ("num_frames", &n),
+        ("fps", &fps),
+        ("width", &w),
+        ("height", &h),
+        ("frames", &frames),
+    ]);
+    llm.client.complete(&[Message::text("user", prompt)], false, ctx, |reply| {
+        let text = reply.trim();
+        if text.is_empty() { Err("the model's reply is empty".to_string()) } else { Ok(text.to_string()) }
+    })
+}

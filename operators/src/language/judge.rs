@@ -1,0 +1,176 @@
+//! `judge`: scores a model's answers to a clip's items. Closed items are
+//! right or wrong against the answer key; MADU and MARE get L1..L3 in 0..5
+//! from an LLM with the rubrics of `pipelines/prompts/judge.md` (strict
+//! JSON, one corrective retry on a malformed reply), or from the embedded
+//! `rules` judge (offline default, labelled as such).
+//!
+//! Record: `{"model", "judge", "items": [{"id", "task", "answer", "parsed",
+//! "reply", "correct" | "L1", "L2", "L3"}]}`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use maflow_engine::data::{Clip, Output};
+use maflow_engine::diagnostic::Diagnostic;
+use maflow_engine::params::{built, param_error, parse_params};
+use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordContext, RecordOperator, Runtime};
+use maflow_engine::spec::Section;
+use maflow_engine::spec::tree::Node;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::backend::{Backend, LlmBackend, build_llm};
+use super::judge_rules;
+use super::qa::Item;
+use crate::llm::{Message, json_object_in};
+
+/// The built-in rubrics, one section per open task.
+pub const DEFAULT_PROMPT: &str = include_str!("../../../pipelines/prompts/judge.md");
+const PLACEHOLDERS: [&str; 3] = ["question", "reference", "answer"];
+
+/// Params of `judge`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeConfig {
+    /// `rules` (offline) or `llm`.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Rubric file for `llm` (`## MADU` and `## MARE` sections).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<PathBuf>,
+    /// The endpoint for `llm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<crate::llm::Endpoint>,
+    /// Corrective retries after a reply that is not the asked-for JSON.
+    #[serde(default = "default_retries")]
+    pub format_retries: u32,
+}
+
+fn default_retries() -> u32 {
+    1
+}
+
+#[derive(Serialize)]
+struct Keyed<'a> {
+    #[serde(flatten)]
+    config: &'a JudgeConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    _prompt: Option<String>,
+}
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "judge",
+    section: Section::Operators,
+    version: 1,
+    doc: "Scores a model's answers: closed items against the key; MADU and MARE with L1..L3 in 0..5 by an\n\
+          LLM with the rubrics (strict JSON, corrective retry) or by the embedded `rules` judge (overlap of\n\
+          parts, directions, order and labels with the reference; the offline default, labelled `rules`).",
+    inputs: &[Port { name: "qa", ty: PortType::Any }, Port { name: "responses", ty: PortType::Any }],
+    output: Some(PortType::Any),
+    example: "backend: rules              # or llm\n\
+              # llm: {base_url: https://api.deepseek.com/v1, model: deepseek-chat, api_key: \"${env:DEEPSEEK_API_KEY}\"}",
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: JudgeConfig = parse_params(params)?;
+    let llm = build_llm(params, config.backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &PLACEHOLDERS)?;
+    if let Some(llm) = &llm
+        && (llm.template.section("MADU").is_none() || llm.template.section("MARE").is_none())
+    {
+        return Err(vec![param_error(params, "prompt", "the rubric file needs a `## MADU` and a `## MARE` section")]);
+    }
+    let keyed = Keyed { config: &config, _prompt: llm.as_ref().map(|l| l.template.digest()) };
+    let label = match &llm {
+        Some(l) => format!("llm: {}", l.client.label()),
+        None => "rules".to_string(),
+    };
+    Ok(built(&keyed, Runtime::Record(Arc::new(Judge { llm, label, retries: config.format_retries }))))
+}
+
+struct Judge {
+    llm: Option<LlmBackend>,
+    label: String,
+    retries: u32,
+}
+
+impl RecordOperator for Judge {
+    fn run(&self, _clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
+        let items: Vec<Item> =
+            serde_json::from_value(inputs[0]["items"].clone()).map_err(|e| format!("the first input is not a qa record: {e}"))?;
+        let answers = inputs[1]["answers"].as_array().ok_or("the second input is not a respond record")?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let answer = answers.iter().find(|a| a["id"] == item.id.as_str());
+            let reply = answer.and_then(|a| a["reply"].as_str()).unwrap_or("");
+            let parsed = answer.map_or(Value::Null, |a| a["parsed"].clone());
+            let mut row = json!({"id": item.id, "task": item.task, "answer": item.answer, "parsed": parsed, "reply": reply});
+            match item.task.as_str() {
+                "MADU" | "MARE" => {
+                    let reference = item.reference.as_deref().unwrap_or("");
+                    let [l1, l2, l3] = match &self.llm {
+                        None if item.task == "MADU" => judge_rules::madu(reference, reply),
+                        None => judge_rules::mare(reference, reply),
+                        Some(llm) => self.ask(llm, item, reference, reply, ctx).map_err(|e| format!("judging {}: {e}", item.id))?,
+                    };
+                    row["L1"] = json!(l1);
+                    row["L2"] = json!(l2);
+                    row["L3"] = json!(l3);
+                }
+                _ => row["correct"] = json!(parsed.as_str() == Some(item.answer.as_str())),
+            }
+            out.push(row);
+        }
+        Ok(Output::record(json!({"model": inputs[1]["model"], "judge": self.label, "items": out})))
+    }
+}
+
+impl Judge {
+    fn ask(&self, llm: &LlmBackend, item: &Item, reference: &str, reply: &str, ctx: &mut RecordContext<'_>) -> Result<[u8; 3], String> {
+        let rubric = llm.template.section(&item.task).expect("checked at build");
+        let section = crate::prompt::Template::load(None, &rubric, &PLACEHOLDERS)?;
+        let prompt = section.render(&[("question", &item.question), ("reference", reference), ("answer", reply)]);
+        let mut messages = vec![Message::text("user", prompt)];
+        let mut last = String::new();
+        for _ in 0..=self.retries {
+            match llm.client.complete(&messages, true, ctx, parse_scores) {
+                Ok(scores) => return Ok(scores),
+                Err(e) if e.starts_with("judge reply") => {
+                    last = e;
+                    messages.push(Message::text(
+                        "user",
+                        "Your reply was not the JSON object asked for. Reply with exactly one JSON object: \
+                         {\"L1_score\": n, \"L2_score\": n, \"L3_score\": n, \"reason\": \"...\"}, integers 0 to 5.",
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+}
+
+/// The three scores of a judge's reply; anything else is an error.
+pub fn parse_scores(reply: &str) -> Result<[u8; 3], String> {
+    let map = json_object_in(reply).map_err(|e| format!("judge reply: {e}"))?;
+    let mut out = [0u8; 3];
+    for (k, name) in ["L1_score", "L2_score", "L3_score"].iter().enumerate() {
+        let v = map.get(*name).and_then(Value::as_u64).ok_or_else(|| format!("judge reply: `{name}` missing or not an integer"))?;
+        out[k] = u8::try_from(v).ok().filter(|v| *v <= 5).ok_or_else(|| format!("judge reply: `{name}` = {v} is outside 0..5"))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_are_strict() {
+        assert_eq!(parse_scores(r#"{"L1_score": 4, "L2_score": 0, "L3_score": 5, "reason": "x"}"#).unwrap(), [4, 0, 5]);
+        assert!(parse_scores(r#"{"L1_score": 6, "L2_score": 0, "L3_score": 5}"#).is_err());
+        assert!(parse_scores("The answer is good.").unwrap_err().starts_with("judge reply"));
+        assert!(parse_scores(r#"{"L1_score": 4, "L2_score": 0"#).is_err());
+    }
+}

@@ -1,0 +1,135 @@
+//! The independent checker: recomputes a claim's answer from the raw
+//! descriptor frames, with its own windowing and arithmetic, and says
+//! whether it is clear-cut. An item is kept only when the checker agrees
+//! with the generator; disagreement or doubt rejects it.
+
+use super::super::clip_motion::ClipMotion;
+use super::Thresholds;
+use super::claims::Claim;
+use crate::body::PARTS;
+
+fn part(name: &str) -> Option<usize> {
+    PARTS.iter().position(|p| *p == name)
+}
+
+/// Frame range of a phase name: thirds of the clip.
+fn frames(m: &ClipMotion, phase: &str) -> Option<std::ops::Range<usize>> {
+    let k = ["initial", "middle", "late"].iter().position(|p| *p == phase)?;
+    let n = m.num_frames;
+    Some(n * k / 3..n * (k + 1) / 3)
+}
+
+/// Mean velocity, mean speed and mean projection on `dir` (unit, y up) over frames.
+fn stats(m: &ClipMotion, p: usize, r: std::ops::Range<usize>, dir: [f64; 2]) -> ([f64; 2], f64, f64, f64) {
+    let (mut vx, mut vy, mut speed, mut along) = (0.0, 0.0, 0.0, 0.0);
+    let n = r.len().max(1) as f64;
+    for v in &m.vectors[p][r] {
+        let (x, y) = (f64::from(v[0]), f64::from(v[1]));
+        vx += x;
+        vy += y;
+        speed += (x * x + y * y).sqrt();
+        along += (x * dir[0] + y * dir[1]).max(0.0);
+    }
+    ([vx / n, vy / n], speed / n, along / n, speed)
+}
+
+fn direction_unit(d: &str) -> Option<[f64; 2]> {
+    let s = std::f64::consts::FRAC_1_SQRT_2;
+    Some(match d {
+        "up" => [0.0, 1.0],
+        "down" => [0.0, -1.0],
+        "left" => [-1.0, 0.0],
+        "right" => [1.0, 0.0],
+        "up-left" => [-s, s],
+        "up-right" => [s, s],
+        "down-left" => [-s, -s],
+        "down-right" => [s, -s],
+        _ => return None,
+    })
+}
+
+/// The first time (s) the part moves within 45° of `dir` at >= `speed` for two frames running.
+fn onset(m: &ClipMotion, p: usize, dir: [f64; 2], speed: f64) -> Option<f64> {
+    let ok = |t: usize| {
+        let v = m.vectors[p][t];
+        let (x, y) = (f64::from(v[0]), f64::from(v[1]));
+        let s = x.hypot(y);
+        s >= speed && (x * dir[0] + y * dir[1]) / s >= std::f64::consts::FRAC_1_SQRT_2 - 1e-9
+    };
+    (1..m.num_frames).find(|&t| ok(t - 1) && ok(t)).map(|t| (t - 1) as f64 / m.fps)
+}
+
+/// `Some(answer)` when the claim is clearly true or false, `None` when in doubt.
+pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
+    // The checker's own margins sit inside the generator's: a generated
+    // answer near a threshold is doubted, never silently flipped.
+    let (yes, no) = (t.yes_speed * 0.8, t.no_speed * 1.5);
+    match claim {
+        Claim::Moves { part: p, phase, direction } => {
+            let (_, speed, along, _) = stats(m, part(p)?, frames(m, phase)?, direction_unit(direction)?);
+            if along >= yes && along >= 0.3 * speed {
+                Some(true)
+            } else if along <= no {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        Claim::BothMove { a, b, phase } => {
+            let r = frames(m, phase)?;
+            let (_, sa, _, _) = stats(m, part(a)?, r.clone(), [0.0, 0.0]);
+            let (_, sb, _, _) = stats(m, part(b)?, r, [0.0, 0.0]);
+            let (moving, still) = (|s: f64| s >= yes, |s: f64| s <= no);
+            if moving(sa) && moving(sb) {
+                Some(true)
+            } else if (moving(sa) && still(sb)) || (still(sa) && moving(sb)) {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        Claim::SameDirection { a, b, phase } => {
+            let r = frames(m, phase)?;
+            let (va, sa, _, _) = stats(m, part(a)?, r.clone(), [0.0, 0.0]);
+            let (vb, sb, _, _) = stats(m, part(b)?, r, [0.0, 0.0]);
+            if sa < yes || sb < yes {
+                return None;
+            }
+            let cos = (va[0] * vb[0] + va[1] * vb[1]) / (va[0].hypot(va[1]) * vb[0].hypot(vb[1])).max(1e-12);
+            if cos >= 60f64.to_radians().cos() {
+                Some(true)
+            } else if cos <= 100f64.to_radians().cos() {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        Claim::Before { a, dir_a, b, dir_b } => {
+            let ta = onset(m, part(a)?, direction_unit(dir_a)?, yes)?;
+            let tb = onset(m, part(b)?, direction_unit(dir_b)?, yes)?;
+            let gap = tb - ta;
+            if gap.abs() < 0.1 { None } else { Some(gap > 0.0) }
+        }
+        Claim::Approaches { a, b, phase } => {
+            let r = frames(m, phase)?;
+            let (pa, pb) = (part(a)?, part(b)?);
+            let dist: Vec<f64> = r
+                .clone()
+                .map(|t| {
+                    let (p, q) = (m.coords[pa][t], m.coords[pb][t]);
+                    (f64::from(p[0] - q[0]) * f64::from(m.width)).hypot(f64::from(p[1] - q[1]) * f64::from(m.height))
+                })
+                .collect();
+            let start = *dist.first()?;
+            let closest = dist.iter().copied().fold(f64::INFINITY, f64::min);
+            let need = t.approach_px.max(t.approach_fraction * start);
+            if start - closest >= 0.8 * need {
+                Some(true)
+            } else if start - closest <= 0.4 * need {
+                Some(false)
+            } else {
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! `qa`: the benchmark items of one clip, 12 in the reference mix: CMAR ×1,
+//! FMAR ×1, SAD ×2, MAD ×2, MAS ×2, PPR ×2, MADU ×1, MARE ×1.
+//!
+//! Yes/no items come from clear-cut claims about the descriptor
+//! ([`claims`]), each confirmed by the independent [`check`]er; a clip's
+//! items of one task alternate yes and no (seeded order), so answers are
+//! balanced over the benchmark. Every closed item carries its provenance.
+//! The task mix, counts, seed and thresholds are params.
+
+pub mod check;
+pub mod claims;
+pub mod recognition;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use maflow_engine::data::{Clip, Output};
+use maflow_engine::diagnostic::Diagnostic;
+use maflow_engine::params::{built, param_error, parse_params};
+use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordContext, RecordOperator, Runtime};
+use maflow_engine::spec::Section;
+use maflow_engine::spec::tree::Node;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::clip_motion::ClipMotion;
+use super::rng::Rng;
+use crate::taxonomy::action;
+use claims::{Candidate, Claim, candidates};
+
+/// Every task, in the paper's column order.
+pub const TASKS: [&str; 8] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "MADU", "MARE"];
+
+/// The closed tasks (scored by accuracy).
+pub const CLOSED: [&str; 6] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR"];
+
+/// When an answer is clear-cut.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// A part moves noticeably at this mean speed (px/frame) or more.
+    #[serde(default = "yes_speed")]
+    pub yes_speed: f64,
+    /// A part is still at this mean speed (px/frame) or less.
+    #[serde(default = "no_speed")]
+    pub no_speed: f64,
+    /// An approach is noticeable when the distance drops by this many pixels or more...
+    #[serde(default = "approach_px")]
+    pub approach_px: f64,
+    /// ...and by this fraction of the starting distance.
+    #[serde(default = "approach_fraction")]
+    pub approach_fraction: f64,
+    /// Two sub-motions are ordered only when they start this many seconds apart.
+    #[serde(default = "order_gap")]
+    pub order_gap_s: f64,
+}
+
+fn yes_speed() -> f64 {
+    0.25
+}
+fn no_speed() -> f64 {
+    0.06
+}
+fn approach_px() -> f64 {
+    8.0
+}
+fn approach_fraction() -> f64 {
+    0.05
+}
+fn order_gap() -> f64 {
+    0.3
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            yes_speed: yes_speed(),
+            no_speed: no_speed(),
+            approach_px: approach_px(),
+            approach_fraction: approach_fraction(),
+            order_gap_s: order_gap(),
+        }
+    }
+}
+
+/// Params of `qa`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QaConfig {
+    /// Items per task and clip (tasks left out are not asked).
+    #[serde(default = "default_tasks")]
+    pub tasks: BTreeMap<String, u32>,
+    /// Seed of every choice (distractors, which claims, answer order).
+    #[serde(default)]
+    pub seed: u64,
+    /// When yes/no answers are clear-cut.
+    #[serde(default)]
+    pub thresholds: Thresholds,
+}
+
+fn default_tasks() -> BTreeMap<String, u32> {
+    [("CMAR", 1), ("FMAR", 1), ("SAD", 2), ("MAD", 2), ("MAS", 2), ("PPR", 2), ("MADU", 1), ("MARE", 1)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "qa",
+    section: Section::Operators,
+    version: 1,
+    doc: "Benchmark items of a clip over the 8 tasks (reference mix: CMAR 1, FMAR 1, SAD 2, MAD 2, MAS 2,\n\
+          PPR 2, MADU 1, MARE 1). Yes/no answers are computed from the descriptor, confirmed by an\n\
+          independent checker, and alternate yes/no per clip; CMAR/FMAR come from the label, FMAR with 4\n\
+          seeded distractors (same body level first); MADU/MARE carry reference answers. Record: `items`\n\
+          (id, clip, task, question, options, answer, reference, provenance), `shortfall`, `rejected`.",
+    inputs: &[Port { name: "descriptor", ty: PortType::Any }, Port { name: "description", ty: PortType::Any }],
+    output: Some(PortType::Any),
+    example: "tasks: {CMAR: 1, FMAR: 1, SAD: 2, MAD: 2, MAS: 2, PPR: 2, MADU: 1, MARE: 1}\n\
+              seed: 0\n\
+              thresholds: {yes_speed: 0.25, no_speed: 0.06, approach_px: 8, approach_fraction: 0.05, order_gap_s: 0.3}",
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: QaConfig = parse_params(params)?;
+    let mut diags = Vec::new();
+    for task in config.tasks.keys() {
+        if !TASKS.contains(&task.as_str()) {
+            diags.push(
+                param_error(params, "tasks", format!("unknown task `{task}`"))
+                    .suggest(task, TASKS.iter().copied()),
+            );
+        }
+    }
+    let t = &config.thresholds;
+    if !(t.no_speed < t.yes_speed) {
+        diags.push(param_error(params, "thresholds", "`no_speed` must be below `yes_speed`, or answers are not clear-cut"));
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(built(&config.clone(), Runtime::Record(Arc::new(Qa { config }))))
+}
+
+/// Whether two parts are on the same limb chain (a question relating them says little).
+pub fn adjacent(a: usize, b: usize) -> bool {
+    const CHAINS: [[usize; 3]; 4] = [[2, 4, 6], [3, 5, 7], [8, 10, 12], [9, 11, 13]];
+    CHAINS.iter().any(|c| c.contains(&a) && c.contains(&b))
+}
+
+/// One benchmark item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// `<clip>-<task>-<n>`.
+    pub id: String,
+    /// Clip id.
+    pub clip: String,
+    /// Task.
+    pub task: String,
+    /// The question.
+    pub question: String,
+    /// Options (letters A.. in order); empty for yes/no and open items.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// The answer: an option letter, `yes`/`no`, or empty for open items.
+    pub answer: String,
+    /// Reference answer of open items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The facts that make the answer true.
+    pub provenance: Value,
+}
+
+struct Qa {
+    config: QaConfig,
+}
+
+impl RecordOperator for Qa {
+    fn run(&self, clip: &Clip, inputs: &[&Value], _ctx: &mut RecordContext<'_>) -> Result<Output, String> {
+        let m = ClipMotion::from_record(inputs[0])?;
+        let description = inputs[1]["description"].as_str().ok_or("the second input is not a description record")?;
+        let (items, shortfall, rejected) = make_items(clip, &m, description, &self.config);
+        Ok(Output::record(json!({"items": items, "shortfall": shortfall, "rejected": rejected})))
+    }
+}
+
+/// The items of a clip, what could not be asked (per task), and how many candidates the checker rejected.
+pub fn make_items(clip: &Clip, m: &ClipMotion, description: &str, config: &QaConfig) -> (Vec<Item>, BTreeMap<String, u32>, usize) {
+    let t = &config.thresholds;
+    let all = candidates(m, t);
+    let total = all.len();
+    let kept: Vec<Candidate> = all.into_iter().filter(|c| check::check(m, &c.claim, t) == Some(c.answer)).collect();
+    let rejected = total - kept.len();
+    let labelled = clip.label.and_then(action);
+    let mut items = Vec::new();
+    let mut shortfall = BTreeMap::new();
+    for task in TASKS {
+        let want = config.tasks.get(task).copied().unwrap_or(0);
+        if want == 0 {
+            continue;
+        }
+        let mut rng = Rng::new(config.seed, &[&clip.id, task]);
+        let mut made: Vec<(String, Vec<String>, String, Option<String>, Value)> = Vec::new();
+        match task {
+            "CMAR" | "FMAR" | "MARE" => {
+                if let Some(a) = labelled {
+                    for _ in 0..want {
+                        made.push(match task {
+                            "CMAR" => {
+                                let (q, o, ans, p) = recognition::cmar(a);
+                                (q, o, ans, None, p)
+                            }
+                            "FMAR" => {
+                                let (q, o, ans, p) = recognition::fmar(a, &mut rng);
+                                (q, o, ans, None, p)
+                            }
+                            _ => (
+                                recognition::MARE_QUESTION.into(),
+                                Vec::new(),
+                                String::new(),
+                                Some(recognition::mare_reference(description, a)),
+                                json!({"label": a.id, "action": a.name, "body_level": a.body_level().name}),
+                            ),
+                        });
+                    }
+                }
+            }
+            "MADU" => {
+                for _ in 0..want {
+                    made.push((recognition::MADU_QUESTION.into(), Vec::new(), String::new(), Some(description.to_string()), json!({"source": "description"})));
+                }
+            }
+            _ => {
+                let mut pool: Vec<&Candidate> = kept.iter().filter(|c| c.claim.task() == task).collect();
+                rng.shuffle(&mut pool);
+                let first_yes = rng.below(2) == 0;
+                let mut used: Vec<&Claim> = Vec::new();
+                for n in 0..want {
+                    let target = (n % 2 == 0) == first_yes;
+                    let fresh = |c: &&&Candidate| !used.contains(&&c.claim) && !used.iter().any(|u| same_subject(u, &c.claim));
+                    let pick = pool
+                        .iter()
+                        .find(|c| c.answer == target && fresh(c))
+                        .or_else(|| pool.iter().find(|c| c.answer == target && !used.contains(&&c.claim)))
+                        .or_else(|| pool.iter().find(|c| !used.contains(&&c.claim)));
+                    let Some(c) = pick else { break };
+                    used.push(&c.claim);
+                    let mut provenance = c.provenance.clone();
+                    provenance["claim"] = serde_json::to_value(&c.claim).expect("claims serialise");
+                    provenance["checked"] = json!(true);
+                    made.push((c.claim.question(m), Vec::new(), if c.answer { "yes" } else { "no" }.into(), None, provenance));
+                }
+            }
+        }
+        if (made.len() as u32) < want {
+            shortfall.insert(task.to_string(), want - made.len() as u32);
+        }
+        for (n, (question, options, answer, reference, provenance)) in made.into_iter().enumerate() {
+            items.push(Item { id: format!("{}-{task}-{}", clip.id, n + 1), clip: clip.id.clone(), task: task.into(), question, options, answer, reference, provenance });
+        }
+    }
+    (items, shortfall, rejected)
+}
+
+/// Whether two claims ask about the same part(s) in the same phase (a clip's two items should differ).
+fn same_subject(a: &Claim, b: &Claim) -> bool {
+    match (a, b) {
+        (Claim::Moves { part: p, phase: f, .. }, Claim::Moves { part: q, phase: g, .. }) => p == q && f == g,
+        (Claim::Approaches { a, b, .. }, Claim::Approaches { a: c, b: d, .. }) => a == c && b == d,
+        _ => false,
+    }
+}

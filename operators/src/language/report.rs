@@ -1,0 +1,184 @@
+//! `report` (sink): scores every judged model and writes `scores.csv`,
+//! `report.md` and a self-contained `report.html`: the table in the paper's
+//! column order beside the published rows, a per-task bar chart, the
+//! CMAR/FMAR confusion matrices (body levels), and the items with
+//! thumbnails, question, answer, each model's reply and the provenance.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use maflow_engine::data::Clip;
+use maflow_engine::diagnostic::Diagnostic;
+use maflow_engine::params::{built, parse_params};
+use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordSink, Runtime, SinkWriter};
+use maflow_engine::spec::Section;
+use maflow_engine::spec::tree::Node;
+use maflow_engine::store::write_file_atomic;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::report_html;
+use super::score::{COLUMNS, ModelScores, score_model};
+
+/// The published results (accuracy in %, judge scores 0..5), kept as reference data.
+pub const PAPER_RESULTS: &str = include_str!("../../data/paper-results.csv");
+
+/// Params of `report`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Bootstrap resamples for the 95% intervals.
+    #[serde(default = "default_resamples")]
+    pub resamples: usize,
+    /// Seed of the bootstrap.
+    #[serde(default)]
+    pub seed: u64,
+    /// Folder (in the run's output folder) with `<clip>.png` thumbnails, e.g. a contact-sheet sink's.
+    #[serde(default = "default_thumbnails")]
+    pub thumbnails: PathBuf,
+    /// Items shown in the HTML at most (their thumbnails are embedded).
+    #[serde(default = "default_items")]
+    pub max_items: usize,
+}
+
+fn default_resamples() -> usize {
+    1000
+}
+fn default_thumbnails() -> PathBuf {
+    "contact-sheets".into()
+}
+fn default_items() -> usize {
+    240
+}
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "report",
+    section: Section::Sinks,
+    version: 1,
+    doc: "Scores and reports: from the qa items and one `judge` output per model, writes `scores.csv`,\n\
+          `report.md` and a self-contained `report.html` (table in the paper's layout beside the published\n\
+          rows, per-task bars, CMAR/FMAR confusion matrices, the items with thumbnails and replies).\n\
+          Accuracy per closed task and AVG; L1..L3 per open task and their mean; bootstrap 95% intervals.",
+    inputs: &[Port { name: "qa", ty: PortType::Any }, Port { name: "judged...", ty: PortType::Any }],
+    output: None,
+    example: "resamples: 1000\n\
+              thumbnails: contact-sheets   # a folder of <clip>.png in the output folder\n\
+              max_items: 240",
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: ReportConfig = parse_params(params)?;
+    Ok(built(&config.clone(), Runtime::RecordSink(Arc::new(Report { config }))))
+}
+
+struct Report {
+    config: ReportConfig,
+}
+
+impl RecordSink for Report {
+    fn open(&self, dir: &Path, _node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
+        Ok(Box::new(ReportWriter { config: self.config.clone(), dir: dir.to_path_buf(), items: Vec::new(), judged: BTreeMap::new(), clips: 0 }))
+    }
+}
+
+/// Everything a report needs, gathered clip by clip.
+pub struct Collected {
+    /// Items in clip order.
+    pub items: Vec<Value>,
+    /// Per (model, judge): its judged records, one per clip.
+    pub judged: BTreeMap<(String, String), Vec<Value>>,
+}
+
+struct ReportWriter {
+    config: ReportConfig,
+    dir: PathBuf,
+    items: Vec<Value>,
+    judged: BTreeMap<(String, String), Vec<Value>>,
+    clips: usize,
+}
+
+impl SinkWriter for ReportWriter {
+    fn write(&mut self, _clip: &str, _record: &Value) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn write_inputs(&mut self, _clip: &Clip, records: &[Option<&Value>]) -> io::Result<()> {
+        let Some(qa) = records[0] else { return Ok(()) };
+        self.clips += 1;
+        self.items.extend(qa["items"].as_array().into_iter().flatten().cloned());
+        for judged in records[1..].iter().flatten() {
+            let key = (judged["model"].as_str().unwrap_or("model").to_string(), judged["judge"].as_str().unwrap_or("").to_string());
+            self.judged.entry(key).or_default().push((*judged).clone());
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        let scores: Vec<ModelScores> = self
+            .judged
+            .iter()
+            .map(|((model, judge), records)| {
+                let refs: Vec<&Value> = records.iter().collect();
+                score_model(model, judge, &refs, self.config.resamples, self.config.seed)
+            })
+            .collect();
+        write_file_atomic(&self.dir.join("scores.csv"), scores_csv(&scores).as_bytes())?;
+        write_file_atomic(&self.dir.join("report.md"), report_md(&scores, self.clips, self.items.len()).as_bytes())?;
+        let collected = Collected { items: self.items, judged: self.judged };
+        let html = report_html::render(&scores, &collected, &self.dir.join(&self.config.thumbnails), self.config.max_items, self.clips);
+        write_file_atomic(&self.dir.join("report.html"), html.as_bytes())
+    }
+}
+
+/// `scores.csv`: one row per model, metric: value, interval, items.
+pub fn scores_csv(scores: &[ModelScores]) -> String {
+    let mut out = String::from("model,judge,metric,value,ci_low,ci_high,n\n");
+    for s in scores {
+        for col in COLUMNS {
+            if let Some(m) = s.metrics.get(col) {
+                out.push_str(&format!("{},{},{col},{:.2},{:.2},{:.2},{}\n", csv(&s.model), csv(&s.judge), m.value, m.low, m.high, m.n));
+            }
+        }
+    }
+    out
+}
+
+fn csv(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// The table rows of our models in the paper's layout (`-` where a column is absent).
+pub fn table_rows(scores: &[ModelScores]) -> Vec<(String, Vec<String>)> {
+    scores
+        .iter()
+        .map(|s| {
+            let cells = COLUMNS
+                .iter()
+                .map(|c| s.metrics.get(*c).map_or("-".to_string(), |m| if c.contains('_') || *c == "OPEN_AVG" { format!("{:.2}", m.value) } else { format!("{:.1}", m.value) }))
+                .collect();
+            (format!("{} (judge: {})", s.model, s.judge), cells)
+        })
+        .collect()
+}
+
+fn report_md(scores: &[ModelScores], clips: usize, items: usize) -> String {
+    let mut out = format!("# Benchmark report\n\n{clips} clips, {items} items. Accuracy in %, judge scores 0..5; 95% bootstrap intervals over clips in `scores.csv`.\n\n");
+    let header = "| model | CMAR | FMAR | SAD | MAD | MAS | PPR | AVG | MADU L1 | L2 | L3 | MARE L1 | L2 | L3 | AVG |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    out.push_str("## This run\n\n");
+    out.push_str(header);
+    for (name, cells) in table_rows(scores) {
+        out.push_str(&format!("| {name} | {} |\n", cells.join(" | ")));
+    }
+    out.push_str("\nScores from the `rules` judge are an offline proxy for an LLM judge and are not comparable with the published judge scores.\n\n## Published (MA-Bench)\n\n");
+    out.push_str(header);
+    for line in PAPER_RESULTS.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let shown: Vec<&str> = cells.iter().skip(1).map(|c| if c.is_empty() { "-" } else { c }).collect();
+        out.push_str(&format!("| {} | {} |\n", cells[0], shown.join(" | ")));
+    }
+    out
+}

@@ -1,0 +1,277 @@
+//! `respond`: a model under test answers a clip's items.
+//!
+//! Backend `llm`: one multimodal request per item to an OpenAI-compatible
+//! endpoint, with `frames` frames sampled uniformly as JPEG data URLs and a
+//! system prompt per task (`pipelines/prompts/respond.md`, one `## TASK`
+//! section each). Built-in baselines that need no network: `random`
+//! (seeded), `majority` (the most common class of the reference benchmark's
+//! clip statistics; always `yes`), and `descriptor-oracle` (answers from the
+//! descriptor: an upper bound that shows the items are answerable).
+//! Record: `{"model", "answers": [{"id", "task", "reply", "parsed"}]}`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use maflow_engine::data::{Clip, Output};
+use maflow_engine::diagnostic::Diagnostic;
+use maflow_engine::params::{built, parse_params};
+use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordContext, RecordOperator, Runtime};
+use maflow_engine::spec::Section;
+use maflow_engine::spec::tree::Node;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::answers;
+use super::backend::{Backend, LlmBackend, build_llm};
+use super::clip_motion::ClipMotion;
+use super::describe::{describe_rules, structure};
+use super::frames::sample_data_urls;
+use super::qa::claims::Claim;
+use super::qa::recognition::{LETTERS, label_line};
+use super::qa::{Item, TASKS, Thresholds, check};
+use super::rng::Rng;
+use crate::llm::{Content, Endpoint, Message};
+use crate::taxonomy::{ACTIONS, BODY_LEVELS};
+
+/// The built-in system prompts, one section per task.
+pub const DEFAULT_PROMPT: &str = include_str!("../../../pipelines/prompts/respond.md");
+
+/// Who answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Responder {
+    /// Uniform random choices (seeded).
+    Random,
+    /// The most common answer class.
+    Majority,
+    /// Answers read from the descriptor.
+    DescriptorOracle,
+    /// A model behind an OpenAI-compatible endpoint.
+    Llm,
+}
+
+/// Params of `respond`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RespondConfig {
+    /// `random`, `majority`, `descriptor-oracle` or `llm`.
+    pub backend: Responder,
+    /// Name in tables and file names (default: the backend, or the endpoint's model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Seed of `random`.
+    #[serde(default)]
+    pub seed: u64,
+    /// Frames sampled per clip for `llm`.
+    #[serde(default = "default_frames")]
+    pub frames: usize,
+    /// Longer side of the frames sent, in pixels.
+    #[serde(default = "default_side")]
+    pub frame_side: u32,
+    /// System prompts file for `llm` (`## TASK` sections).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<PathBuf>,
+    /// The endpoint for `llm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<Endpoint>,
+}
+
+fn default_frames() -> usize {
+    8
+}
+fn default_side() -> u32 {
+    448
+}
+
+#[derive(Serialize)]
+struct Keyed<'a> {
+    #[serde(flatten)]
+    config: &'a RespondConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    _prompt: Option<String>,
+}
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "respond",
+    section: Section::Operators,
+    version: 1,
+    doc: "A model under test answers a clip's items: `llm` (multimodal OpenAI-compatible requests with\n\
+          `frames` JPEG frames and a system prompt per task) or a baseline that needs no network:\n\
+          `random` (seeded), `majority`, `descriptor-oracle` (answers from the descriptor, an upper bound).\n\
+          Replies are parsed into an option letter, yes/no, or the MARE label line.",
+    inputs: &[Port { name: "qa", ty: PortType::Any }, Port { name: "descriptor", ty: PortType::Any }],
+    output: Some(PortType::Any),
+    example: "backend: random             # majority | descriptor-oracle | llm\n\
+              seed: 0\n\
+              # frames: 8\n\
+              # llm: {base_url: http://localhost:8000/v1, model: Qwen2.5-VL-7B-Instruct}",
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: RespondConfig = parse_params(params)?;
+    let backend = if config.backend == Responder::Llm { Backend::Llm } else { Backend::Rules };
+    let llm = build_llm(params, backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &[])?;
+    if let Some(llm) = &llm {
+        let missing: Vec<&str> = TASKS.iter().copied().filter(|t| llm.template.section(t).is_none()).collect();
+        if !missing.is_empty() {
+            return Err(vec![maflow_engine::params::param_error(
+                params,
+                "prompt",
+                format!("the prompt file has no `## TASK` section for {}", missing.join(", ")),
+            )]);
+        }
+    }
+    let keyed = Keyed { config: &config, _prompt: llm.as_ref().map(|l| l.template.digest()) };
+    let canonical = serde_json::to_value(&keyed).expect("configs serialise");
+    let name = config.name.clone().unwrap_or_else(|| match (&config.backend, &config.llm) {
+        (Responder::Llm, Some(e)) => e.model.clone(),
+        (b, _) => serde_json::to_value(b).expect("serialises").as_str().unwrap_or("model").to_string(),
+    });
+    Ok(built(&canonical, Runtime::Record(Arc::new(Respond { config, name, llm }))))
+}
+
+struct Respond {
+    config: RespondConfig,
+    name: String,
+    llm: Option<LlmBackend>,
+}
+
+impl RecordOperator for Respond {
+    fn run(&self, clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
+        let items: Vec<Item> =
+            serde_json::from_value(inputs[0]["items"].clone()).map_err(|e| format!("the first input is not a qa record: {e}"))?;
+        let motion = ClipMotion::from_record(inputs[1])?;
+        let frames = match &self.llm {
+            Some(_) => sample_data_urls(&clip.path, self.config.frames, self.config.frame_side)?,
+            None => Vec::new(),
+        };
+        let mut answers = Vec::with_capacity(items.len());
+        let mut failed = Vec::new();
+        for item in &items {
+            let reply = match self.config.backend {
+                Responder::Random => random(item, &mut Rng::new(self.config.seed, &[&item.id])),
+                Responder::Majority => majority(item),
+                Responder::DescriptorOracle => oracle(item, &motion),
+                Responder::Llm => {
+                    let llm = self.llm.as_ref().expect("built with the backend");
+                    match ask(llm, item, &frames, ctx) {
+                        Ok(reply) => reply,
+                        Err(e) => {
+                            failed.push(format!("{}: {e}", item.id));
+                            continue;
+                        }
+                    }
+                }
+            };
+            let parsed = parse(item, &reply);
+            answers.push(json!({"id": item.id, "task": item.task, "reply": reply, "parsed": parsed}));
+        }
+        if !failed.is_empty() {
+            // Not stored: the rerun asks again, and answers already given come from the request cache.
+            return Err(format!("{} of {} items got no answer: {}", failed.len(), items.len(), failed.join("; ")));
+        }
+        Ok(Output::record(json!({"model": self.name, "answers": answers})))
+    }
+}
+
+/// The parsed answer of a reply, `null` when it cannot be read.
+pub fn parse(item: &Item, reply: &str) -> Value {
+    match item.task.as_str() {
+        "CMAR" | "FMAR" => json!(answers::option(reply, &item.options)),
+        "MADU" => json!(reply.trim()),
+        "MARE" => json!(answers::label_line(reply).map(|(l, a)| json!({"level": l, "action": a}))),
+        _ => json!(answers::yes_no(reply)),
+    }
+}
+
+fn ask(llm: &LlmBackend, item: &Item, frames: &[String], ctx: &mut RecordContext<'_>) -> Result<String, String> {
+    let system = llm.template.section(&item.task).unwrap_or_default();
+    let mut text = item.question.clone();
+    for (l, o) in LETTERS.iter().zip(&item.options) {
+        text.push_str(&format!("\n{l}. {o}"));
+    }
+    let mut content: Vec<Content> = frames.iter().map(|f| Content::ImageUrl(f.clone())).collect();
+    content.push(Content::Text(text));
+    let messages = [Message::text("system", system), Message { role: "user", content }];
+    llm.client.complete(&messages, false, ctx, |reply| Ok(reply.trim().to_string()))
+}
+
+fn random(item: &Item, rng: &mut Rng) -> String {
+    match item.task.as_str() {
+        "CMAR" | "FMAR" => LETTERS[rng.below(item.options.len().max(1))].to_string(),
+        "MADU" => String::new(),
+        "MARE" => {
+            let a = &ACTIONS[rng.below(ACTIONS.len())];
+            label_line(BODY_LEVELS[rng.below(BODY_LEVELS.len())].name, a.name)
+        }
+        _ => if rng.below(2) == 0 { "yes" } else { "no" }.to_string(),
+    }
+}
+
+/// Body levels by their share of the reference benchmark's clips, largest first.
+const LEVELS_BY_SHARE: [&str; 7] = ["Upper limb", "Lower limb", "Head", "Body", "Head-hand", "Leg-hand", "Body-hand"];
+
+fn majority(item: &Item) -> String {
+    match item.task.as_str() {
+        "CMAR" => item.options.iter().position(|o| o == LEVELS_BY_SHARE[0]).map_or("A", |i| LETTERS[i]).to_string(),
+        "FMAR" => {
+            let rank = |name: &String| {
+                ACTIONS.iter().find(|a| a.name == name).map_or(usize::MAX, |a| {
+                    LEVELS_BY_SHARE.iter().position(|l| *l == a.body_level().name).unwrap_or(usize::MAX)
+                })
+            };
+            let best = (0..item.options.len()).min_by_key(|&i| rank(&item.options[i])).unwrap_or(0);
+            LETTERS[best].to_string()
+        }
+        "MADU" => String::new(),
+        "MARE" => label_line(LEVELS_BY_SHARE[0], "unknown"),
+        _ => "yes".to_string(),
+    }
+}
+
+/// The body level the descriptor points to: the dominant part, and whether a hand reaches the head, torso or legs.
+fn level_from_motion(m: &ClipMotion) -> &'static str {
+    let st = structure(m);
+    let Some(lead) = st.dominant.first() else { return "Body" };
+    let hand_near = |target: &str| {
+        m.summary.distances.iter().any(|d| {
+            d.parts[1] == target && d.parts[0].ends_with("Hand") && d.distance.iter().copied().fold(f64::INFINITY, f64::min) < 0.12 * f64::from(m.height)
+        })
+    };
+    let hands_lead = lead.ends_with("Hand") || lead.ends_with("Arm");
+    match *lead {
+        _ if hands_lead && hand_near("Head") => "Head-hand",
+        _ if hands_lead && hand_near("Right_Upper_Leg") || hands_lead && hand_near("Left_Upper_Leg") => "Leg-hand",
+        "Head" => "Head",
+        "Torso" => "Body",
+        l if l.ends_with("Leg") || l.ends_with("Foot") => "Lower limb",
+        _ => "Upper limb",
+    }
+}
+
+fn oracle(item: &Item, m: &ClipMotion) -> String {
+    let level = level_from_motion(m);
+    match item.task.as_str() {
+        "CMAR" => item.options.iter().position(|o| o == level).map_or("A", |i| LETTERS[i]).to_string(),
+        "FMAR" => {
+            let best = item
+                .options
+                .iter()
+                .position(|o| ACTIONS.iter().any(|a| a.name == o && a.body_level().name == level))
+                .unwrap_or(0);
+            LETTERS[best].to_string()
+        }
+        "MADU" => describe_rules(m, &structure(m)),
+        "MARE" => {
+            let action = ACTIONS.iter().find(|a| a.body_level().name == level).map_or("unknown", |a| a.name);
+            format!("{}\n{}", describe_rules(m, &structure(m)), label_line(level, action))
+        }
+        _ => {
+            let claim: Option<Claim> = serde_json::from_value(item.provenance.get("claim").cloned().unwrap_or(Value::Null)).ok();
+            let answer = claim.and_then(|c| check::check(m, &c, &Thresholds::default()));
+            if answer.unwrap_or(true) { "yes" } else { "no" }.to_string()
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The client every language operator uses: OpenAI-compatible chat completions.
+//!
+//! vLLM, llama.cpp's server, Ollama, DeepSeek and OpenAI all speak it. An
+//! [`Endpoint`] is declared in a spec (`base_url`, `model`, `api_key:
+//! ${env:NAME}`, sampling settings); [`Client::complete`] sends one request
+//! with retries and a per-endpoint concurrency limit, and keeps every valid
+//! reply in a request-level cache inside the store, keyed by the full
+//! request (never by the key), so a rerun never pays twice.
+
+mod cache;
+mod transport;
+
+use maflow_engine::params::Secret;
+use maflow_engine::registry::RecordContext;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub use transport::Failure;
+
+/// An endpoint and how to ask it. Fields marked as run settings do not
+/// change replies, so they stay out of cache keys.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Base URL of the API, up to and including the version, e.g. `http://localhost:8000/v1`.
+    pub base_url: String,
+    /// Model name as the server knows it.
+    pub model: String,
+    /// API key, e.g. `${env:OPENAI_API_KEY}`; read at the time of use, never written anywhere.
+    #[serde(default)]
+    pub api_key: Option<Secret>,
+    /// Sampling temperature.
+    #[serde(default)]
+    pub temperature: f32,
+    /// Most tokens in a reply.
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    /// Sampling seed, for servers that honour it.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Run setting: requests in flight at once to this endpoint (per process).
+    #[serde(default = "default_concurrency", skip_serializing)]
+    pub concurrency: usize,
+    /// Run setting: seconds before one attempt is abandoned.
+    #[serde(default = "default_timeout", skip_serializing)]
+    pub timeout_s: f64,
+    /// Run setting: extra attempts after a 429, a 5xx, a timeout, a broken connection or a malformed response.
+    #[serde(default = "default_retries", skip_serializing)]
+    pub max_retries: u32,
+    /// Run setting: first backoff in seconds; doubled per attempt, with jitter; `Retry-After` wins when longer.
+    #[serde(default = "default_backoff", skip_serializing)]
+    pub backoff_s: f64,
+}
+
+fn default_max_tokens() -> u32 {
+    1024
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_timeout() -> f64 {
+    120.0
+}
+fn default_retries() -> u32 {
+    5
+}
+fn default_backoff() -> f64 {
+    1.0
+}
+
+/// One part of a message's content.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Content {
+    /// Text.
+    Text(String),
+    /// An image or video as a URL (`data:image/jpeg;base64,…` or `https://…`).
+    ImageUrl(String),
+    /// A video URL, for servers that take one (vLLM's `video_url`).
+    VideoUrl(String),
+}
+
+/// One chat message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    /// `system`, `user` or `assistant`.
+    pub role: &'static str,
+    /// Its parts.
+    pub content: Vec<Content>,
+}
+
+impl Message {
+    /// A text-only message.
+    pub fn text(role: &'static str, text: impl Into<String>) -> Self {
+        Self { role, content: vec![Content::Text(text.into())] }
+    }
+
+    fn to_json(&self) -> Value {
+        match self.content.as_slice() {
+            [Content::Text(text)] => json!({"role": self.role, "content": text}),
+            parts => json!({
+                "role": self.role,
+                "content": parts.iter().map(|p| match p {
+                    Content::Text(t) => json!({"type": "text", "text": t}),
+                    Content::ImageUrl(u) => json!({"type": "image_url", "image_url": {"url": u}}),
+                    Content::VideoUrl(u) => json!({"type": "video_url", "video_url": {"url": u}}),
+                }).collect::<Vec<_>>(),
+            }),
+        }
+    }
+}
+
+/// A reply and what it cost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The assistant's text.
+    pub content: String,
+    /// Prompt tokens the server reported.
+    pub prompt_tokens: u64,
+    /// Completion tokens the server reported.
+    pub completion_tokens: u64,
+}
+
+/// A client over one endpoint.
+#[derive(Clone, Debug)]
+pub struct Client {
+    endpoint: Endpoint,
+}
+
+impl Client {
+    /// A client; checks the URL and that the key's variables are set.
+    pub fn new(endpoint: Endpoint) -> Result<Self, String> {
+        if !(endpoint.base_url.starts_with("http://") || endpoint.base_url.starts_with("https://")) {
+            return Err(format!("base_url `{}` must start with http:// or https://", endpoint.base_url));
+        }
+        Ok(Self { endpoint })
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Label for tables and records: `model @ host`.
+    pub fn label(&self) -> String {
+        let host = self.endpoint.base_url.split("://").nth(1).unwrap_or("").split('/').next().unwrap_or("");
+        format!("{} @ {host}", self.endpoint.model)
+    }
+
+    /// The request body for these messages.
+    pub fn body(&self, messages: &[Message], json_mode: bool) -> Value {
+        let e = &self.endpoint;
+        let mut body = json!({
+            "model": e.model,
+            "messages": messages.iter().map(Message::to_json).collect::<Vec<_>>(),
+            "temperature": e.temperature,
+            "max_tokens": e.max_tokens,
+        });
+        if let Some(seed) = e.seed {
+            body["seed"] = json!(seed);
+        }
+        if json_mode {
+            body["response_format"] = json!({"type": "json_object"});
+        }
+        body
+    }
+
+    /// Sends the messages (or answers from the cache) and returns the reply
+    /// once `accept` takes it; a reply `accept` refuses is an error and is
+    /// not cached. Counts go to `ctx.calls`.
+    pub fn complete<T>(
+        &self,
+        messages: &[Message],
+        json_mode: bool,
+        ctx: &mut RecordContext<'_>,
+        accept: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let body = self.body(messages, json_mode);
+        let key = cache::request_key(&self.endpoint.base_url, &body);
+        if let Some(reply) = cache::get(ctx.cache_dir, &key)
+            && let Ok(value) = accept(&reply.content)
+        {
+            ctx.calls.cached += 1;
+            return Ok(value);
+        }
+        let api_key = match &self.endpoint.api_key {
+            Some(secret) => Some(secret.resolve()?),
+            None => None,
+        };
+        let reply = transport::send(&self.endpoint, api_key.as_deref(), &body, &mut ctx.calls).map_err(|f| {
+            ctx.calls.failed += 1;
+            f.to_string()
+        })?;
+        ctx.calls.prompt_tokens += reply.prompt_tokens;
+        ctx.calls.completion_tokens += reply.completion_tokens;
+        let value = accept(&reply.content)?;
+        cache::put(ctx.cache_dir, &key, &reply);
+        Ok(value)
+    }
+}
+
+/// The first JSON object in a reply (models often wrap it in prose or code fences).
+pub fn json_object_in(reply: &str) -> Result<serde_json::Map<String, Value>, String> {
+    let start = reply.find('{').ok_or("the reply holds no JSON object")?;
+    let mut stream = serde_json::Deserializer::from_str(&reply[start..]).into_iter::<Value>();
+    match stream.next() {
+        Some(Ok(Value::Object(map))) => Ok(map),
+        Some(Ok(_)) => Err("the reply's JSON is not an object".into()),
+        Some(Err(e)) => Err(format!("the reply's JSON is malformed: {e}")),
+        None => Err("the reply holds no JSON object".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_found_inside_prose_and_fences() {
+        let map = json_object_in("Sure!\n```json\n{\"L1_score\": 3, \"x\": {\"y\": 1}}\n```").unwrap();
+        assert_eq!(map["L1_score"], 3);
+        assert!(json_object_in("{\"L1_score\": 3,").unwrap_err().contains("malformed"));
+        assert!(json_object_in("no").is_err());
+    }
+
+    #[test]
+    fn run_settings_and_keys_stay_out_of_the_canonical_config() {
+        let e: Endpoint = serde_json::from_value(json!({
+            "base_url": "http://h/v1", "model": "m", "api_key": "${env:K}", "concurrency": 3, "timeout_s": 5.0
+        }))
+        .unwrap();
+        let canonical = serde_json::to_value(&e).unwrap();
+        assert!(canonical.get("concurrency").is_none() && canonical.get("timeout_s").is_none());
+        assert_eq!(canonical["api_key"], "${env:K}");
+        let client = Client::new(e).unwrap();
+        let body = client.body(&[Message::text("user", "hi")], true);
+        assert_eq!(body["response_format"]["type"], "json_object");
+        assert!(!body.to_string().contains("${env:K}"));
+        assert_eq!(client.label(), "m @ h");
+    }
+}

@@ -1,0 +1,196 @@
+//! Sending one chat request: a per-endpoint concurrency limit, a timeout per
+//! attempt, and retries with exponential backoff and jitter on 429, 5xx,
+//! timeouts, broken connections and malformed responses, honouring
+//! `Retry-After`. Errors name the status and a short excerpt of the body,
+//! never the key.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
+
+use maflow_engine::registry::CallCounts;
+use serde_json::Value;
+
+use super::{Endpoint, Reply};
+
+/// Why a request failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The server answered with a status that retrying does not fix, or retries ran out.
+    #[error("{url}: HTTP {status}: {excerpt}")]
+    Status {
+        /// Endpoint URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Start of the response body.
+        excerpt: String,
+    },
+    /// No usable response after every attempt.
+    #[error("{url}: {cause} (after {attempts} attempts)")]
+    Transport {
+        /// Endpoint URL.
+        url: String,
+        /// Last cause.
+        cause: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+/// Longest wait between attempts, whatever the server asks.
+const MAX_WAIT: Duration = Duration::from_secs(120);
+
+/// Sends `body` to the endpoint's chat-completions route.
+pub fn send(endpoint: &Endpoint, api_key: Option<&str>, body: &Value, calls: &mut CallCounts) -> Result<Reply, Failure> {
+    let url = format!("{}/chat/completions", endpoint.base_url.trim_end_matches('/'));
+    let _slot = limiter(&endpoint.base_url, endpoint.concurrency).acquire();
+    let client = http_client();
+    let timeout = Duration::from_secs_f64(endpoint.timeout_s.max(0.001));
+    let attempts = endpoint.max_retries + 1;
+    calls.sent += 1;
+    let mut last = String::new();
+    for attempt in 0..attempts {
+        if attempt > 0 {
+            calls.retries += 1;
+        }
+        let mut request = client.post(&url).timeout(timeout).json(body);
+        if let Some(key) = api_key {
+            request = request.bearer_auth(key);
+        }
+        let (retry_after, cause) = match request.send() {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_WAIT.as_secs_f64())));
+                let text = response.text();
+                match (status, text) {
+                    (200..=299, Ok(text)) => match parse_reply(&text) {
+                        Ok(reply) => return Ok(reply),
+                        Err(cause) => (None, cause),
+                    },
+                    (200..=299, Err(e)) => (None, format!("reading the response: {}", short(&e.to_string()))),
+                    (429 | 500..=599, text) => (retry_after, format!("HTTP {status}: {}", short(&text.unwrap_or_default()))),
+                    (_, text) => {
+                        return Err(Failure::Status { url, status, excerpt: short(&text.unwrap_or_default()) });
+                    }
+                }
+            }
+            Err(e) if e.is_timeout() => (None, format!("no answer within {:.1} s", timeout.as_secs_f64())),
+            Err(e) => (None, format!("connection failed: {}", short(&e.to_string()))),
+        };
+        tracing::debug!(url = %url, attempt, cause = %cause, "LLM request failed; retrying");
+        last = cause;
+        if attempt + 1 < attempts {
+            std::thread::sleep(backoff(endpoint.backoff_s, attempt, retry_after));
+        }
+    }
+    Err(Failure::Transport { url, cause: last, attempts })
+}
+
+/// The assistant's text and token usage of a chat-completions response.
+fn parse_reply(text: &str) -> Result<Reply, String> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| format!("malformed response JSON ({e}): {}", short(text)))?;
+    let content = value
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("response without choices[0].message.content: {}", short(text)))?;
+    let usage = |name: &str| value.pointer(&format!("/usage/{name}")).and_then(Value::as_u64).unwrap_or(0);
+    Ok(Reply { content: content.to_string(), prompt_tokens: usage("prompt_tokens"), completion_tokens: usage("completion_tokens") })
+}
+
+/// The wait before attempt `attempt + 1`: `base × 2^attempt`, jittered to
+/// 50–150 %, or the server's `Retry-After` when that is longer.
+fn backoff(base_s: f64, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let jitter = 0.5 + f64::from(nanos_noise() % 1000) / 1000.0;
+    let exp = Duration::from_secs_f64((base_s * 2f64.powi(attempt.min(16) as i32) * jitter).min(MAX_WAIT.as_secs_f64()));
+    retry_after.map_or(exp, |r| r.max(exp.min(r + Duration::from_millis(250))))
+}
+
+fn nanos_noise() -> u32 {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let bytes = blake3::hash(&t.as_nanos().to_le_bytes());
+    u32::from_le_bytes(bytes.as_bytes()[..4].try_into().expect("4 bytes"))
+}
+
+fn short(text: &str) -> String {
+    let line: String = text.chars().take(200).collect();
+    line.replace('\n', " ")
+}
+
+/// One HTTP client per process (connection pools are shared across operators).
+fn http_client() -> &'static reqwest::blocking::Client {
+    static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        // reqwest is built without a TLS provider of its own; ring is ours.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::blocking::Client::builder()
+            .user_agent(concat!("maflow/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("an HTTP client builds with the ring provider installed")
+    })
+}
+
+/// A counting semaphore.
+struct Limiter {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A held slot, released on drop.
+struct Slot(Arc<Limiter>);
+
+impl Limiter {
+    fn acquire(self: Arc<Self>) -> Slot {
+        let mut free = self.free.lock().expect("not poisoned");
+        while *free == 0 {
+            free = self.freed.wait(free).expect("not poisoned");
+        }
+        *free -= 1;
+        drop(free);
+        Slot(self)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *self.0.free.lock().expect("not poisoned") += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// The limiter of an endpoint (by base URL), created with the first limit asked for.
+fn limiter(base_url: &str, limit: usize) -> Arc<Limiter> {
+    static LIMITERS: OnceLock<Mutex<HashMap<String, Arc<Limiter>>>> = OnceLock::new();
+    let mut map = LIMITERS.get_or_init(Default::default).lock().expect("not poisoned");
+    map.entry(base_url.trim_end_matches('/').to_string())
+        .or_insert_with(|| Arc::new(Limiter { free: Mutex::new(limit.max(1)), freed: Condvar::new() }))
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_honours_retry_after() {
+        let first = backoff(1.0, 0, None);
+        assert!(first >= Duration::from_millis(500) && first <= Duration::from_millis(1500));
+        let third = backoff(1.0, 2, None);
+        assert!(third >= Duration::from_secs(2) && third <= Duration::from_secs(6));
+        assert!(backoff(0.01, 0, Some(Duration::from_secs(2))) >= Duration::from_secs(2));
+    }
+
+    #[test]
+    fn replies_and_usage_are_read_from_the_response() {
+        let r = parse_reply(r#"{"choices":[{"message":{"content":"yes"}}],"usage":{"prompt_tokens":5,"completion_tokens":1}}"#).unwrap();
+        assert_eq!((r.content.as_str(), r.prompt_tokens, r.completion_tokens), ("yes", 5, 1));
+        assert!(parse_reply(r#"{"choices":[{"message":{"content":"ye"#).unwrap_err().contains("malformed"));
+        assert!(parse_reply(r#"{"error":"x"}"#).is_err());
+    }
+}

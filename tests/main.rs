@@ -8,6 +8,7 @@ mod flow;
 mod flow_cuda;
 mod flow_pipeline;
 mod json_schema;
+mod language;
 mod spec_errors;
 mod store;
 mod support;

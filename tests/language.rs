@@ -1,0 +1,178 @@
+//! The language stages against an in-process OpenAI-compatible server that
+//! misbehaves on purpose, and the cache behaviour after a prompt edit.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::support::{Scratch, maflow, run_json, text};
+
+/// Serves chat completions: the first four requests fail in four ways (429
+/// with Retry-After, 500, a hang past the client's timeout, truncated JSON);
+/// the first judge request gets prose instead of JSON; MADU answers get a 400.
+fn serve() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let judged = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (count, judged) = (counter.clone(), judged.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let body = String::from_utf8_lossy(&body).into_owned();
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                let ok = |content: &str| {
+                    let json = serde_json::json!({"choices": [{"message": {"role": "assistant", "content": content}}],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 3}});
+                    (200, json.to_string(), "")
+                };
+                let (status, reply, extra) = match n {
+                    0 => (429, "slow down".to_string(), "Retry-After: 1\r\n"),
+                    1 => (500, "boom".to_string(), ""),
+                    2 => {
+                        std::thread::sleep(Duration::from_millis(2500));
+                        ok("late")
+                    }
+                    3 => (200, r#"{"choices": [{"message": {"content": "cut"#.to_string(), ""),
+                    _ if body.contains("L1_score") => {
+                        if judged.fetch_add(1, Ordering::SeqCst) == 0 {
+                            ok("The answer looks fine to me.")
+                        } else {
+                            ok(r#"{"L1_score": 3, "L2_score": 2, "L3_score": 4, "reason": "partial"}"#)
+                        }
+                    }
+                    _ if body.contains("Describe the changes") => (400, "unsupported".to_string(), ""),
+                    _ if body.contains("image_url") => {
+                        ok("yes\n[Body part (coarse-grained)] Head | [Micro-action (fine-grained)] nodding")
+                    }
+                    _ => ok("The part moves a little up and then down."),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+            });
+        }
+    });
+    (url, count)
+}
+
+fn spec(url: &str, prompt: &std::path::Path) -> String {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let llm = format!("{{base_url: \"{url}\", model: test-model, api_key: \"${{env:MAFLOW_TEST_LLM_KEY}}\", timeout_s: 1.0, backoff_s: 0.05, max_retries: 5}}");
+    format!(
+        "name: language\n\
+         sources:\n  - id: clips\n    kind: ma52\n    params: {{path: {repo}/tests/data/ma52}}\n\
+         operators:\n\
+         \x20 - {{id: decode, kind: decode, inputs: [clips], params: {{format: gray}}}}\n\
+         \x20 - {{id: skeleton, kind: skeleton, inputs: [decode], params: {{path: {repo}/tests/data/skeletons, format: coco}}}}\n\
+         \x20 - {{id: segment, kind: segment, inputs: [decode, skeleton], params: {{method: skeleton, viz_frames: 0}}}}\n\
+         \x20 - {{id: flow, kind: flow, inputs: [decode], params: {{preset: fast, scale: 0.25}}}}\n\
+         \x20 - {{id: align, kind: align, inputs: [flow, skeleton, segment]}}\n\
+         \x20 - {{id: descriptors, kind: descriptor, inputs: [align]}}\n\
+         \x20 - {{id: captions, kind: caption, inputs: [descriptors], params: {{backend: llm, prompt: {prompt}, llm: {llm}}}}}\n\
+         \x20 - {{id: descriptions, kind: describe, inputs: [captions, descriptors]}}\n\
+         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions]}}\n\
+         \x20 - {{id: model, kind: respond, inputs: [qa, descriptors], params: {{backend: llm, frames: 2, frame_side: 64, llm: {llm}}}}}\n\
+         \x20 - {{id: random, kind: respond, inputs: [qa, descriptors], params: {{backend: random}}}}\n\
+         \x20 - {{id: judged, kind: judge, inputs: [qa, random], params: {{backend: llm, llm: {llm}}}}}\n\
+         sinks:\n\
+         \x20 - {{id: report, kind: report, inputs: [qa, judged], params: {{resamples: 50}}}}\n",
+        prompt = prompt.display()
+    )
+}
+
+#[test]
+fn a_misbehaving_endpoint_is_retried_failures_are_items_and_a_prompt_edit_reruns_only_the_language_stages() {
+    let s = Scratch::new();
+    let (url, requests) = serve();
+    let prompt = s.path("caption.md");
+    std::fs::write(&prompt, "Caption the {{part}} from {{frames}}.\n").unwrap();
+    std::fs::write(s.path("spec.yaml"), spec(&url, &prompt)).unwrap();
+    let mut args: Vec<String> = vec!["run".into(), s.path("spec.yaml").display().to_string(), "-q".into()];
+    args.extend(s.redirect());
+    let secret = "sk-never-written-anywhere";
+    let run = |args: &[String]| {
+        crate::support::maflow_command().args(args).env("MAFLOW_TEST_LLM_KEY", secret).output().expect("maflow runs")
+    };
+
+    let first = run(&args);
+    let stderr = text(&first.stderr);
+    // MADU answers are refused (400) for every clip: those items are errors, the rest finishes.
+    assert_eq!(first.status.code(), Some(2), "{stderr}");
+    let out = s.out("language");
+    let errors = std::fs::read_to_string(out.join("errors.jsonl")).unwrap();
+    assert_eq!(errors.lines().count(), 3, "{errors}");
+    assert!(errors.lines().all(|l| l.contains("\"operator\":\"model\"") && l.contains("HTTP 400")), "{errors}");
+    let r = run_json(&out);
+    let ops = &r["operators"];
+    for node in ["captions", "descriptions", "qa", "random", "judged"] {
+        assert_eq!(ops[node]["computed"], 3, "{node}: {}", ops[node]);
+    }
+    let retries: u64 = ["captions", "model", "judged"].iter().map(|n| ops[n]["calls"]["retries"].as_u64().unwrap_or(0)).sum();
+    assert!(retries >= 4, "429, 500, timeout and truncated JSON are each retried: {ops}");
+    assert!(ops["captions"]["calls"]["prompt_tokens"].as_u64().unwrap() > 0);
+    assert!(ops["judged"]["calls"]["sent"].as_u64().unwrap() >= 7, "one corrective retry after prose: {}", ops["judged"]);
+    assert!(out.join("report.html").exists() && out.join("scores.csv").exists());
+    let captions: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("captions/0019_02_0078.json")).unwrap()).unwrap();
+    assert_eq!(captions["body_part_motion"].as_object().unwrap().len(), 14);
+
+    // Nothing from a failed or refused call is cached, and the key is written nowhere.
+    let mut cached = Vec::new();
+    for dir in std::fs::read_dir(s.path("store/requests/llm")).unwrap() {
+        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            cached.push(std::fs::read_to_string(f.unwrap().path()).unwrap());
+        }
+    }
+    assert!(!cached.is_empty());
+    assert!(cached.iter().all(|c| !c.contains("looks fine to me") && !c.contains("unsupported") && !c.contains("\"cut")));
+    for (path, bytes) in crate::support::read_tree(&s.path("out")).into_iter().chain(crate::support::read_tree(&s.path("store"))) {
+        assert!(!String::from_utf8_lossy(&bytes).contains(secret), "key leaked into {}", path.display());
+    }
+    assert!(!stderr.contains(secret));
+
+    // A rerun pays for nothing new except the refused items.
+    let before = requests.load(Ordering::SeqCst);
+    let second = run(&args);
+    assert_eq!(second.status.code(), Some(2));
+    let r = run_json(&out);
+    assert_eq!(r["operators"]["captions"]["computed"], 0);
+    assert_eq!(r["operators"]["model"]["calls"]["sent"].as_u64().unwrap(), 3, "only the 3 refused MADU requests go out again");
+    assert_eq!(requests.load(Ordering::SeqCst) - before, 3);
+
+    // Editing the caption prompt reruns caption and what depends on it, nothing upstream.
+    std::fs::write(&prompt, "Describe the motion of the {{part}}: {{frames}}\n").unwrap();
+    let third = run(&args);
+    assert_eq!(third.status.code(), Some(2), "{}", text(&third.stderr));
+    let ops = run_json(&out)["operators"].clone();
+    for node in ["decode", "skeleton", "segment", "flow", "align", "descriptors"] {
+        assert_eq!(ops[node]["computed"], 0, "{node} must not rerun: {}", ops[node]);
+    }
+    for node in ["captions", "descriptions", "qa", "random", "judged"] {
+        assert_eq!(ops[node]["computed"], 3, "{node} depends on the captions: {}", ops[node]);
+    }
+}
+
+#[test]
+fn the_demo_spec_is_valid_with_every_language_stage() {
+    let out = maflow(&["validate", "pipelines/demo.yaml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

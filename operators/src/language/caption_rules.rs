@@ -167,7 +167,7 @@ mod tests {
         assert!(text.contains("From 0.5 s it moves up (2.0 px/frame)"), "{text}");
         assert!(text.contains("reverses to down at 0.7 s"), "{text}");
         assert!(text.contains("repetitive: it reverses direction 3 times"), "{text}");
-        assert!(!text.contains("frame ") && !text.contains("nervous"), "{text}");
+        assert!(!text.contains(" frame ") && !text.contains("nervous"), "{text}");
         let still = caption(&m, 13);
         assert!(still.starts_with("The right foot stays nearly still over the 2.0 s clip"), "{still}");
     }

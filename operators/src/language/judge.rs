@@ -69,6 +69,7 @@ pub const KIND: OperatorKind = OperatorKind {
     inputs: &[Port { name: "qa", ty: PortType::Any }, Port { name: "responses", ty: PortType::Any }],
     output: Some(PortType::Any),
     example: "backend: rules              # or llm\n\
+              format_retries: 1\n\
               # llm: {base_url: https://api.deepseek.com/v1, model: deepseek-chat, api_key: \"${env:DEEPSEEK_API_KEY}\"}",
     build,
 };

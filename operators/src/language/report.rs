@@ -65,6 +65,7 @@ pub const KIND: OperatorKind = OperatorKind {
     inputs: &[Port { name: "qa", ty: PortType::Any }, Port { name: "judged...", ty: PortType::Any }],
     output: None,
     example: "resamples: 1000\n\
+              seed: 0\n\
               thumbnails: contact-sheets   # a folder of <clip>.png in the output folder\n\
               max_items: 240",
     build,
@@ -181,4 +182,22 @@ fn report_md(scores: &[ModelScores], clips: usize, items: usize) -> String {
         out.push_str(&format!("| {} | {} |\n", cells[0], shown.join(" | ")));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::language::score::Metric;
+
+    #[test]
+    fn scores_csv_format_is_pinned() {
+        let mut metrics = BTreeMap::new();
+        metrics.insert("CMAR".to_string(), Metric { value: 50.0, low: 0.0, high: 100.0, n: 2 });
+        metrics.insert("MADU_L1".to_string(), Metric { value: 2.5, low: 1.0, high: 4.0, n: 2 });
+        let s = ModelScores { model: "a,b".into(), judge: "rules".into(), metrics };
+        assert_eq!(
+            scores_csv(&[s]),
+            "model,judge,metric,value,ci_low,ci_high,n\n\"a,b\",rules,CMAR,50.00,0.00,100.00,2\n\"a,b\",rules,MADU_L1,2.50,1.00,4.00,2\n"
+        );
+    }
 }

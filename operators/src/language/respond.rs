@@ -104,7 +104,8 @@ pub const KIND: OperatorKind = OperatorKind {
     output: Some(PortType::Any),
     example: "backend: random             # majority | descriptor-oracle | llm\n\
               seed: 0\n\
-              # frames: 8\n\
+              frames: 8                   # sampled uniformly, sent as JPEG data URLs to `llm`\n\
+              frame_side: 448\n\
               # llm: {base_url: http://localhost:8000/v1, model: Qwen2.5-VL-7B-Instruct}",
     build,
 };

@@ -189,27 +189,12 @@ impl<'a> Coordinator<'a> {
     /// Takes one stage result: commits outputs, records errors, emits what is complete.
     pub fn accept(&mut self, result: StageResult) -> Result<(), CoordinatorError> {
         let seq = result.seq as usize;
-        let clip = &self.prepared.clips[seq];
         let mut done: Vec<([u8; 32], Output)> = Vec::new();
         let progress_index = |plan: &Plan, node: usize| {
             plan.nodes[..node].iter().filter(|n| n.stage.is_some()).count()
         };
         for (node, outcome, seconds) in result.outcomes {
-            let stats = &mut self.stats[node];
-            stats.seconds += seconds;
-            match outcome {
-                Outcome::Done(wire) => {
-                    stats.computed += 1;
-                    done.push((clip.keys[node].expect("stage nodes have keys"), wire.into_output()));
-                }
-                Outcome::Failed(cause) => {
-                    stats.failed += 1;
-                    let error = ItemError { clip: clip.clip.id.clone(), operator: self.plan.nodes[node].id.clone(), cause };
-                    tracing::info!(clip = %error.clip, operator = %error.operator, cause = %error.cause, "item failed");
-                    self.errors.insert((result.seq, node), error);
-                }
-                Outcome::Skipped => stats.skipped += 1,
-            }
+            done.extend(self.tally(seq, node, outcome, seconds));
             let frames = if node == self.plan.stages[result.stage].producer { result.frames } else { 0 };
             self.stats[node].frames += frames;
             self.progress.advance(progress_index(self.plan, node), frames);
@@ -224,31 +209,38 @@ impl<'a> Coordinator<'a> {
     /// Takes one record job's result: commits outputs, records errors, emits what is complete.
     pub fn accept_records(&mut self, result: RecordResult) -> Result<(), CoordinatorError> {
         let seq = result.seq as usize;
-        let clip = &self.prepared.clips[seq];
         let mut done: Vec<([u8; 32], Output)> = Vec::new();
         for (node, outcome, seconds, calls) in result.outcomes {
-            let stats = &mut self.stats[node];
-            stats.seconds += seconds;
-            stats.calls.add(&calls);
-            match outcome {
-                Outcome::Done(wire) => {
-                    stats.computed += 1;
-                    done.push((clip.keys[node].expect("record nodes have keys"), wire.into_output()));
-                }
-                Outcome::Failed(cause) => {
-                    stats.failed += 1;
-                    let error = ItemError { clip: clip.clip.id.clone(), operator: self.plan.nodes[node].id.clone(), cause };
-                    tracing::info!(clip = %error.clip, operator = %error.operator, cause = %error.cause, "item failed");
-                    self.errors.insert((result.seq, node), error);
-                }
-                Outcome::Skipped => stats.skipped += 1,
-            }
+            self.stats[node].calls.add(&calls);
+            done.extend(self.tally(seq, node, outcome, seconds));
         }
         let items: Vec<_> = done.iter().map(|(k, o)| (*k, o)).collect();
         self.store.put_many(&items)?;
         self.records[seq] = Records::Done;
         self.records_in_flight -= 1;
         self.emit_ready()
+    }
+
+    /// Counts one node's outcome for a clip and records its error; returns
+    /// what to commit when it was computed.
+    fn tally(&mut self, seq: usize, node: usize, outcome: Outcome, seconds: f64) -> Option<([u8; 32], Output)> {
+        let clip = &self.prepared.clips[seq];
+        let stats = &mut self.stats[node];
+        stats.seconds += seconds;
+        match outcome {
+            Outcome::Done(wire) => {
+                stats.computed += 1;
+                return Some((clip.keys[node].expect("computed nodes have keys"), wire.into_output()));
+            }
+            Outcome::Failed(cause) => {
+                stats.failed += 1;
+                let error = ItemError { clip: clip.clip.id.clone(), operator: self.plan.nodes[node].id.clone(), cause };
+                tracing::info!(clip = %error.clip, operator = %error.operator, cause = %error.cause, "item failed");
+                self.errors.insert((seq as u64, node), error);
+            }
+            Outcome::Skipped => stats.skipped += 1,
+        }
+        None
     }
 
     /// Queues the clip's record chain once its frame stages are all back.

@@ -221,9 +221,13 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
                 // Record jobs, as the coordinator releases them; it hangs up when the run is complete.
                 if let Some(handle) = record_input.as_mut() {
                     let rx = record_jobs.as_ref().expect("worker 0 of the coordinator holds the record feed");
+                    let mut sent = false;
                     loop {
                         match rx.try_recv() {
-                            Ok(job) => handle.send(job),
+                            Ok(job) => {
+                                handle.send(job);
+                                sent = true;
+                            }
                             Err(crossbeam_channel::TryRecvError::Empty) => break,
                             Err(crossbeam_channel::TryRecvError::Disconnected) => {
                                 record_input.take().expect("open").close();
@@ -231,7 +235,8 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
                             }
                         }
                     }
-                    if let Some(handle) = record_input.as_mut() {
+                    // A new epoch per batch, so each batch's progress is tracked on its own.
+                    if sent && let Some(handle) = record_input.as_mut() {
                         let next = *handle.time() + 1;
                         handle.advance_to(next);
                     }
@@ -281,11 +286,11 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
                 dispatch(&mut coordinator, &mut outstanding)?;
             }
             drop(record_tx);
-            let job_count = received + outstanding;
             let (stats, errors) = coordinator.finish()?;
-            if received < job_count {
+            if outstanding > 0 {
                 return Err(RunError::Dataflow(format!(
-                    "the dataflow stopped after {received} of {job_count} jobs (a worker or process died); rerun to resume from the store"
+                    "the dataflow stopped after {received} of {} jobs (a worker or process died); rerun to resume from the store",
+                    received + outstanding
                 )));
             }
             let stats: Vec<(String, NodeStats)> = plan.nodes.iter().map(|n| n.id.clone()).zip(stats).collect();

@@ -55,3 +55,23 @@ pub fn build_llm(
         }
     }
 }
+
+/// A language operator's canonical config: its params plus, with an `llm`
+/// backend, the digest of the prompt in use, so editing the prompt file
+/// changes its cache key (derived, hence the `_`).
+#[derive(Serialize)]
+pub struct WithPrompt<'a, C: Serialize> {
+    /// The params.
+    #[serde(flatten)]
+    pub config: &'a C,
+    /// The prompt's digest, with an `llm` backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub _prompt: Option<String>,
+}
+
+impl<'a, C: Serialize> WithPrompt<'a, C> {
+    /// The keyed config of `config` using `llm`.
+    pub fn new(config: &'a C, llm: Option<&LlmBackend>) -> Self {
+        Self { config, _prompt: llm.map(|l| l.template.digest()) }
+    }
+}

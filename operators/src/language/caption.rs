@@ -17,7 +17,7 @@ use maflow_engine::spec::tree::Node;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::backend::{Backend, LlmBackend, build_llm};
+use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::caption_rules;
 use super::clip_motion::ClipMotion;
 use crate::body::PARTS;
@@ -44,14 +44,6 @@ pub struct CaptionConfig {
     pub llm: Option<Endpoint>,
 }
 
-#[derive(Serialize)]
-struct Keyed<'a> {
-    #[serde(flatten)]
-    config: &'a CaptionConfig,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    _prompt: Option<String>,
-}
-
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "caption",
@@ -72,7 +64,7 @@ pub const KIND: OperatorKind = OperatorKind {
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: CaptionConfig = parse_params(params)?;
     let llm = build_llm(params, config.backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &PLACEHOLDERS)?;
-    let keyed = Keyed { config: &config, _prompt: llm.as_ref().map(|l| l.template.digest()) };
+    let keyed = WithPrompt::new(&config, llm.as_ref());
     Ok(built(&keyed, Runtime::Record(Arc::new(Caption { llm }))))
 }
 

@@ -19,7 +19,7 @@ use maflow_engine::spec::tree::Node;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::backend::{Backend, LlmBackend, build_llm};
+use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::caption_rules::{join, opposite};
 use super::clip_motion::{ClipMotion, secs, spoken};
 use super::facts::{part_window, windows};
@@ -46,14 +46,6 @@ pub struct DescribeConfig {
     pub llm: Option<Endpoint>,
 }
 
-#[derive(Serialize)]
-struct Keyed<'a> {
-    #[serde(flatten)]
-    config: &'a DescribeConfig,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    _prompt: Option<String>,
-}
-
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "describe",
@@ -71,7 +63,7 @@ pub const KIND: OperatorKind = OperatorKind {
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: DescribeConfig = parse_params(params)?;
     let llm = build_llm(params, config.backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &PLACEHOLDERS)?;
-    let keyed = Keyed { config: &config, _prompt: llm.as_ref().map(|l| l.template.digest()) };
+    let keyed = WithPrompt::new(&config, llm.as_ref());
     Ok(built(&keyed, Runtime::Record(Arc::new(Describe { llm }))))
 }
 

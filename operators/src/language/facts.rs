@@ -39,16 +39,6 @@ pub fn windows(m: &ClipMotion) -> [Window; 3] {
 /// The four directions of the directional components, in their order.
 pub const DIRECTIONS: [&str; 4] = ["up", "right", "down", "left"];
 
-/// A unit vector (x right, y up) for each of [`DIRECTIONS`].
-pub fn unit(direction: &str) -> [f64; 2] {
-    match direction {
-        "up" => [0.0, 1.0],
-        "right" => [1.0, 0.0],
-        "down" => [0.0, -1.0],
-        _ => [-1.0, 0.0],
-    }
-}
-
 /// One part over one window.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct PartWindow {
@@ -85,8 +75,3 @@ pub fn part_window(m: &ClipMotion, i: usize, w: &Window) -> PartWindow {
     out
 }
 
-/// Distance in pixels between two parts' anchors at frame `t`.
-pub fn distance(m: &ClipMotion, a: usize, b: usize, t: usize) -> f64 {
-    let (p, q) = (m.coords[a][t], m.coords[b][t]);
-    (f64::from(p[0] - q[0]) * f64::from(m.width)).hypot(f64::from(p[1] - q[1]) * f64::from(m.height))
-}

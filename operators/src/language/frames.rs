@@ -1,45 +1,75 @@
 //! Frames for a model under test: N frames sampled uniformly from a clip,
 //! scaled down and encoded as JPEG data URLs.
 
-use maflow_engine::data::PixelFormat;
+use maflow_engine::data::{Frame, PixelFormat};
 use maflow_engine::registry::FrameStream;
 
 use crate::decode::{DecodeConfig, open_stream};
 
-/// `n` frames of the video at `path`, uniformly spaced, at most `max_side` pixels on their longer side.
+/// `n` frames of the video at `path`, uniformly spaced, at most `max_side`
+/// pixels on their longer side. Only the picked frames are kept, each encoded
+/// as it is decoded; a container that does not declare its frame count is
+/// read twice (once to count).
 pub fn sample_data_urls(path: &std::path::Path, n: usize, max_side: u32) -> Result<Vec<String>, String> {
     let config = DecodeConfig { format: PixelFormat::Rgb, width: None, height: None, fps: None, threads: 2, max_pixels: 4096 * 4096 };
     let mut stream = open_stream(&config, path)?;
-    let mut frames = Vec::new();
-    while let Some(frame) = stream.next_frame()? {
-        frames.push(frame);
-    }
-    if frames.is_empty() {
+    let total = match stream.info().declared_frames {
+        Some(declared) if declared > 0 => declared as usize,
+        _ => {
+            let mut counting = open_stream(&config, path)?;
+            let mut count = 0;
+            while counting.next_frame()?.is_some() {
+                count += 1;
+            }
+            count
+        }
+    };
+    if total == 0 {
         return Err(format!("{}: no frames", path.display()));
     }
-    let picks: Vec<usize> = (0..n.max(1)).map(|k| ((k as f64 + 0.5) * frames.len() as f64 / n.max(1) as f64) as usize).collect();
-    picks
-        .into_iter()
-        .map(|i| {
-            let f = &frames[i.min(frames.len() - 1)];
-            let scale = (f64::from(max_side) / f64::from(f.width.max(f.height))).min(1.0);
-            let (w, h) = (((f64::from(f.width) * scale) as u32).max(1), ((f64::from(f.height) * scale) as u32).max(1));
-            let mut rgb = Vec::with_capacity((w * h * 3) as usize);
-            for y in 0..h {
-                let sy = ((f64::from(y) + 0.5) / scale) as usize;
-                for x in 0..w {
-                    let sx = ((f64::from(x) + 0.5) / scale) as usize;
-                    let at = (sy.min(f.height as usize - 1) * f.width as usize + sx.min(f.width as usize - 1)) * 3;
-                    rgb.extend_from_slice(&f.data[at..at + 3]);
-                }
-            }
-            let mut jpeg = Vec::new();
-            jpeg_encoder::Encoder::new(&mut jpeg, 85)
-                .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-                .map_err(|e| format!("JPEG encoding: {e}"))?;
-            Ok(format!("data:image/jpeg;base64,{}", base64(&jpeg)))
-        })
-        .collect()
+    let n = n.max(1);
+    let picks: Vec<usize> = (0..n).map(|k| ((k as f64 + 0.5) * total as f64 / n as f64) as usize).collect();
+    let mut urls = Vec::with_capacity(n);
+    let mut last = None;
+    let mut index = 0;
+    while urls.len() < n {
+        let Some(frame) = stream.next_frame()? else { break };
+        while urls.len() < n && picks[urls.len()] == index {
+            urls.push(data_url(&frame, max_side)?);
+        }
+        last = Some(frame);
+        index += 1;
+    }
+    // A declared count may overstate the frames: the missing picks repeat the last frame.
+    if let Some(frame) = &last {
+        while urls.len() < n {
+            urls.push(data_url(frame, max_side)?);
+        }
+    }
+    if urls.is_empty() {
+        return Err(format!("{}: no frames", path.display()));
+    }
+    Ok(urls)
+}
+
+/// One RGB frame, scaled down (nearest pixel) and encoded as a JPEG data URL.
+fn data_url(f: &Frame, max_side: u32) -> Result<String, String> {
+    let scale = (f64::from(max_side) / f64::from(f.width.max(f.height))).min(1.0);
+    let (w, h) = (((f64::from(f.width) * scale) as u32).max(1), ((f64::from(f.height) * scale) as u32).max(1));
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        let sy = (((f64::from(y) + 0.5) / scale) as usize).min(f.height as usize - 1);
+        for x in 0..w {
+            let sx = (((f64::from(x) + 0.5) / scale) as usize).min(f.width as usize - 1);
+            let at = (sy * f.width as usize + sx) * 3;
+            rgb.extend_from_slice(&f.data[at..at + 3]);
+        }
+    }
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 85)
+        .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| format!("JPEG encoding: {e}"))?;
+    Ok(format!("data:image/jpeg;base64,{}", base64(&jpeg)))
 }
 
 /// Standard base64 with padding.

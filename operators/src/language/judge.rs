@@ -19,10 +19,11 @@ use maflow_engine::spec::tree::Node;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::backend::{Backend, LlmBackend, build_llm};
+use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::judge_rules;
 use super::qa::Item;
 use crate::llm::{Message, json_object_in};
+use crate::prompt::Template;
 
 /// The built-in rubrics, one section per open task.
 pub const DEFAULT_PROMPT: &str = include_str!("../../../pipelines/prompts/judge.md");
@@ -50,14 +51,6 @@ fn default_retries() -> u32 {
     1
 }
 
-#[derive(Serialize)]
-struct Keyed<'a> {
-    #[serde(flatten)]
-    config: &'a JudgeConfig,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    _prompt: Option<String>,
-}
-
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "judge",
@@ -77,21 +70,30 @@ pub const KIND: OperatorKind = OperatorKind {
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: JudgeConfig = parse_params(params)?;
     let llm = build_llm(params, config.backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &PLACEHOLDERS)?;
-    if let Some(llm) = &llm
-        && (llm.template.section("MADU").is_none() || llm.template.section("MARE").is_none())
-    {
-        return Err(vec![param_error(params, "prompt", "the rubric file needs a `## MADU` and a `## MARE` section")]);
-    }
-    let keyed = Keyed { config: &config, _prompt: llm.as_ref().map(|l| l.template.digest()) };
+    let rubrics = match &llm {
+        None => None,
+        Some(llm) => {
+            let section = |task: &str| {
+                let text = llm.template.section(task).ok_or_else(|| {
+                    vec![param_error(params, "prompt", "the rubric file needs a `## MADU` and a `## MARE` section")]
+                })?;
+                Template::load(None, &text, &PLACEHOLDERS).map_err(|e| vec![param_error(params, "prompt", e)])
+            };
+            Some([section("MADU")?, section("MARE")?])
+        }
+    };
+    let keyed = WithPrompt::new(&config, llm.as_ref());
     let label = match &llm {
         Some(l) => format!("llm: {}", l.client.label()),
         None => "rules".to_string(),
     };
-    Ok(built(&keyed, Runtime::Record(Arc::new(Judge { llm, label, retries: config.format_retries }))))
+    Ok(built(&keyed, Runtime::Record(Arc::new(Judge { llm, rubrics, label, retries: config.format_retries }))))
 }
 
 struct Judge {
     llm: Option<LlmBackend>,
+    /// The MADU and MARE sections of the rubric file.
+    rubrics: Option<[Template; 2]>,
     label: String,
     retries: u32,
 }
@@ -129,9 +131,9 @@ impl RecordOperator for Judge {
 
 impl Judge {
     fn ask(&self, llm: &LlmBackend, item: &Item, reference: &str, reply: &str, ctx: &mut RecordContext<'_>) -> Result<[u8; 3], String> {
-        let rubric = llm.template.section(&item.task).expect("checked at build");
-        let section = crate::prompt::Template::load(None, &rubric, &PLACEHOLDERS)?;
-        let prompt = section.render(&[("question", &item.question), ("reference", reference), ("answer", reply)]);
+        let rubrics = self.rubrics.as_ref().expect("built with the llm backend");
+        let rubric = if item.task == "MADU" { &rubrics[0] } else { &rubrics[1] };
+        let prompt = rubric.render(&[("question", &item.question), ("reference", reference), ("answer", reply)]);
         let mut messages = vec![Message::text("user", prompt)];
         let mut last = String::new();
         for _ in 0..=self.retries {

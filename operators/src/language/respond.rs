@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::answers;
-use super::backend::{Backend, LlmBackend, build_llm};
+use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::clip_motion::ClipMotion;
 use super::describe::{describe_rules, structure};
 use super::frames::sample_data_urls;
@@ -83,14 +83,6 @@ fn default_side() -> u32 {
     448
 }
 
-#[derive(Serialize)]
-struct Keyed<'a> {
-    #[serde(flatten)]
-    config: &'a RespondConfig,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    _prompt: Option<String>,
-}
-
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "respond",
@@ -124,7 +116,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
             )]);
         }
     }
-    let keyed = Keyed { config: &config, _prompt: llm.as_ref().map(|l| l.template.digest()) };
+    let keyed = WithPrompt::new(&config, llm.as_ref());
     let canonical = serde_json::to_value(&keyed).expect("configs serialise");
     let name = config.name.clone().unwrap_or_else(|| match (&config.backend, &config.llm) {
         (Responder::Llm, Some(e)) => e.model.clone(),
@@ -144,6 +136,8 @@ impl RecordOperator for Respond {
         let items: Vec<Item> =
             serde_json::from_value(inputs[0]["items"].clone()).map_err(|e| format!("the first input is not a qa record: {e}"))?;
         let motion = ClipMotion::from_record(inputs[1])?;
+        let thresholds: Thresholds = serde_json::from_value(inputs[0]["thresholds"].clone()).unwrap_or_default();
+        let level = level_from_motion(&motion);
         let frames = match &self.llm {
             Some(_) => sample_data_urls(&clip.path, self.config.frames, self.config.frame_side)?,
             None => Vec::new(),
@@ -154,7 +148,7 @@ impl RecordOperator for Respond {
             let reply = match self.config.backend {
                 Responder::Random => random(item, &mut Rng::new(self.config.seed, &[&item.id])),
                 Responder::Majority => majority(item),
-                Responder::DescriptorOracle => oracle(item, &motion),
+                Responder::DescriptorOracle => oracle(item, &motion, level, &thresholds),
                 Responder::Llm => {
                     let llm = self.llm.as_ref().expect("built with the backend");
                     match ask(llm, item, &frames, ctx) {
@@ -232,28 +226,33 @@ fn majority(item: &Item) -> String {
     }
 }
 
-/// The body level the descriptor points to: the dominant part, and whether a hand reaches the head, torso or legs.
+/// The body level the descriptor points to: the dominant part, and whether a hand comes near the head or a thigh.
 fn level_from_motion(m: &ClipMotion) -> &'static str {
     let st = structure(m);
     let Some(lead) = st.dominant.first() else { return "Body" };
     let hand_near = |target: &str| {
+        let close = 0.12 * f64::from(m.height);
         m.summary.distances.iter().any(|d| {
-            d.parts[1] == target && d.parts[0].ends_with("Hand") && d.distance.iter().copied().fold(f64::INFINITY, f64::min) < 0.12 * f64::from(m.height)
+            d.parts[0].ends_with("Hand") && d.parts[1].ends_with(target) && d.distance.iter().any(|x| *x < close)
         })
     };
-    let hands_lead = lead.ends_with("Hand") || lead.ends_with("Arm");
-    match *lead {
-        _ if hands_lead && hand_near("Head") => "Head-hand",
-        _ if hands_lead && hand_near("Right_Upper_Leg") || hands_lead && hand_near("Left_Upper_Leg") => "Leg-hand",
-        "Head" => "Head",
-        "Torso" => "Body",
-        l if l.ends_with("Leg") || l.ends_with("Foot") => "Lower limb",
-        _ => "Upper limb",
+    let limb = lead.ends_with("Hand") || lead.ends_with("Arm");
+    if limb && hand_near("Head") {
+        "Head-hand"
+    } else if limb && hand_near("Upper_Leg") {
+        "Leg-hand"
+    } else if *lead == "Head" {
+        "Head"
+    } else if *lead == "Torso" {
+        "Body"
+    } else if lead.ends_with("Leg") || lead.ends_with("Foot") {
+        "Lower limb"
+    } else {
+        "Upper limb"
     }
 }
 
-fn oracle(item: &Item, m: &ClipMotion) -> String {
-    let level = level_from_motion(m);
+fn oracle(item: &Item, m: &ClipMotion, level: &str, thresholds: &Thresholds) -> String {
     match item.task.as_str() {
         "CMAR" => item.options.iter().position(|o| o == level).map_or("A", |i| LETTERS[i]).to_string(),
         "FMAR" => {
@@ -271,7 +270,7 @@ fn oracle(item: &Item, m: &ClipMotion) -> String {
         }
         _ => {
             let claim: Option<Claim> = serde_json::from_value(item.provenance.get("claim").cloned().unwrap_or(Value::Null)).ok();
-            let answer = claim.and_then(|c| check::check(m, &c, &Thresholds::default()));
+            let answer = claim.and_then(|c| check::check(m, &c, thresholds));
             if answer.unwrap_or(true) { "yes" } else { "no" }.to_string()
         }
     }

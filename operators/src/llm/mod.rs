@@ -127,17 +127,12 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client; checks the URL and that the key's variables are set.
+    /// A client; checks the URL (the key is resolved at each request, so an unset variable fails the items, not the spec).
     pub fn new(endpoint: Endpoint) -> Result<Self, String> {
         if !(endpoint.base_url.starts_with("http://") || endpoint.base_url.starts_with("https://")) {
             return Err(format!("base_url `{}` must start with http:// or https://", endpoint.base_url));
         }
         Ok(Self { endpoint })
-    }
-
-    /// The endpoint.
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
     }
 
     /// Label for tables and records: `model @ host`.

@@ -109,7 +109,7 @@ fn parse_reply(text: &str) -> Result<Reply, String> {
 fn backoff(base_s: f64, attempt: u32, retry_after: Option<Duration>) -> Duration {
     let jitter = 0.5 + f64::from(nanos_noise() % 1000) / 1000.0;
     let exp = Duration::from_secs_f64((base_s * 2f64.powi(attempt.min(16) as i32) * jitter).min(MAX_WAIT.as_secs_f64()));
-    retry_after.map_or(exp, |r| r.max(exp.min(r + Duration::from_millis(250))))
+    retry_after.map_or(exp, |r| r.max(exp))
 }
 
 fn nanos_noise() -> u32 {

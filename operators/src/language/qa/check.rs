@@ -19,8 +19,8 @@ fn frames(m: &ClipMotion, phase: &str) -> Option<std::ops::Range<usize>> {
     Some(n * k / 3..n * (k + 1) / 3)
 }
 
-/// Mean velocity, mean speed and mean projection on `dir` (unit, y up) over frames.
-fn stats(m: &ClipMotion, p: usize, r: std::ops::Range<usize>, dir: [f64; 2]) -> ([f64; 2], f64, f64, f64) {
+/// Mean velocity, mean speed and mean positive projection on `dir` (unit, y up) over frames.
+fn stats(m: &ClipMotion, p: usize, r: std::ops::Range<usize>, dir: [f64; 2]) -> ([f64; 2], f64, f64) {
     let (mut vx, mut vy, mut speed, mut along) = (0.0, 0.0, 0.0, 0.0);
     let n = r.len().max(1) as f64;
     for v in &m.vectors[p][r] {
@@ -30,7 +30,7 @@ fn stats(m: &ClipMotion, p: usize, r: std::ops::Range<usize>, dir: [f64; 2]) -> 
         speed += (x * x + y * y).sqrt();
         along += (x * dir[0] + y * dir[1]).max(0.0);
     }
-    ([vx / n, vy / n], speed / n, along / n, speed)
+    ([vx / n, vy / n], speed / n, along / n)
 }
 
 fn direction_unit(d: &str) -> Option<[f64; 2]> {
@@ -66,7 +66,7 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
     let (yes, no) = (t.yes_speed * 0.8, t.no_speed * 1.5);
     match claim {
         Claim::Moves { part: p, phase, direction } => {
-            let (_, speed, along, _) = stats(m, part(p)?, frames(m, phase)?, direction_unit(direction)?);
+            let (_, speed, along) = stats(m, part(p)?, frames(m, phase)?, direction_unit(direction)?);
             if along >= yes && along >= 0.3 * speed {
                 Some(true)
             } else if along <= no {
@@ -77,8 +77,8 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
         }
         Claim::BothMove { a, b, phase } => {
             let r = frames(m, phase)?;
-            let (_, sa, _, _) = stats(m, part(a)?, r.clone(), [0.0, 0.0]);
-            let (_, sb, _, _) = stats(m, part(b)?, r, [0.0, 0.0]);
+            let (_, sa, _) = stats(m, part(a)?, r.clone(), [0.0, 0.0]);
+            let (_, sb, _) = stats(m, part(b)?, r, [0.0, 0.0]);
             let (moving, still) = (|s: f64| s >= yes, |s: f64| s <= no);
             if moving(sa) && moving(sb) {
                 Some(true)
@@ -90,8 +90,8 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
         }
         Claim::SameDirection { a, b, phase } => {
             let r = frames(m, phase)?;
-            let (va, sa, _, _) = stats(m, part(a)?, r.clone(), [0.0, 0.0]);
-            let (vb, sb, _, _) = stats(m, part(b)?, r, [0.0, 0.0]);
+            let (va, sa, _) = stats(m, part(a)?, r.clone(), [0.0, 0.0]);
+            let (vb, sb, _) = stats(m, part(b)?, r, [0.0, 0.0]);
             if sa < yes || sb < yes {
                 return None;
             }

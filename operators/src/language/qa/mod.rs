@@ -182,7 +182,8 @@ impl RecordOperator for Qa {
         let m = ClipMotion::from_record(inputs[0])?;
         let description = inputs[1]["description"].as_str().ok_or("the second input is not a description record")?;
         let (items, shortfall, rejected) = make_items(clip, &m, description, &self.config);
-        Ok(Output::record(json!({"items": items, "shortfall": shortfall, "rejected": rejected})))
+        let thresholds = &self.config.thresholds;
+        Ok(Output::record(json!({"items": items, "shortfall": shortfall, "rejected": rejected, "thresholds": thresholds})))
     }
 }
 

@@ -236,7 +236,8 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
     let mut starts: Vec<(usize, String, f64)> = Vec::new();
     for (i, (_, s)) in m.summary.parts.iter().enumerate() {
         for p in &s.phases {
-            if p.mean_speed >= t.yes_speed && p.end - p.start >= 0.1 && !starts.iter().any(|(j, d, _)| *j == i && *d == p.direction) {
+            // Times are rounded to 0.1 s: compare with a tolerance, or 0.3 − 0.2 falls short of 0.1.
+            if p.mean_speed >= t.yes_speed && p.end - p.start >= 0.1 - 1e-9 && !starts.iter().any(|(j, d, _)| *j == i && *d == p.direction) {
                 starts.push((i, p.direction.clone(), p.start));
             }
         }

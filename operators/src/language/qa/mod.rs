@@ -109,7 +109,7 @@ fn default_tasks() -> BTreeMap<String, u32> {
 pub const KIND: OperatorKind = OperatorKind {
     name: "qa",
     section: Section::Operators,
-    version: 1,
+    version: 2,
     doc: "Benchmark items of a clip over the 8 tasks (reference mix: CMAR 1, FMAR 1, SAD 2, MAD 2, MAS 2,\n\
           PPR 2, MADU 1, MARE 1). Yes/no answers are computed from the descriptor, confirmed by an\n\
           independent checker, and alternate yes/no per clip; CMAR/FMAR come from the label, FMAR with 4\n\
@@ -270,6 +270,68 @@ fn same_subject(a: &Claim, b: &Claim) -> bool {
     match (a, b) {
         (Claim::Moves { part: p, phase: f, .. }, Claim::Moves { part: q, phase: g, .. }) => p == q && f == g,
         (Claim::Approaches { a, b, .. }, Claim::Approaches { a: c, b: d, .. }) => a == c && b == d,
+        // "A before B" and "B before A" ask the same thing twice.
+        (Claim::Before { a, dir_a, b, dir_b }, Claim::Before { a: c, dir_a: dc, b: d, dir_b: dd }) => {
+            (a, dir_a, b, dir_b) == (d, dd, c, dc) || (a, dir_a, b, dir_b) == (c, dc, d, dd)
+        }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::motion_summary::{SummaryParams, summarise};
+
+    /// 3 s at 30 fps: the head nods through the first two thirds, the right
+    /// hand rises toward the head in the middle third, the rest is still.
+    fn clip_motion() -> ClipMotion {
+        let n = 90;
+        let mut vectors = vec![vec![[0.0f32, 0.0]; n]; 14];
+        let mut coords = vec![vec![[0.5f32, 0.5]; n]; 14];
+        for t in 5..60 {
+            vectors[0][t] = [0.0, if (t - 5) / 6 % 2 == 0 { 1.5 } else { -1.5 }];
+        }
+        coords[0] = vec![[0.5, 0.2]; n];
+        let mut hand = [0.7f32, 0.8];
+        for t in 0..n {
+            if (32..56).contains(&t) {
+                vectors[7][t] = [-4.0, 8.0];
+                hand = [hand[0] - 4.0 / 1080.0, hand[1] - 8.0 / 1296.0];
+            }
+            coords[7][t] = hand;
+        }
+        let p = SummaryParams { noise_floor: 0.3, relative_threshold: 0.3, merge_gap: 0.2, min_period: 0.1 };
+        let summary = summarise(&vectors, &coords, 1080, 1296, 30.0, &p);
+        ClipMotion { fps: 30.0, num_frames: n, width: 1080, height: 1296, vectors, coords, summary }
+    }
+
+    #[test]
+    fn twelve_items_balanced_checked_and_labelled() {
+        let clip = Clip { id: "0001_01_0001".into(), path: "x.mp4".into(), label: Some(9), label_name: None, participant: None, split: None };
+        let config: QaConfig = serde_json::from_value(json!({})).unwrap();
+        let m = clip_motion();
+        let (items, shortfall, _) = make_items(&clip, &m, "The head nods.", &config);
+        assert!(shortfall.is_empty(), "{shortfall:?}");
+        assert_eq!(items.len(), 12);
+        let cmar = items.iter().find(|i| i.task == "CMAR").unwrap();
+        assert_eq!(cmar.options[recognition::LETTERS.iter().position(|l| *l == cmar.answer).unwrap()], "Head");
+        let fmar = items.iter().find(|i| i.task == "FMAR").unwrap();
+        assert_eq!(fmar.options.len(), 5);
+        assert_eq!(fmar.options[recognition::LETTERS.iter().position(|l| *l == fmar.answer).unwrap()], "nodding");
+        for task in ["SAD", "MAD", "MAS", "PPR"] {
+            let answers: Vec<&str> = items.iter().filter(|i| i.task == task).map(|i| i.answer.as_str()).collect();
+            let mut sorted = answers.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, ["no", "yes"], "{task}: one yes and one no per clip");
+        }
+        for item in items.iter().filter(|i| ["SAD", "MAD", "MAS", "PPR"].contains(&i.task.as_str())) {
+            let claim: Claim = serde_json::from_value(item.provenance["claim"].clone()).unwrap();
+            assert_eq!(check::check(&m, &claim, &config.thresholds), Some(item.answer == "yes"), "{}", item.question);
+        }
+        let ppr_yes = items.iter().find(|i| i.task == "PPR" && i.answer == "yes").unwrap();
+        assert!(ppr_yes.question.contains("right hand") && ppr_yes.question.contains("middle"), "{}", ppr_yes.question);
+        // The same clip and seed give the same items; another seed changes choices, never answers' truth.
+        assert_eq!(make_items(&clip, &m, "The head nods.", &config).0, items);
     }
 }

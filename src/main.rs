@@ -64,6 +64,9 @@ struct SynthArgs {
     /// x264 constant quality (0 = lossless).
     #[arg(long, default_value_t = 12)]
     crf: u32,
+    /// Skip texturing and encoding: write skeletons, truth and truth descriptors only (for the language stages)
+    #[arg(long)]
+    no_video: bool,
     /// Amplitude of every clip (1 = typical; default: drawn in 0.7–1.3).
     #[arg(long)]
     amplitude: Option<f32>,
@@ -191,6 +194,7 @@ fn synth(args: &SynthArgs) -> Result<(), String> {
         seed: args.seed,
         scale: args.scale,
         crf: args.crf,
+        video: !args.no_video,
         amplitude: args.amplitude,
         speed: args.speed,
         onset: args.onset,

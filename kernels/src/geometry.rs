@@ -8,6 +8,17 @@ pub fn distance_to_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
     (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
 }
 
+/// Whether `p` lies within `radius` of the segment `a`–`b`: the test of
+/// [`distance_to_segment`] without its square root, for per-pixel loops.
+#[inline]
+pub fn within_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32), radius: f32) -> bool {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+    let (ex, ey) = (p.0 - a.0 - t * dx, p.1 - a.1 - t * dy);
+    ex * ex + ey * ey <= radius * radius
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -17,5 +28,7 @@ mod tests {
         assert_eq!(distance_to_segment((5.0, 3.0), (0.0, 0.0), (10.0, 0.0)), 3.0);
         assert_eq!(distance_to_segment((13.0, 4.0), (0.0, 0.0), (10.0, 0.0)), 5.0);
         assert_eq!(distance_to_segment((3.0, 4.0), (0.0, 0.0), (0.0, 0.0)), 5.0);
+        assert!(within_segment((13.0, 4.0), (0.0, 0.0), (10.0, 0.0), 5.0));
+        assert!(!within_segment((13.0, 4.0), (0.0, 0.0), (10.0, 0.0), 4.99));
     }
 }

@@ -69,6 +69,19 @@ fn default_min_period() -> f64 {
     0.1
 }
 
+impl Default for DescriptorConfig {
+    fn default() -> Self {
+        Self {
+            vector_decimals: default_vector_decimals(),
+            coord_decimals: default_coord_decimals(),
+            noise_floor: default_noise_floor(),
+            relative_threshold: default_relative_threshold(),
+            merge_gap: default_merge_gap(),
+            min_period: default_min_period(),
+        }
+    }
+}
+
 /// Version of the descriptor format written in the sidecar.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -133,67 +146,73 @@ impl FrameTask for DescriptorTask {
     }
 
     fn finish(self: Box<Self>) -> Result<Output, String> {
-        let n = self.frames.len();
-        if n == 0 {
-            return Err("no frames".into());
-        }
-        let mut vectors: Vec<Vec<[f32; 2]>> = Vec::with_capacity(14);
-        let mut coords: Vec<Vec<[f32; 2]>> = Vec::with_capacity(14);
-        let mut confidence = Map::new();
-        let mut interpolated = Map::new();
-        for (p, name) in PARTS.iter().enumerate() {
-            let sure: Vec<bool> = self.frames.iter().map(|f| f.sure[p]).collect();
-            let v = fill_unsure(&self.frames.iter().map(|f| f.vector[p]).collect::<Vec<_>>(), &sure);
-            let c = fill_unsure(&self.frames.iter().map(|f| f.coord[p]).collect::<Vec<_>>(), &sure);
-            vectors.push(v);
-            coords.push(c);
-            let sure_count = sure.iter().filter(|s| **s).count();
-            confidence.insert((*name).into(), json!(round(sure_count as f64 / n as f64, 3)));
-            let filled: Vec<usize> = (0..n).filter(|&t| !sure[t]).collect();
-            interpolated.insert((*name).into(), json!(filled));
-        }
-        let (vd, cd) = (self.config.vector_decimals, self.config.coord_decimals);
-        let mut descriptor = Map::new();
-        for (name, (v, c)) in PARTS.iter().zip(vectors.iter().zip(&coords)) {
-            let entries: Vec<Value> = v
-                .iter()
-                .zip(c)
-                .map(|(&[vx, vy], &[x, y])| {
-                    json!({
-                        "vector": [round(f64::from(vx), vd), round(f64::from(vy), vd)],
-                        "coord": [round(f64::from(x), cd), round(f64::from(y), cd)],
-                    })
-                })
-                .collect();
-            descriptor.insert((*name).into(), Value::Array(entries));
-        }
-        let params = SummaryParams {
-            noise_floor: self.config.noise_floor,
-            relative_threshold: self.config.relative_threshold,
-            merge_gap: self.config.merge_gap,
-            min_period: self.config.min_period,
-        };
-        let summary = summarise(&vectors, &coords, self.info.width, self.info.height, self.info.fps, &params);
-        let meta = json!({
-            "format_version": FORMAT_VERSION,
-            "fps": self.info.fps,
-            "num_frames": n,
-            "width": self.info.width,
-            "height": self.info.height,
-            "vector_units": "pixels/frame, x right, y up",
-            "coord_units": "normalised to [0, 1], origin top-left, y down",
-            "part_confidence": confidence,
-            "interpolated_frames": interpolated,
-        });
-        let summary = serde_json::to_value(&summary).expect("summaries serialise");
-        let descriptor = Value::Object(descriptor);
-        let sidecar = json!({"meta": meta, "summary": summary});
-        let blobs = vec![
-            Blob { ext: "json".into(), bytes: to_json_bytes(&descriptor) },
-            Blob { ext: "meta.json".into(), bytes: to_json_bytes(&sidecar) },
-        ];
-        Ok(Output { record: json!({"descriptor": descriptor, "meta": meta, "summary": summary}), blobs })
+        assemble(&self.frames, &self.info, &self.config)
     }
+}
+
+/// The descriptor record and its two files from a clip's frames of part
+/// measurements: unsure frames interpolated, values rounded, summary computed.
+pub fn assemble(frames: &[PartsFrame], info: &VideoInfo, config: &DescriptorConfig) -> Result<Output, String> {
+    let n = frames.len();
+    if n == 0 {
+        return Err("no frames".into());
+    }
+    let mut vectors: Vec<Vec<[f32; 2]>> = Vec::with_capacity(14);
+    let mut coords: Vec<Vec<[f32; 2]>> = Vec::with_capacity(14);
+    let mut confidence = Map::new();
+    let mut interpolated = Map::new();
+    for (p, name) in PARTS.iter().enumerate() {
+        let sure: Vec<bool> = frames.iter().map(|f| f.sure[p]).collect();
+        let v = fill_unsure(&frames.iter().map(|f| f.vector[p]).collect::<Vec<_>>(), &sure);
+        let c = fill_unsure(&frames.iter().map(|f| f.coord[p]).collect::<Vec<_>>(), &sure);
+        vectors.push(v);
+        coords.push(c);
+        let sure_count = sure.iter().filter(|s| **s).count();
+        confidence.insert((*name).into(), json!(round(sure_count as f64 / n as f64, 3)));
+        let filled: Vec<usize> = (0..n).filter(|&t| !sure[t]).collect();
+        interpolated.insert((*name).into(), json!(filled));
+    }
+    let (vd, cd) = (config.vector_decimals, config.coord_decimals);
+    let mut descriptor = Map::new();
+    for (name, (v, c)) in PARTS.iter().zip(vectors.iter().zip(&coords)) {
+        let entries: Vec<Value> = v
+            .iter()
+            .zip(c)
+            .map(|(&[vx, vy], &[x, y])| {
+                json!({
+                    "vector": [round(f64::from(vx), vd), round(f64::from(vy), vd)],
+                    "coord": [round(f64::from(x), cd), round(f64::from(y), cd)],
+                })
+            })
+            .collect();
+        descriptor.insert((*name).into(), Value::Array(entries));
+    }
+    let params = SummaryParams {
+        noise_floor: config.noise_floor,
+        relative_threshold: config.relative_threshold,
+        merge_gap: config.merge_gap,
+        min_period: config.min_period,
+    };
+    let summary = summarise(&vectors, &coords, info.width, info.height, info.fps, &params);
+    let meta = json!({
+        "format_version": FORMAT_VERSION,
+        "fps": info.fps,
+        "num_frames": n,
+        "width": info.width,
+        "height": info.height,
+        "vector_units": "pixels/frame, x right, y up",
+        "coord_units": "normalised to [0, 1], origin top-left, y down",
+        "part_confidence": confidence,
+        "interpolated_frames": interpolated,
+    });
+    let summary = serde_json::to_value(&summary).expect("summaries serialise");
+    let descriptor = Value::Object(descriptor);
+    let sidecar = json!({"meta": meta, "summary": summary});
+    let blobs = vec![
+        Blob { ext: "json".into(), bytes: to_json_bytes(&descriptor) },
+        Blob { ext: "meta.json".into(), bytes: to_json_bytes(&sidecar) },
+    ];
+    Ok(Output { record: json!({"descriptor": descriptor, "meta": meta, "summary": summary}), blobs })
 }
 
 fn to_json_bytes(v: &Value) -> Vec<u8> {

@@ -14,8 +14,10 @@ pub mod body;
 pub mod contact_sheet;
 pub mod decode;
 pub mod descriptor;
+pub mod descriptor_files;
 pub mod flow;
 pub mod folder;
+pub mod folder_digest;
 pub mod image_files;
 pub mod json_files_sink;
 pub mod jsonl_sink;
@@ -48,6 +50,7 @@ pub fn registry() -> &'static Registry {
             segment::KIND,
             align::KIND,
             descriptor::KIND,
+            descriptor_files::KIND,
             language::caption::KIND,
             language::describe::KIND,
             language::qa::KIND,

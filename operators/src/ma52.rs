@@ -71,6 +71,8 @@ pub enum Missing {
     Error,
     /// Count them in the log only: for working on a subset of MA-52.
     Skip,
+    /// List them anyway: for specs that read descriptors from files, not the videos.
+    Keep,
 }
 
 fn default_videos() -> PathBuf {
@@ -127,7 +129,7 @@ impl ClipSource for Ma52Source {
             lists_found += 1;
             for entry in parse_list(&text, split.name(), &list, &videos) {
                 match entry {
-                    Ok(clip) if clip.path.is_file() => scan.clips.push(clip),
+                    Ok(clip) if clip.path.is_file() || self.config.missing == Missing::Keep => scan.clips.push(clip),
                     Ok(_) if self.config.missing == Missing::Skip => skipped_missing += 1,
                     Ok(clip) => scan.errors.push(ItemError {
                         clip: clip.id.clone(),

@@ -90,34 +90,9 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if matches!(config.format, SkeletonFormat::Csv | SkeletonFormat::Npy) && config.layout.is_none() {
         return Err(vec![param_error(params, "format", "`csv` and `npy` files need a `layout` (blazepose33, coco17, openpose25)")]);
     }
-    let files = digest(&config.path).map_err(|e| vec![param_error(params, "path", format!("{}: {e}", config.path.display()))])?;
+    let files = crate::folder_digest::digest(&config.path).map_err(|e| vec![param_error(params, "path", format!("{}: {e}", config.path.display()))])?;
     let runtime = Runtime::FrameConsumer(Arc::new(SkeletonReader { config: config.clone() }));
     Ok(built(&Keyed { config: &config, _files: files }, runtime))
-}
-
-/// blake3 over every file under `dir` (relative names and contents), in name order.
-fn digest(dir: &Path) -> std::io::Result<String> {
-    fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                walk(&path, files)?;
-            } else {
-                files.push(path);
-            }
-        }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    walk(dir, &mut files)?;
-    files.sort();
-    let mut h = blake3::Hasher::new();
-    for f in files {
-        h.update(f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().as_bytes());
-        h.update(&[0]);
-        h.update_reader(std::fs::File::open(&f)?)?;
-    }
-    Ok(h.finalize().to_hex().to_string())
 }
 
 struct SkeletonReader {

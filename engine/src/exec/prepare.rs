@@ -73,6 +73,9 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreErro
         for (clip, hash) in clips.into_iter().zip(hashes) {
             let content = match hash {
                 Ok(h) => h,
+                // A source that lists clips without their files (their records
+                // are read from elsewhere) keys them by their record alone.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => *blake3::hash(b"maflow: no file").as_bytes(),
                 Err(e) => {
                     prepared.errors.push(ItemError {
                         clip: clip.id.clone(),

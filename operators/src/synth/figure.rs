@@ -9,7 +9,7 @@
 //! the displacement of every visible pixel between two frames is known
 //! exactly: that is the ground truth the descriptor is checked against.
 
-use maflow_kernels::geometry::distance_to_segment;
+use maflow_kernels::geometry::within_segment;
 
 use crate::body::{Keypoint, Layout, Skeleton};
 
@@ -237,36 +237,54 @@ fn texture(k: usize, colour: [f32; 3], x: f32, y: f32) -> [u8; 3] {
 
 /// A rendered frame: RGB pixels and, per pixel, the visible part (14 = wall).
 pub struct Rendered {
-    /// RGB, row-major.
+    /// RGB, row-major (empty when not textured).
     pub rgb: Vec<u8>,
     /// Visible part per pixel.
     pub owner: Vec<u8>,
 }
 
-/// Draws the figure in `pose` into a `width × height` frame (the rest pose scaled to fit).
-pub fn render(pose: &Pose, width: usize, height: usize) -> Rendered {
+/// Draws the figure in `pose` into a `width × height` frame (the rest pose
+/// scaled to fit); without `textured`, only which part each pixel shows.
+pub fn render(pose: &Pose, width: usize, height: usize, textured: bool) -> Rendered {
     let defs = parts();
     let transforms = world(pose, &defs);
     let inverse: Vec<Rigid> = transforms.iter().map(Rigid::inverse).collect();
     let scale = BASE.1 / height as f32;
     let mut order: Vec<usize> = (0..14).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(defs[i].depth));
-    let mut rgb = vec![0u8; width * height * 3];
+    order.sort_by_key(|&i| (defs[i].depth, std::cmp::Reverse(i)));
+    // Parts are painted back to front, each over the pixels of its bounding
+    // box; its capsule is where it is now (transforms are rigid, so the
+    // radius holds). A pixel belongs to the part whose capsule holds its centre.
     let mut owner = vec![14u8; width * height];
-    for y in 0..height {
-        for x in 0..width {
-            // Rest-pose pixel coordinates of this pixel's centre.
-            let p = ((x as f32 + 0.5) * scale, (y as f32 + 0.5) * scale);
-            let mut colour = texture(14, [225.0, 222.0, 215.0], p.0, p.1);
-            for &i in &order {
-                let q = inverse[i].apply(p);
-                if distance_to_segment(q, defs[i].a, defs[i].b) <= defs[i].radius {
-                    colour = texture(i, defs[i].colour, q.0, q.1);
+    let span = |lo: f32, hi: f32, n: usize| {
+        let first = (lo / scale - 0.5).floor().max(0.0) as usize;
+        let last = ((hi / scale - 0.5).ceil().max(0.0) as usize).min(n.saturating_sub(1));
+        first..=last
+    };
+    for &i in &order {
+        let (a, b, r) = (transforms[i].apply(defs[i].a), transforms[i].apply(defs[i].b), defs[i].radius);
+        for y in span(a.1.min(b.1) - r, a.1.max(b.1) + r, height) {
+            for x in span(a.0.min(b.0) - r, a.0.max(b.0) + r, width) {
+                if within_segment(((x as f32 + 0.5) * scale, (y as f32 + 0.5) * scale), a, b, r) {
                     owner[y * width + x] = i as u8;
-                    break;
                 }
             }
-            rgb[(y * width + x) * 3..(y * width + x) * 3 + 3].copy_from_slice(&colour);
+        }
+    }
+    let mut rgb = Vec::new();
+    if textured {
+        rgb.reserve_exact(width * height * 3);
+        for (n, &k) in owner.iter().enumerate() {
+            // Rest-pose pixel coordinates of this pixel's centre.
+            let p = (((n % width) as f32 + 0.5) * scale, ((n / width) as f32 + 0.5) * scale);
+            let colour = match k as usize {
+                14 => texture(14, [225.0, 222.0, 215.0], p.0, p.1),
+                i => {
+                    let q = inverse[i].apply(p);
+                    texture(i, defs[i].colour, q.0, q.1)
+                }
+            };
+            rgb.extend_from_slice(&colour);
         }
     }
     Rendered { rgb, owner }
@@ -378,7 +396,7 @@ mod tests {
         let mut moved = Pose::default();
         moved.shift[0] = (2.0, -1.0); // right and up, in rest pixels
         let (w, h) = (270, 324); // quarter size: rest pixels are 4 frame pixels
-        let r = render(&still, w, h);
+        let r = render(&still, w, h, true);
         let m = true_motion(&still, &moved, &r.owner, w, h);
         let head = m[0].unwrap();
         assert!((head[0] - 0.5).abs() < 1e-4 && (head[1] - 0.25).abs() < 1e-4, "{head:?}");

@@ -11,7 +11,11 @@
 //!   `skeleton` operator (`format: csv`, `layout: blazepose33`);
 //! - `truth/<id>.json`: the performance, and per part and frame the true
 //!   motion of its visible pixels ([vx, vy] px/frame, y up; `null` where the
-//!   part is hidden), and the parts that move most.
+//!   part is hidden), and the parts that move most;
+//! - `descriptors/<id>.json` and `<id>.meta.json`: the truth as a motion
+//!   descriptor, in the `descriptor` operator's own files (vectors from the
+//!   true motion, coords the centroids of each part's visible pixels), for
+//!   `descriptor-files` to feed the language stages a perfect descriptor.
 
 pub mod actions;
 mod encode;
@@ -22,7 +26,11 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde_json::json;
 
+use maflow_engine::data::VideoInfo;
+
+use crate::align::PartsFrame;
 use crate::body::PARTS;
+use crate::descriptor::{DescriptorConfig, assemble};
 use crate::rounding::round_to;
 use actions::{Action, Performance};
 
@@ -41,6 +49,8 @@ pub struct SynthOptions {
     pub scale: f32,
     /// x264 constant quality (0 lossless; 12 is visually lossless).
     pub crf: u32,
+    /// Whether to texture and encode the videos (without: skeletons, truth and descriptors only).
+    pub video: bool,
     /// Fixes the amplitude of every clip instead of drawing it (1 = typical).
     pub amplitude: Option<f32>,
     /// Fixes the speed (cycles/s, or 1 / duration for one-way actions).
@@ -86,7 +96,7 @@ impl Draw {
 /// Renders every clip and writes the files; returns the clips in list order.
 pub fn generate(options: &SynthOptions) -> Result<Vec<SynthClip>, String> {
     let out = &options.out;
-    for dir in ["videos", "skeletons", "truth"] {
+    for dir in ["videos", "skeletons", "truth", "descriptors"] {
         std::fs::create_dir_all(out.join(dir)).map_err(|e| format!("cannot create {}: {e}", out.join(dir).display()))?;
     }
     let width = ((1080.0 * options.scale / 2.0).round() as usize * 2).max(64);
@@ -116,7 +126,7 @@ pub fn generate(options: &SynthOptions) -> Result<Vec<SynthClip>, String> {
     }
     let clips: Vec<SynthClip> = jobs
         .par_iter()
-        .map(|(id, performance, frames)| render_clip(out, id, performance, *frames, width, height, options.crf))
+        .map(|(id, performance, frames)| render_clip(out, id, performance, *frames, (width, height), options.video.then_some(options.crf)))
         .collect::<Result<_, String>>()?;
     let list: String = clips.iter().map(|c| format!("{}.mp4 {}\n", c.id, c.performance.action.ma52_id())).collect();
     let write = |name: &str, text: &str| std::fs::write(out.join(name), text).map_err(|e| format!("cannot write {name}: {e}"));
@@ -128,16 +138,23 @@ pub fn generate(options: &SynthOptions) -> Result<Vec<SynthClip>, String> {
     Ok(clips)
 }
 
-fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, width: usize, height: usize, crf: u32) -> Result<SynthClip, String> {
-    let mut video = encode::Mp4Writer::create(&out.join(format!("videos/{id}.mp4")), width as u32, height as u32, FPS, crf)?;
+/// Renders one clip; `crf` is the video's quality, `None` for no video.
+fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, (width, height): (usize, usize), crf: Option<u32>) -> Result<SynthClip, String> {
+    let mut video = match crf {
+        Some(crf) => Some(encode::Mp4Writer::create(&out.join(format!("videos/{id}.mp4")), width as u32, height as u32, FPS, crf)?),
+        None => None,
+    };
     let mut csv = String::from("frame,joint,x,y,score\n");
     let mut truth: Vec<Vec<Option<[f32; 2]>>> = (0..14).map(|_| Vec::with_capacity(frames)).collect();
     let mut energy = [0f64; 14];
+    let mut measured: Vec<PartsFrame> = Vec::with_capacity(frames);
     let mut previous: Option<(figure::Pose, Vec<u8>)> = None;
     for t in 0..frames {
         let pose = performance.pose(t as f32 / FPS as f32);
-        let frame = figure::render(&pose, width, height);
-        video.push(&frame.rgb)?;
+        let frame = figure::render(&pose, width, height, video.is_some());
+        if let Some(video) = &mut video {
+            video.push(&frame.rgb)?;
+        }
         for (j, k) in figure::skeleton(&pose, height).keypoints.iter().enumerate() {
             csv.push_str(&format!("{t},{j},{:.2},{:.2},{}\n", k.x, k.y, k.score));
         }
@@ -145,15 +162,23 @@ fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, w
             Some((before, owner)) => figure::true_motion(before, &pose, owner, width, height),
             None => std::array::from_fn(|_| Some([0.0, 0.0])),
         };
+        let centroids = centroids(&frame.owner, width, height);
+        let mut parts = PartsFrame { vector: [[0.0; 2]; 14], coord: [[0.0; 2]; 14], sure: [false; 14], pixels: [0; 14] };
         for p in 0..14 {
             if let Some([vx, vy]) = motion[p] {
                 energy[p] += f64::from(vx * vx + vy * vy);
             }
             truth[p].push(motion[p]);
+            if let (Some(v), Some((c, pixels))) = (motion[p], centroids[p]) {
+                (parts.vector[p], parts.coord[p], parts.sure[p], parts.pixels[p]) = (v, c, true, pixels);
+            }
         }
+        measured.push(parts);
         previous = Some((pose, frame.owner));
     }
-    video.finish()?;
+    if let Some(video) = video {
+        video.finish()?;
+    }
     // The parts that move most: within 5% of the largest true energy (mirror-image
     // actions move both sides alike).
     let top = energy.iter().copied().fold(0.0, f64::max);
@@ -178,5 +203,24 @@ fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, w
     let write = |path: PathBuf, bytes: &[u8]| std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()));
     write(out.join(format!("skeletons/{id}.csv")), csv.as_bytes())?;
     write(out.join(format!("truth/{id}.json")), (serde_json::to_string(&record).expect("JSON") + "\n").as_bytes())?;
+    let info = VideoInfo { width: width as u32, height: height as u32, fps: f64::from(FPS), declared_frames: Some(frames as u64), codec: "synth".into() };
+    let descriptor = assemble(&measured, &info, &DescriptorConfig::default()).map_err(|e| format!("{id}: {e}"))?;
+    for blob in &descriptor.blobs {
+        write(out.join(format!("descriptors/{id}.{}", blob.ext)), &blob.bytes)?;
+    }
     Ok(SynthClip { id: id.to_string(), performance: *performance, frames, dominant })
+}
+
+/// Per part: the centroid of its visible pixels (normalised, origin top-left)
+/// and their count; `None` for slivers under 50 pixels, as in [`figure::true_motion`].
+fn centroids(owner: &[u8], width: usize, height: usize) -> [Option<([f32; 2], u32)>; 14] {
+    let mut sums = [(0f64, 0f64, 0u32); 14];
+    for (i, &k) in owner.iter().enumerate() {
+        if let Some(s) = sums.get_mut(k as usize) {
+            *s = (s.0 + (i % width) as f64 + 0.5, s.1 + (i / width) as f64 + 0.5, s.2 + 1);
+        }
+    }
+    sums.map(|(x, y, n)| {
+        (n >= 50).then(|| ([(x / f64::from(n) / width as f64) as f32, (y / f64::from(n) / height as f64) as f32], n))
+    })
 }

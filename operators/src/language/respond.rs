@@ -87,7 +87,7 @@ fn default_side() -> u32 {
 pub const KIND: OperatorKind = OperatorKind {
     name: "respond",
     section: Section::Operators,
-    version: 1,
+    version: 2,
     doc: "A model under test answers a clip's items: `llm` (multimodal OpenAI-compatible requests with\n\
           `frames` JPEG frames and a system prompt per task) or a baseline that needs no network:\n\
           `random` (seeded), `majority`, `descriptor-oracle` (answers from the descriptor, an upper bound).\n\

@@ -48,8 +48,12 @@ fn direction_unit(d: &str) -> Option<[f64; 2]> {
     })
 }
 
-/// The first time (s) the part moves within 45° of `dir` at >= `speed` for two frames running.
+/// The first time (s) the part moves within 45° of `dir` for two frames
+/// running, at >= `speed` and at >= 40% of its peak speed (so that
+/// jitter before a motion does not count as its start).
 fn onset(m: &ClipMotion, p: usize, dir: [f64; 2], speed: f64) -> Option<f64> {
+    let peak = m.vectors[p].iter().map(|v| f64::from(v[0]).hypot(f64::from(v[1]))).fold(0.0, f64::max);
+    let speed = speed.max(0.4 * peak);
     let ok = |t: usize| {
         let v = m.vectors[p][t];
         let (x, y) = (f64::from(v[0]), f64::from(v[1]));
@@ -63,6 +67,7 @@ fn onset(m: &ClipMotion, p: usize, dir: [f64; 2], speed: f64) -> Option<f64> {
 pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
     // The checker's own margins sit inside the generator's: a generated
     // answer near a threshold is doubted, never silently flipped.
+    let t = &t.for_clip(m);
     let (yes, no) = (t.yes_speed * 0.8, t.no_speed * 1.5);
     match claim {
         Claim::Moves { part: p, phase, direction } => {
@@ -83,6 +88,18 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
             if moving(sa) && moving(sb) {
                 Some(true)
             } else if (moving(sa) && still(sb)) || (still(sa) && moving(sb)) {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        Claim::MovesWhileStill { a, b, phase } => {
+            let r = frames(m, phase)?;
+            let (_, sa, _) = stats(m, part(a)?, r.clone(), [0.0, 0.0]);
+            let (_, sb, _) = stats(m, part(b)?, r, [0.0, 0.0]);
+            if sa >= yes && sb <= no {
+                Some(true)
+            } else if sa <= no || sb >= yes {
                 Some(false)
             } else {
                 None
@@ -110,22 +127,25 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
             let gap = tb - ta;
             if gap.abs() < 0.1 { None } else { Some(gap > 0.0) }
         }
-        Claim::Approaches { a, b, phase } => {
+        Claim::Approaches { a, b, phase } | Claim::MovesAway { a, b, phase } => {
             let r = frames(m, phase)?;
             let (pa, pb) = (part(a)?, part(b)?);
             let dist: Vec<f64> = r
-                .clone()
                 .map(|t| {
                     let (p, q) = (m.coords[pa][t], m.coords[pb][t]);
                     (f64::from(p[0] - q[0]) * f64::from(m.width)).hypot(f64::from(p[1] - q[1]) * f64::from(m.height))
                 })
                 .collect();
             let start = *dist.first()?;
-            let closest = dist.iter().copied().fold(f64::INFINITY, f64::min);
+            // How far the distance moves the claimed way from its start.
+            let change = match claim {
+                Claim::Approaches { .. } => start - dist.iter().copied().fold(f64::INFINITY, f64::min),
+                _ => dist.iter().copied().fold(0.0, f64::max) - start,
+            };
             let need = t.approach_px.max(t.approach_fraction * start);
-            if start - closest >= 0.8 * need {
+            if change >= 0.8 * need {
                 Some(true)
-            } else if start - closest <= 0.4 * need {
+            } else if change <= 0.4 * need {
                 Some(false)
             } else {
                 None

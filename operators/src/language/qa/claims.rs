@@ -44,6 +44,15 @@ pub enum Claim {
         /// The phase.
         phase: String,
     },
+    /// MAD: `a` moves noticeably while `b` stays still during `phase`.
+    MovesWhileStill {
+        /// The part said to move.
+        a: String,
+        /// The part said to stay still.
+        b: String,
+        /// The phase.
+        phase: String,
+    },
     /// MAS: `a` starts moving `dir_a` before `b` starts moving `dir_b`.
     Before {
         /// First part.
@@ -64,6 +73,15 @@ pub enum Claim {
         /// The phase.
         phase: String,
     },
+    /// PPR: `a` noticeably moves away from `b` during `phase`.
+    MovesAway {
+        /// The part that moves.
+        a: String,
+        /// The part left behind.
+        b: String,
+        /// The phase.
+        phase: String,
+    },
 }
 
 impl Claim {
@@ -71,9 +89,9 @@ impl Claim {
     pub fn task(&self) -> &'static str {
         match self {
             Claim::Moves { .. } => "SAD",
-            Claim::BothMove { .. } | Claim::SameDirection { .. } => "MAD",
+            Claim::BothMove { .. } | Claim::SameDirection { .. } | Claim::MovesWhileStill { .. } => "MAD",
             Claim::Before { .. } => "MAS",
-            Claim::Approaches { .. } => "PPR",
+            Claim::Approaches { .. } | Claim::MovesAway { .. } => "PPR",
         }
     }
 
@@ -93,12 +111,18 @@ impl Claim {
             Claim::SameDirection { a, b, phase } => {
                 format!("During the {}, do the {} and the {} move in the same direction?", phase_words(phase), spoken(a), spoken(b))
             }
+            Claim::MovesWhileStill { a, b, phase } => {
+                format!("During the {}, does the {} move noticeably while the {} stays still?", phase_words(phase), spoken(a), spoken(b))
+            }
             Claim::Before { a, dir_a, b, dir_b } => {
                 let b_words = if a == b { "it".to_string() } else { format!("the {}", spoken(b)) };
                 format!("Does the {} move {} before {b_words} moves {}?", spoken(a), toward(dir_a), toward(dir_b))
             }
             Claim::Approaches { a, b, phase } => {
                 format!("In the {}, does the {} noticeably approach the {}?", phase_words(phase), spoken(a), spoken(b))
+            }
+            Claim::MovesAway { a, b, phase } => {
+                format!("In the {}, does the {} noticeably move away from the {}?", phase_words(phase), spoken(a), spoken(b))
             }
         }
     }
@@ -129,7 +153,7 @@ pub struct Candidate {
 }
 
 fn pw_json(f: &PartWindow) -> Value {
-    let r = |x: f64| (x * 100.0).round() / 100.0;
+    let r = r2;
     json!({
         "mean_speed": r(f.mean_speed),
         "net": [r(f.net[0]), r(f.net[1])],
@@ -139,6 +163,7 @@ fn pw_json(f: &PartWindow) -> Value {
 
 /// Every clear-cut candidate of the four yes/no tasks.
 pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
+    let t = &t.for_clip(m);
     let mut out = Vec::new();
     let ws = windows(m);
     let facts: Vec<Vec<PartWindow>> = ws.iter().map(|w| (0..PARTS.len()).map(|i| part_window(m, i, w)).collect()).collect();
@@ -189,6 +214,22 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
                         provenance: provenance(format!("moving: mean speed >= {}; still: <= {}", t.yes_speed, t.no_speed)),
                     });
                 }
+                // "a moves while b stays still", asked both ways round.
+                for (x, y, fx, fy) in [(a, b, fa, fb), (b, a, fb, fa)] {
+                    let answer = if moving(fx) && still(fy) {
+                        true
+                    } else if still(fx) || moving(fy) {
+                        false
+                    } else {
+                        continue;
+                    };
+                    out.push(Candidate {
+                        claim: Claim::MovesWhileStill { a: PARTS[x].into(), b: PARTS[y].into(), phase: w.name.into() },
+                        answer,
+                        provenance: json!({"phase": window_json(w), "parts": [PARTS[x], PARTS[y]], "facts": [pw_json(fx), pw_json(fy)],
+                            "rule": format!("yes if the first moves (mean speed >= {}) and the second is still (<= {}); no if the first is still or the second moves", t.yes_speed, t.no_speed)}),
+                    });
+                }
                 let steady = |x: &PartWindow| moving(x) && x.net[0].hypot(x.net[1]) >= 0.5 * x.path;
                 if steady(fa) && steady(fb) {
                     let angle = angle_between(fa.net, fb.net);
@@ -209,27 +250,41 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
                 }
             }
         }
-        // PPR.
-        for pair in &m.summary.distances {
-            let (a, b) = (ClipMotion::index(&pair.parts[0]), ClipMotion::index(&pair.parts[1]));
-            let d = &pair.distance[w.from.min(pair.distance.len())..w.to.min(pair.distance.len())];
-            let (Some(&start), Some(&end)) = (d.first(), d.last()) else { continue };
-            let min = d.iter().copied().fold(f64::INFINITY, f64::min);
-            let need = t.approach_px.max(t.approach_fraction * start);
-            let answer = if start - min >= need && start - end >= need / 2.0 {
-                true
-            } else if start - min <= need / 4.0 {
-                false
-            } else {
-                continue;
-            };
-            out.push(Candidate {
-                claim: Claim::Approaches { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() },
-                answer,
-                provenance: json!({"phase": window_json(w), "parts": [PARTS[a], PARTS[b]],
-                    "distance_px": {"start": start, "closest": min, "end": end},
-                    "rule": format!("yes if the distance drops by >= {need:.1} px (and ends >= {:.1} px closer); no if it never drops by more than {:.1} px", need / 2.0, need / 4.0)}),
-            });
+        // PPR: every pair of parts not on one limb, the one that moves more named first.
+        for i in 0..PARTS.len() {
+            for j in i + 1..PARTS.len() {
+                if super::adjacent(i, j) {
+                    continue;
+                }
+                let (a, b) = if f[i].path >= f[j].path { (i, j) } else { (j, i) };
+                let d = distances(m, a, b, w.from..w.to);
+                let (Some(&start), Some(&end)) = (d.first(), d.last()) else { continue };
+                let (closest, farthest) = d.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+                let need = t.approach_px.max(t.approach_fraction * start);
+                let facts = json!({"start": r2(start), "closest": r2(closest), "farthest": r2(farthest), "end": r2(end)});
+                let verdict = |change: f64, net: f64| {
+                    if change >= need && net >= need / 2.0 {
+                        Some(true)
+                    } else if change <= need / 4.0 {
+                        Some(false)
+                    } else {
+                        None
+                    }
+                };
+                let forms = [
+                    (verdict(start - closest, start - end), Claim::Approaches { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() }, "drops"),
+                    (verdict(farthest - start, end - start), Claim::MovesAway { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() }, "grows"),
+                ];
+                for (answer, claim, change) in forms {
+                    let Some(answer) = answer else { continue };
+                    out.push(Candidate {
+                        claim,
+                        answer,
+                        provenance: json!({"phase": window_json(w), "parts": [PARTS[a], PARTS[b]], "distance_px": facts,
+                            "rule": format!("yes if the distance {change} by >= {need:.1} px (and ends >= {:.1} px so); no if it never {change} by more than {:.1} px", need / 2.0, need / 4.0)}),
+                    });
+                }
+            }
         }
     }
     // MAS: first starts of direction phases, ordered clearly apart in time.
@@ -258,6 +313,22 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
         }
     }
     out
+}
+
+/// Distance in pixels between two parts' anchors over frames.
+pub fn distances(m: &ClipMotion, a: usize, b: usize, frames: std::ops::Range<usize>) -> Vec<f64> {
+    let (w, h) = (f64::from(m.width), f64::from(m.height));
+    frames
+        .filter(|&t| t < m.num_frames)
+        .map(|t| {
+            let (p, q) = (m.coords[a][t], m.coords[b][t]);
+            (f64::from(p[0] - q[0]) * w).hypot(f64::from(p[1] - q[1]) * h)
+        })
+        .collect()
+}
+
+fn r2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 fn window_json(w: &Window) -> Value {

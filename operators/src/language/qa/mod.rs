@@ -38,13 +38,13 @@ pub const CLOSED: [&str; 6] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR"];
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
-    /// A part moves noticeably at this mean speed (px/frame) or more.
+    /// A part moves noticeably at this mean speed (px/frame at a 1296-pixel frame height) or more.
     #[serde(default = "yes_speed")]
     pub yes_speed: f64,
-    /// A part is still at this mean speed (px/frame) or less.
+    /// A part is still at this mean speed (px/frame at a 1296-pixel frame height) or less.
     #[serde(default = "no_speed")]
     pub no_speed: f64,
-    /// An approach is noticeable when the distance drops by this many pixels or more...
+    /// A distance changes noticeably when it drops (or grows) by this many pixels (at a 1296-pixel height) or more...
     #[serde(default = "approach_px")]
     pub approach_px: f64,
     /// ...and by this fraction of the starting distance.
@@ -56,7 +56,7 @@ pub struct Thresholds {
 }
 
 fn yes_speed() -> f64 {
-    0.25
+    0.15
 }
 fn no_speed() -> f64 {
     0.06
@@ -68,7 +68,19 @@ fn approach_fraction() -> f64 {
     0.05
 }
 fn order_gap() -> f64 {
-    0.3
+    0.15
+}
+
+/// The frame height the pixel thresholds are stated for (MA-52's).
+pub const REFERENCE_HEIGHT: f64 = 1296.0;
+
+impl Thresholds {
+    /// The thresholds for a clip: pixel values scale with its frame height
+    /// against MA-52's 1296, so a clip at half size asks the same questions.
+    pub fn for_clip(&self, m: &ClipMotion) -> Thresholds {
+        let k = if m.height > 0 { f64::from(m.height) / REFERENCE_HEIGHT } else { 1.0 };
+        Thresholds { yes_speed: self.yes_speed * k, no_speed: self.no_speed * k, approach_px: self.approach_px * k, ..*self }
+    }
 }
 
 impl Default for Thresholds {
@@ -109,7 +121,7 @@ fn default_tasks() -> BTreeMap<String, u32> {
 pub const KIND: OperatorKind = OperatorKind {
     name: "qa",
     section: Section::Operators,
-    version: 2,
+    version: 3,
     doc: "Benchmark items of a clip over the 8 tasks (reference mix: CMAR 1, FMAR 1, SAD 2, MAD 2, MAS 2,\n\
           PPR 2, MADU 1, MARE 1). Yes/no answers are computed from the descriptor, confirmed by an\n\
           independent checker, and alternate yes/no per clip; CMAR/FMAR come from the label, FMAR with 4\n\
@@ -119,7 +131,7 @@ pub const KIND: OperatorKind = OperatorKind {
     output: Some(PortType::Any),
     example: "tasks: {CMAR: 1, FMAR: 1, SAD: 2, MAD: 2, MAS: 2, PPR: 2, MADU: 1, MARE: 1}\n\
               seed: 0\n\
-              thresholds: {yes_speed: 0.25, no_speed: 0.06, approach_px: 8, approach_fraction: 0.05, order_gap_s: 0.3}",
+              thresholds: {yes_speed: 0.15, no_speed: 0.06, approach_px: 8, approach_fraction: 0.05, order_gap_s: 0.15}",
     build,
 };
 
@@ -238,14 +250,12 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, description: &str, config: &QaCon
                 rng.shuffle(&mut pool);
                 let first_yes = rng.below(2) == 0;
                 let mut used: Vec<&Claim> = Vec::new();
-                for n in 0..want {
-                    let target = (n % 2 == 0) == first_yes;
+                for target in answer_plan(&pool, want, first_yes) {
                     let fresh = |c: &&&Candidate| !used.contains(&&c.claim) && !used.iter().any(|u| same_subject(u, &c.claim));
                     let pick = pool
                         .iter()
                         .find(|c| c.answer == target && fresh(c))
-                        .or_else(|| pool.iter().find(|c| c.answer == target && !used.contains(&&c.claim)))
-                        .or_else(|| pool.iter().find(|c| !used.contains(&&c.claim)));
+                        .or_else(|| pool.iter().find(|c| c.answer == target && !used.contains(&&c.claim)));
                     let Some(c) = pick else { break };
                     used.push(&c.claim);
                     let mut provenance = c.provenance.clone();
@@ -265,11 +275,35 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, description: &str, config: &QaCon
     (items, shortfall, rejected)
 }
 
+/// The answers a clip's items of one yes/no task will have: yes and no in
+/// pairs, so answers balance over the benchmark; a clip that lacks one side
+/// asks fewer items (its shortfall) rather than unbalance them. An odd last
+/// item takes the seeded side where it can.
+fn answer_plan(pool: &[&Candidate], want: u32, first_yes: bool) -> Vec<bool> {
+    let count = |answer: bool| pool.iter().filter(|c| c.answer == answer).count();
+    let (first, second) = (count(first_yes), count(!first_yes));
+    let pairs = (want as usize / 2).min(first).min(second);
+    let mut plan: Vec<bool> = (0..pairs).flat_map(|_| [first_yes, !first_yes]).collect();
+    if want % 2 == 1 {
+        if first > pairs {
+            plan.push(first_yes);
+        } else if second > pairs {
+            plan.push(!first_yes);
+        }
+    }
+    plan
+}
+
 /// Whether two claims ask about the same part(s) in the same phase (a clip's two items should differ).
 fn same_subject(a: &Claim, b: &Claim) -> bool {
     match (a, b) {
         (Claim::Moves { part: p, phase: f, .. }, Claim::Moves { part: q, phase: g, .. }) => p == q && f == g,
-        (Claim::Approaches { a, b, .. }, Claim::Approaches { a: c, b: d, .. }) => a == c && b == d,
+        (Claim::Approaches { a, b, .. } | Claim::MovesAway { a, b, .. }, Claim::Approaches { a: c, b: d, .. } | Claim::MovesAway { a: c, b: d, .. }) => {
+            a == c && b == d
+        }
+        (Claim::BothMove { a, b, phase: f } | Claim::MovesWhileStill { a, b, phase: f }, Claim::BothMove { a: c, b: d, phase: g } | Claim::MovesWhileStill { a: c, b: d, phase: g }) => {
+            f == g && ((a, b) == (c, d) || (a, b) == (d, c))
+        }
         // "A before B" and "B before A" ask the same thing twice.
         (Claim::Before { a, dir_a, b, dir_b }, Claim::Before { a: c, dir_a: dc, b: d, dir_b: dd }) => {
             (a, dir_a, b, dir_b) == (d, dd, c, dc) || (a, dir_a, b, dir_b) == (c, dc, d, dd)

@@ -9,6 +9,7 @@ mod flow_cuda;
 mod flow_pipeline;
 mod json_schema;
 mod language;
+mod language_golden;
 mod qa_check;
 mod spec_errors;
 mod store;

@@ -108,7 +108,8 @@ impl SinkWriter for ReportWriter {
     }
 
     fn write_inputs(&mut self, _clip: &Clip, records: &[Option<&Value>]) -> io::Result<()> {
-        let Some(qa) = records[0] else { return Ok(()) };
+        // Clips without items (failed, or outside the qa's splits) are not part of the benchmark.
+        let Some(qa) = records[0].filter(|qa| qa["items"].as_array().is_some_and(|items| !items.is_empty())) else { return Ok(()) };
         self.clips += 1;
         self.items.extend(qa["items"].as_array().into_iter().flatten().cloned());
         for judged in records[1..].iter().flatten() {

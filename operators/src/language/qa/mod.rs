@@ -108,6 +108,10 @@ pub struct QaConfig {
     /// When yes/no answers are clear-cut.
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// Only clips of these splits get items (default: every clip), so one run
+    /// can describe the training split and evaluate on the test split.
+    #[serde(default)]
+    pub splits: Option<Vec<String>>,
 }
 
 fn default_tasks() -> BTreeMap<String, u32> {
@@ -126,11 +130,13 @@ pub const KIND: OperatorKind = OperatorKind {
           PPR 2, MADU 1, MARE 1). Yes/no answers are computed from the descriptor, confirmed by an\n\
           independent checker, and alternate yes/no per clip; CMAR/FMAR come from the label, FMAR with 4\n\
           seeded distractors (same body level first); MADU/MARE carry reference answers. Record: `items`\n\
-          (id, clip, task, question, options, answer, reference, provenance), `shortfall`, `rejected`.",
+          (id, clip, task, question, options, answer, reference, provenance), `shortfall`, `rejected`;\n\
+          clips outside `splits` get no items.",
     inputs: &[Port { name: "descriptor", ty: PortType::Any }, Port { name: "description", ty: PortType::Any }],
     output: Some(PortType::Any),
     example: "tasks: {CMAR: 1, FMAR: 1, SAD: 2, MAD: 2, MAS: 2, PPR: 2, MADU: 1, MARE: 1}\n\
               seed: 0\n\
+              splits: ~                # e.g. [test]: only these splits get items\n\
               thresholds: {yes_speed: 0.15, no_speed: 0.06, approach_px: 8, approach_fraction: 0.05, order_gap_s: 0.15}",
     build,
 };
@@ -144,6 +150,11 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
                 param_error(params, "tasks", format!("unknown task `{task}`"))
                     .suggest(task, TASKS.iter().copied()),
             );
+        }
+    }
+    for split in config.splits.iter().flatten() {
+        if !["train", "val", "test"].contains(&split.as_str()) {
+            diags.push(param_error(params, "splits", format!("unknown split `{split}`")).suggest(split, ["train", "val", "test"]));
         }
     }
     let t = &config.thresholds;
@@ -191,10 +202,16 @@ struct Qa {
 
 impl RecordOperator for Qa {
     fn run(&self, clip: &Clip, inputs: &[&Value], _ctx: &mut RecordContext<'_>) -> Result<Output, String> {
+        let thresholds = &self.config.thresholds;
+        if let Some(splits) = &self.config.splits
+            && !clip.split.as_ref().is_some_and(|s| splits.contains(s))
+        {
+            let split = clip.split.as_deref().unwrap_or("none");
+            return Ok(Output::record(json!({"items": [], "shortfall": {}, "rejected": 0, "thresholds": thresholds, "not_evaluated": format!("split `{split}`")})));
+        }
         let m = ClipMotion::from_record(inputs[0])?;
         let description = inputs[1]["description"].as_str().ok_or("the second input is not a description record")?;
         let (items, shortfall, rejected) = make_items(clip, &m, description, &self.config);
-        let thresholds = &self.config.thresholds;
         Ok(Output::record(json!({"items": items, "shortfall": shortfall, "rejected": rejected, "thresholds": thresholds})))
     }
 }
@@ -367,5 +384,24 @@ mod tests {
         assert!(ppr_yes.question.contains("right hand") && ppr_yes.question.contains("middle"), "{}", ppr_yes.question);
         // The same clip and seed give the same items; another seed changes choices, never answers' truth.
         assert_eq!(make_items(&clip, &m, "The head nods.", &config).0, items);
+    }
+
+    #[test]
+    fn clips_outside_the_evaluated_splits_get_no_items() {
+        let config: QaConfig = serde_json::from_value(json!({"splits": ["test"]})).unwrap();
+        let qa = Qa { config };
+        let mut clip = Clip { id: "0001_01_0001".into(), path: "x.mp4".into(), label: Some(9), label_name: None, participant: None, split: Some("train".into()) };
+        let m = clip_motion();
+        let descriptor = json!({"descriptor": {}, "meta": {"fps": 30.0}, "summary": {}});
+        let description = json!({"description": "The head nods."});
+        let dir = std::env::temp_dir();
+        let mut ctx = RecordContext { cache_dir: &dir, calls: Default::default() };
+        let out = qa.run(&clip, &[&descriptor, &description], &mut ctx).unwrap();
+        assert_eq!(out.record["items"], json!([]));
+        assert_eq!(out.record["not_evaluated"], "split `train`");
+        // A test clip is read and asked (here the descriptor record is not a real one, so it fails on it).
+        clip.split = Some("test".into());
+        assert!(qa.run(&clip, &[&descriptor, &description], &mut ctx).is_err());
+        assert_eq!(make_items(&clip, &m, "The head nods.", &qa.config).0.len(), 12);
     }
 }

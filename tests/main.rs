@@ -11,6 +11,7 @@ mod json_schema;
 mod language;
 mod language_golden;
 mod qa_check;
+mod resume;
 mod spec_errors;
 mod store;
 mod support;

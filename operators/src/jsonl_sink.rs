@@ -42,7 +42,7 @@ struct JsonlSink;
 impl RecordSink for JsonlSink {
     fn open(&self, dir: &Path, node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
         let path = dir.join(format!("{node_id}.jsonl"));
-        let tmp = dir.join(format!(".{node_id}.jsonl.{}.tmp", std::process::id()));
+        let tmp = maflow_engine::store::temp_path(&path);
         let file = BufWriter::new(File::create(&tmp)?);
         Ok(Box::new(JsonlWriter { path, tmp, file }))
     }

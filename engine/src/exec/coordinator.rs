@@ -110,6 +110,12 @@ impl<'a> Coordinator<'a> {
         mode: ProgressMode,
     ) -> Result<Self, CoordinatorError> {
         fs::create_dir_all(out_dir).map_err(|source| CoordinatorError::Output { path: out_dir.to_path_buf(), source })?;
+        // A run killed mid-write leaves temporary files; they are never outputs.
+        let stale = crate::store::remove_stale_temp_files(out_dir)
+            .map_err(|source| CoordinatorError::Output { path: out_dir.to_path_buf(), source })?;
+        if stale > 0 {
+            tracing::info!(stale, "removed temporary files left by an interrupted run");
+        }
         let mut stats: Vec<NodeStats> = plan
             .nodes
             .iter()

@@ -296,6 +296,7 @@ pub fn render(pose: &Pose, width: usize, height: usize, textured: bool) -> Rende
 pub fn true_motion(before: &Pose, after: &Pose, owner: &[u8], width: usize, height: usize) -> [Option<[f32; 2]>; 14] {
     let defs = parts();
     let (t0, t1) = (world(before, &defs), world(after, &defs));
+    let back: Vec<Rigid> = t0.iter().map(Rigid::inverse).collect();
     let scale = BASE.1 / height as f32;
     let mut samples: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); 14];
     for y in 0..height {
@@ -305,7 +306,7 @@ pub fn true_motion(before: &Pose, after: &Pose, owner: &[u8], width: usize, heig
                 continue;
             }
             let p = ((x as f32 + 0.5) * scale, (y as f32 + 0.5) * scale);
-            let q = t1[k].apply(t0[k].inverse().apply(p));
+            let q = t1[k].apply(back[k].apply(p));
             samples[k].0.push((q.0 - p.0) / scale);
             samples[k].1.push(-(q.1 - p.1) / scale);
         }

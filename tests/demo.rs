@@ -1,5 +1,6 @@
 //! The demo on the three real MA-52 clips: decode, pose, segment, flow,
-//! align and descriptors; contact sheets; caching and replay.
+//! align and descriptors; contact sheets; caching and replay; identical
+//! outputs on 1 worker, 2 workers and a 2-process cluster.
 
 use crate::descriptors::{check_landmarks_against_hand_marks, check_real_clip_descriptors};
 use crate::support::{Scratch, jsonl, maflow, read_tree, run_json, text};
@@ -92,6 +93,18 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
     assert_eq!(two.keys().collect::<Vec<_>>(), one.keys().collect::<Vec<_>>());
     for (path, bytes) in &two {
         assert!(one[path] == *bytes, "{} differs between 1 and 2 workers", path.display());
+    }
+
+    // So does a two-process cluster on localhost, language stages included.
+    let cluster = Scratch::new();
+    let mut args: Vec<String> = vec!["run".into(), "pipelines/demo.yaml".into(), "-q".into(), "-w".into(), "1".into()];
+    args.extend(cluster.redirect());
+    crate::support::run_cluster(&cluster, &args);
+    assert_eq!(run_json(&cluster.out("demo"))["processes"], 2);
+    let spread = read_tree(&cluster.out("demo"));
+    assert_eq!(spread.keys().collect::<Vec<_>>(), one.keys().collect::<Vec<_>>());
+    for (path, bytes) in &one {
+        assert!(spread[path] == *bytes, "{} differs between 1 process and a 2-process cluster", path.display());
     }
 }
 

@@ -77,3 +77,42 @@ pub fn jsonl(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect()
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs `maflow` with `args` as a two-process cluster on localhost (hostfile
+/// in `scratch`) and waits for both processes to succeed, within 4 minutes.
+pub fn run_cluster(scratch: &Scratch, args: &[String]) {
+    use std::time::{Duration, Instant};
+    let hostfile = scratch.path("hosts.txt");
+    std::fs::write(&hostfile, format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port())).unwrap();
+    let mut children: Vec<_> = (0..2)
+        .rev()
+        .map(|process| {
+            maflow_command()
+                .args(args)
+                .args(["--processes", "2", "--process", &process.to_string(), "--hostfile"])
+                .arg(&hostfile)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("cluster process starts")
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    for child in &mut children {
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "cluster process failed: {status}");
+                break;
+            }
+            if Instant::now() > deadline {
+                children.iter_mut().for_each(|c| drop(c.kill()));
+                panic!("cluster run did not finish in time");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! Gray frames are the Y plane copied straight out of the decoder's YUV
 //! frame (no colour conversion); RGB and resizing go through swscale.
 //! Frame threading is on. An optional output rate resamples by nearest
-//! timestamp. A clip that cannot be opened, has no video stream, is larger
+//! timestamp; a variable-rate stream is resampled to its average rate. A clip that cannot be opened, has no video stream, is larger
 //! than `max_pixels`, or ends before its declared frame count fails with the
 //! cause; nothing partial is passed on as finished.
 
@@ -59,7 +59,7 @@ fn default_max_pixels() -> u64 {
 pub const KIND: OperatorKind = OperatorKind {
     name: "decode",
     section: Section::Operators,
-    version: 1,
+    version: 2,
     doc: "Decodes a clip's video stream into frames (libavcodec), streamed one at a time.\n\
           Gray frames are the Y plane without colour conversion; RGB and resizing use swscale.\n\
           Its per-clip record is the decoded geometry, rate and frame count.",
@@ -123,11 +123,14 @@ pub fn open_stream(config: &DecodeConfig, path: &std::path::Path) -> Result<Vide
         .ok_or_else(|| "the file has no video stream".to_string())?;
     let index = stream.index();
     let time_base = f64::from(stream.time_base());
-    let rate = [stream.avg_frame_rate(), stream.rate()]
+    let (average, base) = (f64::from(stream.avg_frame_rate()), f64::from(stream.rate()));
+    let rate = [average, base]
         .into_iter()
-        .map(f64::from)
         .find(|r| r.is_finite() && *r > 0.0)
         .ok_or_else(|| "the video stream has no frame rate".to_string())?;
+    // A variable-rate stream (average rate clearly below its base rate) is
+    // resampled to its average rate, so that every frame pair spans the same time.
+    let variable = average.is_finite() && average > 0.0 && base.is_finite() && average < 0.99 * base;
     let declared = u64::try_from(stream.frames()).ok().filter(|&n| n > 0);
     let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
         .map_err(|e| format!("unsupported codec parameters ({e})"))?;
@@ -146,12 +149,13 @@ pub fn open_stream(config: &DecodeConfig, path: &std::path::Path) -> Result<Vide
     }
     let (width, height) = output_size(src_w, src_h, config.width, config.height);
     let codec = decoder.codec().map_or_else(|| "unknown".to_string(), |c| c.name().to_string());
-    let fps = config.fps.unwrap_or(rate);
+    let out_fps = config.fps.or(variable.then_some(rate));
+    let fps = out_fps.unwrap_or(rate);
     let info = VideoInfo {
         width,
         height,
         fps,
-        declared_frames: declared.map(|n| if config.fps.is_some() { (n as f64 * fps / rate).round() as u64 } else { n }),
+        declared_frames: declared.map(|n| if out_fps.is_some() { (n as f64 * fps / rate).round() as u64 } else { n }),
         codec: codec.clone(),
     };
     Ok(VideoStream {
@@ -163,7 +167,8 @@ pub fn open_stream(config: &DecodeConfig, path: &std::path::Path) -> Result<Vide
         src_size: (src_w, src_h),
         declared,
         format: config.format,
-        out_fps: config.fps,
+        out_fps,
+        variable,
         scaler: None,
         info,
         eof_sent: false,
@@ -197,6 +202,8 @@ pub struct VideoStream {
     declared: Option<u64>,
     format: PixelFormat,
     out_fps: Option<f64>,
+    /// The source's frame rate varies (it is resampled to its average).
+    variable: bool,
     scaler: Option<(Pixel, u32, u32, scaling::Context)>,
     info: VideoInfo,
     eof_sent: bool,
@@ -375,7 +382,7 @@ impl FrameStream for VideoStream {
         {
             return Err(format!("stream ends after {} of {declared} declared frames (truncated?)", self.decoded));
         }
-        let record = serde_json::json!({
+        let mut record = serde_json::json!({
             "width": self.info.width,
             "height": self.info.height,
             "fps": self.info.fps,
@@ -391,6 +398,9 @@ impl FrameStream for VideoStream {
                 "declared_frames": self.declared,
             },
         });
+        if self.variable {
+            record["source"]["variable_rate"] = true.into();
+        }
         Ok(Output::record(record))
     }
 }

@@ -157,6 +157,9 @@ pub fn assemble(frames: &[PartsFrame], info: &VideoInfo, config: &DescriptorConf
     if n == 0 {
         return Err("no frames".into());
     }
+    if !frames.iter().any(|f| f.sure.iter().any(|&s| s)) {
+        return Err(format!("no body part was measured in any of the {n} frames (no person found)"));
+    }
     let mut vectors: Vec<Vec<[f32; 2]>> = Vec::with_capacity(14);
     let mut coords: Vec<Vec<[f32; 2]>> = Vec::with_capacity(14);
     let mut confidence = Map::new();

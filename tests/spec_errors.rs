@@ -51,3 +51,22 @@ fn yaml_syntax_errors_and_usage_errors_exit_1() {
     assert!(text(&out.stderr).contains("invalid YAML"), "{}", text(&out.stderr));
     assert_eq!(maflow(&["run", "pipelines/demo.yaml", "--no-such-flag"]).status.code(), Some(1));
 }
+
+#[test]
+fn an_alias_bomb_and_paths_out_of_the_output_folder_are_refused_before_anything_runs() {
+    let scratch = crate::support::Scratch::new();
+    let bomb = maflow(&["validate", "tests/specs/alias_bomb.yaml"]);
+    assert_eq!(bomb.status.code(), Some(1));
+    let stderr = text(&bomb.stderr);
+    assert!(stderr.contains("invalid YAML") && stderr.contains("alias_bomb.yaml:"), "{stderr}");
+
+    let mut args: Vec<String> = vec!["run".into(), "tests/specs/escape_output.yaml".into()];
+    args.extend(scratch.redirect());
+    let escape = maflow(&args);
+    assert_eq!(escape.status.code(), Some(1));
+    let stderr = text(&escape.stderr);
+    assert!(stderr.contains("escape_output.yaml:3:7") && stderr.contains("must be a plain name"), "{stderr}");
+    assert!(stderr.contains("escape_output.yaml:9:9") && stderr.contains("node id"), "{stderr}");
+    // Nothing ran, so nothing was written anywhere.
+    assert!(!scratch.path("out").exists() && !scratch.path("escape").exists());
+}

@@ -89,3 +89,42 @@ fn broken_files_and_missing_clips_are_reported_and_the_rest_runs() {
     assert_eq!(run["operators"]["decode"]["cached"], 4);
     assert_eq!(run["operators"]["decode"]["failed"], 6);
 }
+
+#[test]
+fn corrupt_flo_and_malformed_skeleton_files_are_errors_naming_the_file() {
+    let scratch = Scratch::new();
+    let middlebury = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/middlebury/Dimetrodon");
+    // A header that promises 16 × 0 pixels and then stops.
+    let flo = scratch.path("corrupt.flo");
+    std::fs::write(&flo, b"PIEH\x10\x00\x00\x00").unwrap();
+    let out = maflow(&[
+        "flow".to_string(),
+        format!("{middlebury}/frame10.png"),
+        format!("{middlebury}/frame11.png"),
+        "--gt".into(),
+        flo.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("corrupt.flo: too short for a .flo header"), "{}", text(&out.stderr));
+
+    // One clip's skeleton file is cut off mid-list; the others are fine.
+    let skeletons = scratch.path("skeletons");
+    std::fs::create_dir_all(&skeletons).unwrap();
+    let good = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/skeletons");
+    for clip in ["0030_01_0002", "0010_02_0101"] {
+        std::fs::copy(format!("{good}/{clip}.json"), skeletons.join(format!("{clip}.json"))).unwrap();
+    }
+    std::fs::write(skeletons.join("0019_02_0078.json"), "{\"annotations\": [{\"image_id\": 0, \"keypoints\": [1, 2").unwrap();
+    let mut args: Vec<String> = vec!["run".into(), "pipelines/descriptors-from-skeleton-files.yaml".into(), "-q".into()];
+    args.extend(["--set".into(), format!("skeleton.path={}", skeletons.display())]);
+    args.extend(["--set".into(), "flow.params.preset=fast".into(), "--set".into(), "flow.params.scale=0.25".into()]);
+    args.extend(scratch.redirect());
+    let out = maflow(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let errors = jsonl(&scratch.out("skeleton-files").join("errors.jsonl"));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["clip"], "0019_02_0078");
+    assert!(errors[0]["cause"].as_str().unwrap().contains("0019_02_0078.json: not JSON"), "{errors:#?}");
+    let run = run_json(&scratch.out("skeleton-files"));
+    assert_eq!(run["operators"]["descriptors"]["computed"], 2);
+}

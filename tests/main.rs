@@ -7,6 +7,7 @@ mod determinism;
 mod flow;
 mod flow_cuda;
 mod flow_pipeline;
+mod fuzz;
 mod json_schema;
 mod language;
 mod language_golden;

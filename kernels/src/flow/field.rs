@@ -42,8 +42,12 @@ impl FlowField {
             return Err(bad(format!("implausible .flo size {w}x{h}")));
         }
         let (w, h) = (w as usize, h as usize);
-        let mut bytes = vec![0u8; w * h * 8];
-        r.read_exact(&mut bytes).map_err(|_| bad(format!("truncated .flo: {w}x{h} needs {} data bytes", w * h * 8)))?;
+        // Read what is there (a header alone must not make us allocate what it claims).
+        let mut bytes = Vec::new();
+        r.take((w * h * 8) as u64).read_to_end(&mut bytes)?;
+        if bytes.len() != w * h * 8 {
+            return Err(bad(format!("truncated .flo: {w}x{h} needs {} data bytes, found {}", w * h * 8, bytes.len())));
+        }
         let mut field = Self::zeros(w, h);
         for (i, px) in bytes.chunks_exact(8).enumerate() {
             field.u[i] = f32::from_le_bytes(px[0..4].try_into().expect("4 bytes"));

@@ -13,6 +13,8 @@ use maflow_engine::progress::ProgressMode;
 use maflow_engine::spec;
 use maflow_operators::registry;
 
+mod watch;
+
 /// Streaming dataflow engine that builds micro-action benchmarks from video.
 #[derive(Parser)]
 #[command(name = "maflow", version, about, long_about = None)]
@@ -32,6 +34,8 @@ enum Command {
     Plan(SpecArgs),
     /// Run a spec.
     Run(RunArgs),
+    /// Run a spec, then keep its outputs up to date as the spec, its prompts or its inputs change.
+    Watch(WatchArgs),
     /// List operator kinds with their documentation and an example config.
     Ops {
         /// Show only this kind.
@@ -114,6 +118,21 @@ struct SpecArgs {
 }
 
 #[derive(Args)]
+struct WatchArgs {
+    #[command(flatten)]
+    spec: SpecArgs,
+    /// Worker threads (default: the spec's `defaults.workers`).
+    #[arg(short, long)]
+    workers: Option<usize>,
+    /// Seconds between checks for changes.
+    #[arg(long, default_value_t = 0.5)]
+    poll: f64,
+    /// Stop after this many revisions (default: run until interrupted).
+    #[arg(long)]
+    revisions: Option<usize>,
+}
+
+#[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
     spec: SpecArgs,
@@ -148,6 +167,19 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate(&args),
         Command::Plan(args) => plan(&args),
         Command::Run(args) => run(&args),
+        Command::Watch(args) => {
+            if !(args.poll.is_finite() && args.poll > 0.0) {
+                eprintln!("error: --poll must be a positive number of seconds");
+                return ExitCode::from(1);
+            }
+            watch::watch(&watch::Watch {
+                spec: args.spec.spec,
+                set: args.spec.set,
+                workers: args.workers,
+                poll: args.poll,
+                revisions: args.revisions,
+            })
+        }
         Command::Ops { kind } => ops(kind.as_deref()),
         Command::Flow(args) => match flow(&args) {
             Ok(()) => ExitCode::SUCCESS,

@@ -11,8 +11,9 @@ use crate::support::{Scratch, maflow, run_json, text};
 
 /// Serves chat completions: the first four requests fail in four ways (429
 /// with Retry-After, 500, a hang past the client's timeout, truncated JSON);
-/// the first judge request gets prose instead of JSON; MADU answers get a 400.
-fn serve() -> (String, Arc<AtomicUsize>) {
+/// the first judge request gets prose instead of JSON; MADU answers get a 400;
+/// captions follow the prompt's wording.
+pub fn serve() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let count = Arc::new(AtomicUsize::new(0));
@@ -62,6 +63,8 @@ fn serve() -> (String, Arc<AtomicUsize>) {
                     _ if body.contains("image_url") => {
                         ok("yes\n[Body part (coarse-grained)] Head | [Micro-action (fine-grained)] nodding")
                     }
+                    // The reply follows the caption prompt, so a prompt edit changes the captions.
+                    _ if body.contains("Describe the motion") => ok("The part drifts slightly."),
                     _ => ok("The part moves a little up and then down."),
                 };
                 let _ = write!(

@@ -17,3 +17,4 @@ mod spec_errors;
 mod store;
 mod support;
 mod synth;
+mod watch;

@@ -86,12 +86,17 @@ pub struct Store {
     root: PathBuf,
 }
 
+/// The index's page cache. redb's default (1 GiB) would keep every page a
+/// long run touches resident, so memory would grow with the number of clips;
+/// the interior pages of the index fit in far less.
+const CACHE_BYTES: usize = 64 << 20;
+
 impl Store {
     /// Opens (creating if needed) the store in `dir` for reading and writing.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let open_err = |cause: String| StoreError::Open { path: dir.to_path_buf(), cause };
         fs::create_dir_all(dir.join("blobs")).map_err(|e| open_err(e.to_string()))?;
-        let db = Database::create(dir.join("index.redb")).map_err(|e| match e {
+        let db = redb::Builder::new().set_cache_size(CACHE_BYTES).create(dir.join("index.redb")).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => {
                 open_err("another maflow process is using it; wait for it or use another `store`".into())
             }
@@ -110,7 +115,9 @@ impl Store {
         if !index.exists() {
             return Ok(None);
         }
-        let db = ReadOnlyDatabase::open(&index)
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .open_read_only(&index)
             .map_err(|e| StoreError::Open { path: dir.to_path_buf(), cause: e.to_string() })?;
         Ok(Some(Self { db: Db::ReadOnly(db), root: dir.to_path_buf() }))
     }
@@ -251,6 +258,37 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(&tmp, path)
+}
+
+/// A file written as it goes and seen under its name only when committed
+/// (temporary file + rename), so readers never see a part of it and memory
+/// does not grow with its size.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: std::io::BufWriter<fs::File>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (its folder is created).
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        fs::create_dir_all(path.parent().expect("files are written inside a folder"))?;
+        let tmp = temp_path(path);
+        let file = std::io::BufWriter::new(fs::File::create(&tmp)?);
+        Ok(Self { path: path.to_path_buf(), tmp, file })
+    }
+
+    /// Appends bytes.
+    pub fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(self) -> std::io::Result<()> {
+        let file = self.file.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        fs::rename(&self.tmp, &self.path)
+    }
 }
 
 /// A fresh temporary name beside `path` (`.<name>.<pid>.<n>.tmp`), to be

@@ -3,9 +3,8 @@
 //! Written to a temporary file and renamed when the run ends, so the file is
 //! either the previous complete version or the new one.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 use std::sync::Arc;
 
 use maflow_engine::diagnostic::Diagnostic;
@@ -13,6 +12,7 @@ use maflow_engine::params::{built, parse_params};
 use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordSink, Runtime, SinkWriter};
 use maflow_engine::spec::Section;
 use maflow_engine::spec::tree::Node;
+use maflow_engine::store::AtomicFile;
 use serde::{Deserialize, Serialize};
 
 /// Params of `jsonl` (none yet; the file is `<out>/<spec>/<id>.jsonl`).
@@ -41,17 +41,12 @@ struct JsonlSink;
 
 impl RecordSink for JsonlSink {
     fn open(&self, dir: &Path, node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
-        let path = dir.join(format!("{node_id}.jsonl"));
-        let tmp = maflow_engine::store::temp_path(&path);
-        let file = BufWriter::new(File::create(&tmp)?);
-        Ok(Box::new(JsonlWriter { path, tmp, file }))
+        Ok(Box::new(JsonlWriter { file: AtomicFile::create(&dir.join(format!("{node_id}.jsonl")))? }))
     }
 }
 
 struct JsonlWriter {
-    path: PathBuf,
-    tmp: PathBuf,
-    file: BufWriter<File>,
+    file: AtomicFile,
 }
 
 /// The record with the clip id as first field (objects), or wrapped as `value`.
@@ -75,14 +70,13 @@ pub fn line_for(clip: &str, record: &serde_json::Value) -> serde_json::Value {
 
 impl SinkWriter for JsonlWriter {
     fn write(&mut self, clip: &str, record: &serde_json::Value) -> io::Result<()> {
-        serde_json::to_writer(&mut self.file, &line_for(clip, record))?;
-        self.file.write_all(b"\n")
+        let mut line = serde_json::to_vec(&line_for(clip, record))?;
+        line.push(b'\n');
+        self.file.write_all(&line)
     }
 
     fn finish(self: Box<Self>) -> io::Result<()> {
-        let file = self.file.into_inner().map_err(io::IntoInnerError::into_error)?;
-        file.sync_all()?;
-        std::fs::rename(&self.tmp, &self.path)
+        self.file.commit()
     }
 }
 

@@ -1,5 +1,6 @@
 //! `bench` (sink): the benchmark as files: `bench.jsonl` (every item, in
-//! clip order) and `qa/<task>.jsonl`, written atomically at the end.
+//! clip order) and `qa/<task>.jsonl`, streamed to temporary files and
+//! renamed into place at the end.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -11,7 +12,7 @@ use maflow_engine::params::{built, parse_params};
 use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordSink, Runtime, SinkWriter};
 use maflow_engine::spec::Section;
 use maflow_engine::spec::tree::Node;
-use maflow_engine::store::write_file_atomic;
+use maflow_engine::store::AtomicFile;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -41,30 +42,34 @@ struct Bench;
 
 impl RecordSink for Bench {
     fn open(&self, dir: &Path, _node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
-        Ok(Box::new(BenchWriter { dir: dir.to_path_buf(), all: String::new(), tasks: BTreeMap::new() }))
+        Ok(Box::new(BenchWriter { dir: dir.to_path_buf(), all: AtomicFile::create(&dir.join("bench.jsonl"))?, tasks: BTreeMap::new() }))
     }
 }
 
 struct BenchWriter {
     dir: PathBuf,
-    all: String,
-    tasks: BTreeMap<String, String>,
+    all: AtomicFile,
+    tasks: BTreeMap<String, AtomicFile>,
 }
 
 impl SinkWriter for BenchWriter {
     fn write(&mut self, _clip: &str, record: &Value) -> io::Result<()> {
         for item in record["items"].as_array().into_iter().flatten() {
             let line = serde_json::to_string(item).expect("items serialise") + "\n";
-            self.all.push_str(&line);
-            self.tasks.entry(item["task"].as_str().unwrap_or("unknown").to_string()).or_default().push_str(&line);
+            self.all.write_all(line.as_bytes())?;
+            let task = item["task"].as_str().unwrap_or("unknown");
+            if !self.tasks.contains_key(task) {
+                self.tasks.insert(task.to_string(), AtomicFile::create(&self.dir.join("qa").join(format!("{task}.jsonl")))?);
+            }
+            self.tasks.get_mut(task).expect("inserted above").write_all(line.as_bytes())?;
         }
         Ok(())
     }
 
     fn finish(self: Box<Self>) -> io::Result<()> {
-        write_file_atomic(&self.dir.join("bench.jsonl"), self.all.as_bytes())?;
-        for (task, text) in &self.tasks {
-            write_file_atomic(&self.dir.join("qa").join(format!("{task}.jsonl")), text.as_bytes())?;
+        self.all.commit()?;
+        for (_, file) in self.tasks {
+            file.commit()?;
         }
         Ok(())
     }

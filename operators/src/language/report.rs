@@ -82,23 +82,66 @@ struct Report {
 
 impl RecordSink for Report {
     fn open(&self, dir: &Path, _node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
-        Ok(Box::new(ReportWriter { config: self.config.clone(), dir: dir.to_path_buf(), items: Vec::new(), judged: BTreeMap::new(), clips: 0 }))
+        Ok(Box::new(ReportWriter { config: self.config.clone(), dir: dir.to_path_buf(), collected: Collected::default(), clips: 0 }))
     }
 }
 
-/// Everything a report needs, gathered clip by clip.
+/// Everything a report needs, gathered clip by clip and kept small: whole
+/// items only for the first `max_items` (the ones the HTML lists), the
+/// CMAR/FMAR items' options and answers for the confusion matrices, and of
+/// each judged answer what the scores need; memory stays far below the
+/// benchmark's size.
+#[derive(Default)]
 pub struct Collected {
-    /// Items in clip order.
+    /// Items in clip order: the listed ones whole, then CMAR/FMAR ones without provenance.
     pub items: Vec<Value>,
+    /// Items in all.
+    pub total_items: usize,
     /// Per (model, judge): its judged records, one per clip.
     pub judged: BTreeMap<(String, String), Vec<Value>>,
+}
+
+impl Collected {
+    fn add(&mut self, qa: &Value, judged: &[Option<&Value>], max_items: usize) {
+        let mut listed = std::collections::BTreeSet::new();
+        for item in qa["items"].as_array().into_iter().flatten() {
+            self.total_items += 1;
+            let recognition = matches!(item["task"].as_str(), Some("CMAR" | "FMAR"));
+            if self.items.len() < max_items && self.items.len() + 1 == self.total_items {
+                listed.insert(item["id"].as_str().unwrap_or("").to_string());
+                self.items.push(item.clone());
+            } else if recognition {
+                let keep = ["id", "clip", "task", "options", "answer"];
+                self.items.push(item.as_object().map_or(Value::Null, |o| o.iter().filter(|(k, _)| keep.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()));
+            }
+        }
+        for record in judged.iter().flatten() {
+            let key = (record["model"].as_str().unwrap_or("model").to_string(), record["judge"].as_str().unwrap_or("").to_string());
+            let rows: Vec<Value> = record["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|row| {
+                    if listed.contains(row["id"].as_str().unwrap_or("")) {
+                        return row.clone();
+                    }
+                    // Scores need the task and the result; the confusion matrices the CMAR/FMAR choices.
+                    let keep: &[&str] = match row["task"].as_str() {
+                        Some("CMAR" | "FMAR") => &["id", "task", "correct", "parsed"],
+                        _ => &["task", "correct", "L1", "L2", "L3"],
+                    };
+                    row.as_object().map_or(Value::Null, |o| o.iter().filter(|(k, _)| keep.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
+                })
+                .collect();
+            self.judged.entry(key).or_default().push(serde_json::json!({"items": rows}));
+        }
+    }
 }
 
 struct ReportWriter {
     config: ReportConfig,
     dir: PathBuf,
-    items: Vec<Value>,
-    judged: BTreeMap<(String, String), Vec<Value>>,
+    collected: Collected,
     clips: usize,
 }
 
@@ -111,16 +154,13 @@ impl SinkWriter for ReportWriter {
         // Clips without items (failed, or outside the qa's splits) are not part of the benchmark.
         let Some(qa) = records[0].filter(|qa| qa["items"].as_array().is_some_and(|items| !items.is_empty())) else { return Ok(()) };
         self.clips += 1;
-        self.items.extend(qa["items"].as_array().into_iter().flatten().cloned());
-        for judged in records[1..].iter().flatten() {
-            let key = (judged["model"].as_str().unwrap_or("model").to_string(), judged["judge"].as_str().unwrap_or("").to_string());
-            self.judged.entry(key).or_default().push((*judged).clone());
-        }
+        self.collected.add(qa, &records[1..], self.config.max_items);
         Ok(())
     }
 
     fn finish(self: Box<Self>) -> io::Result<()> {
-        let scores: Vec<ModelScores> = self
+        let collected = self.collected;
+        let scores: Vec<ModelScores> = collected
             .judged
             .iter()
             .map(|((model, judge), records)| {
@@ -129,8 +169,7 @@ impl SinkWriter for ReportWriter {
             })
             .collect();
         write_file_atomic(&self.dir.join("scores.csv"), scores_csv(&scores).as_bytes())?;
-        write_file_atomic(&self.dir.join("report.md"), report_md(&scores, self.clips, self.items.len()).as_bytes())?;
-        let collected = Collected { items: self.items, judged: self.judged };
+        write_file_atomic(&self.dir.join("report.md"), report_md(&scores, self.clips, collected.total_items).as_bytes())?;
         let html = report_html::render(&scores, &collected, &self.dir.join(&self.config.thumbnails), self.config.max_items, self.clips);
         write_file_atomic(&self.dir.join("report.html"), html.as_bytes())
     }

@@ -30,7 +30,7 @@ pub fn render(scores: &[ModelScores], c: &Collected, thumbs: &Path, max_items: u
          .clip{border-top:1px solid #ddd;padding:8px 0}.clip img{max-width:520px;display:block}pre{white-space:pre-wrap;background:#f6f6f6;padding:6px}\
          .ok{color:#1a7f37}.bad{color:#c62828}</style></head><body>",
     );
-    h.push_str(&format!("<h1>Benchmark report</h1><p>{clips} clips, {} items. Accuracy in %, judge scores 0..5.</p>", c.items.len()));
+    h.push_str(&format!("<h1>Benchmark report</h1><p>{clips} clips, {} items. Accuracy in %, judge scores 0..5.</p>", c.total_items));
     h.push_str("<h2>Results</h2><table><tr>");
     for col in HEAD {
         h.push_str(&format!("<th>{col}</th>"));
@@ -198,8 +198,8 @@ fn item_list(c: &Collected, thumbs: &Path, max_items: usize) -> String {
         }
         s.push_str("</div>");
     }
-    if c.items.len() > max_items {
-        s.push_str(&format!("<p class=\"muted\">{} more items in bench.jsonl.</p>", c.items.len() - max_items));
+    if c.total_items > max_items {
+        s.push_str(&format!("<p class=\"muted\">{} more items in bench.jsonl.</p>", c.total_items - max_items));
     }
     s
 }

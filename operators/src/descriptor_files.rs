@@ -65,7 +65,7 @@ pub const KIND: OperatorKind = OperatorKind {
           `<clip>.meta.json` (fps, size) when present. Record: the `descriptor` operator's, summary included.",
     inputs: &[Port { name: "clips", ty: PortType::Clips }],
     output: Some(PortType::Any),
-    example: "path: out/demo/descriptors   # <clip>.json [+ <clip>.meta.json]\n\
+    example: "path: tests/data/descriptors  # <clip>.json [+ <clip>.meta.json], e.g. a run's descriptors/\n\
               fps: ~                       # without sidecars: frame rate,\n\
               width: ~                     # width and\n\
               height: ~                    # height of the clips\n\

@@ -169,7 +169,7 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
         let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<StageJob>>>::new();
         let mut record_input = InputHandle::<u64, CapacityContainerBuilder<Vec<RecordJob>>>::new();
         let cache_dir = cache_dir.clone();
-        let probe = worker.dataflow::<u64, _, _>(|scope| {
+        let (probe, stage_probe) = worker.dataflow::<u64, _, _>(|scope| {
             let jobs = scope.input_from(&mut input).container::<Vec<StageJob>>();
             let stage_plan = plan.clone();
             let results = pooled_map(jobs, "frame-stage", 1, |job: &StageJob| route(&job.clip.id), move |job| {
@@ -184,6 +184,10 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
                 |job: &RecordJob| route(&job.clip.id),
                 move |job| WorkResult::Records(run_records(&record_plan, job, &cache_dir)),
             );
+            // Stage jobs are fed against their own results' progress: the record
+            // input stays open (at its last epoch) until the run ends, so the
+            // joint frontier would stall the stage feed.
+            let (stage_probe, results) = results.probe();
             let (probe, results) = results.concat(record_results).probe();
             results.sink(Exchange::new(|_: &WorkResult| 0), "coordinator", move |(input, _)| {
                 input.for_each(|_, data| {
@@ -194,7 +198,7 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
                     }
                 });
             });
-            probe
+            (probe, stage_probe)
         });
         let mut input = Some(input);
         let mut record_input = Some(record_input);
@@ -211,7 +215,7 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
                     };
                     let epoch = (*n / batch) as u64;
                     if epoch > *handle.time() {
-                        if probe.less_than(&epoch.saturating_sub(EPOCHS_IN_FLIGHT)) {
+                        if stage_probe.less_than(&epoch.saturating_sub(EPOCHS_IN_FLIGHT)) {
                             break;
                         }
                         handle.advance_to(epoch);

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what maflow needs on a fresh Debian machine, idempotently:
 # FFmpeg's development libraries (decode), clang (bindings), pkg-config, the
-# ffmpeg command, OpenCV for Python (the benchmarks' peer), NVRTC, CUDA's
-# run-time compiler (compiles the flow kernels; needs no GPU), ONNX Runtime
-# and the pose/segmentation models. Safe to run again.
+# ffmpeg command, GNU time (peak memory in the benchmarks), OpenCV and PyAV
+# for Python (the benchmarks' peers), NVRTC, CUDA's run-time compiler
+# (compiles the flow kernels; needs no GPU), ONNX Runtime and the
+# pose/segmentation models. Safe to run again.
 set -euo pipefail
 
 packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
-          libswscale-dev libavfilter-dev libavdevice-dev ffmpeg)
+          libswscale-dev libavfilter-dev libavdevice-dev ffmpeg time)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,6 +31,14 @@ if python3 -c "import cv2, numpy; assert cv2.__version__.startswith('5.0.0')" 2>
 else
     echo "setup: installing opencv-python-headless==5.0.0.93 and numpy (benchmark peer)"
     python3 -m pip install -q --root-user-action=ignore "opencv-python-headless==5.0.0.93" numpy
+fi
+
+# PyAV for the end-to-end benchmark's Python peer (benches/peer/pipeline.py), pinned.
+if python3 -c "import av; assert av.__version__ == '18.1.0'" 2>/dev/null; then
+    echo "setup: av already installed"
+else
+    echo "setup: installing av==18.1.0 (end-to-end benchmark peer)"
+    python3 -m pip install -q --root-user-action=ignore "av==18.1.0"
 fi
 
 # NVRTC from PyPI: the CUDA kernels are compiled to PTX with it, on any machine.

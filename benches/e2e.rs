@@ -1,0 +1,153 @@
+//! End to end, side by side: the per-clip descriptor chain (decode →
+//! skeleton → segment → flow → align → descriptor) in maflow and in a
+//! Python peer (`benches/peer/pipeline.py`: PyAV, OpenCV's DIS, numpy), on
+//! the same clips in one command.
+//!
+//! The clips are the real MA-52 sample clips with their COCO skeleton files,
+//! copied `MAFLOW_E2E_COPIES` times (default 4) under new ids. Both sides use
+//! the `medium` preset at scale 0.5 and the skeleton-capsule body mask; the
+//! pose and segmentation models are left out of both (the peer would have
+//! to reimplement BlazePose's detector and tracking). Prints wall seconds,
+//! clips/s, frames/s and peak memory for maflow on 1 and 2 workers and the
+//! peer on 1 thread, the ratios, and how far the peer's descriptors are from
+//! maflow's (px/frame). With `MAFLOW_E2E_SCALING=1` it also runs maflow on
+//! 10× the clips to show that its peak memory does not grow with them.
+//!
+//! Run: `cargo bench --bench e2e` (after `bash scripts/setup.sh`, which
+//! installs the peer's packages).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SAMPLES: [&str; 3] = ["0030_01_0002", "0010_02_0101", "0019_02_0078"];
+
+struct Measured {
+    seconds: f64,
+    peak_mb: f64,
+}
+
+/// Runs a command under `/usr/bin/time -f %M` (peak resident set in KB) and times it.
+fn measure(program: &str, args: &[String]) -> Measured {
+    let report = tempfile::NamedTempFile::new().expect("temp file");
+    let started = std::time::Instant::now();
+    let status = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(report.path())
+        .arg(program)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("/usr/bin/time runs (apt install time)");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(status.success(), "{program} {args:?} failed");
+    let kb: f64 = std::fs::read_to_string(report.path()).unwrap().trim().lines().last().unwrap().parse().unwrap();
+    Measured { seconds, peak_mb: kb / 1024.0 }
+}
+
+/// A dataset of `copies` × the sample clips (videos, list file, skeletons).
+fn dataset(root: &Path, copies: usize) -> (PathBuf, usize) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (videos, skeletons) = (root.join("videos"), root.join("skeletons"));
+    std::fs::create_dir_all(&videos).unwrap();
+    std::fs::create_dir_all(&skeletons).unwrap();
+    let mut list = String::new();
+    for c in 0..copies {
+        for (s, sample) in SAMPLES.iter().enumerate() {
+            let id = format!("9{:03}_01_{:04}", c, s + 1);
+            std::fs::copy(repo.join(format!("tests/data/ma52/videos/{sample}.mp4")), videos.join(format!("{id}.mp4"))).unwrap();
+            std::fs::copy(repo.join(format!("tests/data/skeletons/{sample}.json")), skeletons.join(format!("{id}.json"))).unwrap();
+            list.push_str(&format!("{id}.mp4 9\n"));
+        }
+    }
+    std::fs::write(root.join("train_list_videos.txt"), list).unwrap();
+    (root.to_path_buf(), copies * SAMPLES.len())
+}
+
+fn maflow_args(data: &Path, work: &Path, workers: usize) -> Vec<String> {
+    let set = |k: &str, v: String| ["--set".to_string(), format!("{k}={v}")];
+    let mut args: Vec<String> = ["run", "pipelines/descriptors-from-skeleton-files.yaml", "-q", "-w"].map(String::from).to_vec();
+    args.push(workers.to_string());
+    args.extend(set("sources.clips.path", data.display().to_string()));
+    args.extend(set("skeleton.path", data.join("skeletons").display().to_string()));
+    args.extend(set("defaults.out", work.join("out").display().to_string()));
+    args.extend(set("defaults.store", work.join("store").display().to_string()));
+    args
+}
+
+/// Every descriptor vector of maflow's and the peer's, per clip: (mean, max) absolute difference in px/frame.
+fn compare(ours: &Path, peer: &Path, clips: &[String]) -> Vec<(String, f64, f64)> {
+    clips
+        .iter()
+        .map(|clip| {
+            let read = |dir: &Path| -> serde_json::Value {
+                serde_json::from_slice(&std::fs::read(dir.join(format!("{clip}.json"))).unwrap()).unwrap()
+            };
+            let (a, b) = (read(ours), read(peer));
+            let (mut sum, mut max, mut n) = (0.0, 0.0f64, 0usize);
+            for (part, frames) in a.as_object().unwrap() {
+                for (fa, fb) in frames.as_array().unwrap().iter().zip(b[part].as_array().unwrap()) {
+                    for c in 0..2 {
+                        let d = (fa["vector"][c].as_f64().unwrap() - fb["vector"][c].as_f64().unwrap()).abs();
+                        (sum, max, n) = (sum + d, max.max(d), n + 1);
+                    }
+                }
+            }
+            (clip.clone(), sum / n.max(1) as f64, max)
+        })
+        .collect()
+}
+
+fn main() {
+    let copies: usize = std::env::var("MAFLOW_E2E_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let root = tempfile::tempdir().expect("temp dir");
+    let (data, clips) = dataset(&root.path().join("data"), copies);
+    let frames = copies * (75 + 47 + 50);
+    let maflow = env!("CARGO_BIN_EXE_maflow");
+
+    let mut rows: Vec<(String, Measured)> = Vec::new();
+    for workers in [1, 2] {
+        let work = root.path().join(format!("maflow-{workers}"));
+        rows.push((format!("maflow, {workers} worker(s)"), measure(maflow, &maflow_args(&data, &work, workers))));
+    }
+    let peer_out = root.path().join("peer");
+    let peer_args: Vec<String> = vec![
+        "benches/peer/pipeline.py".into(),
+        "--clips".into(),
+        data.join("videos").display().to_string(),
+        "--skeletons".into(),
+        data.join("skeletons").display().to_string(),
+        "--out".into(),
+        peer_out.display().to_string(),
+    ];
+    rows.push(("Python peer, 1 thread".into(), measure("python3", &peer_args)));
+
+    println!("\n{clips} clips, {frames} frames at 1080×1296 (medium, scale 0.5, skeleton masks):");
+    println!("| run | seconds | clips/s | frames/s | peak MB | speed vs peer |");
+    println!("|---|---|---|---|---|---|");
+    let peer_seconds = rows.last().unwrap().1.seconds;
+    for (name, m) in &rows {
+        println!(
+            "| {name} | {:.1} | {:.2} | {:.1} | {:.0} | {:.2}× |",
+            m.seconds,
+            clips as f64 / m.seconds,
+            frames as f64 / m.seconds,
+            m.peak_mb,
+            peer_seconds / m.seconds
+        );
+    }
+    println!("maflow 1 → 2 workers: {:.2}×", rows[0].1.seconds / rows[1].1.seconds);
+
+    let ids: Vec<String> = (0..SAMPLES.len()).map(|s| format!("9000_01_{:04}", s + 1)).collect();
+    println!("\nDescriptors, maflow against the peer (px/frame over every part and frame):");
+    for (clip, mean, max) in compare(&root.path().join("maflow-2/out/skeleton-files/descriptors"), &peer_out, &ids) {
+        println!("  {clip}: mean |Δ| {mean:.3}, max {max:.2}");
+    }
+
+    if std::env::var_os("MAFLOW_E2E_SCALING").is_some() {
+        let big = root.path().join("big");
+        let (big_data, big_clips) = dataset(&big.join("data"), copies * 10);
+        let m = measure(maflow, &maflow_args(&big_data, &big.join("work"), 2));
+        println!("\nmaflow, 2 workers: {clips} clips peak {:.0} MB; {big_clips} clips peak {:.0} MB", rows[1].1.peak_mb, m.peak_mb);
+    }
+}

@@ -102,7 +102,6 @@ fn main() {
     let copies: usize = std::env::var("MAFLOW_E2E_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
     let root = tempfile::tempdir().expect("temp dir");
     let (data, clips) = dataset(&root.path().join("data"), copies);
-    let frames = copies * (75 + 47 + 50);
     let maflow = env!("CARGO_BIN_EXE_maflow");
 
     let mut rows: Vec<(String, Measured)> = Vec::new();
@@ -110,6 +109,9 @@ fn main() {
         let work = root.path().join(format!("maflow-{workers}"));
         rows.push((format!("maflow, {workers} worker(s)"), measure(maflow, &maflow_args(&data, &work, workers))));
     }
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.path().join("maflow-1/out/skeleton-files/run.json")).expect("run.json")).expect("JSON");
+    let frames = run["operators"]["decode"]["frames"].as_u64().expect("decoded frames");
     let peer_out = root.path().join("peer");
     let peer_args: Vec<String> = vec![
         "benches/peer/pipeline.py".into(),

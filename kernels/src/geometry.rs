@@ -1,21 +1,26 @@
 //! Plane geometry shared by the drawing, body-part and rendering code.
 
-/// Distance from `p` to the segment `a`–`b` (to `a` when the segment is a point).
-pub fn distance_to_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
+/// The offset from the nearest point of the segment `a`–`b` to `p` (from `a`
+/// when the segment is a point).
+#[inline]
+fn offset_from_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> (f32, f32) {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
     let t = if len2 > 0.0 { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
-    (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
+    (p.0 - a.0 - t * dx, p.1 - a.1 - t * dy)
+}
+
+/// Distance from `p` to the segment `a`–`b` (to `a` when the segment is a point).
+pub fn distance_to_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
+    let (ex, ey) = offset_from_segment(p, a, b);
+    ex.hypot(ey)
 }
 
 /// Whether `p` lies within `radius` of the segment `a`–`b`: the test of
 /// [`distance_to_segment`] without its square root, for per-pixel loops.
 #[inline]
 pub fn within_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32), radius: f32) -> bool {
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
-    let (ex, ey) = (p.0 - a.0 - t * dx, p.1 - a.1 - t * dy);
+    let (ex, ey) = offset_from_segment(p, a, b);
     ex * ex + ey * ey <= radius * radius
 }
 

@@ -3,8 +3,9 @@
 //! Gray frames are the Y plane copied straight out of the decoder's YUV
 //! frame (no colour conversion); RGB and resizing go through swscale.
 //! Frame threading is on. An optional output rate resamples by nearest
-//! timestamp; a variable-rate stream is resampled to its average rate. A clip that cannot be opened, has no video stream, is larger
-//! than `max_pixels`, or ends before its declared frame count fails with the
+//! timestamp; a variable-rate stream is resampled to its average rate. A
+//! clip that cannot be opened, has no video stream, is larger than
+//! `max_pixels`, or ends before its declared frame count fails with the
 //! cause; nothing partial is passed on as finished.
 
 use std::collections::VecDeque;

@@ -89,7 +89,7 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const KIND: OperatorKind = OperatorKind {
     name: "descriptor",
     section: Section::Operators,
-    version: 1,
+    version: 2,
     doc: "The clip's motion descriptor: per body part (14) and frame {vector: [vx, vy] px/frame with vy > 0 up,\n\
           coord: [x, y] normalised, origin top-left}; unsure frames interpolated. Blobs: `<clip>.json` (the\n\
           descriptor, exactly) and `<clip>.meta.json` (fps, frames, size, versions, per-part confidence,\n\

@@ -3,6 +3,7 @@
 //! renamed into place at the end.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,10 +59,11 @@ impl SinkWriter for BenchWriter {
             let line = serde_json::to_string(item).expect("items serialise") + "\n";
             self.all.write_all(line.as_bytes())?;
             let task = item["task"].as_str().unwrap_or("unknown");
-            if !self.tasks.contains_key(task) {
-                self.tasks.insert(task.to_string(), AtomicFile::create(&self.dir.join("qa").join(format!("{task}.jsonl")))?);
-            }
-            self.tasks.get_mut(task).expect("inserted above").write_all(line.as_bytes())?;
+            let file = match self.tasks.entry(task.to_string()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(AtomicFile::create(&self.dir.join("qa").join(format!("{task}.jsonl")))?),
+            };
+            file.write_all(line.as_bytes())?;
         }
         Ok(())
     }

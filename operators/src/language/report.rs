@@ -107,12 +107,11 @@ impl Collected {
         for item in qa["items"].as_array().into_iter().flatten() {
             self.total_items += 1;
             let recognition = matches!(item["task"].as_str(), Some("CMAR" | "FMAR"));
-            if self.items.len() < max_items && self.items.len() + 1 == self.total_items {
+            if self.total_items <= max_items {
                 listed.insert(item["id"].as_str().unwrap_or("").to_string());
                 self.items.push(item.clone());
             } else if recognition {
-                let keep = ["id", "clip", "task", "options", "answer"];
-                self.items.push(item.as_object().map_or(Value::Null, |o| o.iter().filter(|(k, _)| keep.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()));
+                self.items.push(fields(item, &["id", "clip", "task", "options", "answer"]));
             }
         }
         for record in judged.iter().flatten() {
@@ -126,16 +125,20 @@ impl Collected {
                         return row.clone();
                     }
                     // Scores need the task and the result; the confusion matrices the CMAR/FMAR choices.
-                    let keep: &[&str] = match row["task"].as_str() {
-                        Some("CMAR" | "FMAR") => &["id", "task", "correct", "parsed"],
-                        _ => &["task", "correct", "L1", "L2", "L3"],
-                    };
-                    row.as_object().map_or(Value::Null, |o| o.iter().filter(|(k, _)| keep.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
+                    match row["task"].as_str() {
+                        Some("CMAR" | "FMAR") => fields(row, &["id", "task", "correct", "parsed"]),
+                        _ => fields(row, &["task", "correct", "L1", "L2", "L3"]),
+                    }
                 })
                 .collect();
             self.judged.entry(key).or_default().push(serde_json::json!({"items": rows}));
         }
     }
+}
+
+/// An object with only the named fields.
+fn fields(v: &Value, keep: &[&str]) -> Value {
+    v.as_object().map_or(Value::Null, |o| o.iter().filter(|(k, _)| keep.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
 struct ReportWriter {

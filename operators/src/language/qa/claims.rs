@@ -12,6 +12,7 @@ use super::super::clip_motion::{ClipMotion, secs, spoken};
 use super::super::facts::{DIRECTIONS, PartWindow, Window, part_window, windows};
 use super::Thresholds;
 use crate::body::PARTS;
+use crate::rounding::round_to;
 
 /// A statement about a clip's motion that is true or false.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -153,7 +154,7 @@ pub struct Candidate {
 }
 
 fn pw_json(f: &PartWindow) -> Value {
-    let r = r2;
+    let r = |x: f64| round_to(x, 2);
     json!({
         "mean_speed": r(f.mean_speed),
         "net": [r(f.net[0]), r(f.net[1])],
@@ -261,7 +262,8 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
                 let (Some(&start), Some(&end)) = (d.first(), d.last()) else { continue };
                 let (closest, farthest) = d.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
                 let need = t.approach_px.max(t.approach_fraction * start);
-                let facts = json!({"start": r2(start), "closest": r2(closest), "farthest": r2(farthest), "end": r2(end)});
+                let r = |x: f64| round_to(x, 2);
+                let facts = json!({"start": r(start), "closest": r(closest), "farthest": r(farthest), "end": r(end)});
                 let verdict = |change: f64, net: f64| {
                     if change >= need && net >= need / 2.0 {
                         Some(true)
@@ -316,7 +318,7 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
 }
 
 /// Distance in pixels between two parts' anchors over frames.
-pub fn distances(m: &ClipMotion, a: usize, b: usize, frames: std::ops::Range<usize>) -> Vec<f64> {
+fn distances(m: &ClipMotion, a: usize, b: usize, frames: std::ops::Range<usize>) -> Vec<f64> {
     let (w, h) = (f64::from(m.width), f64::from(m.height));
     frames
         .filter(|&t| t < m.num_frames)
@@ -325,10 +327,6 @@ pub fn distances(m: &ClipMotion, a: usize, b: usize, frames: std::ops::Range<usi
             (f64::from(p[0] - q[0]) * w).hypot(f64::from(p[1] - q[1]) * h)
         })
         .collect()
-}
-
-fn r2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 fn window_json(w: &Window) -> Value {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use maflow_engine::exec::{self, RunOptions, Topology};
+use maflow_engine::exec::{self, RunOptions, RunScope, Topology};
 use maflow_engine::graph::{Plan, compile};
 use maflow_engine::progress::ProgressMode;
 use maflow_engine::spec;
@@ -358,7 +358,8 @@ fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let options = RunOptions { topology, progress: if args.quiet { ProgressMode::Quiet } else { ProgressMode::Auto } };
+    let progress = if args.quiet { ProgressMode::Quiet } else { ProgressMode::Auto };
+    let options = RunOptions { topology, progress, scope: RunScope::Everything };
     match exec::run(Arc::new(plan), &options) {
         Ok(Some(summary)) => {
             let computed: u64 = summary.stats.iter().map(|(_, s)| s.computed).sum();

@@ -96,16 +96,18 @@ fn a_prompt_edit_under_watch_recomputes_only_captions_and_what_follows() {
     // descriptor) came out the same and is reported as unchanged.
     let second = stderr.split("revision 2:").nth(1).unwrap_or_else(|| panic!("{stderr}"));
     assert!(second.starts_with(" 12 computed"), "{stderr}");
-    assert!(second.contains("  captions: -3 +3"), "{stderr}");
+    assert!(second.contains("  captions: -3 +3 (3 computed, 0 from the store)"), "{stderr}");
+    for node in ["descriptions", "qa", "random"] {
+        assert!(second.contains(&format!("  {node}: -0 +0 (3 computed, 0 from the store)")), "{node}: {stderr}");
+    }
     for node in ["clips", "descriptors", "summaries"] {
         assert!(!second.contains(&format!("  {node}:")), "{node} must not change: {stderr}");
     }
+    // The record level was computed by the graph; the run that wrote the sinks found it all in the store.
     let run = run_json(&out);
-    for node in ["clips", "descriptors"] {
+    for node in ["clips", "descriptors", "captions", "descriptions", "qa", "random"] {
         assert_eq!(run["operators"][node]["computed"], 0, "{node}");
-    }
-    for node in ["captions", "descriptions", "qa", "random"] {
-        assert_eq!(run["operators"][node]["computed"], 3, "{node}");
+        assert_eq!(run["operators"][node]["cached"], 3, "{node}");
     }
     // The files on disk follow: new captions, the untouched sink byte for byte.
     assert_ne!(std::fs::read(out.join("captions/0019_02_0078.json")).unwrap(), captions_before);

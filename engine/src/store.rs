@@ -75,6 +75,20 @@ pub struct Stored {
     pub blobs: Vec<BlobRef>,
 }
 
+impl Stored {
+    /// A digest of the content (record and blobs): equal digests, equal outputs,
+    /// whatever their keys.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        h.update(self.record.to_string().as_bytes());
+        for blob in &self.blobs {
+            h.update(blob.ext.as_bytes());
+            h.update(blob.hash.as_bytes());
+        }
+        *h.finalize().as_bytes()
+    }
+}
+
 enum Db {
     ReadWrite(Database),
     ReadOnly(ReadOnlyDatabase),

@@ -12,13 +12,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-
+use super::{RunOptions, RunScope};
 use super::prepare::Prepared;
 use super::records::{RecordJob, RecordResult};
 use super::stage::{Outcome, StageResult};
 use crate::data::{ItemError, Output};
 use crate::graph::Plan;
-use crate::progress::{Progress, ProgressMode};
+use crate::progress::Progress;
 use crate::registry::{CallCounts, Runtime, SinkWriter};
 use crate::store::{Store, StoreError, Stored, write_atomic};
 
@@ -96,6 +96,7 @@ pub struct Coordinator<'a> {
     pub stats: Vec<NodeStats>,
     errors: BTreeMap<(u64, usize), ItemError>,
     progress: Progress,
+    scope: RunScope,
 }
 
 impl<'a> Coordinator<'a> {
@@ -107,8 +108,9 @@ impl<'a> Coordinator<'a> {
         prepared: Prepared,
         jobs_per_clip: Vec<u32>,
         max_records_in_flight: usize,
-        mode: ProgressMode,
+        options: &RunOptions,
     ) -> Result<Self, CoordinatorError> {
+        let scope = options.scope;
         fs::create_dir_all(out_dir).map_err(|source| CoordinatorError::Output { path: out_dir.to_path_buf(), source })?;
         // A run killed mid-write leaves temporary files; they are never outputs.
         let stale = crate::store::remove_stale_temp_files(out_dir)
@@ -131,7 +133,9 @@ impl<'a> Coordinator<'a> {
         }
         let mut sinks = Vec::new();
         for (i, node) in plan.nodes.iter().enumerate() {
-            if let Runtime::RecordSink(sink) = &node.runtime {
+            if let Runtime::RecordSink(sink) = &node.runtime
+                && scope == RunScope::Everything
+            {
                 let writer = sink
                     .open(out_dir, &node.id)
                     .map_err(|source| CoordinatorError::Output { path: out_dir.join(&node.id), source })?;
@@ -141,7 +145,7 @@ impl<'a> Coordinator<'a> {
         let records = prepared
             .clips
             .iter()
-            .map(|clip| match record_nodes_needed(plan, clip).is_empty() {
+            .map(|clip| match scope == RunScope::FrameStages || record_nodes_needed(plan, clip).is_empty() {
                 true => Records::Done,
                 false => Records::Waiting,
             })
@@ -153,7 +157,7 @@ impl<'a> Coordinator<'a> {
                 .filter(|(n, _)| n.stage.is_some())
                 .map(|(n, s)| (n.id.clone(), s.items, s.cached))
                 .collect(),
-            mode,
+            options.progress,
         );
         Ok(Self {
             plan,
@@ -170,6 +174,7 @@ impl<'a> Coordinator<'a> {
             stats,
             errors: BTreeMap::new(),
             progress,
+            scope,
         })
     }
 
@@ -337,6 +342,9 @@ impl<'a> Coordinator<'a> {
             writer.finish().map_err(|source| CoordinatorError::Output { path: self.out_dir.clone(), source })?;
         }
         let errors: Vec<ItemError> = self.prepared.errors.into_iter().chain(self.errors.into_values()).collect();
+        if self.scope == RunScope::FrameStages {
+            return Ok((self.stats, errors));
+        }
         let mut text = String::new();
         for e in &errors {
             text.push_str(&serde_json::to_string(e).expect("errors serialise"));

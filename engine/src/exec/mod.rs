@@ -14,6 +14,7 @@
 //! its clip routes to, since it mostly waits on services.
 
 mod coordinator;
+mod incremental;
 mod prepare;
 mod records;
 mod stage;
@@ -29,6 +30,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::{Concat, Input, Probe};
 
 pub use coordinator::{CoordinatorError, NodeStats};
+pub use incremental::{Changes, NodeChanges, Revisions, Shape, run_incremental};
 pub use prepare::{ClipEntry, Prepared, prepare};
 pub use records::{RecordJob, RecordResult, run_records};
 pub use stage::{Outcome, StageJob, StageResult, run_stage};
@@ -94,6 +96,20 @@ pub struct RunOptions {
     pub topology: Topology,
     /// Progress display.
     pub progress: ProgressMode,
+    /// What to compute.
+    pub scope: RunScope,
+}
+
+/// What a run computes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RunScope {
+    /// Every node, then the sinks, `errors.jsonl` and `run.json`.
+    #[default]
+    Everything,
+    /// The frame stages alone (what record-level nodes read); no sink,
+    /// `errors.jsonl` or `run.json` is written. `maflow watch` computes the
+    /// record level itself.
+    FrameStages,
 }
 
 /// What a run did (process 0), or nothing for the other processes of a cluster.
@@ -136,16 +152,26 @@ enum WorkResult {
 
 /// Runs a plan. On a cluster, every process calls this with the same plan.
 pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, RunError> {
+    let store = match options.topology.is_coordinator() {
+        true => Some(Store::open(&plan.spec.defaults.store)?),
+        false => None,
+    };
+    run_with(plan, options, store.as_ref())
+}
+
+/// [`run`] on a store the caller holds open (the coordinator's process
+/// passes it, the other processes of a cluster pass `None`).
+pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) -> Result<Option<RunSummary>, RunError> {
     let started = Instant::now();
     let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let coordinator_side = options.topology.is_coordinator();
-    let (store, prepared, jobs) = if coordinator_side {
-        let store = Store::open(&plan.spec.defaults.store)?;
-        let prepared = prepare(&plan, Some(&store))?;
-        let jobs = stage_jobs(&plan, &prepared, &store)?;
-        (Some(store), Some(prepared), jobs)
-    } else {
-        (None, None, Vec::new())
+    let (prepared, jobs) = match store {
+        Some(store) if coordinator_side => {
+            let prepared = prepare(&plan, Some(store))?;
+            let jobs = stage_jobs(&plan, &prepared, store)?;
+            (Some(prepared), jobs)
+        }
+        _ => (None, Vec::new()),
     };
     let job_count = jobs.len();
     let mut jobs_per_clip = vec![0u32; prepared.as_ref().map_or(0, |p| p.clips.len())];
@@ -264,8 +290,7 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
             let clips = prepared.clips.len();
             let peers = options.topology.describe();
             let max_records = RECORD_THREADS * peers.0 * peers.1 * 2;
-            let mut coordinator =
-                Coordinator::new(&plan, &store, &out_dir, prepared, jobs_per_clip, max_records, options.progress)?;
+            let mut coordinator = Coordinator::new(&plan, store, &out_dir, prepared, jobs_per_clip, max_records, options)?;
             coordinator.start()?;
             let mut outstanding = job_count;
             let dispatch = |coordinator: &mut Coordinator, outstanding: &mut usize| -> Result<(), RunError> {
@@ -298,7 +323,9 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
                 )));
             }
             let stats: Vec<(String, NodeStats)> = plan.nodes.iter().map(|n| n.id.clone()).zip(stats).collect();
-            write_run_json(&plan, clips, options, &out_dir, &stats, &errors, started, started_unix)?;
+            if options.scope == RunScope::Everything {
+                write_run_json(&plan, clips, options, &out_dir, &stats, &errors, started, started_unix)?;
+            }
             Some(RunSummary { errors, stats, out_dir })
         }
         _ => None,

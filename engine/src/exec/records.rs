@@ -11,9 +11,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::stage::{Outcome, WireOutput};
-use crate::data::Clip;
+use crate::data::{Clip, Output};
 use crate::graph::Plan;
-use crate::registry::{CallCounts, RecordContext, Runtime};
+use crate::registry::{CallCounts, RecordContext, RecordOperator, Runtime};
 
 /// Record-level work for one clip.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -54,12 +54,7 @@ pub fn run_records(plan: &Plan, job: RecordJob, cache_dir: &Path) -> RecordResul
             outcomes.push((node, Outcome::Skipped, 0.0, CallCounts::default()));
             continue;
         };
-        let mut ctx = RecordContext { cache_dir, calls: CallCounts::default() };
-        let t = Instant::now();
-        // A panicking operator is a bug, but it must not take the run down with it.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.run(&job.clip, &inputs, &mut ctx)))
-            .unwrap_or_else(|panic| Err(format!("internal error: {}", panic_message(&panic))));
-        let seconds = t.elapsed().as_secs_f64();
+        let (result, seconds, calls) = run_record_node(op.as_ref(), &job.clip, &inputs, cache_dir);
         let outcome = match result {
             Ok(output) => {
                 let wire = WireOutput::from_output(output);
@@ -68,9 +63,25 @@ pub fn run_records(plan: &Plan, job: RecordJob, cache_dir: &Path) -> RecordResul
             }
             Err(cause) => Outcome::Failed(cause),
         };
-        outcomes.push((node, outcome, seconds, ctx.calls));
+        outcomes.push((node, outcome, seconds, calls));
     }
     RecordResult { seq: job.seq, outcomes }
+}
+
+/// Runs one record operator on one clip: its result, the seconds it took and
+/// the remote calls it made. A panic becomes the item's error.
+pub(super) fn run_record_node(
+    op: &dyn RecordOperator,
+    clip: &Clip,
+    inputs: &[&serde_json::Value],
+    cache_dir: &Path,
+) -> (Result<Output, String>, f64, CallCounts) {
+    let mut ctx = RecordContext { cache_dir, calls: CallCounts::default() };
+    let t = Instant::now();
+    // A panicking operator is a bug, but it must not take the run down with it.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.run(clip, inputs, &mut ctx)))
+        .unwrap_or_else(|panic| Err(format!("internal error: {}", panic_message(&panic))));
+    (result, t.elapsed().as_secs_f64(), ctx.calls)
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

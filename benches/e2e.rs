@@ -8,9 +8,11 @@
 //! the `medium` preset at scale 0.5 and the skeleton-capsule body mask; the
 //! pose and segmentation models are left out of both (the peer would have
 //! to reimplement BlazePose's detector and tracking). Prints wall seconds,
-//! clips/s, frames/s and peak memory for maflow on 1 and 2 workers and the
-//! peer on 1 thread, the ratios, and how far the peer's descriptors are from
-//! maflow's (px/frame). With `MAFLOW_E2E_SCALING=1` it also runs maflow on
+//! clips/s, frames/s and peak memory for maflow on 1 and 2 workers, with the
+//! cores shared among the workers (the default) and with one thread each
+//! (workers as the only parallelism), and for the peer with OpenCV on one
+//! thread and on every core; the ratios; and how far the peer's descriptors
+//! are from maflow's (px/frame). With `MAFLOW_E2E_SCALING=1` it also runs maflow on
 //! 10× the clips to show that its peak memory does not grow with them.
 //!
 //! Run: `cargo bench --bench e2e` (after `bash scripts/setup.sh`, which
@@ -64,10 +66,14 @@ fn dataset(root: &Path, copies: usize) -> (PathBuf, usize) {
     (root.to_path_buf(), copies * SAMPLES.len())
 }
 
-fn maflow_args(data: &Path, work: &Path, workers: usize) -> Vec<String> {
+/// `threads`: each worker's threads inside a clip (`None`: the cores shared among the workers).
+fn maflow_args(data: &Path, work: &Path, workers: usize, threads: Option<usize>) -> Vec<String> {
     let set = |k: &str, v: String| ["--set".to_string(), format!("{k}={v}")];
     let mut args: Vec<String> = ["run", "pipelines/descriptors-from-skeleton-files.yaml", "-q", "-w"].map(String::from).to_vec();
     args.push(workers.to_string());
+    if let Some(threads) = threads {
+        args.extend(set("defaults.threads_per_worker", threads.to_string()));
+    }
     args.extend(set("sources.clips.path", data.display().to_string()));
     args.extend(set("skeleton.path", data.join("skeletons").display().to_string()));
     args.extend(set("defaults.out", work.join("out").display().to_string()));
@@ -104,13 +110,16 @@ fn main() {
     let (data, clips) = dataset(&root.path().join("data"), copies);
     let maflow = env!("CARGO_BIN_EXE_maflow");
 
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut rows: Vec<(String, Measured)> = Vec::new();
-    for workers in [1, 2] {
-        let work = root.path().join(format!("maflow-{workers}"));
-        rows.push((format!("maflow, {workers} worker(s)"), measure(maflow, &maflow_args(&data, &work, workers))));
+    for (workers, threads) in [(1, None), (2, None), (1, Some(1)), (2, Some(1))] {
+        let work = root.path().join(format!("maflow-{workers}-{}", threads.unwrap_or(0)));
+        let share = threads.unwrap_or((cores / workers).max(1));
+        let name = format!("maflow, {workers} worker(s) × {share} thread(s)");
+        rows.push((name, measure(maflow, &maflow_args(&data, &work, workers, threads))));
     }
     let run: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.path().join("maflow-1/out/skeleton-files/run.json")).expect("run.json")).expect("JSON");
+        serde_json::from_slice(&std::fs::read(root.path().join("maflow-1-0/out/skeleton-files/run.json")).expect("run.json")).expect("JSON");
     let frames = run["operators"]["decode"]["frames"].as_u64().expect("decoded frames");
     let peer_out = root.path().join("peer");
     let peer_args: Vec<String> = vec![
@@ -122,34 +131,41 @@ fn main() {
         "--out".into(),
         peer_out.display().to_string(),
     ];
-    rows.push(("Python peer, 1 thread".into(), measure("python3", &peer_args)));
+    rows.push(("Python peer, OpenCV on 1 thread".into(), measure("python3", &peer_args)));
+    let mut peer_threaded = peer_args.clone();
+    peer_threaded.extend(["--threads".into(), cores.to_string()]);
+    // Same outputs folder: the second run overwrites the first's identical descriptors.
+    rows.push((format!("Python peer, OpenCV on {cores} threads"), measure("python3", &peer_threaded)));
 
     println!("\n{clips} clips, {frames} frames at 1080×1296 (medium, scale 0.5, skeleton masks):");
-    println!("| run | seconds | clips/s | frames/s | peak MB | speed vs peer |");
-    println!("|---|---|---|---|---|---|");
-    let peer_seconds = rows.last().unwrap().1.seconds;
+    let peer_seconds = rows[4].1.seconds;
+    let threaded_peer_seconds = rows[5].1.seconds;
+    println!("| run | seconds | clips/s | frames/s | peak MB | speed vs peer | vs peer on {cores} threads |");
+    println!("|---|---|---|---|---|---|---|");
     for (name, m) in &rows {
         println!(
-            "| {name} | {:.1} | {:.2} | {:.1} | {:.0} | {:.2}× |",
+            "| {name} | {:.1} | {:.2} | {:.1} | {:.0} | {:.2}× | {:.2}× |",
             m.seconds,
             clips as f64 / m.seconds,
             frames as f64 / m.seconds,
             m.peak_mb,
-            peer_seconds / m.seconds
+            peer_seconds / m.seconds,
+            threaded_peer_seconds / m.seconds
         );
     }
-    println!("maflow 1 → 2 workers: {:.2}×", rows[0].1.seconds / rows[1].1.seconds);
+    println!("maflow 1 → 2 workers, cores shared among the workers: {:.2}×", rows[0].1.seconds / rows[1].1.seconds);
+    println!("maflow 1 → 2 workers, 1 thread each: {:.2}× (target ≥ 1.7×)", rows[2].1.seconds / rows[3].1.seconds);
 
     let ids: Vec<String> = (0..SAMPLES.len()).map(|s| format!("9000_01_{:04}", s + 1)).collect();
     println!("\nDescriptors, maflow against the peer (px/frame over every part and frame):");
-    for (clip, mean, max) in compare(&root.path().join("maflow-2/out/skeleton-files/descriptors"), &peer_out, &ids) {
+    for (clip, mean, max) in compare(&root.path().join("maflow-2-0/out/skeleton-files/descriptors"), &peer_out, &ids) {
         println!("  {clip}: mean |Δ| {mean:.3}, max {max:.2}");
     }
 
     if std::env::var_os("MAFLOW_E2E_SCALING").is_some() {
         let big = root.path().join("big");
         let (big_data, big_clips) = dataset(&big.join("data"), copies * 10);
-        let m = measure(maflow, &maflow_args(&big_data, &big.join("work"), 2));
+        let m = measure(maflow, &maflow_args(&big_data, &big.join("work"), 2, None));
         println!("\nmaflow, 2 workers: {clips} clips peak {:.0} MB; {big_clips} clips peak {:.0} MB", rows[1].1.peak_mb, m.peak_mb);
     }
 }

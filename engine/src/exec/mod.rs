@@ -2,9 +2,11 @@
 //!
 //! Process 0 prepares (lists clips, keys outputs, looks them up), then feeds
 //! the stage jobs of uncached items into a timely dataflow from worker 0, in
-//! epochs with a bounded number in flight. Jobs are exchanged to workers by
-//! clip id; each worker runs its jobs in a [`pooled_map`], so frames never
-//! leave the worker that decodes them. Results, small records, go back to
+//! epochs with a bounded number in flight. Jobs are dealt to workers
+//! round-robin by clip position; each worker runs its jobs in a
+//! [`pooled_map`], so frames never leave the worker that decodes them, and
+//! parallelises inside a clip on its own share of the cores
+//! (`threads_per_worker`). Results, small records, go back to
 //! worker 0 and through a channel to the [`Coordinator`] on process 0's main
 //! thread, which alone touches the store and the output folder.
 //!
@@ -186,6 +188,10 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
     let record_feed = Arc::new(Mutex::new(coordinator_side.then_some(record_rx)));
     let cache_dir = plan.spec.defaults.store.join("requests");
     let worker_plan = plan.clone();
+    let threads_per_worker = plan.spec.defaults.threads_per_worker.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores / options.topology.describe().0).max(1)
+    });
     let guards = timely::execute(options.topology.timely_config(), move |worker| {
         let plan = worker_plan.clone();
         let index = worker.index();
@@ -195,11 +201,22 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
         let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<StageJob>>>::new();
         let mut record_input = InputHandle::<u64, CapacityContainerBuilder<Vec<RecordJob>>>::new();
         let cache_dir = cache_dir.clone();
+        // Each worker's frame stage parallelises inside a clip on threads of its own.
+        let stage_pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads_per_worker)
+                .thread_name(move |t| format!("maflow-w{index}-{t}"))
+                .build()
+                .expect("a thread pool starts"),
+        );
         let (probe, stage_probe) = worker.dataflow::<u64, _, _>(|scope| {
             let jobs = scope.input_from(&mut input).container::<Vec<StageJob>>();
             let stage_plan = plan.clone();
-            let results = pooled_map(jobs, "frame-stage", 1, |job: &StageJob| route(&job.clip.id), move |job| {
-                WorkResult::Stage(run_stage(&stage_plan, job))
+            // Stage jobs go round-robin by clip position: balanced in count
+            // whatever the ids; a clip's stages all run on one worker.
+            let stage_pool = stage_pool.clone();
+            let results = pooled_map(jobs, "frame-stage", 1, |job: &StageJob| job.seq, move |job| {
+                stage_pool.install(|| WorkResult::Stage(run_stage(&stage_plan, job)))
             });
             let record_jobs = scope.input_from(&mut record_input).container::<Vec<RecordJob>>();
             let record_plan = plan.clone();

@@ -59,6 +59,11 @@ pub struct Defaults {
     /// Worker threads per process.
     #[serde(default = "default_workers")]
     pub workers: usize,
+    /// Threads each worker's frame stage may use inside one clip (flow's
+    /// stripes); by default the machine's cores divided among the workers,
+    /// at least one, so workers never compete for cores.
+    #[serde(default)]
+    pub threads_per_worker: Option<usize>,
 }
 
 fn default_out() -> PathBuf {
@@ -73,7 +78,7 @@ fn default_workers() -> usize {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Self { out: default_out(), store: default_store(), workers: default_workers() }
+        Self { out: default_out(), store: default_store(), workers: default_workers(), threads_per_worker: None }
     }
 }
 
@@ -215,6 +220,11 @@ fn check_shape(root: &Node, diags: &mut Vec<Diagnostic>, deferred: &mut Vec<Diag
             Ok(d) if d.workers == 0 => {
                 let span = node.get("workers").map_or(node.span, |w| w.span);
                 deferred.push(Diagnostic::at(span, "`workers` must be at least 1"));
+                Defaults::default()
+            }
+            Ok(d) if d.threads_per_worker == Some(0) => {
+                let span = node.get("threads_per_worker").map_or(node.span, |w| w.span);
+                deferred.push(Diagnostic::at(span, "`threads_per_worker` must be at least 1").with_help("leave it out to share the cores among the workers"));
                 Defaults::default()
             }
             Ok(d) => d,

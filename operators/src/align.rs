@@ -22,7 +22,7 @@ use maflow_engine::spec::Section;
 use maflow_engine::spec::tree::Node;
 use serde::{Deserialize, Serialize};
 
-use crate::body::{Joints, PARTS, PartShape, Skeleton, owner, part_shapes};
+use crate::body::{Joints, PARTS, PartShape, Skeleton, owner_among, part_shapes};
 use crate::flow::FlowProduct;
 use crate::replay::ReplayTask;
 use crate::segment::Mask;
@@ -179,13 +179,30 @@ impl AlignTask {
             (x0, y0, x1, y1) = (x0.min(b.0), y0.min(b.1), x1.max(b.2), y1.max(b.3));
         }
         let to_field = |v: f32, n: usize| ((v / k).floor().max(0.0) as usize).min(n);
+        // A point outside a capsule's box (padded against rounding) is outside the capsule.
+        let boxes: [(f32, f32, f32, f32); 14] = std::array::from_fn(|p| {
+            let (bx0, by0, bx1, by1) = shapes[p].bounds();
+            let pad = 1e-3 * (1.0 + shapes[p].radius);
+            (bx0 - pad, by0 - pad, bx1 + pad, by1 + pad)
+        });
         for fy in to_field(y0, field.height)..to_field(y1, field.height).saturating_add(1).min(field.height) {
+            let y = (fy as f32 + 0.5) * k;
+            let mut rows = [0usize; 14];
+            let mut in_row = 0;
+            for (p, b) in boxes.iter().enumerate() {
+                if b.1 <= y && y <= b.3 {
+                    rows[in_row] = p;
+                    in_row += 1;
+                }
+            }
+            let rows = &rows[..in_row];
             for fx in to_field(x0, field.width)..to_field(x1, field.width).saturating_add(1).min(field.width) {
-                let (x, y) = ((fx as f32 + 0.5) * k, (fy as f32 + 0.5) * k);
+                let x = (fx as f32 + 0.5) * k;
                 if !mask.contains(x, y) {
                     continue;
                 }
-                if let Some(p) = owner(shapes, x, y) {
+                let near = rows.iter().copied().filter(|&p| boxes[p].0 <= x && x <= boxes[p].2);
+                if let Some(p) = owner_among(shapes, near, x, y) {
                     let i = fy * field.width + fx;
                     samples[p].0.push(field.u[i] * k);
                     samples[p].1.push(field.v[i] * k);
@@ -205,12 +222,18 @@ impl AlignTask {
     }
 
     fn average(&self, values: &mut [f32]) -> f32 {
-        values.sort_unstable_by(f32::total_cmp);
         let n = values.len();
         match self.config.average {
-            Average::Median if n % 2 == 1 => values[n / 2],
-            Average::Median => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+            // Selection, not a sort: the same middle values in linear time.
+            Average::Median => {
+                let (below, middle, _) = values.select_nth_unstable_by(n / 2, f32::total_cmp);
+                match n % 2 {
+                    1 => *middle,
+                    _ => (below.iter().copied().max_by(f32::total_cmp).expect("n ≥ 2") + *middle) / 2.0,
+                }
+            }
             Average::TrimmedMean => {
+                values.sort_unstable_by(f32::total_cmp);
                 let cut = ((n as f32 * self.config.trim) as usize).min((n - 1) / 2);
                 let kept = &values[cut..n - cut];
                 kept.iter().sum::<f32>() / kept.len() as f32

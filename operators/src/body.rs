@@ -261,9 +261,15 @@ pub fn part_shapes(j: &Joints) -> [PartShape; 14] {
 /// closely (smallest [`PartShape::reach`] ≤ 1), so overlapping capsules (a
 /// hand on the torso) give each pixel to one part.
 pub fn owner(shapes: &[PartShape; 14], x: f32, y: f32) -> Option<usize> {
+    owner_among(shapes, 0..14, x, y)
+}
+
+/// [`owner`] among some of the parts only (in ascending order): the caller
+/// has ruled the others out, e.g. because (x, y) is outside their [`PartShape::bounds`].
+pub fn owner_among(shapes: &[PartShape; 14], parts: impl IntoIterator<Item = usize>, x: f32, y: f32) -> Option<usize> {
     let mut best: Option<(usize, f32)> = None;
-    for (i, s) in shapes.iter().enumerate() {
-        let r = s.reach(x, y);
+    for i in parts {
+        let r = shapes[i].reach(x, y);
         if r <= 1.0 && best.is_none_or(|(_, b)| r < b) {
             best = Some((i, r));
         }

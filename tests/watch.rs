@@ -1,7 +1,7 @@
 //! `maflow watch`: editing the caption prompt while it watches recomputes
 //! only the captions and what depends on them, and reports per operator the
 //! items whose content changed; a spec saved with a mistake is reported and
-//! changes nothing.
+//! changes nothing; a new node rebuilds the graph and computes only itself.
 
 use std::io::Read;
 use std::sync::{Arc, Mutex};
@@ -45,7 +45,7 @@ fn a_prompt_edit_under_watch_recomputes_only_captions_and_what_follows() {
     std::fs::write(&prompt, "Caption the {{part}} from {{frames}}.\n").unwrap();
     let spec_path = s.path("spec.yaml");
     std::fs::write(&spec_path, spec(&url, &prompt)).unwrap();
-    let mut args: Vec<String> = vec!["watch".into(), spec_path.display().to_string(), "--poll".into(), "0.1".into(), "--revisions".into(), "2".into()];
+    let mut args: Vec<String> = vec!["watch".into(), spec_path.display().to_string(), "--poll".into(), "0.1".into(), "--revisions".into(), "3".into()];
     args.extend(s.redirect());
     let mut child = maflow_command().args(&args).stderr(std::process::Stdio::piped()).spawn().expect("watch starts");
     let log = Arc::new(Mutex::new(String::new()));
@@ -75,6 +75,18 @@ fn a_prompt_edit_under_watch_recomputes_only_captions_and_what_follows() {
     std::fs::write(&spec_path, spec(&url, &prompt)).unwrap();
     std::fs::write(&prompt, "Describe the motion of the {{part}}: {{frames}}\n").unwrap();
 
+    // Then a new node: the graph is built again, and only the new node computes.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !log.lock().unwrap().contains("revision 2:") {
+        assert!(Instant::now() < deadline, "no second revision: {}", log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let extended = spec(&url, &prompt).replace(
+        "sinks:\n",
+        "\x20 - {id: majority, kind: respond, inputs: [qa, descriptors], params: {backend: majority}}\nsinks:\n",
+    );
+    std::fs::write(&spec_path, extended).unwrap();
+
     let deadline = Instant::now() + Duration::from_secs(120);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -95,6 +107,7 @@ fn a_prompt_edit_under_watch_recomputes_only_captions_and_what_follows() {
     // captions' content changed, the rest (rules descriptions read the
     // descriptor) came out the same and is reported as unchanged.
     let second = stderr.split("revision 2:").nth(1).unwrap_or_else(|| panic!("{stderr}"));
+    let (second, third) = second.split_once("revision 3:").unwrap_or_else(|| panic!("{stderr}"));
     assert!(second.starts_with(" 12 computed"), "{stderr}");
     assert!(second.contains("  captions: -3 +3 (3 computed, 0 from the store)"), "{stderr}");
     for node in ["descriptions", "qa", "random"] {
@@ -103,6 +116,11 @@ fn a_prompt_edit_under_watch_recomputes_only_captions_and_what_follows() {
     for node in ["clips", "descriptors", "summaries"] {
         assert!(!second.contains(&format!("  {node}:")), "{node} must not change: {stderr}");
     }
+    assert!(second.contains("watch: the spec's graph changed shape"), "{stderr}");
+    assert!(third.starts_with(" 3 computed"), "{stderr}");
+    assert!(third.contains("  majority: -0 +3 (3 computed, 0 from the store)"), "{stderr}");
+    assert!(third.contains("  captions: -0 +3 (0 computed, 3 from the store)"), "{stderr}");
+
     // The record level was computed by the graph; the run that wrote the sinks found it all in the store.
     let run = run_json(&out);
     for node in ["clips", "descriptors", "captions", "descriptions", "qa", "random"] {

@@ -12,7 +12,9 @@
 //! cores shared among the workers (the default) and with one thread each
 //! (workers as the only parallelism), and for the peer with OpenCV on one
 //! thread and on every core; the ratios; and how far the peer's descriptors
-//! are from maflow's (px/frame). With `MAFLOW_E2E_SCALING=1` it also runs maflow on
+//! are from maflow's (px/frame). Every run is repeated `MAFLOW_E2E_ROUNDS` times
+//! (default 3), alternating, and the table gives medians. With
+//! `MAFLOW_E2E_SCALING=1` it also runs maflow on
 //! 10× the clips to show that its peak memory does not grow with them.
 //!
 //! Run: `cargo bench --bench e2e` (after `bash scripts/setup.sh`, which
@@ -111,16 +113,7 @@ fn main() {
     let maflow = env!("CARGO_BIN_EXE_maflow");
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut rows: Vec<(String, Measured)> = Vec::new();
-    for (workers, threads) in [(1, None), (2, None), (1, Some(1)), (2, Some(1))] {
-        let work = root.path().join(format!("maflow-{workers}-{}", threads.unwrap_or(0)));
-        let share = threads.unwrap_or((cores / workers).max(1));
-        let name = format!("maflow, {workers} worker(s) × {share} thread(s)");
-        rows.push((name, measure(maflow, &maflow_args(&data, &work, workers, threads))));
-    }
-    let run: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.path().join("maflow-1-0/out/skeleton-files/run.json")).expect("run.json")).expect("JSON");
-    let frames = run["operators"]["decode"]["frames"].as_u64().expect("decoded frames");
+    let rounds: usize = std::env::var("MAFLOW_E2E_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
     let peer_out = root.path().join("peer");
     let peer_args: Vec<String> = vec![
         "benches/peer/pipeline.py".into(),
@@ -131,15 +124,53 @@ fn main() {
         "--out".into(),
         peer_out.display().to_string(),
     ];
-    rows.push(("Python peer, OpenCV on 1 thread".into(), measure("python3", &peer_args)));
     let mut peer_threaded = peer_args.clone();
     peer_threaded.extend(["--threads".into(), cores.to_string()]);
-    // Same outputs folder: the second run overwrites the first's identical descriptors.
-    rows.push((format!("Python peer, OpenCV on {cores} threads"), measure("python3", &peer_threaded)));
 
-    println!("\n{clips} clips, {frames} frames at 1080×1296 (medium, scale 0.5, skeleton masks):");
-    let peer_seconds = rows[4].1.seconds;
-    let threaded_peer_seconds = rows[5].1.seconds;
+    // (name, program, args, work folder to clear between rounds); maflow with
+    // the cores shared among its workers, then with one thread each.
+    let mut runs: Vec<(String, &str, Vec<String>, Option<PathBuf>)> = Vec::new();
+    for (workers, threads) in [(1, None), (2, None), (1, Some(1)), (2, Some(1))] {
+        let share = threads.unwrap_or((cores / workers).max(1));
+        let name = format!("maflow, {workers} worker(s) × {share} thread(s)");
+        if runs.iter().any(|(n, ..)| *n == name) {
+            continue;
+        }
+        let work = root.path().join(format!("maflow-{workers}-{}", threads.unwrap_or(0)));
+        runs.push((name, maflow, maflow_args(&data, &work, workers, threads), Some(work)));
+    }
+    runs.push(("Python peer, OpenCV on 1 thread".into(), "python3", peer_args, None));
+    // Same outputs folder: the second run overwrites the first's identical descriptors.
+    runs.push((format!("Python peer, OpenCV on {cores} threads"), "python3", peer_threaded, None));
+
+    // Rounds alternate every run, so each sees the same load; the table gives medians.
+    let mut measured: Vec<Vec<Measured>> = runs.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for (i, (_, program, args, work)) in runs.iter().enumerate() {
+            // Every round computes again rather than reading the last one's store.
+            if let Some(work) = work {
+                std::fs::remove_dir_all(work.join("store")).ok();
+            }
+            measured[i].push(measure(program, args));
+        }
+    }
+    let rows: Vec<(String, Measured)> = runs
+        .iter()
+        .zip(measured)
+        .map(|((name, ..), mut ms)| {
+            ms.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+            let peak_mb = ms.iter().map(|m| m.peak_mb).fold(0.0, f64::max);
+            (name.clone(), Measured { seconds: ms[ms.len() / 2].seconds, peak_mb })
+        })
+        .collect();
+    let seconds_of = |prefix: &str| rows.iter().find(|(n, _)| n.starts_with(prefix)).expect("measured").1.seconds;
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.path().join("maflow-1-0/out/skeleton-files/run.json")).expect("run.json")).expect("JSON");
+    let frames = run["operators"]["decode"]["frames"].as_u64().expect("decoded frames");
+
+    println!("\n{clips} clips, {frames} frames at 1080×1296 (medium, scale 0.5, skeleton masks), median of {rounds} rounds, peak of all:");
+    let peer_seconds = seconds_of("Python peer, OpenCV on 1 thread");
+    let threaded_peer_seconds = seconds_of(&format!("Python peer, OpenCV on {cores} threads"));
     println!("| run | seconds | clips/s | frames/s | peak MB | speed vs peer | vs peer on {cores} threads |");
     println!("|---|---|---|---|---|---|---|");
     for (name, m) in &rows {
@@ -153,8 +184,10 @@ fn main() {
             threaded_peer_seconds / m.seconds
         );
     }
-    println!("maflow 1 → 2 workers, cores shared among the workers: {:.2}×", rows[0].1.seconds / rows[1].1.seconds);
-    println!("maflow 1 → 2 workers, 1 thread each: {:.2}× (target ≥ 1.7×)", rows[2].1.seconds / rows[3].1.seconds);
+    let shared = seconds_of("maflow, 1 worker(s)") / seconds_of("maflow, 2 worker(s)");
+    let single = seconds_of("maflow, 1 worker(s) × 1 thread(s)") / seconds_of("maflow, 2 worker(s) × 1 thread(s)");
+    println!("maflow 1 → 2 workers, cores shared among the workers: {shared:.2}×");
+    println!("maflow 1 → 2 workers, 1 thread each: {single:.2}× (target ≥ 1.7×)");
 
     let ids: Vec<String> = (0..SAMPLES.len()).map(|s| format!("9000_01_{:04}", s + 1)).collect();
     println!("\nDescriptors, maflow against the peer (px/frame over every part and frame):");
@@ -166,6 +199,7 @@ fn main() {
         let big = root.path().join("big");
         let (big_data, big_clips) = dataset(&big.join("data"), copies * 10);
         let m = measure(maflow, &maflow_args(&big_data, &big.join("work"), 2, None));
-        println!("\nmaflow, 2 workers: {clips} clips peak {:.0} MB; {big_clips} clips peak {:.0} MB", rows[1].1.peak_mb, m.peak_mb);
+        let twelve = rows.iter().find(|(n, _)| n.starts_with("maflow, 2 worker(s)")).expect("measured").1.peak_mb;
+        println!("\nmaflow, 2 workers: {clips} clips peak {twelve:.0} MB; {big_clips} clips peak {:.0} MB", m.peak_mb);
     }
 }

@@ -130,6 +130,16 @@ impl Claim {
 }
 
 /// `up` → `upward`, `up-left` → `up and to the left`.
+/// A claim's answer when it is clear-cut: yes when `yes` holds, else no when
+/// `no` holds, else undecided (the claim is not asked).
+fn verdict(yes: bool, no: bool) -> Option<bool> {
+    match (yes, no) {
+        (true, _) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
+    }
+}
+
 fn toward(direction: &str) -> String {
     match direction {
         "up" => "upward".into(),
@@ -174,11 +184,7 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
         for (i, pf) in f.iter().enumerate() {
             for (d, dir) in DIRECTIONS.iter().enumerate() {
                 let value = pf.directional[d];
-                let answer = if value >= t.yes_speed && value >= 0.35 * pf.mean_speed {
-                    true
-                } else if value <= t.no_speed {
-                    false
-                } else {
+                let Some(answer) = verdict(value >= t.yes_speed && value >= 0.35 * pf.mean_speed, value <= t.no_speed) else {
                     continue;
                 };
                 out.push(Candidate {
@@ -198,13 +204,7 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
                 let (fa, fb) = (&f[a], &f[b]);
                 let moving = |x: &PartWindow| x.mean_speed >= t.yes_speed;
                 let still = |x: &PartWindow| x.mean_speed <= t.no_speed;
-                let both = if moving(fa) && moving(fb) {
-                    Some(true)
-                } else if (moving(fa) && still(fb)) || (still(fa) && moving(fb)) {
-                    Some(false)
-                } else {
-                    None
-                };
+                let both = verdict(moving(fa) && moving(fb), (moving(fa) && still(fb)) || (still(fa) && moving(fb)));
                 let provenance = |rule: String| {
                     json!({"phase": window_json(w), "parts": [PARTS[a], PARTS[b]], "facts": [pw_json(fa), pw_json(fb)], "rule": rule})
                 };
@@ -217,11 +217,7 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
                 }
                 // "a moves while b stays still", asked both ways round.
                 for (x, y, fx, fy) in [(a, b, fa, fb), (b, a, fb, fa)] {
-                    let answer = if moving(fx) && still(fy) {
-                        true
-                    } else if still(fx) || moving(fy) {
-                        false
-                    } else {
+                    let Some(answer) = verdict(moving(fx) && still(fy), still(fx) || moving(fy)) else {
                         continue;
                     };
                     out.push(Candidate {
@@ -234,11 +230,7 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
                 let steady = |x: &PartWindow| moving(x) && x.net[0].hypot(x.net[1]) >= 0.5 * x.path;
                 if steady(fa) && steady(fb) {
                     let angle = angle_between(fa.net, fb.net);
-                    let answer = if angle <= 45.0 {
-                        true
-                    } else if angle >= 120.0 {
-                        false
-                    } else {
+                    let Some(answer) = verdict(angle <= 45.0, angle >= 120.0) else {
                         continue;
                     };
                     out.push(Candidate {
@@ -264,18 +256,10 @@ pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
                 let need = t.approach_px.max(t.approach_fraction * start);
                 let r = |x: f64| round_to(x, 2);
                 let facts = json!({"start": r(start), "closest": r(closest), "farthest": r(farthest), "end": r(end)});
-                let verdict = |change: f64, net: f64| {
-                    if change >= need && net >= need / 2.0 {
-                        Some(true)
-                    } else if change <= need / 4.0 {
-                        Some(false)
-                    } else {
-                        None
-                    }
-                };
+                let clear_change = |change: f64, net: f64| verdict(change >= need && net >= need / 2.0, change <= need / 4.0);
                 let forms = [
-                    (verdict(start - closest, start - end), Claim::Approaches { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() }, "drops"),
-                    (verdict(farthest - start, end - start), Claim::MovesAway { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() }, "grows"),
+                    (clear_change(start - closest, start - end), Claim::Approaches { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() }, "drops"),
+                    (clear_change(farthest - start, end - start), Claim::MovesAway { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() }, "grows"),
                 ];
                 for (answer, claim, change) in forms {
                     let Some(answer) = answer else { continue };

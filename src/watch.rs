@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use maflow_engine::exec::{self, Changes, Revisions, RunOptions, RunScope, Shape, Topology, prepare, run_incremental};
+use maflow_engine::exec::{self, Changes, Prepared, Revisions, RunOptions, RunScope, Shape, Topology, prepare, run_incremental};
 use maflow_engine::graph::{Plan, compile};
 use maflow_engine::progress::ProgressMode;
 use maflow_engine::registry::Runtime;
@@ -104,18 +104,18 @@ fn drive(graph: &mut Revisions<'_>, s: &Settings, store: &Store, first: Arc<Plan
     let mut last_error = String::new();
     let shape = Shape::of(&first);
     let workers = s.workers_for(&first);
-    let mut pending = Some(first);
+    let mut pending = match prepare(&first, Some(store)) {
+        Ok(prepared) => Some((first, prepared)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return (Next::Exit(1), revision);
+        }
+    };
     loop {
-        if let Some(plan) = pending.take() {
-            let keys = match keys(&plan, store) {
-                Ok(keys) => keys,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return (Next::Exit(1), revision);
-                }
-            };
+        if let Some((plan, prepared)) = pending.take() {
+            let keys = keys(&plan, &prepared);
             revision += 1;
-            if let Err(e) = run_revision(graph, &plan, store, workers, revision) {
+            if let Err(e) = run_revision(graph, &plan, prepared, store, workers, revision) {
                 eprintln!("error: {e}");
                 return (Next::Exit(1), revision);
             }
@@ -125,7 +125,9 @@ fn drive(graph: &mut Revisions<'_>, s: &Settings, store: &Store, first: Arc<Plan
             }
         }
         std::thread::sleep(Duration::from_secs_f64(s.poll));
-        match compile_spec(&s.spec, &s.set).and_then(|plan| keys(&plan, store).map(|k| (plan, k))) {
+        let compiled = compile_spec(&s.spec, &s.set)
+            .and_then(|plan| prepare(&plan, Some(store)).map(|prepared| (plan, prepared)).map_err(|e| e.to_string()));
+        match compiled {
             Err(rendered) => {
                 if rendered != last_error {
                     eprint!("{rendered}");
@@ -133,13 +135,13 @@ fn drive(graph: &mut Revisions<'_>, s: &Settings, store: &Store, first: Arc<Plan
                     last_error = rendered;
                 }
             }
-            Ok((plan, keys)) => {
+            Ok((plan, prepared)) => {
                 last_error.clear();
                 if Shape::of(&plan) != shape || s.workers_for(&plan) != workers {
                     return (Next::Reshape(Box::new(plan)), revision);
                 }
-                if last_keys.as_ref() != Some(&keys) {
-                    pending = Some(Arc::new(plan));
+                if last_keys.as_ref() != Some(&keys(&plan, &prepared)) {
+                    pending = Some((Arc::new(plan), prepared));
                 }
             }
         }
@@ -154,10 +156,16 @@ impl Settings {
 }
 
 /// One revision: missing frame stages, then the graph, then the sinks.
-fn run_revision(graph: &mut Revisions<'_>, plan: &Arc<Plan>, store: &Store, workers: usize, revision: usize) -> Result<(), String> {
+fn run_revision(
+    graph: &mut Revisions<'_>,
+    plan: &Arc<Plan>,
+    mut prepared: Prepared,
+    store: &Store,
+    workers: usize,
+    revision: usize,
+) -> Result<(), String> {
     let options = |scope| RunOptions { topology: Topology::Local { workers }, progress: ProgressMode::Quiet, scope };
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let mut prepared = prepare(plan, Some(store)).map_err(|e| err(&e))?;
     let mut computed = 0;
     let frames_missing = prepared.clips.iter().any(|clip| {
         plan.nodes.iter().zip(&clip.cached).zip(&clip.keys).any(|((node, cached), key)| {
@@ -229,8 +237,7 @@ fn wait_for_valid_spec(w: &Watch) -> Plan {
 }
 
 /// Every clip's output key per operator, as the next run would derive them.
-fn keys(plan: &Plan, store: &Store) -> Result<Keys, String> {
-    let prepared = prepare(plan, Some(store)).map_err(|e| e.to_string())?;
+fn keys(plan: &Plan, prepared: &Prepared) -> Keys {
     let mut keys = Keys::new();
     for clip in &prepared.clips {
         for (node, key) in plan.nodes.iter().zip(&clip.keys) {
@@ -239,5 +246,5 @@ fn keys(plan: &Plan, store: &Store) -> Result<Keys, String> {
             }
         }
     }
-    Ok(keys)
+    keys
 }

@@ -177,6 +177,18 @@ struct Inputs {
     configs: InputSession<u64, (u32, Key), isize>,
 }
 
+impl Inputs {
+    /// Closes the epoch before `epoch` on every input and sends what is buffered.
+    fn advance(&mut self, epoch: u64) {
+        self.clips.advance_to(epoch);
+        self.frames.advance_to(epoch);
+        self.configs.advance_to(epoch);
+        self.clips.flush();
+        self.frames.flush();
+        self.configs.flush();
+    }
+}
+
 /// Builds the record-level graph of `plan` in `worker`.
 fn build(worker: &mut Worker, plan: &Plan, shared: &Arc<Shared>) -> (Inputs, ProbeHandle<u64>) {
     worker.dataflow::<u64, _, _>(|scope| {
@@ -258,9 +270,7 @@ impl Revisions<'_> {
         update(&mut self.inputs.configs, &self.facts.configs, &facts.configs);
         self.facts = facts;
         self.epoch += 1;
-        for input in [&mut self.inputs.clips as &mut dyn Advance, &mut self.inputs.frames, &mut self.inputs.configs] {
-            input.advance_and_flush(self.epoch);
-        }
+        self.inputs.advance(self.epoch);
         let epoch = self.epoch;
         let probe = &self.probe;
         self.worker.step_while(|| probe.less_than(&epoch));
@@ -287,18 +297,6 @@ fn update<D: differential_dataflow::ExchangeData + Ord + Clone>(
     }
     for new in after.difference(before) {
         input.insert(new.clone());
-    }
-}
-
-/// Input sessions of any record type, advanced together.
-trait Advance {
-    fn advance_and_flush(&mut self, epoch: u64);
-}
-
-impl<D: differential_dataflow::ExchangeData> Advance for InputSession<u64, D, isize> {
-    fn advance_and_flush(&mut self, epoch: u64) {
-        self.advance_to(epoch);
-        self.flush();
     }
 }
 

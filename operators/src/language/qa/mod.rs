@@ -158,7 +158,8 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         }
     }
     let t = &config.thresholds;
-    if !(t.no_speed < t.yes_speed) {
+    // Not ordered (a NaN included) is as wrong as the wrong order.
+    if t.no_speed.partial_cmp(&t.yes_speed) != Some(std::cmp::Ordering::Less) {
         diags.push(param_error(params, "thresholds", "`no_speed` must be below `yes_speed`, or answers are not clear-cut"));
     }
     if !diags.is_empty() {

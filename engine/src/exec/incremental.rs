@@ -5,36 +5,41 @@
 //! frame-level outputs already in the store (source records, stage outputs),
 //! and each record node's fingerprint (kind, version, canonical params,
 //! prompt digests). Every record node joins its inputs' collections by clip
-//! and its fingerprint, which gives its output key, and computes the output
-//! in a `reduce` keyed by clip. An edit is an update to these inputs: a new
-//! fingerprint retracts the node's old keys and adds new ones, and `reduce`
-//! is asked again only for the clips whose input changed, seeing their new
-//! input alone, so a retraction replays nothing. The computation is
-//! memoised in the store too, so a key seen in any earlier run costs a
-//! lookup. The consolidated diffs of each node's (clip, content digest)
-//! collection are what the revision changed: an output recomputed with the
-//! same content retracts and adds the same thing, which cancels.
+//! and its fingerprint, which gives its output key. An edit is an update to
+//! these inputs: a new fingerprint retracts the node's old keys and adds new
+//! ones, and only those updates reach the node's computation. It runs on a
+//! pool of threads per worker, as a run's record jobs do (they mostly wait
+//! on services), exchanged by clip; an insertion computes the output, or
+//! finds it in the store if any earlier run made it, and a retraction takes
+//! the outcome remembered at insertion, so it replays no call. The
+//! consolidated diffs of each node's (clip, content digest) collection are
+//! what the revision changed: an output recomputed with the same content
+//! retracts and adds the same thing, which cancels.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection, VecCollection};
 use differential_dataflow::input::{Input, InputSession};
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
-use super::RunError;
+use super::{RECORD_THREADS, RunError, route};
 use super::prepare::Prepared;
 use super::records::run_record_node;
 use crate::data::{Clip, ItemError};
 use crate::graph::Plan;
 use crate::keys::output_key;
+use crate::pool::pooled_map;
 use crate::registry::{CallCounts, Runtime};
 use crate::store::{Key, Store};
 
 /// A record node's outcome for one clip: its content digest, or why it failed.
 type Outcome = Result<[u8; 32], String>;
+
+/// An update to a record node's input: (clip, (output key, input keys, clip JSON)) at a time, with its multiplicity.
+type Update = ((String, (Key, Vec<Key>, String)), u64, isize);
 
 /// What one revision did at one record node.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -123,11 +128,29 @@ struct Shared {
     cache_dir: PathBuf,
     /// Per node index, this revision's counts; errors in the order they came.
     tally: Mutex<(BTreeMap<usize, NodeChanges>, Vec<ItemError>)>,
+    /// The outcome of every (node, clip, key) now in the graph.
+    memo: Mutex<HashMap<(usize, String, Key), Outcome>>,
 }
 
 impl Shared {
     fn tally<R>(&self, f: impl FnOnce(&mut (BTreeMap<usize, NodeChanges>, Vec<ItemError>)) -> R) -> R {
         f(&mut self.tally.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The outcome of an update to `node`'s input for a clip: an insertion is
+    /// computed (or found in the store) and remembered; a retraction takes the
+    /// outcome remembered at its insertion, so it replays no call and retracts
+    /// exactly what was added.
+    fn outcome(&self, node: usize, clip: &str, record: &str, key: &Key, inputs: &[Key], diff: isize) -> Outcome {
+        let memo_key = (node, clip.to_string(), *key);
+        if diff > 0 {
+            let outcome = self.compute(node, record, key, inputs);
+            self.memo.lock().unwrap_or_else(PoisonError::into_inner).insert(memo_key, outcome.clone());
+            return outcome;
+        }
+        let remembered = self.memo.lock().unwrap_or_else(PoisonError::into_inner).remove(&memo_key);
+        // A revision starts only when the last one is done, so its insertions are remembered.
+        remembered.unwrap_or_else(|| self.compute(node, record, key, inputs))
     }
 
     /// The output of `node` for a clip under `key`: from the store, or computed from its inputs' stored records and stored.
@@ -214,20 +237,26 @@ fn build(worker: &mut Worker, plan: &Plan, shared: &Arc<Shared>) -> (Inputs, Pro
                 });
             }
             let fingerprint = configs.clone().filter(move |(m, _)| *m as usize == n).map(|(_, fp)| ((), fp));
+            // Consolidated, so an update that cancels within a revision never reaches the pool.
             let keyed = joined
                 .map(|(clip, keys)| ((), (clip, keys)))
                 .join(fingerprint)
                 .map(|((), ((clip, keys), fp))| (clip, (output_key(&fp, &keys), keys)))
                 .join(clips.clone())
-                .map(|(clip, ((key, keys), record))| (clip, (key, keys, record)));
+                .map(|(clip, ((key, keys), record))| (clip, (key, keys, record)))
+                .consolidate();
             let compute = shared.clone();
-            let outcomes = keyed.reduce_named(&node.id, move |_clip, input, output: &mut Vec<((Key, Outcome), isize)>| {
-                for ((key, keys, record), diff) in input {
-                    if *diff > 0 {
-                        output.push(((*key, compute.compute(n, record, key, keys)), 1));
-                    }
-                }
-            });
+            let outcomes = pooled_map(
+                keyed.inner,
+                &node.id,
+                RECORD_THREADS,
+                |((clip, _), _, _): &Update| route(clip),
+                move |((clip, (key, keys, record)), time, diff): Update| {
+                    let outcome = compute.outcome(n, &clip, &record, &key, &keys, diff);
+                    ((clip, (key, outcome)), time, diff)
+                },
+            )
+            .as_collection();
             let count = shared.clone();
             outcomes
                 .clone()
@@ -309,7 +338,7 @@ where
     D: FnOnce(&mut Revisions<'_>) -> R + Send + 'static,
 {
     let cache_dir = plan.spec.defaults.store.join("requests");
-    let shared = Arc::new(Shared { plan: RwLock::new(plan), store, cache_dir, tally: Mutex::default() });
+    let shared = Arc::new(Shared { plan: RwLock::new(plan), store, cache_dir, tally: Mutex::default(), memo: Mutex::default() });
     let drive = Mutex::new(Some(drive));
     let config = timely::Config::process(workers.max(1));
     let guards = timely::execute(config, move |worker| {

@@ -143,7 +143,7 @@ pub enum RunError {
 const EPOCHS_IN_FLIGHT: u64 = 4;
 
 /// I/O threads per worker for record-level jobs (they mostly wait on services).
-const RECORD_THREADS: usize = 8;
+pub(super) const RECORD_THREADS: usize = 8;
 
 /// What comes back from the workers.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
@@ -354,7 +354,7 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
 }
 
 /// The worker a clip goes to: a stable hash of its id, equal on every process.
-fn route(id: &str) -> u64 {
+pub(super) fn route(id: &str) -> u64 {
     let hash = blake3::hash(id.as_bytes());
     u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
 }

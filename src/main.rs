@@ -153,7 +153,24 @@ struct RunArgs {
     quiet: bool,
 }
 
+/// The instruction sets this build was compiled for that the CPU lacks, checked
+/// before any code that may use them runs.
+fn cpu_supports_build() -> Result<(), &'static str> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        return Err("AVX2");
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    if let Err(missing) = cpu_supports_build() {
+        eprintln!(
+            "error: this build of maflow needs a CPU with {missing} (x86-64-v3, see .cargo/config.toml); \
+             rebuild for this machine with `RUSTFLAGS= cargo build --release`"
+        );
+        return ExitCode::from(1);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use maflow_engine::data::PixelFormat;
 use maflow_engine::registry::FrameStream;
-use maflow_kernels::flow::dis::{DisParams, Preset, dis_flow};
+use maflow_kernels::flow::dis::{DisFlow, DisParams, Preset};
 use maflow_kernels::flow::field::{FlowField, average_endpoint_error};
 use maflow_kernels::flow::image::GrayImage;
 use maflow_operators::decode::{DecodeConfig, open_stream};
@@ -127,13 +127,17 @@ fn main() {
             let params = DisParams::preset(preset);
             for threads in [1usize, 2] {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-                let mut flow = pool.install(|| dis_flow(&a, &b, &params, None));
+                // Both sides keep their working memory from one call to the next (ours in the
+                // estimator, OpenCV's in its DIS object) and return a new field each time
+                // (OpenCV 5.0 takes a field passed to `calc` as the initial flow).
+                let estimator = DisFlow::default();
+                let mut flow = pool.install(|| estimator.flow(&a, &b, &params, None));
                 let (_, cv_epe) = peer.run(pair, pname, threads);
                 // Alternate one run of each, so both see the same machine load.
                 let (mut mine, mut theirs, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
                 for _ in 0..REPEATS {
                     let t = Instant::now();
-                    flow = pool.install(|| dis_flow(&a, &b, &params, None));
+                    flow = pool.install(|| estimator.flow(&a, &b, &params, None));
                     let ms = t.elapsed().as_secs_f64() * 1e3;
                     let (cv_ms, _) = peer.run(pair, pname, threads);
                     mine.push(ms);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use maflow_kernels::flow::dis::{DisParams, Preset, dis_flow};
+use maflow_kernels::flow::dis::{DisFlow, DisParams, Preset, dis_flow};
 use maflow_kernels::flow::field::{FlowField, average_endpoint_error};
 use maflow_kernels::flow::image::GrayImage;
 use maflow_operators::image_files::read_gray_png;
@@ -114,4 +114,25 @@ fn results_are_identical_on_one_and_two_threads() {
     };
     let (one, two) = (run(1), run(2));
     assert!(one.u == two.u && one.v == two.v, "flow depends on the thread count");
+}
+
+#[test]
+fn a_reused_estimator_gives_what_a_fresh_one_gives() {
+    // Planes come back to the pool holding the last pair's values, and the next
+    // pair may have another size: nothing stale may leak into a result.
+    let estimator = DisFlow::default();
+    let pairs: Vec<_> = ["Grove2", "Dimetrodon", "Grove2", "Urban2"].iter().map(|n| middlebury(n)).collect();
+    let mut last: Option<FlowField> = None;
+    for (i, (a, b, _)) in pairs.iter().enumerate() {
+        let preset = [Preset::Medium, Preset::Fast, Preset::Ultrafast, Preset::Medium][i];
+        let params = DisParams::preset(preset);
+        // The second Grove2 starts from the first one's flow, as a video's next pair does.
+        let init = if i == 2 { last.as_ref() } else { None };
+        let fresh = dis_flow(a, b, &params, init);
+        let reused = estimator.flow(a, b, &params, init);
+        assert!(fresh.u == reused.u && fresh.v == reused.v, "pair {i} ({preset:?}) differs with a reused estimator");
+        if let Some(old) = last.replace(reused) {
+            estimator.recycle(old);
+        }
+    }
 }

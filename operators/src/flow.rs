@@ -15,7 +15,7 @@ use maflow_engine::registry::{Built, FrameConsumer, FrameInputs, FrameProduct, F
 use maflow_engine::spec::Section;
 use maflow_engine::spec::tree::Node;
 use maflow_kernels::flow::color::flow_to_rgb;
-use maflow_kernels::flow::dis::{DisParams, Preset, dis_flow, resize_flow};
+use maflow_kernels::flow::dis::{DisFlow, DisParams, Preset, resize_flow};
 use maflow_kernels::flow::field::FlowField;
 use maflow_kernels::flow::image::{GrayImage, area_resize_f32};
 use maflow_kernels::gpu::cuda::CudaDevice;
@@ -218,9 +218,10 @@ fn open_gpu(config: &FlowConfig) -> Result<Engine, String> {
 }
 
 impl Engine {
-    fn flow(&self, a: &GrayImage, b: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> Result<FlowField, String> {
+    /// The flow of a pair; on the CPU with `cpu`, the clip's estimator.
+    fn flow(&self, cpu: &DisFlow, a: &GrayImage, b: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> Result<FlowField, String> {
         match self {
-            Self::Cpu => Ok(dis_flow(a, b, params, init)),
+            Self::Cpu => Ok(cpu.flow(a, b, params, init)),
             Self::Cuda(gpu) => gpu.lock().map_err(|_| "the GPU worker panicked".to_string())?.flow(a, b, init).map_err(|e| e.to_string()),
         }
     }
@@ -244,6 +245,7 @@ impl FrameConsumer for FlowOperator {
         Ok(Box::new(FlowTask {
             config: self.config.clone(),
             engine: Arc::clone(&self.engine),
+            cpu: DisFlow::default(),
             params,
             size: (w, h),
             work_size: (sw, sh),
@@ -259,6 +261,8 @@ impl FrameConsumer for FlowOperator {
 struct FlowTask {
     config: FlowConfig,
     engine: Arc<Engine>,
+    /// The CPU estimator, whose working planes serve all the clip's pairs.
+    cpu: DisFlow,
     params: DisParams,
     size: (usize, usize),
     work_size: (usize, usize),
@@ -289,7 +293,7 @@ impl FrameTask for FlowTask {
         let image = if self.work_size == self.size { full } else { area_resize_f32(&full, self.work_size.0, self.work_size.1) };
         if let Some(prev) = self.previous.take() {
             let init = if self.config.temporal_init { self.previous_flow.as_ref().map(|p| &p.field) } else { None };
-            let flow = self.engine.flow(&prev, &image, &self.params, init)?;
+            let flow = self.engine.flow(&self.cpu, &prev, &image, &self.params, init)?;
             self.pairs.push(pair_summary(&flow, 1.0 / self.config.scale as f32));
             let pair = self.pairs.len() as u64 - 1;
             let wanted = match &self.viz_at {
@@ -298,6 +302,10 @@ impl FrameTask for FlowTask {
             };
             if wanted {
                 self.viz.push((pair, flow.clone()));
+            }
+            // The last pair's field, when no later stage kept it, takes the next result.
+            if let Some(last) = self.previous_flow.take().and_then(|p| Arc::try_unwrap(p).ok()) {
+                self.cpu.recycle(last.field);
             }
             self.previous_flow = Some(Arc::new(FlowProduct { field: flow, to_input: 1.0 / self.config.scale as f32 }));
         }

@@ -14,7 +14,8 @@
 use rayon::prelude::*;
 
 use super::field::FlowField;
-use super::image::{GrayImage, floor};
+use super::image::{GrayImage, floor, rows_per_task};
+use super::planes::PlanePool;
 use super::variational::{RefineParams, refine};
 
 /// Settings of the algorithm; [`Preset`] gives the usual operating points.
@@ -144,34 +145,72 @@ fn warp_sum(n: usize, term: impl Fn(usize) -> f32) -> f32 {
 /// Patch rows per stripe: the unit of parallel work and of propagation.
 pub(crate) const STRIPE_ROWS: usize = 8;
 
-/// Computes the flow from `i0` to `i1` (same size), optionally starting from `init`.
+/// Computes the flow from `i0` to `i1` (same size), optionally starting from `init`:
+/// one call of a fresh [`DisFlow`].
 ///
 /// # Panics
 /// When the images differ in size or are smaller than a patch.
 pub fn dis_flow(i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> FlowField {
-    assert_eq!((i0.width, i0.height), (i1.width, i1.height), "frames differ in size");
-    let (w, h) = (i0.width, i0.height);
-    let ps = params.patch_size.max(2);
-    let (finest, coarsest) = level_range(w, h, params);
+    DisFlow::default().flow(i0, i1, params, init)
+}
 
-    let (p0, p1) = rayon::join(|| pyramid(i0, coarsest), || pyramid(i1, coarsest));
-    let mut flow: Option<FlowField> = None;
-    for s in (finest..=coarsest).rev() {
-        let (a, b) = (level(i0, &p0, s), level(i1, &p1, s));
-        let start = match flow.as_ref().or(init) {
-            Some(f) => resize_flow(f, a.width, a.height),
-            None => FlowField::zeros(a.width, a.height),
-        };
-        let (gx, gy) = a.gradients();
-        let patches = search_level(a, b, (&gx, &gy), &start, params);
-        let mut dense = densify(a, b, &patches, ps);
-        if params.refinement_iterations > 0 {
-            refine(a, b, (&gx, &gy), &mut dense, params.refinement_iterations, &params.refinement);
+/// A DIS estimator that keeps its working planes from one call to the next,
+/// as the consecutive pairs of a video want: after the first pair it touches
+/// no fresh memory but the returned field's.
+#[derive(Debug, Default)]
+pub struct DisFlow {
+    planes: PlanePool,
+}
+
+impl DisFlow {
+    /// Computes the flow from `i0` to `i1` (same size), optionally starting from `init`.
+    ///
+    /// # Panics
+    /// When the images differ in size or are smaller than a patch.
+    pub fn flow(&self, i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> FlowField {
+        assert_eq!((i0.width, i0.height), (i1.width, i1.height), "frames differ in size");
+        let pool = &self.planes;
+        let (w, h) = (i0.width, i0.height);
+        let ps = params.patch_size.max(2);
+        let (finest, coarsest) = level_range(w, h, params);
+
+        let (p0, p1) = rayon::join(|| pyramid(i0, coarsest, pool), || pyramid(i1, coarsest, pool));
+        let mut flow: Option<FlowField> = None;
+        for s in (finest..=coarsest).rev() {
+            let (a, b) = (level(i0, &p0, s), level(i1, &p1, s));
+            let start = match flow.as_ref().or(init) {
+                Some(f) => resize_flow_in(pool, f, a.width, a.height),
+                None => FlowField { width: a.width, height: a.height, u: pool.zeros(a.width * a.height), v: pool.zeros(a.width * a.height) },
+            };
+            if let Some(coarser) = flow.take() {
+                pool.give([coarser.u, coarser.v]);
+            }
+            let (gx, gy) = a.gradients_in(pool);
+            let patches = search_level(a, b, (&gx, &gy), &start, params, pool);
+            pool.give([start.u, start.v]);
+            let mut dense = densify(a, b, &patches, ps, pool);
+            if params.refinement_iterations > 0 {
+                refine(pool, a, b, (&gx, &gy), &mut dense, params.refinement_iterations, &params.refinement);
+            }
+            pool.give([gx.data, gy.data]);
+            flow = Some(dense);
         }
-        flow = Some(dense);
+        pool.give(p0.into_iter().chain(p1).map(|l| l.data));
+        let flow = flow.expect("at least one level");
+        if (flow.width, flow.height) == (w, h) {
+            flow
+        } else {
+            let full = resize_flow_in(pool, &flow, w, h);
+            pool.give([flow.u, flow.v]);
+            full
+        }
     }
-    let flow = flow.expect("at least one level");
-    if (flow.width, flow.height) == (w, h) { flow } else { resize_flow(&flow, w, h) }
+
+    /// Takes back a field this estimator returned once its caller is done
+    /// with it, so that the next call writes its result into warm memory.
+    pub fn recycle(&self, field: FlowField) {
+        self.planes.give([field.u, field.v]);
+    }
 }
 
 /// The finest and coarsest pyramid levels computed for a `w` × `h` image.
@@ -203,13 +242,13 @@ fn level<'a>(img: &'a GrayImage, above: &'a [GrayImage], s: usize) -> &'a GrayIm
 /// Levels 1..=top of an image pyramid (level 0 is the image itself); level s is
 /// (w >> s) × (h >> s), each the 2×2 average of the level below (a last odd row
 /// or column is dropped).
-fn pyramid(img: &GrayImage, top: usize) -> Vec<GrayImage> {
+fn pyramid(img: &GrayImage, top: usize, pool: &PlanePool) -> Vec<GrayImage> {
     let mut levels: Vec<GrayImage> = Vec::with_capacity(top);
     for _ in 0..top {
         let prev = levels.last().unwrap_or(img);
         let (w, h) = ((prev.width / 2).max(1), (prev.height / 2).max(1));
-        let mut data = vec![0.0f32; w * h];
-        data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        let mut data = pool.scratch(w * h);
+        data.par_chunks_mut(w).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, row)| {
             let line = |y: usize| &prev.data[y.min(prev.height - 1) * prev.width..][..prev.width];
             let (r0, r1) = (line(2 * y), line(2 * y + 1));
             // Full 2×2 blocks; only a 1-pixel-wide level below has none (its column is repeated).
@@ -229,8 +268,18 @@ fn pyramid(img: &GrayImage, top: usize) -> Vec<GrayImage> {
 
 /// Bilinear resize of a flow field, vectors scaled with the size.
 pub fn resize_flow(f: &FlowField, width: usize, height: usize) -> FlowField {
+    resize_flow_in(&PlanePool::default(), f, width, height)
+}
+
+/// [`resize_flow`] into planes from `pool`.
+fn resize_flow_in(pool: &PlanePool, f: &FlowField, width: usize, height: usize) -> FlowField {
     if (f.width, f.height) == (width, height) {
-        return f.clone();
+        let copy = |plane: &[f32]| {
+            let mut out = pool.scratch(plane.len());
+            out.copy_from_slice(plane);
+            out
+        };
+        return FlowField { width, height, u: copy(&f.u), v: copy(&f.v) };
     }
     let (sx, sy) = (f.width as f32 / width as f32, f.height as f32 / height as f32);
     let (sw, sh) = (f.width, f.height);
@@ -244,8 +293,8 @@ pub fn resize_flow(f: &FlowField, width: usize, height: usize) -> FlowField {
         })
         .collect();
     let horizontal = |plane: &[f32]| -> Vec<f32> {
-        let mut out = vec![0.0f32; sh * width];
-        out.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
+        let mut out = pool.scratch(sh * width);
+        out.par_chunks_mut(width).enumerate().with_min_len(rows_per_task(width)).for_each(|(y, row)| {
             let src = &plane[y * sw..][..sw];
             for (o, &(x0, x1, fx)) in row.iter_mut().zip(&columns) {
                 *o = src[x0] + fx * (src[x1] - src[x0]);
@@ -254,8 +303,8 @@ pub fn resize_flow(f: &FlowField, width: usize, height: usize) -> FlowField {
         out
     };
     let (hu, hv) = rayon::join(|| horizontal(&f.u), || horizontal(&f.v));
-    let mut out = FlowField::zeros(width, height);
-    out.u.par_chunks_mut(width).zip(out.v.par_chunks_mut(width)).enumerate().for_each(|(y, (ur, vr))| {
+    let mut out = FlowField { width, height, u: pool.scratch(width * height), v: pool.scratch(width * height) };
+    out.u.par_chunks_mut(width).zip(out.v.par_chunks_mut(width)).enumerate().with_min_len(rows_per_task(width)).for_each(|(y, (ur, vr))| {
         let fy = ((y as f32 + 0.5) * sy - 0.5).clamp(0.0, (sh - 1) as f32);
         let y0 = fy as usize;
         let (y1, fy) = ((y0 + 1).min(sh - 1), fy - y0 as f32);
@@ -266,6 +315,7 @@ pub fn resize_flow(f: &FlowField, width: usize, height: usize) -> FlowField {
             }
         }
     });
+    pool.give([hu, hv]);
     out
 }
 
@@ -442,16 +492,16 @@ impl<const P: usize> LevelData<'_, P> {
 }
 
 /// Patch flows of one level; `grad` are I0's Sobel gradients.
-fn search_level(i0: &GrayImage, i1: &GrayImage, grad: (&GrayImage, &GrayImage), start: &FlowField, params: &DisParams) -> PatchFlows {
+fn search_level(i0: &GrayImage, i1: &GrayImage, grad: (&GrayImage, &GrayImage), start: &FlowField, params: &DisParams, pool: &PlanePool) -> PatchFlows {
     match params.patch_size {
-        8 => search_level_with::<8>(i0, i1, grad, start, params),
-        12 => search_level_with::<12>(i0, i1, grad, start, params),
-        16 => search_level_with::<16>(i0, i1, grad, start, params),
-        _ => search_level_with::<0>(i0, i1, grad, start, params),
+        8 => search_level_with::<8>(i0, i1, grad, start, params, pool),
+        12 => search_level_with::<12>(i0, i1, grad, start, params, pool),
+        16 => search_level_with::<16>(i0, i1, grad, start, params, pool),
+        _ => search_level_with::<0>(i0, i1, grad, start, params, pool),
     }
 }
 
-fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (&GrayImage, &GrayImage), start: &FlowField, params: &DisParams) -> PatchFlows {
+fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (&GrayImage, &GrayImage), start: &FlowField, params: &DisParams, pool: &PlanePool) -> PatchFlows {
     let ps = params.patch_size;
     assert!(P == 0 || P == ps, "patch size {ps} dispatched as {P}");
     let data = LevelData::<P> { i0, i1, gx, gy, ps, mean_norm: params.mean_normalization };
@@ -475,7 +525,7 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (
         let row0 = stripe * STRIPE_ROWS;
         let rows = chunk.len() / cols;
         let n = ps * ps;
-        let mut templates = Templates { n, data: vec![0.0; rows * cols * 3 * n], scalars: Vec::with_capacity(rows * cols) };
+        let mut templates = Templates { n, data: pool.scratch(rows * cols * 3 * n), scalars: Vec::with_capacity(rows * cols) };
         for (k, out) in templates.data.chunks_exact_mut(3 * n).enumerate() {
             templates.scalars.push(data.template(xs_ref[k % cols], ys_ref[row0 + k / cols], out));
         }
@@ -515,6 +565,7 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (
             let mut backward = (0..rows).rev().flat_map(|r| (0..cols).rev().map(move |c| (r, c)));
             sweep(&mut backward, -1, second_half, chunk);
         }
+        pool.give([templates.data]);
     });
     PatchFlows { xs, ys, flow }
 }
@@ -534,11 +585,11 @@ pub(crate) fn covering(len: usize, starts: &[usize], ps: usize) -> Vec<(usize, u
 ///
 /// Row by row, patch by patch in row-major order, so every pixel sums its
 /// covering patches in the same order as a per-pixel loop would.
-fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize) -> FlowField {
+fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize, pool: &PlanePool) -> FlowField {
     let (w, h) = (i0.width, i0.height);
     let cols = patches.xs.len();
     let ycov = covering(h, &patches.ys, ps);
-    let mut out = FlowField::zeros(w, h);
+    let mut out = FlowField { width: w, height: h, u: pool.zeros(w * h), v: pool.zeros(w * h) };
     // Each patch samples I1 at a constant offset: integer part and bilinear weights once per patch.
     let offsets: Vec<(isize, isize, [f32; 4])> = patches
         .flow
@@ -549,7 +600,7 @@ fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize) -> F
             (fu as isize, fv as isize, [(1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay])
         })
         .collect();
-    out.u.par_chunks_mut(w).zip(out.v.par_chunks_mut(w)).enumerate().for_each(|(y, (ur, vr))| {
+    out.u.par_chunks_mut(w).zip(out.v.par_chunks_mut(w)).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, (ur, vr))| {
         let mut sw = vec![0.0f32; w];
         let i0_row = &i0.data[y * w..][..w];
         for r in ycov[y].0..ycov[y].1 {

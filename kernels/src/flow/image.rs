@@ -2,7 +2,18 @@
 
 use rayon::prelude::*;
 
+use super::planes::PlanePool;
 use crate::resize::coverage;
+
+/// Pixels a parallel task covers at least: a row loop split finer costs more
+/// in scheduling than it gains (small pyramid levels have a few thousand pixels).
+const TASK_PIXELS: usize = 2048;
+
+/// Rows per parallel task for rows of `w` pixels (the minimum length of a
+/// parallel iterator over rows).
+pub(crate) fn rows_per_task(w: usize) -> usize {
+    (TASK_PIXELS / w.max(1)).max(1)
+}
 
 /// A gray image with f32 intensities (0..255 for 8-bit input), row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,10 +59,15 @@ impl GrayImage {
 
     /// Sobel gradients scaled to intensity per pixel (kernel sum 8 divided out), borders replicated.
     pub fn gradients(&self) -> (GrayImage, GrayImage) {
+        self.gradients_in(&PlanePool::default())
+    }
+
+    /// [`Self::gradients`] into planes from `pool`.
+    pub fn gradients_in(&self, pool: &PlanePool) -> (GrayImage, GrayImage) {
         let (w, h) = (self.width, self.height);
-        let mut gx = vec![0.0; w * h];
-        let mut gy = vec![0.0; w * h];
-        gx.par_chunks_mut(w).zip(gy.par_chunks_mut(w)).enumerate().for_each(|(y, (gx, gy))| {
+        let mut gx = pool.scratch(w * h);
+        let mut gy = pool.scratch(w * h);
+        gx.par_chunks_mut(w).zip(gy.par_chunks_mut(w)).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, (gx, gy))| {
             let line = |y: usize| &self.data[y * w..][..w];
             let (up, mid, down) = (line(y.saturating_sub(1)), line(y), line((y + 1).min(h - 1)));
             let at = |x: usize, xm: usize, xp: usize| {

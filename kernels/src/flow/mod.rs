@@ -4,4 +4,5 @@ pub mod color;
 pub mod dis;
 pub mod field;
 pub mod image;
+pub mod planes;
 pub mod variational;

@@ -17,7 +17,8 @@
 use rayon::prelude::*;
 
 use super::field::FlowField;
-use super::image::GrayImage;
+use super::image::{GrayImage, rows_per_task};
+use super::planes::PlanePool;
 
 /// Weights and solver settings. The defaults (α 15, γ 10, δ 5, 5 SOR sweeps,
 /// ω 1.8) were chosen on the Middlebury training pairs Dimetrodon, Grove2 and Urban2.
@@ -61,26 +62,41 @@ struct DataTerms {
 }
 
 impl DataTerms {
-    fn new(i0: &GrayImage, i1: &GrayImage, (i0x, i0y): (&GrayImage, &GrayImage), flow: &FlowField) -> Self {
+    fn new(pool: &PlanePool, i0: &GrayImage, i1: &GrayImage, (i0x, i0y): (&GrayImage, &GrayImage), flow: &FlowField) -> Self {
         let (w, h) = (i0.width, i0.height);
         let n = w * h;
         // Warp I1 by the current flow; pixels that leave the image get no data term.
-        let (mut warped, mut valid) = (vec![0.0f32; n], vec![false; n]);
-        warped.par_chunks_mut(w).zip(valid.par_chunks_mut(w)).enumerate().for_each(|(y, (wr, vr))| {
-            for x in 0..w {
-                let i = y * w + x;
-                let (sx, sy) = (x as f32 + flow.u[i], y as f32 + flow.v[i]);
-                vr[x] = sx >= 0.0 && sy >= 0.0 && sx <= (w - 1) as f32 && sy <= (h - 1) as f32;
-                wr[x] = i1.sample(sx, sy);
-            }
-        });
+        let mut warped = pool.scratch(n);
+        let outside: Vec<usize> = warped
+            .par_chunks_mut(w)
+            .enumerate()
+            .with_min_len(rows_per_task(w))
+            .flat_map_iter(|(y, wr)| {
+                let mut outside = Vec::new();
+                for (x, out) in wr.iter_mut().enumerate() {
+                    let i = y * w + x;
+                    let (sx, sy) = (x as f32 + flow.u[i], y as f32 + flow.v[i]);
+                    if !(sx >= 0.0 && sy >= 0.0 && sx <= (w - 1) as f32 && sy <= (h - 1) as f32) {
+                        outside.push(i);
+                    }
+                    *out = i1.sample(sx, sy);
+                }
+                outside
+            })
+            .collect();
         let warped = GrayImage { width: w, height: h, data: warped };
-        let avg = GrayImage { width: w, height: h, data: i0.data.iter().zip(&warped.data).map(|(a, b)| 0.5 * (a + b)).collect() };
-        let (gx, gy) = avg.gradients();
-        let (xx, xy) = gx.gradients();
-        let (_, yy) = gy.gradients();
-        let (iwx, iwy) = warped.gradients();
-        let minus = |a: &[f32], b: &[f32]| -> Vec<f32> { a.iter().zip(b).map(|(a, b)| a - b).collect() };
+        let mut avg = pool.scratch(n);
+        avg.iter_mut().zip(i0.data.iter().zip(&warped.data)).for_each(|(m, (a, b))| *m = 0.5 * (a + b));
+        let avg = GrayImage { width: w, height: h, data: avg };
+        let (gx, gy) = avg.gradients_in(pool);
+        let (xx, xy) = gx.gradients_in(pool);
+        let (yx, yy) = gy.gradients_in(pool);
+        let (iwx, iwy) = warped.gradients_in(pool);
+        let minus = |a: &[f32], b: &[f32]| -> Vec<f32> {
+            let mut out = pool.scratch(n);
+            out.iter_mut().zip(a.iter().zip(b)).for_each(|(d, (a, b))| *d = a - b);
+            out
+        };
         let mut d = Self {
             iz: minus(&warped.data, &i0.data),
             ixz: minus(&iwx.data, &i0x.data),
@@ -91,10 +107,15 @@ impl DataTerms {
             xy: xy.data,
             yy: yy.data,
         };
+        pool.give([warped.data, avg.data, yx.data, iwx.data, iwy.data]);
         for plane in [&mut d.gx, &mut d.gy, &mut d.xx, &mut d.xy, &mut d.yy, &mut d.iz, &mut d.ixz, &mut d.iyz] {
-            plane.iter_mut().zip(&valid).filter(|(_, v)| !**v).for_each(|(x, _)| *x = 0.0);
+            outside.iter().for_each(|&i| plane[i] = 0.0);
         }
         d
+    }
+
+    fn give_back(self, pool: &PlanePool) {
+        pool.give([self.gx, self.gy, self.xx, self.xy, self.yy, self.iz, self.ixz, self.iyz]);
     }
 }
 
@@ -112,9 +133,9 @@ struct Split {
 }
 
 impl Split {
-    fn new(w: usize, h: usize) -> Self {
+    fn new(pool: &PlanePool, w: usize, h: usize) -> Self {
         let stride = split_stride(w);
-        Self { stride, planes: [vec![0.0; stride * h], vec![0.0; stride * h]] }
+        Self { stride, planes: [pool.zeros(stride * h), pool.zeros(stride * h)] }
     }
 
     /// Row `y` back into `row`.
@@ -155,9 +176,9 @@ struct SorSystem {
 }
 
 impl SorSystem {
-    fn new(w: usize, h: usize) -> Self {
+    fn new(pool: &PlanePool, w: usize, h: usize) -> Self {
         let stride = split_stride(w);
-        Self { stride, data: vec![0.0; h * FIELDS * 2 * stride] }
+        Self { stride, data: pool.zeros(h * FIELDS * 2 * stride) }
     }
 
     /// `m` slots of a field of colour `c` in row `y`, from slot 1.
@@ -167,36 +188,41 @@ impl SorSystem {
     }
 }
 
-/// Refines `flow` (from `i0` to `i1`, same size) in place; `i0_gradients` are
-/// I0's Sobel gradients ([`GrayImage::gradients`]), which the patch search has already.
-pub fn refine(i0: &GrayImage, i1: &GrayImage, i0_gradients: (&GrayImage, &GrayImage), flow: &mut FlowField, iterations: usize, p: &RefineParams) {
+/// Refines `flow` (from `i0` to `i1`, same size) in place, with working planes
+/// from `pool`; `i0_gradients` are I0's Sobel gradients ([`GrayImage::gradients`]),
+/// which the patch search has already.
+pub fn refine(pool: &PlanePool, i0: &GrayImage, i1: &GrayImage, i0_gradients: (&GrayImage, &GrayImage), flow: &mut FlowField, iterations: usize, p: &RefineParams) {
     let (w, h) = (i0.width, i0.height);
     if w < 3 || h < 3 || iterations == 0 {
         return;
     }
     let n = w * h;
-    let data = DataTerms::new(i0, i1, i0_gradients, flow);
-    let (mut du, mut dv) = (vec![0.0f32; n], vec![0.0f32; n]);
-    let (mut su, mut sv) = (Split::new(w, h), Split::new(w, h));
-    let mut smooth = vec![0.0f32; n];
-    let mut sys = SorSystem::new(w, h);
+    let data = DataTerms::new(pool, i0, i1, i0_gradients, flow);
+    let (mut du, mut dv) = (pool.zeros(n), pool.zeros(n));
+    let (mut su, mut sv) = (Split::new(pool, w, h), Split::new(pool, w, h));
+    let mut smooth = pool.scratch(n);
+    let mut sys = SorSystem::new(pool, w, h);
     for _ in 0..iterations {
         smoothness(flow, &du, &dv, p.alpha, &mut smooth);
         coefficients(&data, flow, &du, &dv, &smooth, p, &mut sys);
         sor_sweeps(&sys, &mut su, &mut sv, w, h, p.sor_iterations, p.omega);
-        du.par_chunks_mut(w).zip(dv.par_chunks_mut(w)).enumerate().for_each(|(y, (ur, vr))| {
+        du.par_chunks_mut(w).zip(dv.par_chunks_mut(w)).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, (ur, vr))| {
             su.gather_row(y, ur);
             sv.gather_row(y, vr);
         });
     }
     flow.u.iter_mut().zip(&du).for_each(|(f, d)| *f += d);
     flow.v.iter_mut().zip(&dv).for_each(|(f, d)| *f += d);
+    data.give_back(pool);
+    let [su0, su1] = su.planes;
+    let [sv0, sv1] = sv.planes;
+    pool.give([du, dv, su0, su1, sv0, sv1, smooth, sys.data]);
 }
 
 /// Robust smoothness weight α / (2 √(|∇(flow + d)|² + ε²)) per pixel (central differences, borders clamped).
 fn smoothness(flow: &FlowField, du: &[f32], dv: &[f32], alpha: f32, out: &mut [f32]) {
     let (w, h) = (flow.width, flow.height);
-    out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+    out.par_chunks_mut(w).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, row)| {
         let (ym, yp) = (y.saturating_sub(1), (y + 1).min(h - 1));
         let (fu, fv, du_, dv_) = (part(&flow.u, y * w, w), part(&flow.v, y * w, w), part(du, y * w, w), part(dv, y * w, w));
         let (fum, fvm, dum, dvm) = (part(&flow.u, ym * w, w), part(&flow.v, ym * w, w), part(du, ym * w, w), part(dv, ym * w, w));
@@ -234,7 +260,7 @@ fn coefficients(d: &DataTerms, flow: &FlowField, du: &[f32], dv: &[f32], smooth:
     let s = sys.stride;
     // Per thread, one row of each field; the left weight of x = 0 and the right
     // weight of x = w − 1 are never written and stay zero.
-    sys.data.par_chunks_mut(FIELDS * 2 * s).enumerate().for_each_init(|| vec![0.0f32; FIELDS * w], |fields, (y, block)| {
+    sys.data.par_chunks_mut(FIELDS * 2 * s).enumerate().with_min_len(rows_per_task(w)).for_each_init(|| vec![0.0f32; FIELDS * w], |fields, (y, block)| {
         let o = y * w;
         let (wl_row, rest) = fields.split_at_mut(w);
         let (wr_row, rest) = rest.split_at_mut(w);
@@ -381,7 +407,7 @@ fn sor_sweeps(sys: &SorSystem, su: &mut Split, sv: &mut Split, w: usize, h: usiz
             let [u0, u1] = &mut su.planes;
             let [v0, v1] = &mut sv.planes;
             let (own_u, other_u, own_v, other_v) = if c == 0 { (u0, &*u1, v0, &*v1) } else { (u1, &*u0, v1, &*v0) };
-            own_u.par_chunks_mut(s).zip(own_v.par_chunks_mut(s)).enumerate().for_each(|(y, (ur, vr))| {
+            own_u.par_chunks_mut(s).zip(own_v.par_chunks_mut(s)).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, (ur, vr))| {
                 sor_row(sys, (ur, vr), (other_u, other_v), w, h, y, c, omega);
             });
         }

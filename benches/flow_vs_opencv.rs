@@ -5,7 +5,9 @@
 //! ours and OpenCV's alternately (OpenCV in a long-lived Python process that
 //! serves one run per request), so both see the same machine load, and
 //! prints median ms/pair for both, the median of the per-run speed ratios
-//! (OpenCV time / ours) and the endpoint errors. Needs `python3` with opencv-python-headless
+//! (OpenCV time / ours) and the endpoint errors. Ours runs as a video's pairs
+//! do, writing into the field it returned before; "fresh ms" is ours when
+//! every result needs new memory. Needs `python3` with opencv-python-headless
 //! (scripts/setup.sh installs it).
 //!
 //! Run: `cargo bench --bench flow_vs_opencv`
@@ -116,8 +118,8 @@ fn main() {
     let mut peer = Peer { child, replies };
 
     println!(
-        "{:<32} {:<9} {:>3} {:>10} {:>10} {:>7} {:>8} {:>8}",
-        "pair", "preset", "thr", "ours ms", "opencv ms", "ratio", "our EPE", "cv EPE"
+        "{:<32} {:<9} {:>3} {:>10} {:>10} {:>10} {:>7} {:>8} {:>8}",
+        "pair", "preset", "thr", "ours ms", "fresh ms", "opencv ms", "ratio", "our EPE", "cv EPE"
     );
     let mut ratios = Vec::new();
     for pair in &pairs {
@@ -127,33 +129,44 @@ fn main() {
             let params = DisParams::preset(preset);
             for threads in [1usize, 2] {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-                // Both sides keep their working memory from one call to the next (ours in the
-                // estimator, OpenCV's in its DIS object) and return a new field each time
-                // (OpenCV 5.0 takes a field passed to `calc` as the initial flow).
+                // Both sides keep their working memory from one call to the next, ours in
+                // the estimator, OpenCV's in its DIS object. Ours writes its result into
+                // the field it returned before, which the caller gave back (as the flow
+                // operator does); OpenCV 5.0 takes a field passed to `calc` as the initial
+                // flow, so it returns a new numpy array each time (numpy maps one of 4 MB
+                // or more on huge pages: cheap to fault in). "fresh ms" is ours when the
+                // caller keeps every field, so each result needs new memory.
                 let estimator = DisFlow::default();
                 let mut flow = pool.install(|| estimator.flow(&a, &b, &params, None));
                 let (_, cv_epe) = peer.run(pair, pname, threads);
                 // Alternate one run of each, so both see the same machine load.
-                let (mut mine, mut theirs, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+                let (mut mine, mut fresh, mut theirs, mut ratio) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let mut kept = Vec::new();
                 for _ in 0..REPEATS {
+                    estimator.recycle(flow);
                     let t = Instant::now();
                     flow = pool.install(|| estimator.flow(&a, &b, &params, None));
                     let ms = t.elapsed().as_secs_f64() * 1e3;
                     let (cv_ms, _) = peer.run(pair, pname, threads);
+                    let t = Instant::now();
+                    kept.push(pool.install(|| estimator.flow(&a, &b, &params, None)));
+                    fresh.push(t.elapsed().as_secs_f64() * 1e3);
                     mine.push(ms);
                     theirs.push(cv_ms);
                     ratio.push(cv_ms / ms);
                 }
+                drop(kept);
                 let epe = truth.as_ref().map(|t| average_endpoint_error(&flow, t));
                 let fmt = |e: Option<f64>| e.map_or("-".to_string(), |e| format!("{e:.3}"));
                 let r = median(ratio);
                 ratios.push(r);
                 println!(
-                    "{:<32} {:<9} {:>3} {:>10.1} {:>10.1} {:>7.2} {:>8} {:>8}",
+                    "{:<32} {:<9} {:>3} {:>10.1} {:>10.1} {:>10.1} {:>7.2} {:>8} {:>8}",
                     pair.name,
                     pname,
                     threads,
                     median(mine),
+                    median(fresh),
                     median(theirs),
                     r,
                     fmt(epe),

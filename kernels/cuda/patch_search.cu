@@ -32,7 +32,7 @@ struct FlowMeasure {
     float ssd, bx, by;
 };
 
-__device__ void flow_template(const FlowLevel* L, int px, int py, int lane, float ridge, FlowTemplate* T) {
+__device__ void flow_template(const FlowLevel* L, int px, int py, int lane, float ridge, float damping, FlowTemplate* T) {
     for (int j = 0; j < FLOW_MAX_PER_LANE; j++) {
         int k = lane + FLOW_WARP * j;
         T->t[j] = 0.0f;
@@ -75,7 +75,8 @@ __device__ void flow_template(const FlowLevel* L, int px, int py, int lane, floa
     flow_warp_sum(s, 5);
     T->sjx = s[0];
     T->sjy = s[1];
-    float r = ridge * n;
+    // An absolute floor and a fraction of the trace (Levenberg-Marquardt damping).
+    float r = ridge * n + damping * (s[2] + s[4]);
     float a = s[2] + r, b = s[3], c = s[4] + r;
     float det = a * c - b * b;
     T->ha = c / det;
@@ -122,26 +123,28 @@ __device__ FlowMeasure flow_measure(const FlowLevel* L, const FlowTemplate* T, i
     return m;
 }
 
-// Gauss-Newton from (*u, *v), whose measure is `here`; leaves the best displacement seen in (*u, *v).
+// Gauss-Newton from (*u, *v), whose measure is `here`; leaves its result in (*u, *v).
+// When the SSD rises it stops, one step on from the point where it rose.
 __device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int px, int py, float* u, float* v, FlowMeasure here,
                                   int iters, int lane) {
     float cu = *u, cv = *v, bu = cu, bv = cv, best = FLOW_INF;
     for (int it = 0; it < iters; it++) {
         if (it > 0) here = flow_measure(L, T, px, py, cu, cv, lane);
-        if (here.ssd < best) {
+        bool improved = here.ssd < best;
+        if (improved) {
             best = here.ssd;
             bu = cu;
             bv = cv;
-        } else {
-            // (cu, cv) was just measured and is worse: the best is known.
-            *u = bu;
-            *v = bv;
-            return;
         }
         float du = T->ha * here.bx + T->hb * here.by;
         float dv = T->hb * here.bx + T->hc * here.by;
         cu -= du;
         cv -= dv;
+        if (!improved) {
+            *u = cu;
+            *v = cv;
+            return;
+        }
         if (du * du + dv * dv < 1e-4f) break;
     }
     // The last step's point has not been measured yet.
@@ -157,12 +160,12 @@ __device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int
 
 // One patch of a sweep: propagation from the neighbours already visited, search, rejection.
 __device__ void flow_visit(const FlowLevel* L, const float* start_u, const float* start_v, const int* xs, const int* ys, int cols,
-                           int row0, int srows, int r, int c, int dir, int iters, int propagate, float ridge,
+                           int row0, int srows, int r, int c, int dir, int iters, int propagate, float ridge, float damping,
                            float* flow_u, float* flow_v, int lane) {
     int px = xs[c], py = ys[row0 + r];
     int k = (row0 + r) * cols + c;
     FlowTemplate T;
-    flow_template(L, px, py, lane, ridge, &T);
+    flow_template(L, px, py, lane, ridge, damping, &T);
     float cu = flow_u[k], cv = flow_v[k];
     FlowMeasure at = flow_measure(L, &T, px, py, cu, cv, lane);
     if (propagate) {
@@ -199,7 +202,7 @@ __device__ void flow_visit(const FlowLevel* L, const float* start_u, const float
 extern "C" __global__ void flow_patch_search(const float* i0, const float* i1, const float* gx, const float* gy, int w, int h,
                                              const float* start_u, const float* start_v, const int* xs, int cols, const int* ys, int rows,
                                              float* flow_u, float* flow_v, int ps, int iters_fwd, int iters_bwd, int mean_norm,
-                                             int propagate, float ridge) {
+                                             int propagate, float ridge, float damping) {
     int lane = threadIdx.x, r = threadIdx.y;
     size_t plane = (size_t)blockIdx.z * w * h, patches = (size_t)blockIdx.z * rows * cols;
     FlowLevel L = {i0 + plane, i1 + plane, gx + plane, gy + plane, w, h, ps, ps * ps, mean_norm};
@@ -220,14 +223,14 @@ extern "C" __global__ void flow_patch_search(const float* i0, const float* i1, c
     for (int step = 0; step < cols + srows - 1; step++) {
         int c = step - r;
         if (r < srows && c >= 0 && c < cols)
-            flow_visit(&L, start_u, start_v, xs, ys, cols, row0, srows, r, c, 1, iters_fwd, propagate, ridge, flow_u, flow_v, lane);
+            flow_visit(&L, start_u, start_v, xs, ys, cols, row0, srows, r, c, 1, iters_fwd, propagate, ridge, damping, flow_u, flow_v, lane);
         __syncthreads();
     }
     if (iters_bwd > 0) {
         for (int step = 0; step < cols + srows - 1; step++) {
             int c = cols - 1 - (step - (srows - 1 - r));
             if (r < srows && c >= 0 && c < cols)
-                flow_visit(&L, start_u, start_v, xs, ys, cols, row0, srows, r, c, -1, iters_bwd, propagate, ridge, flow_u, flow_v, lane);
+                flow_visit(&L, start_u, start_v, xs, ys, cols, row0, srows, r, c, -1, iters_bwd, propagate, ridge, damping, flow_u, flow_v, lane);
             __syncthreads();
         }
     }

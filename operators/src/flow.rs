@@ -151,7 +151,7 @@ impl FlowConfig {
 pub const KIND: OperatorKind = OperatorKind {
     name: "flow",
     section: Section::Operators,
-    version: 2,
+    version: 3,
     doc: "Dense optical flow (DIS) between consecutive frames, computed inside the clip's frame stage.\n\
           Record: per-pair frame means of u, v, speed and the up/right/down/left components\n\
           (positive parts of -v, u, v, -u), in pixels/frame at input size, y down.\n\

@@ -5,7 +5,7 @@
 //! same-sized pairs processed by each launch (the grid's z axis).
 
 use super::{Arg, Device, GpuError, Launch};
-use crate::flow::dis::{DisParams, HESSIAN_RIDGE, STRIPE_ROWS, covering, grid, level_range};
+use crate::flow::dis::{DisParams, HESSIAN_DAMPING, HESSIAN_RIDGE, STRIPE_ROWS, covering, grid, level_range};
 use crate::flow::field::FlowField;
 use crate::flow::image::GrayImage;
 
@@ -140,6 +140,7 @@ impl<D: Device> GpuDis<D> {
                     int(usize::from(p.mean_normalization)),
                     int(usize::from(p.spatial_propagation)),
                     Arg::Float(HESSIAN_RIDGE),
+                    Arg::Float(HESSIAN_DAMPING),
                 ],
             )?;
 

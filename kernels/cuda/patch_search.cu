@@ -16,7 +16,7 @@ struct FlowLevel {
     const float* i1;
     const float* gx;
     const float* gy;
-    int w, h, ps, n, mean_norm;
+    int w, h, ps, n, mean_norm, step_on_rise;
 };
 
 // The template side of one patch, each lane holding its share of the pixels:
@@ -124,7 +124,8 @@ __device__ FlowMeasure flow_measure(const FlowLevel* L, const FlowTemplate* T, i
 }
 
 // Gauss-Newton from (*u, *v), whose measure is `here`; leaves its result in (*u, *v).
-// When the SSD rises it stops, one step on from the point where it rose.
+// When the SSD rises it stops, at the best point seen or, with step_on_rise, one
+// step on from the point where it rose.
 __device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int px, int py, float* u, float* v, FlowMeasure here,
                                   int iters, int lane) {
     float cu = *u, cv = *v, bu = cu, bv = cv, best = FLOW_INF;
@@ -141,8 +142,8 @@ __device__ void flow_gauss_newton(const FlowLevel* L, const FlowTemplate* T, int
         cu -= du;
         cv -= dv;
         if (!improved) {
-            *u = cu;
-            *v = cv;
+            *u = L->step_on_rise ? cu : bu;
+            *v = L->step_on_rise ? cv : bv;
             return;
         }
         if (du * du + dv * dv < 1e-4f) break;
@@ -202,10 +203,10 @@ __device__ void flow_visit(const FlowLevel* L, const float* start_u, const float
 extern "C" __global__ void flow_patch_search(const float* i0, const float* i1, const float* gx, const float* gy, int w, int h,
                                              const float* start_u, const float* start_v, const int* xs, int cols, const int* ys, int rows,
                                              float* flow_u, float* flow_v, int ps, int iters_fwd, int iters_bwd, int mean_norm,
-                                             int propagate, float ridge, float damping) {
+                                             int propagate, int step_on_rise, float ridge, float damping) {
     int lane = threadIdx.x, r = threadIdx.y;
     size_t plane = (size_t)blockIdx.z * w * h, patches = (size_t)blockIdx.z * rows * cols;
-    FlowLevel L = {i0 + plane, i1 + plane, gx + plane, gy + plane, w, h, ps, ps * ps, mean_norm};
+    FlowLevel L = {i0 + plane, i1 + plane, gx + plane, gy + plane, w, h, ps, ps * ps, mean_norm, step_on_rise};
     start_u += plane;
     start_v += plane;
     flow_u += patches;

@@ -39,12 +39,18 @@ pub struct DisParams {
     pub mean_normalization: bool,
     /// Try neighbours' displacements before searching.
     pub spatial_propagation: bool,
+    /// When a patch's SSD rises during the search, take one more step from
+    /// there (the rise overshot the minimum) instead of going back to the best
+    /// point seen. Better where the patch flows are the result (`ultrafast`,
+    /// without refinement); worse for the sub-pixel motions of rendered
+    /// micro-actions, so off in the refined presets.
+    pub step_on_rise: bool,
 }
 
 /// Operating points with OpenCV's meanings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
-    /// Finest scale 2, patch 8, stride 4, 12 iterations, no refinement.
+    /// Finest scale 2, patch 8, stride 4, 12 iterations, no refinement; steps on when the SSD rises.
     Ultrafast,
     /// Finest scale 2, patch 8, stride 4, 16 iterations, 5 refinement iterations.
     Fast,
@@ -70,6 +76,7 @@ impl DisParams {
             refinement: RefineParams::default(),
             mean_normalization: true,
             spatial_propagation: true,
+            step_on_rise: preset == Preset::Ultrafast,
         }
     }
 }
@@ -392,6 +399,7 @@ struct LevelData<'a, const P: usize> {
     gy: &'a GrayImage,
     ps: usize,
     mean_norm: bool,
+    step_on_rise: bool,
 }
 
 impl<const P: usize> LevelData<'_, P> {
@@ -468,9 +476,8 @@ impl<const P: usize> LevelData<'_, P> {
     }
 
     /// Gauss–Newton from (u, v), whose measure is `at_start`. It stops when the
-    /// SSD rises, with one more step from the point where it rose: that point
-    /// overshot the minimum, and the step back from it lands nearer than the
-    /// best point seen before (which the damped steps approach from one side).
+    /// SSD rises, at the best point seen or, with `step_on_rise`, one step on
+    /// from the point where it rose.
     fn search(&self, tpl: &Template<'_>, (px, py): (usize, usize), (mut u, mut v): (f32, f32), at_start: Measure, iters: usize, diff: &mut [f32]) -> (f32, f32) {
         let mut best = ((u, v), f32::INFINITY);
         let mut here = at_start;
@@ -487,7 +494,7 @@ impl<const P: usize> LevelData<'_, P> {
             u -= du;
             v -= dv;
             if !improved {
-                return (u, v);
+                return if self.step_on_rise { (u, v) } else { best.0 };
             }
             if du * du + dv * dv < 1e-4 {
                 break;
@@ -512,7 +519,7 @@ fn search_level(i0: &GrayImage, i1: &GrayImage, grad: (&GrayImage, &GrayImage), 
 fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (&GrayImage, &GrayImage), start: &FlowField, params: &DisParams, pool: &PlanePool) -> PatchFlows {
     let ps = params.patch_size;
     assert!(P == 0 || P == ps, "patch size {ps} dispatched as {P}");
-    let data = LevelData::<P> { i0, i1, gx, gy, ps, mean_norm: params.mean_normalization };
+    let data = LevelData::<P> { i0, i1, gx, gy, ps, mean_norm: params.mean_normalization, step_on_rise: params.step_on_rise };
     let xs = grid(i0.width, ps, params.patch_stride);
     let ys = grid(i0.height, ps, params.patch_stride);
     let cols = xs.len();

@@ -139,6 +139,7 @@ impl<D: Device> GpuDis<D> {
                     int(p.iterations - first_half),
                     int(usize::from(p.mean_normalization)),
                     int(usize::from(p.spatial_propagation)),
+                    int(usize::from(p.step_on_rise)),
                     Arg::Float(HESSIAN_RIDGE),
                     Arg::Float(HESSIAN_DAMPING),
                 ],

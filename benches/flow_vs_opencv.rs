@@ -25,7 +25,7 @@ use maflow_kernels::flow::image::GrayImage;
 use maflow_operators::decode::{DecodeConfig, open_stream};
 use maflow_operators::image_files::read_gray_png;
 
-const REPEATS: usize = 11;
+const REPEATS: usize = 21;
 
 struct Pair {
     name: String,

@@ -9,7 +9,7 @@
 // Patches up to 16x16: each lane of a warp holds at most 8 of a patch's pixels.
 #define FLOW_MAX_PER_LANE 8
 // Patch rows per stripe (one warp per row); equals STRIPE_ROWS in the CPU twin.
-#define FLOW_STRIPE_ROWS 8
+#define FLOW_STRIPE_ROWS 4
 
 __device__ inline float flow_clampf(float v, float lo, float hi) { return fminf(fmaxf(v, lo), hi); }
 

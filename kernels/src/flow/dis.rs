@@ -156,7 +156,7 @@ fn warp_sum(n: usize, term: impl Fn(usize) -> f32) -> f32 {
 }
 
 /// Patch rows per stripe: the unit of parallel work and of propagation.
-pub(crate) const STRIPE_ROWS: usize = 8;
+pub(crate) const STRIPE_ROWS: usize = 4;
 
 /// Computes the flow from `i0` to `i1` (same size), optionally starting from `init`:
 /// one call of a fresh [`DisFlow`].

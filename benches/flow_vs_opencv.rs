@@ -81,6 +81,12 @@ impl Peer {
     }
 }
 
+/// A pause before each timed run: both thread pools spin for a while after a
+/// job, and a 2 ms job is measurably slowed by the other side's spinning threads.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(5));
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -144,10 +150,13 @@ fn main() {
                 let mut kept = Vec::new();
                 for _ in 0..REPEATS {
                     estimator.recycle(flow);
+                    settle();
                     let t = Instant::now();
                     flow = pool.install(|| estimator.flow(&a, &b, &params, None));
                     let ms = t.elapsed().as_secs_f64() * 1e3;
+                    settle();
                     let (cv_ms, _) = peer.run(pair, pname, threads);
+                    settle();
                     let t = Instant::now();
                     kept.push(pool.install(|| estimator.flow(&a, &b, &params, None)));
                     fresh.push(t.elapsed().as_secs_f64() * 1e3);

@@ -233,7 +233,7 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, description: &str, config: &QaCon
             continue;
         }
         let mut rng = Rng::new(config.seed, &[&clip.id, task]);
-        let mut made: Vec<(String, Vec<String>, String, Option<String>, Value)> = Vec::new();
+        let mut made: Vec<Draft> = Vec::new();
         match task {
             "CMAR" | "FMAR" | "MARE" => {
                 if let Some(a) = labelled {
@@ -293,6 +293,9 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, description: &str, config: &QaCon
     (items, shortfall, rejected)
 }
 
+/// An item before it has an id: question, options, answer, reference, provenance.
+type Draft = (String, Vec<String>, String, Option<String>, Value);
+
 /// The answers a clip's items of one yes/no task will have: yes and no in
 /// pairs, so answers balance over the benchmark; a clip that lacks one side
 /// asks fewer items (its shortfall) rather than unbalance them. An odd last
@@ -341,8 +344,8 @@ mod tests {
         let n = 90;
         let mut vectors = vec![vec![[0.0f32, 0.0]; n]; 14];
         let mut coords = vec![vec![[0.5f32, 0.5]; n]; 14];
-        for t in 5..60 {
-            vectors[0][t] = [0.0, if (t - 5) / 6 % 2 == 0 { 1.5 } else { -1.5 }];
+        for (t, v) in vectors[0].iter_mut().enumerate().take(60).skip(5) {
+            *v = [0.0, if (t - 5) / 6 % 2 == 0 { 1.5 } else { -1.5 }];
         }
         coords[0] = vec![[0.5, 0.2]; n];
         let mut hand = [0.7f32, 0.8];

@@ -129,7 +129,6 @@ impl Claim {
     }
 }
 
-/// `up` → `upward`, `up-left` → `up and to the left`.
 /// A claim's answer when it is clear-cut: yes when `yes` holds, else no when
 /// `no` holds, else undecided (the claim is not asked).
 fn verdict(yes: bool, no: bool) -> Option<bool> {
@@ -140,6 +139,7 @@ fn verdict(yes: bool, no: bool) -> Option<bool> {
     }
 }
 
+/// `up` → `upward`, `up-left` → `up and to the left`.
 fn toward(direction: &str) -> String {
     match direction {
         "up" => "upward".into(),

@@ -15,7 +15,7 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput};
 use maflow_engine::data::PixelFormat;
 use maflow_engine::registry::FrameStream;
-use maflow_operators::decode::{DecodeConfig, open_stream};
+use maflow_operators::frame::decode::{DecodeConfig, open_stream};
 
 const THREADS: usize = 2;
 

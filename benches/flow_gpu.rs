@@ -15,7 +15,7 @@ use maflow_kernels::flow::image::GrayImage;
 use maflow_kernels::gpu::Device;
 use maflow_kernels::gpu::cuda::CudaDevice;
 use maflow_kernels::gpu::dis::GpuDis;
-use maflow_operators::decode::{DecodeConfig, open_stream};
+use maflow_operators::frame::decode::{DecodeConfig, open_stream};
 
 const TARGET_PAIRS_PER_S: f64 = 5000.0;
 const TARGET_LATENCY_MS: f64 = 1.0;

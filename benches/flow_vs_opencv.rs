@@ -22,8 +22,8 @@ use maflow_engine::registry::FrameStream;
 use maflow_kernels::flow::dis::{DisFlow, DisParams, Preset};
 use maflow_kernels::flow::field::{FlowField, average_endpoint_error};
 use maflow_kernels::flow::image::GrayImage;
-use maflow_operators::decode::{DecodeConfig, open_stream};
-use maflow_operators::image_files::read_gray_png;
+use maflow_operators::frame::decode::{DecodeConfig, open_stream};
+use maflow_operators::common::png_io::read_gray_png;
 
 const REPEATS: usize = 21;
 

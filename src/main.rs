@@ -216,7 +216,7 @@ fn main() -> ExitCode {
 }
 
 fn synth(args: &SynthArgs) -> Result<(), String> {
-    use maflow_operators::synth::{SynthOptions, actions::Action, generate};
+    use maflow_synth::{SynthOptions, actions::Action, generate};
     let actions = if args.actions.is_empty() {
         Action::ALL.to_vec()
     } else {
@@ -419,7 +419,7 @@ fn ops(kind: Option<&str>) -> ExitCode {
         None => reg.kinds().iter().collect(),
     };
     for k in kinds {
-        let inputs: Vec<String> = k.inputs.iter().map(|p| format!("{} ({:?})", p.name, p.ty).to_lowercase()).collect();
+        let inputs: Vec<String> = k.inputs.iter().map(|p| format!("{} ({})", p.name, p.ty)).collect();
         println!("{} v{}  [{}]", k.name, k.version, k.section.key());
         for line in k.doc.lines() {
             println!("    {}", line.trim());
@@ -428,10 +428,10 @@ fn ops(kind: Option<&str>) -> ExitCode {
             println!("  inputs: {}", inputs.join(", "));
         }
         if let Some(out) = k.output {
-            println!("  output: {}", format!("{out:?}").to_lowercase());
+            println!("  output: {out}");
         }
         println!("  params:");
-        for line in k.example.lines() {
+        for line in k.example().lines() {
             println!("    {line}");
         }
         println!();
@@ -441,8 +441,8 @@ fn ops(kind: Option<&str>) -> ExitCode {
 
 fn flow(args: &FlowArgs) -> Result<(), String> {
     use maflow_kernels::flow::{color::flow_to_rgb, dis::dis_flow, field, image::GrayImage};
-    use maflow_operators::flow::{FlowConfig, FlowPreset};
-    use maflow_operators::image_files::{encode_rgb_png, read_gray_png};
+    use maflow_operators::frame::flow::{FlowConfig, FlowPreset};
+    use maflow_operators::common::png_io::{encode_rgb_png, read_gray_png};
 
     let preset: FlowPreset = args.preset.parse()?;
     let config: FlowConfig = serde_json::from_value(serde_json::json!({ "preset": preset }))

@@ -32,7 +32,7 @@ pub fn check_real_clip_descriptors(dir: &Path, frames: &[(&str, usize)]) {
         assert_eq!(violations(&descriptor_schema, &d), Vec::<String>::new(), "{clip}.json");
         assert_eq!(violations(&meta_schema, &m), Vec::<String>::new(), "{clip}.meta.json");
         let names: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(names, maflow_operators::body::PARTS, "{clip}: parts in order");
+        assert_eq!(names, maflow_operators::common::body::PARTS, "{clip}: parts in order");
         for (part, track) in d.as_object().unwrap() {
             assert_eq!(track.as_array().unwrap().len(), n, "{clip} {part}: one entry per frame");
             assert_eq!(track[0]["vector"], serde_json::json!([0.0, 0.0]), "{clip} {part}: no motion before the first frame");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use maflow_kernels::flow::dis::{DisFlow, DisParams, Preset, dis_flow};
 use maflow_kernels::flow::field::{FlowField, average_endpoint_error};
 use maflow_kernels::flow::image::GrayImage;
-use maflow_operators::image_files::read_gray_png;
+use maflow_operators::common::png_io::read_gray_png;
 use proptest::prelude::*;
 
 pub fn middlebury(name: &str) -> (GrayImage, GrayImage, FlowField) {

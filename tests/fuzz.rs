@@ -8,7 +8,7 @@ use maflow_engine::graph::compile;
 use maflow_engine::spec;
 use maflow_kernels::flow::field::FlowField;
 use maflow_operators::registry;
-use maflow_operators::skeleton_files::{SkeletonConfig, SkeletonFormat, read_clip};
+use maflow_operators::frame::skeleton::{SkeletonConfig, SkeletonFormat, read_clip};
 use proptest::prelude::*;
 
 const DEMO: &str = include_str!("../pipelines/demo.yaml");

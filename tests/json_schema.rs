@@ -104,7 +104,7 @@ fn the_checker_catches_what_the_schemas_forbid() {
     let schema: Value = serde_json::from_str(include_str!("../operators/schemas/descriptor.schema.json")).unwrap();
     let entry = serde_json::json!([{"vector": [0.1, -0.2], "coord": [0.5, 0.25]}]);
     let mut good = serde_json::Map::new();
-    for p in maflow_operators::body::PARTS {
+    for p in maflow_operators::common::body::PARTS {
         good.insert(p.into(), entry.clone());
     }
     let good = Value::Object(good);

@@ -8,9 +8,9 @@
 
 use std::collections::HashMap;
 
-use crate::diagnostic::{Diagnostic, sort_diagnostics};
-use crate::registry::{OperatorKind, PortType, Registry, Runtime};
-use crate::spec::{Spec, SpecErrors};
+use crate::diagnostic::{Diagnostic, Span, sort_diagnostics};
+use crate::registry::{OperatorKind, Port, Registry, Runtime};
+use crate::spec::{NodeDecl, Spec, SpecErrors};
 
 /// A node of the compiled graph.
 #[derive(Clone)]
@@ -85,132 +85,30 @@ impl Plan {
     }
 }
 
+/// What a node's declaration compiled into: its kind and, when its params are good, its runtime and config.
+type BuiltDecl = (Option<&'static OperatorKind>, Option<(Runtime, serde_json::Value)>);
+
 /// Compiles a spec against the registry.
 pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErrors> {
     let mut diags = spec.deferred.clone();
-    let decls = &spec.nodes;
-
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    for (i, decl) in decls.iter().enumerate() {
-        if let Some(&first) = index.get(decl.id.as_str()) {
-            diags.push(
-                Diagnostic::at(decl.id_span, format!("duplicate node id `{}`", decl.id))
-                    .with_help(format!("first declared at line {}", decls[first].id_span.line)),
-            );
-        } else {
-            index.insert(&decl.id, i);
-        }
-    }
-
-    // Kinds and params.
-    let names: Vec<&str> = registry.kinds().iter().map(|k| k.name).collect();
-    let kinds: Vec<Option<&'static OperatorKind>> = decls.iter().map(|d| registry.get(&d.kind)).collect();
-    let mut built: Vec<Option<(Runtime, serde_json::Value)>> = Vec::new();
-    for (decl, kind) in decls.iter().zip(&kinds) {
-        let Some(kind) = *kind else {
-            diags.push(
-                Diagnostic::at(decl.kind_span, format!("unknown operator kind `{}`", decl.kind))
-                    .suggest(&decl.kind, names.iter().copied()),
-            );
-            built.push(None);
-            continue;
-        };
-        if kind.section != decl.section {
-            diags.push(Diagnostic::at(
-                decl.kind_span,
-                format!(
-                    "`{}` belongs under `{}:`, not `{}:`",
-                    kind.name,
-                    kind.section.key(),
-                    decl.section.key()
-                ),
-            ));
-        }
-        match (kind.build)(&decl.params) {
-            Ok(b) => built.push(Some((b.runtime, b.config))),
-            Err(mut d) => {
-                for diag in &mut d {
-                    diag.message = format!("{} (`{}` params): {}", decl.id, kind.name, diag.message);
-                }
-                diags.extend(d);
-                built.push(None);
-            }
-        }
-    }
-
-    // Connections and port types.
-    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); decls.len()];
-    let ids: Vec<&str> = decls.iter().map(|d| d.id.as_str()).collect();
-    for (i, decl) in decls.iter().enumerate() {
-        let kind = kinds[i];
-        // A last port named `name...` takes one or more inputs.
-        let variadic = kind.is_some_and(|k| k.inputs.last().is_some_and(|p| p.name.ends_with("...")));
-        if let Some(kind) = kind
-            && (decl.inputs.len() != kind.inputs.len() && !(variadic && decl.inputs.len() >= kind.inputs.len()))
-        {
-            let want: Vec<&str> = kind.inputs.iter().map(|p| p.name).collect();
-            let msg = if kind.inputs.is_empty() {
-                format!("`{}` takes no inputs", kind.name)
-            } else if decl.inputs.is_empty() {
-                format!("missing input: `{}` needs {} ({})", kind.name, want.len(), want.join(", "))
-            } else {
-                format!("`{}` takes {} input(s) ({}), found {}", kind.name, want.len(), want.join(", "), decl.inputs.len())
-            };
-            let span = decl.inputs.first().map_or(decl.id_span, |i| i.1);
-            diags.push(Diagnostic::at(span, format!("{}: {msg}", decl.id)));
-        }
-        for (port_no, (input, span)) in decl.inputs.iter().enumerate() {
-            let Some(&j) = index.get(input.as_str()) else {
-                diags.push(
-                    Diagnostic::at(*span, format!("input `{input}` of `{}` doesn't match any node", decl.id))
-                        .suggest(input, ids.iter().copied().filter(|id| *id != decl.id)),
-                );
-                continue;
-            };
-            edges[i].push(j);
-            let (Some(kind), Some(up)) = (kind, kinds[j]) else { continue };
-            let Some(port) = kind.inputs.get(port_no).or(if variadic { kind.inputs.last() } else { None }) else { continue };
-            match up.output {
-                None => diags.push(Diagnostic::at(
-                    *span,
-                    format!("`{input}` is a sink (`{}`) and produces nothing to read", up.name),
-                )),
-                Some(produced) if !port.ty.accepts(produced) => diags.push(
-                    Diagnostic::at(
-                        *span,
-                        format!(
-                            "port type mismatch: input `{}` of `{}` expects {}, but `{input}` ({}) produces {}",
-                            port.name,
-                            decl.id,
-                            type_name(port.ty),
-                            up.name,
-                            type_name(produced)
-                        ),
-                    )
-                    .with_help(hint_for(port.ty)),
-                ),
-                Some(_) => {}
-            }
-        }
-    }
-
+    let index = index_ids(&spec, &mut diags);
+    let (kinds, mut built): (Vec<_>, Vec<_>) = spec.nodes.iter().map(|decl| build_node(decl, registry, &mut diags)).unzip();
+    let edges = connect(&spec, &index, &kinds, &mut diags);
     let order = match topological_order(&edges) {
         Ok(order) => Some(order),
         Err(cycle) => {
-            let path: Vec<&str> = cycle.iter().map(|&i| ids[i]).collect();
-            let first = cycle[0];
-            diags.push(Diagnostic::at(decls[first].id_span, format!("cyclic dependency [{}]", path.join(" -> "))));
+            let path: Vec<&str> = cycle.iter().map(|&i| spec.nodes[i].id.as_str()).collect();
+            diags.push(Diagnostic::at(spec.nodes[cycle[0]].id_span, format!("cyclic dependency [{}]", path.join(" -> "))));
             None
         }
     };
-
     sort_diagnostics(&mut diags);
     let (Some(order), true) = (order, diags.is_empty()) else {
         return Err(SpecErrors { sources: spec.sources, diagnostics: diags });
     };
 
     // Renumber in topological order.
-    let mut new_index = vec![0; decls.len()];
+    let mut new_index = vec![0; spec.nodes.len()];
     for (new, &old) in order.iter().enumerate() {
         new_index[old] = new;
     }
@@ -221,7 +119,7 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
             let kind = kinds[old].expect("every kind known when no diagnostics");
             let fingerprint = node_fingerprint(kind, &config);
             PlanNode {
-                id: decls[old].id.clone(),
+                id: spec.nodes[old].id.clone(),
                 kind,
                 inputs: edges[old].iter().map(|&j| new_index[j]).collect(),
                 runtime,
@@ -231,45 +129,141 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
             }
         })
         .collect();
-    let stages = match fuse(&mut nodes) {
-        Ok(stages) => stages,
+    match fuse(&mut nodes) {
+        Ok(stages) => Ok(Plan { spec, nodes, stages }),
         Err(node) => {
-            let old = order[node];
-            let inputs: Vec<&str> = decls[old].inputs.iter().map(|(id, _)| id.as_str()).collect();
-            let span = decls[old].inputs.first().map_or(decls[old].id_span, |i| i.1);
+            let decl = &spec.nodes[order[node]];
+            let inputs: Vec<&str> = decl.inputs.iter().map(|(id, _)| id.as_str()).collect();
+            let span = decl.inputs.first().map_or(decl.id_span, |i| i.1);
             let diag = Diagnostic::at(
                 span,
-                format!("{}: its inputs ({}) come from different frame producers", decls[old].id, inputs.join(", ")),
+                format!("{}: its inputs ({}) come from different frame producers", decl.id, inputs.join(", ")),
             )
-            .with_help("a frame-level operator combines per-frame data of one clip: feed every input from the same `decode`");
-            return Err(SpecErrors { sources: spec.sources, diagnostics: vec![diag] });
+            .with_help("a frame-level operator combines per-frame data of one clip: feed every input from the same frame producer");
+            Err(SpecErrors { sources: spec.sources, diagnostics: vec![diag] })
         }
+    }
+}
+
+/// Node ids to their declaration's position; a repeated id is a diagnostic.
+fn index_ids<'s>(spec: &'s Spec, diags: &mut Vec<Diagnostic>) -> HashMap<&'s str, usize> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, decl) in spec.nodes.iter().enumerate() {
+        if let Some(&first) = index.get(decl.id.as_str()) {
+            diags.push(
+                Diagnostic::at(decl.id_span, format!("duplicate node id `{}`", decl.id))
+                    .with_help(format!("first declared at line {}", spec.nodes[first].id_span.line)),
+            );
+        } else {
+            index.insert(&decl.id, i);
+        }
+    }
+    index
+}
+
+/// Looks a declaration's kind up and builds its params, saying what is wrong with either.
+fn build_node(decl: &NodeDecl, registry: &'static Registry, diags: &mut Vec<Diagnostic>) -> BuiltDecl {
+    let Some(kind) = registry.get(&decl.kind) else {
+        diags.push(
+            Diagnostic::at(decl.kind_span, format!("unknown operator kind `{}`", decl.kind))
+                .suggest(&decl.kind, registry.kinds().iter().map(|k| k.name)),
+        );
+        return (None, None);
     };
-    Ok(Plan { spec, nodes, stages })
-}
-
-fn type_name(ty: PortType) -> &'static str {
-    match ty {
-        PortType::Clips => "clips",
-        PortType::Frames => "frames",
-        PortType::Flow => "per-frame flow",
-        PortType::Skeleton => "per-frame skeletons",
-        PortType::Mask => "per-frame masks",
-        PortType::Parts => "per-frame body parts",
-        PortType::Any => "records",
+    if kind.section != decl.section {
+        diags.push(Diagnostic::at(
+            decl.kind_span,
+            format!("`{}` belongs under `{}:`, not `{}:`", kind.name, kind.section.key(), decl.section.key()),
+        ));
+    }
+    match (kind.build)(&decl.params) {
+        Ok(b) => (Some(kind), Some((b.runtime, b.config))),
+        Err(d) => {
+            diags.extend(d.into_iter().map(|mut diag| {
+                diag.message = format!("{} (`{}` params): {}", decl.id, kind.name, diag.message);
+                diag
+            }));
+            (Some(kind), None)
+        }
     }
 }
 
-fn hint_for(ty: PortType) -> &'static str {
-    match ty {
-        PortType::Clips => "connect it to a source such as `ma52` or `folder`",
-        PortType::Frames => "connect it to a frame producer such as `decode`",
-        PortType::Flow => "connect it to a `flow` operator",
-        PortType::Skeleton => "connect it to a `pose` operator or a `skeleton` reader",
-        PortType::Mask => "connect it to a `segment` operator",
-        PortType::Parts => "connect it to an `align` operator",
-        PortType::Any => "connect it to any operator",
+/// Each node's upstream nodes, by declaration position; checks input counts and port types.
+fn connect(
+    spec: &Spec,
+    index: &HashMap<&str, usize>,
+    kinds: &[Option<&'static OperatorKind>],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Vec<usize>> {
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); spec.nodes.len()];
+    for (i, decl) in spec.nodes.iter().enumerate() {
+        if let Some(kind) = kinds[i] {
+            check_input_count(decl, kind, diags);
+        }
+        for (port_no, (input, span)) in decl.inputs.iter().enumerate() {
+            let Some(&j) = index.get(input.as_str()) else {
+                diags.push(
+                    Diagnostic::at(*span, format!("input `{input}` of `{}` doesn't match any node", decl.id))
+                        .suggest(input, spec.nodes.iter().map(|d| d.id.as_str()).filter(|id| *id != decl.id)),
+                );
+                continue;
+            };
+            edges[i].push(j);
+            if let (Some(kind), Some(up)) = (kinds[i], kinds[j])
+                && let Some(port) = port_at(kind, port_no)
+                && let Some(diag) = port_mismatch(decl, port, input, up, *span)
+            {
+                diags.push(diag);
+            }
+        }
     }
+    edges
+}
+
+/// The port input number `n` feeds; a last port named `name...` takes one or more inputs.
+fn port_at(kind: &OperatorKind, n: usize) -> Option<&Port> {
+    kind.inputs.get(n).or_else(|| kind.inputs.last().filter(|p| p.name.ends_with("...")))
+}
+
+/// Says when a node lists more or fewer inputs than its kind takes.
+fn check_input_count(decl: &NodeDecl, kind: &OperatorKind, diags: &mut Vec<Diagnostic>) {
+    let variadic = kind.inputs.last().is_some_and(|p| p.name.ends_with("..."));
+    let (found, want) = (decl.inputs.len(), kind.inputs.len());
+    if found == want || (variadic && found >= want) {
+        return;
+    }
+    let names: Vec<&str> = kind.inputs.iter().map(|p| p.name).collect();
+    let msg = if want == 0 {
+        format!("`{}` takes no inputs", kind.name)
+    } else if found == 0 {
+        format!("missing input: `{}` needs {want} ({})", kind.name, names.join(", "))
+    } else {
+        format!("`{}` takes {want} input(s) ({}), found {found}", kind.name, names.join(", "))
+    };
+    let span = decl.inputs.first().map_or(decl.id_span, |i| i.1);
+    diags.push(Diagnostic::at(span, format!("{}: {msg}", decl.id)));
+}
+
+/// Why `input` (of kind `up`) cannot feed `port`, if it cannot.
+fn port_mismatch(decl: &NodeDecl, port: &Port, input: &str, up: &OperatorKind, span: Span) -> Option<Diagnostic> {
+    let Some(produced) = up.output else {
+        return Some(Diagnostic::at(span, format!("`{input}` is a sink (`{}`) and produces nothing to read", up.name)));
+    };
+    if port.ty.accepts(produced) {
+        return None;
+    }
+    let diag = Diagnostic::at(
+        span,
+        format!(
+            "port type mismatch: input `{}` of `{}` expects {}, but `{input}` ({}) produces {}",
+            port.name,
+            decl.id,
+            port.ty.description(),
+            up.name,
+            produced.description()
+        ),
+    );
+    Some(if port.hint.is_empty() { diag } else { diag.with_help(port.hint) })
 }
 
 /// blake3 over kind name, version and canonical config.

@@ -1,7 +1,11 @@
-//! Reading operator params into their config structs, and secrets.
+//! Operator params: their documentation, reading them into config structs,
+//! and secrets.
 //!
-//! [`parse_params`] reports every bad field of a node, not only the first:
-//! after each serde error it drops the entry at fault and tries again.
+//! A params struct marked `#[configurable]` documents itself
+//! ([`Configurable`]): its doc comments and defaults are what `maflow ops`
+//! shows, rendered by [`example_yaml`]. [`parse_params`] reports every bad
+//! field of a node, not only the first: after each serde error it drops the
+//! entry at fault and tries again.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -10,6 +14,98 @@ use crate::diagnostic::Diagnostic;
 use crate::registry::{Built, Runtime};
 use crate::spec::de::from_node;
 use crate::spec::tree::{Node, Value};
+
+pub use maflow_macros::configurable;
+
+/// One param of an operator, as its params struct documents it.
+#[derive(Clone, Debug)]
+pub struct ParamDoc {
+    /// The key in `params:`.
+    pub name: &'static str,
+    /// Its doc comment.
+    pub doc: &'static str,
+    /// Its default, serialised (`None`: the param is required).
+    pub default: Option<serde_json::Value>,
+    /// An example value in YAML: the value shown for a required param, an
+    /// alternative to the default otherwise.
+    pub example: Option<&'static str>,
+}
+
+/// A params struct that documents itself; implemented by `#[configurable]`.
+pub trait Configurable {
+    /// The struct's doc comment: the operator kind's documentation.
+    const DOC: &'static str;
+    /// Every param, in declaration order.
+    fn params() -> Vec<ParamDoc>;
+}
+
+/// A default value as it is shown and keyed.
+///
+/// # Panics
+/// When the value cannot be written as JSON: params structs are code, so that is a bug.
+pub fn to_param_value<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("param defaults serialise to JSON")
+}
+
+/// Example params in YAML: each param's doc as comments above it, then its
+/// default (or, when required, its example); an example beside a default is
+/// shown as a commented alternative.
+pub fn example_yaml(params: &[ParamDoc]) -> String {
+    if params.is_empty() {
+        return "{}  # no params\n".to_string();
+    }
+    let mut out = String::new();
+    for param in params {
+        for line in param.doc.lines() {
+            out.push_str(if line.is_empty() { "#\n".to_string() } else { format!("# {line}\n") }.as_str());
+        }
+        match (&param.default, param.example) {
+            (Some(default), example) => {
+                out.push_str(&format!("{}: {}\n", param.name, yaml_flow(default)));
+                if let Some(example) = example {
+                    out.push_str(&format!("# e.g. {}: {example}\n", param.name));
+                }
+            }
+            (None, Some(example)) => out.push_str(&format!("{}: {example}\n", param.name)),
+            (None, None) => out.push_str(&format!("{}: ~  # required\n", param.name)),
+        }
+    }
+    out
+}
+
+/// A JSON value in YAML flow style, with strings bare wherever YAML reads them back as the same string.
+fn yaml_flow(value: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match value {
+        J::Null => "~".into(),
+        J::Bool(b) => b.to_string(),
+        // An `f32` param widens to an `f64` with a long tail (0.2 → 0.20000000298023224): show it as the `f32` it was.
+        J::Number(n) => match n.as_f64() {
+            Some(x) if n.is_f64() && f64::from(x as f32) == x => {
+                let text = (x as f32).to_string();
+                if text.contains(['.', 'e', 'N', 'i']) { text } else { text + ".0" }
+            }
+            _ => n.to_string(),
+        },
+        J::String(s) if plain_scalar(s) => s.clone(),
+        J::String(s) => serde_json::to_string(s).expect("strings serialise"),
+        J::Array(items) => format!("[{}]", items.iter().map(yaml_flow).collect::<Vec<_>>().join(", ")),
+        J::Object(map) => {
+            let entries: Vec<String> = map.iter().map(|(k, v)| format!("{k}: {}", yaml_flow(v))).collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+    }
+}
+
+/// Whether a string can be written without quotes in flow YAML and read back as itself.
+fn plain_scalar(s: &str) -> bool {
+    let special = ["true", "false", "null", "yes", "no", "on", "off", "~"];
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_./-".contains(c))
+        && !s.starts_with(['-', '.'])
+        && s.parse::<f64>().is_err()
+        && !special.contains(&s.to_ascii_lowercase().as_str())
+}
 
 /// Deserializes a config; on failure returns one diagnostic per bad entry.
 pub fn parse_params<C: DeserializeOwned>(params: &Node) -> Result<C, Vec<Diagnostic>> {
@@ -123,6 +219,30 @@ mod tests {
     #[serde(rename_all = "lowercase")]
     enum Mode {
         Fast,
+    }
+
+    #[test]
+    fn example_params_read_back_as_their_defaults() {
+        let params = vec![
+            ParamDoc { name: "mode", doc: "How.\nSecond line.", default: Some(serde_json::json!("median")), example: None },
+            ParamDoc { name: "trim", doc: "Cut.", default: Some(serde_json::json!(0.2f32)), example: None },
+            ParamDoc { name: "tags", doc: "Tags.", default: Some(serde_json::json!(["a", "true", "1.5", "x y"])), example: None },
+            ParamDoc { name: "path", doc: "Where.", default: None, example: Some("tests/data") },
+            ParamDoc { name: "llm", doc: "Endpoint.", default: Some(serde_json::Value::Null), example: Some("{model: m}") },
+            ParamDoc { name: "nested", doc: "Nested.", default: Some(serde_json::json!({"k": 0.5, "s": "${env:A}"})), example: None },
+        ];
+        let text = example_yaml(&params);
+        assert!(text.contains("# How.\n# Second line.\nmode: median\n"), "{text}");
+        assert!(text.contains("# e.g. llm: {model: m}\n"), "{text}");
+        assert!(text.contains("\ntrim: 0.2\n"), "{text}");
+        let node = parse(&text, 0, 0).unwrap();
+        let read = |k: &str| crate::spec::de::from_node::<serde_json::Value>(node.get(k).unwrap()).unwrap();
+        assert_eq!(read("mode"), serde_json::json!("median"));
+        assert_eq!(read("tags"), serde_json::json!(["a", "true", "1.5", "x y"]));
+        assert_eq!(read("path"), serde_json::json!("tests/data"));
+        assert_eq!(read("llm"), serde_json::Value::Null);
+        assert_eq!(read("nested"), serde_json::json!({"k": 0.5, "s": "${env:A}"}));
+        assert_eq!(example_yaml(&[]).trim(), "{}  # no params");
     }
 
     #[test]

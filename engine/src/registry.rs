@@ -7,32 +7,46 @@
 
 use std::any::Any;
 use std::io;
+use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::data::{Clip, Frame, ItemError, Output, VideoInfo};
 use crate::diagnostic::Diagnostic;
+use crate::params::{ParamDoc, example_yaml};
 use crate::spec::Section;
 use crate::spec::tree::Node;
 
 /// What travels on an edge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+///
+/// The engine knows clips, a producer's frames and records; what a frame
+/// consumer hands on per frame (a flow field, a skeleton, a mask) is a
+/// [`ProductType`] that the operators name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PortType {
     /// Clip records from a source.
     Clips,
     /// A stream of decoded frames per clip (stays inside one worker).
     Frames,
-    /// Per frame: the optical flow from the previous frame.
-    Flow,
-    /// Per frame: a skeleton (keypoints with scores).
-    Skeleton,
-    /// Per frame: a human mask.
-    Mask,
-    /// Per frame: the 14 body parts' motion vectors and anchors.
-    Parts,
+    /// Per frame: an operator's product, passed on inside the clip's frame stage.
+    PerFrame(ProductType),
     /// Any per-clip record (every node has one).
     Any,
+}
+
+/// A kind of per-frame product, declared by the operators that make and read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProductType {
+    /// Short name, shown by `maflow ops` (`flow`, `skeleton`).
+    pub name: &'static str,
+    /// What it is, in words, for error messages (`per-frame flow`).
+    pub description: &'static str,
+}
+
+/// A Rust type carried as a per-frame product; its [`ProductType`] is what ports declare.
+pub trait FrameProductType: Any + Send + Sync {
+    /// The product type ports of this Rust type carry.
+    const PRODUCT: ProductType;
 }
 
 impl PortType {
@@ -43,17 +57,90 @@ impl PortType {
 
     /// Whether it travels per frame, inside a clip's frame stage.
     pub fn is_frame_level(self) -> bool {
-        matches!(self, PortType::Frames | PortType::Flow | PortType::Skeleton | PortType::Mask | PortType::Parts)
+        matches!(self, PortType::Frames | PortType::PerFrame(_))
+    }
+
+    /// Its short name (`clips`, `frames`, a product's name, `any`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PortType::Clips => "clips",
+            PortType::Frames => "frames",
+            PortType::PerFrame(product) => product.name,
+            PortType::Any => "any",
+        }
+    }
+
+    /// What it carries, in words, for error messages.
+    pub fn description(self) -> &'static str {
+        match self {
+            PortType::Clips => "clips",
+            PortType::Frames => "frames",
+            PortType::PerFrame(product) => product.description,
+            PortType::Any => "records",
+        }
+    }
+}
+
+impl std::fmt::Display for PortType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for PortType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
 /// A named input port.
 #[derive(Clone, Copy, Debug)]
 pub struct Port {
+    /// Its position among the kind's inputs (checked by [`Registry::new`]).
+    pub index: usize,
     /// Name shown in errors and `maflow ops`.
     pub name: &'static str,
     /// Accepted type.
     pub ty: PortType,
+    /// What to connect it to, shown when a spec connects something else.
+    pub hint: &'static str,
+}
+
+impl Port {
+    /// A port at `index` taking `ty`.
+    pub const fn new(index: usize, name: &'static str, ty: PortType) -> Self {
+        Port { index, name, ty, hint: "" }
+    }
+
+    /// The same port with a hint for specs that connect it wrongly.
+    pub const fn hint(self, hint: &'static str) -> Self {
+        Port { hint, ..self }
+    }
+}
+
+/// A typed per-frame input port: declares the kind's [`Port`] and reads the
+/// product from [`FrameInputs`], so the type read is the type declared.
+pub struct FrameIn<T> {
+    index: usize,
+    name: &'static str,
+    product: PhantomData<fn() -> T>,
+}
+
+impl<T: FrameProductType> FrameIn<T> {
+    /// The port at `index` among the kind's inputs.
+    pub const fn new(index: usize, name: &'static str) -> Self {
+        FrameIn { index, name, product: PhantomData }
+    }
+
+    /// The kind's port, for its `inputs` table.
+    pub const fn port(&self, hint: &'static str) -> Port {
+        Port { index: self.index, name: self.name, ty: PortType::PerFrame(T::PRODUCT), hint }
+    }
+
+    /// Its name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
 }
 
 /// A built operator: its runtime and its canonical config (for cache keys).
@@ -81,10 +168,17 @@ pub struct OperatorKind {
     pub inputs: &'static [Port],
     /// What it produces for downstream nodes (`None` for sinks).
     pub output: Option<PortType>,
-    /// Example `params` mapping in YAML, with comments documenting each field.
-    pub example: &'static str,
+    /// Its params, documented by the params struct (`#[configurable]`).
+    pub params: fn() -> Vec<ParamDoc>,
     /// Builds the runtime.
     pub build: BuildFn,
+}
+
+impl OperatorKind {
+    /// Example `params` in YAML, every param with its doc and default.
+    pub fn example(&self) -> String {
+        example_yaml(&(self.params)())
+    }
 }
 
 impl std::fmt::Debug for OperatorKind {
@@ -106,6 +200,18 @@ pub enum Runtime {
     Record(Arc<dyn RecordOperator>),
     /// Writes records of its input to files, on the coordinator, in source order.
     RecordSink(Arc<dyn RecordSink>),
+}
+
+impl Runtime {
+    /// Whether it runs per frame inside a clip's fused stage (a frame producer or consumer).
+    pub fn is_frame_level(&self) -> bool {
+        matches!(self, Runtime::FrameProducer(_) | Runtime::FrameConsumer(_))
+    }
+
+    /// Whether it works on whole records after the frame stages (a record operator or sink).
+    pub fn is_record_level(&self) -> bool {
+        matches!(self, Runtime::Record(_) | Runtime::RecordSink(_))
+    }
 }
 
 /// Clips a source found, and the entries it could not turn into clips.
@@ -164,14 +270,14 @@ impl<'a> FrameInputs<'a> {
         FrameInputs { products: &[] }
     }
 
-    /// The product on `port`, if there is one and it has type `T`.
-    pub fn get<T: Any>(&self, port: usize) -> Option<&'a T> {
-        self.products.get(port)?.as_ref()?.downcast_ref::<T>()
+    /// The product on `port`, if its upstream made one for this frame.
+    pub fn get<T: FrameProductType>(&self, port: &FrameIn<T>) -> Option<&'a T> {
+        self.products.get(port.index)?.as_ref()?.downcast_ref::<T>()
     }
 
     /// The product on `port` as a shared handle, for a consumer that keeps it past this frame.
-    pub fn shared<T: Any + Send + Sync>(&self, port: usize) -> Option<Arc<T>> {
-        self.products.get(port)?.clone()?.downcast::<T>().ok()
+    pub fn shared<T: FrameProductType>(&self, port: &FrameIn<T>) -> Option<Arc<T>> {
+        self.products.get(port.index)?.clone()?.downcast::<T>().ok()
     }
 }
 
@@ -287,11 +393,17 @@ impl Registry {
     /// A registry over a table of kinds.
     ///
     /// # Panics
-    /// When two kinds share a name: the table is code, so that is a bug.
+    /// When two kinds share a name, or a kind lists a port out of its
+    /// position: the table is code, so that is a bug.
     pub fn new(kinds: Vec<OperatorKind>) -> Self {
         let mut names: Vec<_> = kinds.iter().map(|k| k.name).collect();
         names.sort_unstable();
         assert!(names.windows(2).all(|w| w[0] != w[1]), "duplicate operator kind in {names:?}");
+        for kind in &kinds {
+            for (position, port) in kind.inputs.iter().enumerate() {
+                assert_eq!(port.index, position, "`{}`: port `{}` is declared at index {} but listed at {position}", kind.name, port.name, port.index);
+            }
+        }
         Self { kinds }
     }
 

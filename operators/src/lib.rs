@@ -9,60 +9,40 @@ use std::sync::OnceLock;
 
 use maflow_engine::registry::Registry;
 
-pub mod align;
-pub mod body;
-pub mod contact_sheet;
-pub mod decode;
-pub mod descriptor;
-pub mod descriptor_files;
-pub mod flow;
-pub mod folder;
-pub mod folder_digest;
-pub mod image_files;
-pub mod json_files_sink;
-pub mod jsonl_sink;
+pub mod common;
+pub mod prelude;
+pub mod frame;
 pub mod language;
-pub mod llm;
-pub mod ma52;
-pub mod motion_summary;
-pub mod onnx;
-pub mod pose;
-pub mod prompt;
-pub mod replay;
-pub mod rounding;
-pub mod segment;
-pub mod show;
-pub mod skeleton_files;
-pub mod synth;
-pub mod taxonomy;
+pub mod sinks;
+pub mod sources;
 
 /// The operator table.
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         Registry::new(vec![
-            ma52::KIND,
-            folder::KIND,
-            decode::KIND,
-            flow::KIND,
-            pose::KIND,
-            skeleton_files::KIND,
-            segment::KIND,
-            align::KIND,
-            descriptor::KIND,
-            descriptor_files::KIND,
+            sources::ma52::KIND,
+            sources::folder::KIND,
+            frame::decode::KIND,
+            frame::flow::KIND,
+            frame::pose::KIND,
+            frame::skeleton::KIND,
+            frame::segment::KIND,
+            frame::align::KIND,
+            frame::descriptor::KIND,
+            frame::descriptor_files::KIND,
             language::caption::KIND,
             language::describe::KIND,
             language::qa::KIND,
             language::respond::KIND,
             language::judge::KIND,
-            contact_sheet::KIND,
-            show::KIND,
-            jsonl_sink::KIND,
-            json_files_sink::KIND,
-            language::bench_files::KIND,
-            language::report::KIND,
-            language::train_export::KIND,
+            sinks::contact_sheet::KIND,
+            sinks::show::KIND,
+            sinks::jsonl::KIND,
+            sinks::json_files::KIND,
+            sinks::bench::KIND,
+            sinks::report::KIND,
+            sinks::train_export::KIND,
         ])
     })
 }
@@ -80,7 +60,8 @@ mod tests {
         std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).unwrap();
         for kind in registry().kinds() {
             assert!(!kind.doc.trim().is_empty(), "{} has no doc", kind.name);
-            let node = parse(kind.example, 0, 0).unwrap_or_else(|e| panic!("{} example: {e:?}", kind.name));
+            let example = kind.example();
+            let node = parse(&example, 0, 0).unwrap_or_else(|e| panic!("{} example: {e:?}", kind.name));
             let built = (kind.build)(&node).unwrap_or_else(|e| panic!("{} example does not build: {e:?}", kind.name));
             let example_keys: Vec<String> =
                 node.as_map().unwrap_or_default().iter().map(|(k, _)| k.scalar_text()).collect();

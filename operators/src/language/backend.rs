@@ -8,8 +8,8 @@ use maflow_engine::params::param_error;
 use maflow_engine::spec::tree::Node;
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{Client, Endpoint};
-use crate::prompt::{Template, resolve};
+use crate::language::llm::{Client, Endpoint};
+use crate::language::prompt::{Template, resolve};
 
 /// Who writes the text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

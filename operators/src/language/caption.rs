@@ -6,22 +6,15 @@
 //! `{vector, coord}` list, the frame count, rate and size.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use maflow_engine::data::{Blob, Clip, Output};
-use maflow_engine::diagnostic::Diagnostic;
-use maflow_engine::params::{built, parse_params};
-use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordContext, RecordOperator, Runtime};
-use maflow_engine::spec::Section;
-use maflow_engine::spec::tree::Node;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::caption_rules;
 use super::clip_motion::ClipMotion;
-use crate::body::PARTS;
-use crate::llm::{Endpoint, Message};
+use crate::common::body::PARTS;
+use crate::language::llm::{Endpoint, Message};
+use crate::prelude::*;
 
 /// The built-in caption prompt.
 pub const DEFAULT_PROMPT: &str = include_str!("../../../pipelines/prompts/caption.md");
@@ -29,7 +22,11 @@ pub const DEFAULT_PROMPT: &str = include_str!("../../../pipelines/prompts/captio
 /// Placeholders the caption prompt may use.
 pub const PLACEHOLDERS: [&str; 6] = ["part", "num_frames", "fps", "width", "height", "frames"];
 
-/// Params of `caption`.
+/// Part captions: one hierarchical, data-based caption per body part and clip, from a descriptor.
+/// First sentence: trajectory, magnitude and main periods in seconds; then direction changes and
+/// speeds in px/frame. `rules` writes them offline; `llm` asks a model once per part with a prompt
+/// template. Record and file: `{"body_part_motion": {"Head": "...", ...}}`.
+#[configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptionConfig {
@@ -38,9 +35,11 @@ pub struct CaptionConfig {
     pub backend: Backend,
     /// Prompt template file for `llm` (default: the built-in `pipelines/prompts/caption.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[example("pipelines/prompts/caption.md")]
     pub prompt: Option<PathBuf>,
     /// The endpoint for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[example(r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#)]
     pub llm: Option<Endpoint>,
 }
 
@@ -49,15 +48,10 @@ pub const KIND: OperatorKind = OperatorKind {
     name: "caption",
     section: Section::Operators,
     version: 1,
-    doc: "Part captions: one hierarchical, data-based caption per body part and clip, from a descriptor.\n\
-          First sentence: trajectory, magnitude and main periods in seconds; then direction changes and\n\
-          speeds in px/frame. `rules` writes them offline; `llm` asks a model once per part with a prompt\n\
-          template. Record and file: `{\"body_part_motion\": {\"Head\": \"...\", ...}}`.",
-    inputs: &[Port { name: "descriptor", ty: PortType::Any }],
+    doc: CaptionConfig::DOC,
+    inputs: &[Port::new(0, "descriptor", PortType::Any)],
     output: Some(PortType::Any),
-    example: "backend: rules              # or llm\n\
-              # prompt: pipelines/prompts/caption.md\n\
-              # llm: {base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: \"${env:LLM_KEY}\"}",
+    params: CaptionConfig::params,
     build,
 };
 

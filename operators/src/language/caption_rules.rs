@@ -8,8 +8,8 @@
 //! what the numbers say; seconds, never frame numbers; vy > 0 is up.
 
 use super::clip_motion::{ClipMotion, secs, spoken};
-use crate::body::PARTS;
-use crate::motion_summary::compass;
+use crate::common::body::PARTS;
+use crate::common::motion_summary::compass;
 
 /// Speeds below this (px/frame) are called still.
 const STILL: f64 = 0.3;
@@ -142,13 +142,14 @@ pub fn join(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::motion_summary::{SummaryParams, summarise};
+    use crate::common::body::PART_COUNT;
+    use crate::common::motion_summary::{SummaryParams, summarise};
 
     fn motion(head: Vec<[f32; 2]>) -> ClipMotion {
         let n = head.len();
-        let mut vectors = vec![vec![[0.0f32, 0.0]; n]; 14];
+        let mut vectors = vec![vec![[0.0f32, 0.0]; n]; PART_COUNT];
         vectors[0] = head;
-        let coords = vec![vec![[0.5f32, 0.5]; n]; 14];
+        let coords = vec![vec![[0.5f32, 0.5]; n]; PART_COUNT];
         let p = SummaryParams { noise_floor: 0.3, relative_threshold: 0.3, merge_gap: 0.2, min_period: 0.1 };
         let summary = summarise(&vectors, &coords, 1080, 1296, 30.0, &p);
         ClipMotion { fps: 30.0, num_frames: n, width: 1080, height: 1296, vectors, coords, summary }

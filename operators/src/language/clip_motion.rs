@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::body::PARTS;
-use crate::motion_summary::{MotionSummary, PartSummary};
+use crate::common::body::PARTS;
+use crate::common::motion_summary::{MotionSummary, PartSummary};
 
 /// One clip's motion.
 #[derive(Clone, Debug)]

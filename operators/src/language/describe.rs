@@ -8,30 +8,26 @@
 //! structured fields are always computed from the data.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use maflow_engine::data::{Blob, Clip, Output};
-use maflow_engine::diagnostic::Diagnostic;
-use maflow_engine::params::{built, parse_params};
-use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordContext, RecordOperator, Runtime};
-use maflow_engine::spec::Section;
-use maflow_engine::spec::tree::Node;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::caption_rules::{join, opposite};
 use super::clip_motion::{ClipMotion, secs, spoken};
 use super::facts::{part_window, windows};
-use crate::body::PARTS;
-use crate::llm::{Endpoint, Message};
-use crate::motion_summary::compass;
+use crate::common::body::PARTS;
+use crate::language::llm::{Endpoint, Message};
+use crate::common::motion_summary::compass;
+use crate::prelude::*;
 
 /// The built-in description prompt.
 pub const DEFAULT_PROMPT: &str = include_str!("../../../pipelines/prompts/describe.md");
 const PLACEHOLDERS: [&str; 4] = ["seconds", "captions", "by_energy", "onset_order"];
 
-/// Params of `describe`.
+/// Clip descriptions: one structured description per clip from the part captions and the
+/// descriptor's summary (dominant parts, order of onsets, initial/middle/late phases).
+/// `rules` writes it offline; `llm` asks a model with a prompt template.
+#[configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DescribeConfig {
@@ -40,9 +36,11 @@ pub struct DescribeConfig {
     pub backend: Backend,
     /// Prompt template file for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[example("pipelines/prompts/describe.md")]
     pub prompt: Option<PathBuf>,
     /// The endpoint for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[example(r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#)]
     pub llm: Option<Endpoint>,
 }
 
@@ -51,12 +49,13 @@ pub const KIND: OperatorKind = OperatorKind {
     name: "describe",
     section: Section::Operators,
     version: 1,
-    doc: "Clip descriptions: one structured description per clip from the part captions and the\n\
-          descriptor's summary (dominant parts, order of onsets, initial/middle/late phases).\n\
-          `rules` writes it offline; `llm` asks a model with a prompt template.",
-    inputs: &[Port { name: "captions", ty: PortType::Any }, Port { name: "descriptor", ty: PortType::Any }],
+    doc: DescribeConfig::DOC,
+    inputs: &[
+        Port::new(0, "captions", PortType::Any),
+        Port::new(1, "descriptor", PortType::Any),
+    ],
     output: Some(PortType::Any),
-    example: "backend: rules              # or llm, with prompt: and llm: as for caption",
+    params: DescribeConfig::params,
     build,
 };
 

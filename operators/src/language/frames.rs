@@ -4,7 +4,7 @@
 use maflow_engine::data::{Frame, PixelFormat};
 use maflow_engine::registry::FrameStream;
 
-use crate::decode::{DecodeConfig, open_stream};
+use crate::frame::decode::{DecodeConfig, open_stream};
 
 /// `n` frames of the video at `path`, uniformly spaced, at most `max_side`
 /// pixels on their longer side. Only the picked frames are kept, each encoded

@@ -8,28 +8,24 @@
 //! "reply", "correct" | "L1", "L2", "L3"}]}`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use maflow_engine::data::{Clip, Output};
-use maflow_engine::diagnostic::Diagnostic;
-use maflow_engine::params::{built, param_error, parse_params};
-use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordContext, RecordOperator, Runtime};
-use maflow_engine::spec::Section;
-use maflow_engine::spec::tree::Node;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::judge_rules;
 use super::qa::Item;
-use crate::llm::{Message, json_object_in};
-use crate::prompt::Template;
+use crate::language::llm::{Message, json_object_in};
+use crate::language::prompt::Template;
+use crate::prelude::*;
 
 /// The built-in rubrics, one section per open task.
 pub const DEFAULT_PROMPT: &str = include_str!("../../../pipelines/prompts/judge.md");
 const PLACEHOLDERS: [&str; 3] = ["question", "reference", "answer"];
 
-/// Params of `judge`.
+/// Scores a model's answers: closed items against the key; MADU and MARE with L1..L3 in 0..5 by an
+/// LLM with the rubrics (strict JSON, corrective retry) or by the embedded `rules` judge (overlap of
+/// parts, directions, order and labels with the reference; the offline default, labelled `rules`).
+#[configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JudgeConfig {
@@ -38,17 +34,15 @@ pub struct JudgeConfig {
     pub backend: Backend,
     /// Rubric file for `llm` (`## MADU` and `## MARE` sections).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[example("pipelines/prompts/judge.md")]
     pub prompt: Option<PathBuf>,
     /// The endpoint for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub llm: Option<crate::llm::Endpoint>,
+    #[example(r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#)]
+    pub llm: Option<crate::language::llm::Endpoint>,
     /// Corrective retries after a reply that is not the asked-for JSON.
-    #[serde(default = "default_retries")]
+    #[default(1)]
     pub format_retries: u32,
-}
-
-fn default_retries() -> u32 {
-    1
 }
 
 /// The registry row.
@@ -56,14 +50,10 @@ pub const KIND: OperatorKind = OperatorKind {
     name: "judge",
     section: Section::Operators,
     version: 1,
-    doc: "Scores a model's answers: closed items against the key; MADU and MARE with L1..L3 in 0..5 by an\n\
-          LLM with the rubrics (strict JSON, corrective retry) or by the embedded `rules` judge (overlap of\n\
-          parts, directions, order and labels with the reference; the offline default, labelled `rules`).",
-    inputs: &[Port { name: "qa", ty: PortType::Any }, Port { name: "responses", ty: PortType::Any }],
+    doc: JudgeConfig::DOC,
+    inputs: &[Port::new(0, "qa", PortType::Any), Port::new(1, "responses", PortType::Any)],
     output: Some(PortType::Any),
-    example: "backend: rules              # or llm\n\
-              format_retries: 1\n\
-              # llm: {base_url: https://api.deepseek.com/v1, model: deepseek-chat, api_key: \"${env:DEEPSEEK_API_KEY}\"}",
+    params: JudgeConfig::params,
     build,
 };
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::answers::label_line;
-use crate::taxonomy::ACTIONS;
+use crate::common::taxonomy::ACTIONS;
 
 const PART_WORDS: [&str; 8] = ["head", "torso", "shoulder", "arm", "hand", "leg", "knee", "foot"];
 const DIRECTION_WORDS: [&str; 10] = ["left", "right", "up", "down", "toward", "away", "forward", "backward", "closer", "midline"];

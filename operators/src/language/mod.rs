@@ -1,11 +1,10 @@
 //! The language stages: part captions, clip descriptions, benchmark items,
-//! answers of models under test, judgements, scores and reports, and the
-//! training export. Each runs offline by default (`rules` backends and
+//! answers of models under test, judgements and scores, and the LLM
+//! client and prompt templates they use. Each runs offline by default (`rules` backends and
 //! baselines) and switches to an OpenAI-compatible endpoint by YAML alone.
 
 pub mod answers;
 pub mod backend;
-pub mod bench_files;
 pub mod caption;
 pub mod caption_rules;
 pub mod clip_motion;
@@ -14,10 +13,9 @@ pub mod facts;
 pub mod frames;
 pub mod judge;
 pub mod judge_rules;
+pub mod llm;
+pub mod prompt;
 pub mod qa;
-pub mod report;
-pub mod report_html;
 pub mod respond;
 pub mod rng;
 pub mod score;
-pub mod train_export;

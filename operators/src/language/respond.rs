@@ -10,15 +10,7 @@
 //! Record: `{"model", "answers": [{"id", "task", "reply", "parsed"}]}`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use maflow_engine::data::{Clip, Output};
-use maflow_engine::diagnostic::Diagnostic;
-use maflow_engine::params::{built, parse_params};
-use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordContext, RecordOperator, Runtime};
-use maflow_engine::spec::Section;
-use maflow_engine::spec::tree::Node;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::answers;
@@ -30,8 +22,9 @@ use super::qa::claims::Claim;
 use super::qa::recognition::{LETTERS, label_line};
 use super::qa::{Item, TASKS, Thresholds, check};
 use super::rng::Rng;
-use crate::llm::{Content, Endpoint, Message};
-use crate::taxonomy::{ACTIONS, BODY_LEVELS};
+use crate::language::llm::{Content, Endpoint, Message};
+use crate::common::taxonomy::{ACTIONS, BODY_LEVELS};
+use crate::prelude::*;
 
 /// The built-in system prompts, one section per task.
 pub const DEFAULT_PROMPT: &str = include_str!("../../../pipelines/prompts/respond.md");
@@ -50,11 +43,16 @@ pub enum Responder {
     Llm,
 }
 
-/// Params of `respond`.
+/// A model under test answers a clip's items: `llm` (multimodal OpenAI-compatible requests with
+/// `frames` JPEG frames and a system prompt per task) or a baseline that needs no network:
+/// `random` (seeded), `majority`, `descriptor-oracle` (answers from the descriptor, an upper bound).
+/// Replies are parsed into an option letter, yes/no, or the MARE label line.
+#[configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RespondConfig {
     /// `random`, `majority`, `descriptor-oracle` or `llm`.
+    #[example("random")]
     pub backend: Responder,
     /// Name in tables and file names (default: the backend, or the endpoint's model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,24 +61,18 @@ pub struct RespondConfig {
     #[serde(default)]
     pub seed: u64,
     /// Frames sampled per clip for `llm`.
-    #[serde(default = "default_frames")]
+    #[default(8)]
     pub frames: usize,
     /// Longer side of the frames sent, in pixels.
-    #[serde(default = "default_side")]
+    #[default(448)]
     pub frame_side: u32,
     /// System prompts file for `llm` (`## TASK` sections).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<PathBuf>,
     /// The endpoint for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[example(r#"{base_url: http://localhost:8000/v1, model: Qwen2.5-VL-7B-Instruct, api_key: "${env:LLM_KEY}"}"#)]
     pub llm: Option<Endpoint>,
-}
-
-fn default_frames() -> usize {
-    8
-}
-fn default_side() -> u32 {
-    448
 }
 
 /// The registry row.
@@ -88,17 +80,10 @@ pub const KIND: OperatorKind = OperatorKind {
     name: "respond",
     section: Section::Operators,
     version: 2,
-    doc: "A model under test answers a clip's items: `llm` (multimodal OpenAI-compatible requests with\n\
-          `frames` JPEG frames and a system prompt per task) or a baseline that needs no network:\n\
-          `random` (seeded), `majority`, `descriptor-oracle` (answers from the descriptor, an upper bound).\n\
-          Replies are parsed into an option letter, yes/no, or the MARE label line.",
-    inputs: &[Port { name: "qa", ty: PortType::Any }, Port { name: "descriptor", ty: PortType::Any }],
+    doc: RespondConfig::DOC,
+    inputs: &[Port::new(0, "qa", PortType::Any), Port::new(1, "descriptor", PortType::Any)],
     output: Some(PortType::Any),
-    example: "backend: random             # majority | descriptor-oracle | llm\n\
-              seed: 0\n\
-              frames: 8                   # sampled uniformly, sent as JPEG data URLs to `llm`\n\
-              frame_side: 448\n\
-              # llm: {base_url: http://localhost:8000/v1, model: Qwen2.5-VL-7B-Instruct}",
+    params: RespondConfig::params,
     build,
 };
 

@@ -6,7 +6,7 @@
 use super::super::clip_motion::ClipMotion;
 use super::Thresholds;
 use super::claims::Claim;
-use crate::body::PARTS;
+use crate::common::body::PARTS;
 
 fn part(name: &str) -> Option<usize> {
     PARTS.iter().position(|p| *p == name)

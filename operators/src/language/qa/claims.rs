@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use super::super::clip_motion::{ClipMotion, secs, spoken};
 use super::super::facts::{DIRECTIONS, PartWindow, Window, part_window, windows};
 use super::Thresholds;
-use crate::body::PARTS;
-use crate::rounding::round_to;
+use crate::common::body::PARTS;
+use crate::common::rounding::round_to;
 
 /// A statement about a clip's motion that is true or false.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -12,21 +12,14 @@ pub mod claims;
 pub mod recognition;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use maflow_engine::data::{Clip, Output};
-use maflow_engine::diagnostic::Diagnostic;
-use maflow_engine::params::{built, param_error, parse_params};
-use maflow_engine::registry::{Built, OperatorKind, Port, PortType, RecordContext, RecordOperator, Runtime};
-use maflow_engine::spec::Section;
-use maflow_engine::spec::tree::Node;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::clip_motion::ClipMotion;
 use super::rng::Rng;
-use crate::taxonomy::action;
+use crate::common::taxonomy::action;
 use claims::{Candidate, Claim, candidates};
+use crate::prelude::*;
 
 /// Every task, in the paper's column order.
 pub const TASKS: [&str; 8] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "MADU", "MARE"];
@@ -34,41 +27,20 @@ pub const TASKS: [&str; 8] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "MADU"
 /// The closed tasks (scored by accuracy).
 pub const CLOSED: [&str; 6] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR"];
 
-/// When an answer is clear-cut.
+/// When yes/no answers are clear-cut.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     /// A part moves noticeably at this mean speed (px/frame at a 1296-pixel frame height) or more.
-    #[serde(default = "yes_speed")]
     pub yes_speed: f64,
     /// A part is still at this mean speed (px/frame at a 1296-pixel frame height) or less.
-    #[serde(default = "no_speed")]
     pub no_speed: f64,
     /// A distance changes noticeably when it drops (or grows) by this many pixels (at a 1296-pixel height) or more...
-    #[serde(default = "approach_px")]
     pub approach_px: f64,
     /// ...and by this fraction of the starting distance.
-    #[serde(default = "approach_fraction")]
     pub approach_fraction: f64,
     /// Two sub-motions are ordered only when they start this many seconds apart.
-    #[serde(default = "order_gap")]
     pub order_gap_s: f64,
-}
-
-fn yes_speed() -> f64 {
-    0.15
-}
-fn no_speed() -> f64 {
-    0.06
-}
-fn approach_px() -> f64 {
-    8.0
-}
-fn approach_fraction() -> f64 {
-    0.05
-}
-fn order_gap() -> f64 {
-    0.15
 }
 
 /// The frame height the pixel thresholds are stated for (MA-52's).
@@ -86,16 +58,22 @@ impl Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Self {
-            yes_speed: yes_speed(),
-            no_speed: no_speed(),
-            approach_px: approach_px(),
-            approach_fraction: approach_fraction(),
-            order_gap_s: order_gap(),
+            yes_speed: 0.15,
+            no_speed: 0.06,
+            approach_px: 8.0,
+            approach_fraction: 0.05,
+            order_gap_s: 0.15,
         }
     }
 }
 
-/// Params of `qa`.
+/// Benchmark items of a clip over the 8 tasks (reference mix: CMAR 1, FMAR 1, SAD 2, MAD 2, MAS 2,
+/// PPR 2, MADU 1, MARE 1). Yes/no answers are computed from the descriptor, confirmed by an
+/// independent checker, and alternate yes/no per clip; CMAR/FMAR come from the label, FMAR with 4
+/// seeded distractors (same body level first); MADU/MARE carry reference answers. Record: `items`
+/// (id, clip, task, question, options, answer, reference, provenance), `shortfall`, `rejected`;
+/// clips outside `splits` get no items.
+#[configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QaConfig {
@@ -126,18 +104,13 @@ pub const KIND: OperatorKind = OperatorKind {
     name: "qa",
     section: Section::Operators,
     version: 3,
-    doc: "Benchmark items of a clip over the 8 tasks (reference mix: CMAR 1, FMAR 1, SAD 2, MAD 2, MAS 2,\n\
-          PPR 2, MADU 1, MARE 1). Yes/no answers are computed from the descriptor, confirmed by an\n\
-          independent checker, and alternate yes/no per clip; CMAR/FMAR come from the label, FMAR with 4\n\
-          seeded distractors (same body level first); MADU/MARE carry reference answers. Record: `items`\n\
-          (id, clip, task, question, options, answer, reference, provenance), `shortfall`, `rejected`;\n\
-          clips outside `splits` get no items.",
-    inputs: &[Port { name: "descriptor", ty: PortType::Any }, Port { name: "description", ty: PortType::Any }],
+    doc: QaConfig::DOC,
+    inputs: &[
+        Port::new(0, "descriptor", PortType::Any),
+        Port::new(1, "description", PortType::Any),
+    ],
     output: Some(PortType::Any),
-    example: "tasks: {CMAR: 1, FMAR: 1, SAD: 2, MAD: 2, MAS: 2, PPR: 2, MADU: 1, MARE: 1}\n\
-              seed: 0\n\
-              splits: ~                # e.g. [test]: only these splits get items\n\
-              thresholds: {yes_speed: 0.15, no_speed: 0.06, approach_px: 8, approach_fraction: 0.05, order_gap_s: 0.15}",
+    params: QaConfig::params,
     build,
 };
 
@@ -336,14 +309,14 @@ fn same_subject(a: &Claim, b: &Claim) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::motion_summary::{SummaryParams, summarise};
+    use crate::common::motion_summary::{SummaryParams, summarise};
 
     /// 3 s at 30 fps: the head nods through the first two thirds, the right
     /// hand rises toward the head in the middle third, the rest is still.
     fn clip_motion() -> ClipMotion {
         let n = 90;
-        let mut vectors = vec![vec![[0.0f32, 0.0]; n]; 14];
-        let mut coords = vec![vec![[0.5f32, 0.5]; n]; 14];
+        let mut vectors = vec![vec![[0.0f32, 0.0]; n]; PART_COUNT];
+        let mut coords = vec![vec![[0.5f32, 0.5]; n]; PART_COUNT];
         for (t, v) in vectors[0].iter_mut().enumerate().take(60).skip(5) {
             *v = [0.0, if (t - 5) / 6 % 2 == 0 { 1.5 } else { -1.5 }];
         }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::super::rng::Rng;
-use crate::taxonomy::{ACTIONS, Action, BODY_LEVELS};
+use crate::common::taxonomy::{ACTIONS, Action, BODY_LEVELS};
 
 /// Option letters.
 pub const LETTERS: [&str; 7] = ["A", "B", "C", "D", "E", "F", "G"];

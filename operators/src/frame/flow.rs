@@ -1,0 +1,346 @@
+//! `flow`: dense optical flow (DIS) between consecutive frames of each clip.
+//!
+//! Runs inside the clip's frame stage: each frame is turned to luma (and
+//! scaled by `scale`), the flow from the previous frame is computed, and
+//! only small things are kept: per-pair motion statistics (the record) and
+//! colour-wheel pictures of a few evenly spaced pairs (a PNG). Vectors are
+//! in pixels per frame at the input resolution, x right, y down.
+
+use std::sync::{Arc, Mutex};
+
+use maflow_kernels::flow::color::flow_to_rgb;
+use maflow_kernels::flow::dis::{DisFlow, DisParams, Preset, resize_flow};
+use maflow_kernels::flow::field::FlowField;
+use maflow_kernels::flow::image::{GrayImage, area_resize_f32};
+use maflow_kernels::gpu::cuda::CudaDevice;
+use maflow_kernels::gpu::dis::GpuDis;
+
+use crate::common::picture_grid::{Grid, sample_indices};
+use crate::common::png_io::encode_rgb_png;
+use crate::common::rounding::round_to;
+use crate::prelude::*;
+
+/// The per-frame product of `flow`: the flow from the previous frame to this one.
+#[derive(Clone, Debug)]
+pub struct FlowProduct {
+    /// The field at the working resolution (`scale` × input size), x right, y down.
+    pub field: FlowField,
+    /// Multiply positions at input size by `1 / to_input` to index the field,
+    /// and its vectors by `to_input` to get pixels/frame at input size.
+    pub to_input: f32,
+}
+
+impl FrameProductType for FlowProduct {
+    const PRODUCT: ProductType = ProductType { name: "flow", description: "per-frame flow" };
+}
+
+/// Dense optical flow (DIS) between consecutive frames, computed inside the clip's frame stage.
+/// Record: per-pair frame means of u, v, speed and the up/right/down/left components
+/// (positive parts of -v, u, v, -u), in pixels/frame at input size, y down.
+/// Blob: a PNG of colour-wheel pictures of evenly spaced pairs (hue = direction, saturation = speed).
+#[configurable]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowConfig {
+    /// Operating point: `ultrafast`, `fast` or `medium` (OpenCV's meanings).
+    #[default(FlowPreset::Medium)]
+    pub preset: FlowPreset,
+    /// Where to compute: `auto` (CUDA when available, else CPU), `cpu` or `cuda`.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Compute at this fraction of the frame size; vectors are rescaled to the input size.
+    #[default(1.0)]
+    pub scale: f64,
+    /// Coarsest pyramid level; absent picks it from the frame size.
+    #[serde(default)]
+    pub levels: Option<usize>,
+    /// Overrides the preset's patch size.
+    #[serde(default)]
+    pub patch_size: Option<usize>,
+    /// Overrides the preset's patch stride.
+    #[serde(default)]
+    pub patch_stride: Option<usize>,
+    /// Overrides the preset's search iterations.
+    #[serde(default)]
+    pub iterations: Option<usize>,
+    /// Overrides the preset's variational refinement iterations.
+    #[serde(default)]
+    pub refinement_iterations: Option<usize>,
+    /// Start each pair from the previous pair's flow (videos are temporally coherent).
+    #[default(true)]
+    pub temporal_init: bool,
+    /// Frame pairs drawn in the visualisation PNG (0: none).
+    #[default(4)]
+    pub viz_pairs: usize,
+    /// Speed (pixels/frame at input size) drawn at full colour; `~` scales to the 99th
+    /// percentile of the drawn pairs. The default, 2, suits micro-actions (0.1–3 px/frame)
+    /// and leaves sub-pixel background noise nearly white.
+    #[default(Some(2.0))]
+    pub viz_max_speed: Option<f32>,
+}
+
+/// DIS operating points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowPreset {
+    /// Fastest, coarsest.
+    Ultrafast,
+    /// Balanced.
+    Fast,
+    /// Most accurate.
+    Medium,
+}
+
+impl std::str::FromStr for FlowPreset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ultrafast" => Ok(Self::Ultrafast),
+            "fast" => Ok(Self::Fast),
+            "medium" => Ok(Self::Medium),
+            _ => Err(format!("unknown preset `{s}` (ultrafast, fast, medium)")),
+        }
+    }
+}
+
+/// Compute backend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// CUDA when a GPU is usable, otherwise the CPU (said once in the log).
+    #[default]
+    Auto,
+    /// The CPU implementation.
+    Cpu,
+    /// CUDA kernels; an error where they cannot run.
+    Cuda,
+}
+
+impl FlowConfig {
+    /// The algorithm settings this config asks for.
+    pub fn dis_params(&self) -> DisParams {
+        let mut p = DisParams::preset(match self.preset {
+            FlowPreset::Ultrafast => Preset::Ultrafast,
+            FlowPreset::Fast => Preset::Fast,
+            FlowPreset::Medium => Preset::Medium,
+        });
+        p.coarsest_scale = self.levels.or(p.coarsest_scale);
+        p.patch_size = self.patch_size.unwrap_or(p.patch_size);
+        p.patch_stride = self.patch_stride.unwrap_or(p.patch_stride);
+        p.iterations = self.iterations.unwrap_or(p.iterations);
+        p.refinement_iterations = self.refinement_iterations.unwrap_or(p.refinement_iterations);
+        p
+    }
+}
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "flow",
+    section: Section::Operators,
+    version: 3,
+    doc: FlowConfig::DOC,
+    inputs: &[
+        Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
+    ],
+    output: Some(PortType::PerFrame(FlowProduct::PRODUCT)),
+    params: FlowConfig::params,
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: FlowConfig = parse_params(params)?;
+    let mut errors = Vec::new();
+    if !(config.scale > 0.0 && config.scale <= 1.0) {
+        errors.push(param_error(params, "scale", "`scale` must be in (0, 1]"));
+    }
+    if config.patch_size.is_some_and(|p| !(4..=64).contains(&p)) {
+        errors.push(param_error(params, "patch_size", "`patch_size` must be between 4 and 64"));
+    }
+    if config.patch_stride.is_some_and(|s| s == 0 || s > config.patch_size.unwrap_or(8)) {
+        errors.push(param_error(params, "patch_stride", "`patch_stride` must be between 1 and the patch size"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let engine = match config.backend {
+        Backend::Cpu => Engine::Cpu,
+        Backend::Cuda => match open_gpu(&config) {
+            Ok(gpu) => gpu,
+            Err(why) => return Err(vec![param_error(params, "backend", format!("backend `cuda`: {why}; use `cpu` or `auto`"))]),
+        },
+        Backend::Auto => open_gpu(&config).unwrap_or_else(|why| {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| tracing::info!("flow: backend auto runs on the CPU ({why})"));
+            Engine::Cpu
+        }),
+    };
+    Ok(built(&config, Runtime::FrameConsumer(Arc::new(FlowOperator { config: config.clone(), engine: Arc::new(engine) }))))
+}
+
+/// Where the flow of a pair is computed.
+enum Engine {
+    Cpu,
+    /// One GPU, used by one worker at a time.
+    Cuda(Mutex<GpuDis<CudaDevice>>),
+}
+
+fn open_gpu(config: &FlowConfig) -> Result<Engine, String> {
+    let device = CudaDevice::open(0).map_err(|e| e.to_string())?;
+    let name = maflow_kernels::gpu::Device::name(&device);
+    let dis = GpuDis::new(device, config.dis_params()).map_err(|e| e.to_string())?;
+    tracing::info!("flow: running on {name}");
+    Ok(Engine::Cuda(Mutex::new(dis)))
+}
+
+impl Engine {
+    /// The flow of a pair; on the CPU with `cpu`, the clip's estimator.
+    fn flow(&self, cpu: &DisFlow, a: &GrayImage, b: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> Result<FlowField, String> {
+        match self {
+            Self::Cpu => Ok(cpu.flow(a, b, params, init)),
+            Self::Cuda(gpu) => gpu.lock().map_err(|_| "the GPU worker panicked".to_string())?.flow(a, b, init).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+struct FlowOperator {
+    config: FlowConfig,
+    engine: Arc<Engine>,
+}
+
+impl FrameConsumer for FlowOperator {
+    fn start(&self, _clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
+        let (w, h) = (info.width as usize, info.height as usize);
+        let sw = ((w as f64 * self.config.scale).round() as usize).max(16);
+        let sh = ((h as f64 * self.config.scale).round() as usize).max(16);
+        let params = self.config.dis_params();
+        if sw < params.patch_size || sh < params.patch_size {
+            return Err(format!("frames of {w}x{h} at scale {} are smaller than a patch", self.config.scale));
+        }
+        let viz_at = info.declared_frames.map(|n| sample_indices(n.saturating_sub(1), self.config.viz_pairs));
+        Ok(Box::new(FlowTask {
+            config: self.config.clone(),
+            engine: Arc::clone(&self.engine),
+            cpu: DisFlow::default(),
+            params,
+            size: (w, h),
+            work_size: (sw, sh),
+            previous: None,
+            previous_flow: None,
+            pairs: Vec::new(),
+            viz_at,
+            viz: Vec::new(),
+        }))
+    }
+}
+
+struct FlowTask {
+    config: FlowConfig,
+    engine: Arc<Engine>,
+    /// The CPU estimator, whose working planes serve all the clip's pairs.
+    cpu: DisFlow,
+    params: DisParams,
+    size: (usize, usize),
+    work_size: (usize, usize),
+    previous: Option<GrayImage>,
+    previous_flow: Option<Arc<FlowProduct>>,
+    /// Per pair: mean u, v, speed, then mean up, right, down, left components.
+    pairs: Vec<[f32; 7]>,
+    /// Pair indices to draw, when the frame count is known.
+    viz_at: Option<Vec<u64>>,
+    viz: Vec<(u64, FlowField)>,
+}
+
+/// The frame as a float luma image (RGB converted with BT.601 weights).
+fn luma_image(frame: &Frame) -> GrayImage {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    match frame.format {
+        PixelFormat::Gray => GrayImage::from_u8(w, h, &frame.data),
+        PixelFormat::Rgb => {
+            let luma: Vec<u8> = frame.data.chunks_exact(3).map(|p| crate::common::png_io::luma(p[0], p[1], p[2])).collect();
+            GrayImage::from_u8(w, h, &luma)
+        }
+    }
+}
+
+impl FrameTask for FlowTask {
+    fn push(&mut self, frame: &Frame, _inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
+        let full = luma_image(frame);
+        let image = if self.work_size == self.size { full } else { area_resize_f32(&full, self.work_size.0, self.work_size.1) };
+        if let Some(prev) = self.previous.take() {
+            let init = if self.config.temporal_init { self.previous_flow.as_ref().map(|p| &p.field) } else { None };
+            let flow = self.engine.flow(&self.cpu, &prev, &image, &self.params, init)?;
+            self.pairs.push(pair_summary(&flow, 1.0 / self.config.scale as f32));
+            let pair = self.pairs.len() as u64 - 1;
+            let wanted = match &self.viz_at {
+                Some(at) => at.binary_search(&pair).is_ok(),
+                None => pair < self.config.viz_pairs as u64,
+            };
+            if wanted {
+                self.viz.push((pair, flow.clone()));
+            }
+            // The last pair's field, when no later stage kept it, takes the next result.
+            if let Some(last) = self.previous_flow.take().and_then(|p| Arc::try_unwrap(p).ok()) {
+                self.cpu.recycle(last.field);
+            }
+            self.previous_flow = Some(Arc::new(FlowProduct { field: flow, to_input: 1.0 / self.config.scale as f32 }));
+        }
+        self.previous = Some(image);
+        Ok(self.previous_flow.clone().map(|p| p as FrameProduct))
+    }
+
+    fn finish(self: Box<Self>) -> Result<Output, String> {
+        let round = |x: f32| round_to(f64::from(x), 4);
+        let record = serde_json::json!({
+            "pairs": self.pairs.len(),
+            "work_size": [self.work_size.0, self.work_size.1],
+            "mean_u": self.pairs.iter().map(|p| round(p[0])).collect::<Vec<_>>(),
+            "mean_v": self.pairs.iter().map(|p| round(p[1])).collect::<Vec<_>>(),
+            "mean_speed": self.pairs.iter().map(|p| round(p[2])).collect::<Vec<_>>(),
+            "mean_up": self.pairs.iter().map(|p| round(p[3])).collect::<Vec<_>>(),
+            "mean_right": self.pairs.iter().map(|p| round(p[4])).collect::<Vec<_>>(),
+            "mean_down": self.pairs.iter().map(|p| round(p[5])).collect::<Vec<_>>(),
+            "mean_left": self.pairs.iter().map(|p| round(p[6])).collect::<Vec<_>>(),
+            "viz_pairs": self.viz.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        });
+        let mut blobs = Vec::new();
+        if !self.viz.is_empty() {
+            blobs.push(Blob { ext: "png".into(), bytes: self.viz_sheet()? });
+        }
+        Ok(Output { record, blobs })
+    }
+}
+
+/// Frame means of u, v, speed and the four directional components, scaled by `k` to input pixels.
+fn pair_summary(flow: &FlowField, k: f32) -> [f32; 7] {
+    let n = flow.u.len() as f32;
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / n * k;
+    let speed: Vec<f32> = flow.u.iter().zip(&flow.v).map(|(u, v)| u.hypot(*v)).collect();
+    let [up, right, down, left] = flow.directional_components();
+    [mean(&flow.u), mean(&flow.v), mean(&speed), mean(&up), mean(&right), mean(&down), mean(&left)]
+}
+
+impl FlowTask {
+    /// Colour-wheel pictures of the kept pairs side by side, one shared speed scale.
+    fn viz_sheet(&self) -> Result<Vec<u8>, String> {
+        let k = 1.0 / self.config.scale as f32;
+        // Auto scale: the 99th percentile of speed, so a few wild pixels do not wash the rest out.
+        let max = self.config.viz_max_speed.map(|m| m / k).unwrap_or_else(|| {
+            let mut speeds: Vec<f32> =
+                self.viz.iter().flat_map(|(_, f)| f.u.iter().zip(&f.v).map(|(u, v)| u.hypot(*v))).collect();
+            let last = speeds.len() - 1;
+            let at = ((speeds.len() as f64 * 0.99) as usize).min(last);
+            speeds.select_nth_unstable_by(at, f32::total_cmp).1.max(1e-3)
+        });
+        // Thumbnails 216 pixels wide in one row, like the contact sheets.
+        let tw = 216.min(self.work_size.0);
+        let th = ((tw as f64 * self.work_size.1 as f64 / self.work_size.0 as f64).round() as usize).max(1);
+        let pictures: Vec<Vec<u8>> = self
+            .viz
+            .iter()
+            .map(|(_, flow)| flow_to_rgb(&resize_flow(flow, tw, th), Some(max * tw as f32 / flow.width as f32)))
+            .collect();
+        let thumbs: Vec<&[u8]> = pictures.iter().map(Vec::as_slice).collect();
+        let (canvas, w, h) = Grid { thumb: (tw, th), channels: 3, columns: thumbs.len(), gap: 4 }.tile(&thumbs);
+        encode_rgb_png(&canvas, w, h)
+    }
+}

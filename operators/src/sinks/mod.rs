@@ -1,0 +1,12 @@
+//! Sinks: what a run writes to its output folder (the spec's `sinks:` list):
+//! record files, the benchmark, the training export, the report, and
+//! pictures to look at.
+
+pub mod bench;
+pub mod contact_sheet;
+pub mod json_files;
+pub mod jsonl;
+pub mod report;
+pub mod report_html;
+pub mod show;
+pub mod train_export;

@@ -1,0 +1,227 @@
+//! `report` (sink): scores every judged model and writes `scores.csv`,
+//! `report.md` and a self-contained `report.html`: the table in the paper's
+//! column order beside the published rows, a per-task bar chart, the
+//! CMAR/FMAR confusion matrices (body levels), and the items with
+//! thumbnails, question, answer, each model's reply and the provenance.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use maflow_engine::store::write_file_atomic;
+use serde_json::Value;
+
+use super::report_html;
+use crate::language::score::{COLUMNS, ModelScores, score_model};
+use crate::prelude::*;
+
+/// The published results (accuracy in %, judge scores 0..5), kept as reference data.
+pub const PAPER_RESULTS: &str = include_str!("../../data/paper-results.csv");
+
+/// Scores and reports: from the qa items and one `judge` output per model, writes `scores.csv`,
+/// `report.md` and a self-contained `report.html` (table in the paper's layout beside the published
+/// rows, per-task bars, CMAR/FMAR confusion matrices, the items with thumbnails and replies).
+/// Accuracy per closed task and AVG; L1..L3 per open task and their mean; bootstrap 95% intervals.
+#[configurable]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Bootstrap resamples for the 95% intervals.
+    #[default(1000)]
+    pub resamples: usize,
+    /// Seed of the bootstrap.
+    #[serde(default)]
+    pub seed: u64,
+    /// Folder (in the run's output folder) with `<clip>.png` thumbnails, e.g. a contact-sheet sink's.
+    #[default("contact-sheets".into())]
+    pub thumbnails: PathBuf,
+    /// Items shown in the HTML at most (their thumbnails are embedded).
+    #[default(240)]
+    pub max_items: usize,
+}
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "report",
+    section: Section::Sinks,
+    version: 1,
+    doc: ReportConfig::DOC,
+    inputs: &[Port::new(0, "qa", PortType::Any), Port::new(1, "judged...", PortType::Any)],
+    output: None,
+    params: ReportConfig::params,
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: ReportConfig = parse_params(params)?;
+    Ok(built(&config.clone(), Runtime::RecordSink(Arc::new(Report { config }))))
+}
+
+struct Report {
+    config: ReportConfig,
+}
+
+impl RecordSink for Report {
+    fn open(&self, dir: &Path, _node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
+        Ok(Box::new(ReportWriter { config: self.config.clone(), dir: dir.to_path_buf(), collected: Collected::default(), clips: 0 }))
+    }
+}
+
+/// Everything a report needs, gathered clip by clip and kept small: whole
+/// items only for the first `max_items` (the ones the HTML lists), the
+/// CMAR/FMAR items' options and answers for the confusion matrices, and of
+/// each judged answer what the scores need; memory stays far below the
+/// benchmark's size.
+#[derive(Default)]
+pub struct Collected {
+    /// Items in clip order: the listed ones whole, then CMAR/FMAR ones without provenance.
+    pub items: Vec<Value>,
+    /// Items in all.
+    pub total_items: usize,
+    /// Per (model, judge): its judged records, one per clip.
+    pub judged: BTreeMap<(String, String), Vec<Value>>,
+}
+
+impl Collected {
+    fn add(&mut self, qa: &Value, judged: &[Option<&Value>], max_items: usize) {
+        let mut listed = std::collections::BTreeSet::new();
+        for item in qa["items"].as_array().into_iter().flatten() {
+            self.total_items += 1;
+            let recognition = matches!(item["task"].as_str(), Some("CMAR" | "FMAR"));
+            if self.total_items <= max_items {
+                listed.insert(item["id"].as_str().unwrap_or("").to_string());
+                self.items.push(item.clone());
+            } else if recognition {
+                self.items.push(fields(item, &["id", "clip", "task", "options", "answer"]));
+            }
+        }
+        for record in judged.iter().flatten() {
+            let key = (record["model"].as_str().unwrap_or("model").to_string(), record["judge"].as_str().unwrap_or("").to_string());
+            let rows: Vec<Value> = record["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|row| {
+                    if listed.contains(row["id"].as_str().unwrap_or("")) {
+                        return row.clone();
+                    }
+                    // Scores need the task and the result; the confusion matrices the CMAR/FMAR choices.
+                    match row["task"].as_str() {
+                        Some("CMAR" | "FMAR") => fields(row, &["id", "task", "correct", "parsed"]),
+                        _ => fields(row, &["task", "correct", "L1", "L2", "L3"]),
+                    }
+                })
+                .collect();
+            self.judged.entry(key).or_default().push(serde_json::json!({"items": rows}));
+        }
+    }
+}
+
+/// An object with only the named fields.
+fn fields(v: &Value, keep: &[&str]) -> Value {
+    v.as_object().map_or(Value::Null, |o| o.iter().filter(|(k, _)| keep.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+struct ReportWriter {
+    config: ReportConfig,
+    dir: PathBuf,
+    collected: Collected,
+    clips: usize,
+}
+
+impl SinkWriter for ReportWriter {
+    fn write(&mut self, _clip: &str, _record: &Value) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn write_inputs(&mut self, _clip: &Clip, records: &[Option<&Value>]) -> io::Result<()> {
+        // Clips without items (failed, or outside the qa's splits) are not part of the benchmark.
+        let Some(qa) = records[0].filter(|qa| qa["items"].as_array().is_some_and(|items| !items.is_empty())) else { return Ok(()) };
+        self.clips += 1;
+        self.collected.add(qa, &records[1..], self.config.max_items);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        let collected = self.collected;
+        let scores: Vec<ModelScores> = collected
+            .judged
+            .iter()
+            .map(|((model, judge), records)| {
+                let refs: Vec<&Value> = records.iter().collect();
+                score_model(model, judge, &refs, self.config.resamples, self.config.seed)
+            })
+            .collect();
+        write_file_atomic(&self.dir.join("scores.csv"), scores_csv(&scores).as_bytes())?;
+        write_file_atomic(&self.dir.join("report.md"), report_md(&scores, self.clips, collected.total_items).as_bytes())?;
+        let html = report_html::render(&scores, &collected, &self.dir.join(&self.config.thumbnails), self.config.max_items, self.clips);
+        write_file_atomic(&self.dir.join("report.html"), html.as_bytes())
+    }
+}
+
+/// `scores.csv`: one row per model, metric: value, interval, items.
+pub fn scores_csv(scores: &[ModelScores]) -> String {
+    let mut out = String::from("model,judge,metric,value,ci_low,ci_high,n\n");
+    for s in scores {
+        for col in COLUMNS {
+            if let Some(m) = s.metrics.get(col) {
+                out.push_str(&format!("{},{},{col},{:.2},{:.2},{:.2},{}\n", csv(&s.model), csv(&s.judge), m.value, m.low, m.high, m.n));
+            }
+        }
+    }
+    out
+}
+
+fn csv(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// The table rows of our models in the paper's layout (`-` where a column is absent).
+pub fn table_rows(scores: &[ModelScores]) -> Vec<(String, Vec<String>)> {
+    scores
+        .iter()
+        .map(|s| {
+            let cells = COLUMNS
+                .iter()
+                .map(|c| s.metrics.get(*c).map_or("-".to_string(), |m| if c.contains('_') || *c == "OPEN_AVG" { format!("{:.2}", m.value) } else { format!("{:.1}", m.value) }))
+                .collect();
+            (format!("{} (judge: {})", s.model, s.judge), cells)
+        })
+        .collect()
+}
+
+fn report_md(scores: &[ModelScores], clips: usize, items: usize) -> String {
+    let mut out = format!("# Benchmark report\n\n{clips} clips, {items} items. Accuracy in %, judge scores 0..5; 95% bootstrap intervals over clips in `scores.csv`.\n\n");
+    let header = "| model | CMAR | FMAR | SAD | MAD | MAS | PPR | AVG | MADU L1 | L2 | L3 | MARE L1 | L2 | L3 | AVG |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    out.push_str("## This run\n\n");
+    out.push_str(header);
+    for (name, cells) in table_rows(scores) {
+        out.push_str(&format!("| {name} | {} |\n", cells.join(" | ")));
+    }
+    out.push_str("\nScores from the `rules` judge are an offline proxy for an LLM judge and are not comparable with the published judge scores.\n\n## Published (MA-Bench)\n\n");
+    out.push_str(header);
+    for line in PAPER_RESULTS.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let shown: Vec<&str> = cells.iter().skip(1).map(|c| if c.is_empty() { "-" } else { c }).collect();
+        out.push_str(&format!("| {} | {} |\n", cells[0], shown.join(" | ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::language::score::Metric;
+
+    #[test]
+    fn scores_csv_format_is_pinned() {
+        let mut metrics = BTreeMap::new();
+        metrics.insert("CMAR".to_string(), Metric { value: 50.0, low: 0.0, high: 100.0, n: 2 });
+        metrics.insert("MADU_L1".to_string(), Metric { value: 2.5, low: 1.0, high: 4.0, n: 2 });
+        let s = ModelScores { model: "a,b".into(), judge: "rules".into(), metrics };
+        assert_eq!(
+            scores_csv(&[s]),
+            "model,judge,metric,value,ci_low,ci_high,n\n\"a,b\",rules,CMAR,50.00,0.00,100.00,2\n\"a,b\",rules,MADU_L1,2.50,1.00,4.00,2\n"
+        );
+    }
+}

@@ -1,0 +1,263 @@
+//! `show`: one picture per clip to look at before trusting its descriptor.
+//!
+//! For a few evenly spaced frames: the frame with the area outside the human
+//! mask dimmed and tinted, the skeleton's bones, and each part's motion vector as an
+//! arrow from its anchor (scaled by `arrow_scale`, vy > 0 drawn upward);
+//! under each, the flow into that frame on the colour wheel (hue =
+//! direction, saturation = speed, `max_speed` px/frame at full colour).
+//! Below, every part's speed over the whole clip (one line per part, in the
+//! legend's colours and order: the 14 parts from Head to Right_Foot, left to
+//! right), with a tick every second.
+
+use maflow_kernels::draw::Canvas;
+use maflow_kernels::flow::color::flow_to_rgb;
+use maflow_kernels::flow::dis::resize_flow;
+use maflow_kernels::resize::{ImageView, resize_area};
+
+use crate::frame::align::PartsFrame;
+use crate::common::body::{Joints, Skeleton};
+use crate::common::picture_grid::sample_indices;
+use crate::frame::flow::FlowProduct;
+use crate::common::png_io::encode_rgb_png;
+use crate::frame::segment::Mask;
+use crate::prelude::*;
+
+/// Writes `<out>/<spec>/<id>/<clip>.png`: sampled frames with the mask, the skeleton and each part's
+/// motion arrow, the flow colour wheel under each, and every part's speed over the clip.
+/// Inputs: frames (RGB), skeletons, masks, flow, parts.
+#[configurable]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowConfig {
+    /// Frames drawn.
+    #[default(4)]
+    pub frames: usize,
+    /// Width of each frame picture in pixels.
+    #[default(270)]
+    pub thumb_width: usize,
+    /// Arrow length per px/frame of motion, in frame pixels.
+    #[default(40.0)]
+    pub arrow_scale: f32,
+    /// Speed (px/frame) drawn at full colour on the flow wheel.
+    #[default(2.0)]
+    pub max_speed: f32,
+}
+
+/// One colour per part, in [`crate::common::body::PARTS`] order (left and right in related hues).
+const PART_COLOURS: [[u8; 3]; PART_COUNT] = [
+    [230, 25, 75],
+    [60, 60, 60],
+    [0, 130, 200],
+    [70, 240, 240],
+    [0, 90, 160],
+    [100, 200, 255],
+    [145, 30, 180],
+    [240, 50, 230],
+    [60, 180, 75],
+    [170, 255, 120],
+    [0, 120, 50],
+    [210, 245, 60],
+    [245, 130, 48],
+    [255, 200, 60],
+];
+
+/// Input: each frame's skeleton.
+const SKELETON: FrameIn<Skeleton> = FrameIn::new(1, "skeleton");
+/// Input: each frame's human mask.
+const MASK: FrameIn<Mask> = FrameIn::new(2, "mask");
+/// Input: the flow into each frame from the one before.
+const FLOW: FrameIn<FlowProduct> = FrameIn::new(3, "flow");
+/// Input: each frame's body-part vectors and anchors.
+const PARTS_IN: FrameIn<PartsFrame> = FrameIn::new(4, "parts");
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "show",
+    section: Section::Sinks,
+    version: 1,
+    doc: ShowConfig::DOC,
+    inputs: &[
+        Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
+        SKELETON.port("connect it to a `pose` operator or a `skeleton` reader"),
+        MASK.port("connect it to a `segment` operator"),
+        FLOW.port("connect it to a `flow` operator"),
+        PARTS_IN.port("connect it to an `align` operator"),
+    ],
+    output: None,
+    params: ShowConfig::params,
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: ShowConfig = parse_params(params)?;
+    let mut errors = Vec::new();
+    if !(1..=16).contains(&config.frames) {
+        errors.push(param_error(params, "frames", "`frames` must be between 1 and 16"));
+    }
+    if !(32..=1080).contains(&config.thumb_width) {
+        errors.push(param_error(params, "thumb_width", "`thumb_width` must be between 32 and 1080"));
+    }
+    if config.max_speed.is_nan() || config.max_speed <= 0.0 {
+        errors.push(param_error(params, "max_speed", "`max_speed` must be positive"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(built(&config, Runtime::FrameConsumer(Arc::new(Show { config: config.clone() }))))
+}
+
+struct Show {
+    config: ShowConfig,
+}
+
+impl FrameConsumer for Show {
+    fn start(&self, _clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
+        let tw = self.config.thumb_width.min(info.width as usize);
+        let th = ((tw as f64 * f64::from(info.height) / f64::from(info.width)).round() as usize).max(1);
+        Ok(Box::new(ShowTask {
+            config: self.config.clone(),
+            info: info.clone(),
+            thumb: (tw, th),
+            targets: info.declared_frames.map(|n| sample_indices(n, self.config.frames)),
+            pictures: Vec::new(),
+            speeds: Vec::new(),
+        }))
+    }
+}
+
+struct ShowTask {
+    config: ShowConfig,
+    info: VideoInfo,
+    thumb: (usize, usize),
+    targets: Option<Vec<u64>>,
+    /// (frame overlay, flow wheel) per drawn frame.
+    pictures: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Per frame, per part speed (px/frame).
+    speeds: Vec<[f32; PART_COUNT]>,
+}
+
+/// Bones drawn, as pairs of joints.
+fn bones(j: &Joints) -> Vec<((f32, f32), (f32, f32))> {
+    let p = |q: crate::common::body::Joint| (q.x, q.y);
+    let mut out = vec![(p(j.shoulder[0]), p(j.shoulder[1])), (p(j.hip[0]), p(j.hip[1])), (p(j.head), p(j.nose))];
+    for s in 0..2 {
+        out.extend([
+            (p(j.shoulder[s]), p(j.elbow[s])),
+            (p(j.elbow[s]), p(j.wrist[s])),
+            (p(j.wrist[s]), p(j.hand[s])),
+            (p(j.shoulder[s]), p(j.hip[s])),
+            (p(j.hip[s]), p(j.knee[s])),
+            (p(j.knee[s]), p(j.ankle[s])),
+            (p(j.ankle[s]), p(j.toe[s])),
+        ]);
+    }
+    out
+}
+
+impl ShowTask {
+    fn overlay(&self, frame: &Frame, skeleton: Option<&Skeleton>, mask: Option<&Mask>, parts: Option<&PartsFrame>) -> Vec<u8> {
+        let (tw, th) = self.thumb;
+        let (fw, fh) = (frame.width as usize, frame.height as usize);
+        let small = match mask {
+            Some(mask) => mask.overlay(frame, tw, th),
+            None => resize_area(ImageView { data: &frame.data, width: fw, height: fh, stride: fw * 3, channels: 3 }, tw, th),
+        };
+        let k = tw as f32 / fw as f32;
+        let mut canvas = Canvas { width: tw, height: th, rgb: small };
+        if let Some(j) = skeleton.and_then(Joints::of) {
+            for (a, b) in bones(&j) {
+                canvas.line((a.0 * k, a.1 * k), (b.0 * k, b.1 * k), 1.5, [255, 255, 255]);
+            }
+        }
+        if let Some(parts) = parts {
+            for ((coord, &[vx, vy]), &colour) in parts.coord.iter().zip(&parts.vector).zip(&PART_COLOURS) {
+                let a = (coord[0] * tw as f32, coord[1] * th as f32);
+                let s = self.config.arrow_scale * k;
+                // vy > 0 is up: drawn toward smaller y.
+                let b = (a.0 + vx * s, a.1 - vy * s);
+                canvas.disc(a, 2.0, colour);
+                canvas.arrow(a, b, 2.0, 8.0, colour);
+            }
+        }
+        canvas.rgb
+    }
+
+    fn wheel(&self, flow: Option<&FlowProduct>) -> Vec<u8> {
+        let (tw, th) = self.thumb;
+        match flow {
+            Some(f) => {
+                let small = resize_flow(&f.field, tw, th);
+                // Resizing scales the vectors too: full colour at max_speed input px/frame,
+                // i.e. max_speed / to_input field px, times thumbnail px per field px.
+                let max = self.config.max_speed / f.to_input * tw as f32 / f.field.width as f32;
+                flow_to_rgb(&small, Some(max))
+            }
+            None => vec![255; tw * th * 3],
+        }
+    }
+
+    fn plot(&self, width: usize) -> Canvas {
+        let height = 160;
+        let mut c = Canvas::new(width, height, [255, 255, 255]);
+        let n = self.speeds.len().max(2);
+        let top = self.speeds.iter().flatten().copied().fold(0.5f32, f32::max);
+        let (left, bottom, plot_h) = (6.0, height as f32 - 22.0, height as f32 - 34.0);
+        let x_of = |t: usize| left + (width as f32 - 2.0 * left) * t as f32 / (n - 1) as f32;
+        c.line((left, bottom), (width as f32 - left, bottom), 1.0, [0, 0, 0]);
+        // A tick each second.
+        let fps = self.info.fps.max(1.0);
+        let mut second = 0.0;
+        while ((second * fps) as usize) < n {
+            let x = x_of((second * fps) as usize);
+            c.line((x, bottom), (x, bottom + 5.0), 1.0, [0, 0, 0]);
+            second += 1.0;
+        }
+        for p in 0..PART_COUNT {
+            let points: Vec<(f32, f32)> =
+                self.speeds.iter().enumerate().map(|(t, s)| (x_of(t), bottom - plot_h * s[p] / top)).collect();
+            c.polyline(&points, 1.5, PART_COLOURS[p]);
+            // Legend swatches, in part order.
+            let x = left + p as f32 * 14.0;
+            c.line((x, height as f32 - 8.0), (x + 9.0, height as f32 - 8.0), 5.0, PART_COLOURS[p]);
+        }
+        c
+    }
+}
+
+impl FrameTask for ShowTask {
+    fn push(&mut self, frame: &Frame, inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
+        let parts = inputs.get(&PARTS_IN);
+        self.speeds.push(parts.map_or([0.0; PART_COUNT], |p| p.vector.map(|[x, y]| x.hypot(y))));
+        let wanted = match &self.targets {
+            Some(at) => at.binary_search(&frame.index).is_ok(),
+            None => frame.index.is_multiple_of(15) && self.pictures.len() < self.config.frames,
+        };
+        if wanted {
+            if frame.format != PixelFormat::Rgb {
+                return Err("show needs RGB frames: set `format: rgb` on the decode operator".into());
+            }
+            let overlay = self.overlay(frame, inputs.get(&SKELETON), inputs.get(&MASK), parts);
+            let wheel = self.wheel(inputs.get(&FLOW));
+            self.pictures.push((overlay, wheel));
+        }
+        Ok(None)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Output, String> {
+        let (tw, th) = self.thumb;
+        let gap = 4;
+        let n = self.pictures.len().max(1);
+        let width = n * tw + (n + 1) * gap;
+        let plot = self.plot(width - 2 * gap);
+        let height = 2 * th + plot.height + 4 * gap;
+        let mut c = Canvas::new(width, height, [40, 40, 40]);
+        for (i, (overlay, wheel)) in self.pictures.iter().enumerate() {
+            let x = gap + i * (tw + gap);
+            c.blit(overlay, tw, th, x, gap);
+            c.blit(wheel, tw, th, x, 2 * gap + th);
+        }
+        c.blit(&plot.rgb, plot.width, plot.height, gap, 3 * gap + 2 * th);
+        let png = encode_rgb_png(&c.rgb, width, height)?;
+        Ok(Output { record: serde_json::json!({"frames": self.pictures.len(), "width": width, "height": height}), blobs: vec![Blob { ext: "png".into(), bytes: png }] })
+    }
+}

@@ -142,8 +142,8 @@ fn main() {
                 // flow, so it returns a new numpy array each time (numpy maps one of 4 MB
                 // or more on huge pages: cheap to fault in). "fresh ms" is ours when the
                 // caller keeps every field, so each result needs new memory.
-                let estimator = DisFlow::default();
-                let mut flow = pool.install(|| estimator.flow(&a, &b, &params, None));
+                let estimator = DisFlow::new(params.clone());
+                let mut flow = pool.install(|| estimator.flow_with(&a, &b, &params, None));
                 let (_, cv_epe) = peer.run(pair, pname, threads);
                 // Alternate one run of each, so both see the same machine load.
                 let (mut mine, mut fresh, mut theirs, mut ratio) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -152,13 +152,13 @@ fn main() {
                     estimator.recycle(flow);
                     settle();
                     let t = Instant::now();
-                    flow = pool.install(|| estimator.flow(&a, &b, &params, None));
+                    flow = pool.install(|| estimator.flow_with(&a, &b, &params, None));
                     let ms = t.elapsed().as_secs_f64() * 1e3;
                     settle();
                     let (cv_ms, _) = peer.run(pair, pname, threads);
                     settle();
                     let t = Instant::now();
-                    kept.push(pool.install(|| estimator.flow(&a, &b, &params, None)));
+                    kept.push(pool.install(|| estimator.flow_with(&a, &b, &params, None)));
                     fresh.push(t.elapsed().as_secs_f64() * 1e3);
                     mine.push(ms);
                     theirs.push(cv_ms);

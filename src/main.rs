@@ -94,8 +94,8 @@ struct FlowArgs {
     /// Operating point: ultrafast, fast or medium.
     #[arg(long, default_value = "medium")]
     preset: String,
-    /// Where to compute: cpu, or cuda (GPU 0; an error where there is none).
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    /// Where to compute: cpu, cuda (GPU 0; an error where there is none) or auto (cuda where it runs).
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda", "auto"])]
     backend: String,
     /// Write the flow as a Middlebury `.flo` file.
     #[arg(long)]
@@ -189,7 +189,7 @@ fn main() -> ExitCode {
                 eprintln!("error: --poll must be a positive number of seconds");
                 return ExitCode::from(1);
             }
-            watch::watch(&watch::Watch {
+            watch::run(&maflow_engine::exec::WatchOptions {
                 spec: args.spec.spec,
                 set: args.spec.set,
                 workers: args.workers,
@@ -440,7 +440,8 @@ fn ops(kind: Option<&str>) -> ExitCode {
 }
 
 fn flow(args: &FlowArgs) -> Result<(), String> {
-    use maflow_kernels::flow::{color::flow_to_rgb, dis::dis_flow, field, image::GrayImage};
+    use maflow_kernels::flow::estimator::{Backend, FlowBackend};
+    use maflow_kernels::flow::{color::flow_to_rgb, field, image::GrayImage};
     use maflow_operators::frame::flow::{FlowConfig, FlowPreset};
     use maflow_operators::common::png_io::{encode_rgb_png, read_gray_png};
 
@@ -456,15 +457,16 @@ fn flow(args: &FlowArgs) -> Result<(), String> {
         return Err(format!("the images ({}x{}) are smaller than a {patch}-pixel patch", a.width, a.height));
     }
     let (a, b) = (GrayImage::from_u8(a.width, a.height, &a.data), GrayImage::from_u8(b.width, b.height, &b.data));
-    let started = std::time::Instant::now();
-    let (flow, on) = if args.backend == "cuda" {
-        use maflow_kernels::gpu::{Device, cuda::CudaDevice, dis::GpuDis};
-        let gpu = GpuDis::new(CudaDevice::open(0).map_err(|e| e.to_string())?, config.dis_params()).map_err(|e| e.to_string())?;
-        let started = std::time::Instant::now();
-        (gpu.flow(&a, &b, None).map_err(|e| e.to_string())?, format!("{}, {:.1} ms", gpu.device().name(), started.elapsed().as_secs_f64() * 1e3))
-    } else {
-        (dis_flow(&a, &b, &config.dis_params(), None), format!("CPU, {:.1} ms", started.elapsed().as_secs_f64() * 1e3))
+    let backend = match args.backend.as_str() {
+        "cpu" => Backend::Cpu,
+        "cuda" => Backend::Cuda,
+        "auto" => Backend::Auto,
+        other => return Err(format!("unknown backend `{other}` (auto, cpu, cuda)")),
     };
+    let estimator = FlowBackend::open(backend, config.dis_params()).map_err(|e| e.to_string())?.estimator();
+    let started = std::time::Instant::now();
+    let flow = estimator.flow(&a, &b, None).map_err(|e| e.to_string())?;
+    let on = format!("{}, {:.1} ms", estimator.device(), started.elapsed().as_secs_f64() * 1e3);
     println!("flow {}x{} ({:?}) on {on}", flow.width, flow.height, preset);
     if let Some(out) = &args.out {
         let file = std::fs::File::create(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;

@@ -122,7 +122,7 @@ fn results_are_identical_on_one_and_two_threads() {
 fn a_reused_estimator_gives_what_a_fresh_one_gives() {
     // Planes come back to the pool holding the last pair's values, and the next
     // pair may have another size: nothing stale may leak into a result.
-    let estimator = DisFlow::default();
+    let estimator = DisFlow::new(DisParams::preset(Preset::Medium));
     let pairs: Vec<_> = ["Grove2", "Dimetrodon", "Grove2", "Urban2"].iter().map(|n| middlebury(n)).collect();
     let mut last: Option<FlowField> = None;
     for (i, (a, b, _)) in pairs.iter().enumerate() {
@@ -131,7 +131,7 @@ fn a_reused_estimator_gives_what_a_fresh_one_gives() {
         // The second Grove2 starts from the first one's flow, as a video's next pair does.
         let init = if i == 2 { last.as_ref() } else { None };
         let fresh = dis_flow(a, b, &params, init);
-        let reused = estimator.flow(a, b, &params, init);
+        let reused = estimator.flow_with(a, b, &params, init);
         assert!(fresh.u == reused.u && fresh.v == reused.v, "pair {i} ({preset:?}) differs with a reused estimator");
         if let Some(old) = last.replace(reused) {
             estimator.recycle(old);

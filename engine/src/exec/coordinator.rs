@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{RunOptions, RunScope};
+use crossbeam_channel::{Receiver, Sender};
+
+use super::{RunOptions, RunScope, WorkResult};
 use super::prepare::Prepared;
 use super::records::{RecordJob, RecordResult};
 use super::stage::{Outcome, StageResult};
@@ -48,6 +50,15 @@ pub struct NodeStats {
     /// Remote calls (record operators that ask a service).
     #[serde(skip_serializing_if = "CallCounts::is_empty")]
     pub calls: CallCounts,
+}
+
+/// Results that never came back from the workers (a worker or process died).
+#[derive(Clone, Copy, Debug)]
+pub struct Lost {
+    /// Results taken.
+    pub received: usize,
+    /// Results still outstanding when the workers hung up.
+    pub missing: usize,
 }
 
 /// Where a clip's record-level chain stands.
@@ -178,8 +189,50 @@ impl<'a> Coordinator<'a> {
         })
     }
 
+    /// The coordinator's loop over a run: emits what is cached, then takes
+    /// each of the `stage_jobs` stage results and the record results as they
+    /// come, releasing record jobs to worker 0 as clips become ready, until
+    /// none is outstanding or the workers hang up. Hangs up on worker 0 at
+    /// the end, which closes its record input and ends the dataflow.
+    pub fn drive(
+        mut self,
+        results: &Receiver<WorkResult>,
+        record_jobs: Sender<RecordJob>,
+        stage_jobs: usize,
+    ) -> Result<(Vec<NodeStats>, Vec<ItemError>, Lost), CoordinatorError> {
+        self.start()?;
+        let mut outstanding = stage_jobs;
+        let mut received = 0;
+        outstanding += self.release_records(&record_jobs)?;
+        while outstanding > 0 {
+            let Ok(result) = results.recv() else { break };
+            match result {
+                WorkResult::Stage(result) => self.accept(result)?,
+                WorkResult::Records(result) => self.accept_records(result)?,
+            }
+            outstanding -= 1;
+            received += 1;
+            outstanding += self.release_records(&record_jobs)?;
+        }
+        drop(record_jobs);
+        let (stats, errors) = self.finish()?;
+        Ok((stats, errors, Lost { received, missing: outstanding }))
+    }
+
+    /// Sends the record jobs ready now; returns how many went out.
+    fn release_records(&mut self, record_jobs: &Sender<RecordJob>) -> Result<usize, CoordinatorError> {
+        let mut sent = 0;
+        for job in self.dispatch_records()? {
+            // Worker 0 is gone only if the dataflow died; the jobs missing at the end report that.
+            if record_jobs.send(job).is_ok() {
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
     /// Stores source records that are not cached yet, then emits clips that need no jobs.
-    pub fn start(&mut self) -> Result<(), CoordinatorError> {
+    fn start(&mut self) -> Result<(), CoordinatorError> {
         let mut fresh: Vec<([u8; 32], Output)> = Vec::new();
         for clip in &self.prepared.clips {
             let key = clip.keys[clip.source].expect("a source keys its own clips");
@@ -198,7 +251,7 @@ impl<'a> Coordinator<'a> {
     }
 
     /// Takes one stage result: commits outputs, records errors, emits what is complete.
-    pub fn accept(&mut self, result: StageResult) -> Result<(), CoordinatorError> {
+    fn accept(&mut self, result: StageResult) -> Result<(), CoordinatorError> {
         let seq = result.seq as usize;
         let mut done: Vec<([u8; 32], Output)> = Vec::new();
         let progress_index = |plan: &Plan, node: usize| {
@@ -218,7 +271,7 @@ impl<'a> Coordinator<'a> {
     }
 
     /// Takes one record job's result: commits outputs, records errors, emits what is complete.
-    pub fn accept_records(&mut self, result: RecordResult) -> Result<(), CoordinatorError> {
+    fn accept_records(&mut self, result: RecordResult) -> Result<(), CoordinatorError> {
         let seq = result.seq as usize;
         let mut done: Vec<([u8; 32], Output)> = Vec::new();
         for (node, outcome, seconds, calls) in result.outcomes {
@@ -263,7 +316,7 @@ impl<'a> Coordinator<'a> {
     }
 
     /// Record jobs that may start now (within the in-flight bound), with the stored records they read.
-    pub fn dispatch_records(&mut self) -> Result<Vec<RecordJob>, CoordinatorError> {
+    fn dispatch_records(&mut self) -> Result<Vec<RecordJob>, CoordinatorError> {
         let mut jobs = Vec::new();
         while self.records_in_flight < self.max_records_in_flight {
             let Some(seq) = self.record_queue.pop_front() else { break };
@@ -336,7 +389,7 @@ impl<'a> Coordinator<'a> {
     }
 
     /// Closes sinks and writes `errors.jsonl`; returns every error in order.
-    pub fn finish(self) -> Result<(Vec<NodeStats>, Vec<ItemError>), CoordinatorError> {
+    fn finish(self) -> Result<(Vec<NodeStats>, Vec<ItemError>), CoordinatorError> {
         self.progress.finish();
         for (_, writer) in self.sinks {
             writer.finish().map_err(|source| CoordinatorError::Output { path: self.out_dir.clone(), source })?;

@@ -107,7 +107,7 @@ impl Facts {
             let id = entry.clip.id.clone();
             facts.clips.insert((id.clone(), serde_json::to_string(&entry.clip).expect("clips serialise")));
             for (n, node) in plan.nodes.iter().enumerate() {
-                let frame_level = !matches!(node.runtime, Runtime::Record(_) | Runtime::RecordSink(_));
+                let frame_level = !node.runtime.is_record_level();
                 if let Some(key) = entry.keys[n]
                     && frame_level
                     && entry.cached[n]

@@ -20,13 +20,15 @@ mod incremental;
 mod prepare;
 mod records;
 mod stage;
+mod watch;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::InputHandle;
+use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::worker::Worker;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::{Concat, Input, Probe};
@@ -36,6 +38,7 @@ pub use incremental::{Changes, NodeChanges, Revisions, Shape, run_incremental};
 pub use prepare::{ClipEntry, Prepared, prepare};
 pub use records::{RecordJob, RecordResult, run_records};
 pub use stage::{Outcome, StageJob, StageResult, run_stage};
+pub use watch::{RevisionReport, WatchEvent, WatchListener, WatchOptions, watch};
 
 use crate::data::ItemError;
 use crate::graph::Plan;
@@ -147,7 +150,7 @@ pub(super) const RECORD_THREADS: usize = 8;
 
 /// What comes back from the workers.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
-enum WorkResult {
+pub(super) enum WorkResult {
     Stage(StageResult),
     Records(RecordResult),
 }
@@ -163,6 +166,11 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
 
 /// [`run`] on a store the caller holds open (the coordinator's process
 /// passes it, the other processes of a cluster pass `None`).
+///
+/// Three parts: every worker builds the same dataflow ([`build_dataflow`]);
+/// worker 0 of process 0 feeds it ([`feed`]); process 0's main thread
+/// coordinates ([`Coordinator::drive`]): it releases record jobs and takes
+/// every result.
 pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) -> Result<Option<RunSummary>, RunError> {
     let started = Instant::now();
     let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -183,118 +191,24 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
 
     let (tx, rx) = crossbeam_channel::bounded::<WorkResult>(256);
     let (record_tx, record_rx) = crossbeam_channel::unbounded::<RecordJob>();
-    let feed = Arc::new(Mutex::new(Some(jobs)));
-    let sender = Arc::new(Mutex::new(coordinator_side.then_some(tx)));
-    let record_feed = Arc::new(Mutex::new(coordinator_side.then_some(record_rx)));
-    let cache_dir = plan.spec.defaults.store.join("requests");
-    let worker_plan = plan.clone();
-    let threads_per_worker = plan.spec.defaults.threads_per_worker.unwrap_or_else(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        (cores / options.topology.describe().0).max(1)
-    });
+    let worker_zero = WorkerZero {
+        jobs: Mutex::new(Some(jobs)),
+        results: Mutex::new(coordinator_side.then_some(tx)),
+        record_jobs: Mutex::new(coordinator_side.then_some(record_rx)),
+    };
+    let shared = Arc::new((plan.clone(), worker_zero, threads_per_worker(&plan, &options.topology)));
     let guards = timely::execute(options.topology.timely_config(), move |worker| {
-        let plan = worker_plan.clone();
+        let (plan, worker_zero, threads) = &*shared;
         let index = worker.index();
-        let peers = worker.peers() as u64;
-        let results_out = if index == 0 { sender.lock().expect("not poisoned").take() } else { None };
-        let record_jobs = if index == 0 { record_feed.lock().expect("not poisoned").take() } else { None };
-        let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<StageJob>>>::new();
-        let mut record_input = InputHandle::<u64, CapacityContainerBuilder<Vec<RecordJob>>>::new();
-        let cache_dir = cache_dir.clone();
-        // Each worker's frame stage parallelises inside a clip on threads of its own.
-        let stage_pool = Arc::new(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads_per_worker)
-                .thread_name(move |t| format!("maflow-w{index}-{t}"))
-                .build()
-                .expect("a thread pool starts"),
-        );
-        let (probe, stage_probe) = worker.dataflow::<u64, _, _>(|scope| {
-            let jobs = scope.input_from(&mut input).container::<Vec<StageJob>>();
-            let stage_plan = plan.clone();
-            // Stage jobs go round-robin by clip position: balanced in count
-            // whatever the ids; a clip's stages all run on one worker.
-            let stage_pool = stage_pool.clone();
-            let results = pooled_map(jobs, "frame-stage", 1, |job: &StageJob| job.seq, move |job| {
-                stage_pool.install(|| WorkResult::Stage(run_stage(&stage_plan, job)))
-            });
-            let record_jobs = scope.input_from(&mut record_input).container::<Vec<RecordJob>>();
-            let record_plan = plan.clone();
-            let record_results = pooled_map(
-                record_jobs,
-                "records",
-                RECORD_THREADS,
-                |job: &RecordJob| route(&job.clip.id),
-                move |job| WorkResult::Records(run_records(&record_plan, job, &cache_dir)),
-            );
-            // Stage jobs are fed against their own results' progress: the record
-            // input stays open (at its last epoch) until the run ends, so the
-            // joint frontier would stall the stage feed.
-            let (stage_probe, results) = results.probe();
-            let (probe, results) = results.concat(record_results).probe();
-            results.sink(Exchange::new(|_: &WorkResult| 0), "coordinator", move |(input, _)| {
-                input.for_each(|_, data| {
-                    for result in data.drain(..) {
-                        if let Some(tx) = &results_out {
-                            let _ = tx.send(result);
-                        }
-                    }
-                });
-            });
-            (probe, stage_probe)
-        });
-        let mut input = Some(input);
-        let mut record_input = Some(record_input);
+        let results_out = if index == 0 { worker_zero.results.lock().expect("not poisoned").take() } else { None };
+        let mut inputs = build_dataflow(worker, plan, *threads, results_out);
         if index == 0 {
-            let mut jobs = feed.lock().expect("not poisoned").take().unwrap_or_default().into_iter().enumerate().peekable();
-            // Enough jobs per epoch to keep every worker busy.
-            let batch = (peers as usize * 2).max(1);
-            loop {
-                // Stage jobs, epoch by epoch, with a bounded number of epochs in flight.
-                while let Some(handle) = input.as_mut() {
-                    let Some((n, _)) = jobs.peek() else {
-                        input.take().expect("open").close();
-                        break;
-                    };
-                    let epoch = (*n / batch) as u64;
-                    if epoch > *handle.time() {
-                        if stage_probe.less_than(&epoch.saturating_sub(EPOCHS_IN_FLIGHT)) {
-                            break;
-                        }
-                        handle.advance_to(epoch);
-                    }
-                    handle.send(jobs.next().expect("peeked").1);
-                }
-                // Record jobs, as the coordinator releases them; it hangs up when the run is complete.
-                if let Some(handle) = record_input.as_mut() {
-                    let rx = record_jobs.as_ref().expect("worker 0 of the coordinator holds the record feed");
-                    let mut sent = false;
-                    loop {
-                        match rx.try_recv() {
-                            Ok(job) => {
-                                handle.send(job);
-                                sent = true;
-                            }
-                            Err(crossbeam_channel::TryRecvError::Empty) => break,
-                            Err(crossbeam_channel::TryRecvError::Disconnected) => {
-                                record_input.take().expect("open").close();
-                                break;
-                            }
-                        }
-                    }
-                    // A new epoch per batch, so each batch's progress is tracked on its own.
-                    if sent && let Some(handle) = record_input.as_mut() {
-                        let next = *handle.time() + 1;
-                        handle.advance_to(next);
-                    }
-                }
-                if input.is_none() && record_input.is_none() {
-                    break;
-                }
-                worker.step_or_park(Some(Duration::from_millis(5)));
-            }
+            let jobs = worker_zero.jobs.lock().expect("not poisoned").take().unwrap_or_default();
+            let record_jobs = worker_zero.record_jobs.lock().expect("not poisoned").take();
+            feed(worker, &mut inputs, jobs, record_jobs);
         }
-        drop((input, record_input));
+        let probe = inputs.probe.clone();
+        drop(inputs);
         while !probe.done() {
             worker.step_or_park(Some(Duration::from_millis(20)));
         }
@@ -305,43 +219,21 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
         (Some(store), Some(prepared)) => {
             let out_dir = plan.spec.defaults.out.join(&plan.spec.name);
             let clips = prepared.clips.len();
-            let peers = options.topology.describe();
-            let max_records = RECORD_THREADS * peers.0 * peers.1 * 2;
-            let mut coordinator = Coordinator::new(&plan, store, &out_dir, prepared, jobs_per_clip, max_records, options)?;
-            coordinator.start()?;
-            let mut outstanding = job_count;
-            let dispatch = |coordinator: &mut Coordinator, outstanding: &mut usize| -> Result<(), RunError> {
-                for job in coordinator.dispatch_records()? {
-                    // Worker 0 is gone only if the dataflow died; the count below reports that.
-                    if record_tx.send(job).is_ok() {
-                        *outstanding += 1;
-                    }
-                }
-                Ok(())
-            };
-            dispatch(&mut coordinator, &mut outstanding)?;
-            let mut received = 0;
-            while outstanding > 0 {
-                let Ok(result) = rx.recv() else { break };
-                match result {
-                    WorkResult::Stage(result) => coordinator.accept(result)?,
-                    WorkResult::Records(result) => coordinator.accept_records(result)?,
-                }
-                outstanding -= 1;
-                received += 1;
-                dispatch(&mut coordinator, &mut outstanding)?;
-            }
-            drop(record_tx);
-            let (stats, errors) = coordinator.finish()?;
-            if outstanding > 0 {
+            let (workers, processes) = options.topology.describe();
+            let max_records = RECORD_THREADS * workers * processes * 2;
+            let coordinator = Coordinator::new(&plan, store, &out_dir, prepared, jobs_per_clip, max_records, options)?;
+            let (stats, errors, lost) = coordinator.drive(&rx, record_tx, job_count)?;
+            if lost.missing > 0 {
                 return Err(RunError::Dataflow(format!(
-                    "the dataflow stopped after {received} of {} jobs (a worker or process died); rerun to resume from the store",
-                    received + outstanding
+                    "the dataflow stopped after {} of {} jobs (a worker or process died); rerun to resume from the store",
+                    lost.received,
+                    lost.received + lost.missing
                 )));
             }
             let stats: Vec<(String, NodeStats)> = plan.nodes.iter().map(|n| n.id.clone()).zip(stats).collect();
             if options.scope == RunScope::Everything {
-                write_run_json(&plan, clips, options, &out_dir, &stats, &errors, started, started_unix)?;
+                let timing = RunTiming { started, started_unix };
+                write_run_json(&plan, clips, options, &out_dir, &stats, &errors, timing)?;
             }
             Some(RunSummary { errors, stats, out_dir })
         }
@@ -351,6 +243,157 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
         result.map_err(|e| RunError::Dataflow(format!("a worker failed: {e}")))?;
     }
     Ok(summary)
+}
+
+/// What worker 0 of the coordinator's process takes when the workers start:
+/// the stage jobs to feed, the channel results go out on, and the channel
+/// record jobs come in on.
+struct WorkerZero {
+    jobs: Mutex<Option<Vec<StageJob>>>,
+    results: Mutex<Option<crossbeam_channel::Sender<WorkResult>>>,
+    record_jobs: Mutex<Option<crossbeam_channel::Receiver<RecordJob>>>,
+}
+
+/// Threads each worker's frame stage parallelises on: the spec's, or the cores shared out among the workers.
+fn threads_per_worker(plan: &Plan, topology: &Topology) -> usize {
+    plan.spec.defaults.threads_per_worker.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores / topology.describe().0).max(1)
+    })
+}
+
+/// A worker's handles on its dataflow: the two inputs (worker 0 feeds them;
+/// the others drop theirs at once) and the probes that follow the results.
+struct DataflowInputs {
+    stage_jobs: Option<InputHandle<u64, CapacityContainerBuilder<Vec<StageJob>>>>,
+    record_jobs: Option<InputHandle<u64, CapacityContainerBuilder<Vec<RecordJob>>>>,
+    /// Progress of stage results alone.
+    stage_probe: ProbeHandle<u64>,
+    /// Progress of every result.
+    probe: ProbeHandle<u64>,
+}
+
+/// Builds one worker's dataflow: stage jobs run on a pool of the worker's
+/// own `threads`, record jobs on its I/O threads, and every result goes to
+/// worker 0, which passes it to the coordinator through `results_out`.
+fn build_dataflow(
+    worker: &mut Worker,
+    plan: &Arc<Plan>,
+    threads: usize,
+    results_out: Option<crossbeam_channel::Sender<WorkResult>>,
+) -> DataflowInputs {
+    let index = worker.index();
+    let mut stage_input = InputHandle::<u64, CapacityContainerBuilder<Vec<StageJob>>>::new();
+    let mut record_input = InputHandle::<u64, CapacityContainerBuilder<Vec<RecordJob>>>::new();
+    let cache_dir = plan.spec.defaults.store.join("requests");
+    // Each worker's frame stage parallelises inside a clip on threads of its own.
+    let stage_pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(move |t| format!("maflow-w{index}-{t}"))
+            .build()
+            .expect("a thread pool starts"),
+    );
+    let (probe, stage_probe) = worker.dataflow::<u64, _, _>(|scope| {
+        let jobs = scope.input_from(&mut stage_input).container::<Vec<StageJob>>();
+        let stage_plan = plan.clone();
+        // Stage jobs go round-robin by clip position: balanced in count
+        // whatever the ids; a clip's stages all run on one worker.
+        let results = pooled_map(jobs, "frame-stage", 1, |job: &StageJob| job.seq, move |job| {
+            stage_pool.install(|| WorkResult::Stage(run_stage(&stage_plan, job)))
+        });
+        let record_jobs = scope.input_from(&mut record_input).container::<Vec<RecordJob>>();
+        let record_plan = plan.clone();
+        let record_results = pooled_map(
+            record_jobs,
+            "records",
+            RECORD_THREADS,
+            |job: &RecordJob| route(&job.clip.id),
+            move |job| WorkResult::Records(run_records(&record_plan, job, &cache_dir)),
+        );
+        // Stage jobs are fed against their own results' progress: the record
+        // input stays open (at its last epoch) until the run ends, so the
+        // joint frontier would stall the stage feed.
+        let (stage_probe, results) = results.probe();
+        let (probe, results) = results.concat(record_results).probe();
+        results.sink(Exchange::new(|_: &WorkResult| 0), "coordinator", move |(input, _)| {
+            input.for_each(|_, data| {
+                for result in data.drain(..) {
+                    if let Some(tx) = &results_out {
+                        let _ = tx.send(result);
+                    }
+                }
+            });
+        });
+        (probe, stage_probe)
+    });
+    DataflowInputs { stage_jobs: Some(stage_input), record_jobs: Some(record_input), stage_probe, probe }
+}
+
+/// Worker 0's loop: sends the stage jobs epoch by epoch, with a bounded
+/// number of epochs in flight, and the record jobs as the coordinator
+/// releases them, until the jobs are all sent and the coordinator hangs up.
+fn feed(
+    worker: &mut Worker,
+    inputs: &mut DataflowInputs,
+    jobs: Vec<StageJob>,
+    record_jobs: Option<crossbeam_channel::Receiver<RecordJob>>,
+) {
+    let mut jobs = jobs.into_iter().enumerate().peekable();
+    // Enough jobs per epoch to keep every worker busy.
+    let batch = (worker.peers() * 2).max(1);
+    loop {
+        while let Some(handle) = inputs.stage_jobs.as_mut() {
+            let Some((n, _)) = jobs.peek() else {
+                inputs.stage_jobs.take().expect("open").close();
+                break;
+            };
+            let epoch = (*n / batch) as u64;
+            if epoch > *handle.time() {
+                if inputs.stage_probe.less_than(&epoch.saturating_sub(EPOCHS_IN_FLIGHT)) {
+                    break;
+                }
+                handle.advance_to(epoch);
+            }
+            handle.send(jobs.next().expect("peeked").1);
+        }
+        if inputs.record_jobs.is_some() {
+            let rx = record_jobs.as_ref().expect("worker 0 of the coordinator holds the record feed");
+            feed_record_jobs(&mut inputs.record_jobs, rx);
+        }
+        if inputs.stage_jobs.is_none() && inputs.record_jobs.is_none() {
+            break;
+        }
+        worker.step_or_park(Some(Duration::from_millis(5)));
+    }
+}
+
+/// Sends the record jobs the coordinator has released, in a new epoch per
+/// batch (so each batch's progress is tracked on its own); closes the input
+/// when the coordinator hangs up, which it does when the run is complete.
+fn feed_record_jobs(
+    input: &mut Option<InputHandle<u64, CapacityContainerBuilder<Vec<RecordJob>>>>,
+    rx: &crossbeam_channel::Receiver<RecordJob>,
+) {
+    let Some(handle) = input.as_mut() else { return };
+    let mut sent = false;
+    loop {
+        match rx.try_recv() {
+            Ok(job) => {
+                handle.send(job);
+                sent = true;
+            }
+            Err(crossbeam_channel::TryRecvError::Empty) => break,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                input.take().expect("open").close();
+                return;
+            }
+        }
+    }
+    if sent {
+        let next = *handle.time() + 1;
+        handle.advance_to(next);
+    }
 }
 
 /// The worker a clip goes to: a stable hash of its id, equal on every process.
@@ -404,7 +447,12 @@ fn stage_jobs(plan: &Plan, prepared: &Prepared, store: &Store) -> Result<Vec<Sta
     Ok(jobs)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// When a run started, for `run.json`.
+struct RunTiming {
+    started: Instant,
+    started_unix: u64,
+}
+
 fn write_run_json(
     plan: &Plan,
     clips: usize,
@@ -412,8 +460,7 @@ fn write_run_json(
     out_dir: &std::path::Path,
     stats: &[(String, NodeStats)],
     errors: &[ItemError],
-    started: Instant,
-    started_unix: u64,
+    timing: RunTiming,
 ) -> Result<(), StoreError> {
     let (workers, processes) = options.topology.describe();
     let operators: serde_json::Map<String, serde_json::Value> = stats
@@ -427,8 +474,8 @@ fn write_run_json(
         "description": plan.spec.description,
         "spec_hash": plan.spec.hash,
         "maflow_version": env!("CARGO_PKG_VERSION"),
-        "started_unix": started_unix,
-        "wall_seconds": started.elapsed().as_secs_f64(),
+        "started_unix": timing.started_unix,
+        "wall_seconds": timing.started.elapsed().as_secs_f64(),
         "workers": workers,
         "processes": processes,
         "store": plan.spec.defaults.store,
@@ -462,7 +509,7 @@ pub fn plan_counts(plan: &Plan) -> Result<(Vec<PlanCounts>, Vec<ItemError>), Sto
         .nodes
         .iter()
         .enumerate()
-        .filter(|(_, node)| !matches!(node.runtime, crate::registry::Runtime::RecordSink(_)))
+        .filter(|(_, node)| !matches!(node.runtime, Runtime::RecordSink(_)))
         .map(|(i, node)| {
             let (items, cached) = prepared.clips.iter().fold((0, 0), |(n, c), clip| match clip.keys[i] {
                 Some(_) => (n + 1, c + u64::from(clip.cached[i])),

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Blob, Clip, Output};
+use crate::data::{Blob, Clip, Frame, Output, VideoInfo};
 use crate::graph::Plan;
 use crate::registry::{FrameInputs, FrameProduct, FrameTask, Runtime};
 
@@ -106,7 +106,6 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
         .copied()
         .filter(|c| job.needed.contains(c) || job.feeders.contains(c) || replayed.contains(c))
         .collect();
-    let producer_needed = job.needed.contains(&stage.producer);
     let fail_all = |result: &mut StageResult, cause: String, producer_seconds: f64| {
         result.outcomes.push((stage.producer, Outcome::Failed(cause), producer_seconds));
         for &c in running.iter().filter(|&&c| job.needed.contains(&c)) {
@@ -123,72 +122,23 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
         }
     };
     let mut producer_seconds = t.elapsed().as_secs_f64();
-
     let info = stream.info().clone();
-    let mut replay = job.replay;
-    let mut runs: Vec<ConsumerRun> = Vec::with_capacity(running.len());
-    for &node in &running {
-        let Runtime::FrameConsumer(consumer) = &plan.nodes[node].runtime else {
-            unreachable!("stage members after the producer are consumers")
-        };
-        let inputs = plan.nodes[node]
-            .inputs
-            .iter()
-            .map(|&j| if j == stage.producer { None } else { running.iter().position(|&r| r == j) })
-            .collect();
-        let t = Instant::now();
-        let started = match replay.iter().position(|(n, _)| *n == node) {
-            Some(at) => {
-                let cached = replay.swap_remove(at).1.into_output();
-                consumer.replay(&job.clip, &info, &cached)
-            }
-            None => consumer.start(&job.clip, &info),
-        };
-        let (task, stop) = match started {
-            Ok(task) => (Some(task), None),
-            Err(cause) => (None, Some(Stop::Failed(cause))),
-        };
-        runs.push(ConsumerRun { node, inputs, task, seconds: t.elapsed().as_secs_f64(), stop });
-    }
-
-    let mut products: Vec<Option<FrameProduct>> = vec![None; runs.len()];
-    let mut port_products: Vec<Option<FrameProduct>> = Vec::new();
+    let mut runs = start_consumers(plan, stage.producer, &running, &job.clip, &info, job.replay);
+    let mut frame_products = FrameProducts::default();
     loop {
         let t = Instant::now();
         let frame = stream.next_frame();
         producer_seconds += t.elapsed().as_secs_f64();
-        let frame = match frame {
-            Ok(Some(frame)) => frame,
+        match frame {
+            Ok(Some(frame)) => {
+                result.frames += 1;
+                frame_products.push(&mut runs, &frame);
+            }
             Ok(None) => break,
             Err(cause) => {
                 fail_all(&mut result, cause, producer_seconds);
                 return result;
             }
-        };
-        result.frames += 1;
-        for k in 0..runs.len() {
-            products[k] = None;
-            if runs[k].task.is_none() {
-                continue;
-            }
-            if runs[k].inputs.iter().flatten().any(|&i| runs[i].task.is_none()) {
-                runs[k].task = None;
-                runs[k].stop = Some(Stop::Skipped);
-                continue;
-            }
-            port_products.clear();
-            port_products.extend(runs[k].inputs.iter().map(|i| i.and_then(|i| products[i].clone())));
-            let run = &mut runs[k];
-            let task = run.task.as_mut().expect("checked above");
-            let t = Instant::now();
-            match task.push(&frame, &FrameInputs::new(&port_products)) {
-                Ok(product) => products[k] = product,
-                Err(cause) => {
-                    run.stop = Some(Stop::Failed(cause));
-                    run.task = None;
-                }
-            }
-            run.seconds += t.elapsed().as_secs_f64();
         }
     }
 
@@ -196,7 +146,7 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
     let produced = stream.finish();
     producer_seconds += t.elapsed().as_secs_f64();
     match produced {
-        Ok(out) if producer_needed => {
+        Ok(out) if job.needed.contains(&stage.producer) => {
             result.outcomes.push((stage.producer, Outcome::Done(WireOutput::from_output(out)), producer_seconds))
         }
         Ok(_) => {}
@@ -205,6 +155,86 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
             return result;
         }
     }
+    finish_consumers(runs, &job.needed, &replayed, &mut result);
+    result
+}
+
+/// Starts (or, from its stored record, replays) each running consumer of the stage.
+fn start_consumers(
+    plan: &Plan,
+    producer: usize,
+    running: &[usize],
+    clip: &Clip,
+    info: &VideoInfo,
+    mut replay: Vec<(usize, WireOutput)>,
+) -> Vec<ConsumerRun> {
+    let mut runs: Vec<ConsumerRun> = Vec::with_capacity(running.len());
+    for &node in running {
+        let Runtime::FrameConsumer(consumer) = &plan.nodes[node].runtime else {
+            unreachable!("stage members after the producer are consumers")
+        };
+        let inputs = plan.nodes[node]
+            .inputs
+            .iter()
+            .map(|&j| if j == producer { None } else { running.iter().position(|&r| r == j) })
+            .collect();
+        let t = Instant::now();
+        let started = match replay.iter().position(|(n, _)| *n == node) {
+            Some(at) => {
+                let cached = replay.swap_remove(at).1.into_output();
+                consumer.replay(clip, info, &cached)
+            }
+            None => consumer.start(clip, info),
+        };
+        let (task, stop) = match started {
+            Ok(task) => (Some(task), None),
+            Err(cause) => (None, Some(Stop::Failed(cause))),
+        };
+        runs.push(ConsumerRun { node, inputs, task, seconds: t.elapsed().as_secs_f64(), stop });
+    }
+    runs
+}
+
+/// The per-frame products of one frame, by run position, and the buffer a consumer's inputs are gathered in.
+#[derive(Default)]
+struct FrameProducts {
+    products: Vec<Option<FrameProduct>>,
+    port_products: Vec<Option<FrameProduct>>,
+}
+
+impl FrameProducts {
+    /// Hands one frame to every consumer still running, in order, each with its inputs' products.
+    fn push(&mut self, runs: &mut [ConsumerRun], frame: &Frame) {
+        self.products.clear();
+        self.products.resize(runs.len(), None);
+        for k in 0..runs.len() {
+            if runs[k].task.is_none() {
+                continue;
+            }
+            if runs[k].inputs.iter().flatten().any(|&i| runs[i].task.is_none()) {
+                runs[k].task = None;
+                runs[k].stop = Some(Stop::Skipped);
+                continue;
+            }
+            self.port_products.clear();
+            self.port_products.extend(runs[k].inputs.iter().map(|i| i.and_then(|i| self.products[i].clone())));
+            let run = &mut runs[k];
+            let task = run.task.as_mut().expect("checked above");
+            let t = Instant::now();
+            match task.push(frame, &FrameInputs::new(&self.port_products)) {
+                Ok(product) => self.products[k] = product,
+                Err(cause) => {
+                    run.stop = Some(Stop::Failed(cause));
+                    run.task = None;
+                }
+            }
+            run.seconds += t.elapsed().as_secs_f64();
+        }
+    }
+}
+
+/// Each consumer's outcome after the last frame: needed ones always, cached feeders and replays only when they failed.
+fn finish_consumers(runs: Vec<ConsumerRun>, needed: &[usize], replayed: &[usize], result: &mut StageResult) {
     for ConsumerRun { node, task, mut seconds, stop, .. } in runs {
         let outcome = match (task, stop) {
             (_, Some(Stop::Failed(cause))) => Outcome::Failed(cause),
@@ -223,9 +253,8 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
             (None, None) => unreachable!("a task is dropped only with its stop"),
         };
         // A cached feeder or replay is reported only when it fails (its cause explains the skips).
-        if job.needed.contains(&node) || matches!(outcome, Outcome::Failed(_)) {
+        if needed.contains(&node) || matches!(outcome, Outcome::Failed(_)) {
             result.outcomes.push((node, outcome, seconds));
         }
     }
-    result
 }

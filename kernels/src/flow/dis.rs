@@ -165,23 +165,36 @@ pub(crate) const STRIPE_ROWS: usize = 4;
 /// # Panics
 /// When the images differ in size or are smaller than a patch.
 pub fn dis_flow(i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> FlowField {
-    DisFlow::default().flow(i0, i1, params, init)
+    DisFlow::new(params.clone()).flow_with(i0, i1, params, init)
 }
 
 /// A DIS estimator that keeps its working planes from one call to the next,
 /// as the consecutive pairs of a video want: after the first pair it touches
-/// no fresh memory but the returned field's.
-#[derive(Debug, Default)]
+/// no fresh memory but the returned field's. Its settings are fixed at
+/// construction (the [`FlowEstimator`](super::estimator::FlowEstimator)
+/// API, as on a GPU); [`flow_with`](Self::flow_with) takes others per call.
+#[derive(Debug)]
 pub struct DisFlow {
+    params: DisParams,
     planes: PlanePool,
 }
 
 impl DisFlow {
-    /// Computes the flow from `i0` to `i1` (same size), optionally starting from `init`.
+    /// An estimator with these settings and no working memory yet.
+    pub fn new(params: DisParams) -> Self {
+        Self { params, planes: PlanePool::default() }
+    }
+
+    /// Its settings.
+    pub fn params(&self) -> &DisParams {
+        &self.params
+    }
+
+    /// Computes the flow from `i0` to `i1` (same size) with `params`, optionally starting from `init`.
     ///
     /// # Panics
     /// When the images differ in size or are smaller than a patch.
-    pub fn flow(&self, i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> FlowField {
+    pub fn flow_with(&self, i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> FlowField {
         assert_eq!((i0.width, i0.height), (i1.width, i1.height), "frames differ in size");
         let pool = &self.planes;
         let (w, h) = (i0.width, i0.height);

@@ -6,14 +6,12 @@
 //! colour-wheel pictures of a few evenly spaced pairs (a PNG). Vectors are
 //! in pixels per frame at the input resolution, x right, y down.
 
-use std::sync::{Arc, Mutex};
 
 use maflow_kernels::flow::color::flow_to_rgb;
-use maflow_kernels::flow::dis::{DisFlow, DisParams, Preset, resize_flow};
+use maflow_kernels::flow::dis::{DisParams, Preset, resize_flow};
+use maflow_kernels::flow::estimator::{self, FlowBackend, FlowEstimator};
 use maflow_kernels::flow::field::FlowField;
 use maflow_kernels::flow::image::{GrayImage, area_resize_f32};
-use maflow_kernels::gpu::cuda::CudaDevice;
-use maflow_kernels::gpu::dis::GpuDis;
 
 use crate::common::picture_grid::{Grid, sample_indices};
 use crate::common::png_io::encode_rgb_png;
@@ -116,6 +114,16 @@ pub enum Backend {
     Cuda,
 }
 
+impl From<Backend> for estimator::Backend {
+    fn from(backend: Backend) -> Self {
+        match backend {
+            Backend::Auto => Self::Auto,
+            Backend::Cpu => Self::Cpu,
+            Backend::Cuda => Self::Cuda,
+        }
+    }
+}
+
 impl FlowConfig {
     /// The algorithm settings this config asks for.
     pub fn dis_params(&self) -> DisParams {
@@ -162,49 +170,22 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let engine = match config.backend {
-        Backend::Cpu => Engine::Cpu,
-        Backend::Cuda => match open_gpu(&config) {
-            Ok(gpu) => gpu,
-            Err(why) => return Err(vec![param_error(params, "backend", format!("backend `cuda`: {why}; use `cpu` or `auto`"))]),
-        },
-        Backend::Auto => open_gpu(&config).unwrap_or_else(|why| {
-            static SAID: std::sync::Once = std::sync::Once::new();
-            SAID.call_once(|| tracing::info!("flow: backend auto runs on the CPU ({why})"));
-            Engine::Cpu
-        }),
+    let backend = match FlowBackend::open(config.backend.into(), config.dis_params()) {
+        Ok(backend) => backend,
+        Err(why) => return Err(vec![param_error(params, "backend", format!("backend `cuda`: {why}; use `cpu` or `auto`"))]),
     };
-    Ok(built(&config, Runtime::FrameConsumer(Arc::new(FlowOperator { config: config.clone(), engine: Arc::new(engine) }))))
-}
-
-/// Where the flow of a pair is computed.
-enum Engine {
-    Cpu,
-    /// One GPU, used by one worker at a time.
-    Cuda(Mutex<GpuDis<CudaDevice>>),
-}
-
-fn open_gpu(config: &FlowConfig) -> Result<Engine, String> {
-    let device = CudaDevice::open(0).map_err(|e| e.to_string())?;
-    let name = maflow_kernels::gpu::Device::name(&device);
-    let dis = GpuDis::new(device, config.dis_params()).map_err(|e| e.to_string())?;
-    tracing::info!("flow: running on {name}");
-    Ok(Engine::Cuda(Mutex::new(dis)))
-}
-
-impl Engine {
-    /// The flow of a pair; on the CPU with `cpu`, the clip's estimator.
-    fn flow(&self, cpu: &DisFlow, a: &GrayImage, b: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> Result<FlowField, String> {
-        match self {
-            Self::Cpu => Ok(cpu.flow(a, b, params, init)),
-            Self::Cuda(gpu) => gpu.lock().map_err(|_| "the GPU worker panicked".to_string())?.flow(a, b, init).map_err(|e| e.to_string()),
-        }
+    if let Some(why) = backend.fallback() {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| tracing::info!("flow: backend auto runs on the CPU ({why})"));
+    } else if backend.is_gpu() {
+        tracing::info!("flow: running on {}", backend.estimator().device());
     }
+    Ok(built(&config, Runtime::FrameConsumer(Arc::new(FlowOperator { config: config.clone(), backend }))))
 }
 
 struct FlowOperator {
     config: FlowConfig,
-    engine: Arc<Engine>,
+    backend: FlowBackend,
 }
 
 impl FrameConsumer for FlowOperator {
@@ -219,9 +200,7 @@ impl FrameConsumer for FlowOperator {
         let viz_at = info.declared_frames.map(|n| sample_indices(n.saturating_sub(1), self.config.viz_pairs));
         Ok(Box::new(FlowTask {
             config: self.config.clone(),
-            engine: Arc::clone(&self.engine),
-            cpu: DisFlow::default(),
-            params,
+            estimator: self.backend.estimator(),
             size: (w, h),
             work_size: (sw, sh),
             previous: None,
@@ -235,10 +214,8 @@ impl FrameConsumer for FlowOperator {
 
 struct FlowTask {
     config: FlowConfig,
-    engine: Arc<Engine>,
-    /// The CPU estimator, whose working planes serve all the clip's pairs.
-    cpu: DisFlow,
-    params: DisParams,
+    /// The clip's estimator: on the CPU, its working planes serve all the clip's pairs.
+    estimator: Box<dyn FlowEstimator>,
     size: (usize, usize),
     work_size: (usize, usize),
     previous: Option<GrayImage>,
@@ -268,7 +245,7 @@ impl FrameTask for FlowTask {
         let image = if self.work_size == self.size { full } else { area_resize_f32(&full, self.work_size.0, self.work_size.1) };
         if let Some(prev) = self.previous.take() {
             let init = if self.config.temporal_init { self.previous_flow.as_ref().map(|p| &p.field) } else { None };
-            let flow = self.engine.flow(&self.cpu, &prev, &image, &self.params, init)?;
+            let flow = self.estimator.flow(&prev, &image, init).map_err(|e| e.to_string())?;
             self.pairs.push(pair_summary(&flow, 1.0 / self.config.scale as f32));
             let pair = self.pairs.len() as u64 - 1;
             let wanted = match &self.viz_at {
@@ -280,7 +257,7 @@ impl FrameTask for FlowTask {
             }
             // The last pair's field, when no later stage kept it, takes the next result.
             if let Some(last) = self.previous_flow.take().and_then(|p| Arc::try_unwrap(p).ok()) {
-                self.cpu.recycle(last.field);
+                self.estimator.recycle(last.field);
             }
             self.previous_flow = Some(Arc::new(FlowProduct { field: flow, to_input: 1.0 / self.config.scale as f32 }));
         }

@@ -146,21 +146,21 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(nearest("decod", ["decode", "folder", "ma52"]), Some("decode"));
+        assert_eq!(nearest("frams", ["frames", "listing", "table"]), Some("frames"));
         assert_eq!(nearest("input", ["inputs", "params", "kind"]), Some("inputs"));
-        assert_eq!(nearest("zzzzzz", ["decode", "folder"]), None);
+        assert_eq!(nearest("zzzzzz", ["frames", "listing"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]
     fn renders_snippet_with_caret_under_the_span() {
         let mut sources = SourceMap::default();
-        let id = sources.add("spec.yaml", "name: x\n  kind: decod\n");
-        let d = Diagnostic::at(Span { source: id, line: 2, column: 9, len: 5 }, "unknown kind `decod`")
-            .suggest("decod", ["decode"]);
+        let id = sources.add("spec.yaml", "name: x\n  kind: frams\n");
+        let d = Diagnostic::at(Span { source: id, line: 2, column: 9, len: 5 }, "unknown kind `frams`")
+            .suggest("frams", ["frames"]);
         let text = d.render(&sources);
         assert!(text.contains("--> spec.yaml:2:9"), "{text}");
-        assert!(text.contains("2 |   kind: decod\n  |         ^^^^^\n"), "{text}");
-        assert!(text.contains("did you mean `decode`?"), "{text}");
+        assert!(text.contains("2 |   kind: frams\n  |         ^^^^^\n"), "{text}");
+        assert!(text.contains("did you mean `frames`?"), "{text}");
     }
 }

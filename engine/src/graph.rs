@@ -3,7 +3,7 @@
 //! Every problem is collected before failing: unknown kinds, kinds in the
 //! wrong list, bad params, missing or dangling inputs, port type mismatches
 //! and cycles (with their path). The frame-level chain that starts at each
-//! frame producer (decode → consumers of its frames) becomes one [`Stage`]
+//! frame producer (a decoder → the consumers of its frames) becomes one [`Stage`]
 //! that runs per clip inside one worker, so frames never cross workers.
 
 use std::collections::HashMap;
@@ -350,7 +350,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cycle_path_is_reported_in_flow_direction() {
+    fn cycle_path_is_reported_in_data_direction() {
         // 0 <- 2, 1 <- 0, 2 <- 1 : a -> b -> c -> a
         let edges = vec![vec![2], vec![0], vec![1]];
         let cycle = topological_order(&edges).unwrap_err();

@@ -1,6 +1,6 @@
 //! Slow calls off the worker thread: a job pool and the timely operator over it.
 //!
-//! A worker thread must never block on a decode, a model or an HTTP request:
+//! A worker thread must never block on decoding, a model or an HTTP request:
 //! it also moves other operators' data and progress. [`JobPool`] runs jobs on
 //! its own threads and wakes the submitting operator through a callback;
 //! [`pooled_map`] is the operator: it exchanges items to their worker, holds

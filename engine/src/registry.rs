@@ -20,7 +20,7 @@ use crate::spec::tree::Node;
 /// What travels on an edge.
 ///
 /// The engine knows clips, a producer's frames and records; what a frame
-/// consumer hands on per frame (a flow field, a skeleton, a mask) is a
+/// consumer hands on per frame (a motion field, keypoints, a region) is a
 /// [`ProductType`] that the operators name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PortType {
@@ -37,7 +37,7 @@ pub enum PortType {
 /// A kind of per-frame product, declared by the operators that make and read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProductType {
-    /// Short name, shown by `maflow ops` (`flow`, `skeleton`).
+    /// Short name, shown by `maflow ops` as the port's type.
     pub name: &'static str,
     /// What it is, in words, for error messages (`per-frame flow`).
     pub description: &'static str,
@@ -118,6 +118,40 @@ impl Port {
     }
 }
 
+/// A named record input port of a record operator: declares the kind's
+/// [`Port`] and picks its record from the operator's inputs.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordIn {
+    index: usize,
+    name: &'static str,
+}
+
+impl RecordIn {
+    /// The port at `index` among the kind's inputs.
+    pub const fn new(index: usize, name: &'static str) -> Self {
+        RecordIn { index, name }
+    }
+
+    /// The kind's port, for its `inputs` table.
+    pub const fn port(&self) -> Port {
+        Port::new(self.index, self.name, PortType::Any)
+    }
+
+    /// Its name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// This port's record among a record operator's inputs (listed in port order).
+    ///
+    /// # Panics
+    /// When fewer inputs are given than the kind declares: the engine checks
+    /// every node's inputs against its ports, so that is a bug.
+    pub fn read<'v>(&self, inputs: &[&'v serde_json::Value]) -> &'v serde_json::Value {
+        inputs.get(self.index).copied().unwrap_or_else(|| panic!("input `{}` missing: the graph gives every port", self.name))
+    }
+}
+
 /// A typed per-frame input port: declares the kind's [`Port`] and reads the
 /// product from [`FrameInputs`], so the type read is the type declared.
 pub struct FrameIn<T> {
@@ -192,7 +226,7 @@ impl std::fmt::Debug for OperatorKind {
 pub enum Runtime {
     /// Lists clips.
     Source(Arc<dyn ClipSource>),
-    /// Turns a clip into a frame stream (decode).
+    /// Turns a clip into a frame stream (a decoder).
     FrameProducer(Arc<dyn FrameProducer>),
     /// Consumes a frame stream, yields one output per clip.
     FrameConsumer(Arc<dyn FrameConsumer>),
@@ -246,7 +280,7 @@ pub trait FrameStream {
 }
 
 /// What a frame consumer hands, per frame, to the consumers downstream of it
-/// in the same stage (a flow field, a skeleton, a mask); its type is fixed by
+/// in the same stage (a motion field, keypoints, a region); its type is fixed by
 /// the kind's output [`PortType`].
 pub type FrameProduct = Arc<dyn Any + Send + Sync>;
 
@@ -287,14 +321,14 @@ pub trait FrameConsumer: Send + Sync {
     fn start(&self, clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String>;
 
     /// Whether [`replay`](Self::replay) works: its record holds its per-frame
-    /// products (a skeleton track does; a flow field is never stored).
+    /// products (a track of keypoints can; a dense motion field is never stored).
     fn can_replay(&self) -> bool {
         false
     }
 
     /// A task that yields this consumer's per-frame products again from its
     /// cached output, without computing, for consumers downstream that must
-    /// run (e.g. a stored skeleton track for `align` after a flow change).
+    /// run (e.g. a stored per-frame track, for a consumer downstream whose params changed).
     fn replay(&self, _clip: &Clip, _info: &VideoInfo, _cached: &Output) -> Result<Box<dyn FrameTask>, String> {
         Err("this operator cannot replay a stored output".into())
     }

@@ -8,7 +8,7 @@ pub use maflow_engine::diagnostic::Diagnostic;
 pub use maflow_engine::params::{Configurable, built, configurable, param_error, parse_params};
 pub use maflow_engine::registry::{
     Built, ClipSource, FrameConsumer, FrameIn, FrameInputs, FrameProduct, FrameProductType, FrameProducer, FrameStream,
-    FrameTask, OperatorKind, Port, PortType, ProductType, RecordContext, RecordOperator, RecordSink, Runtime, SinkWriter,
+    FrameTask, OperatorKind, Port, PortType, ProductType, RecordContext, RecordIn, RecordOperator, RecordSink, Runtime, SinkWriter,
     SourceScan,
 };
 pub use maflow_engine::spec::Section;

@@ -59,8 +59,8 @@ pub struct Defaults {
     /// Worker threads per process.
     #[serde(default = "default_workers")]
     pub workers: usize,
-    /// Threads each worker's frame stage may use inside one clip (flow's
-    /// stripes); by default the machine's cores divided among the workers,
+    /// Threads each worker's frame stage may use inside one clip (an
+    /// operator's parallel loops); by default the machine's cores divided among the workers,
     /// at least one, so workers never compete for cores.
     #[serde(default)]
     pub threads_per_worker: Option<usize>,
@@ -334,7 +334,7 @@ pub fn is_safe_name(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    const GOOD: &str = "name: demo\nsources:\n  - id: clips\n    kind: ma52\n    params: {path: data}\noperators:\n  - id: decode\n    kind: decode\n    inputs: [clips]\nsinks:\n  - {id: sheets, kind: contact-sheet, inputs: decode}\n";
+    const GOOD: &str = "name: demo\nsources:\n  - id: clips\n    kind: listing\n    params: {path: data}\noperators:\n  - id: frames\n    kind: frames\n    inputs: [clips]\nsinks:\n  - {id: sheets, kind: sheet, inputs: frames}\n";
 
     #[test]
     fn parses_nodes_in_declaration_order() {
@@ -342,15 +342,15 @@ mod tests {
         let ids: Vec<_> = spec.nodes.iter().map(|n| (n.section, n.id.as_str())).collect();
         assert_eq!(
             ids,
-            [(Section::Sources, "clips"), (Section::Operators, "decode"), (Section::Sinks, "sheets")]
+            [(Section::Sources, "clips"), (Section::Operators, "frames"), (Section::Sinks, "sheets")]
         );
-        assert_eq!(spec.nodes[2].inputs[0].0, "decode");
+        assert_eq!(spec.nodes[2].inputs[0].0, "frames");
         assert_eq!(spec.defaults.workers, 1);
     }
 
     #[test]
     fn reports_every_shape_error_sorted() {
-        let text = "name: ../x\nsorces: []\noperators:\n  - id: a\n    knd: decode\n  - kind: decode\n";
+        let text = "name: ../x\nsorces: []\noperators:\n  - id: a\n    knd: frames\n  - kind: frames\n";
         let errs = parse("s.yaml", text, &[]).unwrap_err();
         let lines: Vec<_> = errs.diagnostics.iter().map(|d| (d.span.unwrap().line, d.message.as_str())).collect();
         assert_eq!(lines.len(), 5, "{}", errs.render());

@@ -117,18 +117,18 @@ mod tests {
     fn spec() -> (Node, SourceMap) {
         let mut sources = SourceMap::default();
         let id = sources.add("s.yaml", "");
-        let text = "name: d\nsources:\n  - id: clips\n    kind: ma52\noperators:\n  - id: flow\n    kind: decode\n    params: {preset: medium}\n";
+        let text = "name: d\nsources:\n  - id: clips\n    kind: listing\noperators:\n  - id: step\n    kind: frames\n    params: {preset: medium}\n";
         (tree::parse(text, id, 0).unwrap(), sources)
     }
 
     #[test]
     fn node_fields_default_to_params_and_values_are_yaml() {
         let (mut root, mut sources) = spec();
-        apply_override(&mut root, "sources.clips.path=/data/ma52", &mut sources).unwrap();
-        apply_override(&mut root, "flow.params.preset=fast", &mut sources).unwrap();
+        apply_override(&mut root, "sources.clips.path=/data/clips", &mut sources).unwrap();
+        apply_override(&mut root, "step.params.preset=fast", &mut sources).unwrap();
         apply_override(&mut root, "defaults.workers=4", &mut sources).unwrap();
         let json = root.to_json();
-        assert_eq!(json["sources"][0]["params"]["path"], "/data/ma52");
+        assert_eq!(json["sources"][0]["params"]["path"], "/data/clips");
         assert_eq!(json["operators"][0]["params"]["preset"], "fast");
         assert_eq!(json["defaults"]["workers"], 4);
     }
@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn values_keep_their_column_in_the_argument() {
         let (mut root, mut sources) = spec();
-        apply_override(&mut root, "flow.params.size=[1, 2]", &mut sources).unwrap();
+        apply_override(&mut root, "step.params.size=[1, 2]", &mut sources).unwrap();
         let size = root.get("operators").map(|o| match &o.value {
             Value::Seq(items) => items[0].get("params").unwrap().get("size").unwrap().clone(),
             _ => unreachable!(),
@@ -147,8 +147,8 @@ mod tests {
     #[test]
     fn unknown_node_is_an_error_with_a_suggestion() {
         let (mut root, mut sources) = spec();
-        let err = apply_override(&mut root, "flw.params.preset=fast", &mut sources).unwrap_err();
-        assert_eq!(err.help.as_deref(), Some("did you mean `flow`?"));
+        let err = apply_override(&mut root, "stp.params.preset=fast", &mut sources).unwrap_err();
+        assert_eq!(err.help.as_deref(), Some("did you mean `step`?"));
         let err = apply_override(&mut root, "workers", &mut sources).unwrap_err();
         assert!(err.message.contains("PATH=VALUE"));
     }

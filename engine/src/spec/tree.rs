@@ -233,12 +233,12 @@ mod tests {
 
     #[test]
     fn keeps_line_and_column_of_nested_values() {
-        let text = "name: demo\nsources:\n  - id: clips\n    kind: ma52\n    params: {path: data, limit: 3}\n";
+        let text = "name: demo\nsources:\n  - id: clips\n    kind: list\n    params: {path: data, limit: 3}\n";
         let root = parse(text, 0, 0).unwrap();
         let node = &root.get("sources").unwrap();
         let Value::Seq(items) = &node.value else { panic!("not a list") };
         let kind = items[0].get("kind").unwrap();
-        assert_eq!(kind.as_str(), Some("ma52"));
+        assert_eq!(kind.as_str(), Some("list"));
         assert_eq!((kind.span.line, kind.span.column), (4, 11));
         let limit = items[0].get("params").unwrap().get("limit").unwrap();
         assert_eq!(limit.value, Value::Int(3));

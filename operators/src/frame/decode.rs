@@ -14,6 +14,7 @@ use std::sync::{Arc, Once};
 use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
+
 use crate::prelude::*;
 
 /// Decodes a clip's video stream into frames (libavcodec), streamed one at a time.

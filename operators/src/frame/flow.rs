@@ -6,7 +6,6 @@
 //! colour-wheel pictures of a few evenly spaced pairs (a PNG). Vectors are
 //! in pixels per frame at the input resolution, x right, y down.
 
-
 use maflow_kernels::flow::color::flow_to_rgb;
 use maflow_kernels::flow::dis::{DisParams, Preset, resize_flow};
 use maflow_kernels::flow::estimator::{self, FlowBackend, FlowEstimator};

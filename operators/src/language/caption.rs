@@ -43,13 +43,16 @@ pub struct CaptionConfig {
     pub llm: Option<Endpoint>,
 }
 
+/// Input: the clip's descriptor.
+const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor");
+
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "caption",
     section: Section::Operators,
     version: 1,
     doc: CaptionConfig::DOC,
-    inputs: &[Port::new(0, "descriptor", PortType::Any)],
+    inputs: &[DESCRIPTOR.port()],
     output: Some(PortType::Any),
     params: CaptionConfig::params,
     build,
@@ -68,7 +71,7 @@ struct Caption {
 
 impl RecordOperator for Caption {
     fn run(&self, _clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
-        let motion = ClipMotion::from_record(inputs[0])?;
+        let motion = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
         let mut captions = Map::new();
         for (i, part) in PARTS.iter().enumerate() {
             let text = match &self.llm {

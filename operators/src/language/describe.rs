@@ -44,16 +44,18 @@ pub struct DescribeConfig {
     pub llm: Option<Endpoint>,
 }
 
+/// Input: the clip's part captions.
+const CAPTIONS: RecordIn = RecordIn::new(0, "captions");
+/// Input: the clip's descriptor.
+const DESCRIPTOR: RecordIn = RecordIn::new(1, "descriptor");
+
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "describe",
     section: Section::Operators,
     version: 1,
     doc: DescribeConfig::DOC,
-    inputs: &[
-        Port::new(0, "captions", PortType::Any),
-        Port::new(1, "descriptor", PortType::Any),
-    ],
+    inputs: &[CAPTIONS.port(), DESCRIPTOR.port()],
     output: Some(PortType::Any),
     params: DescribeConfig::params,
     build,
@@ -173,8 +175,8 @@ pub fn describe_rules(m: &ClipMotion, st: &Structure) -> String {
 
 impl RecordOperator for Describe {
     fn run(&self, _clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
-        let captions = inputs[0].get("body_part_motion").and_then(Value::as_object).ok_or("the first input is not a caption record")?;
-        let m = ClipMotion::from_record(inputs[1])?;
+        let captions = CAPTIONS.read(inputs).get("body_part_motion").and_then(Value::as_object).ok_or("the `captions` input is not a caption record")?;
+        let m = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
         let st = structure(&m);
         let description = match &self.llm {
             None => describe_rules(&m, &st),

@@ -45,13 +45,18 @@ pub struct JudgeConfig {
     pub format_retries: u32,
 }
 
+/// Input: the clip's items.
+const QA: RecordIn = RecordIn::new(0, "qa");
+/// Input: a model's answers to them.
+const RESPONSES: RecordIn = RecordIn::new(1, "responses");
+
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "judge",
     section: Section::Operators,
     version: 1,
     doc: JudgeConfig::DOC,
-    inputs: &[Port::new(0, "qa", PortType::Any), Port::new(1, "responses", PortType::Any)],
+    inputs: &[QA.port(), RESPONSES.port()],
     output: Some(PortType::Any),
     params: JudgeConfig::params,
     build,
@@ -91,8 +96,8 @@ struct Judge {
 impl RecordOperator for Judge {
     fn run(&self, _clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
         let items: Vec<Item> =
-            serde_json::from_value(inputs[0]["items"].clone()).map_err(|e| format!("the first input is not a qa record: {e}"))?;
-        let answers = inputs[1]["answers"].as_array().ok_or("the second input is not a respond record")?;
+            serde_json::from_value(QA.read(inputs)["items"].clone()).map_err(|e| format!("the `qa` input is not a qa record: {e}"))?;
+        let answers = RESPONSES.read(inputs)["answers"].as_array().ok_or("the `responses` input is not a respond record")?;
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
             let answer = answers.iter().find(|a| a["id"] == item.id.as_str());
@@ -115,7 +120,7 @@ impl RecordOperator for Judge {
             }
             out.push(row);
         }
-        Ok(Output::record(json!({"model": inputs[1]["model"], "judge": self.label, "items": out})))
+        Ok(Output::record(json!({"model": RESPONSES.read(inputs)["model"], "judge": self.label, "items": out})))
     }
 }
 

@@ -75,13 +75,18 @@ pub struct RespondConfig {
     pub llm: Option<Endpoint>,
 }
 
+/// Input: the clip's items.
+const QA: RecordIn = RecordIn::new(0, "qa");
+/// Input: the clip's descriptor (for the oracle).
+const DESCRIPTOR: RecordIn = RecordIn::new(1, "descriptor");
+
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "respond",
     section: Section::Operators,
     version: 2,
     doc: RespondConfig::DOC,
-    inputs: &[Port::new(0, "qa", PortType::Any), Port::new(1, "descriptor", PortType::Any)],
+    inputs: &[QA.port(), DESCRIPTOR.port()],
     output: Some(PortType::Any),
     params: RespondConfig::params,
     build,
@@ -119,9 +124,9 @@ struct Respond {
 impl RecordOperator for Respond {
     fn run(&self, clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
         let items: Vec<Item> =
-            serde_json::from_value(inputs[0]["items"].clone()).map_err(|e| format!("the first input is not a qa record: {e}"))?;
-        let motion = ClipMotion::from_record(inputs[1])?;
-        let thresholds: Thresholds = serde_json::from_value(inputs[0]["thresholds"].clone()).unwrap_or_default();
+            serde_json::from_value(QA.read(inputs)["items"].clone()).map_err(|e| format!("the `qa` input is not a qa record: {e}"))?;
+        let motion = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
+        let thresholds: Thresholds = serde_json::from_value(QA.read(inputs)["thresholds"].clone()).unwrap_or_default();
         let level = level_from_motion(&motion);
         let frames = match &self.llm {
             Some(_) => sample_data_urls(&clip.path, self.config.frames, self.config.frame_side)?,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use maflow_engine::store::AtomicFile;
 use serde_json::Value;
+
 use crate::prelude::*;
 
 /// Benchmark files from `qa` records: `bench.jsonl` (all items) and `qa/<task>.jsonl`.

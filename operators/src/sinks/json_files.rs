@@ -7,6 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use maflow_engine::store::write_file_atomic;
+
 use crate::prelude::*;
 
 /// Writes `<out>/<spec>/<id>/<clip>.json`, the input's record for each clip, pretty-printed.

@@ -7,6 +7,7 @@ use std::io;
 use std::path::Path;
 
 use maflow_engine::store::AtomicFile;
+
 use crate::prelude::*;
 
 /// Writes `<out>/<spec>/<id>.jsonl`: one line per clip, `{"clip": id, ...record}`, in source order.

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
 use crate::prelude::*;
 
 /// Every video under a folder (recursive, sorted by path), with optional labels.

@@ -8,6 +8,7 @@
 //! entry; the other clips go on.
 
 use std::path::{Path, PathBuf};
+
 use crate::prelude::*;
 
 use crate::common::taxonomy;

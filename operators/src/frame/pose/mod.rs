@@ -23,6 +23,7 @@ use crate::common::onnx::{SessionPool, find_model};
 use crate::frame::replay::ReplayTask;
 use crate::common::rounding::round_to;
 use one_euro::{OneEuro, OneEuroState};
+
 use crate::prelude::*;
 
 pub use detector::body_region;

@@ -19,6 +19,7 @@ use super::clip_motion::ClipMotion;
 use super::rng::Rng;
 use crate::common::taxonomy::action;
 use claims::{Candidate, Claim, candidates};
+
 use crate::prelude::*;
 
 /// Every task, in the paper's column order.
@@ -99,16 +100,18 @@ fn default_tasks() -> BTreeMap<String, u32> {
         .collect()
 }
 
+/// Input: the clip's descriptor.
+const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor");
+/// Input: the clip's description.
+const DESCRIPTION: RecordIn = RecordIn::new(1, "description");
+
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "qa",
     section: Section::Operators,
     version: 3,
     doc: QaConfig::DOC,
-    inputs: &[
-        Port::new(0, "descriptor", PortType::Any),
-        Port::new(1, "description", PortType::Any),
-    ],
+    inputs: &[DESCRIPTOR.port(), DESCRIPTION.port()],
     output: Some(PortType::Any),
     params: QaConfig::params,
     build,
@@ -183,8 +186,8 @@ impl RecordOperator for Qa {
             let split = clip.split.as_deref().unwrap_or("none");
             return Ok(Output::record(json!({"items": [], "shortfall": {}, "rejected": 0, "thresholds": thresholds, "not_evaluated": format!("split `{split}`")})));
         }
-        let m = ClipMotion::from_record(inputs[0])?;
-        let description = inputs[1]["description"].as_str().ok_or("the second input is not a description record")?;
+        let m = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
+        let description = DESCRIPTION.read(inputs)["description"].as_str().ok_or("the `description` input is not a description record")?;
         let (items, shortfall, rejected) = make_items(clip, &m, description, &self.config);
         Ok(Output::record(json!({"items": items, "shortfall": shortfall, "rejected": rejected, "thresholds": thresholds})))
     }

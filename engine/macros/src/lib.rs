@@ -11,7 +11,8 @@
 //!
 //! A field without a default is required, and needs `#[example("YAML")]`.
 //! A field with a default and an example shows the example as a commented
-//! alternative.
+//! alternative. `#[configurable(default)]` also implements `Default` from
+//! the fields' defaults (every field then needs one).
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as Tokens;
@@ -21,19 +22,22 @@ use syn::{Attribute, Data, DeriveInput, Fields, LitStr, parse_macro_input};
 /// See the crate documentation.
 #[proc_macro_attribute]
 pub fn configurable(attr: TokenStream, item: TokenStream) -> TokenStream {
-    if !attr.is_empty() {
-        return syn::Error::new(Tokens::from(attr).into_iter().next().unwrap().span(), "`#[configurable]` takes no arguments")
-            .to_compile_error()
-            .into();
-    }
+    let attr = Tokens::from(attr);
+    let with_default = match attr.to_string().as_str() {
+        "" => false,
+        "default" => true,
+        _ => {
+            return syn::Error::new_spanned(attr, "`#[configurable]` takes no argument but `default`").to_compile_error().into();
+        }
+    };
     let mut input = parse_macro_input!(item as DeriveInput);
-    match expand(&mut input) {
+    match expand(&mut input, with_default) {
         Ok(tokens) => tokens.into(),
         Err(e) => e.to_compile_error().into(),
     }
 }
 
-fn expand(input: &mut DeriveInput) -> syn::Result<Tokens> {
+fn expand(input: &mut DeriveInput, with_default: bool) -> syn::Result<Tokens> {
     let name = input.ident.clone();
     let doc = doc_text(&input.attrs);
     if doc.is_empty() {
@@ -47,6 +51,7 @@ fn expand(input: &mut DeriveInput) -> syn::Result<Tokens> {
     };
     let mut default_fns = Vec::new();
     let mut params = Vec::new();
+    let mut field_defaults = Vec::new();
     for field in fields.named.iter_mut() {
         let ident = field.ident.clone().expect("named fields");
         let ty = field.ty.clone();
@@ -73,15 +78,23 @@ fn expand(input: &mut DeriveInput) -> syn::Result<Tokens> {
                     fn #fn_name() -> #ty { #expr }
                 });
                 field.attrs.push(syn::parse_quote!(#[serde(default = #path)]));
+                field_defaults.push(quote! { #ident: #fn_name() });
                 quote! { ::core::option::Option::Some(::maflow_engine::params::to_param_value(&#fn_name())) }
             }
-            (None, Some(Some(path))) => quote! {
-                ::core::option::Option::Some(::maflow_engine::params::to_param_value(&#path()))
-            },
-            (None, Some(None)) => quote! {
-                ::core::option::Option::Some(::maflow_engine::params::to_param_value(&<#ty as ::core::default::Default>::default()))
-            },
+            (None, Some(Some(path))) => {
+                field_defaults.push(quote! { #ident: #path() });
+                quote! { ::core::option::Option::Some(::maflow_engine::params::to_param_value(&#path())) }
+            }
+            (None, Some(None)) => {
+                field_defaults.push(quote! { #ident: ::core::default::Default::default() });
+                quote! {
+                    ::core::option::Option::Some(::maflow_engine::params::to_param_value(&<#ty as ::core::default::Default>::default()))
+                }
+            }
             (None, None) => {
+                if with_default {
+                    return Err(syn::Error::new_spanned(&ident, "`#[configurable(default)]` needs a default for every param"));
+                }
                 if example.is_none() {
                     return Err(syn::Error::new_spanned(&ident, "a required param needs `#[example(\"YAML\")]`"));
                 }
@@ -100,8 +113,18 @@ fn expand(input: &mut DeriveInput) -> syn::Result<Tokens> {
     }
     let doc = LitStr::new(&doc, name.span());
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let default_impl = with_default.then(|| {
+        quote! {
+            impl #impl_generics ::core::default::Default for #name #ty_generics #where_clause {
+                fn default() -> Self {
+                    Self { #(#field_defaults),* }
+                }
+            }
+        }
+    });
     Ok(quote! {
         #input
+        #default_impl
         #(#default_fns)*
         impl #impl_generics ::maflow_engine::params::Configurable for #name #ty_generics #where_clause {
             const DOC: &'static str = #doc;

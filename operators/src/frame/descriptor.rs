@@ -20,7 +20,7 @@ use crate::prelude::*;
 /// coord: [x, y] normalised, origin top-left}; unsure frames interpolated. Blobs: `<clip>.json` (the
 /// descriptor, exactly) and `<clip>.meta.json` (fps, frames, size, versions, per-part confidence,
 /// interpolated frames, and the motion summary: periods, phases, onsets, energy, part distances).
-#[configurable]
+#[configurable(default)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DescriptorConfig {
@@ -42,38 +42,6 @@ pub struct DescriptorConfig {
     /// Active periods shorter than this many seconds are dropped.
     #[default(0.1)]
     pub min_period: f64,
-}
-
-fn default_vector_decimals() -> i32 {
-    2
-}
-fn default_coord_decimals() -> i32 {
-    3
-}
-fn default_noise_floor() -> f32 {
-    0.3
-}
-fn default_relative_threshold() -> f32 {
-    0.3
-}
-fn default_merge_gap() -> f64 {
-    0.2
-}
-fn default_min_period() -> f64 {
-    0.1
-}
-
-impl Default for DescriptorConfig {
-    fn default() -> Self {
-        Self {
-            vector_decimals: default_vector_decimals(),
-            coord_decimals: default_coord_decimals(),
-            noise_floor: default_noise_floor(),
-            relative_threshold: default_relative_threshold(),
-            merge_gap: default_merge_gap(),
-            min_period: default_min_period(),
-        }
-    }
 }
 
 /// Version of the descriptor format written in the sidecar.

@@ -19,12 +19,15 @@ pub use transport::Failure;
 
 /// An endpoint and how to ask it. Fields marked as run settings do not
 /// change replies, so they stay out of cache keys.
+#[maflow_engine::params::configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
     /// Base URL of the API, up to and including the version, e.g. `http://localhost:8000/v1`.
+    #[example("http://localhost:8000/v1")]
     pub base_url: String,
     /// Model name as the server knows it.
+    #[example("Qwen3-8B")]
     pub model: String,
     /// API key, e.g. `${env:OPENAI_API_KEY}`; read at the time of use, never written anywhere.
     #[serde(default)]
@@ -33,39 +36,27 @@ pub struct Endpoint {
     #[serde(default)]
     pub temperature: f32,
     /// Most tokens in a reply.
-    #[serde(default = "default_max_tokens")]
+    #[default(1024)]
     pub max_tokens: u32,
     /// Sampling seed, for servers that honour it.
     #[serde(default)]
     pub seed: Option<u64>,
     /// Run setting: requests in flight at once to this endpoint (per process).
-    #[serde(default = "default_concurrency", skip_serializing)]
+    #[default(8)]
+    #[serde(skip_serializing)]
     pub concurrency: usize,
     /// Run setting: seconds before one attempt is abandoned.
-    #[serde(default = "default_timeout", skip_serializing)]
+    #[default(120.0)]
+    #[serde(skip_serializing)]
     pub timeout_s: f64,
     /// Run setting: extra attempts after a 429, a 5xx, a timeout, a broken connection or a malformed response.
-    #[serde(default = "default_retries", skip_serializing)]
+    #[default(5)]
+    #[serde(skip_serializing)]
     pub max_retries: u32,
     /// Run setting: first backoff in seconds; doubled per attempt, with jitter; `Retry-After` wins when longer.
-    #[serde(default = "default_backoff", skip_serializing)]
+    #[default(1.0)]
+    #[serde(skip_serializing)]
     pub backoff_s: f64,
-}
-
-fn default_max_tokens() -> u32 {
-    1024
-}
-fn default_concurrency() -> usize {
-    8
-}
-fn default_timeout() -> f64 {
-    120.0
-}
-fn default_retries() -> u32 {
-    5
-}
-fn default_backoff() -> f64 {
-    1.0
 }
 
 /// One part of a message's content.

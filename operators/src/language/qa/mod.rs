@@ -29,18 +29,24 @@ pub const TASKS: [&str; 8] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "MADU"
 pub const CLOSED: [&str; 6] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR"];
 
 /// When yes/no answers are clear-cut.
+#[configurable(default)]
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// A part moves noticeably at this mean speed (px/frame at a 1296-pixel frame height) or more.
+    #[default(0.15)]
     pub yes_speed: f64,
     /// A part is still at this mean speed (px/frame at a 1296-pixel frame height) or less.
+    #[default(0.06)]
     pub no_speed: f64,
     /// A distance changes noticeably when it drops (or grows) by this many pixels (at a 1296-pixel height) or more...
+    #[default(8.0)]
     pub approach_px: f64,
     /// ...and by this fraction of the starting distance.
+    #[default(0.05)]
     pub approach_fraction: f64,
     /// Two sub-motions are ordered only when they start this many seconds apart.
+    #[default(0.15)]
     pub order_gap_s: f64,
 }
 
@@ -53,18 +59,6 @@ impl Thresholds {
     pub fn for_clip(&self, m: &ClipMotion) -> Thresholds {
         let k = if m.height > 0 { f64::from(m.height) / REFERENCE_HEIGHT } else { 1.0 };
         Thresholds { yes_speed: self.yes_speed * k, no_speed: self.no_speed * k, approach_px: self.approach_px * k, ..*self }
-    }
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Self {
-            yes_speed: 0.15,
-            no_speed: 0.06,
-            approach_px: 8.0,
-            approach_fraction: 0.05,
-            order_gap_s: 0.15,
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark's check at full scale: 3,024 rendered clips (336 per action) through
 # pipelines/qa-check.yaml, with the assertions of tests/qa_check.rs (random at the
-# chance rates within 3 standard errors, the descriptor oracle at 95 % or more on the
+# chance rates within 3 standard errors and 2 points, the descriptor oracle at 95 % or more on the
 # yes/no tasks, yes/no balanced within 2 points). Prints every model's accuracy per task.
 # Takes about 15 minutes on 2 cores. Usage: bash scripts/qa-check.sh [clips per action]
 set -euo pipefail

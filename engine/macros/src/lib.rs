@@ -49,68 +49,13 @@ fn expand(input: &mut DeriveInput, with_default: bool) -> syn::Result<Tokens> {
     let Fields::Named(fields) = &mut data.fields else {
         return Err(syn::Error::new_spanned(&input.ident, "`#[configurable]` needs named fields (or `{}`)"));
     };
-    let mut default_fns = Vec::new();
-    let mut params = Vec::new();
-    let mut field_defaults = Vec::new();
+    let mut parts = Vec::new();
     for field in fields.named.iter_mut() {
-        let ident = field.ident.clone().expect("named fields");
-        let ty = field.ty.clone();
-        let field_doc = doc_text(&field.attrs);
-        if field_doc.is_empty() {
-            return Err(syn::Error::new_spanned(&ident, "every param needs a doc comment: it is the user reference"));
-        }
-        let default = take_attr(&mut field.attrs, "default")?;
-        let example = match take_attr(&mut field.attrs, "example")? {
-            Some(tokens) => Some(syn::parse2::<LitStr>(tokens)?),
-            None => None,
-        };
-        let serde_default = serde_default(&field.attrs)?;
-        let default_value = match (default, serde_default) {
-            (Some(_), Some(_)) => {
-                return Err(syn::Error::new_spanned(&ident, "give either `#[default(..)]` or `#[serde(default)]`, not both"));
-            }
-            (Some(expr), None) => {
-                let fn_name = format_ident!("__{}_default_{}", name, ident);
-                let path = LitStr::new(&fn_name.to_string(), ident.span());
-                default_fns.push(quote! {
-                    #[doc(hidden)]
-                    #[allow(non_snake_case)]
-                    fn #fn_name() -> #ty { #expr }
-                });
-                field.attrs.push(syn::parse_quote!(#[serde(default = #path)]));
-                field_defaults.push(quote! { #ident: #fn_name() });
-                quote! { ::core::option::Option::Some(::maflow_engine::params::to_param_value(&#fn_name())) }
-            }
-            (None, Some(Some(path))) => {
-                field_defaults.push(quote! { #ident: #path() });
-                quote! { ::core::option::Option::Some(::maflow_engine::params::to_param_value(&#path())) }
-            }
-            (None, Some(None)) => {
-                field_defaults.push(quote! { #ident: ::core::default::Default::default() });
-                quote! {
-                    ::core::option::Option::Some(::maflow_engine::params::to_param_value(&<#ty as ::core::default::Default>::default()))
-                }
-            }
-            (None, None) => {
-                if with_default {
-                    return Err(syn::Error::new_spanned(&ident, "`#[configurable(default)]` needs a default for every param"));
-                }
-                if example.is_none() {
-                    return Err(syn::Error::new_spanned(&ident, "a required param needs `#[example(\"YAML\")]`"));
-                }
-                quote! { ::core::option::Option::None }
-            }
-        };
-        let key = LitStr::new(&ident.to_string(), ident.span());
-        let field_doc = LitStr::new(&field_doc, ident.span());
-        let example = match example {
-            Some(lit) => quote! { ::core::option::Option::Some(#lit) },
-            None => quote! { ::core::option::Option::None },
-        };
-        params.push(quote! {
-            ::maflow_engine::params::ParamDoc { name: #key, doc: #field_doc, default: #default_value, example: #example }
-        });
+        parts.push(param(field, &name, with_default)?);
     }
+    let default_fns = parts.iter().filter_map(|p| p.default_fn.as_ref());
+    let params = parts.iter().map(|p| &p.doc);
+    let field_defaults = parts.iter().filter_map(|p| p.init.as_ref());
     let doc = LitStr::new(&doc, name.span());
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let default_impl = with_default.then(|| {
@@ -133,6 +78,71 @@ fn expand(input: &mut DeriveInput, with_default: bool) -> syn::Result<Tokens> {
             }
         }
     })
+}
+
+/// What one field contributes: its `ParamDoc`, its default's function (for
+/// `#[default(..)]`) and its initialiser in a generated `Default`.
+struct Param {
+    doc: Tokens,
+    default_fn: Option<Tokens>,
+    init: Option<Tokens>,
+}
+
+/// Reads one field's doc, default and example, turning `#[default(EXPR)]` into a serde default.
+fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::Result<Param> {
+    let ident = field.ident.clone().expect("named fields");
+    let ty = field.ty.clone();
+    let field_doc = doc_text(&field.attrs);
+    if field_doc.is_empty() {
+        return Err(syn::Error::new_spanned(&ident, "every param needs a doc comment: it is the user reference"));
+    }
+    let default = take_attr(&mut field.attrs, "default")?;
+    let example = match take_attr(&mut field.attrs, "example")? {
+        Some(tokens) => Some(syn::parse2::<LitStr>(tokens)?),
+        None => None,
+    };
+    let mut default_fn = None;
+    // The default's value as an expression, if the field has one.
+    let value = match (default, serde_default(&field.attrs)?) {
+        (Some(_), Some(_)) => {
+            return Err(syn::Error::new_spanned(&ident, "give either `#[default(..)]` or `#[serde(default)]`, not both"));
+        }
+        (Some(expr), None) => {
+            let fn_name = format_ident!("__{}_default_{}", name, ident);
+            let path = LitStr::new(&fn_name.to_string(), ident.span());
+            default_fn = Some(quote! {
+                #[doc(hidden)]
+                #[allow(non_snake_case)]
+                fn #fn_name() -> #ty { #expr }
+            });
+            field.attrs.push(syn::parse_quote!(#[serde(default = #path)]));
+            Some(quote! { #fn_name() })
+        }
+        (None, Some(Some(path))) => Some(quote! { #path() }),
+        (None, Some(None)) => Some(quote! { <#ty as ::core::default::Default>::default() }),
+        (None, None) if with_default => {
+            return Err(syn::Error::new_spanned(&ident, "`#[configurable(default)]` needs a default for every param"));
+        }
+        (None, None) if example.is_none() => {
+            return Err(syn::Error::new_spanned(&ident, "a required param needs `#[example(\"YAML\")]`"));
+        }
+        (None, None) => None,
+    };
+    let init = value.as_ref().map(|v| quote! { #ident: #v });
+    let default_value = match &value {
+        Some(v) => quote! { ::core::option::Option::Some(::maflow_engine::params::to_param_value(&#v)) },
+        None => quote! { ::core::option::Option::None },
+    };
+    let key = LitStr::new(&ident.to_string(), ident.span());
+    let field_doc = LitStr::new(&field_doc, ident.span());
+    let example = match example {
+        Some(lit) => quote! { ::core::option::Option::Some(#lit) },
+        None => quote! { ::core::option::Option::None },
+    };
+    let doc = quote! {
+        ::maflow_engine::params::ParamDoc { name: #key, doc: #field_doc, default: #default_value, example: #example }
+    };
+    Ok(Param { doc, default_fn, init })
 }
 
 /// The doc comment's text, lines joined with `\n`, each without the one space after `///`.

@@ -1,8 +1,12 @@
-//! The operators of maflow, one per file, and the table that registers them.
+//! The operators of maflow, grouped as a spec's sections are ([`sources`],
+//! the per-frame stage in [`frame`], [`language`], [`sinks`], and the
+//! [`common`] code they share), one file per kind named after it, and the
+//! table that registers them.
 //!
-//! Each file holds a `<Name>Config` (serde, `deny_unknown_fields`; its doc
-//! comments are the user reference) and a runtime implementing one of the
-//! engine's operator traits, and knows nothing about timely.
+//! Each file holds a `#[configurable]` `<Name>Config` (serde,
+//! `deny_unknown_fields`; its doc comments are the user reference that
+//! `maflow ops` prints), its `KIND` row and a runtime implementing one of
+//! the engine's operator traits, and knows nothing about timely.
 #![forbid(missing_docs)]
 
 use std::sync::OnceLock;

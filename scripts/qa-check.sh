@@ -3,7 +3,7 @@
 # pipelines/qa-check.yaml, with the assertions of tests/qa_check.rs (random at the
 # chance rates within 3 standard errors and 2 points, the descriptor oracle at 95 % or more on the
 # yes/no tasks, yes/no balanced within 2 points). Prints every model's accuracy per task.
-# Takes about 15 minutes on 2 cores. Usage: bash scripts/qa-check.sh [clips per action]
+# On 2 cores: about 6.5 minutes, after a release build of the tests (6.5 more, cold). Usage: bash scripts/qa-check.sh [clips per action]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/cuda-libs.sh

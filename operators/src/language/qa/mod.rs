@@ -25,6 +25,10 @@ use crate::prelude::*;
 /// Every task, in the paper's column order.
 pub const TASKS: [&str; 8] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "MADU", "MARE"];
 
+/// Items per task and clip in the reference recipe (MA-Bench's 12 per clip).
+const REFERENCE_MIX: [(&str, u32); 8] =
+    [("CMAR", 1), ("FMAR", 1), ("SAD", 2), ("MAD", 2), ("MAS", 2), ("PPR", 2), ("MADU", 1), ("MARE", 1)];
+
 /// The closed tasks (scored by accuracy).
 pub const CLOSED: [&str; 6] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR"];
 
@@ -73,7 +77,7 @@ impl Thresholds {
 #[serde(deny_unknown_fields)]
 pub struct QaConfig {
     /// Items per task and clip (tasks left out are not asked).
-    #[serde(default = "default_tasks")]
+    #[default(REFERENCE_MIX.into_iter().map(|(k, v)| (k.to_string(), v)).collect())]
     pub tasks: BTreeMap<String, u32>,
     /// Seed of every choice (distractors, which claims, answer order).
     #[serde(default)]
@@ -87,12 +91,6 @@ pub struct QaConfig {
     pub splits: Option<Vec<String>>,
 }
 
-fn default_tasks() -> BTreeMap<String, u32> {
-    [("CMAR", 1), ("FMAR", 1), ("SAD", 2), ("MAD", 2), ("MAS", 2), ("PPR", 2), ("MADU", 1), ("MARE", 1)]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-}
 
 /// Input: the clip's descriptor.
 const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor");

@@ -137,11 +137,6 @@ impl RecordIn {
         Port::new(self.index, self.name, PortType::Any)
     }
 
-    /// Its name.
-    pub const fn name(&self) -> &'static str {
-        self.name
-    }
-
     /// This port's record among a record operator's inputs (listed in port order).
     ///
     /// # Panics
@@ -169,11 +164,6 @@ impl<T: FrameProductType> FrameIn<T> {
     /// The kind's port, for its `inputs` table.
     pub const fn port(&self, hint: &'static str) -> Port {
         Port { index: self.index, name: self.name, ty: PortType::PerFrame(T::PRODUCT), hint }
-    }
-
-    /// Its name.
-    pub const fn name(&self) -> &'static str {
-        self.name
     }
 }
 

@@ -57,12 +57,12 @@ struct SharedGpu(Arc<Mutex<GpuDis<CudaDevice>>>);
 impl FlowEstimator for SharedGpu {
     fn flow(&self, i0: &GrayImage, i1: &GrayImage, init: Option<&FlowField>) -> Result<FlowField, GpuError> {
         let gpu = self.0.lock().map_err(|_| GpuError::Device("a thread using the GPU panicked".into()))?;
-        gpu.flow(i0, i1, init)
+        FlowEstimator::flow(&*gpu, i0, i1, init)
     }
 
     fn device(&self) -> String {
         match self.0.lock() {
-            Ok(gpu) => gpu.device().name(),
+            Ok(gpu) => FlowEstimator::device(&*gpu),
             Err(_) => "CUDA device".into(),
         }
     }
@@ -109,6 +109,14 @@ impl FlowBackend {
         match &self.gpu {
             Some(gpu) => Box::new(SharedGpu(gpu.clone())),
             None => Box::new(DisFlow::new(self.params.clone())),
+        }
+    }
+
+    /// Where the flow runs, for messages (`CPU`, the GPU's name).
+    pub fn device(&self) -> String {
+        match &self.gpu {
+            Some(gpu) => SharedGpu(gpu.clone()).device(),
+            None => "CPU".into(),
         }
     }
 

@@ -177,7 +177,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         static SAID: std::sync::Once = std::sync::Once::new();
         SAID.call_once(|| tracing::info!("flow: backend auto runs on the CPU ({why})"));
     } else if backend.is_gpu() {
-        tracing::info!("flow: running on {}", backend.estimator().device());
+        tracing::info!("flow: running on {}", backend.device());
     }
     Ok(built(&config, Runtime::FrameConsumer(Arc::new(FlowOperator { config: config.clone(), backend }))))
 }

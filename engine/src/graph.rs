@@ -115,8 +115,15 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
     let mut nodes: Vec<PlanNode> = order
         .iter()
         .map(|&old| {
-            let (runtime, config) = built[old].take().expect("every node built when no diagnostics");
+            let (runtime, mut config) = built[old].take().expect("every node built when no diagnostics");
             let kind = kinds[old].expect("every kind known when no diagnostics");
+            // What a remote model serves is part of what the node does (derived, hence the `_`).
+            if let Runtime::Record(op) = &runtime
+                && let Some(served) = op.served(&spec.defaults.store.join("requests"))
+                && let Some(map) = config.as_object_mut()
+            {
+                map.insert("_served".into(), served);
+            }
             let fingerprint = node_fingerprint(kind, &config);
             PlanNode {
                 id: spec.nodes[old].id.clone(),

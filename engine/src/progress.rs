@@ -1,16 +1,61 @@
-//! Progress of a run: one bar per operator on a terminal, plain lines otherwise.
+//! Progress of a run: one bar per operator on a terminal, plain lines every
+//! few seconds otherwise (with or without results coming in), each with the
+//! items done and to do, the rate, and an estimate of the time left. Record
+//! operators that call a service also show the calls in flight and the
+//! tokens so far.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::registry::CallCounts;
+
+/// Remote calls in flight in this process, for the progress display.
+static CALLS_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// A remote call being made; counted in flight until dropped.
+pub struct CallInFlight(());
+
+impl CallInFlight {
+    /// Counts one call in flight (an operator holds it while it waits on a service).
+    pub fn start() -> Self {
+        CALLS_IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
+        CallInFlight(())
+    }
+}
+
+impl Drop for CallInFlight {
+    fn drop(&mut self) {
+        CALLS_IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Remote calls in flight in this process now.
+pub fn calls_in_flight() -> usize {
+    CALLS_IN_FLIGHT.load(Ordering::Relaxed)
+}
+
+/// One row of the display: a node of the run.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Node id.
+    pub name: String,
+    /// Items it applies to.
+    pub total: u64,
+    /// Items already in the store.
+    pub done: u64,
+    /// Whether it calls services (its calls and tokens are shown).
+    pub calls: bool,
+}
+
 /// Progress display for the nodes of a run.
 pub struct Progress {
-    names: Vec<String>,
+    rows: Vec<Row>,
     done: Vec<u64>,
-    totals: Vec<u64>,
     frames: Vec<u64>,
+    calls: Vec<CallCounts>,
     bars: Option<(MultiProgress, Vec<ProgressBar>)>,
     started: Instant,
     last_line: Instant,
@@ -25,23 +70,24 @@ pub enum ProgressMode {
     Quiet,
 }
 
-const LINE_EVERY: Duration = Duration::from_secs(5);
+/// How often plain lines are printed.
+pub const LINE_EVERY: Duration = Duration::from_secs(5);
 
 impl Progress {
-    /// Starts tracking nodes `(name, total items, already done)`.
-    pub fn new(nodes: Vec<(String, u64, u64)>, mode: ProgressMode) -> Self {
+    /// Starts tracking the rows.
+    pub fn new(rows: Vec<Row>, mode: ProgressMode) -> Self {
         let bars = (mode == ProgressMode::Auto && std::io::stderr().is_terminal()).then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template("{prefix:>16} [{bar:30}] {pos}/{len} {msg} eta {eta}")
                 .expect("template is valid")
                 .progress_chars("=> ");
-            let bars = nodes
+            let bars = rows
                 .iter()
-                .map(|(name, total, done)| {
-                    let bar = multi.add(ProgressBar::new(*total));
+                .map(|row| {
+                    let bar = multi.add(ProgressBar::new(row.total));
                     bar.set_style(style.clone());
-                    bar.set_prefix(name.clone());
-                    bar.set_position(*done);
+                    bar.set_prefix(row.name.clone());
+                    bar.set_position(row.done);
                     bar
                 })
                 .collect();
@@ -49,10 +95,10 @@ impl Progress {
         });
         let quiet = mode == ProgressMode::Quiet;
         Self {
-            names: nodes.iter().map(|n| n.0.clone()).collect(),
-            done: nodes.iter().map(|n| n.2).collect(),
-            totals: nodes.iter().map(|n| n.1).collect(),
-            frames: vec![0; nodes.len()],
+            done: rows.iter().map(|r| r.done).collect(),
+            frames: vec![0; rows.len()],
+            calls: vec![CallCounts::default(); rows.len()],
+            rows,
             bars,
             started: Instant::now(),
             // Quiet mode never prints: push the next line to the far future.
@@ -60,26 +106,76 @@ impl Progress {
         }
     }
 
-    /// Records one finished item of node `i` that streamed `frames` frames.
-    pub fn advance(&mut self, i: usize, frames: u64) {
+    /// Records one finished item of row `i` that streamed `frames` frames and made `calls`.
+    pub fn advance(&mut self, i: usize, frames: u64, calls: &CallCounts) {
         self.done[i] += 1;
         self.frames[i] += frames;
+        self.calls[i].add(calls);
         if let Some((_, bars)) = &self.bars {
             bars[i].inc(1);
-            if self.frames[i] > 0 {
-                bars[i].set_message(format!("{:.1} frames/s", self.frames[i] as f64 / self.started.elapsed().as_secs_f64()));
-            }
-        } else if self.last_line.elapsed() >= LINE_EVERY {
-            self.print_lines();
+            bars[i].set_message(self.detail(i));
         }
+        self.tick();
+    }
+
+    /// Prints the lines when they are due (called on every result and while waiting for one).
+    pub fn tick(&mut self) {
+        match &self.bars {
+            Some((_, bars)) => {
+                for (i, bar) in bars.iter().enumerate() {
+                    if self.rows[i].calls {
+                        bar.set_message(self.detail(i));
+                    }
+                }
+            }
+            None if self.last_line.elapsed() >= LINE_EVERY => self.print_lines(),
+            None => {}
+        }
+    }
+
+    /// The rate and, for rows that call services, the calls and tokens.
+    fn detail(&self, i: usize) -> String {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let mut parts = Vec::new();
+        if self.frames[i] > 0 {
+            parts.push(format!("{:.1} frames/s", self.frames[i] as f64 / secs));
+        }
+        if self.rows[i].calls {
+            let c = &self.calls[i];
+            parts.push(format!(
+                "{} calls ({} cached), {} in flight, {} tokens",
+                c.sent + c.cached,
+                c.cached,
+                calls_in_flight(),
+                c.prompt_tokens + c.completion_tokens
+            ));
+        }
+        parts.join(", ")
+    }
+
+    /// Time left for row `i`, from its rate so far; `None` before its first item.
+    fn eta(&self, i: usize) -> Option<Duration> {
+        let new = self.done[i] - self.rows[i].done;
+        let left = self.rows[i].total.saturating_sub(self.done[i]);
+        (new > 0).then(|| Duration::from_secs_f64(self.started.elapsed().as_secs_f64() / new as f64 * left as f64))
     }
 
     fn print_lines(&mut self) {
         self.last_line = Instant::now();
         let secs = self.started.elapsed().as_secs_f64();
-        for i in 0..self.names.len() {
-            let fps = if self.frames[i] > 0 { format!(", {:.1} frames/s", self.frames[i] as f64 / secs) } else { String::new() };
-            eprintln!("[{secs:>7.1}s] {}: {}/{}{fps}", self.names[i], self.done[i], self.totals[i]);
+        for i in 0..self.rows.len() {
+            let mut line = format!("[{secs:>7.1}s] {}: {}/{}", self.rows[i].name, self.done[i], self.rows[i].total);
+            let detail = self.detail(i);
+            if !detail.is_empty() {
+                line.push_str(&format!(", {detail}"));
+            }
+            if self.done[i] < self.rows[i].total {
+                match self.eta(i) {
+                    Some(eta) => line.push_str(&format!(", eta {}", clock(eta))),
+                    None => line.push_str(", eta unknown"),
+                }
+            }
+            eprintln!("{line}");
         }
     }
 
@@ -90,5 +186,37 @@ impl Progress {
             None if self.last_line <= Instant::now() => self.print_lines(),
             None => {}
         }
+    }
+}
+
+/// `1h02m03s`, `2m03s` or `3s`.
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, sec) => format!("{h}h{m:02}m{sec:02}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_left_follows_the_rate_of_new_items() {
+        let rows = vec![Row { name: "caption".into(), total: 10, done: 2, calls: true }];
+        let mut p = Progress::new(rows, ProgressMode::Quiet);
+        assert_eq!(p.eta(0), None);
+        p.advance(0, 0, &CallCounts { sent: 3, cached: 1, prompt_tokens: 100, completion_tokens: 20, ..Default::default() });
+        let eta = p.eta(0).unwrap();
+        // One new item took the elapsed time; seven are left.
+        assert!(eta >= p.started.elapsed().mul_f64(6.9), "{eta:?}");
+        assert!(p.detail(0).contains("4 calls (1 cached)") && p.detail(0).contains("120 tokens"), "{}", p.detail(0));
+        let guard = CallInFlight::start();
+        assert!(calls_in_flight() >= 1);
+        drop(guard);
+        assert_eq!(clock(Duration::from_secs(3723)), "1h02m03s");
+        assert_eq!(clock(Duration::from_secs(123)), "2m03s");
     }
 }

@@ -341,6 +341,17 @@ pub trait FrameTask {
 pub trait RecordOperator: Send + Sync {
     /// Computes the clip's output from its inputs' records, in port order.
     fn run(&self, clip: &Clip, inputs: &[&serde_json::Value], ctx: &mut RecordContext<'_>) -> Result<Output, String>;
+
+    /// What the service behind it serves now (for a model: its id and what
+    /// identifies its weights), asked once when the graph is compiled. It
+    /// becomes part of the node's config and so of its cache keys: new
+    /// weights under an old name are computed again. `cache_dir` (the
+    /// request caches' folder) remembers the last answer for when the
+    /// service cannot be reached. `None`, the default, for operators that
+    /// call nothing.
+    fn served(&self, _cache_dir: &Path) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// What a record operator may use besides its inputs.
@@ -404,8 +415,23 @@ pub trait SinkWriter {
             None => Ok(()),
         }
     }
+    /// The run's failures upstream of this sink, in clip order, each saying
+    /// whether an earlier run's records were written in its place. Called
+    /// once, before [`finish`](Self::finish); sinks that show a run (the
+    /// report) list them, file writers need not.
+    fn failures(&mut self, _failures: &[SinkFailure]) {}
     /// Makes the written files final (atomically).
     fn finish(self: Box<Self>) -> io::Result<()>;
+}
+
+/// A clip whose records did not reach a sink as this run's own.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SinkFailure {
+    /// What failed, where and why.
+    pub error: crate::data::ItemError,
+    /// Whether the sink got the clip's records from the last run that wrote
+    /// them (kept rather than blanked), instead of leaving the clip out.
+    pub kept: bool,
 }
 
 /// The operator table handed to the engine.

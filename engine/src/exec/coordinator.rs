@@ -18,11 +18,12 @@ use super::{RunOptions, RunScope, WorkResult};
 use super::prepare::Prepared;
 use super::records::{RecordJob, RecordResult};
 use super::stage::{Outcome, StageResult};
+use super::written::Written;
 use crate::data::{ItemError, Output};
 use crate::graph::Plan;
-use crate::progress::Progress;
-use crate::registry::{CallCounts, Runtime, SinkWriter};
-use crate::store::{Store, StoreError, Stored, write_atomic};
+use crate::progress::{LINE_EVERY, Progress, Row};
+use crate::registry::{CallCounts, Runtime, SinkFailure, SinkWriter};
+use crate::store::{Key, Store, StoreError, Stored, write_atomic};
 
 /// Per-node counts for `run.json`.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -47,9 +48,16 @@ pub struct NodeStats {
     pub frames: u64,
     /// Records written (record sinks).
     pub written: u64,
+    /// Clips whose chain failed in this run, written from the last run that wrote them (record sinks).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kept: u64,
     /// Remote calls (record operators that ask a service).
     #[serde(skip_serializing_if = "CallCounts::is_empty")]
     pub calls: CallCounts,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Results that never came back from the workers (a worker or process died).
@@ -90,6 +98,15 @@ pub enum CoordinatorError {
     },
 }
 
+/// An open sink and what it was not given as this run's own.
+struct SinkState {
+    node: usize,
+    writer: Box<dyn SinkWriter>,
+    /// Per node: whether it feeds this sink (its failures are the sink's).
+    upstream: Vec<bool>,
+    failures: Vec<SinkFailure>,
+}
+
 /// State of the run on the coordinator.
 pub struct Coordinator<'a> {
     plan: &'a Plan,
@@ -102,11 +119,15 @@ pub struct Coordinator<'a> {
     records_in_flight: usize,
     max_records_in_flight: usize,
     next_emit: usize,
-    sinks: Vec<(usize, Box<dyn SinkWriter>)>,
+    sinks: Vec<SinkState>,
+    /// What the sinks of this folder were given by the last run, and by this one.
+    written: (Written, Written),
     /// Stats per node, in plan order.
     pub stats: Vec<NodeStats>,
     errors: BTreeMap<(u64, usize), ItemError>,
     progress: Progress,
+    /// Per node: its row in the progress display.
+    progress_rows: Vec<Option<usize>>,
     scope: RunScope,
 }
 
@@ -150,7 +171,7 @@ impl<'a> Coordinator<'a> {
                 let writer = sink
                     .open(out_dir, &node.id)
                     .map_err(|source| CoordinatorError::Output { path: out_dir.join(&node.id), source })?;
-                sinks.push((i, writer));
+                sinks.push(SinkState { node: i, writer, upstream: upstream_of(plan, i), failures: Vec::new() });
             }
         }
         let records = prepared
@@ -161,15 +182,20 @@ impl<'a> Coordinator<'a> {
                 false => Records::Waiting,
             })
             .collect();
-        let progress = Progress::new(
-            plan.nodes
-                .iter()
-                .zip(&stats)
-                .filter(|(n, _)| n.stage.is_some())
-                .map(|(n, s)| (n.id.clone(), s.items, s.cached))
-                .collect(),
-            options.progress,
-        );
+        // One row per node that computes per clip: the frame stages and, unless only those run, the record operators.
+        let shown = |n: &crate::graph::PlanNode| {
+            n.stage.is_some() || (scope == RunScope::Everything && matches!(n.runtime, Runtime::Record(_)))
+        };
+        let mut progress_rows = vec![None; plan.nodes.len()];
+        let mut rows = Vec::new();
+        for (i, (n, s)) in plan.nodes.iter().zip(&stats).enumerate() {
+            if shown(n) {
+                progress_rows[i] = Some(rows.len());
+                let calls = matches!(n.runtime, Runtime::Record(_));
+                rows.push(Row { name: n.id.clone(), total: s.items, done: s.cached, calls });
+            }
+        }
+        let progress = Progress::new(rows, options.progress);
         Ok(Self {
             plan,
             store,
@@ -182,9 +208,11 @@ impl<'a> Coordinator<'a> {
             max_records_in_flight: max_records_in_flight.max(1),
             next_emit: 0,
             sinks,
+            written: (if scope == RunScope::Everything { Written::load(out_dir) } else { Written::default() }, Written::default()),
             stats,
             errors: BTreeMap::new(),
             progress,
+            progress_rows,
             scope,
         })
     }
@@ -205,7 +233,15 @@ impl<'a> Coordinator<'a> {
         let mut received = 0;
         outstanding += self.release_records(&record_jobs)?;
         while outstanding > 0 {
-            let Ok(result) = results.recv() else { break };
+            // Long record stages (a model answering) print progress while nothing comes back.
+            let result = match results.recv_timeout(LINE_EVERY / 5) {
+                Ok(result) => result,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    self.progress.tick();
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            };
             match result {
                 WorkResult::Stage(result) => self.accept(result)?,
                 WorkResult::Records(result) => self.accept_records(result)?,
@@ -254,14 +290,13 @@ impl<'a> Coordinator<'a> {
     fn accept(&mut self, result: StageResult) -> Result<(), CoordinatorError> {
         let seq = result.seq as usize;
         let mut done: Vec<([u8; 32], Output)> = Vec::new();
-        let progress_index = |plan: &Plan, node: usize| {
-            plan.nodes[..node].iter().filter(|n| n.stage.is_some()).count()
-        };
         for (node, outcome, seconds) in result.outcomes {
             done.extend(self.tally(seq, node, outcome, seconds));
             let frames = if node == self.plan.stages[result.stage].producer { result.frames } else { 0 };
             self.stats[node].frames += frames;
-            self.progress.advance(progress_index(self.plan, node), frames);
+            if let Some(row) = self.progress_rows[node] {
+                self.progress.advance(row, frames, &CallCounts::default());
+            }
         }
         let items: Vec<_> = done.iter().map(|(k, o)| (*k, o)).collect();
         self.store.put_many(&items)?;
@@ -277,6 +312,9 @@ impl<'a> Coordinator<'a> {
         for (node, outcome, seconds, calls) in result.outcomes {
             self.stats[node].calls.add(&calls);
             done.extend(self.tally(seq, node, outcome, seconds));
+            if let Some(row) = self.progress_rows[node] {
+                self.progress.advance(row, 0, &calls);
+            }
         }
         let items: Vec<_> = done.iter().map(|(k, o)| (*k, o)).collect();
         self.store.put_many(&items)?;
@@ -350,7 +388,8 @@ impl<'a> Coordinator<'a> {
             && self.pending_jobs[self.next_emit] == 0
             && self.records[self.next_emit] == Records::Done
         {
-            let clip = &self.prepared.clips[self.next_emit];
+            let seq = self.next_emit;
+            let clip = &self.prepared.clips[seq];
             // Each stored output is read once per clip, whether a sink or the pictures need it.
             let mut stored: Vec<Option<Option<Stored>>> = vec![None; self.plan.nodes.len()];
             let mut read = |i: usize| -> Result<Option<Stored>, StoreError> {
@@ -362,15 +401,38 @@ impl<'a> Coordinator<'a> {
                 }
                 Ok(stored[i].clone().flatten())
             };
-            for (sink_node, writer) in &mut self.sinks {
-                let inputs = &self.plan.nodes[*sink_node].inputs;
-                let outputs = inputs.iter().map(|&j| read(j)).collect::<Result<Vec<_>, _>>()?;
+            for sink in &mut self.sinks {
+                let node = &self.plan.nodes[sink.node];
+                let mut keys: Vec<Option<Key>> = node.inputs.iter().map(|&j| clip.keys[j]).collect();
+                let mut outputs = node.inputs.iter().map(|&j| read(j)).collect::<Result<Vec<_>, _>>()?;
+                let incomplete = keys.iter().zip(&outputs).any(|(k, o)| k.is_some() && o.is_none());
+                let mut kept = false;
+                if incomplete
+                    && let Some(earlier) = self.written.0.get(&node.id, &clip.clip.id, keys.len())
+                {
+                    let found = earlier.iter().map(|k| k.map_or(Ok(None), |k| self.store.get(&k))).collect::<Result<Vec<_>, _>>()?;
+                    let present = |o: &[Option<Stored>]| o.iter().filter(|o| o.is_some()).count();
+                    if present(&found) > present(&outputs) {
+                        (outputs, keys, kept) = (found, earlier, true);
+                    }
+                }
+                if incomplete {
+                    let errors = self.errors.range((seq as u64, 0)..(seq as u64 + 1, 0)).filter(|((_, n), _)| sink.upstream[*n]);
+                    let mut errors: Vec<ItemError> = errors.map(|(_, e)| e.clone()).collect();
+                    if errors.is_empty() {
+                        errors.push(ItemError { clip: clip.clip.id.clone(), operator: node.id.clone(), cause: "an input was not computed".into() });
+                    }
+                    sink.failures.extend(errors.into_iter().map(|error| SinkFailure { error, kept }));
+                    self.stats[sink.node].kept += u64::from(kept);
+                }
+                let present: Vec<Option<Key>> = keys.iter().zip(&outputs).map(|(k, o)| o.as_ref().and(*k)).collect();
+                self.written.1.insert(&node.id, &clip.clip.id, &present);
                 let records: Vec<Option<&serde_json::Value>> = outputs.iter().map(|o| o.as_ref().map(|o| &o.record)).collect();
-                writer.write_inputs(&clip.clip, &records).map_err(|source| CoordinatorError::Output {
-                    path: self.out_dir.join(&self.plan.nodes[*sink_node].id),
+                sink.writer.write_inputs(&clip.clip, &records).map_err(|source| CoordinatorError::Output {
+                    path: self.out_dir.join(&node.id),
                     source,
                 })?;
-                self.stats[*sink_node].written += u64::from(records[0].is_some());
+                self.stats[sink.node].written += u64::from(records[0].is_some());
             }
             for (i, node) in self.plan.nodes.iter().enumerate() {
                 // Every node's blobs (pictures) are written for people to look at.
@@ -391,8 +453,16 @@ impl<'a> Coordinator<'a> {
     /// Closes sinks and writes `errors.jsonl`; returns every error in order.
     fn finish(self) -> Result<(Vec<NodeStats>, Vec<ItemError>), CoordinatorError> {
         self.progress.finish();
-        for (_, writer) in self.sinks {
-            writer.finish().map_err(|source| CoordinatorError::Output { path: self.out_dir.clone(), source })?;
+        let has_sinks = !self.sinks.is_empty();
+        for mut sink in self.sinks {
+            // Entries that never became clips (missing or unreadable files) are failures of every sink.
+            let unlisted = self.prepared.errors.iter().map(|error| SinkFailure { error: error.clone(), kept: false });
+            let failures: Vec<SinkFailure> = unlisted.chain(sink.failures).collect();
+            sink.writer.failures(&failures);
+            sink.writer.finish().map_err(|source| CoordinatorError::Output { path: self.out_dir.clone(), source })?;
+        }
+        if has_sinks {
+            self.written.1.save(&self.out_dir)?;
         }
         let errors: Vec<ItemError> = self.prepared.errors.into_iter().chain(self.errors.into_values()).collect();
         if self.scope == RunScope::FrameStages {
@@ -413,6 +483,18 @@ fn record_nodes_needed(plan: &Plan, clip: &super::prepare::ClipEntry) -> Vec<usi
     (0..plan.nodes.len())
         .filter(|&i| matches!(plan.nodes[i].runtime, Runtime::Record(_)) && clip.keys[i].is_some() && !clip.cached[i])
         .collect()
+}
+
+/// Per node: whether it feeds `sink`, directly or not.
+fn upstream_of(plan: &Plan, sink: usize) -> Vec<bool> {
+    let mut up = vec![false; plan.nodes.len()];
+    let mut todo = plan.nodes[sink].inputs.clone();
+    while let Some(n) = todo.pop() {
+        if !std::mem::replace(&mut up[n], true) {
+            todo.extend(plan.nodes[n].inputs.iter().copied());
+        }
+    }
+    up
 }
 
 /// Copies a stored output's blobs to `<dir>/<clip>.<ext>`, unless an identical file is there.

@@ -21,6 +21,7 @@ mod prepare;
 mod records;
 mod stage;
 mod watch;
+mod written;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -85,6 +85,10 @@ impl RecordOperator for Caption {
         bytes.push(b'\n');
         Ok(Output { record, blobs: vec![Blob { ext: "json".into(), bytes }] })
     }
+
+    fn served(&self, cache_dir: &std::path::Path) -> Option<Value> {
+        self.llm.as_ref().map(|l| l.client.served(cache_dir))
+    }
 }
 
 fn ask(llm: &LlmBackend, m: &ClipMotion, i: usize, ctx: &mut RecordContext<'_>) -> Result<String, String> {
@@ -103,4 +107,5 @@ fn ask(llm: &LlmBackend, m: &ClipMotion, i: usize, ctx: &mut RecordContext<'_>) 
         let text = reply.trim();
         if text.is_empty() { Err("the model's reply is empty".to_string()) } else { Ok(text.to_string()) }
     })
+    .map_err(String::from)
 }

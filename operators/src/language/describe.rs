@@ -206,4 +206,8 @@ impl RecordOperator for Describe {
         bytes.push(b'\n');
         Ok(Output { record, blobs: vec![Blob { ext: "json".into(), bytes }] })
     }
+
+    fn served(&self, cache_dir: &std::path::Path) -> Option<Value> {
+        self.llm.as_ref().map(|l| l.client.served(cache_dir))
+    }
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::judge_rules;
 use super::qa::Item;
-use crate::language::llm::{Message, json_object_in};
+use crate::language::llm::{CallError, Message, json_object_in};
 use crate::language::prompt::Template;
 use crate::prelude::*;
 
@@ -122,6 +122,10 @@ impl RecordOperator for Judge {
         }
         Ok(Output::record(json!({"model": RESPONSES.read(inputs)["model"], "judge": self.label, "items": out})))
     }
+
+    fn served(&self, cache_dir: &std::path::Path) -> Option<Value> {
+        self.llm.as_ref().map(|l| l.client.served(cache_dir))
+    }
 }
 
 impl Judge {
@@ -134,15 +138,17 @@ impl Judge {
         for _ in 0..=self.retries {
             match llm.client.complete(&messages, true, ctx, parse_scores) {
                 Ok(scores) => return Ok(scores),
-                Err(e) if e.starts_with("judge reply") => {
-                    last = e;
+                Err(CallError::Refused { reply, cause }) => {
+                    last = cause;
+                    // Turns alternate: the bad reply is the assistant's, the correction the user's.
+                    messages.push(Message::text("assistant", reply));
                     messages.push(Message::text(
                         "user",
                         "Your reply was not the JSON object asked for. Reply with exactly one JSON object: \
                          {\"L1_score\": n, \"L2_score\": n, \"L3_score\": n, \"reason\": \"...\"}, integers 0 to 5.",
                     ));
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         Err(last)

@@ -1,7 +1,10 @@
 //! The embedded judge (offline default): scores MADU and MARE answers 0..5
 //! on the three levels of the rubrics by overlap with the reference, of
 //! body parts, directions, order and labels. It is a proxy for an LLM
-//! judge, labelled `rules` wherever its scores appear.
+//! judge, labelled `rules` wherever its scores appear. An answer that
+//! names no body part and no motion (empty, gibberish, off-topic) scores 0
+//! on every level, whatever the reference: agreeing by both saying nothing
+//! is no agreement.
 
 use std::collections::BTreeSet;
 
@@ -12,6 +15,14 @@ const PART_WORDS: [&str; 8] = ["head", "torso", "shoulder", "arm", "hand", "leg"
 const DIRECTION_WORDS: [&str; 10] = ["left", "right", "up", "down", "toward", "away", "forward", "backward", "closer", "midline"];
 const TIME_WORDS: [&str; 9] = ["initial", "middle", "late", "first", "then", "before", "after", "repeat", "single"];
 const TENDENCIES: [&str; 4] = ["repetitive", "continuous", "single", "still"];
+/// Words for motion or its absence (folded as [`words`] folds them). An answer about the clip names a
+/// body part or uses one of these; verbs such as "turn" alone are too common in stray text to count.
+const MOTION_WORDS: &[&str] = &["move", "moving", "motion", "movement", "still", "static", "stationary", "motionless"];
+
+/// Whether an answer speaks of the clip's motion at all.
+fn about_motion(answer: &[String]) -> bool {
+    !found(answer, &PART_WORDS).is_empty() || !found(answer, MOTION_WORDS).is_empty()
+}
 
 fn words(text: &str) -> Vec<String> {
     text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| {
@@ -64,7 +75,7 @@ fn same_order(reference: &[String], answer: &[String]) -> bool {
 /// L1..L3 of a MADU answer.
 pub fn madu(reference: &str, answer: &str) -> [u8; 3] {
     let (r, a) = (words(reference), words(answer));
-    if a.is_empty() {
+    if !about_motion(&a) {
         return [0; 3];
     }
     let tendency = f1(&found(&r, &TENDENCIES), &found(&a, &TENDENCIES));
@@ -78,10 +89,10 @@ pub fn madu(reference: &str, answer: &str) -> [u8; 3] {
 pub fn mare(reference: &str, answer: &str) -> [u8; 3] {
     let Some((ref_level, ref_action)) = label_line(reference) else { return [0; 3] };
     let (r, a) = (words(reference), words(answer));
-    if a.is_empty() {
+    let parsed = label_line(answer);
+    if parsed.is_none() && !about_motion(&a) {
         return [0; 3];
     }
-    let parsed = label_line(answer);
     let parts = f1(&found(&r, &PART_WORDS), &found(&a, &PART_WORDS));
     let l1 = match &parsed {
         Some((level, _)) if level.eq_ignore_ascii_case(&ref_level) => 1.0,
@@ -121,5 +132,19 @@ mod tests {
         assert_eq!(wrong[0], 5);
         assert_eq!(wrong[1], 2);
         assert_eq!(mare(mref, "no idea"), [0, 0, 0]);
+    }
+
+    #[test]
+    fn empty_and_gibberish_answers_score_zero_on_every_level() {
+        // A reference without direction or time words: overlap of nothing with nothing is not agreement.
+        let still = "No part moves noticeably in any phase.";
+        let moving = "The motion is repetitive and led by the head, then the right hand moves left in the middle phase.";
+        let mref = "The head nods. [Body part (coarse-grained)] Head | [Micro-action (fine-grained)] nodding";
+        for answer in ["", "   ", "<start_of_turn>model\n<end_of_turn> lorem ipsum dolor sit amet 12 34", "Paris is the capital of France."] {
+            assert_eq!(madu(still, answer), [0, 0, 0], "{answer:?}");
+            assert_eq!(madu(moving, answer), [0, 0, 0], "{answer:?}");
+            assert_eq!(mare(mref, answer), [0, 0, 0], "{answer:?}");
+        }
+        assert!(madu(still, "Nothing moves; the person stays still.")[0] > 0);
     }
 }

@@ -129,7 +129,14 @@ impl RecordOperator for Respond {
         let thresholds: Thresholds = serde_json::from_value(QA.read(inputs)["thresholds"].clone()).unwrap_or_default();
         let level = level_from_motion(&motion);
         let frames = match &self.llm {
-            Some(_) => sample_data_urls(&clip.path, self.config.frames, self.config.frame_side)?,
+            Some(llm) => {
+                let frames = sample_data_urls(&clip.path, self.config.frames, self.config.frame_side)?;
+                // A model that never sees the frames must not be scored as if it had.
+                if let Some(first) = frames.first() {
+                    llm.client.probe_images(first, ctx)?;
+                }
+                frames
+            }
             None => Vec::new(),
         };
         let mut answers = Vec::with_capacity(items.len());
@@ -159,6 +166,10 @@ impl RecordOperator for Respond {
         }
         Ok(Output::record(json!({"model": self.name, "answers": answers})))
     }
+
+    fn served(&self, cache_dir: &std::path::Path) -> Option<Value> {
+        self.llm.as_ref().map(|l| l.client.served(cache_dir))
+    }
 }
 
 /// The parsed answer of a reply, `null` when it cannot be read.
@@ -180,7 +191,7 @@ fn ask(llm: &LlmBackend, item: &Item, frames: &[String], ctx: &mut RecordContext
     let mut content: Vec<Content> = frames.iter().map(|f| Content::ImageUrl(f.clone())).collect();
     content.push(Content::Text(text));
     let messages = [Message::text("system", system), Message { role: "user", content }];
-    llm.client.complete(&messages, false, ctx, |reply| Ok(reply.trim().to_string()))
+    llm.client.complete(&messages, false, ctx, |reply| Ok(reply.trim().to_string())).map_err(String::from)
 }
 
 fn random(item: &Item, rng: &mut Rng) -> String {

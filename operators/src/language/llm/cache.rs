@@ -10,11 +10,14 @@ use serde_json::Value;
 
 use super::Reply;
 
-/// The key of a request: the base URL and the canonical body (keys are sent as headers, never part of it).
-pub fn request_key(base_url: &str, body: &Value) -> String {
+/// The key of a request: the base URL, what the server serves (when
+/// asked) and the canonical body (keys are sent as headers, never part of it).
+pub fn request_key(base_url: &str, served: Option<&Value>, body: &Value) -> String {
     let mut h = blake3::Hasher::new();
-    h.update(b"maflow.llm.request.v1\0");
+    h.update(b"maflow.llm.request.v2\0");
     h.update(base_url.trim_end_matches('/').as_bytes());
+    h.update(&[0]);
+    h.update(served.map(Value::to_string).unwrap_or_default().as_bytes());
     h.update(&[0]);
     h.update(body.to_string().as_bytes());
     h.finalize().to_hex().to_string()

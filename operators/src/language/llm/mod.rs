@@ -3,19 +3,32 @@
 //! vLLM, llama.cpp's server, Ollama, DeepSeek and OpenAI all speak it. An
 //! [`Endpoint`] is declared in a spec (`base_url`, `model`, `api_key:
 //! ${env:NAME}`, sampling settings); [`Client::complete`] sends one request
-//! with retries and a per-endpoint concurrency limit, and keeps every valid
-//! reply in a request-level cache inside the store, keyed by the full
-//! request (never by the key), so a rerun never pays twice.
+//! with retries, within the node's concurrency and the endpoint's ceiling,
+//! and keeps every valid reply in a request-level cache inside the store,
+//! keyed by the full request and by what the server serves (never by the
+//! key), so a rerun never pays twice.
+//!
+//! Every reply is checked against what was sent: a server that reports far
+//! fewer prompt tokens than the request holds dropped content (text-only
+//! chat formats drop messages whose content is a list of parts), and
+//! [`Client::probe_images`] asks once per endpoint whether an image costs
+//! any tokens at all. Such an endpoint fails its items with the evidence;
+//! nothing it says is scored.
 
 mod cache;
+mod delivery;
+mod served;
 mod transport;
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use maflow_engine::params::Secret;
 use maflow_engine::registry::RecordContext;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-pub use transport::Failure;
+pub use transport::{Failure, root_cause};
 
 /// An endpoint and how to ask it. Fields marked as run settings do not
 /// change replies, so they stay out of cache keys.
@@ -41,10 +54,14 @@ pub struct Endpoint {
     /// Sampling seed, for servers that honour it.
     #[serde(default)]
     pub seed: Option<u64>,
-    /// Run setting: requests in flight at once to this endpoint (per process).
+    /// Run setting: this node's requests in flight at once (per process).
     #[default(8)]
     #[serde(skip_serializing)]
     pub concurrency: usize,
+    /// Run setting: requests in flight at once to this `base_url` over all nodes (per process); the lowest any node declares holds.
+    #[default(16)]
+    #[serde(skip_serializing)]
+    pub endpoint_concurrency: usize,
     /// Run setting: seconds before one attempt is abandoned.
     #[default(120.0)]
     #[serde(skip_serializing)]
@@ -111,10 +128,42 @@ pub struct Reply {
     pub completion_tokens: u64,
 }
 
-/// A client over one endpoint.
+/// Why a call gave no usable reply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CallError {
+    /// No reply: the transport, the server or the delivery check failed.
+    Failed(String),
+    /// A reply the caller refused (not the format asked for); not cached.
+    Refused {
+        /// The reply as received.
+        reply: String,
+        /// Why it was refused.
+        cause: String,
+    },
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Failed(cause) | CallError::Refused { cause, .. } => f.write_str(cause),
+        }
+    }
+}
+
+impl From<CallError> for String {
+    fn from(e: CallError) -> String {
+        e.to_string()
+    }
+}
+
+/// A client over one endpoint, for one node.
 #[derive(Clone, Debug)]
 pub struct Client {
     endpoint: Endpoint,
+    /// The node's share of requests in flight.
+    slots: Arc<transport::Limiter>,
+    /// What the server serves under the model name, once asked (part of the request keys).
+    served: Arc<OnceLock<Value>>,
 }
 
 impl Client {
@@ -123,7 +172,18 @@ impl Client {
         if !(endpoint.base_url.starts_with("http://") || endpoint.base_url.starts_with("https://")) {
             return Err(format!("base_url `{}` must start with http:// or https://", endpoint.base_url));
         }
-        Ok(Self { endpoint })
+        let slots = transport::Limiter::new(endpoint.concurrency);
+        Ok(Self { endpoint, slots, served: Arc::default() })
+    }
+
+    /// What the server serves under the model name (asked once per run; see [`served`]).
+    pub fn served(&self, cache_dir: &Path) -> Value {
+        self.served
+            .get_or_init(|| {
+                let key = self.endpoint.api_key.as_ref().and_then(|s| s.resolve().ok());
+                served::served(&self.endpoint, key.as_deref(), cache_dir)
+            })
+            .clone()
     }
 
     /// Label for tables and records: `model @ host`.
@@ -151,36 +211,81 @@ impl Client {
     }
 
     /// Sends the messages (or answers from the cache) and returns the reply
-    /// once `accept` takes it; a reply `accept` refuses is an error and is
-    /// not cached. Counts go to `ctx.calls`.
+    /// once the delivery check passes and `accept` takes it; a reply either
+    /// refuses is an error and is not cached. Counts go to `ctx.calls`.
     pub fn complete<T>(
         &self,
         messages: &[Message],
         json_mode: bool,
         ctx: &mut RecordContext<'_>,
         accept: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<T, String> {
+    ) -> Result<T, CallError> {
+        delivery::known_failure(&self.endpoint).map_or(Ok(()), Err).map_err(CallError::Failed)?;
         let body = self.body(messages, json_mode);
-        let key = cache::request_key(&self.endpoint.base_url, &body);
+        let key = self.request_key(&body);
         if let Some(reply) = cache::get(ctx.cache_dir, &key)
+            && delivery::check(&self.endpoint, &self.label(), messages, reply.prompt_tokens).is_ok()
             && let Ok(value) = accept(&reply.content)
         {
             ctx.calls.cached += 1;
             return Ok(value);
         }
+        let reply = self.send(&body, ctx)?;
+        delivery::check(&self.endpoint, &self.label(), messages, reply.prompt_tokens).map_err(CallError::Failed)?;
+        let value = accept(&reply.content).map_err(|cause| CallError::Refused { reply: reply.content.clone(), cause })?;
+        cache::put(ctx.cache_dir, &key, &reply);
+        Ok(value)
+    }
+
+    /// Checks once per endpoint (and run) that an image reaches the model:
+    /// the same short text is asked alone and with `image_url`, one token
+    /// each, and the image must add prompt tokens. An endpoint that fails is
+    /// remembered, and every later call to it fails at once.
+    pub fn probe_images(&self, image_url: &str, ctx: &mut RecordContext<'_>) -> Result<(), String> {
+        delivery::probe_once(&self.endpoint, || {
+            let text = "Name the main colour of the image in one word.";
+            let plain = [Message::text("user", text)];
+            let with_image =
+                [Message { role: "user", content: vec![Content::ImageUrl(image_url.to_string()), Content::Text(text.into())] }];
+            let mut tokens = [0u64; 2];
+            for (i, messages) in [&plain[..], &with_image[..]].into_iter().enumerate() {
+                let mut body = self.body(messages, false);
+                body["max_tokens"] = json!(1);
+                let key = self.request_key(&body);
+                let reply = match cache::get(ctx.cache_dir, &key) {
+                    Some(reply) => {
+                        ctx.calls.cached += 1;
+                        reply
+                    }
+                    None => {
+                        let reply = self.send(&body, ctx).map_err(String::from)?;
+                        cache::put(ctx.cache_dir, &key, &reply);
+                        reply
+                    }
+                };
+                tokens[i] = reply.prompt_tokens;
+            }
+            delivery::judge_probe(&self.label(), tokens[0], tokens[1])
+        })
+    }
+
+    fn request_key(&self, body: &Value) -> String {
+        cache::request_key(&self.endpoint.base_url, self.served.get(), body)
+    }
+
+    /// One request through the transport; counts its tokens.
+    fn send(&self, body: &Value, ctx: &mut RecordContext<'_>) -> Result<Reply, CallError> {
         let api_key = match &self.endpoint.api_key {
-            Some(secret) => Some(secret.resolve()?),
+            Some(secret) => Some(secret.resolve().map_err(CallError::Failed)?),
             None => None,
         };
-        let reply = transport::send(&self.endpoint, api_key.as_deref(), &body, &mut ctx.calls).map_err(|f| {
+        let reply = transport::send(&self.endpoint, &self.slots, api_key.as_deref(), body, &mut ctx.calls).map_err(|f| {
             ctx.calls.failed += 1;
-            f.to_string()
+            CallError::Failed(f.to_string())
         })?;
         ctx.calls.prompt_tokens += reply.prompt_tokens;
         ctx.calls.completion_tokens += reply.completion_tokens;
-        let value = accept(&reply.content)?;
-        cache::put(ctx.cache_dir, &key, &reply);
-        Ok(value)
+        Ok(reply)
     }
 }
 

@@ -1,13 +1,15 @@
-//! Sending one chat request: a per-endpoint concurrency limit, a timeout per
-//! attempt, and retries with exponential backoff and jitter on 429, 5xx,
-//! timeouts, broken connections and malformed responses, honouring
-//! `Retry-After`. Errors name the status and a short excerpt of the body,
-//! never the key.
+//! Sending one request: a slot of the node's concurrency under the
+//! endpoint's ceiling, a timeout per attempt, and retries with exponential
+//! backoff and jitter on 429, 5xx, timeouts, broken connections and
+//! malformed responses, honouring `Retry-After`. Errors name the root cause
+//! (refused, reset, DNS, TLS, timeout, or the HTTP status and the start of
+//! the body), never the key.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
+use maflow_engine::progress::CallInFlight;
 use maflow_engine::registry::CallCounts;
 use serde_json::Value;
 
@@ -41,10 +43,19 @@ pub enum Failure {
 /// Longest wait between attempts, whatever the server asks.
 const MAX_WAIT: Duration = Duration::from_secs(120);
 
-/// Sends `body` to the endpoint's chat-completions route.
-pub fn send(endpoint: &Endpoint, api_key: Option<&str>, body: &Value, calls: &mut CallCounts) -> Result<Reply, Failure> {
+/// Sends `body` to the endpoint's chat-completions route, within a slot of
+/// `node_slots` and of the endpoint's ceiling.
+pub fn send(
+    endpoint: &Endpoint,
+    node_slots: &Arc<Limiter>,
+    api_key: Option<&str>,
+    body: &Value,
+    calls: &mut CallCounts,
+) -> Result<Reply, Failure> {
     let url = format!("{}/chat/completions", endpoint.base_url.trim_end_matches('/'));
-    let _slot = limiter(&endpoint.base_url, endpoint.concurrency).acquire();
+    let _node_slot = node_slots.clone().acquire();
+    let _endpoint_slot = endpoint_limiter(&endpoint.base_url, endpoint.endpoint_concurrency).acquire();
+    let _gauge = CallInFlight::start();
     let client = http_client();
     let timeout = Duration::from_secs_f64(endpoint.timeout_s.max(0.001));
     let attempts = endpoint.max_retries + 1;
@@ -80,8 +91,8 @@ pub fn send(endpoint: &Endpoint, api_key: Option<&str>, body: &Value, calls: &mu
                     }
                 }
             }
-            Err(e) if e.is_timeout() => (None, format!("no answer within {:.1} s", timeout.as_secs_f64())),
-            Err(e) => (None, format!("connection failed: {}", short(&e.to_string()))),
+            Err(e) if e.is_timeout() => (None, format!("no answer within {:.1} s (timeout_s)", timeout.as_secs_f64())),
+            Err(e) => (None, root_cause(&e)),
         };
         tracing::debug!(url = %url, attempt, cause = %cause, "LLM request failed; retrying");
         last = cause;
@@ -118,13 +129,48 @@ fn nanos_noise() -> u32 {
     u32::from_le_bytes(bytes.as_bytes()[..4].try_into().expect("4 bytes"))
 }
 
+/// What went wrong under a transport error, in the terms a person fixes it by.
+pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            let known = match io.kind() {
+                ConnectionRefused => Some("connection refused: nothing listens at that address; is the server running?"),
+                ConnectionReset => Some("connection reset by the server"),
+                ConnectionAborted => Some("connection aborted"),
+                TimedOut => Some("connecting timed out"),
+                UnexpectedEof | BrokenPipe => Some("the server closed the connection before answering"),
+                _ => None,
+            };
+            if let Some(known) = known {
+                return known.to_string();
+            }
+        }
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return format!("TLS: {tls}");
+        }
+        chain.push(e.to_string());
+        next = e.source();
+    }
+    let root = chain.last().cloned().unwrap_or_default();
+    if chain.iter().any(|m| m.contains("dns error")) {
+        return format!("DNS lookup failed: {}", short(&root));
+    }
+    if chain.iter().any(|m| m.contains("certificate") || m.contains("tls") || m.contains("TLS")) {
+        return format!("TLS: {}", short(&root));
+    }
+    format!("connection failed: {}", short(&root))
+}
+
 fn short(text: &str) -> String {
     let line: String = text.chars().take(200).collect();
     line.replace('\n', " ")
 }
 
 /// One HTTP client per process (connection pools are shared across operators).
-fn http_client() -> &'static reqwest::blocking::Client {
+pub fn http_client() -> &'static reqwest::blocking::Client {
     static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
         // reqwest is built without a TLS provider of its own; ring is ours.
@@ -136,9 +182,11 @@ fn http_client() -> &'static reqwest::blocking::Client {
     })
 }
 
-/// A counting semaphore.
-struct Limiter {
-    free: Mutex<usize>,
+/// A counting semaphore whose limit may be lowered.
+#[derive(Debug)]
+pub struct Limiter {
+    /// (limit, slots in use).
+    state: Mutex<(usize, usize)>,
     freed: Condvar,
 }
 
@@ -146,31 +194,46 @@ struct Limiter {
 struct Slot(Arc<Limiter>);
 
 impl Limiter {
+    /// A limiter of `limit` slots (at least one).
+    pub fn new(limit: usize) -> Arc<Self> {
+        Arc::new(Limiter { state: Mutex::new((limit.max(1), 0)), freed: Condvar::new() })
+    }
+
     fn acquire(self: Arc<Self>) -> Slot {
-        let mut free = self.free.lock().expect("not poisoned");
-        while *free == 0 {
-            free = self.freed.wait(free).expect("not poisoned");
+        let mut state = self.state.lock().expect("not poisoned");
+        while state.1 >= state.0 {
+            state = self.freed.wait(state).expect("not poisoned");
         }
-        *free -= 1;
-        drop(free);
+        state.1 += 1;
+        drop(state);
         Slot(self)
+    }
+
+    fn lower_to(&self, limit: usize) {
+        let mut state = self.state.lock().expect("not poisoned");
+        state.0 = state.0.min(limit.max(1));
+    }
+
+    #[cfg(test)]
+    fn limit(&self) -> usize {
+        self.state.lock().expect("not poisoned").0
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        *self.0.free.lock().expect("not poisoned") += 1;
+        self.0.state.lock().expect("not poisoned").1 -= 1;
         self.0.freed.notify_one();
     }
 }
 
-/// The limiter of an endpoint (by base URL), created with the first limit asked for.
-fn limiter(base_url: &str, limit: usize) -> Arc<Limiter> {
+/// The ceiling of an endpoint (by base URL) over every node that uses it: the lowest any node declares.
+fn endpoint_limiter(base_url: &str, ceiling: usize) -> Arc<Limiter> {
     static LIMITERS: OnceLock<Mutex<HashMap<String, Arc<Limiter>>>> = OnceLock::new();
     let mut map = LIMITERS.get_or_init(Default::default).lock().expect("not poisoned");
-    map.entry(base_url.trim_end_matches('/').to_string())
-        .or_insert_with(|| Arc::new(Limiter { free: Mutex::new(limit.max(1)), freed: Condvar::new() }))
-        .clone()
+    let limiter = map.entry(base_url.trim_end_matches('/').to_string()).or_insert_with(|| Limiter::new(ceiling)).clone();
+    limiter.lower_to(ceiling);
+    limiter
 }
 
 #[cfg(test)]
@@ -184,6 +247,27 @@ mod tests {
         let third = backoff(1.0, 2, None);
         assert!(third >= Duration::from_secs(2) && third <= Duration::from_secs(6));
         assert!(backoff(0.01, 0, Some(Duration::from_secs(2))) >= Duration::from_secs(2));
+    }
+
+    #[test]
+    fn node_slots_live_under_the_lowest_endpoint_ceiling() {
+        let a = endpoint_limiter("http://ceiling-test/v1", 6);
+        let b = endpoint_limiter("http://ceiling-test/v1/", 2);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(a.limit(), 2);
+        let node = Limiter::new(3);
+        let (s1, s2) = (node.clone().acquire(), node.clone().acquire());
+        assert_eq!(node.state.lock().unwrap().1, 2);
+        drop((s1, s2));
+        assert_eq!(node.state.lock().unwrap().1, 0);
+    }
+
+    #[test]
+    fn a_refused_connection_says_so() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // Nothing listens on the port once the listener is dropped.
+        let err = http_client().get(format!("http://127.0.0.1:{port}/v1/models")).send().unwrap_err();
+        assert!(root_cause(&err).starts_with("connection refused"), "{}", root_cause(&err));
     }
 
     #[test]

@@ -13,7 +13,10 @@ use maflow_engine::progress::ProgressMode;
 use maflow_engine::spec;
 use maflow_operators::registry;
 
+mod stdout;
 mod watch;
+
+use stdout::{out, outln};
 
 /// Streaming dataflow engine that builds micro-action benchmarks from video.
 #[derive(Parser)]
@@ -251,7 +254,7 @@ fn synth(args: &SynthArgs) -> Result<(), String> {
     };
     let clips = generate(&options)?;
     for c in &clips {
-        println!(
+        outln!(
             "{}  {:<14} {} frames  amplitude {:.2}  speed {:.2}  onset {:.2} s  dominant {}",
             c.id,
             c.performance.action.name(),
@@ -262,7 +265,7 @@ fn synth(args: &SynthArgs) -> Result<(), String> {
             c.dominant.join(" = ")
         );
     }
-    println!("{} clips in {}", clips.len(), args.out.display());
+    outln!("{} clips in {}", clips.len(), args.out.display());
     Ok(())
 }
 
@@ -291,7 +294,7 @@ fn load(args: &SpecArgs) -> Result<Plan, ExitCode> {
 fn validate(args: &SpecArgs) -> ExitCode {
     match load(args) {
         Ok(plan) => {
-            println!(
+            outln!(
                 "{}: ok ({} nodes, {} frame stage{})",
                 args.spec.display(),
                 plan.nodes.len(),
@@ -309,8 +312,8 @@ fn plan(args: &SpecArgs) -> ExitCode {
         Ok(plan) => plan,
         Err(code) => return code,
     };
-    println!("spec {} ({})\n", plan.spec.name, &plan.spec.hash[..16]);
-    print!("{}", plan.describe());
+    outln!("spec {} ({})\n", plan.spec.name, &plan.spec.hash[..16]);
+    out!("{}", plan.describe());
     let (counts, errors) = match exec::plan_counts(&plan) {
         Ok(c) => c,
         Err(e) => {
@@ -318,17 +321,17 @@ fn plan(args: &SpecArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("\n{:<20} {:>8} {:>8} {:>8}", "operator", "items", "cached", "to run");
+    outln!("\n{:<20} {:>8} {:>8} {:>8}", "operator", "items", "cached", "to run");
     for c in &counts {
-        println!("{:<20} {:>8} {:>8} {:>8}", c.id, c.items, c.cached, c.to_run);
+        outln!("{:<20} {:>8} {:>8} {:>8}", c.id, c.items, c.cached, c.to_run);
     }
     if !errors.is_empty() {
-        println!("\n{} listed item(s) cannot be processed:", errors.len());
+        outln!("\n{} listed item(s) cannot be processed:", errors.len());
         for e in errors.iter().take(10) {
-            println!("  {} ({}): {}", e.clip, e.operator, e.cause);
+            outln!("  {} ({}): {}", e.clip, e.operator, e.cause);
         }
         if errors.len() > 10 {
-            println!("  … and {} more", errors.len() - 10);
+            outln!("  … and {} more", errors.len() - 10);
         }
     }
     ExitCode::SUCCESS
@@ -420,21 +423,21 @@ fn ops(kind: Option<&str>) -> ExitCode {
     };
     for k in kinds {
         let inputs: Vec<String> = k.inputs.iter().map(|p| format!("{} ({})", p.name, p.ty)).collect();
-        println!("{} v{}  [{}]", k.name, k.version, k.section.key());
+        outln!("{} v{}  [{}]", k.name, k.version, k.section.key());
         for line in k.doc.lines() {
-            println!("    {}", line.trim());
+            outln!("    {}", line.trim());
         }
         if !inputs.is_empty() {
-            println!("  inputs: {}", inputs.join(", "));
+            outln!("  inputs: {}", inputs.join(", "));
         }
         if let Some(out) = k.output {
-            println!("  output: {out}");
+            outln!("  output: {out}");
         }
-        println!("  params:");
+        outln!("  params:");
         for line in k.example().lines() {
-            println!("    {line}");
+            outln!("    {line}");
         }
-        println!();
+        outln!();
     }
     ExitCode::SUCCESS
 }
@@ -467,7 +470,7 @@ fn flow(args: &FlowArgs) -> Result<(), String> {
     let started = std::time::Instant::now();
     let flow = estimator.flow(&a, &b, None).map_err(|e| e.to_string())?;
     let on = format!("{}, {:.1} ms", estimator.device(), started.elapsed().as_secs_f64() * 1e3);
-    println!("flow {}x{} ({:?}) on {on}", flow.width, flow.height, preset);
+    outln!("flow {}x{} ({:?}) on {on}", flow.width, flow.height, preset);
     if let Some(out) = &args.out {
         let file = std::fs::File::create(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         flow.write_flo(std::io::BufWriter::new(file)).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
@@ -478,7 +481,7 @@ fn flow(args: &FlowArgs) -> Result<(), String> {
         if (truth.width, truth.height) != (flow.width, flow.height) {
             return Err(format!("ground truth is {}x{}, images are {}x{}", truth.width, truth.height, flow.width, flow.height));
         }
-        println!("average endpoint error: {:.3} px", field::average_endpoint_error(&flow, &truth));
+        outln!("average endpoint error: {:.3} px", field::average_endpoint_error(&flow, &truth));
     }
     if let Some(viz) = &args.viz {
         let png = encode_rgb_png(&flow_to_rgb(&flow, None), flow.width, flow.height)?;

@@ -29,6 +29,8 @@ pub struct ParamDoc {
     /// An example value in YAML: the value shown for a required param, an
     /// alternative to the default otherwise.
     pub example: Option<&'static str>,
+    /// The fields of a nested params struct (`#[fields(Type)]`), listed under this one.
+    pub fields: Option<fn() -> Vec<ParamDoc>>,
 }
 
 /// A params struct that documents itself; implemented by `#[configurable]`.
@@ -68,6 +70,14 @@ pub fn example_yaml(params: &[ParamDoc]) -> String {
             }
             (None, Some(example)) => out.push_str(&format!("{}: {example}\n", param.name)),
             (None, None) => out.push_str(&format!("{}: ~  # required\n", param.name)),
+        }
+        if let Some(fields) = param.fields {
+            out.push_str(&format!("# `{}` fields:\n", param.name));
+            for line in example_yaml(&fields()).lines() {
+                let line = line.strip_prefix("# ").or(line.strip_prefix('#')).map_or(format!("#   {line}"), |doc| format!("#   # {doc}"));
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
         }
     }
     out
@@ -221,19 +231,26 @@ mod tests {
         Fast,
     }
 
+    fn nested_fields() -> Vec<ParamDoc> {
+        vec![
+            ParamDoc { name: "model", doc: "Served model.", default: None, example: None, fields: None },
+            ParamDoc { name: "max_tokens", doc: "Most tokens.", default: Some(serde_json::json!(1024)), example: None, fields: None },
+        ]
+    }
+
     #[test]
     fn example_params_read_back_as_their_defaults() {
         let params = vec![
-            ParamDoc { name: "mode", doc: "How.\nSecond line.", default: Some(serde_json::json!("median")), example: None },
-            ParamDoc { name: "trim", doc: "Cut.", default: Some(serde_json::json!(0.2f32)), example: None },
-            ParamDoc { name: "tags", doc: "Tags.", default: Some(serde_json::json!(["a", "true", "1.5", "x y"])), example: None },
-            ParamDoc { name: "path", doc: "Where.", default: None, example: Some("tests/data") },
-            ParamDoc { name: "llm", doc: "Endpoint.", default: Some(serde_json::Value::Null), example: Some("{model: m}") },
-            ParamDoc { name: "nested", doc: "Nested.", default: Some(serde_json::json!({"k": 0.5, "s": "${env:A}"})), example: None },
+            ParamDoc { name: "mode", doc: "How.\nSecond line.", default: Some(serde_json::json!("median")), example: None, fields: None },
+            ParamDoc { name: "trim", doc: "Cut.", default: Some(serde_json::json!(0.2f32)), example: None, fields: None },
+            ParamDoc { name: "tags", doc: "Tags.", default: Some(serde_json::json!(["a", "true", "1.5", "x y"])), example: None, fields: None },
+            ParamDoc { name: "path", doc: "Where.", default: None, example: Some("tests/data"), fields: None },
+            ParamDoc { name: "llm", doc: "Endpoint.", default: Some(serde_json::Value::Null), example: Some("{model: m}"), fields: Some(nested_fields) },
+            ParamDoc { name: "nested", doc: "Nested.", default: Some(serde_json::json!({"k": 0.5, "s": "${env:A}"})), example: None, fields: None },
         ];
         let text = example_yaml(&params);
         assert!(text.contains("# How.\n# Second line.\nmode: median\n"), "{text}");
-        assert!(text.contains("# e.g. llm: {model: m}\n"), "{text}");
+        assert!(text.contains("# e.g. llm: {model: m}\n# `llm` fields:\n#   # Served model.\n#   model: ~  # required\n#   # Most tokens.\n#   max_tokens: 1024\n"), "{text}");
         assert!(text.contains("\ntrim: 0.2\n"), "{text}");
         let node = parse(&text, 0, 0).unwrap();
         let read = |k: &str| crate::spec::de::from_node::<serde_json::Value>(node.get(k).unwrap()).unwrap();

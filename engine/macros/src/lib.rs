@@ -11,8 +11,10 @@
 //!
 //! A field without a default is required, and needs `#[example("YAML")]`.
 //! A field with a default and an example shows the example as a commented
-//! alternative. `#[configurable(default)]` also implements `Default` from
-//! the fields' defaults (every field then needs one).
+//! alternative. `#[fields(Type)]` on a field whose value is a params
+//! struct of its own (an LLM endpoint) lists that struct's fields under it.
+//! `#[configurable(default)]` also implements `Default` from the fields'
+//! defaults (every field then needs one).
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as Tokens;
@@ -101,6 +103,14 @@ fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::
         Some(tokens) => Some(syn::parse2::<LitStr>(tokens)?),
         None => None,
     };
+    // `#[fields(Type)]`: a nested params struct whose fields are documented under this one.
+    let fields = match take_attr(&mut field.attrs, "fields")? {
+        Some(tokens) => {
+            let nested = syn::parse2::<syn::Type>(tokens)?;
+            quote! { ::core::option::Option::Some(<#nested as ::maflow_engine::params::Configurable>::params) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
     let mut default_fn = None;
     // The default's value as an expression, if the field has one.
     let value = match (default, serde_default(&field.attrs)?) {
@@ -140,7 +150,7 @@ fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::
         None => quote! { ::core::option::Option::None },
     };
     let doc = quote! {
-        ::maflow_engine::params::ParamDoc { name: #key, doc: #field_doc, default: #default_value, example: #example }
+        ::maflow_engine::params::ParamDoc { name: #key, doc: #field_doc, default: #default_value, example: #example, fields: #fields }
     };
     Ok(Param { doc, default_fn, init })
 }

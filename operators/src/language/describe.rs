@@ -41,6 +41,7 @@ pub struct DescribeConfig {
     /// The endpoint for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[example(r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#)]
+    #[fields(Endpoint)]
     pub llm: Option<Endpoint>,
 }
 

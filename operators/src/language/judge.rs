@@ -39,6 +39,7 @@ pub struct JudgeConfig {
     /// The endpoint for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[example(r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#)]
+    #[fields(crate::language::llm::Endpoint)]
     pub llm: Option<crate::language::llm::Endpoint>,
     /// Corrective retries after a reply that is not the asked-for JSON.
     #[default(1)]

@@ -72,6 +72,7 @@ pub struct RespondConfig {
     /// The endpoint for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[example(r#"{base_url: http://localhost:8000/v1, model: Qwen2.5-VL-7B-Instruct, api_key: "${env:LLM_KEY}"}"#)]
+    #[fields(Endpoint)]
     pub llm: Option<Endpoint>,
 }
 

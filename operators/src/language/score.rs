@@ -32,6 +32,32 @@ pub struct ModelScores {
     pub judge: String,
     /// Metrics by column.
     pub metrics: BTreeMap<String, Metric>,
+    /// Replies that could be read (an option, yes/no, a label line, a non-empty description), and replies in all.
+    pub parsed: (usize, usize),
+}
+
+/// Below this share of readable replies (in %), a model's scores say more about its replies' form than its answers, and the report says so.
+pub const PARSE_FLAG_BELOW: f64 = 50.0;
+
+impl ModelScores {
+    /// Readable replies in %, when there were any.
+    pub fn parse_rate(&self) -> Option<f64> {
+        (self.parsed.1 > 0).then(|| 100.0 * self.parsed.0 as f64 / self.parsed.1 as f64)
+    }
+
+    /// Whether most replies could not be read.
+    pub fn mostly_unparsed(&self) -> bool {
+        self.parse_rate().is_some_and(|r| r < PARSE_FLAG_BELOW)
+    }
+}
+
+/// Whether a judged row's reply could be read (`parsed` is an answer, or `true` where only that is kept).
+pub fn readable(row: &Value) -> bool {
+    match &row["parsed"] {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !s.trim().is_empty(),
+        _ => true,
+    }
 }
 
 /// The columns of the paper's table, in order.
@@ -110,7 +136,9 @@ pub fn score_model(model: &str, judge: &str, judged: &[&Value], resamples: usize
             (col.to_string(), Metric { value, low: q(0.025), high: q(0.975), n })
         })
         .collect();
-    ModelScores { model: model.to_string(), judge: judge.to_string(), metrics }
+    let rows: Vec<&Value> = judged.iter().flat_map(|j| j["items"].as_array().into_iter().flatten()).collect();
+    let parsed = (rows.iter().filter(|r| readable(r)).count(), rows.len());
+    ModelScores { model: model.to_string(), judge: judge.to_string(), metrics, parsed }
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use maflow_engine::store::write_file_atomic;
 use serde_json::Value;
 
 use super::report_html;
-use crate::language::score::{COLUMNS, ModelScores, score_model};
+use crate::language::score::{COLUMNS, ModelScores, readable, score_model};
+use maflow_engine::registry::SinkFailure;
 use crate::prelude::*;
 
 /// The published results (accuracy in %, judge scores 0..5), kept as reference data.
@@ -63,7 +64,13 @@ struct Report {
 
 impl RecordSink for Report {
     fn open(&self, dir: &Path, _node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
-        Ok(Box::new(ReportWriter { config: self.config.clone(), dir: dir.to_path_buf(), collected: Collected::default(), clips: 0 }))
+        Ok(Box::new(ReportWriter {
+            config: self.config.clone(),
+            dir: dir.to_path_buf(),
+            collected: Collected::default(),
+            clips: 0,
+            failures: Vec::new(),
+        }))
     }
 }
 
@@ -105,10 +112,14 @@ impl Collected {
                     if listed.contains(row["id"].as_str().unwrap_or("")) {
                         return row.clone();
                     }
-                    // Scores need the task and the result; the confusion matrices the CMAR/FMAR choices.
+                    // Scores need the task, the result and whether the reply was read; the confusion matrices the CMAR/FMAR choices.
                     match row["task"].as_str() {
                         Some("CMAR" | "FMAR") => fields(row, &["id", "task", "correct", "parsed"]),
-                        _ => fields(row, &["task", "correct", "L1", "L2", "L3"]),
+                        _ => {
+                            let mut kept = fields(row, &["task", "correct", "L1", "L2", "L3"]);
+                            kept["parsed"] = Value::Bool(readable(row));
+                            kept
+                        }
                     }
                 })
                 .collect();
@@ -127,6 +138,7 @@ struct ReportWriter {
     dir: PathBuf,
     collected: Collected,
     clips: usize,
+    failures: Vec<SinkFailure>,
 }
 
 impl SinkWriter for ReportWriter {
@@ -142,6 +154,10 @@ impl SinkWriter for ReportWriter {
         Ok(())
     }
 
+    fn failures(&mut self, failures: &[SinkFailure]) {
+        self.failures = failures.to_vec();
+    }
+
     fn finish(self: Box<Self>) -> io::Result<()> {
         let collected = self.collected;
         let scores: Vec<ModelScores> = collected
@@ -153,8 +169,9 @@ impl SinkWriter for ReportWriter {
             })
             .collect();
         write_file_atomic(&self.dir.join("scores.csv"), scores_csv(&scores).as_bytes())?;
-        write_file_atomic(&self.dir.join("report.md"), report_md(&scores, self.clips, collected.total_items).as_bytes())?;
-        let html = report_html::render(&scores, &collected, &self.dir.join(&self.config.thumbnails), self.config.max_items, self.clips);
+        let shown = Shown { clips: self.clips, items: collected.total_items, failures: &self.failures };
+        write_file_atomic(&self.dir.join("report.md"), report_md(&scores, &shown).as_bytes())?;
+        let html = report_html::render(&scores, &collected, &self.dir.join(&self.config.thumbnails), self.config.max_items, &shown);
         write_file_atomic(&self.dir.join("report.html"), html.as_bytes())
     }
 }
@@ -167,6 +184,9 @@ pub fn scores_csv(scores: &[ModelScores]) -> String {
             if let Some(m) = s.metrics.get(col) {
                 out.push_str(&format!("{},{},{col},{:.2},{:.2},{:.2},{}\n", csv(&s.model), csv(&s.judge), m.value, m.low, m.high, m.n));
             }
+        }
+        if let Some(rate) = s.parse_rate() {
+            out.push_str(&format!("{},{},PARSED,{rate:.2},,,{}\n", csv(&s.model), csv(&s.judge), s.parsed.1));
         }
     }
     out
@@ -190,22 +210,97 @@ pub fn table_rows(scores: &[ModelScores]) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-fn report_md(scores: &[ModelScores], clips: usize, items: usize) -> String {
+/// What the report covers: clips and items shown, and the clips this run could not compute.
+pub struct Shown<'a> {
+    /// Clips with items.
+    pub clips: usize,
+    /// Items in all.
+    pub items: usize,
+    /// Failures upstream of the report, in clip order.
+    pub failures: &'a [SinkFailure],
+}
+
+impl Shown<'_> {
+    /// Clips shown from an earlier run because this run's chain failed for them.
+    pub fn kept(&self) -> usize {
+        let clips: std::collections::BTreeSet<&str> = self.failures.iter().filter(|f| f.kept).map(|f| f.error.clip.as_str()).collect();
+        clips.len()
+    }
+
+    /// One sentence on what the failures cost, if any.
+    pub fn summary(&self) -> Option<String> {
+        if self.failures.is_empty() {
+            return None;
+        }
+        let kept = self.kept();
+        Some(format!(
+            "{} item failures in this run; {kept} clips are shown as the last run that computed them left them, the others are left out (see Failures).",
+            self.failures.len()
+        ))
+    }
+}
+
+/// How a failure shows in the report.
+pub fn failure_effect(f: &SinkFailure) -> &'static str {
+    if f.kept { "shown from an earlier run" } else { "left out" }
+}
+
+/// The parse-rate line of each model, flagged where most replies could not be read.
+pub fn parse_lines(scores: &[ModelScores]) -> Vec<(String, bool)> {
+    scores
+        .iter()
+        .filter_map(|s| {
+            let rate = s.parse_rate()?;
+            let flag = s.mostly_unparsed();
+            let mut line = format!("{} (judge: {}): {rate:.0}% of {} replies could be read", s.model, s.judge, s.parsed.1);
+            if flag {
+                line.push_str(": most replies do not parse, so its scores say how it answers, not what it knows");
+            }
+            Some((line, flag))
+        })
+        .collect()
+}
+
+fn report_md(scores: &[ModelScores], shown: &Shown<'_>) -> String {
+    let (clips, items) = (shown.clips, shown.items);
     let mut out = format!("# Benchmark report\n\n{clips} clips, {items} items. Accuracy in %, judge scores 0..5; 95% bootstrap intervals over clips in `scores.csv`.\n\n");
+    if let Some(summary) = shown.summary() {
+        out.push_str(&format!("**{summary}**\n\n"));
+    }
     let header = "| model | CMAR | FMAR | SAD | MAD | MAS | PPR | AVG | MADU L1 | L2 | L3 | MARE L1 | L2 | L3 | AVG |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     out.push_str("## This run\n\n");
     out.push_str(header);
     for (name, cells) in table_rows(scores) {
         out.push_str(&format!("| {name} | {} |\n", cells.join(" | ")));
     }
+    out.push('\n');
+    for (line, flag) in parse_lines(scores) {
+        out.push_str(&format!("- {}{line}\n", if flag { "**Warning:** " } else { "" }));
+    }
     out.push_str("\nScores from the `rules` judge are an offline proxy for an LLM judge and are not comparable with the published judge scores.\n\n## Published (MA-Bench)\n\n");
     out.push_str(header);
     for line in PAPER_RESULTS.lines().skip(1) {
         let cells: Vec<&str> = line.split(',').collect();
-        let shown: Vec<&str> = cells.iter().skip(1).map(|c| if c.is_empty() { "-" } else { c }).collect();
-        out.push_str(&format!("| {} | {} |\n", cells[0], shown.join(" | ")));
+        let published: Vec<&str> = cells.iter().skip(1).map(|c| if c.is_empty() { "-" } else { c }).collect();
+        out.push_str(&format!("| {} | {} |\n", cells[0], published.join(" | ")));
+    }
+    if !shown_failures(&mut out, shown.failures) {
+        out.push_str("\nEvery clip was computed in this run or taken from the store.\n");
     }
     out
+}
+
+/// The failures table; false when there is none.
+fn shown_failures(out: &mut String, failures: &[SinkFailure]) -> bool {
+    if failures.is_empty() {
+        return false;
+    }
+    out.push_str(&format!("\n## Failures ({})\n\n| clip | operator | cause | in this report |\n|---|---|---|---|\n", failures.len()));
+    for f in failures {
+        let cause = f.error.cause.replace('|', "\\|").replace('\n', " ");
+        out.push_str(&format!("| {} | {} | {cause} | {} |\n", f.error.clip, f.error.operator, failure_effect(f)));
+    }
+    true
 }
 
 #[cfg(test)]
@@ -218,10 +313,10 @@ mod tests {
         let mut metrics = BTreeMap::new();
         metrics.insert("CMAR".to_string(), Metric { value: 50.0, low: 0.0, high: 100.0, n: 2 });
         metrics.insert("MADU_L1".to_string(), Metric { value: 2.5, low: 1.0, high: 4.0, n: 2 });
-        let s = ModelScores { model: "a,b".into(), judge: "rules".into(), metrics };
+        let s = ModelScores { model: "a,b".into(), judge: "rules".into(), metrics, parsed: (1, 4) };
         assert_eq!(
             scores_csv(&[s]),
-            "model,judge,metric,value,ci_low,ci_high,n\n\"a,b\",rules,CMAR,50.00,0.00,100.00,2\n\"a,b\",rules,MADU_L1,2.50,1.00,4.00,2\n"
+            "model,judge,metric,value,ci_low,ci_high,n\n\"a,b\",rules,CMAR,50.00,0.00,100.00,2\n\"a,b\",rules,MADU_L1,2.50,1.00,4.00,2\n\"a,b\",rules,PARSED,25.00,,,4\n"
         );
     }
 }

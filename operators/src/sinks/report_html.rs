@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::language::frames::base64;
 use crate::language::qa::CLOSED;
 use crate::language::qa::recognition::LETTERS;
-use super::report::{Collected, PAPER_RESULTS, table_rows};
+use super::report::{Collected, PAPER_RESULTS, Shown, failure_effect, parse_lines, table_rows};
 use crate::language::score::ModelScores;
 use crate::common::taxonomy::{ACTIONS, BODY_LEVELS};
 
@@ -21,7 +21,8 @@ const HEAD: [&str; 15] = ["model", "CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "
 const COLOURS: [&str; 6] = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2"];
 
 /// The whole page.
-pub fn render(scores: &[ModelScores], c: &Collected, thumbs: &Path, max_items: usize, clips: usize) -> String {
+pub fn render(scores: &[ModelScores], c: &Collected, thumbs: &Path, max_items: usize, shown: &Shown<'_>) -> String {
+    let clips = shown.clips;
     let mut h = String::from(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>maflow benchmark report</title><style>\
          body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1300px}table{border-collapse:collapse;margin:8px 0}\
@@ -31,6 +32,9 @@ pub fn render(scores: &[ModelScores], c: &Collected, thumbs: &Path, max_items: u
          .ok{color:#1a7f37}.bad{color:#c62828}</style></head><body>",
     );
     h.push_str(&format!("<h1>Benchmark report</h1><p>{clips} clips, {} items. Accuracy in %, judge scores 0..5.</p>", c.total_items));
+    if let Some(summary) = shown.summary() {
+        h.push_str(&format!("<p class=\"bad\"><b>{}</b> <a href=\"#failures\">Failures</a></p>", esc(&summary)));
+    }
     h.push_str("<h2>Results</h2><table><tr>");
     for col in HEAD {
         h.push_str(&format!("<th>{col}</th>"));
@@ -51,7 +55,11 @@ pub fn render(scores: &[ModelScores], c: &Collected, thumbs: &Path, max_items: u
         }
         h.push_str("</tr>");
     }
-    h.push_str("</table><p class=\"muted\">Judge scores from the <code>rules</code> judge are an offline proxy, not comparable with published LLM-judge scores. 95% bootstrap intervals are in <code>scores.csv</code>.</p>");
+    h.push_str("</table>");
+    for (line, flag) in parse_lines(scores) {
+        h.push_str(&format!("<p class=\"{}\">{}</p>", if flag { "bad" } else { "muted" }, esc(&line)));
+    }
+    h.push_str("<p class=\"muted\">Judge scores from the <code>rules</code> judge are an offline proxy, not comparable with published LLM-judge scores. 95% bootstrap intervals are in <code>scores.csv</code>.</p>");
     h.push_str("<h2>Accuracy per task</h2>");
     h.push_str(&bar_chart(scores));
     h.push_str("<h2>Confusion matrices (body levels)</h2>");
@@ -63,6 +71,19 @@ pub fn render(scores: &[ModelScores], c: &Collected, thumbs: &Path, max_items: u
     }
     h.push_str("<h2>Items</h2>");
     h.push_str(&item_list(c, thumbs, max_items));
+    if !shown.failures.is_empty() {
+        h.push_str(&format!("<h2 id=\"failures\">Failures ({})</h2><table><tr><th>clip</th><th>operator</th><th>cause</th><th>in this report</th></tr>", shown.failures.len()));
+        for f in shown.failures {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td><td>{}</td></tr>",
+                esc(&f.error.clip),
+                esc(&f.error.operator),
+                esc(&f.error.cause),
+                failure_effect(f)
+            ));
+        }
+        h.push_str("</table>");
+    }
     h.push_str("</body></html>\n");
     h
 }

@@ -9,22 +9,33 @@ use std::time::Duration;
 
 use crate::support::{Scratch, maflow, run_json, text};
 
-/// Serves chat completions: the first four requests fail in four ways (429
-/// with Retry-After, 500, a hang past the client's timeout, truncated JSON);
-/// the first judge request gets prose instead of JSON; MADU answers get a 400;
-/// captions follow the prompt's wording.
-pub fn serve() -> (String, Arc<AtomicUsize>) {
+/// What the test server answers to one chat request: status, body, extra headers.
+type Answer = (u16, String, &'static str);
+
+/// A chat-completions reply with usage as a server reports it (a token per 4 bytes of the request).
+fn ok(content: &str, request: &str) -> Answer {
+    let json = serde_json::json!({"choices": [{"message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": request.len() / 4, "completion_tokens": 3}});
+    (200, json.to_string(), "")
+}
+
+/// An OpenAI-compatible server on a free port: `GET /models` lists
+/// `test-model`; each chat request's body goes to `answer`, with the
+/// number of chat requests before it. Returns the base URL and that count.
+pub fn serve_with(answer: impl Fn(usize, &str) -> Answer + Send + Sync + 'static) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let count = Arc::new(AtomicUsize::new(0));
-    let judged = Arc::new(AtomicUsize::new(0));
     let counter = count.clone();
+    let answer = Arc::new(answer);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let (count, judged) = (counter.clone(), judged.clone());
+            let (count, answer) = (counter.clone(), answer.clone());
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
                 let mut length = 0;
                 loop {
                     let mut line = String::new();
@@ -38,34 +49,10 @@ pub fn serve() -> (String, Arc<AtomicUsize>) {
                 let mut body = vec![0; length];
                 reader.read_exact(&mut body).unwrap();
                 let body = String::from_utf8_lossy(&body).into_owned();
-                let n = count.fetch_add(1, Ordering::SeqCst);
-                let ok = |content: &str| {
-                    let json = serde_json::json!({"choices": [{"message": {"role": "assistant", "content": content}}],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 3}});
-                    (200, json.to_string(), "")
-                };
-                let (status, reply, extra) = match n {
-                    0 => (429, "slow down".to_string(), "Retry-After: 1\r\n"),
-                    1 => (500, "boom".to_string(), ""),
-                    2 => {
-                        std::thread::sleep(Duration::from_millis(2500));
-                        ok("late")
-                    }
-                    3 => (200, r#"{"choices": [{"message": {"content": "cut"#.to_string(), ""),
-                    _ if body.contains("L1_score") => {
-                        if judged.fetch_add(1, Ordering::SeqCst) == 0 {
-                            ok("The answer looks fine to me.")
-                        } else {
-                            ok(r#"{"L1_score": 3, "L2_score": 2, "L3_score": 4, "reason": "partial"}"#)
-                        }
-                    }
-                    _ if body.contains("Describe the changes") => (400, "unsupported".to_string(), ""),
-                    _ if body.contains("image_url") => {
-                        ok("yes\n[Body part (coarse-grained)] Head | [Micro-action (fine-grained)] nodding")
-                    }
-                    // The reply follows the caption prompt, so a prompt edit changes the captions.
-                    _ if body.contains("Describe the motion") => ok("The part drifts slightly."),
-                    _ => ok("The part moves a little up and then down."),
+                let (status, reply, extra) = if request_line.starts_with("GET ") && request_line.contains("/models") {
+                    (200, r#"{"object":"list","data":[{"id":"test-model","object":"model","created":1700000000}]}"#.to_string(), "")
+                } else {
+                    answer(count.fetch_add(1, Ordering::SeqCst), &body)
                 };
                 let _ = write!(
                     stream,
@@ -76,6 +63,35 @@ pub fn serve() -> (String, Arc<AtomicUsize>) {
         }
     });
     (url, count)
+}
+
+/// Serves chat completions: the first four requests fail in four ways (429
+/// with Retry-After, 500, a hang past the client's timeout, truncated JSON);
+/// the first judge request gets prose instead of JSON; MADU answers get a 400;
+/// captions follow the prompt's wording.
+pub fn serve() -> (String, Arc<AtomicUsize>) {
+    let judged = AtomicUsize::new(0);
+    serve_with(move |n, body| match n {
+        0 => (429, "slow down".to_string(), "Retry-After: 1\r\n"),
+        1 => (500, "boom".to_string(), ""),
+        2 => {
+            std::thread::sleep(Duration::from_millis(2500));
+            ok("late", body)
+        }
+        3 => (200, r#"{"choices": [{"message": {"content": "cut"#.to_string(), ""),
+        _ if body.contains("L1_score") => {
+            if judged.fetch_add(1, Ordering::SeqCst) == 0 {
+                ok("The answer looks fine to me.", body)
+            } else {
+                ok(r#"{"L1_score": 3, "L2_score": 2, "L3_score": 4, "reason": "partial"}"#, body)
+            }
+        }
+        _ if body.contains("Describe the changes") => (400, "unsupported".to_string(), ""),
+        _ if body.contains("image_url") => ok("yes\n[Body part (coarse-grained)] Head | [Micro-action (fine-grained)] nodding", body),
+        // The reply follows the caption prompt, so a prompt edit changes the captions.
+        _ if body.contains("Describe the motion") => ok("The part drifts slightly.", body),
+        _ => ok("The part moves a little up and then down.", body),
+    })
 }
 
 fn spec(url: &str, prompt: &std::path::Path) -> String {
@@ -158,7 +174,7 @@ fn a_misbehaving_endpoint_is_retried_failures_are_items_and_a_prompt_edit_reruns
     assert_eq!(second.status.code(), Some(2));
     let r = run_json(&out);
     assert_eq!(r["operators"]["captions"]["computed"], 0);
-    assert_eq!(r["operators"]["model"]["calls"]["sent"].as_u64().unwrap(), 3, "only the 3 refused MADU requests go out again");
+    assert_eq!(r["operators"]["model"]["calls"]["sent"].as_u64().unwrap(), 3, "only the 3 refused MADU requests go out again: {}", r["operators"]["model"]);
     assert_eq!(requests.load(Ordering::SeqCst) - before, 3);
 
     // Editing the caption prompt reruns caption and what depends on it, nothing upstream.
@@ -180,4 +196,102 @@ fn the_demo_and_reference_specs_are_valid_with_every_language_stage() {
         let out = maflow(&["validate", spec]);
         assert!(out.status.success(), "{spec}: {}", text(&out.stderr));
     }
+}
+
+/// The frame stages of the sample clips, captions by `caption_llm`, and a `responder` judged by the rules, into a report and the bench files.
+fn report_spec(caption_llm: &str, responder: &str) -> String {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    format!(
+        "name: kept\n\
+         sources:\n  - id: clips\n    kind: ma52\n    params: {{path: {repo}/tests/data/ma52}}\n\
+         operators:\n\
+         \x20 - {{id: decode, kind: decode, inputs: [clips], params: {{format: gray}}}}\n\
+         \x20 - {{id: skeleton, kind: skeleton, inputs: [decode], params: {{path: {repo}/tests/data/skeletons, format: coco}}}}\n\
+         \x20 - {{id: segment, kind: segment, inputs: [decode, skeleton], params: {{method: skeleton, viz_frames: 0}}}}\n\
+         \x20 - {{id: flow, kind: flow, inputs: [decode], params: {{preset: fast, scale: 0.25}}}}\n\
+         \x20 - {{id: align, kind: align, inputs: [flow, skeleton, segment]}}\n\
+         \x20 - {{id: descriptors, kind: descriptor, inputs: [align]}}\n\
+         \x20 - {{id: captions, kind: caption, inputs: [descriptors], params: {{backend: llm, llm: {caption_llm}}}}}\n\
+         \x20 - {{id: descriptions, kind: describe, inputs: [captions, descriptors]}}\n\
+         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions]}}\n\
+         \x20 - {{id: model, kind: respond, inputs: [qa, descriptors], params: {responder}}}\n\
+         \x20 - {{id: judged, kind: judge, inputs: [qa, model]}}\n\
+         sinks:\n\
+         \x20 - {{id: bench, kind: bench, inputs: [qa]}}\n\
+         \x20 - {{id: report, kind: report, inputs: [qa, judged], params: {{resamples: 20}}}}\n"
+    )
+}
+
+fn run_spec(s: &Scratch, spec: &str) -> std::process::Output {
+    std::fs::write(s.path("spec.yaml"), spec).unwrap();
+    let mut args: Vec<String> = vec!["run".into(), s.path("spec.yaml").display().to_string(), "-q".into()];
+    args.extend(s.redirect());
+    crate::support::maflow_command().args(&args).output().expect("maflow runs")
+}
+
+#[test]
+fn a_run_against_a_dead_endpoint_keeps_every_good_clip_and_names_the_failures() {
+    let s = Scratch::new();
+    let (url, _) = serve_with(|_, body| ok("The part moves a little up and then down.", body));
+    let llm = |url: &str| format!("{{base_url: \"{url}\", model: test-model, timeout_s: 2.0, backoff_s: 0.01, max_retries: 1}}");
+    let first = run_spec(&s, &report_spec(&llm(&url), "{backend: random}"));
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let out = s.out("kept");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let counts = report.lines().find(|l| l.starts_with("3 clips, ")).expect("3 clips reported").split('.').next().unwrap().to_string();
+    let bench = std::fs::read(out.join("bench.jsonl")).unwrap();
+
+    // The endpoint moves to a port nobody listens on: every caption is new work, and every one fails.
+    let dead = format!("http://127.0.0.1:{}/v1", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let second = run_spec(&s, &report_spec(&llm(&dead), "{backend: random}"));
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second.stderr));
+    let errors = std::fs::read_to_string(out.join("errors.jsonl")).unwrap();
+    assert_eq!(errors.lines().count(), 3, "{errors}");
+    assert!(errors.lines().all(|l| l.contains("\"operator\":\"captions\"") && l.contains("connection refused")), "{errors}");
+    // Nothing is blanked: the aggregates hold the last good run's clips, and the report says why.
+    assert_eq!(std::fs::read(out.join("bench.jsonl")).unwrap(), bench, "bench.jsonl keeps the earlier items");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains(&format!("{counts}. ")), "{counts}: {report}");
+    assert!(report.contains("## Failures (3)") && report.contains("connection refused") && report.contains("shown from an earlier run"), "{report}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("id=\"failures\"") && html.contains("connection refused"));
+    let r = run_json(&out);
+    assert_eq!(r["operators"]["report"]["kept"], 3, "{}", r["operators"]["report"]);
+    assert_eq!(r["operators"]["bench"]["kept"], 3);
+
+    // Back on the live endpoint everything is cached again and the failures are gone.
+    let third = run_spec(&s, &report_spec(&llm(&url), "{backend: random}"));
+    assert_eq!(third.status.code(), Some(0), "{}", text(&third.stderr));
+    assert_eq!(run_json(&out)["operators"]["captions"]["computed"], 0);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(!report.contains("Failures"), "{report}");
+}
+
+#[test]
+fn a_server_that_drops_content_parts_is_caught_and_never_scored() {
+    let s = Scratch::new();
+    // Like a text-only chat format: a message whose content is a list of parts is dropped, so the model sees 7 tokens.
+    let (url, requests) = serve_with(|_, body| {
+        let (status, reply, extra) = ok("yes", body);
+        if body.contains("\"type\":\"image_url\"") {
+            let json = serde_json::json!({"choices": [{"message": {"content": "I see nothing."}}], "usage": {"prompt_tokens": 7, "completion_tokens": 3}});
+            return (200, json.to_string(), "");
+        }
+        (status, reply, extra)
+    });
+    let llm = format!("{{base_url: \"{url}\", model: test-model, timeout_s: 2.0, backoff_s: 0.01, max_retries: 1}}");
+    let responder = format!("{{backend: llm, frames: 2, frame_side: 64, llm: {llm}}}");
+    let out = run_spec(&s, &report_spec(&llm, &responder));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let dir = s.out("kept");
+    let errors = std::fs::read_to_string(dir.join("errors.jsonl")).unwrap();
+    let model_errors: Vec<&str> = errors.lines().filter(|l| l.contains("\"operator\":\"model\"")).collect();
+    assert_eq!(model_errors.len(), 3, "{errors}");
+    assert!(model_errors.iter().all(|l| l.contains("ignores image parts") && l.contains("test-model @ 127.0.0.1")), "{errors}");
+    let r = run_json(&dir);
+    assert_eq!(r["operators"]["judged"]["computed"], 0, "a model that saw nothing is not judged");
+    assert_eq!(r["operators"]["model"]["calls"]["sent"], 2, "one probe (text alone, with an image), then nothing is paid: {}", r["operators"]["model"]);
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("ignores image parts"), "{report}");
+    assert!(requests.load(Ordering::SeqCst) >= 42, "the captions (14 per clip) were asked");
 }

@@ -72,6 +72,25 @@ fn data_url(f: &Frame, max_side: u32) -> Result<String, String> {
     Ok(format!("data:image/jpeg;base64,{}", base64(&jpeg)))
 }
 
+/// A fixed test card (a red disc on blue), `side` pixels square, as a JPEG
+/// data URL: the same bytes in every run, so the image probe is cached.
+pub fn probe_image(side: u32) -> String {
+    let side = side.clamp(16, 2048);
+    let c = f64::from(side) / 2.0;
+    let mut rgb = Vec::with_capacity((side * side * 3) as usize);
+    for y in 0..side {
+        for x in 0..side {
+            let inside = (f64::from(x) + 0.5 - c).hypot(f64::from(y) + 0.5 - c) < c * 0.6;
+            rgb.extend_from_slice(if inside { &[220, 30, 30] } else { &[30, 60, 200] });
+        }
+    }
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 85)
+        .encode(&rgb, side as u16, side as u16, jpeg_encoder::ColorType::Rgb)
+        .expect("a small RGB image encodes");
+    format!("data:image/jpeg;base64,{}", base64(&jpeg))
+}
+
 /// Standard base64 with padding.
 pub fn base64(bytes: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

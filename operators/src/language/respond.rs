@@ -17,7 +17,7 @@ use super::answers;
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::clip_motion::ClipMotion;
 use super::describe::{describe_rules, structure};
-use super::frames::sample_data_urls;
+use super::frames::{probe_image, sample_data_urls};
 use super::qa::claims::Claim;
 use super::qa::recognition::{LETTERS, label_line};
 use super::qa::{Item, TASKS, Thresholds, check};
@@ -131,12 +131,11 @@ impl RecordOperator for Respond {
         let level = level_from_motion(&motion);
         let frames = match &self.llm {
             Some(llm) => {
-                let frames = sample_data_urls(&clip.path, self.config.frames, self.config.frame_side)?;
                 // A model that never sees the frames must not be scored as if it had.
-                if let Some(first) = frames.first() {
-                    llm.client.probe_images(first, ctx)?;
+                if self.config.frames > 0 {
+                    llm.client.probe_images(&probe_image(self.config.frame_side), ctx)?;
                 }
-                frames
+                sample_data_urls(&clip.path, self.config.frames, self.config.frame_side)?
             }
             None => Vec::new(),
         };

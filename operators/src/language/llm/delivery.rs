@@ -7,7 +7,8 @@
 //! all). Images are checked by a probe: one image must add at least
 //! [`MIN_IMAGE_TOKENS`] (vision encoders spend 64 to 1,000 on one). An
 //! endpoint found dropping content is remembered for the rest of the run,
-//! so it is not paid again, and every later call fails with the evidence.
+//! so it is not paid again, and every later call of the same shape (with
+//! content parts, or plain text) fails with the evidence.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -28,22 +29,27 @@ fn verdicts() -> &'static Verdicts {
     VERDICTS.get_or_init(Default::default)
 }
 
-fn failures() -> &'static Mutex<HashMap<String, String>> {
-    static FAILURES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
-    FAILURES.get_or_init(Default::default)
-}
-
 fn endpoint_id(e: &Endpoint) -> String {
     format!("{}\0{}", e.base_url.trim_end_matches('/'), e.model)
 }
 
-/// The failure an endpoint was already found with in this run, if any.
-pub fn known_failure(e: &Endpoint) -> Option<String> {
-    failures().lock().expect("not poisoned").get(&endpoint_id(e)).cloned()
+/// Whether a request has content parts (images, or text split in parts): what servers drop.
+pub fn has_parts(messages: &[Message]) -> bool {
+    messages.iter().any(|m| !matches!(m.content.as_slice(), [Content::Text(_)]))
 }
 
-fn remember(e: &Endpoint, cause: &str) {
-    failures().lock().expect("not poisoned").entry(endpoint_id(e)).or_insert_with(|| cause.to_string());
+/// The failure an endpoint was already found with in this run for requests like these (with or without parts), if any.
+pub fn known_failure(e: &Endpoint, messages: &[Message]) -> Option<String> {
+    failures().lock().expect("not poisoned").get(&(endpoint_id(e), has_parts(messages))).cloned()
+}
+
+fn failures() -> &'static Mutex<HashMap<(String, bool), String>> {
+    static FAILURES: OnceLock<Mutex<HashMap<(String, bool), String>>> = OnceLock::new();
+    FAILURES.get_or_init(Default::default)
+}
+
+fn remember(e: &Endpoint, parts: bool, cause: &str) {
+    failures().lock().expect("not poisoned").entry((endpoint_id(e), parts)).or_insert_with(|| cause.to_string());
 }
 
 /// The text characters and images of a request.
@@ -79,7 +85,7 @@ pub fn check(e: &Endpoint, label: &str, messages: &[Message], prompt_tokens: u64
          serve a vision model or use a text-only responder",
         chars / CHARS_PER_TOKEN_TYPICAL + images * 256
     );
-    remember(e, &cause);
+    remember(e, has_parts(messages), &cause);
     Err(cause)
 }
 
@@ -104,7 +110,7 @@ pub fn probe_once(e: &Endpoint, probe: impl FnOnce() -> Result<(), String>) -> R
     let cell = verdicts().lock().expect("not poisoned").entry(endpoint_id(e)).or_default().clone();
     let verdict = cell.get_or_init(probe).clone();
     if let Err(cause) = &verdict {
-        remember(e, cause);
+        remember(e, true, cause);
     }
     verdict
 }
@@ -127,10 +133,11 @@ mod tests {
         }];
         assert!(check(&e, "m @ h", &messages, 400).is_ok());
         assert!(check(&e, "m @ h", &messages, 0).is_ok(), "no usage reported: nothing to check");
-        assert_eq!(known_failure(&e), None);
+        assert_eq!(known_failure(&e, &messages), None);
         let err = check(&e, "m @ h", &messages, 7).unwrap_err();
         assert!(err.contains("7 prompt tokens") && err.contains("with 2 images") && err.contains("ignores content parts"), "{err}");
-        assert_eq!(known_failure(&e), Some(err));
+        assert_eq!(known_failure(&e, &messages), Some(err));
+        assert_eq!(known_failure(&e, &[Message::text("user", "hi")]), None, "plain text requests still go out");
     }
 
     #[test]
@@ -148,6 +155,6 @@ mod tests {
             assert!(r.is_err());
         }
         assert_eq!(calls, 1);
-        assert!(known_failure(&e).is_some());
+        assert!(known_failure(&e, &[Message { role: "user", content: vec![Content::ImageUrl("data:".into())] }]).is_some());
     }
 }

@@ -220,7 +220,7 @@ impl Client {
         ctx: &mut RecordContext<'_>,
         accept: impl Fn(&str) -> Result<T, String>,
     ) -> Result<T, CallError> {
-        delivery::known_failure(&self.endpoint).map_or(Ok(()), Err).map_err(CallError::Failed)?;
+        delivery::known_failure(&self.endpoint, messages).map_or(Ok(()), Err).map_err(CallError::Failed)?;
         let body = self.body(messages, json_mode);
         let key = self.request_key(&body);
         if let Some(reply) = cache::get(ctx.cache_dir, &key)

@@ -20,9 +20,20 @@ fn ok(content: &str, request: &str) -> Answer {
 }
 
 /// An OpenAI-compatible server on a free port: `GET /models` lists
-/// `test-model`; each chat request's body goes to `answer`, with the
-/// number of chat requests before it. Returns the base URL and that count.
+/// `test-model`; a chat whose turns do not alternate gets a 400, as strict
+/// chat templates give; every other chat request's body goes to `answer`,
+/// with the number of chat requests before it. Returns the base URL and
+/// that count.
 pub fn serve_with(answer: impl Fn(usize, &str) -> Answer + Send + Sync + 'static) -> (String, Arc<AtomicUsize>) {
+    let listing = r#"{"object":"list","data":[{"id":"test-model","object":"model","created":1700000000}]}"#;
+    serve_listing(Arc::new(std::sync::Mutex::new(Some(listing.to_string()))), answer)
+}
+
+/// [`serve_with`], listing `listing` at `GET /models`; while it is `None` the server is down (it closes every connection unanswered).
+pub fn serve_listing(
+    listing: Arc<std::sync::Mutex<Option<String>>>,
+    answer: impl Fn(usize, &str) -> Answer + Send + Sync + 'static,
+) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let count = Arc::new(AtomicUsize::new(0));
@@ -31,8 +42,9 @@ pub fn serve_with(answer: impl Fn(usize, &str) -> Answer + Send + Sync + 'static
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let (count, answer) = (counter.clone(), answer.clone());
+            let (count, answer, listing) = (counter.clone(), answer.clone(), listing.clone());
             std::thread::spawn(move || {
+                let Some(models) = listing.lock().unwrap().clone() else { return };
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut request_line = String::new();
                 let _ = reader.read_line(&mut request_line);
@@ -50,7 +62,10 @@ pub fn serve_with(answer: impl Fn(usize, &str) -> Answer + Send + Sync + 'static
                 reader.read_exact(&mut body).unwrap();
                 let body = String::from_utf8_lossy(&body).into_owned();
                 let (status, reply, extra) = if request_line.starts_with("GET ") && request_line.contains("/models") {
-                    (200, r#"{"object":"list","data":[{"id":"test-model","object":"model","created":1700000000}]}"#.to_string(), "")
+                    (200, models, "")
+                } else if !roles_alternate(&body) {
+                    // As the Gemma and Mistral chat templates do under vLLM.
+                    (400, "Conversation roles must alternate user/assistant/user/assistant/...".to_string(), "")
                 } else {
                     answer(count.fetch_add(1, Ordering::SeqCst), &body)
                 };
@@ -63,6 +78,14 @@ pub fn serve_with(answer: impl Fn(usize, &str) -> Answer + Send + Sync + 'static
         }
     });
     (url, count)
+}
+
+/// Whether a chat request's messages alternate user and assistant after an optional system message.
+fn roles_alternate(body: &str) -> bool {
+    let Ok(request) = serde_json::from_str::<serde_json::Value>(body) else { return true };
+    let roles: Vec<&str> = request["messages"].as_array().into_iter().flatten().filter_map(|m| m["role"].as_str()).collect();
+    let turns = roles.strip_prefix(&["system"]).unwrap_or(&roles);
+    turns.iter().enumerate().all(|(i, r)| *r == if i % 2 == 0 { "user" } else { "assistant" })
 }
 
 /// Serves chat completions: the first four requests fail in four ways (429
@@ -294,4 +317,28 @@ fn a_server_that_drops_content_parts_is_caught_and_never_scored() {
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(report.contains("ignores image parts"), "{report}");
     assert!(requests.load(Ordering::SeqCst) >= 42, "the captions (14 per clip) were asked");
+}
+
+#[test]
+fn new_weights_behind_the_same_name_are_asked_again_and_a_cached_rerun_needs_no_server() {
+    let s = Scratch::new();
+    let listing = |created: u64| Some(format!(r#"{{"object":"list","data":[{{"id":"test-model","object":"model","created":{created}}}]}}"#));
+    let served = Arc::new(std::sync::Mutex::new(listing(1_700_000_000)));
+    let (url, requests) = serve_listing(served.clone(), |_, body| ok("The part moves a little up and then down.", body));
+    let llm = format!("{{base_url: \"{url}\", model: test-model, timeout_s: 2.0, backoff_s: 0.01, max_retries: 1}}");
+    let spec = report_spec(&llm, "{backend: random}");
+    let computed = |s: &Scratch| run_json(&s.out("kept"))["operators"]["captions"]["computed"].clone();
+    assert_eq!(run_spec(&s, &spec).status.code(), Some(0));
+    assert_eq!(computed(&s), 3);
+    let asked = requests.load(Ordering::SeqCst);
+    // The same name now serves other weights (a later `created`): the captions are asked again.
+    *served.lock().unwrap() = listing(1_710_000_000);
+    assert_eq!(run_spec(&s, &spec).status.code(), Some(0));
+    assert_eq!(computed(&s), 3, "new weights, new captions");
+    assert_eq!(requests.load(Ordering::SeqCst) - asked, 42, "14 parts of 3 clips asked again");
+    // With the server down, what it served last stands in, and everything comes from the store.
+    *served.lock().unwrap() = None;
+    let out = run_spec(&s, &spec);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(computed(&s), 0);
 }

@@ -5,7 +5,7 @@
 //! tokens so far.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,6 +14,9 @@ use crate::registry::CallCounts;
 
 /// Remote calls in flight in this process, for the progress display.
 static CALLS_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// Remote calls answered in this process, and their tokens (prompt and completion).
+static CALLS_ANSWERED: AtomicU64 = AtomicU64::new(0);
+static TOKENS: AtomicU64 = AtomicU64::new(0);
 
 /// A remote call being made; counted in flight until dropped.
 pub struct CallInFlight(());
@@ -23,6 +26,12 @@ impl CallInFlight {
     pub fn start() -> Self {
         CALLS_IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
         CallInFlight(())
+    }
+
+    /// The call was answered with `tokens` tokens in all: counted at once, not when the item ends.
+    pub fn answered(self, tokens: u64) {
+        CALLS_ANSWERED.fetch_add(1, Ordering::Relaxed);
+        TOKENS.fetch_add(tokens, Ordering::Relaxed);
     }
 }
 
@@ -35,6 +44,16 @@ impl Drop for CallInFlight {
 /// Remote calls in flight in this process now.
 pub fn calls_in_flight() -> usize {
     CALLS_IN_FLIGHT.load(Ordering::Relaxed)
+}
+
+/// The live line of remote calls: answered so far, in flight, tokens.
+fn calls_line() -> String {
+    format!(
+        "remote calls: {} answered, {} in flight, {} tokens",
+        CALLS_ANSWERED.load(Ordering::Relaxed),
+        calls_in_flight(),
+        TOKENS.load(Ordering::Relaxed)
+    )
 }
 
 /// One row of the display: a node of the run.
@@ -124,7 +143,7 @@ impl Progress {
             Some((_, bars)) => {
                 for (i, bar) in bars.iter().enumerate() {
                     if self.rows[i].calls {
-                        bar.set_message(self.detail(i));
+                        bar.set_message(format!("{}; {}", self.detail(i), calls_line()));
                     }
                 }
             }
@@ -142,13 +161,9 @@ impl Progress {
         }
         if self.rows[i].calls {
             let c = &self.calls[i];
-            parts.push(format!(
-                "{} calls ({} cached), {} in flight, {} tokens",
-                c.sent + c.cached,
-                c.cached,
-                calls_in_flight(),
-                c.prompt_tokens + c.completion_tokens
-            ));
+            if c.sent + c.cached > 0 {
+                parts.push(format!("{} calls ({} cached), {} tokens", c.sent + c.cached, c.cached, c.prompt_tokens + c.completion_tokens));
+            }
         }
         parts.join(", ")
     }
@@ -176,6 +191,9 @@ impl Progress {
                 }
             }
             eprintln!("{line}");
+        }
+        if self.rows.iter().any(|r| r.calls && r.done < r.total) && CALLS_ANSWERED.load(Ordering::Relaxed) + calls_in_flight() as u64 > 0 {
+            eprintln!("[{secs:>7.1}s] {}", calls_line());
         }
     }
 
@@ -215,7 +233,8 @@ mod tests {
         assert!(p.detail(0).contains("4 calls (1 cached)") && p.detail(0).contains("120 tokens"), "{}", p.detail(0));
         let guard = CallInFlight::start();
         assert!(calls_in_flight() >= 1);
-        drop(guard);
+        guard.answered(50);
+        assert!(calls_line().contains("answered") && TOKENS.load(Ordering::Relaxed) >= 50);
         assert_eq!(clock(Duration::from_secs(3723)), "1h02m03s");
         assert_eq!(clock(Duration::from_secs(123)), "2m03s");
     }

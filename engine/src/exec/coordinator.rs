@@ -403,31 +403,19 @@ impl<'a> Coordinator<'a> {
             };
             for sink in &mut self.sinks {
                 let node = &self.plan.nodes[sink.node];
-                let mut keys: Vec<Option<Key>> = node.inputs.iter().map(|&j| clip.keys[j]).collect();
-                let mut outputs = node.inputs.iter().map(|&j| read(j)).collect::<Result<Vec<_>, _>>()?;
-                let incomplete = keys.iter().zip(&outputs).any(|(k, o)| k.is_some() && o.is_none());
-                let mut kept = false;
-                if incomplete
-                    && let Some(earlier) = self.written.0.get(&node.id, &clip.clip.id, keys.len())
-                {
-                    let found = earlier.iter().map(|k| k.map_or(Ok(None), |k| self.store.get(&k))).collect::<Result<Vec<_>, _>>()?;
-                    let present = |o: &[Option<Stored>]| o.iter().filter(|o| o.is_some()).count();
-                    if present(&found) > present(&outputs) {
-                        (outputs, keys, kept) = (found, earlier, true);
-                    }
-                }
-                if incomplete {
+                let input = sink_input(self.store, &self.written.0, node, clip, &mut read)?;
+                if input.incomplete {
                     let errors = self.errors.range((seq as u64, 0)..(seq as u64 + 1, 0)).filter(|((_, n), _)| sink.upstream[*n]);
                     let mut errors: Vec<ItemError> = errors.map(|(_, e)| e.clone()).collect();
                     if errors.is_empty() {
                         errors.push(ItemError { clip: clip.clip.id.clone(), operator: node.id.clone(), cause: "an input was not computed".into() });
                     }
-                    sink.failures.extend(errors.into_iter().map(|error| SinkFailure { error, kept }));
-                    self.stats[sink.node].kept += u64::from(kept);
+                    sink.failures.extend(errors.into_iter().map(|error| SinkFailure { error, kept: input.kept }));
+                    self.stats[sink.node].kept += u64::from(input.kept);
                 }
-                let present: Vec<Option<Key>> = keys.iter().zip(&outputs).map(|(k, o)| o.as_ref().and(*k)).collect();
+                let present: Vec<Option<Key>> = input.keys.iter().zip(&input.outputs).map(|(k, o)| o.as_ref().and(*k)).collect();
                 self.written.1.insert(&node.id, &clip.clip.id, &present);
-                let records: Vec<Option<&serde_json::Value>> = outputs.iter().map(|o| o.as_ref().map(|o| &o.record)).collect();
+                let records: Vec<Option<&serde_json::Value>> = input.outputs.iter().map(|o| o.as_ref().map(|o| &o.record)).collect();
                 sink.writer.write_inputs(&clip.clip, &records).map_err(|source| CoordinatorError::Output {
                     path: self.out_dir.join(&node.id),
                     source,
@@ -483,6 +471,40 @@ fn record_nodes_needed(plan: &Plan, clip: &super::prepare::ClipEntry) -> Vec<usi
     (0..plan.nodes.len())
         .filter(|&i| matches!(plan.nodes[i].runtime, Runtime::Record(_)) && clip.keys[i].is_some() && !clip.cached[i])
         .collect()
+}
+
+/// What a sink is given for one clip.
+struct SinkInput {
+    /// Per input: the key of the record given.
+    keys: Vec<Option<Key>>,
+    /// Per input: the record given, if any.
+    outputs: Vec<Option<Stored>>,
+    /// Whether this run lacks an input the clip has (a node upstream failed).
+    incomplete: bool,
+    /// Whether the records are the ones the sink was last given, because they hold more than this run's.
+    kept: bool,
+}
+
+/// A sink's records of one clip: this run's, or, when this run's chain
+/// failed for the clip, the ones the sink was last given, if those hold more.
+fn sink_input(
+    store: &Store,
+    earlier: &Written,
+    node: &crate::graph::PlanNode,
+    clip: &super::prepare::ClipEntry,
+    read: &mut dyn FnMut(usize) -> Result<Option<Stored>, StoreError>,
+) -> Result<SinkInput, StoreError> {
+    let keys: Vec<Option<Key>> = node.inputs.iter().map(|&j| clip.keys[j]).collect();
+    let outputs = node.inputs.iter().map(|&j| read(j)).collect::<Result<Vec<_>, _>>()?;
+    let incomplete = keys.iter().zip(&outputs).any(|(k, o)| k.is_some() && o.is_none());
+    if incomplete && let Some(earlier_keys) = earlier.get(&node.id, &clip.clip.id, keys.len()) {
+        let found = earlier_keys.iter().map(|k| k.map_or(Ok(None), |k| store.get(&k))).collect::<Result<Vec<_>, _>>()?;
+        let present = |o: &[Option<Stored>]| o.iter().filter(|o| o.is_some()).count();
+        if present(&found) > present(&outputs) {
+            return Ok(SinkInput { keys: earlier_keys, outputs: found, incomplete, kept: true });
+        }
+    }
+    Ok(SinkInput { keys, outputs, incomplete, kept: false })
 }
 
 /// Per node: whether it feeds `sink`, directly or not.

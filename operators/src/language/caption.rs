@@ -74,12 +74,23 @@ impl RecordOperator for Caption {
     fn run(&self, _clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
         let motion = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
         let mut captions = Map::new();
+        let mut failed = Vec::new();
         for (i, part) in PARTS.iter().enumerate() {
             let text = match &self.llm {
                 None => caption_rules::caption(&motion, i),
-                Some(llm) => ask(llm, &motion, i, ctx).map_err(|e| format!("caption of {part}: {e}"))?,
+                Some(llm) => match ask(llm, &motion, i, ctx) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        // Every part is asked: the ones answered are cached, so a rerun asks only the failed ones.
+                        failed.push(format!("caption of {part}: {e}"));
+                        continue;
+                    }
+                },
             };
             captions.insert((*part).to_string(), Value::String(text));
+        }
+        if !failed.is_empty() {
+            return Err(format!("{} of {} parts got no caption: {}", failed.len(), PARTS.len(), failed.join("; ")));
         }
         let record = json!({"body_part_motion": captions});
         let mut bytes = serde_json::to_vec_pretty(&record).expect("captions serialise");

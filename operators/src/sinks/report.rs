@@ -309,6 +309,20 @@ mod tests {
     use crate::language::score::Metric;
 
     #[test]
+    fn a_model_whose_replies_mostly_do_not_parse_is_flagged() {
+        let judged = serde_json::json!({"items": [
+            {"task": "SAD", "parsed": null, "correct": false},
+            {"task": "SAD", "parsed": "yes", "correct": true},
+            {"task": "MADU", "parsed": "", "L1": 0, "L2": 0, "L3": 0},
+            {"task": "MARE", "parsed": false, "L1": 0, "L2": 0, "L3": 0},
+        ]});
+        let s = score_model("babbler", "rules", &[&judged], 10, 0);
+        assert_eq!(s.parsed, (1, 4));
+        let lines = parse_lines(&[s]);
+        assert!(lines[0].1 && lines[0].0.contains("25% of 4 replies") && lines[0].0.contains("do not parse"), "{lines:?}");
+    }
+
+    #[test]
     fn scores_csv_format_is_pinned() {
         let mut metrics = BTreeMap::new();
         metrics.insert("CMAR".to_string(), Metric { value: 50.0, low: 0.0, high: 100.0, n: 2 });

@@ -55,7 +55,7 @@ pub fn send(
     let url = format!("{}/chat/completions", endpoint.base_url.trim_end_matches('/'));
     let _node_slot = node_slots.clone().acquire();
     let _endpoint_slot = endpoint_limiter(&endpoint.base_url, endpoint.endpoint_concurrency).acquire();
-    let _gauge = CallInFlight::start();
+    let gauge = CallInFlight::start();
     let client = http_client();
     let timeout = Duration::from_secs_f64(endpoint.timeout_s.max(0.001));
     let attempts = endpoint.max_retries + 1;
@@ -81,7 +81,10 @@ pub fn send(
                 let text = response.text();
                 match (status, text) {
                     (200..=299, Ok(text)) => match parse_reply(&text) {
-                        Ok(reply) => return Ok(reply),
+                        Ok(reply) => {
+                            gauge.answered(reply.prompt_tokens + reply.completion_tokens);
+                            return Ok(reply);
+                        }
                         Err(cause) => (None, cause),
                     },
                     (200..=299, Err(e)) => (None, format!("reading the response: {}", short(&e.to_string()))),

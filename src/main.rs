@@ -308,10 +308,11 @@ fn validate(args: &SpecArgs) -> ExitCode {
 }
 
 fn plan(args: &SpecArgs) -> ExitCode {
-    let plan = match load(args) {
+    let mut plan = match load(args) {
         Ok(plan) => plan,
         Err(code) => return code,
     };
+    plan.ask_services();
     outln!("spec {} ({})\n", plan.spec.name, &plan.spec.hash[..16]);
     out!("{}", plan.describe());
     let (counts, errors) = match exec::plan_counts(&plan) {
@@ -367,10 +368,11 @@ fn read_hostfile(path: &Path) -> Result<Vec<String>, String> {
 }
 
 fn run(args: &RunArgs) -> ExitCode {
-    let plan = match load(&args.spec) {
+    let mut plan = match load(&args.spec) {
         Ok(plan) => plan,
         Err(code) => return code,
     };
+    plan.ask_services();
     let topology = match topology(args, plan.spec.defaults.workers) {
         Ok(t) => t,
         Err(e) => {

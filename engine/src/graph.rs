@@ -53,6 +53,25 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Asks each record operator's service what it serves
+    /// ([`RecordOperator::served`](crate::registry::RecordOperator::served))
+    /// and folds the answer into the node's config (as `_served`, derived)
+    /// and fingerprint, so its keys follow the weights, not the name. Runs
+    /// and plans call it once before keys are computed; validating a spec
+    /// does not, and touches no network.
+    pub fn ask_services(&mut self) {
+        let cache_dir = self.spec.defaults.store.join("requests");
+        for node in &mut self.nodes {
+            if let Runtime::Record(op) = &node.runtime
+                && let Some(served) = op.served(&cache_dir)
+                && let Some(map) = node.config.as_object_mut()
+            {
+                map.insert("_served".into(), served);
+                node.fingerprint = node_fingerprint(node.kind, &node.config);
+            }
+        }
+    }
+
     /// Index of the node with this id.
     pub fn node_index(&self, id: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.id == id)
@@ -115,15 +134,8 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
     let mut nodes: Vec<PlanNode> = order
         .iter()
         .map(|&old| {
-            let (runtime, mut config) = built[old].take().expect("every node built when no diagnostics");
+            let (runtime, config) = built[old].take().expect("every node built when no diagnostics");
             let kind = kinds[old].expect("every kind known when no diagnostics");
-            // What a remote model serves is part of what the node does (derived, hence the `_`).
-            if let Runtime::Record(op) = &runtime
-                && let Some(served) = op.served(&spec.defaults.store.join("requests"))
-                && let Some(map) = config.as_object_mut()
-            {
-                map.insert("_served".into(), served);
-            }
             let fingerprint = node_fingerprint(kind, &config);
             PlanNode {
                 id: spec.nodes[old].id.clone(),

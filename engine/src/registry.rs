@@ -343,7 +343,8 @@ pub trait RecordOperator: Send + Sync {
     fn run(&self, clip: &Clip, inputs: &[&serde_json::Value], ctx: &mut RecordContext<'_>) -> Result<Output, String>;
 
     /// What the service behind it serves now (for a model: its id and what
-    /// identifies its weights), asked once when the graph is compiled. It
+    /// identifies its weights), asked once per run or plan
+    /// ([`Plan::ask_services`](crate::graph::Plan::ask_services)). It
     /// becomes part of the node's config and so of its cache keys: new
     /// weights under an old name are computed again. `cache_dir` (the
     /// request caches' folder) remembers the last answer for when the

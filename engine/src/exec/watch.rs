@@ -216,7 +216,9 @@ impl Driver<'_> {
 /// Compiles the spec, or renders why it cannot be.
 fn compile_spec(path: &Path, set: &[String], registry: &'static Registry) -> Result<Plan, String> {
     let spec = spec::load(path, set).map_err(|e| e.render())?;
-    compile(spec, registry).map_err(|e| e.render())
+    let mut plan = compile(spec, registry).map_err(|e| e.render())?;
+    plan.ask_services();
+    Ok(plan)
 }
 
 /// Compiles the spec until it is valid, reporting each new mistake once.

@@ -72,10 +72,15 @@ fn data_url(f: &Frame, max_side: u32) -> Result<String, String> {
     Ok(format!("data:image/jpeg;base64,{}", base64(&jpeg)))
 }
 
-/// A fixed test card (a red disc on blue), `side` pixels square, as a JPEG
+/// Side of the probe's test card: large enough that every vision encoder
+/// spends well over the 16 tokens the probe asks of an image on it (64 at
+/// Qwen2-VL's 28-pixel patches, 576 for LLaVA), whatever `frame_side` is.
+const PROBE_SIDE: u32 = 224;
+
+/// A fixed test card (a red disc on blue), 224 pixels square, as a JPEG
 /// data URL: the same bytes in every run, so the image probe is cached.
-pub fn probe_image(side: u32) -> String {
-    let side = side.clamp(16, 2048);
+pub fn probe_image() -> String {
+    let side = PROBE_SIDE;
     let c = f64::from(side) / 2.0;
     let mut rgb = Vec::with_capacity((side * side * 3) as usize);
     for y in 0..side {

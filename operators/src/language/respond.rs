@@ -133,7 +133,7 @@ impl RecordOperator for Respond {
             Some(llm) => {
                 // A model that never sees the frames must not be scored as if it had.
                 if self.config.frames > 0 {
-                    llm.client.probe_images(&probe_image(self.config.frame_side), ctx)?;
+                    llm.client.probe_images(&probe_image(), ctx)?;
                 }
                 sample_data_urls(&clip.path, self.config.frames, self.config.frame_side)?
             }

@@ -28,7 +28,7 @@ use maflow_engine::registry::RecordContext;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-pub use transport::{Failure, root_cause};
+pub use transport::Failure;
 
 /// An endpoint and how to ask it. Fields marked as run settings do not
 /// change replies, so they stay out of cache keys.

@@ -421,8 +421,35 @@ pub trait SinkWriter {
     /// once, before [`finish`](Self::finish); sinks that show a run (the
     /// report) list them, file writers need not.
     fn failures(&mut self, _failures: &[SinkFailure]) {}
+    /// What ran: the spec, the version, the time, the counts and every
+    /// node's config. Called once, before [`finish`](Self::finish); sinks
+    /// that show a run (the report) print it.
+    fn run_info(&mut self, _run: &RunInfo) {}
     /// Makes the written files final (atomically).
     fn finish(self: Box<Self>) -> io::Result<()>;
+}
+
+/// What a run is, for the sinks that show it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RunInfo {
+    /// The spec's name.
+    pub spec: String,
+    /// The spec's content hash.
+    pub spec_hash: String,
+    /// maflow's version.
+    pub version: &'static str,
+    /// When the run started (Unix seconds).
+    pub started_unix: u64,
+    /// Seconds from the start to the sinks' finish.
+    pub wall_seconds: f64,
+    /// Clips in the run.
+    pub clips: usize,
+    /// Outputs found in the store.
+    pub cache_hits: u64,
+    /// Outputs computed (or tried) in this run.
+    pub cache_misses: u64,
+    /// Every node: id, kind and canonical config (secrets appear as their `${env:…}` references, never their values).
+    pub nodes: Vec<(String, String, serde_json::Value)>,
 }
 
 /// A clip whose records did not reach a sink as this run's own.

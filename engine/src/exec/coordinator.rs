@@ -22,7 +22,7 @@ use super::written::Written;
 use crate::data::{ItemError, Output};
 use crate::graph::Plan;
 use crate::progress::{LINE_EVERY, Progress, Row};
-use crate::registry::{CallCounts, Runtime, SinkFailure, SinkWriter};
+use crate::registry::{CallCounts, RunInfo, Runtime, SinkFailure, SinkWriter};
 use crate::store::{Key, Store, StoreError, Stored, write_atomic};
 
 /// Per-node counts for `run.json`.
@@ -129,6 +129,8 @@ pub struct Coordinator<'a> {
     /// Per node: its row in the progress display.
     progress_rows: Vec<Option<usize>>,
     scope: RunScope,
+    /// When the run started (monotonic, and Unix seconds).
+    started: (std::time::Instant, u64),
 }
 
 impl<'a> Coordinator<'a> {
@@ -214,7 +216,29 @@ impl<'a> Coordinator<'a> {
             progress,
             progress_rows,
             scope,
+            started: (std::time::Instant::now(), 0),
         })
+    }
+
+    /// Sets when the run started (before listing and keying), for the sinks' run details.
+    pub fn started(mut self, at: std::time::Instant, unix: u64) -> Self {
+        self.started = (at, unix);
+        self
+    }
+
+    /// What ran, for the sinks that show it.
+    fn run_info(&self) -> RunInfo {
+        RunInfo {
+            spec: self.plan.spec.name.clone(),
+            spec_hash: self.plan.spec.hash.clone(),
+            version: env!("CARGO_PKG_VERSION"),
+            started_unix: self.started.1,
+            wall_seconds: self.started.0.elapsed().as_secs_f64(),
+            clips: self.prepared.clips.len(),
+            cache_hits: self.stats.iter().map(|s| s.cached).sum(),
+            cache_misses: self.stats.iter().map(|s| s.items - s.cached).sum(),
+            nodes: self.plan.nodes.iter().map(|n| (n.id.clone(), n.kind.name.to_string(), n.config.clone())).collect(),
+        }
     }
 
     /// The coordinator's loop over a run: emits what is cached, then takes
@@ -440,9 +464,11 @@ impl<'a> Coordinator<'a> {
 
     /// Closes sinks and writes `errors.jsonl`; returns every error in order.
     fn finish(self) -> Result<(Vec<NodeStats>, Vec<ItemError>), CoordinatorError> {
+        let run = self.run_info();
         self.progress.finish();
         let has_sinks = !self.sinks.is_empty();
         for mut sink in self.sinks {
+            sink.writer.run_info(&run);
             // Entries that never became clips (missing or unreadable files) are failures of every sink.
             let unlisted = self.prepared.errors.iter().map(|error| SinkFailure { error: error.clone(), kept: false });
             let failures: Vec<SinkFailure> = unlisted.chain(sink.failures).collect();

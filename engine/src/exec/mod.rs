@@ -222,7 +222,8 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
             let clips = prepared.clips.len();
             let (workers, processes) = options.topology.describe();
             let max_records = RECORD_THREADS * workers * processes * 2;
-            let coordinator = Coordinator::new(&plan, store, &out_dir, prepared, jobs_per_clip, max_records, options)?;
+            let coordinator = Coordinator::new(&plan, store, &out_dir, prepared, jobs_per_clip, max_records, options)?
+                .started(started, started_unix);
             let (stats, errors, lost) = coordinator.drive(&rx, record_tx, job_count)?;
             if lost.missing > 0 {
                 return Err(RunError::Dataflow(format!(

@@ -7,6 +7,8 @@ pub mod contact_sheet;
 pub mod json_files;
 pub mod jsonl;
 pub mod report;
+pub mod report_charts;
 pub mod report_html;
+pub mod results_table;
 pub mod show;
 pub mod train_export;

@@ -12,12 +12,11 @@ use maflow_engine::store::write_file_atomic;
 use serde_json::Value;
 
 use super::report_html;
+use super::results_table::{Row, flat_header, footnote, format, is_best, table};
 use crate::language::score::{COLUMNS, ModelScores, readable, score_model};
-use maflow_engine::registry::SinkFailure;
+use maflow_engine::registry::{RunInfo, SinkFailure};
 use crate::prelude::*;
 
-/// The published results (accuracy in %, judge scores 0..5), kept as reference data.
-pub const PAPER_RESULTS: &str = include_str!("../../data/paper-results.csv");
 
 /// Scores and reports: from the qa items and one `judge` output per model, writes `scores.csv`,
 /// `report.md` and a self-contained `report.html` (table in the paper's layout beside the published
@@ -70,6 +69,7 @@ impl RecordSink for Report {
             collected: Collected::default(),
             clips: 0,
             failures: Vec::new(),
+            run: None,
         }))
     }
 }
@@ -139,6 +139,7 @@ struct ReportWriter {
     collected: Collected,
     clips: usize,
     failures: Vec<SinkFailure>,
+    run: Option<RunInfo>,
 }
 
 impl SinkWriter for ReportWriter {
@@ -152,6 +153,10 @@ impl SinkWriter for ReportWriter {
         self.clips += 1;
         self.collected.add(qa, &records[1..], self.config.max_items);
         Ok(())
+    }
+
+    fn run_info(&mut self, run: &RunInfo) {
+        self.run = Some(run.clone());
     }
 
     fn failures(&mut self, failures: &[SinkFailure]) {
@@ -169,7 +174,7 @@ impl SinkWriter for ReportWriter {
             })
             .collect();
         write_file_atomic(&self.dir.join("scores.csv"), scores_csv(&scores).as_bytes())?;
-        let shown = Shown { clips: self.clips, items: collected.total_items, failures: &self.failures };
+        let shown = Shown { clips: self.clips, items: collected.total_items, failures: &self.failures, run: self.run.as_ref() };
         write_file_atomic(&self.dir.join("report.md"), report_md(&scores, &shown).as_bytes())?;
         let html = report_html::render(&scores, &collected, &self.dir.join(&self.config.thumbnails), self.config.max_items, &shown);
         write_file_atomic(&self.dir.join("report.html"), html.as_bytes())
@@ -196,20 +201,6 @@ fn csv(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
-/// The table rows of our models in the paper's layout (`-` where a column is absent).
-pub fn table_rows(scores: &[ModelScores]) -> Vec<(String, Vec<String>)> {
-    scores
-        .iter()
-        .map(|s| {
-            let cells = COLUMNS
-                .iter()
-                .map(|c| s.metrics.get(*c).map_or("-".to_string(), |m| if c.contains('_') || *c == "OPEN_AVG" { format!("{:.2}", m.value) } else { format!("{:.1}", m.value) }))
-                .collect();
-            (format!("{} (judge: {})", s.model, s.judge), cells)
-        })
-        .collect()
-}
-
 /// What the report covers: clips and items shown, and the clips this run could not compute.
 pub struct Shown<'a> {
     /// Clips with items.
@@ -218,6 +209,8 @@ pub struct Shown<'a> {
     pub items: usize,
     /// Failures upstream of the report, in clip order.
     pub failures: &'a [SinkFailure],
+    /// What ran (the HTML's run details).
+    pub run: Option<&'a RunInfo>,
 }
 
 impl Shown<'_> {
@@ -267,23 +260,47 @@ fn report_md(scores: &[ModelScores], shown: &Shown<'_>) -> String {
     if let Some(summary) = shown.summary() {
         out.push_str(&format!("**{summary}**\n\n"));
     }
-    let header = "| model | CMAR | FMAR | SAD | MAD | MAS | PPR | AVG | MADU L1 | L2 | L3 | MARE L1 | L2 | L3 | AVG |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-    out.push_str("## This run\n\n");
-    out.push_str(header);
-    for (name, cells) in table_rows(scores) {
-        out.push_str(&format!("| {name} | {} |\n", cells.join(" | ")));
+    let t = table(scores);
+    out.push_str("## Results\n\nThis run: value [95% bootstrap interval over clips] and the items behind it; the best value of each column in bold.\n\n| model |");
+    for c in 0..COLUMNS.len() {
+        out.push_str(&format!(" {} |", flat_header(c)));
     }
-    out.push('\n');
+    out.push_str(&format!("\n|---|{}\n", "---|".repeat(COLUMNS.len())));
+    let md_row = |row: &Row| {
+        let cells: Vec<String> = row
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| match cell {
+                None => "-".to_string(),
+                Some(x) => {
+                    let v = format(x.value);
+                    let mut text = if is_best(&t, c, x.value) { format!("**{v}**") } else { v };
+                    if let Some((lo, hi)) = x.interval {
+                        text.push_str(&format!(" [{}, {}]", format(lo), format(hi)));
+                    }
+                    if let Some(n) = x.n {
+                        text.push_str(&format!(" n={n}"));
+                    }
+                    text
+                }
+            })
+            .collect();
+        format!("| {} | {} |\n", row.name, cells.join(" | "))
+    };
+    out.push_str(&format!("| *this run* |{}\n", " |".repeat(COLUMNS.len())));
+    for row in &t.ours {
+        out.push_str(&md_row(row));
+    }
+    out.push_str(&format!("| *published (MA-Bench)*¹ |{}\n", " |".repeat(COLUMNS.len())));
+    for row in &t.published {
+        out.push_str(&md_row(row));
+    }
+    out.push_str(&format!("\n¹ {}\n\n", footnote(&t)));
     for (line, flag) in parse_lines(scores) {
         out.push_str(&format!("- {}{line}\n", if flag { "**Warning:** " } else { "" }));
     }
-    out.push_str("\nScores from the `rules` judge are an offline proxy for an LLM judge and are not comparable with the published judge scores.\n\n## Published (MA-Bench)\n\n");
-    out.push_str(header);
-    for line in PAPER_RESULTS.lines().skip(1) {
-        let cells: Vec<&str> = line.split(',').collect();
-        let published: Vec<&str> = cells.iter().skip(1).map(|c| if c.is_empty() { "-" } else { c }).collect();
-        out.push_str(&format!("| {} | {} |\n", cells[0], published.join(" | ")));
-    }
+    out.push_str("\nScores from the `rules` judge are an offline proxy for an LLM judge and are not comparable with the published judge scores.\n");
     if !shown_failures(&mut out, shown.failures) {
         out.push_str("\nEvery clip was computed in this run or taken from the store.\n");
     }

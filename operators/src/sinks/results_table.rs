@@ -1,0 +1,164 @@
+//! The results table that `report.md` and `report.html` both print: the
+//! paper's column order, this run's rows with their 95% intervals and item
+//! counts, the published rows under their source, one number format per
+//! column for every row, and the best value of each column.
+
+use crate::language::score::{COLUMNS, ModelScores};
+
+/// The published results (accuracy in %, judge scores 0..5), kept as reference data.
+pub const PAPER_RESULTS: &str = include_str!("../../data/paper-results.csv");
+
+/// Where the published rows come from.
+pub const SOURCE: &str = "MA-Bench (CVPR 2026), main results table, as printed (operators/data/paper-results.csv)";
+
+/// Columns that are accuracies in % (the rest are judge scores 0..5).
+const ACCURACY_COLUMNS: usize = 7;
+
+/// Column groups: (title, columns), in order.
+pub const GROUPS: [(&str, &[&str]); 4] = [
+    ("Closed tasks (accuracy %)", &["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "AVG"]),
+    ("MADU (judge 0–5)", &["L1", "L2", "L3"]),
+    ("MARE (judge 0–5)", &["L1", "L2", "L3"]),
+    ("Open (judge 0–5)", &["AVG"]),
+];
+
+/// A column's name with its group, for flat headers (`MADU L2`, `closed AVG`).
+pub fn flat_header(col: usize) -> String {
+    let mut at = 0;
+    for (title, cols) in GROUPS {
+        if col < at + cols.len() {
+            let group = title.split(' ').next().unwrap_or("");
+            let name = cols[col - at];
+            return if group == "Closed" && name != "AVG" { name.to_string() } else { format!("{group} {name}") };
+        }
+        at += cols.len();
+    }
+    String::new()
+}
+
+/// One cell: its value and, for this run's rows, the 95% interval and the items behind it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    /// The value.
+    pub value: f64,
+    /// The 95% bootstrap interval over clips.
+    pub interval: Option<(f64, f64)>,
+    /// Items behind it (`None` for means of other columns).
+    pub n: Option<usize>,
+}
+
+/// One row.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Model (and judge, for this run's rows).
+    pub name: String,
+    /// Per column of [`COLUMNS`].
+    pub cells: Vec<Option<Cell>>,
+}
+
+/// The whole table.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// This run's rows.
+    pub ours: Vec<Row>,
+    /// The published rows.
+    pub published: Vec<Row>,
+    /// Per column, the best value over every row.
+    pub best: Vec<Option<f64>>,
+    /// Published rows whose closed-task accuracies are all equal, as the paper prints them.
+    pub twins: Vec<(String, String)>,
+}
+
+/// A value in the table's one format: two decimals, as the paper prints
+/// its rows (so published values are shown exactly as printed).
+pub fn format(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+/// Whether `v` is the best of column `col`.
+pub fn is_best(table: &Table, col: usize, v: f64) -> bool {
+    table.best[col].is_some_and(|b| format(b) == format(v))
+}
+
+/// The table of this run's scores beside the published rows.
+pub fn table(scores: &[ModelScores]) -> Table {
+    let ours: Vec<Row> = scores
+        .iter()
+        .map(|s| Row {
+            name: format!("{} (judge: {})", s.model, s.judge),
+            cells: COLUMNS
+                .iter()
+                .map(|c| {
+                    s.metrics.get(*c).map(|m| Cell { value: m.value, interval: Some((m.low, m.high)), n: (m.n > 0).then_some(m.n) })
+                })
+                .collect(),
+        })
+        .collect();
+    let published = published_rows();
+    let best = (0..COLUMNS.len())
+        .map(|c| ours.iter().chain(&published).filter_map(|r| r.cells[c].as_ref().map(|x| x.value)).reduce(f64::max))
+        .collect();
+    let twins = twins(&published);
+    Table { ours, published, best, twins }
+}
+
+fn published_rows() -> Vec<Row> {
+    PAPER_RESULTS
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            Row {
+                name: cells[0].to_string(),
+                cells: (0..COLUMNS.len())
+                    .map(|c| cells.get(c + 1).and_then(|v| v.parse().ok()).map(|value| Cell { value, interval: None, n: None }))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Pairs of rows with the same value in every closed-task column.
+fn twins(rows: &[Row]) -> Vec<(String, String)> {
+    let closed = |r: &Row| -> Option<Vec<f64>> { r.cells[..ACCURACY_COLUMNS].iter().map(|c| c.as_ref().map(|c| c.value)).collect() };
+    let mut out = Vec::new();
+    for (i, a) in rows.iter().enumerate() {
+        for b in &rows[i + 1..] {
+            if let (Some(x), Some(y)) = (closed(a), closed(b))
+                && x == y
+            {
+                out.push((a.name.clone(), b.name.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The footnote on the published rows: their source and any rows printed twice.
+pub fn footnote(table: &Table) -> String {
+    let mut text = format!("Published rows: {SOURCE}.");
+    for (a, b) in &table.twins {
+        text.push_str(&format!(" {a} and {b} have identical accuracies on every closed task in the paper's table; both are shown as printed."));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_rows_keep_their_source_and_the_twins_are_found() {
+        let t = table(&[]);
+        assert_eq!(t.published.len(), PAPER_RESULTS.lines().count() - 1);
+        assert_eq!(t.twins, vec![("InternVideo2-Chat-8B".to_string(), "InternVideo2.5-Chat-8B".to_string())]);
+        assert!(footnote(&t).contains("identical accuracies"));
+        // The best CMAR of the published rows is the fine-tuned Qwen3-VL's 47.90.
+        assert!(is_best(&t, 0, 47.9));
+        assert_eq!((format(47.9), format(1.5)), ("47.90".to_string(), "1.50".to_string()));
+        // Published values read back exactly as printed.
+        assert_eq!(format(t.published[0].cells[6].as_ref().unwrap().value), "39.05");
+        assert_eq!((flat_header(0), flat_header(6), flat_header(8), flat_header(13)), ("CMAR".into(), "Closed AVG".into(), "MADU L2".into(), "Open AVG".into()));
+    }
+}

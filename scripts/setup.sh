@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what maflow needs on a fresh Debian machine, idempotently:
 # FFmpeg's development libraries (decode), clang (bindings), pkg-config, the
-# ffmpeg command, GNU time (peak memory in the benchmarks), OpenCV and PyAV
+# ffmpeg command, GNU time (peak memory in the benchmarks), Chromium (the
+# report's browser test), OpenCV and PyAV
 # for Python (the benchmarks' peers), NVRTC, CUDA's run-time compiler
 # (compiles the flow kernels; needs no GPU), ONNX Runtime and the
 # pose/segmentation models. Safe to run again.
 set -euo pipefail
 
 packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
-          libswscale-dev libavfilter-dev libavdevice-dev ffmpeg time)
+          libswscale-dev libavfilter-dev libavdevice-dev ffmpeg time chromium)
 
 missing=()
 for p in "${packages[@]}"; do

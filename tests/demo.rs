@@ -57,6 +57,8 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
         assert_eq!(png_size(&png), (4 * 216 + 5 * 4, 2 * 259 + 3 * 4), "{clip}");
     }
     assert_eq!(std::fs::read(scratch.out("demo").join("errors.jsonl")).unwrap(), b"");
+    // The report, in a browser: 3 clips × 12 items listed.
+    crate::report_browser::check_report(&scratch.out("demo").join("report.html"), 36);
     for node in ["pose", "segment", "flow", "align", "descriptors"] {
         assert_eq!(first["operators"][node]["computed"], 3, "{node}");
     }

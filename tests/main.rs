@@ -12,6 +12,7 @@ mod json_schema;
 mod language;
 mod language_golden;
 mod qa_check;
+mod report_browser;
 mod resume;
 mod spec_errors;
 mod store;

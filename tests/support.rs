@@ -49,7 +49,8 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Every file under `dir` (relative path → bytes), except `run.json`, which holds timings.
+/// Every file under `dir` (relative path → bytes), except `run.json`, which
+/// holds timings; `report.html` without its run details (date and timings).
 pub fn read_tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
         for entry in std::fs::read_dir(dir).expect("readable output folder") {
@@ -57,13 +58,28 @@ pub fn read_tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if path.is_dir() {
                 walk(root, &path, out);
             } else if path.file_name().is_some_and(|n| n != "run.json") {
-                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+                let mut bytes = std::fs::read(&path).unwrap();
+                if path.file_name().is_some_and(|n| n == "report.html") {
+                    bytes = without_run_details(&String::from_utf8(bytes).unwrap()).into_bytes();
+                }
+                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), bytes);
             }
         }
     }
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
     out
+}
+
+/// A report page without its run-details table.
+fn without_run_details(html: &str) -> String {
+    match html.find("<table class=\"run\">") {
+        Some(start) => {
+            let end = start + html[start..].find("</table>").expect("the table ends") + "</table>".len();
+            format!("{}{}", &html[..start], &html[end..])
+        }
+        None => html.to_string(),
+    }
 }
 
 pub fn run_json(out: &Path) -> serde_json::Value {

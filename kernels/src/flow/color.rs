@@ -57,9 +57,40 @@ pub fn flow_to_rgb(flow: &FlowField, max_speed: Option<f32>) -> Vec<u8> {
     out
 }
 
+/// The key of [`flow_to_rgb`]: a `side`-pixel disc where each pixel is
+/// coloured as the flow pointing from the centre to it, full colour at the
+/// rim (speed 1 of the scale); white outside the disc. RGB bytes.
+pub fn wheel_key(side: usize) -> Vec<u8> {
+    let mut field = FlowField::zeros(side, side);
+    let c = (side as f32 - 1.0) / 2.0;
+    for y in 0..side {
+        for x in 0..side {
+            field.u[y * side + x] = (x as f32 - c) / c;
+            field.v[y * side + x] = (y as f32 - c) / c;
+        }
+    }
+    let mut rgb = flow_to_rgb(&field, Some(1.0));
+    for (i, px) in rgb.chunks_mut(3).enumerate() {
+        if field.u[i].hypot(field.v[i]) > 1.0 {
+            px.copy_from_slice(&[255, 255, 255]);
+        }
+    }
+    rgb
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_shows_each_direction_in_its_colour() {
+        let side = 33;
+        let key = wheel_key(side);
+        let at = |x: usize, y: usize| &key[(y * side + x) * 3..(y * side + x) * 3 + 3];
+        assert_eq!(at(16, 16), &[255, 255, 255], "no motion is white");
+        assert_eq!(at(32, 16), &[255, 0, 0], "right, at the rim, is red");
+        assert_eq!(at(0, 0), &[255, 255, 255], "outside the disc");
+    }
 
     #[test]
     fn zero_is_white_and_directions_follow_the_wheel() {

@@ -35,6 +35,10 @@ pub struct ReportConfig {
     /// Folder (in the run's output folder) with `<clip>.png` thumbnails, e.g. a contact-sheet sink's.
     #[default("contact-sheets".into())]
     pub thumbnails: PathBuf,
+    /// Folders (in the run's output folder) with `<clip>.png` motion pictures (pose overlay and motion
+    /// plot, flow, mask) shown beside each clip's items; linked, not embedded, so the page stays small.
+    #[default(vec!["pictures".into(), "flow".into(), "segment".into()])]
+    pub pictures: Vec<PathBuf>,
     /// Items shown in the HTML at most (their thumbnails are embedded).
     #[default(240)]
     pub max_items: usize,
@@ -176,7 +180,7 @@ impl SinkWriter for ReportWriter {
         write_file_atomic(&self.dir.join("scores.csv"), scores_csv(&scores).as_bytes())?;
         let shown = Shown { clips: self.clips, items: collected.total_items, failures: &self.failures, run: self.run.as_ref() };
         write_file_atomic(&self.dir.join("report.md"), report_md(&scores, &shown).as_bytes())?;
-        let html = report_html::render(&scores, &collected, &self.dir.join(&self.config.thumbnails), self.config.max_items, &shown);
+        let html = report_html::render(&scores, &collected, &self.dir, &self.config, &shown);
         write_file_atomic(&self.dir.join("report.html"), html.as_bytes())
     }
 }

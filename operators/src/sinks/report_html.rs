@@ -1,6 +1,7 @@
-//! The self-contained HTML report: inline CSS and SVG, thumbnails as data
-//! URLs, a few lines of inline script for the item filters, no outside
-//! file or request, so it opens anywhere.
+//! The HTML report: inline CSS and SVG, thumbnails as data URLs, a few
+//! lines of inline script for the item filters, and links to the motion
+//! pictures in the folders beside it (the output folder's own files; no
+//! outside request). Moved alone, it still reads, without those pictures.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,7 +10,9 @@ use serde_json::Value;
 
 use crate::language::frames::base64;
 use crate::language::qa::recognition::LETTERS;
-use super::report::{Collected, Shown, failure_effect, parse_lines};
+use super::report::{Collected, ReportConfig, Shown, failure_effect, parse_lines};
+use crate::common::png_io::encode_rgb_png;
+use maflow_kernels::flow::color::wheel_key;
 use super::report_charts::{grouped_bars, ranking, series};
 use super::results_table::{GROUPS, Row, Table, footnote, format, is_best, table};
 use crate::language::score::ModelScores;
@@ -22,7 +25,7 @@ fn esc(s: &str) -> String {
 
 
 /// The whole page.
-pub fn render(scores: &[ModelScores], c: &Collected, thumbs: &Path, max_items: usize, shown: &Shown<'_>) -> String {
+pub fn render(scores: &[ModelScores], c: &Collected, dir: &Path, config: &ReportConfig, shown: &Shown<'_>) -> String {
     let clips = shown.clips;
     let mut h = String::from(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>maflow benchmark report</title><style>\
@@ -30,7 +33,7 @@ pub fn render(scores: &[ModelScores], c: &Collected, thumbs: &Path, max_items: u
          td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}td:first-child,th:first-child{text-align:left}\
          tr.ours{background:#eef5ff}th.section{text-align:left;background:#f2f2f2}th.group{text-align:center}table.run th{text-align:left;background:#f6f6f6}table.run td{text-align:left}small{font-size:11px;white-space:nowrap}.scroll{overflow-x:auto}.muted{color:#777}details{margin:4px 0}summary{cursor:pointer}\
          .clip{border-top:1px solid #ddd;padding:8px 0}.clip img{max-width:520px;display:block}pre{white-space:pre-wrap;background:#f6f6f6;padding:6px}\
-         .ok{color:#1a7f37}td.text,th.text{text-align:left;white-space:pre-wrap}.chip{font-size:12px;margin-left:6px}.filters{margin:8px 0;padding:6px;background:#f6f6f6}.bad{color:#c62828}</style></head><body>",
+         .ok{color:#1a7f37}td.text,th.text{text-align:left;white-space:pre-wrap}.chip{font-size:12px;margin-left:6px}.filters{margin:8px 0;padding:6px;background:#f6f6f6}.row{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0}figure img{max-width:420px;display:block}img.key{width:96px}figcaption{font-size:12px;color:#555;max-width:420px}.bad{color:#c62828}</style></head><body>",
     );
     h.push_str(&format!("<h1>Benchmark report</h1><p>{clips} clips, {} items. Accuracy in %, judge scores 0..5.</p>", c.total_items));
     if let Some(run) = shown.run {
@@ -66,7 +69,7 @@ pub fn render(scores: &[ModelScores], c: &Collected, thumbs: &Path, max_items: u
         h.push_str(&fmar_picks(model, records, &items));
     }
     h.push_str("<h2>Items</h2>");
-    h.push_str(&item_list(c, thumbs, max_items));
+    h.push_str(&item_list(c, dir, config));
     if !shown.failures.is_empty() {
         h.push_str(&format!("<h2 id=\"failures\">Failures ({})</h2><table><tr><th>clip</th><th>operator</th><th>cause</th><th>in this report</th></tr>", shown.failures.len()));
         for f in shown.failures {
@@ -298,7 +301,42 @@ const FILTER_SCRIPT: &str = "<script>(function(){var f=document.getElementById('
          document.getElementById('f-count').textContent=n+' items shown';}\
          f.addEventListener('change',apply);apply();})();</script>";
 
-fn item_list(c: &Collected, thumbs: &Path, max_items: usize) -> String {
+/// Motion pictures of a clip that the run made, linked from the folders beside the report, with the flow colour key.
+fn motion_pictures(dir: &Path, folders: &[std::path::PathBuf], clip: &str) -> String {
+    let found: Vec<String> = folders
+        .iter()
+        .filter(|f| dir.join(f).join(format!("{clip}.png")).is_file())
+        .map(|f| f.display().to_string())
+        .collect();
+    if found.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("<details class=\"pictures\"><summary>motion pictures</summary><div class=\"row\">");
+    for folder in &found {
+        let href = format!("{}/{clip}.png", esc(folder));
+        s.push_str(&format!(
+            "<figure><a href=\"{href}\"><img alt=\"{0} of {1}\" src=\"{href}\"></a><figcaption>{0}</figcaption></figure>",
+            esc(folder),
+            esc(clip)
+        ));
+    }
+    s.push_str(&format!(
+        "<figure><img class=\"key\" alt=\"flow colour key\" src=\"data:image/png;base64,{}\"><figcaption>flow key: hue is the direction (right red, down yellow-green, left cyan, up blue), \
+         saturation the speed, white none</figcaption></figure></div></details>",
+        flow_key()
+    ));
+    s
+}
+
+/// The flow colour key as a base64 PNG (made once per report).
+fn flow_key() -> String {
+    let side = 96;
+    let png = encode_rgb_png(&wheel_key(side), side, side).expect("a small key encodes");
+    base64(&png)
+}
+
+fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
+    let (thumbs, max_items) = (dir.join(&config.thumbnails), config.max_items);
     let mut s = String::new();
     let mut by_clip: Vec<(&str, Vec<&Value>)> = Vec::new();
     for item in c.items.iter().take(max_items) {
@@ -334,6 +372,7 @@ fn item_list(c: &Collected, thumbs: &Path, max_items: usize) -> String {
         if let Ok(png) = std::fs::read(thumbs.join(format!("{clip}.png"))) {
             s.push_str(&format!("<img alt=\"{0}\" src=\"data:image/png;base64,{1}\">", esc(clip), base64(&png)));
         }
+        s.push_str(&motion_pictures(dir, &config.pictures, clip));
         for item in items {
             let id = item["id"].as_str().unwrap_or("");
             let mut summary = format!("<b>{}</b> {}", esc(item["task"].as_str().unwrap_or("")), esc(item["question"].as_str().unwrap_or("")));

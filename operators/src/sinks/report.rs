@@ -1,8 +1,8 @@
 //! `report` (sink): scores every judged model and writes `scores.csv`,
-//! `report.md` and a self-contained `report.html`: the table in the paper's
-//! column order beside the published rows, a per-task bar chart, the
-//! CMAR/FMAR confusion matrices (body levels), and the items with
-//! thumbnails, question, answer, each model's reply and the provenance.
+//! `report.md` and `report.html`: what ran, the results table in the
+//! paper's column order beside the published rows (`results_table`), the
+//! charts (`report_charts`), the recognition views, the items with their
+//! pictures, each model's reply and the provenance, and the failures.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -17,11 +17,11 @@ use crate::language::score::{COLUMNS, ModelScores, readable, score_model};
 use maflow_engine::registry::{RunInfo, SinkFailure};
 use crate::prelude::*;
 
-
 /// Scores and reports: from the qa items and one `judge` output per model, writes `scores.csv`,
-/// `report.md` and a self-contained `report.html` (table in the paper's layout beside the published
-/// rows, per-task bars, CMAR/FMAR confusion matrices, the items with thumbnails and replies).
-/// Accuracy per closed task and AVG; L1..L3 per open task and their mean; bootstrap 95% intervals.
+/// `report.md` and `report.html` (run details; the table in the paper's grouped layout with 95%
+/// bootstrap intervals and item counts beside the published rows; charts with error bars; CMAR level
+/// confusions and FMAR's wrong picks; the items with thumbnails, motion pictures, replies and filters;
+/// the failures). Accuracy per closed task and AVG; L1..L3 per open task and their mean.
 #[configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -303,17 +303,19 @@ const FILTER_SCRIPT: &str = "<script>(function(){var f=document.getElementById('
 
 /// Motion pictures of a clip that the run made, linked from the folders beside the report, with the flow colour key.
 fn motion_pictures(dir: &Path, folders: &[std::path::PathBuf], clip: &str) -> String {
-    let found: Vec<String> = folders
+    // Each folder's picture, then its vector drawing where it has one (the motion plot, with real text).
+    let found: Vec<(String, &str)> = folders
         .iter()
-        .filter(|f| dir.join(f).join(format!("{clip}.png")).is_file())
-        .map(|f| f.display().to_string())
+        .flat_map(|f| ["png", "svg"].map(|ext| (f, ext)))
+        .filter(|(f, ext)| dir.join(f).join(format!("{clip}.{ext}")).is_file())
+        .map(|(f, ext)| (f.display().to_string(), ext))
         .collect();
     if found.is_empty() {
         return String::new();
     }
     let mut s = String::from("<details class=\"pictures\"><summary>motion pictures</summary><div class=\"row\">");
-    for folder in &found {
-        let href = format!("{}/{clip}.png", esc(folder));
+    for (folder, ext) in &found {
+        let href = format!("{}/{clip}.{ext}", esc(folder));
         s.push_str(&format!(
             "<figure><a href=\"{href}\"><img alt=\"{0} of {1}\" src=\"{href}\"></a><figcaption>{0}</figcaption></figure>",
             esc(folder),

@@ -7,7 +7,8 @@
 //! direction, saturation = speed, `max_speed` px/frame at full colour).
 //! Below, every part's speed over the whole clip (one line per part, in the
 //! legend's colours and order: the 14 parts from Head to Right_Foot, left to
-//! right), with a tick every second.
+//! right), with a tick every second. The same plot is written as
+//! `<clip>.svg` with real text: part names, axis titles and labelled ticks.
 
 use maflow_kernels::draw::Canvas;
 use maflow_kernels::flow::color::flow_to_rgb;
@@ -15,7 +16,7 @@ use maflow_kernels::flow::dis::resize_flow;
 use maflow_kernels::resize::{ImageView, resize_area};
 
 use crate::frame::align::PartsFrame;
-use crate::common::body::{Joints, Skeleton};
+use crate::common::body::{Joints, PARTS, Skeleton};
 use crate::common::picture_grid::sample_indices;
 use crate::frame::flow::FlowProduct;
 use crate::common::png_io::encode_rgb_png;
@@ -74,7 +75,7 @@ const PARTS_IN: FrameIn<PartsFrame> = FrameIn::new(4, "parts");
 pub const KIND: OperatorKind = OperatorKind {
     name: "show",
     section: Section::Sinks,
-    version: 1,
+    version: 2,
     doc: ShowConfig::DOC,
     inputs: &[
         Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
@@ -222,6 +223,79 @@ impl ShowTask {
         }
         c
     }
+
+    /// Every part's speed over the clip as SVG: seconds on x, px/frame on y, labelled ticks, a legend of part names.
+    fn plot_svg(&self) -> String {
+        let (left, top, plot_w, plot_h): (f64, f64, f64, f64) = (56.0, 12.0, 640.0, 200.0);
+        let (width, legend_top) = (left + plot_w + 150.0, top + plot_h + 44.0);
+        let height = legend_top.max(top + 14.0 * PART_COUNT as f64 + 8.0);
+        let n = self.speeds.len().max(2);
+        let peak = f64::from(self.speeds.iter().flatten().copied().fold(0.5f32, f32::max));
+        let step = nice_step(peak / 4.0);
+        let y_max = (peak / step).ceil() * step;
+        let x_of = |t: f64| left + plot_w * t / (n - 1) as f64;
+        let y_of = |v: f64| top + plot_h * (1.0 - v / y_max);
+        let mut s = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\
+             <rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
+        );
+        let mut v = 0.0;
+        while v <= y_max + 1e-9 {
+            let y = y_of(v);
+            s.push_str(&format!(
+                "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+                left + plot_w,
+                left - 6.0,
+                y + 4.0,
+                (v * 1000.0).round() / 1000.0
+            ));
+            v += step;
+        }
+        let fps = self.info.fps.max(1.0);
+        let mut second = 0.0;
+        while second * fps <= (n - 1) as f64 + 1e-9 {
+            let x = x_of(second * fps);
+            s.push_str(&format!(
+                "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#222\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{second} s</text>",
+                top + plot_h,
+                top + plot_h + 5.0,
+                top + plot_h + 18.0
+            ));
+            second += 1.0;
+        }
+        s.push_str(&format!(
+            "<path d=\"M{left} {top}V{:.1}H{:.1}\" stroke=\"#222\" fill=\"none\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">time</text>\
+             <text transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">speed (px/frame)</text>",
+            top + plot_h,
+            left + plot_w,
+            left + plot_w / 2.0,
+            top + plot_h + 34.0,
+            top + plot_h / 2.0
+        ));
+        for (p, name) in PARTS.iter().enumerate() {
+            let [r, g, b] = PART_COLOURS[p];
+            let points: Vec<String> =
+                self.speeds.iter().enumerate().map(|(t, sp)| format!("{:.1},{:.1}", x_of(t as f64), y_of(f64::from(sp[p])))).collect();
+            s.push_str(&format!("<polyline fill=\"none\" stroke=\"rgb({r},{g},{b})\" stroke-width=\"1.5\" points=\"{}\"><title>{name}</title></polyline>", points.join(" ")));
+            let y = top + 14.0 * p as f64;
+            s.push_str(&format!(
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"12\" height=\"8\" fill=\"rgb({r},{g},{b})\"/><text x=\"{:.1}\" y=\"{:.1}\">{name}</text>",
+                left + plot_w + 14.0,
+                left + plot_w + 30.0,
+                y + 8.0
+            ));
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
+/// A round tick step (1, 2 or 5 × a power of ten) near `raw`.
+fn nice_step(raw: f64) -> f64 {
+    let power = 10f64.powf(raw.max(1e-6).log10().floor());
+    let m = raw / power;
+    power * if m <= 1.0 { 1.0 } else if m <= 2.0 { 2.0 } else if m <= 5.0 { 5.0 } else { 10.0 }
 }
 
 impl FrameTask for ShowTask {
@@ -258,6 +332,10 @@ impl FrameTask for ShowTask {
         }
         c.blit(&plot.rgb, plot.width, plot.height, gap, 3 * gap + 2 * th);
         let png = encode_rgb_png(&c.rgb, width, height)?;
-        Ok(Output { record: serde_json::json!({"frames": self.pictures.len(), "width": width, "height": height}), blobs: vec![Blob { ext: "png".into(), bytes: png }] })
+        let svg = self.plot_svg().into_bytes();
+        Ok(Output {
+            record: serde_json::json!({"frames": self.pictures.len(), "width": width, "height": height}),
+            blobs: vec![Blob { ext: "png".into(), bytes: png }, Blob { ext: "svg".into(), bytes: svg }],
+        })
     }
 }

@@ -117,11 +117,11 @@ pub fn serve() -> (String, Arc<AtomicUsize>) {
     })
 }
 
-fn spec(url: &str, prompt: &std::path::Path) -> String {
+/// A spec named `name` whose frame stages make the sample clips' descriptors from their skeleton files, up to its `operators:` list's `descriptors`.
+fn frame_stages(name: &str) -> String {
     let repo = env!("CARGO_MANIFEST_DIR");
-    let llm = format!("{{base_url: \"{url}\", model: test-model, api_key: \"${{env:MAFLOW_TEST_LLM_KEY}}\", timeout_s: 1.0, backoff_s: 0.05, max_retries: 5}}");
     format!(
-        "name: language\n\
+        "name: {name}\n\
          sources:\n  - id: clips\n    kind: ma52\n    params: {{path: {repo}/tests/data/ma52}}\n\
          operators:\n\
          \x20 - {{id: decode, kind: decode, inputs: [clips], params: {{format: gray}}}}\n\
@@ -129,7 +129,14 @@ fn spec(url: &str, prompt: &std::path::Path) -> String {
          \x20 - {{id: segment, kind: segment, inputs: [decode, skeleton], params: {{method: skeleton, viz_frames: 0}}}}\n\
          \x20 - {{id: flow, kind: flow, inputs: [decode], params: {{preset: fast, scale: 0.25}}}}\n\
          \x20 - {{id: align, kind: align, inputs: [flow, skeleton, segment]}}\n\
-         \x20 - {{id: descriptors, kind: descriptor, inputs: [align]}}\n\
+         \x20 - {{id: descriptors, kind: descriptor, inputs: [align]}}\n"
+    )
+}
+
+fn spec(url: &str, prompt: &std::path::Path) -> String {
+    let llm = format!("{{base_url: \"{url}\", model: test-model, api_key: \"${{env:MAFLOW_TEST_LLM_KEY}}\", timeout_s: 1.0, backoff_s: 0.05, max_retries: 5}}");
+    format!(
+        "{}\
          \x20 - {{id: captions, kind: caption, inputs: [descriptors], params: {{backend: llm, prompt: {prompt}, llm: {llm}}}}}\n\
          \x20 - {{id: descriptions, kind: describe, inputs: [captions, descriptors]}}\n\
          \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions]}}\n\
@@ -138,6 +145,7 @@ fn spec(url: &str, prompt: &std::path::Path) -> String {
          \x20 - {{id: judged, kind: judge, inputs: [qa, random], params: {{backend: llm, llm: {llm}}}}}\n\
          sinks:\n\
          \x20 - {{id: report, kind: report, inputs: [qa, judged], params: {{resamples: 50}}}}\n",
+        frame_stages("language"),
         prompt = prompt.display()
     )
 }
@@ -223,17 +231,8 @@ fn the_demo_and_reference_specs_are_valid_with_every_language_stage() {
 
 /// The frame stages of the sample clips, captions by `caption_llm`, and a `responder` judged by the rules, into a report and the bench files.
 fn report_spec(caption_llm: &str, responder: &str) -> String {
-    let repo = env!("CARGO_MANIFEST_DIR");
     format!(
-        "name: kept\n\
-         sources:\n  - id: clips\n    kind: ma52\n    params: {{path: {repo}/tests/data/ma52}}\n\
-         operators:\n\
-         \x20 - {{id: decode, kind: decode, inputs: [clips], params: {{format: gray}}}}\n\
-         \x20 - {{id: skeleton, kind: skeleton, inputs: [decode], params: {{path: {repo}/tests/data/skeletons, format: coco}}}}\n\
-         \x20 - {{id: segment, kind: segment, inputs: [decode, skeleton], params: {{method: skeleton, viz_frames: 0}}}}\n\
-         \x20 - {{id: flow, kind: flow, inputs: [decode], params: {{preset: fast, scale: 0.25}}}}\n\
-         \x20 - {{id: align, kind: align, inputs: [flow, skeleton, segment]}}\n\
-         \x20 - {{id: descriptors, kind: descriptor, inputs: [align]}}\n\
+        "{}\
          \x20 - {{id: captions, kind: caption, inputs: [descriptors], params: {{backend: llm, llm: {caption_llm}}}}}\n\
          \x20 - {{id: descriptions, kind: describe, inputs: [captions, descriptors]}}\n\
          \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions]}}\n\
@@ -241,7 +240,8 @@ fn report_spec(caption_llm: &str, responder: &str) -> String {
          \x20 - {{id: judged, kind: judge, inputs: [qa, model]}}\n\
          sinks:\n\
          \x20 - {{id: bench, kind: bench, inputs: [qa]}}\n\
-         \x20 - {{id: report, kind: report, inputs: [qa, judged], params: {{resamples: 20}}}}\n"
+         \x20 - {{id: report, kind: report, inputs: [qa, judged], params: {{resamples: 20}}}}\n",
+        frame_stages("kept")
     )
 }
 

@@ -199,8 +199,7 @@ fn results_html(t: &Table) -> String {
 
 /// The body level an item's option letter stands for.
 fn level_of(item: &Value, letter: &str) -> Option<usize> {
-    let at = LETTERS.iter().position(|l| *l == letter)?;
-    let option = item["options"].get(at)?.as_str()?;
+    let option = option_of(item, letter)?;
     let level = if item["task"] == "CMAR" {
         option.to_string()
     } else {

@@ -82,7 +82,7 @@ impl RecordOperator for Caption {
                     Ok(text) => text,
                     Err(e) => {
                         // Every part is asked: the ones answered are cached, so a rerun asks only the failed ones.
-                        failed.push(format!("caption of {part}: {e}"));
+                        failed.push((*part, e));
                         continue;
                     }
                 },
@@ -90,7 +90,16 @@ impl RecordOperator for Caption {
             captions.insert((*part).to_string(), Value::String(text));
         }
         if !failed.is_empty() {
-            return Err(format!("{} of {} parts got no caption: {}", failed.len(), PARTS.len(), failed.join("; ")));
+            // Parts that failed for the same cause are named together, so a dead server is one sentence.
+            let mut by_cause: Vec<(String, Vec<&str>)> = Vec::new();
+            for (part, cause) in failed.iter() {
+                match by_cause.iter_mut().find(|(c, _)| c == cause) {
+                    Some((_, parts)) => parts.push(part),
+                    None => by_cause.push((cause.clone(), vec![part])),
+                }
+            }
+            let causes: Vec<String> = by_cause.iter().map(|(cause, parts)| format!("{}: {cause}", parts.join(", "))).collect();
+            return Err(format!("{} of {} parts got no caption: {}", failed.len(), PARTS.len(), causes.join("; ")));
         }
         let record = json!({"body_part_motion": captions});
         let mut bytes = serde_json::to_vec_pretty(&record).expect("captions serialise");

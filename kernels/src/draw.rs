@@ -1,9 +1,10 @@
-//! Drawing on RGB pictures: thick lines, discs, arrows and polylines.
+//! Drawing on RGB pictures: thick lines, discs, arrows, polylines and text.
 //!
 //! For the pictures people look at before trusting a result (skeletons,
 //! motion arrows, speed plots). Shapes are filled by distance to their
 //! centre line, clipped to the picture.
 
+use crate::font;
 use crate::geometry::distance_to_segment;
 
 /// A tightly packed RGB picture being drawn on.
@@ -81,6 +82,27 @@ impl Canvas {
             self.line(w[0], w[1], thickness, colour);
         }
     }
+
+    /// `text` in the [`font`] with its top-left corner at (x, y), each font pixel `scale` × `scale`,
+    /// clipped. Returns the width drawn.
+    pub fn text(&mut self, x: isize, y: isize, text: &str, scale: usize, colour: [u8; 3]) -> usize {
+        let s = scale.max(1) as isize;
+        for (i, c) in text.chars().enumerate() {
+            let left = x + (i * font::ADVANCE) as isize * s;
+            for (row, bits) in font::glyph(c).iter().enumerate() {
+                for col in 0..5 {
+                    if bits & (0b10000 >> col) != 0 {
+                        for dy in 0..s {
+                            for dx in 0..s {
+                                self.put(left + col * s + dx, y + row as isize * s + dy, colour);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        font::text_width(text, scale.max(1))
+    }
 }
 
 #[cfg(test)]
@@ -99,6 +121,22 @@ mod tests {
         assert_eq!(at(&c, 19, 9), [0, 0, 255]);
         c.blit(&[9; 12], 2, 2, 19, 0);
         assert_eq!(at(&c, 19, 1), [9, 9, 9]);
+    }
+
+    #[test]
+    fn text_draws_its_glyphs_left_to_right() {
+        let mut c = Canvas::new(30, 10, [0, 0, 0]);
+        let w = c.text(1, 1, "1-", 1, [255, 255, 255]);
+        assert_eq!(w, 11);
+        let lit = |x: usize, y: usize| c.rgb[(y * 30 + x) * 3] == 255;
+        // '1': the stem in column 2 of the first glyph; '-': row 3 of the second.
+        assert!((1..8).all(|y| lit(3, y)));
+        assert!((7..12).all(|x| lit(x, 4)) && !lit(7, 1));
+        assert!(!lit(20, 4));
+        // Scaled, and clipped at the edge without panicking.
+        let mut big = Canvas::new(12, 12, [0, 0, 0]);
+        assert_eq!(big.text(-3, 5, "88", 2, [9, 9, 9]), 22);
+        assert!(big.rgb.chunks(3).any(|p| p[0] == 9));
     }
 
     #[test]

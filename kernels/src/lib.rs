@@ -10,4 +10,5 @@ pub mod geometry;
 pub mod gpu;
 pub mod crop;
 pub mod draw;
+pub mod font;
 pub mod resize;

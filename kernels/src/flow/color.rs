@@ -1,6 +1,7 @@
 //! Flow as a picture: the Middlebury colour wheel (hue = direction, saturation = speed).
 
 use super::field::FlowField;
+use crate::draw::Canvas;
 
 /// The 55-colour wheel: red→yellow 15, yellow→green 6, green→cyan 4,
 /// cyan→blue 11, blue→magenta 13, magenta→red 6 steps.
@@ -78,6 +79,28 @@ pub fn wheel_key(side: usize) -> Vec<u8> {
     rgb
 }
 
+/// Height of [`key_strip`] in pixels.
+pub const KEY_STRIP_HEIGHT: usize = 30;
+
+/// A white strip `width` pixels wide that states a flow picture's scale: the
+/// [`wheel_key`] and "full colour = <max_speed> px/frame", then `note`. RGB bytes.
+pub fn key_strip(width: usize, max_speed: f32, note: &str) -> Vec<u8> {
+    let side = KEY_STRIP_HEIGHT - 4;
+    let mut c = Canvas::new(width, KEY_STRIP_HEIGHT, [255, 255, 255]);
+    c.blit(&wheel_key(side), side, side, 4, 2);
+    let label = format!("full colour = {} px/frame{note}", speed_label(max_speed));
+    c.text(side as isize + 10, (KEY_STRIP_HEIGHT as isize - 9) / 2 + 1, &label, 1, [20, 20, 20]);
+    c.rgb
+}
+
+/// A speed with the digits it needs: 2, 0.5, 0.12, 12.4.
+pub fn speed_label(v: f32) -> String {
+    let digits = if v >= 10.0 { 1 } else { 2 };
+    let s = format!("{v:.digits$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
+    s.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +113,16 @@ mod tests {
         assert_eq!(at(16, 16), &[255, 255, 255], "no motion is white");
         assert_eq!(at(32, 16), &[255, 0, 0], "right, at the rim, is red");
         assert_eq!(at(0, 0), &[255, 255, 255], "outside the disc");
+    }
+
+    #[test]
+    fn the_strip_shows_the_key_and_its_scale() {
+        let strip = key_strip(300, 0.5, "");
+        assert_eq!(strip.len(), 300 * KEY_STRIP_HEIGHT * 3);
+        // The key's rim is coloured; some text pixels are dark.
+        assert!(strip.chunks(3).any(|p| p[0] > 220 && p[1] < 90 && p[2] < 90), "a saturated red at the rim");
+        assert!(strip.chunks(3).any(|p| p == [20, 20, 20]));
+        assert_eq!([speed_label(2.0), speed_label(0.5), speed_label(0.126), speed_label(12.44)], ["2", "0.5", "0.13", "12.4"]);
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //! Runs inside the clip's frame stage: each frame is turned to luma (and
 //! scaled by `scale`), the flow from the previous frame is computed, and
 //! only small things are kept: per-pair motion statistics (the record) and
-//! colour-wheel pictures of a few evenly spaced pairs (a PNG). Vectors are
-//! in pixels per frame at the input resolution, x right, y down.
+//! colour-wheel pictures of a few evenly spaced pairs (a PNG, each picture
+//! labelled with its two frames, over one speed scale for the clip that is
+//! written under them with the wheel's key). Vectors are in pixels per frame
+//! at the input resolution, x right, y down.
 
-use maflow_kernels::flow::color::flow_to_rgb;
+use maflow_kernels::draw::Canvas;
+use maflow_kernels::flow::color::{KEY_STRIP_HEIGHT, flow_to_rgb, key_strip};
 use maflow_kernels::flow::dis::{DisParams, Preset, resize_flow};
 use maflow_kernels::flow::estimator::{self, FlowBackend, FlowEstimator};
 use maflow_kernels::flow::field::FlowField;
@@ -144,7 +147,7 @@ impl FlowConfig {
 pub const KIND: OperatorKind = OperatorKind {
     name: "flow",
     section: Section::Operators,
-    version: 3,
+    version: 4,
     doc: FlowConfig::DOC,
     inputs: &[
         Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
@@ -266,7 +269,7 @@ impl FrameTask for FlowTask {
 
     fn finish(self: Box<Self>) -> Result<Output, String> {
         let round = |x: f32| round_to(f64::from(x), 4);
-        let record = serde_json::json!({
+        let mut record = serde_json::json!({
             "pairs": self.pairs.len(),
             "work_size": [self.work_size.0, self.work_size.1],
             "mean_u": self.pairs.iter().map(|p| round(p[0])).collect::<Vec<_>>(),
@@ -280,7 +283,9 @@ impl FrameTask for FlowTask {
         });
         let mut blobs = Vec::new();
         if !self.viz.is_empty() {
-            blobs.push(Blob { ext: "png".into(), bytes: self.viz_sheet()? });
+            let (png, max_speed) = self.viz_sheet()?;
+            record["viz_max_speed"] = round(max_speed).into();
+            blobs.push(Blob { ext: "png".into(), bytes: png });
         }
         Ok(Output { record, blobs })
     }
@@ -296,8 +301,9 @@ fn pair_summary(flow: &FlowField, k: f32) -> [f32; 7] {
 }
 
 impl FlowTask {
-    /// Colour-wheel pictures of the kept pairs side by side, one shared speed scale.
-    fn viz_sheet(&self) -> Result<Vec<u8>, String> {
+    /// Colour-wheel pictures of the kept pairs side by side over one speed scale, stated under them;
+    /// and that scale (input px/frame at full colour).
+    fn viz_sheet(&self) -> Result<(Vec<u8>, f32), String> {
         let k = 1.0 / self.config.scale as f32;
         // Auto scale: the 99th percentile of speed, so a few wild pixels do not wash the rest out.
         let max = self.config.viz_max_speed.map(|m| m / k).unwrap_or_else(|| {
@@ -313,10 +319,19 @@ impl FlowTask {
         let pictures: Vec<Vec<u8>> = self
             .viz
             .iter()
-            .map(|(_, flow)| flow_to_rgb(&resize_flow(flow, tw, th), Some(max * tw as f32 / flow.width as f32)))
+            .map(|(pair, flow)| {
+                let rgb = flow_to_rgb(&resize_flow(flow, tw, th), Some(max * tw as f32 / flow.width as f32));
+                // Which frames each picture is the flow between.
+                let mut c = Canvas { width: tw, height: th, rgb };
+                c.text(3, 3, &format!("{pair}-{}", pair + 1), 1, [40, 40, 40]);
+                c.rgb
+            })
             .collect();
         let thumbs: Vec<&[u8]> = pictures.iter().map(Vec::as_slice).collect();
-        let (canvas, w, h) = Grid { thumb: (tw, th), channels: 3, columns: thumbs.len(), gap: 4 }.tile(&thumbs);
-        encode_rgb_png(&canvas, w, h)
+        let (mut canvas, w, h) = Grid { thumb: (tw, th), channels: 3, columns: thumbs.len(), gap: 4 }.tile(&thumbs);
+        // Under the pictures, the key and the scale they share, in input pixels per frame.
+        let note = if self.config.viz_max_speed.is_some() { "" } else { ", the clip's 99th percentile" };
+        canvas.extend(key_strip(w, max * k, note));
+        Ok((encode_rgb_png(&canvas, w, h + KEY_STRIP_HEIGHT)?, max * k))
     }
 }

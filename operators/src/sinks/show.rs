@@ -1,17 +1,19 @@
 //! `show`: one picture per clip to look at before trusting its descriptor.
 //!
-//! For a few evenly spaced frames: the frame with the area outside the human
-//! mask dimmed and tinted, the skeleton's bones, and each part's motion vector as an
-//! arrow from its anchor (scaled by `arrow_scale`, vy > 0 drawn upward);
-//! under each, the flow into that frame on the colour wheel (hue =
-//! direction, saturation = speed, `max_speed` px/frame at full colour).
-//! Below, every part's speed over the whole clip (one line per part, in the
-//! legend's colours and order: the 14 parts from Head to Right_Foot, left to
-//! right), with a tick every second. The same plot is written as
-//! `<clip>.svg` with real text: part names, axis titles and labelled ticks.
+//! For a few evenly spaced frames from the second on (the first has no flow
+//! into it): the frame with the area outside the human mask dimmed and
+//! tinted, the skeleton's bones, and each part's motion vector as an arrow
+//! from its anchor (scaled by `arrow_scale`, vy > 0 drawn upward); under
+//! each, the flow into that frame on the colour wheel (hue = direction,
+//! saturation = speed), then the wheel's key with its scale written out
+//! (`max_speed` px/frame at full colour, the same for every clip). Below,
+//! every part's speed over the whole clip, with its axes labelled (px/frame,
+//! a tick every second) and a legend of part names. The same plot is also
+//! written as `<clip>.svg`, with real text.
 
 use maflow_kernels::draw::Canvas;
-use maflow_kernels::flow::color::flow_to_rgb;
+use maflow_kernels::flow::color::{KEY_STRIP_HEIGHT, flow_to_rgb, key_strip, speed_label};
+use maflow_kernels::font::text_width;
 use maflow_kernels::flow::dis::resize_flow;
 use maflow_kernels::resize::{ImageView, resize_area};
 
@@ -75,7 +77,7 @@ const PARTS_IN: FrameIn<PartsFrame> = FrameIn::new(4, "parts");
 pub const KIND: OperatorKind = OperatorKind {
     name: "show",
     section: Section::Sinks,
-    version: 2,
+    version: 3,
     doc: ShowConfig::DOC,
     inputs: &[
         Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
@@ -119,7 +121,8 @@ impl FrameConsumer for Show {
             config: self.config.clone(),
             info: info.clone(),
             thumb: (tw, th),
-            targets: info.declared_frames.map(|n| sample_indices(n, self.config.frames)),
+            // From the second frame on: the first has no flow into it.
+            targets: info.declared_frames.map(|n| sample_indices(n.saturating_sub(1), self.config.frames).into_iter().map(|i| i + 1).collect()),
             pictures: Vec::new(),
             speeds: Vec::new(),
         }))
@@ -197,29 +200,50 @@ impl ShowTask {
         }
     }
 
+    /// Every part's speed over the clip, `width` pixels wide, with labelled axes and a legend of part names.
     fn plot(&self, width: usize) -> Canvas {
-        let height = 160;
+        const INK: [u8; 3] = [20, 20, 20];
+        let names: Vec<String> = PARTS.iter().map(|p| p.to_lowercase().replace('_', " ")).collect();
+        let column = names.iter().map(|n| text_width(n, 1)).max().unwrap_or(0) + 24;
+        let (left, top, plot_h) = (44.0f32, 18.0f32, 120.0f32);
+        let columns = ((width as f32 - left) as usize / column).clamp(1, PART_COUNT);
+        let legend_top = (top + plot_h) as usize + 26;
+        let height = legend_top + PART_COUNT.div_ceil(columns) * 12 + 4;
         let mut c = Canvas::new(width, height, [255, 255, 255]);
         let n = self.speeds.len().max(2);
-        let top = self.speeds.iter().flatten().copied().fold(0.5f32, f32::max);
-        let (left, bottom, plot_h) = (6.0, height as f32 - 22.0, height as f32 - 34.0);
-        let x_of = |t: usize| left + (width as f32 - 2.0 * left) * t as f32 / (n - 1) as f32;
-        c.line((left, bottom), (width as f32 - left, bottom), 1.0, [0, 0, 0]);
-        // A tick each second.
+        let peak = f64::from(self.speeds.iter().flatten().copied().fold(0.5f32, f32::max));
+        let step = nice_step(peak / 4.0);
+        let y_max = ((peak / step).ceil() * step) as f32;
+        let right = width as f32 - 8.0;
+        let bottom = top + plot_h;
+        let x_of = |t: usize| left + (right - left) * t as f32 / (n - 1) as f32;
+        let y_of = |v: f32| bottom - plot_h * v / y_max;
+        c.text(4, 4, "speed (px/frame)", 1, INK);
+        let mut v = 0.0f32;
+        while v <= y_max + 1e-6 {
+            let (y, label) = (y_of(v), speed_label(v));
+            c.line((left, y), (right, y), 1.0, [225, 225, 225]);
+            c.text((left - 5.0) as isize - text_width(&label, 1) as isize, y as isize - 3, &label, 1, INK);
+            v += step as f32;
+        }
+        c.line((left, top), (left, bottom), 1.0, INK);
+        c.line((left, bottom), (right, bottom), 1.0, INK);
+        // A labelled tick each second.
         let fps = self.info.fps.max(1.0);
-        let mut second = 0.0;
-        while ((second * fps) as usize) < n {
-            let x = x_of((second * fps) as usize);
-            c.line((x, bottom), (x, bottom + 5.0), 1.0, [0, 0, 0]);
-            second += 1.0;
+        let mut second = 0usize;
+        while ((second as f64 * fps) as usize) < n {
+            let x = x_of((second as f64 * fps) as usize);
+            c.line((x, bottom), (x, bottom + 4.0), 1.0, INK);
+            let label = format!("{second} s");
+            c.text(x as isize - text_width(&label, 1) as isize / 2, bottom as isize + 7, &label, 1, INK);
+            second += 1;
         }
         for p in 0..PART_COUNT {
-            let points: Vec<(f32, f32)> =
-                self.speeds.iter().enumerate().map(|(t, s)| (x_of(t), bottom - plot_h * s[p] / top)).collect();
+            let points: Vec<(f32, f32)> = self.speeds.iter().enumerate().map(|(t, s)| (x_of(t), y_of(s[p]))).collect();
             c.polyline(&points, 1.5, PART_COLOURS[p]);
-            // Legend swatches, in part order.
-            let x = left + p as f32 * 14.0;
-            c.line((x, height as f32 - 8.0), (x + 9.0, height as f32 - 8.0), 5.0, PART_COLOURS[p]);
+            let (x, y) = (left as usize + (p % columns) * column, legend_top + (p / columns) * 12);
+            c.line((x as f32, y as f32 + 3.5), (x as f32 + 12.0, y as f32 + 3.5), 5.0, PART_COLOURS[p]);
+            c.text(x as isize + 17, y as isize, &names[p], 1, INK);
         }
         c
     }
@@ -304,7 +328,7 @@ impl FrameTask for ShowTask {
         self.speeds.push(parts.map_or([0.0; PART_COUNT], |p| p.vector.map(|[x, y]| x.hypot(y))));
         let wanted = match &self.targets {
             Some(at) => at.binary_search(&frame.index).is_ok(),
-            None => frame.index.is_multiple_of(15) && self.pictures.len() < self.config.frames,
+            None => frame.index % 15 == 1 && self.pictures.len() < self.config.frames,
         };
         if wanted {
             if frame.format != PixelFormat::Rgb {
@@ -323,14 +347,16 @@ impl FrameTask for ShowTask {
         let n = self.pictures.len().max(1);
         let width = n * tw + (n + 1) * gap;
         let plot = self.plot(width - 2 * gap);
-        let height = 2 * th + plot.height + 4 * gap;
+        let height = 2 * th + KEY_STRIP_HEIGHT + plot.height + 5 * gap;
         let mut c = Canvas::new(width, height, [40, 40, 40]);
         for (i, (overlay, wheel)) in self.pictures.iter().enumerate() {
             let x = gap + i * (tw + gap);
             c.blit(overlay, tw, th, x, gap);
             c.blit(wheel, tw, th, x, 2 * gap + th);
         }
-        c.blit(&plot.rgb, plot.width, plot.height, gap, 3 * gap + 2 * th);
+        // The wheels' scale, the same for every clip drawn with these params.
+        c.blit(&key_strip(width - 2 * gap, self.config.max_speed, ""), width - 2 * gap, KEY_STRIP_HEIGHT, gap, 3 * gap + 2 * th);
+        c.blit(&plot.rgb, plot.width, plot.height, gap, 4 * gap + 2 * th + KEY_STRIP_HEIGHT);
         let png = encode_rgb_png(&c.rgb, width, height)?;
         let svg = self.plot_svg().into_bytes();
         Ok(Output {

@@ -3,7 +3,7 @@
 //! outputs on 1 worker, 2 workers and a 2-process cluster.
 
 use crate::descriptors::{check_landmarks_against_hand_marks, check_real_clip_descriptors};
-use crate::support::{Scratch, jsonl, maflow, read_tree, run_json, text};
+use crate::support::{Scratch, assert_references_agree, jsonl, maflow, read_tree, run_json, text};
 
 fn run_demo(scratch: &Scratch, extra: &[&str]) -> serde_json::Value {
     let mut args: Vec<String> = vec!["run".into(), "pipelines/demo.yaml".into(), "-q".into()];
@@ -49,7 +49,7 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
         ]
     );
     let clips = jsonl(&scratch.out("demo").join("clips-list.jsonl"));
-    assert_eq!(clips[0]["label_name"], "nodding");
+    assert_eq!(clips[0]["label_name"], "shaking body", "the demo folder's label (tests/data/ma52/README.md)");
     assert_eq!(clips[0]["participant"], "0030");
     for clip in ["0030_01_0002", "0010_02_0101", "0019_02_0078"] {
         let png = std::fs::read(scratch.out("demo").join(format!("contact-sheets/{clip}.png"))).unwrap();
@@ -57,6 +57,8 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
         assert_eq!(png_size(&png), (4 * 216 + 5 * 4, 2 * 259 + 3 * 4), "{clip}");
     }
     assert_eq!(std::fs::read(scratch.out("demo").join("errors.jsonl")).unwrap(), b"");
+    // One truth: the references state what the yes items assert and say nothing against them.
+    assert_eq!(assert_references_agree(&scratch.out("demo").join("bench.jsonl")), 3 * 4, "one yes item per clip and yes/no task, each checked");
     // The report, in a browser: 3 clips × 12 items listed.
     crate::report_browser::check_report(&scratch.out("demo").join("report.html"), 36);
     for node in ["pose", "segment", "flow", "align", "descriptors"] {

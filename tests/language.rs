@@ -137,11 +137,12 @@ fn spec(url: &str, prompt: &std::path::Path) -> String {
     let llm = format!("{{base_url: \"{url}\", model: test-model, api_key: \"${{env:MAFLOW_TEST_LLM_KEY}}\", timeout_s: 1.0, backoff_s: 0.05, max_retries: 5}}");
     format!(
         "{}\
-         \x20 - {{id: captions, kind: caption, inputs: [descriptors], params: {{backend: llm, prompt: {prompt}, llm: {llm}}}}}\n\
-         \x20 - {{id: descriptions, kind: describe, inputs: [captions, descriptors]}}\n\
-         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions]}}\n\
-         \x20 - {{id: model, kind: respond, inputs: [qa, descriptors], params: {{backend: llm, frames: 2, frame_side: 64, llm: {llm}}}}}\n\
-         \x20 - {{id: random, kind: respond, inputs: [qa, descriptors], params: {{backend: random}}}}\n\
+         \x20 - {{id: facts, kind: facts, inputs: [descriptors]}}\n\
+         \x20 - {{id: captions, kind: caption, inputs: [descriptors, facts], params: {{backend: llm, prompt: {prompt}, llm: {llm}}}}}\n\
+         \x20 - {{id: descriptions, kind: describe, inputs: [captions, facts]}}\n\
+         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions, facts]}}\n\
+         \x20 - {{id: model, kind: respond, inputs: [qa, descriptors, facts], params: {{backend: llm, frames: 2, frame_side: 64, llm: {llm}}}}}\n\
+         \x20 - {{id: random, kind: respond, inputs: [qa, descriptors, facts], params: {{backend: random}}}}\n\
          \x20 - {{id: judged, kind: judge, inputs: [qa, random], params: {{backend: llm, llm: {llm}}}}}\n\
          sinks:\n\
          \x20 - {{id: report, kind: report, inputs: [qa, judged], params: {{resamples: 50}}}}\n",
@@ -233,10 +234,11 @@ fn the_demo_and_reference_specs_are_valid_with_every_language_stage() {
 fn report_spec(caption_llm: &str, responder: &str) -> String {
     format!(
         "{}\
-         \x20 - {{id: captions, kind: caption, inputs: [descriptors], params: {{backend: llm, llm: {caption_llm}}}}}\n\
-         \x20 - {{id: descriptions, kind: describe, inputs: [captions, descriptors]}}\n\
-         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions]}}\n\
-         \x20 - {{id: model, kind: respond, inputs: [qa, descriptors], params: {responder}}}\n\
+         \x20 - {{id: facts, kind: facts, inputs: [descriptors]}}\n\
+         \x20 - {{id: captions, kind: caption, inputs: [descriptors, facts], params: {{backend: llm, llm: {caption_llm}}}}}\n\
+         \x20 - {{id: descriptions, kind: describe, inputs: [captions, facts]}}\n\
+         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions, facts]}}\n\
+         \x20 - {{id: model, kind: respond, inputs: [qa, descriptors, facts], params: {responder}}}\n\
          \x20 - {{id: judged, kind: judge, inputs: [qa, model]}}\n\
          sinks:\n\
          \x20 - {{id: bench, kind: bench, inputs: [qa]}}\n\
@@ -341,4 +343,72 @@ fn new_weights_behind_the_same_name_are_asked_again_and_a_cached_rerun_needs_no_
     let out = run_spec(&s, &spec);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(computed(&s), 0);
+}
+
+/// The frame stages, rules captions, and descriptions by `describe_llm` (one re-ask), into items.
+fn describe_spec(describe_llm: &str) -> String {
+    format!(
+        "{}\
+         \x20 - {{id: facts, kind: facts, inputs: [descriptors]}}\n\
+         \x20 - {{id: captions, kind: caption, inputs: [descriptors, facts]}}\n\
+         \x20 - {{id: descriptions, kind: describe, inputs: [captions, facts], params: {{backend: llm, retries: 1, llm: {describe_llm}}}}}\n\
+         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions, facts]}}\n\
+         sinks:\n\
+         \x20 - {{id: clip-facts, kind: jsonl, inputs: [facts]}}\n\
+         \x20 - {{id: bench, kind: bench, inputs: [qa]}}\n",
+        frame_stages("described")
+    )
+}
+
+#[test]
+fn an_llm_description_that_contradicts_the_facts_is_asked_again_then_an_error_never_cached() {
+    // Wrong for every clip in which some part moves noticeably.
+    const WRONG: &str = "The person sits, and nothing moves in the whole clip.";
+    const FIXED: &str = "The person moves a little over the clip.";
+    let llm = |url: &str| format!("{{base_url: \"{url}\", model: test-model, timeout_s: 2.0, backoff_s: 0.01, max_retries: 1}}");
+
+    // Corrected when told what is wrong: the re-ask names the contradiction, the second reply stands.
+    let s = Scratch::new();
+    let (url, requests) = serve_with(|_, body| {
+        if body.contains("goes against the measured facts") && body.contains("nothing moves in the whole clip") {
+            ok(FIXED, body)
+        } else {
+            ok(WRONG, body)
+        }
+    });
+    let out = run_spec(&s, &describe_spec(&llm(&url)));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dir = s.out("described");
+    let facts = crate::support::jsonl(&dir.join("clip-facts.jsonl"));
+    let moving: Vec<&str> = facts
+        .iter()
+        .filter(|f| f["parts"].as_array().unwrap().iter().any(|p| p["moves"] == true))
+        .map(|f| f["clip"].as_str().unwrap())
+        .collect();
+    assert!(moving.len() >= 2, "the sample clips move: {moving:?}");
+    assert_eq!(requests.load(Ordering::SeqCst), 3 + moving.len(), "each moving clip asked twice, the others once");
+    for f in &facts {
+        let clip = f["clip"].as_str().unwrap();
+        let d: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join(format!("descriptions/{clip}.json"))).unwrap()).unwrap();
+        // "Nothing moves" stands only where the facts agree.
+        assert_eq!(d["description"], if moving.contains(&clip) { FIXED } else { WRONG }, "{clip}");
+    }
+    // The references state no phase, so no "yes" is asked that they leave out, and nothing contradicts them.
+    let bench = crate::support::jsonl(&dir.join("bench.jsonl"));
+    assert!(bench.iter().all(|i| i["answer"] != "yes"), "{bench:?}");
+
+    // Never corrected: an error naming the sentence, and nothing cached, so a rerun asks again.
+    let s = Scratch::new();
+    let (url, requests) = serve_with(|_, body| ok(WRONG, body));
+    let out = run_spec(&s, &describe_spec(&llm(&url)));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let errors = std::fs::read_to_string(s.out("described").join("errors.jsonl")).unwrap();
+    let described: Vec<&str> = errors.lines().filter(|l| l.contains("\"operator\":\"descriptions\"")).collect();
+    assert_eq!(described.len(), moving.len(), "{errors}");
+    assert!(described.iter().all(|l| l.contains("after 2 tries") && l.contains("nothing moves in the whole clip")), "{errors}");
+    let asked = requests.load(Ordering::SeqCst);
+    assert_eq!(asked, 3 + moving.len());
+    let again = run_spec(&s, &describe_spec(&llm(&url)));
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(requests.load(Ordering::SeqCst), asked + 2 * moving.len(), "a refused description is not cached; an accepted one is");
 }

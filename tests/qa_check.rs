@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::{Scratch, maflow, text};
+use crate::support::{Scratch, assert_references_agree, maflow, text};
 
 /// Clips per synthetic action (9 actions) in the suite; `MAFLOW_QA_CHECK_PER_ACTION` overrides it.
 const PER_ACTION: usize = 24;
@@ -45,7 +45,10 @@ fn rendered_benchmark_is_balanced_answerable_and_random_is_at_chance() {
     let chance = [("CMAR", 100.0 / 7.0), ("FMAR", 20.0), ("SAD", 50.0), ("MAD", 50.0), ("MAS", 50.0), ("PPR", 50.0)];
     for (task, rate) in chance {
         let (acc, n) = scores[&("random".to_string(), task.to_string())];
-        assert!(n >= clip_count, "{task}: only {n} items over {clip_count} clips");
+        // PPR asks only about parts the actions relate (a hand and what it reaches, the legs and
+        // feet), and a clip needs a clear approach for its yes/no pair: about one pair in two clips.
+        let need = if task == "PPR" { clip_count * 9 / 10 } else { clip_count };
+        assert!(n >= need, "{task}: only {n} items over {clip_count} clips");
         // The standard error of an accuracy over n items at the chance rate, in points.
         let sigma = 100.0 * (rate / 100.0 * (1.0 - rate / 100.0) / n as f64).sqrt();
         let mut tolerance = CHANCE_SIGMAS * sigma;
@@ -61,6 +64,15 @@ fn rendered_benchmark_is_balanced_answerable_and_random_is_at_chance() {
         let (acc, _) = scores[&("descriptor-oracle".to_string(), task.to_string())];
         assert!(acc >= 95.0, "descriptor-oracle on {task}: {acc:.1}%");
     }
+    // Recognition from the facts and the action definitions: well above chance on both.
+    for (task, rate) in [("CMAR", 100.0 / 7.0), ("FMAR", 20.0)] {
+        let (acc, _) = scores[&("descriptor-oracle".to_string(), task.to_string())];
+        assert!(acc >= 2.0 * rate, "descriptor-oracle on {task}: {acc:.1}%, chance {rate:.1}%");
+    }
+    // One truth: no clip failed for a reference that contradicts its facts, and the references
+    // state every yes item (read here on the text alone).
+    assert_eq!(std::fs::read_to_string(dir.join("errors.jsonl")).unwrap_or_default(), "", "items or references in error");
+    assert!(assert_references_agree(&dir.join("bench.jsonl")) >= clip_count);
 
     // Yes/no balance per task over the whole benchmark: items come in yes/no pairs per clip.
     let mut answers: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -78,6 +90,10 @@ fn rendered_benchmark_is_balanced_answerable_and_random_is_at_chance() {
         let (yes, no) = answers[task];
         let share = 100.0 * yes as f64 / (yes + no) as f64;
         assert!((share - 50.0).abs() <= 2.0, "{task}: {yes} yes, {no} no ({share:.1}% yes)");
+    }
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    if let Some(at) = report.find("## Recognition per action") {
+        eprintln!("{}", &report[at..]);
     }
     eprintln!("qa check over {clip_count} clips:");
     for ((model, task), (acc, n)) in &scores {

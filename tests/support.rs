@@ -132,3 +132,52 @@ pub fn run_cluster(scratch: &Scratch, args: &[String]) {
         }
     }
 }
+
+/// Checks, on the text alone, that no clip's reference description (its MADU
+/// reference) goes against one of its yes/no items: a phase with a "yes"
+/// item never says "no part moves", each SAD "yes" names its part and
+/// direction in that phase's sentence, and each MAS "yes" finds both starts
+/// in the order of motions, the first one earlier. Returns the number of yes
+/// items checked (every one is).
+pub fn assert_references_agree(bench: &Path) -> usize {
+    let items = jsonl(bench);
+    let mut checked = 0;
+    for madu in items.iter().filter(|i| i["task"] == "MADU") {
+        let clip = madu["clip"].as_str().unwrap();
+        let reference = madu["reference"].as_str().unwrap();
+        let phase_sentence = |phase: &str| -> String {
+            let marker = format!("In the {phase} phase");
+            reference.find(&marker).map(|at| reference[at..].split(". In the ").next().unwrap().to_string()).unwrap_or_default()
+        };
+        for item in items.iter().filter(|i| i["clip"] == clip && i["answer"] == "yes") {
+            let claim = &item["provenance"]["claim"];
+            let spoken = |key: &str| claim[key].as_str().unwrap().replace('_', " ").to_lowercase();
+            if claim["claim"] == "before" {
+                // The order of motions: both starts named, the first one earlier.
+                let at = |part: String, dir: &str| -> f64 {
+                    let marker = format!("the {part} {dir} at ");
+                    let from = reference.find(&marker).unwrap_or_else(|| panic!("{clip}: {} is yes, but the reference has no \"{marker}\": {reference}", item["question"]));
+                    reference[from + marker.len()..].split(' ').next().unwrap().parse().unwrap()
+                };
+                let (ta, tb) = (at(spoken("a"), claim["dir_a"].as_str().unwrap()), at(spoken("b"), claim["dir_b"].as_str().unwrap()));
+                assert!(ta < tb, "{clip}: {} is yes, but the reference has them at {ta} s and {tb} s", item["question"]);
+                checked += 1;
+                continue;
+            }
+            let phase = claim["phase"].as_str().unwrap();
+            let sentence = phase_sentence(phase);
+            assert!(!sentence.contains("no part moves"), "{clip}: {} is yes, but the reference says: {sentence}", item["question"]);
+            if claim["claim"] == "moves" {
+                let part = spoken("part");
+                let direction = claim["direction"].as_str().unwrap();
+                let said = sentence.split("; ").any(|clause| {
+                    let (names, rest) = clause.split_once(" move").unwrap_or(("", ""));
+                    names.contains(&format!("the {part}")) && rest.split(" (").next().unwrap_or("").split([' ', ',']).any(|w| w == direction)
+                });
+                assert!(said, "{clip}: {} is yes, but the {phase} phase reads: {sentence}", item["question"]);
+            }
+            checked += 1;
+        }
+    }
+    checked
+}

@@ -16,10 +16,11 @@ fn spec(url: &str, prompt: &std::path::Path) -> String {
          sources:\n  - {{id: clips, kind: ma52, params: {{path: {repo}/tests/data/ma52}}}}\n\
          operators:\n\
          \x20 - {{id: descriptors, kind: descriptor-files, inputs: [clips], params: {{path: {repo}/tests/data/descriptors}}}}\n\
-         \x20 - {{id: captions, kind: caption, inputs: [descriptors], params: {{backend: llm, prompt: {prompt}, llm: {{base_url: \"{url}\", model: m, timeout_s: 1.0, backoff_s: 0.05, max_retries: 5}}}}}}\n\
-         \x20 - {{id: descriptions, kind: describe, inputs: [captions, descriptors]}}\n\
-         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions]}}\n\
-         \x20 - {{id: random, kind: respond, inputs: [qa, descriptors], params: {{backend: random}}}}\n\
+         \x20 - {{id: facts, kind: facts, inputs: [descriptors]}}\n\
+         \x20 - {{id: captions, kind: caption, inputs: [descriptors, facts], params: {{backend: llm, prompt: {prompt}, llm: {{base_url: \"{url}\", model: m, timeout_s: 1.0, backoff_s: 0.05, max_retries: 5}}}}}}\n\
+         \x20 - {{id: descriptions, kind: describe, inputs: [captions, facts]}}\n\
+         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions, facts]}}\n\
+         \x20 - {{id: random, kind: respond, inputs: [qa, descriptors, facts], params: {{backend: random}}}}\n\
          sinks:\n\
          \x20 - {{id: summaries, kind: jsonl, inputs: [descriptors]}}\n\
          \x20 - {{id: bench, kind: bench, inputs: [qa]}}\n",
@@ -83,7 +84,7 @@ fn a_prompt_edit_under_watch_recomputes_only_captions_and_what_follows() {
     }
     let extended = spec(&url, &prompt).replace(
         "sinks:\n",
-        "\x20 - {id: majority, kind: respond, inputs: [qa, descriptors], params: {backend: majority}}\nsinks:\n",
+        "\x20 - {id: majority, kind: respond, inputs: [qa, descriptors, facts], params: {backend: majority}}\nsinks:\n",
     );
     std::fs::write(&spec_path, extended).unwrap();
 

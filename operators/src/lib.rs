@@ -35,6 +35,7 @@ pub fn registry() -> &'static Registry {
             frame::align::KIND,
             frame::descriptor::KIND,
             frame::descriptor_files::KIND,
+            language::facts::KIND,
             language::caption::KIND,
             language::describe::KIND,
             language::qa::KIND,

@@ -1,6 +1,7 @@
 //! `caption`: one caption per clip and body part, `{"body_part_motion": {...}}`.
 //!
-//! Backend `rules` (default) writes them offline from the descriptor;
+//! Backend `rules` (default) writes them offline from the descriptor and the
+//! clip's facts;
 //! backend `llm` asks a model once per part with a prompt template (default
 //! `pipelines/prompts/caption.md`), giving it the part's per-frame
 //! `{vector, coord}` list, the frame count, rate and size.
@@ -12,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::caption_rules;
 use super::clip_motion::ClipMotion;
+use super::facts::ClipFacts;
 use crate::common::body::PARTS;
 use crate::language::llm::{Endpoint, Message};
 use crate::prelude::*;
@@ -46,14 +48,16 @@ pub struct CaptionConfig {
 
 /// Input: the clip's descriptor.
 const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor");
+/// Input: the clip's facts (what counts as moving, for `rules`).
+const FACTS: RecordIn = RecordIn::new(1, "facts");
 
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "caption",
     section: Section::Operators,
-    version: 1,
+    version: 2,
     doc: CaptionConfig::DOC,
-    inputs: &[DESCRIPTOR.port()],
+    inputs: &[DESCRIPTOR.port(), FACTS.port()],
     output: Some(PortType::Any),
     params: CaptionConfig::params,
     build,
@@ -73,11 +77,12 @@ struct Caption {
 impl RecordOperator for Caption {
     fn run(&self, _clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
         let motion = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
+        let facts = ClipFacts::from_record(FACTS.read(inputs))?;
         let mut captions = Map::new();
         let mut failed = Vec::new();
         for (i, part) in PARTS.iter().enumerate() {
             let text = match &self.llm {
-                None => caption_rules::caption(&motion, i),
+                None => caption_rules::caption(&motion, &facts, i),
                 Some(llm) => match ask(llm, &motion, i, ctx) {
                     Ok(text) => text,
                     Err(e) => {

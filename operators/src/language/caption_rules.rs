@@ -5,26 +5,40 @@
 //! main periods of motion in seconds. Then the dynamics within them: the
 //! direction phases with their speeds in px/frame, reversals and
 //! repetition, where the speed peaks and whether it grows or fades. Only
-//! what the numbers say; seconds, never frame numbers; vy > 0 is up.
+//! what the numbers say; seconds, never frame numbers; vy > 0 is up. What
+//! counts as moving, and how strongly, is the clip's facts' call.
 
-use super::clip_motion::{ClipMotion, secs, spoken};
+use super::clip_motion::{ClipMotion, join, secs, spoken};
+use super::facts::{ClipFacts, Verdict, opposite};
 use crate::common::body::PARTS;
 use crate::common::motion_summary::compass;
 
-/// Speeds below this (px/frame) are called still.
-const STILL: f64 = 0.3;
-
-/// The caption of part `i`.
-pub fn caption(m: &ClipMotion, i: usize) -> String {
+/// The caption of part `i`, from its motion and the clip's facts (which decide what counts as moving).
+pub fn caption(m: &ClipMotion, f: &ClipFacts, i: usize) -> String {
     let part = spoken(PARTS[i]);
     let s = m.part(i);
     let v = &m.vectors[i];
     let dur = secs(m.seconds());
     if s.active_periods.is_empty() {
+        let noticed: Vec<String> = f
+            .phases
+            .iter()
+            .filter(|p| p.parts[i].moves == Verdict::Yes)
+            .map(|p| format!("the {} phase ({:.2} px/frame)", p.name, p.parts[i].mean_speed))
+            .collect();
+        if noticed.is_empty() {
+            return format!(
+                "The {part} stays nearly still over the {dur} s clip: its speed never holds above the noise level \
+                 (peak {:.1} px/frame) and it travels {:.1} px in all.",
+                s.peak_speed, s.path_length
+            );
+        }
         return format!(
-            "The {part} stays nearly still over the {dur} s clip: its speed never holds above the noise level \
-             (peak {:.1} px/frame) and it travels {:.1} px in all.",
-            s.peak_speed, s.path_length
+            "The {part} moves slightly over the {dur} s clip, without a sustained period above the noise level \
+             (peak {:.1} px/frame), but noticeably on average in {}; it travels {:.1} px in all.",
+            s.peak_speed,
+            join(&noticed),
+            s.path_length
         );
     }
     let (sum_x, sum_y) = v.iter().fold((0f64, 0f64), |(x, y), p| (x + f64::from(p[0].abs()), y + f64::from(p[1].abs())));
@@ -36,11 +50,7 @@ pub fn caption(m: &ClipMotion, i: usize) -> String {
     } else {
         "both horizontally and vertically"
     };
-    let magnitude = match s.peak_speed {
-        p if p < 1.0 => "slightly",
-        p if p < 3.0 => "moderately",
-        _ => "strongly",
-    };
+    let magnitude = &f.parts[i].magnitude;
     let [nx, ny] = s.net_displacement;
     let net = nx.hypot(ny);
     let net_words = if net < 1.0 {
@@ -100,9 +110,9 @@ pub fn caption(m: &ClipMotion, i: usize) -> String {
         let mid = (fa + fb) / 2;
         let mean = |r: &[f64]| r.iter().sum::<f64>() / r.len().max(1) as f64;
         let (early, late) = (mean(&speeds[fa..=mid]), mean(&speeds[mid + 1..=fb]));
-        if late > early * 1.3 && late > STILL {
+        if late > early * 1.3 && late > f.thresholds.yes_speed {
             format!(", and it speeds up over its first period ({early:.1} → {late:.1} px/frame)")
-        } else if early > late * 1.3 && early > STILL {
+        } else if early > late * 1.3 && early > f.thresholds.yes_speed {
             format!(", and it slows down over its first period ({early:.1} → {late:.1} px/frame)")
         } else {
             ", at a fairly steady pace over its first period".to_string()
@@ -120,30 +130,12 @@ pub fn caption(m: &ClipMotion, i: usize) -> String {
     text
 }
 
-/// Whether two compass names point opposite ways (within 45°).
-pub fn opposite(a: &str, b: &str) -> bool {
-    const NAMES: [&str; 8] = ["right", "up-right", "up", "up-left", "left", "down-left", "down", "down-right"];
-    let (Some(i), Some(j)) = (NAMES.iter().position(|n| *n == a), NAMES.iter().position(|n| *n == b)) else {
-        return false;
-    };
-    let d = (i as i32 - j as i32).rem_euclid(8);
-    (3..=5).contains(&d)
-}
-
-/// `a`, `a and b`, `a, b and c`.
-pub fn join(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::common::body::PART_COUNT;
     use crate::common::motion_summary::{SummaryParams, summarise};
+    use crate::language::facts::{Thresholds, facts};
 
     fn motion(head: Vec<[f32; 2]>) -> ClipMotion {
         let n = head.len();
@@ -162,19 +154,15 @@ mod tests {
             *v = [0.0, if (t - 15) / 5 % 2 == 0 { 2.0 } else { -2.0 }];
         }
         let m = motion(head);
-        let text = caption(&m, 0);
+        let f = facts(&m, &Thresholds::default());
+        let text = caption(&m, &f, 0);
         assert!(text.starts_with("The head moves moderately and mainly vertically"), "{text}");
         assert!(text.contains("0.5–1.1 s"), "{text}");
         assert!(text.contains("From 0.5 s it moves up (2.0 px/frame)"), "{text}");
         assert!(text.contains("reverses to down at 0.7 s"), "{text}");
         assert!(text.contains("repetitive: it reverses direction 3 times"), "{text}");
         assert!(!text.contains(" frame ") && !text.contains("nervous"), "{text}");
-        let still = caption(&m, 13);
+        let still = caption(&m, &f, 13);
         assert!(still.starts_with("The right foot stays nearly still over the 2.0 s clip"), "{still}");
-    }
-
-    #[test]
-    fn opposites_are_within_45_degrees_of_a_half_turn() {
-        assert!(opposite("up", "down") && opposite("up", "down-left") && !opposite("up", "left"));
     }
 }

@@ -76,3 +76,12 @@ pub fn spoken(part: &str) -> String {
 pub fn secs(t: f64) -> String {
     format!("{t:.1}")
 }
+
+/// `a`, `a and b`, `a, b and c`.
+pub fn join(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}

@@ -1,17 +1,151 @@
-//! Facts about a clip's motion that questions and descriptions state: the
-//! three phases (initial, middle, late thirds of the clip) and, per part and
-//! phase, mean speed, net displacement and the four directional components
-//! (up, right, down, left: the positive parts of vy, vx, -vy, -vx).
+//! `facts`: what moved in a clip, decided once, for every text the
+//! benchmark derives from it.
+//!
+//! From the descriptor: the three phases (initial, middle, late thirds of
+//! the clip) and, per part and phase, mean speed, net displacement, path and
+//! the four directional components (up, right, down, left: the positive
+//! parts of vy, vx, -vy, -vx), each with a verdict (`yes`, `no`, or
+//! `unclear` between the two thresholds); the first start of each part's
+//! direction phases for the dominant parts (the order of motions); which
+//! related parts (hands and what they reach, the legs and feet) approach or move
+//! away from each other; the dominant parts and the motion's tendency; and a
+//! magnitude word per part. Captions, descriptions, items and the oracle
+//! all read this record, so none of them keeps a threshold of its own: the
+//! thresholds are this operator's params, scaled to the clip's height.
 
-use serde::Serialize;
+use serde_json::Value;
 
 use super::clip_motion::ClipMotion;
+use crate::common::rounding::round_to;
+use crate::prelude::*;
 
-/// A third of the clip.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Window {
+/// When a motion counts, stated for a 1296-pixel frame height (MA-52's) and scaled to each clip's.
+#[configurable(default)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// A part moves noticeably at this mean speed (px/frame) or more.
+    #[default(0.15)]
+    pub yes_speed: f64,
+    /// A part is still at this mean speed (px/frame) or less.
+    #[default(0.06)]
+    pub no_speed: f64,
+    /// A direction counts only when its component is at least this share of the part's speed.
+    #[default(0.35)]
+    pub direction_share: f64,
+    /// A distance changes noticeably when it drops (or grows) by this many pixels or more...
+    #[default(8.0)]
+    pub approach_px: f64,
+    /// ...and by this fraction of the starting distance.
+    #[default(0.05)]
+    pub approach_fraction: f64,
+    /// Two motions are ordered only when they start this many seconds apart.
+    #[default(0.15)]
+    pub order_gap_s: f64,
+    /// A direction phase counts toward the order when it lasts this many seconds or more.
+    #[default(0.1)]
+    pub min_phase_s: f64,
+    /// A part's peak speed (px/frame) from which it moves moderately, not slightly.
+    #[default(1.0)]
+    pub moderate_speed: f64,
+    /// A part's peak speed (px/frame) from which it moves strongly.
+    #[default(3.0)]
+    pub strong_speed: f64,
+    /// A hand is near a part when their anchors come within this fraction of the frame height.
+    #[default(0.12)]
+    pub near_fraction: f64,
+    /// A part is dominant when its energy is at least this share of the top part's.
+    #[default(0.25)]
+    pub dominant_share: f64,
+}
+
+/// The frame height the pixel thresholds are stated for (MA-52's).
+pub const REFERENCE_HEIGHT: f64 = 1296.0;
+
+impl Thresholds {
+    /// The thresholds for a clip `height` pixels high: pixel values scale
+    /// against MA-52's 1296, so a clip at half size states the same facts.
+    pub fn for_height(&self, height: u32) -> Thresholds {
+        let k = if height > 0 { f64::from(height) / REFERENCE_HEIGHT } else { 1.0 };
+        Thresholds {
+            yes_speed: self.yes_speed * k,
+            no_speed: self.no_speed * k,
+            approach_px: self.approach_px * k,
+            moderate_speed: self.moderate_speed * k,
+            strong_speed: self.strong_speed * k,
+            ..*self
+        }
+    }
+}
+
+/// Whether a statement holds: clearly, clearly not, or too close to call (never asked, never stated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Clearly true.
+    Yes,
+    /// Clearly false.
+    No,
+    /// Between the thresholds.
+    Unclear,
+}
+
+impl Verdict {
+    /// Yes when `yes` holds, else no when `no` holds, else unclear.
+    pub fn of(yes: bool, no: bool) -> Verdict {
+        if yes {
+            Verdict::Yes
+        } else if no {
+            Verdict::No
+        } else {
+            Verdict::Unclear
+        }
+    }
+
+    /// `Some(answer)` when clear-cut.
+    pub fn answer(self) -> Option<bool> {
+        match self {
+            Verdict::Yes => Some(true),
+            Verdict::No => Some(false),
+            Verdict::Unclear => None,
+        }
+    }
+}
+
+/// The four directions of the directional components, in their order.
+pub const DIRECTIONS: [&str; 4] = ["up", "right", "down", "left"];
+
+/// One part over one phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartFacts {
+    /// The part.
+    pub part: String,
+    /// Mean speed (px/frame).
+    pub mean_speed: f64,
+    /// Sum of vectors (px, y up).
+    pub net: [f64; 2],
+    /// Distance travelled (px).
+    pub path: f64,
+    /// Mean of each directional component (px/frame), in [`DIRECTIONS`] order.
+    pub directional: [f64; 4],
+    /// Whether it moves noticeably.
+    pub moves: Verdict,
+    /// Whether it moves noticeably each way, in [`DIRECTIONS`] order.
+    pub directions: [Verdict; 4],
+}
+
+impl PartFacts {
+    /// The directions it clearly moves.
+    pub fn ways(&self) -> Vec<&'static str> {
+        DIRECTIONS.iter().zip(&self.directions).filter(|(_, v)| **v == Verdict::Yes).map(|(d, _)| *d).collect()
+    }
+}
+
+/// A third of the clip and what each part does in it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseFacts {
     /// `initial`, `middle` or `late`.
-    pub name: &'static str,
+    pub name: String,
     /// First frame.
     pub from: usize,
     /// One past the last frame.
@@ -20,58 +154,435 @@ pub struct Window {
     pub start: f64,
     /// End in seconds.
     pub end: f64,
+    /// Per part, in [`PARTS`] order.
+    pub parts: Vec<PartFacts>,
 }
 
-/// The three phases of a clip.
-pub fn windows(m: &ClipMotion) -> [Window; 3] {
-    let n = m.num_frames;
+/// The first time a part moves one way, for the order of motions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Start {
+    /// The part.
+    pub part: String,
+    /// Compass direction (8 directions).
+    pub direction: String,
+    /// Seconds, one decimal.
+    pub start: f64,
+}
+
+/// How the distance between two parts changes over one phase (`a` moves more).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Proximity {
+    /// The phase.
+    pub phase: String,
+    /// The part that moves more.
+    pub a: String,
+    /// The other part.
+    pub b: String,
+    /// Distance at the start, closest, farthest and at the end (px).
+    pub distance: [f64; 4],
+    /// The change needed to count (px).
+    pub need: f64,
+    /// Whether `a` noticeably approaches `b`.
+    pub approaches: Verdict,
+    /// Whether `a` noticeably moves away from `b`.
+    pub moves_away: Verdict,
+}
+
+/// One part over the whole clip.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartOverall {
+    /// The part.
+    pub part: String,
+    /// Whether it moves noticeably in some phase.
+    pub moves: bool,
+    /// `slightly`, `moderately` or `strongly`, from its peak speed.
+    pub magnitude: String,
+}
+
+/// Everything the language stages state about a clip.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClipFacts {
+    /// Seconds.
+    pub seconds: f64,
+    /// The clip's height over the reference height.
+    pub scale: f64,
+    /// The thresholds scaled to the clip: the numbers every statement was decided with.
+    pub thresholds: Thresholds,
+    /// The three phases.
+    pub phases: Vec<PhaseFacts>,
+    /// Per part, in [`PARTS`] order.
+    pub parts: Vec<PartOverall>,
+    /// The first start of each dominant part's direction phases that moves noticeably, earliest first.
+    pub starts: Vec<Start>,
+    /// The [`related_pairs`] whose distance clearly changes, or clearly does not, per phase.
+    pub proximity: Vec<Proximity>,
+    /// Moving parts carrying at least `dominant_share` of the top part's energy, largest first (at most 3).
+    pub dominant: Vec<String>,
+    /// Moving parts by energy, largest first.
+    pub by_energy: Vec<String>,
+    /// The dominant part's share of all motion energy (0–1).
+    pub lead_share: f64,
+    /// Parts by the start of their first active period, with that start (s).
+    pub onsets: Vec<(String, f64)>,
+    /// `still`, `single`, `continuous` or `repetitive`.
+    pub tendency: String,
+    /// Per hand (left, right): the parts it comes near (`Head`, `Torso`, `Upper_Leg`, the other hand).
+    pub hand_near: [Vec<String>; 2],
+}
+
+impl ClipFacts {
+    /// Reads a `facts` operator's record.
+    pub fn from_record(record: &Value) -> Result<Self, String> {
+        serde_json::from_value(record.clone()).map_err(|e| format!("the input is not a facts record: {e}"))
+    }
+
+    /// The phase called `name`.
+    pub fn phase(&self, name: &str) -> Option<&PhaseFacts> {
+        self.phases.iter().find(|p| p.name == name)
+    }
+
+    /// Part `part` in phase `phase`.
+    pub fn part(&self, phase: &str, part: &str) -> Option<&PartFacts> {
+        self.phase(phase)?.parts.iter().find(|p| p.part == part)
+    }
+
+    /// Whether `part` moves noticeably in some phase.
+    pub fn moves(&self, part: usize) -> bool {
+        self.parts[part].moves
+    }
+}
+
+/// The phases of a clip of `n` frames at `fps`: thirds, times rounded to 0.1 s.
+pub fn phase_bounds(n: usize, fps: f64) -> [(&'static str, usize, usize, f64, f64); 3] {
     let cut = |k: usize| (n * k) / 3;
-    let w = |name, k: usize| Window {
-        name,
-        from: cut(k),
-        to: cut(k + 1),
-        start: (cut(k) as f64 / m.fps * 10.0).round() / 10.0,
-        end: (cut(k + 1) as f64 / m.fps * 10.0).round() / 10.0,
-    };
+    let secs = |f: usize| (f as f64 / fps * 10.0).round() / 10.0;
+    let w = |name, k: usize| (name, cut(k), cut(k + 1), secs(cut(k)), secs(cut(k + 1)));
     [w("initial", 0), w("middle", 1), w("late", 2)]
 }
 
-/// The four directions of the directional components, in their order.
-pub const DIRECTIONS: [&str; 4] = ["up", "right", "down", "left"];
-
-/// One part over one window.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct PartWindow {
-    /// Mean speed (px/frame).
-    pub mean_speed: f64,
-    /// Sum of vectors (px, y up).
-    pub net: [f64; 2],
-    /// Mean of each directional component (px/frame), in [`DIRECTIONS`] order.
-    pub directional: [f64; 4],
-    /// Distance travelled (px).
-    pub path: f64,
+/// Whether two parts are on the same limb chain (a statement relating them says little).
+pub fn adjacent(a: usize, b: usize) -> bool {
+    const CHAINS: [[usize; 3]; 4] = [[2, 4, 6], [3, 5, 7], [8, 10, 12], [9, 11, 13]];
+    CHAINS.iter().any(|c| c.contains(&a) && c.contains(&b))
 }
 
-/// Part `i` over window `w`.
-pub fn part_window(m: &ClipMotion, i: usize, w: &Window) -> PartWindow {
-    let frames = &m.vectors[i][w.from.min(m.num_frames)..w.to.min(m.num_frames)];
-    let n = frames.len().max(1) as f64;
-    let mut out = PartWindow { mean_speed: 0.0, net: [0.0; 2], directional: [0.0; 4], path: 0.0 };
-    for v in frames {
+/// The pairs whose distance is a fact, as the actions relate parts: each hand with the head, the
+/// torso, the other hand, the other arm, the legs and the feet (touching, covering, scratching,
+/// crossing the arms); the head with the torso (bowing, raising); the left and right leg parts and
+/// feet with each other, and each foot with the other lower leg (crossing, spreading or closing
+/// the legs). Indices into [`PARTS`], each pair once, lower index first.
+pub fn related_pairs() -> Vec<(usize, usize)> {
+    let index = |name: &str| PARTS.iter().position(|p| *p == name).expect("listed parts");
+    let mut pairs = Vec::new();
+    let mut add = |a: &str, b: &str| {
+        let (a, b) = (index(a), index(b));
+        let pair = (a.min(b), a.max(b));
+        if a != b && !pairs.contains(&pair) {
+            pairs.push(pair);
+        }
+    };
+    for (side, other) in [("Left", "Right"), ("Right", "Left")] {
+        let hand = format!("{side}_Hand");
+        for target in ["Head", "Torso", "Left_Upper_Leg", "Right_Upper_Leg", "Left_Lower_Leg", "Right_Lower_Leg", "Left_Foot", "Right_Foot"] {
+            add(&hand, target);
+        }
+        for target in ["Hand", "Upper_Arm", "Lower_Arm"] {
+            add(&hand, &format!("{other}_{target}"));
+        }
+        add(&format!("{side}_Foot"), &format!("{other}_Lower_Leg"));
+    }
+    add("Head", "Torso");
+    for limb in ["Upper_Leg", "Lower_Leg", "Foot"] {
+        add(&format!("Left_{limb}"), &format!("Right_{limb}"));
+    }
+    pairs
+}
+
+/// Distance in pixels between two parts' anchors over frames.
+pub fn distances(m: &ClipMotion, a: usize, b: usize, frames: std::ops::Range<usize>) -> Vec<f64> {
+    let (w, h) = (f64::from(m.width), f64::from(m.height));
+    frames
+        .filter(|&t| t < m.num_frames)
+        .map(|t| {
+            let (p, q) = (m.coords[a][t], m.coords[b][t]);
+            (f64::from(p[0] - q[0]) * w).hypot(f64::from(p[1] - q[1]) * h)
+        })
+        .collect()
+}
+
+/// Whether two compass names point opposite ways (within 45°).
+pub fn opposite(a: &str, b: &str) -> bool {
+    const NAMES: [&str; 8] = ["right", "up-right", "up", "up-left", "left", "down-left", "down", "down-right"];
+    let (Some(i), Some(j)) = (NAMES.iter().position(|n| *n == a), NAMES.iter().position(|n| *n == b)) else {
+        return false;
+    };
+    let d = (i as i32 - j as i32).rem_euclid(8);
+    (3..=5).contains(&d)
+}
+
+fn part_facts(m: &ClipMotion, i: usize, frames: std::ops::Range<usize>, t: &Thresholds) -> PartFacts {
+    let r = |x: f64| round_to(x, 4);
+    let vectors = &m.vectors[i][frames.start.min(m.num_frames)..frames.end.min(m.num_frames)];
+    let n = vectors.len().max(1) as f64;
+    let (mut path, mut net, mut directional) = (0.0, [0.0; 2], [0.0; 4]);
+    for v in vectors {
         let (x, y) = (f64::from(v[0]), f64::from(v[1]));
-        let speed = x.hypot(y);
-        out.path += speed;
-        out.net[0] += x;
-        out.net[1] += y;
-        out.directional[0] += y.max(0.0);
-        out.directional[1] += x.max(0.0);
-        out.directional[2] += (-y).max(0.0);
-        out.directional[3] += (-x).max(0.0);
+        path += x.hypot(y);
+        net[0] += x;
+        net[1] += y;
+        directional[0] += y.max(0.0);
+        directional[1] += x.max(0.0);
+        directional[2] += (-y).max(0.0);
+        directional[3] += (-x).max(0.0);
     }
-    out.mean_speed = out.path / n;
-    for d in &mut out.directional {
-        *d /= n;
+    let mean_speed = path / n;
+    let directional = directional.map(|d| d / n);
+    PartFacts {
+        part: PARTS[i].to_string(),
+        mean_speed: r(mean_speed),
+        net: net.map(r),
+        path: r(path),
+        directional: directional.map(r),
+        moves: Verdict::of(mean_speed >= t.yes_speed, mean_speed <= t.no_speed),
+        directions: directional.map(|d| Verdict::of(d >= t.yes_speed && d >= t.direction_share * mean_speed, d <= t.no_speed)),
     }
-    out
 }
 
+/// The facts of a clip, decided with `thresholds` (stated for the reference height).
+pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
+    let t = thresholds.for_height(m.height);
+    let r2 = |x: f64| round_to(x, 2);
+    let phases: Vec<PhaseFacts> = phase_bounds(m.num_frames, m.fps)
+        .into_iter()
+        .map(|(name, from, to, start, end)| PhaseFacts {
+            name: name.into(),
+            from,
+            to,
+            start,
+            end,
+            parts: (0..PART_COUNT).map(|i| part_facts(m, i, from..to, &t)).collect(),
+        })
+        .collect();
+    let moving: Vec<bool> = (0..PART_COUNT).map(|i| phases.iter().any(|p| p.parts[i].moves == Verdict::Yes)).collect();
+    let parts = (0..PART_COUNT)
+        .map(|i| {
+            let peak = m.part(i).peak_speed;
+            let magnitude = if peak >= t.strong_speed {
+                "strongly"
+            } else if peak >= t.moderate_speed {
+                "moderately"
+            } else {
+                "slightly"
+            };
+            PartOverall { part: PARTS[i].into(), moves: moving[i], magnitude: magnitude.into() }
+        })
+        .collect();
+
+    let mut proximity = Vec::new();
+    for phase in &phases {
+        for (i, j) in related_pairs() {
+            {
+                let (a, b) = if phase.parts[i].path >= phase.parts[j].path { (i, j) } else { (j, i) };
+                let d = distances(m, a, b, phase.from..phase.to);
+                let (Some(&start), Some(&end)) = (d.first(), d.last()) else { continue };
+                let (closest, farthest) = d.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+                let need = t.approach_px.max(t.approach_fraction * start);
+                let clear = |change: f64, net: f64| Verdict::of(change >= need && net >= need / 2.0, change <= need / 4.0);
+                // Only a part that moves approaches: a distance that changes while both stay still is
+                // the anchors' noise, and "the foot moves away" would contradict "the foot is still".
+                let mover = |v: Verdict| if v == Verdict::Yes && phase.parts[a].moves != Verdict::Yes { Verdict::Unclear } else { v };
+                let approaches = mover(clear(start - closest, start - end));
+                let moves_away = mover(clear(farthest - start, end - start));
+                if approaches == Verdict::Unclear && moves_away == Verdict::Unclear {
+                    continue;
+                }
+                proximity.push(Proximity {
+                    phase: phase.name.clone(),
+                    a: PARTS[a].into(),
+                    b: PARTS[b].into(),
+                    distance: [start, closest, farthest, end].map(r2),
+                    need: r2(need),
+                    approaches,
+                    moves_away,
+                });
+            }
+        }
+    }
+
+    let energy = |i: usize| m.part(i).energy;
+    let by_energy: Vec<usize> = m.summary.by_energy.iter().map(|p| ClipMotion::index(p)).filter(|&i| moving[i]).collect();
+    let top = by_energy.first().map_or(0.0, |&i| energy(i));
+    let dominant: Vec<usize> = by_energy.iter().copied().filter(|&i| energy(i) >= t.dominant_share * top).take(3).collect();
+    let total: f64 = (0..PART_COUNT).map(energy).sum::<f64>().max(1e-9);
+    let mut starts: Vec<Start> = Vec::new();
+    // The order of motions is the dominant parts' (a sequence of sub-actions, not every twitch).
+    for &i in &dominant {
+        let s = m.part(i);
+        for p in &s.phases {
+            // Times are rounded to 0.1 s: compare with a tolerance, or 0.3 − 0.2 falls short of 0.1.
+            let long = p.end - p.start >= t.min_phase_s - 1e-9;
+            if p.mean_speed >= t.yes_speed && long && !starts.iter().any(|x| x.part == PARTS[i] && x.direction == p.direction) {
+                starts.push(Start { part: PARTS[i].into(), direction: p.direction.clone(), start: p.start });
+            }
+        }
+    }
+    starts.sort_by(|a, b| a.start.total_cmp(&b.start));
+
+    let tendency = match dominant.first().map(|&i| m.part(i)) {
+        None => "still",
+        Some(s) => {
+            let reversals = s.phases.windows(2).filter(|w| opposite(&w[0].direction, &w[1].direction)).count();
+            if reversals >= 2 {
+                "repetitive"
+            } else if s.phases.len() <= 1 && s.active_periods.len() <= 1 {
+                "single"
+            } else {
+                "continuous"
+            }
+        }
+    };
+    let onsets = m
+        .summary
+        .onset_order
+        .iter()
+        .map(|p| {
+            let i = ClipMotion::index(p);
+            (PARTS[i].to_string(), m.part(i).active_periods[0][0])
+        })
+        .collect();
+    let close = t.near_fraction * f64::from(m.height);
+    let hand_near = ["Left_Hand", "Right_Hand"].map(|hand| {
+        let mut near: Vec<String> = Vec::new();
+        for d in &m.summary.distances {
+            let other = if d.parts[0] == hand { &d.parts[1] } else if d.parts[1] == hand { &d.parts[0] } else { continue };
+            let name = if other.ends_with("Upper_Leg") { "Upper_Leg" } else { other.as_str() };
+            if d.distance.iter().any(|x| *x < close) && !near.iter().any(|n| n == name) {
+                near.push(name.to_string());
+            }
+        }
+        near
+    });
+    ClipFacts {
+        seconds: r2(m.seconds()),
+        scale: round_to(f64::from(m.height) / REFERENCE_HEIGHT, 4),
+        thresholds: t,
+        phases,
+        parts,
+        starts,
+        proximity,
+        dominant: dominant.iter().map(|&i| PARTS[i].to_string()).collect(),
+        by_energy: by_energy.iter().map(|&i| PARTS[i].to_string()).collect(),
+        lead_share: dominant.first().map_or(0.0, |&i| round_to(energy(i) / total, 4)),
+        onsets,
+        tendency: tendency.into(),
+        hand_near,
+    }
+}
+
+/// Decides a clip's facts once for every language stage. Record: `seconds`, `scale`, the clip's
+/// `thresholds`, `phases` (initial/middle/late: per part mean speed, net, path, directional
+/// components and `moves`/`directions` verdicts yes/no/unclear), `parts` (moves, magnitude),
+/// `starts` (order of motions), `proximity` (which parts approach which), `dominant`, `by_energy`,
+/// `onsets`, `tendency`, `hand_near`.
+#[configurable]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactsConfig {
+    /// When a motion counts (stated for a 1296-pixel frame height, scaled to each clip's).
+    #[serde(default)]
+    pub thresholds: Thresholds,
+}
+
+/// Input: the clip's descriptor.
+const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor");
+
+/// The registry row.
+pub const KIND: OperatorKind = OperatorKind {
+    name: "facts",
+    section: Section::Operators,
+    version: 1,
+    doc: FactsConfig::DOC,
+    inputs: &[DESCRIPTOR.port()],
+    output: Some(PortType::Any),
+    params: FactsConfig::params,
+    build,
+};
+
+fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
+    let config: FactsConfig = parse_params(params)?;
+    let t = &config.thresholds;
+    let mut diags = Vec::new();
+    // Not ordered (a NaN included) is as wrong as the wrong order.
+    if t.no_speed.partial_cmp(&t.yes_speed) != Some(std::cmp::Ordering::Less) || t.no_speed < 0.0 {
+        diags.push(param_error(params, "thresholds", "`no_speed` must be at least 0 and below `yes_speed`, or answers are not clear-cut"));
+    }
+    if !(t.moderate_speed > 0.0 && t.moderate_speed < t.strong_speed) {
+        diags.push(param_error(params, "thresholds", "`moderate_speed` must be positive and below `strong_speed`"));
+    }
+    for (name, v) in [("direction_share", t.direction_share), ("approach_fraction", t.approach_fraction), ("dominant_share", t.dominant_share), ("near_fraction", t.near_fraction)] {
+        if !(0.0..=1.0).contains(&v) {
+            diags.push(param_error(params, "thresholds", format!("`{name}` must be in [0, 1]")));
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(built(&config.clone(), Runtime::Record(Arc::new(Facts { config }))))
+}
+
+struct Facts {
+    config: FactsConfig,
+}
+
+impl RecordOperator for Facts {
+    fn run(&self, _clip: &Clip, inputs: &[&Value], _ctx: &mut RecordContext<'_>) -> Result<Output, String> {
+        let m = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
+        let record = serde_json::to_value(facts(&m, &self.config.thresholds)).expect("facts serialise");
+        Ok(Output::record(record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::motion_summary::{SummaryParams, summarise};
+
+    /// 3 s at 30 fps at `height`: the head moves up at 0.3 px/frame (scaled) through the first third.
+    fn head_up(height: u32) -> ClipMotion {
+        let n = 90;
+        let k = height as f32 / 1296.0;
+        let mut vectors = vec![vec![[0.0f32, 0.0]; n]; PART_COUNT];
+        for v in vectors[0].iter_mut().take(30) {
+            *v = [0.0, 0.3 * k];
+        }
+        let coords = vec![vec![[0.5f32, 0.5]; n]; PART_COUNT];
+        let p = SummaryParams { noise_floor: 0.1, relative_threshold: 0.3, merge_gap: 0.2, min_period: 0.1 };
+        let summary = summarise(&vectors, &coords, 1080, height, 30.0, &p);
+        ClipMotion { fps: 30.0, num_frames: n, width: 1080, height, vectors, coords, summary }
+    }
+
+    #[test]
+    fn verdicts_scale_with_the_clip_and_leave_the_margin_unclear() {
+        for height in [1296, 648] {
+            let f = facts(&head_up(height), &Thresholds::default());
+            let head = f.part("initial", "Head").unwrap();
+            assert_eq!(head.moves, Verdict::Yes, "at {height}");
+            assert_eq!(head.ways(), ["up"]);
+            assert_eq!(head.directions[2], Verdict::No);
+            assert_eq!(f.part("middle", "Head").unwrap().moves, Verdict::No);
+            assert!(f.moves(0) && !f.moves(1));
+            assert_eq!(f.dominant, ["Head"]);
+            assert_eq!(f.tendency, "single");
+        }
+        // Half the speed of "yes" and twice "no": neither.
+        let mut m = head_up(1296);
+        for v in m.vectors[0].iter_mut().take(30) {
+            *v = [0.0, 0.1];
+        }
+        let f = facts(&m, &Thresholds::default());
+        assert_eq!(f.part("initial", "Head").unwrap().moves, Verdict::Unclear);
+        assert!(opposite("up", "down") && opposite("up", "down-left") && !opposite("up", "left"));
+        // The record reads back as it was written.
+        assert_eq!(ClipFacts::from_record(&serde_json::to_value(&f).unwrap()).unwrap(), f);
+    }
+}

@@ -3,6 +3,7 @@
 //! client and prompt templates they use. Each runs offline by default (`rules` backends and
 //! baselines) and switches to an OpenAI-compatible endpoint by YAML alone.
 
+pub mod agreement;
 pub mod answers;
 pub mod backend;
 pub mod caption;
@@ -14,6 +15,7 @@ pub mod frames;
 pub mod judge;
 pub mod judge_rules;
 pub mod llm;
+pub mod oracle;
 pub mod prompt;
 pub mod qa;
 pub mod respond;

@@ -6,7 +6,8 @@
 //! section each). Built-in baselines that need no network: `random`
 //! (seeded), `majority` (the most common class of the reference benchmark's
 //! clip statistics; always `yes`), and `descriptor-oracle` (answers from the
-//! descriptor: an upper bound that shows the items are answerable).
+//! clip's facts and descriptor, [`super::oracle`]: an upper baseline that
+//! shows the items are answerable).
 //! Record: `{"model", "answers": [{"id", "task", "reply", "parsed"}]}`.
 
 use std::path::PathBuf;
@@ -16,11 +17,11 @@ use serde_json::{Value, json};
 use super::answers;
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::clip_motion::ClipMotion;
-use super::describe::{describe_rules, structure};
+use super::facts::ClipFacts;
 use super::frames::{probe_image, sample_data_urls};
-use super::qa::claims::Claim;
+use super::oracle;
 use super::qa::recognition::{LETTERS, label_line};
-use super::qa::{Item, TASKS, Thresholds, check};
+use super::qa::{Item, TASKS};
 use super::rng::Rng;
 use crate::language::llm::{Content, Endpoint, Message};
 use crate::common::taxonomy::{ACTIONS, BODY_LEVELS};
@@ -80,14 +81,16 @@ pub struct RespondConfig {
 const QA: RecordIn = RecordIn::new(0, "qa");
 /// Input: the clip's descriptor (for the oracle).
 const DESCRIPTOR: RecordIn = RecordIn::new(1, "descriptor");
+/// Input: the clip's facts (for the oracle).
+const FACTS: RecordIn = RecordIn::new(2, "facts");
 
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "respond",
     section: Section::Operators,
-    version: 2,
+    version: 3,
     doc: RespondConfig::DOC,
-    inputs: &[QA.port(), DESCRIPTOR.port()],
+    inputs: &[QA.port(), DESCRIPTOR.port(), FACTS.port()],
     output: Some(PortType::Any),
     params: RespondConfig::params,
     build,
@@ -127,8 +130,7 @@ impl RecordOperator for Respond {
         let items: Vec<Item> =
             serde_json::from_value(QA.read(inputs)["items"].clone()).map_err(|e| format!("the `qa` input is not a qa record: {e}"))?;
         let motion = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
-        let thresholds: Thresholds = serde_json::from_value(QA.read(inputs)["thresholds"].clone()).unwrap_or_default();
-        let level = level_from_motion(&motion);
+        let facts = ClipFacts::from_record(FACTS.read(inputs))?;
         let frames = match &self.llm {
             Some(llm) => {
                 // A model that never sees the frames must not be scored as if it had.
@@ -145,7 +147,7 @@ impl RecordOperator for Respond {
             let reply = match self.config.backend {
                 Responder::Random => random(item, &mut Rng::new(self.config.seed, &[&item.id])),
                 Responder::Majority => majority(item),
-                Responder::DescriptorOracle => oracle(item, &motion, level, &thresholds),
+                Responder::DescriptorOracle => oracle::answer(item, &motion, &facts),
                 Responder::Llm => {
                     let llm = self.llm.as_ref().expect("built with the backend");
                     match ask(llm, item, &frames, ctx) {
@@ -224,55 +226,5 @@ fn majority(item: &Item) -> String {
         "MADU" => String::new(),
         "MARE" => label_line(LEVELS_BY_SHARE[0], "unknown"),
         _ => "yes".to_string(),
-    }
-}
-
-/// The body level the descriptor points to: the dominant part, and whether a hand comes near the head or a thigh.
-fn level_from_motion(m: &ClipMotion) -> &'static str {
-    let st = structure(m);
-    let Some(lead) = st.dominant.first() else { return "Body" };
-    let hand_near = |target: &str| {
-        let close = 0.12 * f64::from(m.height);
-        m.summary.distances.iter().any(|d| {
-            d.parts[0].ends_with("Hand") && d.parts[1].ends_with(target) && d.distance.iter().any(|x| *x < close)
-        })
-    };
-    let limb = lead.ends_with("Hand") || lead.ends_with("Arm");
-    if limb && hand_near("Head") {
-        "Head-hand"
-    } else if limb && hand_near("Upper_Leg") {
-        "Leg-hand"
-    } else if *lead == "Head" {
-        "Head"
-    } else if *lead == "Torso" {
-        "Body"
-    } else if lead.ends_with("Leg") || lead.ends_with("Foot") {
-        "Lower limb"
-    } else {
-        "Upper limb"
-    }
-}
-
-fn oracle(item: &Item, m: &ClipMotion, level: &str, thresholds: &Thresholds) -> String {
-    match item.task.as_str() {
-        "CMAR" => item.options.iter().position(|o| o == level).map_or("A", |i| LETTERS[i]).to_string(),
-        "FMAR" => {
-            let best = item
-                .options
-                .iter()
-                .position(|o| ACTIONS.iter().any(|a| a.name == o && a.body_level().name == level))
-                .unwrap_or(0);
-            LETTERS[best].to_string()
-        }
-        "MADU" => describe_rules(m, &structure(m)),
-        "MARE" => {
-            let action = ACTIONS.iter().find(|a| a.body_level().name == level).map_or("unknown", |a| a.name);
-            format!("{}\n{}", describe_rules(m, &structure(m)), label_line(level, action))
-        }
-        _ => {
-            let claim: Option<Claim> = serde_json::from_value(item.provenance.get("claim").cloned().unwrap_or(Value::Null)).ok();
-            let answer = claim.and_then(|c| check::check(m, &c, thresholds));
-            if answer.unwrap_or(true) { "yes" } else { "no" }.to_string()
-        }
     }
 }

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod contact_sheet;
 pub mod json_files;
 pub mod jsonl;
+pub mod recognition;
 pub mod report;
 pub mod report_charts;
 pub mod report_html;

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use maflow_engine::store::write_file_atomic;
 use serde_json::Value;
 
-use super::report_html;
+use super::{recognition, report_html};
 use super::results_table::{Row, flat_header, footnote, format, is_best, table};
+use crate::language::oracle::UNDECIDED;
 use crate::language::score::{COLUMNS, ModelScores, readable, score_model};
 use maflow_engine::registry::{RunInfo, SinkFailure};
 use crate::prelude::*;
@@ -94,6 +95,14 @@ pub struct Collected {
 }
 
 impl Collected {
+    /// Recognition per action: the rows, the models' names (in the rows' order) and the undecided replies.
+    pub fn by_action(&self) -> (Vec<recognition::ActionRow>, Vec<&str>, recognition::Undecided) {
+        let items: BTreeMap<&str, &Value> = self.items.iter().filter_map(|i| Some((i["id"].as_str()?, i))).collect();
+        let models: Vec<(&str, &[Value])> = self.judged.iter().map(|((m, _), r)| (m.as_str(), r.as_slice())).collect();
+        let (rows, undecided) = recognition::by_action(&items, &models);
+        (rows, models.iter().map(|(m, _)| *m).collect(), undecided)
+    }
+
     fn add(&mut self, qa: &Value, judged: &[Option<&Value>], max_items: usize) {
         let mut listed = std::collections::BTreeSet::new();
         for item in qa["items"].as_array().into_iter().flatten() {
@@ -103,7 +112,9 @@ impl Collected {
                 listed.insert(item["id"].as_str().unwrap_or("").to_string());
                 self.items.push(item.clone());
             } else if recognition {
-                self.items.push(fields(item, &["id", "clip", "task", "options", "answer"]));
+                let mut kept = fields(item, &["id", "clip", "task", "options", "answer"]);
+                kept["action"] = item["provenance"]["action"].clone();
+                self.items.push(kept);
             }
         }
         for record in judged.iter().flatten() {
@@ -118,7 +129,14 @@ impl Collected {
                     }
                     // Scores need the task, the result and whether the reply was read; the confusion matrices the CMAR/FMAR choices.
                     match row["task"].as_str() {
-                        Some("CMAR" | "FMAR") => fields(row, &["id", "task", "correct", "parsed"]),
+                        Some("CMAR" | "FMAR") => {
+                            let mut kept = fields(row, &["id", "task", "correct", "parsed"]);
+                            // Options named as equally fitting, for the per-action view.
+                            if let Some(reply) = row["reply"].as_str().filter(|r| r.contains(UNDECIDED)) {
+                                kept["reply"] = reply.into();
+                            }
+                            kept
+                        }
                         _ => {
                             let mut kept = fields(row, &["task", "correct", "L1", "L2", "L3"]);
                             kept["parsed"] = Value::Bool(readable(row));
@@ -179,7 +197,7 @@ impl SinkWriter for ReportWriter {
             .collect();
         write_file_atomic(&self.dir.join("scores.csv"), scores_csv(&scores).as_bytes())?;
         let shown = Shown { clips: self.clips, items: collected.total_items, failures: &self.failures, run: self.run.as_ref() };
-        write_file_atomic(&self.dir.join("report.md"), report_md(&scores, &shown).as_bytes())?;
+        write_file_atomic(&self.dir.join("report.md"), report_md(&scores, &collected, &shown).as_bytes())?;
         let html = report_html::render(&scores, &collected, &self.dir, &self.config, &shown);
         write_file_atomic(&self.dir.join("report.html"), html.as_bytes())
     }
@@ -258,7 +276,7 @@ pub fn parse_lines(scores: &[ModelScores]) -> Vec<(String, bool)> {
         .collect()
 }
 
-fn report_md(scores: &[ModelScores], shown: &Shown<'_>) -> String {
+fn report_md(scores: &[ModelScores], collected: &Collected, shown: &Shown<'_>) -> String {
     let (clips, items) = (shown.clips, shown.items);
     let mut out = format!("# Benchmark report\n\n{clips} clips, {items} items. Accuracy in %, judge scores 0..5; 95% bootstrap intervals over clips in `scores.csv`.\n\n");
     if let Some(summary) = shown.summary() {
@@ -305,6 +323,8 @@ fn report_md(scores: &[ModelScores], shown: &Shown<'_>) -> String {
         out.push_str(&format!("- {}{line}\n", if flag { "**Warning:** " } else { "" }));
     }
     out.push_str("\nScores from the `rules` judge are an offline proxy for an LLM judge and are not comparable with the published judge scores.\n");
+    let (rows, models, undecided) = collected.by_action();
+    out.push_str(&recognition::markdown(&rows, &models, &undecided));
     if !shown_failures(&mut out, shown.failures) {
         out.push_str("\nEvery clip was computed in this run or taken from the store.\n");
     }

@@ -13,6 +13,7 @@ use crate::language::qa::recognition::LETTERS;
 use super::report::{Collected, ReportConfig, Shown, failure_effect, parse_lines};
 use crate::common::png_io::encode_rgb_png;
 use maflow_kernels::flow::color::wheel_key;
+use super::recognition;
 use super::report_charts::{grouped_bars, ranking, series};
 use super::results_table::{GROUPS, Row, Table, footnote, format, is_best, table};
 use crate::language::score::ModelScores;
@@ -64,6 +65,8 @@ pub fn render(scores: &[ModelScores], c: &Collected, dir: &Path, config: &Report
     }
     h.push_str("<h2>Recognition: CMAR body levels, FMAR actions</h2>");
     let items: BTreeMap<&str, &Value> = c.items.iter().filter_map(|i| Some((i["id"].as_str()?, i))).collect();
+    let (rows, models, undecided) = c.by_action();
+    h.push_str(&recognition::html(&rows, &models, &undecided, esc));
     for ((model, _), records) in &c.judged {
         h.push_str(&confusion(model, "CMAR", records, &items));
         h.push_str(&fmar_picks(model, records, &items));

@@ -4,7 +4,7 @@
 //! with the generator; disagreement or doubt rejects it.
 
 use super::super::clip_motion::ClipMotion;
-use super::Thresholds;
+use super::super::facts::Thresholds;
 use super::claims::Claim;
 use crate::common::body::PARTS;
 
@@ -63,16 +63,18 @@ fn onset(m: &ClipMotion, p: usize, dir: [f64; 2], speed: f64) -> Option<f64> {
     (1..m.num_frames).find(|&t| ok(t - 1) && ok(t)).map(|t| (t - 1) as f64 / m.fps)
 }
 
-/// `Some(answer)` when the claim is clearly true or false, `None` when in doubt.
+/// `Some(answer)` when the claim is clearly true or false, `None` when in
+/// doubt. `t` are the clip's thresholds (already scaled to it, as the facts
+/// record states them).
 pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
     // The checker's own margins sit inside the generator's: a generated
     // answer near a threshold is doubted, never silently flipped.
-    let t = &t.for_clip(m);
     let (yes, no) = (t.yes_speed * 0.8, t.no_speed * 1.5);
+    let share = t.direction_share * 0.85;
     match claim {
         Claim::Moves { part: p, phase, direction } => {
             let (_, speed, along) = stats(m, part(p)?, frames(m, phase)?, direction_unit(direction)?);
-            if along >= yes && along >= 0.3 * speed {
+            if along >= yes && along >= share * speed {
                 Some(true)
             } else if along <= no {
                 Some(false)
@@ -125,7 +127,7 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
             let ta = onset(m, part(a)?, direction_unit(dir_a)?, yes)?;
             let tb = onset(m, part(b)?, direction_unit(dir_b)?, yes)?;
             let gap = tb - ta;
-            if gap.abs() < 0.1 { None } else { Some(gap > 0.0) }
+            if gap.abs() < t.order_gap_s * 2.0 / 3.0 { None } else { Some(gap > 0.0) }
         }
         Claim::Approaches { a, b, phase } | Claim::MovesAway { a, b, phase } => {
             let r = frames(m, phase)?;

@@ -8,10 +8,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::super::clip_motion::{ClipMotion, secs, spoken};
-use super::super::facts::{DIRECTIONS, PartWindow, Window, part_window, windows};
-use super::Thresholds;
-use crate::common::body::PARTS;
+use super::super::clip_motion::{secs, spoken};
+use super::super::facts::{ClipFacts, DIRECTIONS, PartFacts, PhaseFacts, Verdict, adjacent};
+use crate::common::body::{PART_COUNT, PARTS};
 use crate::common::rounding::round_to;
 
 /// A statement about a clip's motion that is true or false.
@@ -97,9 +96,9 @@ impl Claim {
     }
 
     /// The question, in the benchmark's style.
-    pub fn question(&self, m: &ClipMotion) -> String {
+    pub fn question(&self, f: &ClipFacts) -> String {
         let phase_words = |name: &str| {
-            let w = windows(m).into_iter().find(|w| w.name == name).expect("claims name known phases");
+            let w = f.phase(name).expect("claims name known phases");
             format!("{} phase of the clip ({}–{} s)", w.name, secs(w.start), secs(w.end))
         };
         match self {
@@ -129,16 +128,6 @@ impl Claim {
     }
 }
 
-/// A claim's answer when it is clear-cut: yes when `yes` holds, else no when
-/// `no` holds, else undecided (the claim is not asked).
-fn verdict(yes: bool, no: bool) -> Option<bool> {
-    match (yes, no) {
-        (true, _) => Some(true),
-        (false, true) => Some(false),
-        (false, false) => None,
-    }
-}
-
 /// `up` → `upward`, `up-left` → `up and to the left`.
 fn toward(direction: &str) -> String {
     match direction {
@@ -163,7 +152,7 @@ pub struct Candidate {
     pub provenance: Value,
 }
 
-fn pw_json(f: &PartWindow) -> Value {
+fn pf_json(f: &PartFacts) -> Value {
     let r = |x: f64| round_to(x, 2);
     json!({
         "mean_speed": r(f.mean_speed),
@@ -172,148 +161,107 @@ fn pw_json(f: &PartWindow) -> Value {
     })
 }
 
-/// Every clear-cut candidate of the four yes/no tasks.
-pub fn candidates(m: &ClipMotion, t: &Thresholds) -> Vec<Candidate> {
-    let t = &t.for_clip(m);
+/// A part moves steadily when its net displacement is at least this share of its path.
+const STEADY_SHARE: f64 = 0.5;
+
+/// Every clear-cut candidate of the four yes/no tasks, from the clip's facts.
+pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
+    let t = &f.thresholds;
     let mut out = Vec::new();
-    let ws = windows(m);
-    let facts: Vec<Vec<PartWindow>> = ws.iter().map(|w| (0..PARTS.len()).map(|i| part_window(m, i, w)).collect()).collect();
-    for (k, w) in ws.iter().enumerate() {
-        let f = &facts[k];
+    for phase in &f.phases {
+        let w = window_json(phase);
+        let p = &phase.parts;
         // SAD.
-        for (i, pf) in f.iter().enumerate() {
+        for (i, pf) in p.iter().enumerate() {
             for (d, dir) in DIRECTIONS.iter().enumerate() {
-                let value = pf.directional[d];
-                let Some(answer) = verdict(value >= t.yes_speed && value >= 0.35 * pf.mean_speed, value <= t.no_speed) else {
-                    continue;
-                };
+                let Some(answer) = pf.directions[d].answer() else { continue };
                 out.push(Candidate {
-                    claim: Claim::Moves { part: PARTS[i].into(), phase: w.name.into(), direction: (*dir).into() },
+                    claim: Claim::Moves { part: PARTS[i].into(), phase: phase.name.clone(), direction: (*dir).into() },
                     answer,
-                    provenance: json!({"phase": window_json(w), "part": PARTS[i], "facts": pw_json(pf),
-                        "rule": format!("yes if the mean {dir} component >= {} px/frame and >= 35% of the speed; no if <= {}", t.yes_speed, t.no_speed)}),
+                    provenance: json!({"phase": w, "part": PARTS[i], "facts": pf_json(pf),
+                        "rule": format!("yes if the mean {dir} component >= {:.3} px/frame and >= {:.0}% of the speed; no if <= {:.3}", t.yes_speed, 100.0 * t.direction_share, t.no_speed)}),
                 });
             }
         }
         // MAD.
-        for a in 0..PARTS.len() {
-            for b in a + 1..PARTS.len() {
-                if super::adjacent(a, b) {
+        let moving = |x: &PartFacts| x.moves == Verdict::Yes;
+        let still = |x: &PartFacts| x.moves == Verdict::No;
+        for a in 0..PART_COUNT {
+            for b in a + 1..PART_COUNT {
+                if adjacent(a, b) {
                     continue;
                 }
-                let (fa, fb) = (&f[a], &f[b]);
-                let moving = |x: &PartWindow| x.mean_speed >= t.yes_speed;
-                let still = |x: &PartWindow| x.mean_speed <= t.no_speed;
-                let both = verdict(moving(fa) && moving(fb), (moving(fa) && still(fb)) || (still(fa) && moving(fb)));
-                let provenance = |rule: String| {
-                    json!({"phase": window_json(w), "parts": [PARTS[a], PARTS[b]], "facts": [pw_json(fa), pw_json(fb)], "rule": rule})
-                };
-                if let Some(answer) = both {
+                let (fa, fb) = (&p[a], &p[b]);
+                let provenance = |rule: String| json!({"phase": w, "parts": [PARTS[a], PARTS[b]], "facts": [pf_json(fa), pf_json(fb)], "rule": rule});
+                if let Some(answer) = Verdict::of(moving(fa) && moving(fb), (moving(fa) && still(fb)) || (still(fa) && moving(fb))).answer() {
                     out.push(Candidate {
-                        claim: Claim::BothMove { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() },
+                        claim: Claim::BothMove { a: PARTS[a].into(), b: PARTS[b].into(), phase: phase.name.clone() },
                         answer,
-                        provenance: provenance(format!("moving: mean speed >= {}; still: <= {}", t.yes_speed, t.no_speed)),
+                        provenance: provenance(format!("moving: mean speed >= {:.3}; still: <= {:.3}", t.yes_speed, t.no_speed)),
                     });
                 }
                 // "a moves while b stays still", asked both ways round.
                 for (x, y, fx, fy) in [(a, b, fa, fb), (b, a, fb, fa)] {
-                    let Some(answer) = verdict(moving(fx) && still(fy), still(fx) || moving(fy)) else {
-                        continue;
-                    };
+                    let Some(answer) = Verdict::of(moving(fx) && still(fy), still(fx) || moving(fy)).answer() else { continue };
                     out.push(Candidate {
-                        claim: Claim::MovesWhileStill { a: PARTS[x].into(), b: PARTS[y].into(), phase: w.name.into() },
+                        claim: Claim::MovesWhileStill { a: PARTS[x].into(), b: PARTS[y].into(), phase: phase.name.clone() },
                         answer,
-                        provenance: json!({"phase": window_json(w), "parts": [PARTS[x], PARTS[y]], "facts": [pw_json(fx), pw_json(fy)],
-                            "rule": format!("yes if the first moves (mean speed >= {}) and the second is still (<= {}); no if the first is still or the second moves", t.yes_speed, t.no_speed)}),
+                        provenance: json!({"phase": w, "parts": [PARTS[x], PARTS[y]], "facts": [pf_json(fx), pf_json(fy)],
+                            "rule": format!("yes if the first moves (mean speed >= {:.3}) and the second is still (<= {:.3}); no if the first is still or the second moves", t.yes_speed, t.no_speed)}),
                     });
                 }
-                let steady = |x: &PartWindow| moving(x) && x.net[0].hypot(x.net[1]) >= 0.5 * x.path;
+                let steady = |x: &PartFacts| moving(x) && x.net[0].hypot(x.net[1]) >= STEADY_SHARE * x.path;
                 if steady(fa) && steady(fb) {
                     let angle = angle_between(fa.net, fb.net);
-                    let Some(answer) = verdict(angle <= 45.0, angle >= 120.0) else {
-                        continue;
-                    };
+                    let Some(answer) = Verdict::of(angle <= 45.0, angle >= 120.0).answer() else { continue };
                     out.push(Candidate {
-                        claim: Claim::SameDirection { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() },
+                        claim: Claim::SameDirection { a: PARTS[a].into(), b: PARTS[b].into(), phase: phase.name.clone() },
                         answer,
-                        provenance: provenance(format!(
-                            "angle between net displacements {angle:.0}°: yes if <= 45°, no if >= 120° (both moving steadily)"
-                        )),
+                        provenance: provenance(format!("angle between net displacements {angle:.0}°: yes if <= 45°, no if >= 120° (both moving steadily)")),
                     });
                 }
             }
         }
-        // PPR: every pair of parts not on one limb, the one that moves more named first.
-        for i in 0..PARTS.len() {
-            for j in i + 1..PARTS.len() {
-                if super::adjacent(i, j) {
-                    continue;
-                }
-                let (a, b) = if f[i].path >= f[j].path { (i, j) } else { (j, i) };
-                let d = distances(m, a, b, w.from..w.to);
-                let (Some(&start), Some(&end)) = (d.first(), d.last()) else { continue };
-                let (closest, farthest) = d.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-                let need = t.approach_px.max(t.approach_fraction * start);
-                let r = |x: f64| round_to(x, 2);
-                let facts = json!({"start": r(start), "closest": r(closest), "farthest": r(farthest), "end": r(end)});
-                let clear_change = |change: f64, net: f64| verdict(change >= need && net >= need / 2.0, change <= need / 4.0);
-                let forms = [
-                    (clear_change(start - closest, start - end), Claim::Approaches { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() }, "drops"),
-                    (clear_change(farthest - start, end - start), Claim::MovesAway { a: PARTS[a].into(), b: PARTS[b].into(), phase: w.name.into() }, "grows"),
-                ];
-                for (answer, claim, change) in forms {
-                    let Some(answer) = answer else { continue };
-                    out.push(Candidate {
-                        claim,
-                        answer,
-                        provenance: json!({"phase": window_json(w), "parts": [PARTS[a], PARTS[b]], "distance_px": facts,
-                            "rule": format!("yes if the distance {change} by >= {need:.1} px (and ends >= {:.1} px so); no if it never {change} by more than {:.1} px", need / 2.0, need / 4.0)}),
-                    });
-                }
-            }
+    }
+    // PPR: pairs of parts not on one limb, the one that moves more named first.
+    for x in &f.proximity {
+        let phase = f.phase(&x.phase).expect("proximity names a phase");
+        let [start, closest, farthest, end] = x.distance;
+        let facts = json!({"start": start, "closest": closest, "farthest": farthest, "end": end});
+        let forms = [
+            (x.approaches, Claim::Approaches { a: x.a.clone(), b: x.b.clone(), phase: x.phase.clone() }, "drops"),
+            (x.moves_away, Claim::MovesAway { a: x.a.clone(), b: x.b.clone(), phase: x.phase.clone() }, "grows"),
+        ];
+        for (verdict, claim, change) in forms {
+            let Some(answer) = verdict.answer() else { continue };
+            out.push(Candidate {
+                claim,
+                answer,
+                provenance: json!({"phase": window_json(phase), "parts": [x.a, x.b], "distance_px": facts,
+                    "rule": format!("yes if the distance {change} by >= {:.1} px (and ends >= {:.1} px so); no if it never {change} by more than {:.1} px", x.need, x.need / 2.0, x.need / 4.0)}),
+            });
         }
     }
     // MAS: first starts of direction phases, ordered clearly apart in time.
-    let mut starts: Vec<(usize, String, f64)> = Vec::new();
-    for (i, (_, s)) in m.summary.parts.iter().enumerate() {
-        for p in &s.phases {
-            // Times are rounded to 0.1 s: compare with a tolerance, or 0.3 − 0.2 falls short of 0.1.
-            if p.mean_speed >= t.yes_speed && p.end - p.start >= 0.1 - 1e-9 && !starts.iter().any(|(j, d, _)| *j == i && *d == p.direction) {
-                starts.push((i, p.direction.clone(), p.start));
-            }
-        }
-    }
-    for x in &starts {
-        for y in &starts {
-            let gap = y.2 - x.2;
-            if gap.abs() < t.order_gap_s || (x.0 == y.0 && x.1 == y.1) {
+    for x in &f.starts {
+        for y in &f.starts {
+            let gap = y.start - x.start;
+            if gap.abs() < t.order_gap_s || (x.part == y.part && x.direction == y.direction) {
                 continue;
             }
             out.push(Candidate {
-                claim: Claim::Before { a: PARTS[x.0].into(), dir_a: x.1.clone(), b: PARTS[y.0].into(), dir_b: y.1.clone() },
+                claim: Claim::Before { a: x.part.clone(), dir_a: x.direction.clone(), b: y.part.clone(), dir_b: y.direction.clone() },
                 answer: gap > 0.0,
-                provenance: json!({"first": {"part": PARTS[x.0], "direction": x.1, "start_s": x.2},
-                    "second": {"part": PARTS[y.0], "direction": y.1, "start_s": y.2},
-                    "rule": format!("the first start of each direction phase (>= {} px/frame, >= 0.1 s); asked only when >= {} s apart", t.yes_speed, t.order_gap_s)}),
+                provenance: json!({"first": {"part": x.part, "direction": x.direction, "start_s": x.start},
+                    "second": {"part": y.part, "direction": y.direction, "start_s": y.start},
+                    "rule": format!("the first start of each direction phase (>= {:.3} px/frame, >= {} s); asked only when >= {} s apart", t.yes_speed, t.min_phase_s, t.order_gap_s)}),
             });
         }
     }
     out
 }
 
-/// Distance in pixels between two parts' anchors over frames.
-fn distances(m: &ClipMotion, a: usize, b: usize, frames: std::ops::Range<usize>) -> Vec<f64> {
-    let (w, h) = (f64::from(m.width), f64::from(m.height));
-    frames
-        .filter(|&t| t < m.num_frames)
-        .map(|t| {
-            let (p, q) = (m.coords[a][t], m.coords[b][t]);
-            (f64::from(p[0] - q[0]) * w).hypot(f64::from(p[1] - q[1]) * h)
-        })
-        .collect()
-}
-
-fn window_json(w: &Window) -> Value {
+fn window_json(w: &PhaseFacts) -> Value {
     json!({"name": w.name, "start_s": w.start, "end_s": w.end})
 }
 

@@ -1,11 +1,14 @@
 //! `qa`: the benchmark items of one clip, 12 in the reference mix: CMAR ×1,
 //! FMAR ×1, SAD ×2, MAD ×2, MAS ×2, PPR ×2, MADU ×1, MARE ×1.
 //!
-//! Yes/no items come from clear-cut claims about the descriptor
-//! ([`claims`]), each confirmed by the independent [`check`]er; a clip's
-//! items of one task alternate yes and no (seeded order), so answers are
-//! balanced over the benchmark. Every closed item carries its provenance.
-//! The task mix, counts, seed and thresholds are params.
+//! Yes/no items come from the clip's facts ([`super::facts`]: claims with a
+//! clear verdict, [`claims`]), each confirmed by the independent [`check`]er
+//! on the raw descriptor frames; a "yes" is asked only when the clip's
+//! description states it, and a description that contradicts an item makes
+//! the clip an error ([`super::agreement`]). A clip's items of one task
+//! alternate yes and no (seeded order), so answers are balanced over the
+//! benchmark. Every closed item carries its provenance. The task mix,
+//! counts and seed are params; the thresholds are the `facts` operator's.
 
 pub mod check;
 pub mod claims;
@@ -15,7 +18,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::agreement::Reading;
 use super::clip_motion::ClipMotion;
+use super::facts::ClipFacts;
 use super::rng::Rng;
 use crate::common::taxonomy::action;
 use claims::{Candidate, Claim, candidates};
@@ -31,40 +36,6 @@ const REFERENCE_MIX: [(&str, u32); 8] =
 
 /// The closed tasks (scored by accuracy).
 pub const CLOSED: [&str; 6] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR"];
-
-/// When yes/no answers are clear-cut.
-#[configurable(default)]
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    /// A part moves noticeably at this mean speed (px/frame at a 1296-pixel frame height) or more.
-    #[default(0.15)]
-    pub yes_speed: f64,
-    /// A part is still at this mean speed (px/frame at a 1296-pixel frame height) or less.
-    #[default(0.06)]
-    pub no_speed: f64,
-    /// A distance changes noticeably when it drops (or grows) by this many pixels (at a 1296-pixel height) or more...
-    #[default(8.0)]
-    pub approach_px: f64,
-    /// ...and by this fraction of the starting distance.
-    #[default(0.05)]
-    pub approach_fraction: f64,
-    /// Two sub-motions are ordered only when they start this many seconds apart.
-    #[default(0.15)]
-    pub order_gap_s: f64,
-}
-
-/// The frame height the pixel thresholds are stated for (MA-52's).
-pub const REFERENCE_HEIGHT: f64 = 1296.0;
-
-impl Thresholds {
-    /// The thresholds for a clip: pixel values scale with its frame height
-    /// against MA-52's 1296, so a clip at half size asks the same questions.
-    pub fn for_clip(&self, m: &ClipMotion) -> Thresholds {
-        let k = if m.height > 0 { f64::from(m.height) / REFERENCE_HEIGHT } else { 1.0 };
-        Thresholds { yes_speed: self.yes_speed * k, no_speed: self.no_speed * k, approach_px: self.approach_px * k, ..*self }
-    }
-}
 
 /// Benchmark items of a clip over the 8 tasks (reference mix: CMAR 1, FMAR 1, SAD 2, MAD 2, MAS 2,
 /// PPR 2, MADU 1, MARE 1). Yes/no answers are computed from the descriptor, confirmed by an
@@ -82,9 +53,6 @@ pub struct QaConfig {
     /// Seed of every choice (distractors, which claims, answer order).
     #[serde(default)]
     pub seed: u64,
-    /// When yes/no answers are clear-cut.
-    #[serde(default)]
-    pub thresholds: Thresholds,
     /// Only clips of these splits get items (default: every clip), so one run
     /// can describe the training split and evaluate on the test split.
     #[serde(default)]
@@ -96,14 +64,16 @@ pub struct QaConfig {
 const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor");
 /// Input: the clip's description.
 const DESCRIPTION: RecordIn = RecordIn::new(1, "description");
+/// Input: the clip's facts.
+const FACTS: RecordIn = RecordIn::new(2, "facts");
 
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "qa",
     section: Section::Operators,
-    version: 3,
+    version: 4,
     doc: QaConfig::DOC,
-    inputs: &[DESCRIPTOR.port(), DESCRIPTION.port()],
+    inputs: &[DESCRIPTOR.port(), DESCRIPTION.port(), FACTS.port()],
     output: Some(PortType::Any),
     params: QaConfig::params,
     build,
@@ -125,21 +95,10 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
             diags.push(param_error(params, "splits", format!("unknown split `{split}`")).suggest(split, ["train", "val", "test"]));
         }
     }
-    let t = &config.thresholds;
-    // Not ordered (a NaN included) is as wrong as the wrong order.
-    if t.no_speed.partial_cmp(&t.yes_speed) != Some(std::cmp::Ordering::Less) {
-        diags.push(param_error(params, "thresholds", "`no_speed` must be below `yes_speed`, or answers are not clear-cut"));
-    }
     if !diags.is_empty() {
         return Err(diags);
     }
     Ok(built(&config.clone(), Runtime::Record(Arc::new(Qa { config }))))
-}
-
-/// Whether two parts are on the same limb chain (a question relating them says little).
-pub fn adjacent(a: usize, b: usize) -> bool {
-    const CHAINS: [[usize; 3]; 4] = [[2, 4, 6], [3, 5, 7], [8, 10, 12], [9, 11, 13]];
-    CHAINS.iter().any(|c| c.contains(&a) && c.contains(&b))
 }
 
 /// One benchmark item.
@@ -171,27 +130,49 @@ struct Qa {
 
 impl RecordOperator for Qa {
     fn run(&self, clip: &Clip, inputs: &[&Value], _ctx: &mut RecordContext<'_>) -> Result<Output, String> {
-        let thresholds = &self.config.thresholds;
+        let facts = ClipFacts::from_record(FACTS.read(inputs))?;
+        let thresholds = &facts.thresholds;
         if let Some(splits) = &self.config.splits
             && !clip.split.as_ref().is_some_and(|s| splits.contains(s))
         {
             let split = clip.split.as_deref().unwrap_or("none");
-            return Ok(Output::record(json!({"items": [], "shortfall": {}, "rejected": 0, "thresholds": thresholds, "not_evaluated": format!("split `{split}`")})));
+            return Ok(Output::record(json!({"items": [], "shortfall": {}, "rejected": 0, "unstated": 0, "thresholds": thresholds, "not_evaluated": format!("split `{split}`")})));
         }
         let m = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
         let description = DESCRIPTION.read(inputs)["description"].as_str().ok_or("the `description` input is not a description record")?;
-        let (items, shortfall, rejected) = make_items(clip, &m, description, &self.config);
-        Ok(Output::record(json!({"items": items, "shortfall": shortfall, "rejected": rejected, "thresholds": thresholds})))
+        let made = make_items(clip, &m, &facts, description, &self.config)?;
+        Ok(Output::record(json!({"items": made.items, "shortfall": made.shortfall, "rejected": made.rejected, "unstated": made.unstated, "thresholds": thresholds})))
     }
 }
 
-/// The items of a clip, what could not be asked (per task), and how many candidates the checker rejected.
-pub fn make_items(clip: &Clip, m: &ClipMotion, description: &str, config: &QaConfig) -> (Vec<Item>, BTreeMap<String, u32>, usize) {
-    let t = &config.thresholds;
-    let all = candidates(m, t);
+/// A clip's items and what could not be asked.
+#[derive(Debug)]
+pub struct Made {
+    /// The items.
+    pub items: Vec<Item>,
+    /// Items short of the mix, per task.
+    pub shortfall: BTreeMap<String, u32>,
+    /// Candidates the independent checker doubted or disagreed with.
+    pub rejected: usize,
+    /// True claims the description does not state (never asked, so every "yes" is in the reference).
+    pub unstated: usize,
+}
+
+/// The items of a clip, from its facts and checked against its raw frames and its description.
+///
+/// # Errors
+/// When the description contradicts one of the clip's clear facts (asked as an item or not): the
+/// sentence, what it contradicts, and the item when one asks it.
+pub fn make_items(clip: &Clip, m: &ClipMotion, facts: &ClipFacts, description: &str, config: &QaConfig) -> Result<Made, String> {
+    let t = &facts.thresholds;
+    let all = candidates(facts);
     let total = all.len();
-    let kept: Vec<Candidate> = all.into_iter().filter(|c| check::check(m, &c.claim, t) == Some(c.answer)).collect();
-    let rejected = total - kept.len();
+    let checked: Vec<Candidate> = all.into_iter().filter(|c| check::check(m, &c.claim, t) == Some(c.answer)).collect();
+    let rejected = total - checked.len();
+    // A "yes" the reference does not state would mark a model wrong for saying what the reference leaves out.
+    let reading = Reading::of(description);
+    let kept: Vec<Candidate> = checked.iter().filter(|c| !c.answer || reading.states(&c.claim)).cloned().collect();
+    let unstated = checked.len() - kept.len();
     let labelled = clip.label.and_then(action);
     let mut items = Vec::new();
     let mut shortfall = BTreeMap::new();
@@ -247,7 +228,7 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, description: &str, config: &QaCon
                     let mut provenance = c.provenance.clone();
                     provenance["claim"] = serde_json::to_value(&c.claim).expect("claims serialise");
                     provenance["checked"] = json!(true);
-                    made.push((c.claim.question(m), Vec::new(), if c.answer { "yes" } else { "no" }.into(), None, provenance));
+                    made.push((c.claim.question(facts), Vec::new(), if c.answer { "yes" } else { "no" }.into(), None, provenance));
                 }
             }
         }
@@ -258,7 +239,33 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, description: &str, config: &QaCon
             items.push(Item { id: format!("{}-{task}-{}", clip.id, n + 1), clip: clip.id.clone(), task: task.into(), question, options, answer, reference, provenance });
         }
     }
-    (items, shortfall, rejected)
+    // The reference may go against no clear fact of the clip, asked or not: an omitted "yes" is
+    // never asked, so only a check against every fact catches a reference that says otherwise.
+    let mut contradictions: Vec<(String, Vec<String>)> = Vec::new();
+    for c in &checked {
+        let Some(x) = reading.contradicts(&c.claim, c.answer) else { continue };
+        let asked = items.iter().find(|i| i.provenance.get("claim") == serde_json::to_value(&c.claim).ok().as_ref());
+        let label = asked.map_or(String::new(), |i| format!(", item {}", i.id));
+        let fact = format!("{} (\"{}\" is {}{label})", x.why, c.claim.question(facts), if c.answer { "yes" } else { "no" });
+        match contradictions.iter_mut().find(|(clause, _)| *clause == x.clause) {
+            Some((_, facts)) => facts.push(fact),
+            None => contradictions.push((x.clause, vec![fact])),
+        }
+    }
+    if !contradictions.is_empty() {
+        let n: usize = contradictions.iter().map(|(_, f)| f.len()).sum();
+        let shown: Vec<String> = contradictions
+            .iter()
+            .take(3)
+            .map(|(clause, facts)| {
+                let more = if facts.len() > 2 { format!(" and {} more", facts.len() - 2) } else { String::new() };
+                format!("\"{clause}\" says otherwise, but {}{more}", facts[..facts.len().min(2)].join("; and "))
+            })
+            .collect();
+        let rest = if contradictions.len() > 3 { format!(" ({} more clauses)", contradictions.len() - 3) } else { String::new() };
+        return Err(format!("the description contradicts {n} of the clip's facts: {}{rest}", shown.join(" | ")));
+    }
+    Ok(Made { items, shortfall, rejected, unstated })
 }
 
 /// An item before it has an id: question, options, answer, reference, provenance.
@@ -305,6 +312,8 @@ fn same_subject(a: &Claim, b: &Claim) -> bool {
 mod tests {
     use super::*;
     use crate::common::motion_summary::{SummaryParams, summarise};
+    use crate::language::describe::describe_rules;
+    use crate::language::facts::{Thresholds, facts};
 
     /// 3 s at 30 fps: the head nods through the first two thirds, the right
     /// hand rises toward the head in the middle third, the rest is still.
@@ -319,8 +328,8 @@ mod tests {
         let mut hand = [0.7f32, 0.8];
         for t in 0..n {
             if (32..56).contains(&t) {
-                vectors[7][t] = [-4.0, 8.0];
-                hand = [hand[0] - 4.0 / 1080.0, hand[1] - 8.0 / 1296.0];
+                vectors[7][t] = [-1.0, 2.0];
+                hand = [hand[0] - 1.0 / 1080.0, hand[1] - 2.0 / 1296.0];
             }
             coords[7][t] = hand;
         }
@@ -329,13 +338,22 @@ mod tests {
         ClipMotion { fps: 30.0, num_frames: n, width: 1080, height: 1296, vectors, coords, summary }
     }
 
+    fn described(m: &ClipMotion) -> (ClipFacts, String) {
+        let f = facts(m, &Thresholds::default());
+        let text = describe_rules(&f);
+        (f, text)
+    }
+
     #[test]
-    fn twelve_items_balanced_checked_and_labelled() {
+    fn twelve_items_balanced_checked_labelled_and_stated_by_the_description() {
         let clip = Clip { id: "0001_01_0001".into(), path: "x.mp4".into(), label: Some(9), label_name: None, participant: None, split: None };
         let config: QaConfig = serde_json::from_value(json!({})).unwrap();
         let m = clip_motion();
-        let (items, shortfall, _) = make_items(&clip, &m, "The head nods.", &config);
-        assert!(shortfall.is_empty(), "{shortfall:?}");
+        let (f, description) = described(&m);
+        let made = make_items(&clip, &m, &f, &description, &config).unwrap();
+        let items = &made.items;
+        assert!(made.shortfall.is_empty(), "{:?}", made.shortfall);
+        assert_eq!(made.unstated, 0, "the rules description states every true claim: {description}");
         assert_eq!(items.len(), 12);
         let cmar = items.iter().find(|i| i.task == "CMAR").unwrap();
         assert_eq!(cmar.options[recognition::LETTERS.iter().position(|l| *l == cmar.answer).unwrap()], "Head");
@@ -348,14 +366,33 @@ mod tests {
             sorted.sort_unstable();
             assert_eq!(sorted, ["no", "yes"], "{task}: one yes and one no per clip");
         }
+        let reading = Reading::of(&description);
         for item in items.iter().filter(|i| ["SAD", "MAD", "MAS", "PPR"].contains(&i.task.as_str())) {
             let claim: Claim = serde_json::from_value(item.provenance["claim"].clone()).unwrap();
-            assert_eq!(check::check(&m, &claim, &config.thresholds), Some(item.answer == "yes"), "{}", item.question);
+            assert_eq!(check::check(&m, &claim, &f.thresholds), Some(item.answer == "yes"), "{}", item.question);
+            assert!(reading.contradicts(&claim, item.answer == "yes").is_none(), "{}", item.question);
+            assert!(item.answer == "no" || reading.states(&claim), "{} is not in: {description}", item.question);
         }
         let ppr_yes = items.iter().find(|i| i.task == "PPR" && i.answer == "yes").unwrap();
         assert!(ppr_yes.question.contains("right hand") && ppr_yes.question.contains("middle"), "{}", ppr_yes.question);
-        // The same clip and seed give the same items; another seed changes choices, never answers' truth.
-        assert_eq!(make_items(&clip, &m, "The head nods.", &config).0, items);
+        // The same clip and seed give the same items.
+        assert_eq!(&make_items(&clip, &m, &f, &description, &config).unwrap().items, items);
+    }
+
+    #[test]
+    fn a_description_that_contradicts_an_item_is_an_error_naming_it() {
+        let clip = Clip { id: "0001_01_0001".into(), path: "x.mp4".into(), label: Some(9), label_name: None, participant: None, split: None };
+        let config: QaConfig = serde_json::from_value(json!({})).unwrap();
+        let m = clip_motion();
+        let (f, description) = described(&m);
+        // Hand-edited: the initial phase, where the head nods, now says nothing moves.
+        let start = description.find("In the initial phase").unwrap();
+        let end = start + description[start..].find(". In the middle").unwrap();
+        let planted = format!("{}In the initial phase (0.0–1.0 s), no part moves noticeably{}", &description[..start], &description[end..]);
+        let err = make_items(&clip, &m, &f, &planted, &config).unwrap_err();
+        assert!(err.contains("the description contradicts"), "{err}");
+        assert!(err.contains("\"no part moves noticeably\" says otherwise, but the head moves"), "{err}");
+        assert!(err.contains("does the head move upward noticeably?\" is yes"), "the fact is named: {err}");
     }
 
     #[test]
@@ -364,16 +401,18 @@ mod tests {
         let qa = Qa { config };
         let mut clip = Clip { id: "0001_01_0001".into(), path: "x.mp4".into(), label: Some(9), label_name: None, participant: None, split: Some("train".into()) };
         let m = clip_motion();
+        let (f, text) = described(&m);
         let descriptor = json!({"descriptor": {}, "meta": {"fps": 30.0}, "summary": {}});
-        let description = json!({"description": "The head nods."});
+        let description = json!({"description": text});
+        let facts_record = serde_json::to_value(&f).unwrap();
         let dir = std::env::temp_dir();
         let mut ctx = RecordContext { cache_dir: &dir, calls: Default::default() };
-        let out = qa.run(&clip, &[&descriptor, &description], &mut ctx).unwrap();
+        let out = qa.run(&clip, &[&descriptor, &description, &facts_record], &mut ctx).unwrap();
         assert_eq!(out.record["items"], json!([]));
         assert_eq!(out.record["not_evaluated"], "split `train`");
         // A test clip is read and asked (here the descriptor record is not a real one, so it fails on it).
         clip.split = Some("test".into());
-        assert!(qa.run(&clip, &[&descriptor, &description], &mut ctx).is_err());
-        assert_eq!(make_items(&clip, &m, "The head nods.", &qa.config).0.len(), 12);
+        assert!(qa.run(&clip, &[&descriptor, &description, &facts_record], &mut ctx).is_err());
+        assert_eq!(make_items(&clip, &m, &f, &text, &qa.config).unwrap().items.len(), 12);
     }
 }

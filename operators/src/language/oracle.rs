@@ -6,7 +6,9 @@
 //! the body level of the dominant part, with a hand that comes near the
 //! head, the torso or a thigh making it a hand level. FMAR: each option's
 //! definition (MA-52's taxonomy) is read for the motion it implies (which
-//! axis, repeated or single, up or down, a hand reaching a body part) and
+//! axis, repeated or single, up or down, a hand reaching a body part, and
+//! which part: the head for the neck or the face, the torso for the chest)
+//! and
 //! held against the facts; the best match is the answer. When the facts
 //! match two options equally (nodding and bowing the head once both move the
 //! head vertically), the answer names them, so the report shows where the
@@ -36,6 +38,8 @@ pub struct Motion {
     pub rises: Option<bool>,
     /// A hand noticeably approaches or comes near another part.
     pub reaches: bool,
+    /// The parts a hand approaches or comes near.
+    pub reached: Vec<String>,
 }
 
 /// The motion the facts show.
@@ -70,8 +74,36 @@ pub fn motion(f: &ClipFacts) -> Motion {
     };
     let rises = (rise.abs() >= 0.3 * path && path > 0.0).then_some(rise > 0.0);
     // Approaching, not resting near: a seated person's hands often lie on the thighs throughout.
-    let reaches = f.proximity.iter().any(|x| x.a.ends_with("Hand") && x.approaches == Verdict::Yes);
-    Motion { level, vertical: axis, repeated: f.tendency == "repetitive", rises, reaches }
+    let approached: Vec<&crate::language::facts::Proximity> =
+        f.proximity.iter().filter(|x| x.a.ends_with("Hand") && x.approaches == Verdict::Yes).collect();
+    let mut reached: Vec<String> = approached.iter().map(|x| x.b.clone()).collect();
+    if !approached.is_empty() {
+        reached.extend(f.hand_near.iter().flatten().cloned());
+    }
+    reached.sort();
+    reached.dedup();
+    Motion { level, vertical: axis, repeated: f.tendency == "repetitive", rises, reaches: !approached.is_empty(), reached }
+}
+
+/// The parts a definition's hand goes to, by the body words it names (`None`: it names none).
+fn target(definition: &str) -> Option<&'static [&'static str]> {
+    const HEAD: &[&str] = &["Head"];
+    const TORSO: &[&str] = &["Torso"];
+    const LEGS: &[&str] = &["Upper_Leg", "Left_Upper_Leg", "Right_Upper_Leg", "Left_Lower_Leg", "Right_Lower_Leg", "Left_Foot", "Right_Foot"];
+    const HANDS: &[&str] = &["Left_Hand", "Right_Hand", "Left_Lower_Arm", "Right_Lower_Arm", "Left_Upper_Arm", "Right_Upper_Arm"];
+    let d = definition.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| d.contains(w));
+    if has(&["neck", "face", "forehead", "eyes", "nose", "ear", "mouth", "hair", "head", "glasses", "cheek"]) {
+        Some(HEAD)
+    } else if has(&["chest", "upper body", "shoulder", "hips"]) {
+        Some(TORSO)
+    } else if has(&["leg", "calf", "foot", "feet"]) {
+        Some(LEGS)
+    } else if has(&["other arm", "hands together", "hands closer", "both hands"]) {
+        Some(HANDS)
+    } else {
+        None
+    }
 }
 
 /// What an action's definition says of its motion: vertical, repeated, rises, reaches (`None`: not said).
@@ -100,11 +132,19 @@ fn implied(a: &Action) -> [Option<bool>; 4] {
 /// How well an action fits the motion: its level counts most, then each thing its definition says.
 fn fit(a: &Action, m: &Motion) -> i32 {
     let seen = [m.vertical, Some(m.repeated), m.rises, Some(m.reaches)];
+    let implied = implied(a);
     let mut score = if a.body_level().name == m.level { 4 } else { 0 };
-    for (want, got) in implied(a).iter().zip(seen) {
+    for (want, got) in implied.iter().zip(seen) {
         if let (Some(w), Some(g)) = (want, got) {
             score += if *w == g { 1 } else { -1 };
         }
+    }
+    // Where the hand goes, when the definition says and a hand went somewhere.
+    if implied[3] == Some(true)
+        && !m.reached.is_empty()
+        && let Some(parts) = target(a.definition)
+    {
+        score += if m.reached.iter().any(|r| parts.contains(&r.as_str())) { 1 } else { -1 };
     }
     score
 }
@@ -151,7 +191,7 @@ mod tests {
     use super::*;
 
     fn head(vertical: Option<bool>, repeated: bool, rises: Option<bool>) -> Motion {
-        Motion { level: "Head", vertical, repeated, rises, reaches: false }
+        Motion { level: "Head", vertical, repeated, rises, reaches: false, reached: Vec::new() }
     }
 
     #[test]
@@ -165,9 +205,10 @@ mod tests {
         assert_eq!(name(&head(Some(true), false, Some(false))), "bowing head");
         assert_eq!(name(&head(Some(true), false, Some(true))), "head up");
         // A hand that reaches the neck is not a head action.
-        let touch = Motion { level: "Body-hand", vertical: None, repeated: false, rises: None, reaches: true };
-        let hands: Vec<String> = ["scratching or touching neck", "nodding", "waving"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(pick_action(&hands, &touch).0, 0);
+        let touch = Motion { level: "Body-hand", vertical: None, repeated: false, rises: None, reaches: true, reached: vec!["Head".into()] };
+        let hands: Vec<String> =
+            ["scratching or touching chest", "scratching or touching neck", "nodding", "waving"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(pick_action(&hands, &touch).0, 1, "the hand went to the head, not the chest");
     }
 
     #[test]

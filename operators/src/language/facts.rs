@@ -490,6 +490,7 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
 pub struct FactsConfig {
     /// When a motion counts (stated for a 1296-pixel frame height, scaled to each clip's).
     #[serde(default)]
+    #[fields(Thresholds)]
     pub thresholds: Thresholds,
 }
 
@@ -582,6 +583,10 @@ mod tests {
         let f = facts(&m, &Thresholds::default());
         assert_eq!(f.part("initial", "Head").unwrap().moves, Verdict::Unclear);
         assert!(opposite("up", "down") && opposite("up", "down-left") && !opposite("up", "left"));
+        // Thresholds that cannot give a clear verdict are refused before anything runs.
+        let node = maflow_engine::spec::tree::parse("thresholds: {yes_speed: 0.05, no_speed: 0.06}", 0, 0).unwrap();
+        let errors = build(&node).err().expect("refused");
+        assert!(errors.iter().any(|e| format!("{e:?}").contains("below `yes_speed`")), "{errors:?}");
         // The record reads back as it was written.
         assert_eq!(ClipFacts::from_record(&serde_json::to_value(&f).unwrap()).unwrap(), f);
     }

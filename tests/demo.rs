@@ -63,6 +63,8 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
     crate::report_browser::check_report(&scratch.out("demo").join("report.html"), 36);
     for node in ["pose", "segment", "flow", "align", "descriptors"] {
         assert_eq!(first["operators"][node]["computed"], 3, "{node}");
+        // Every frame-level operator counts the frames it went over (75 + 47 + 50).
+        assert_eq!(first["operators"][node]["frames"], 172, "{node}");
     }
     let frames = [("0030_01_0002", 75), ("0010_02_0101", 47), ("0019_02_0078", 50)];
     check_real_clip_descriptors(&scratch.out("demo").join("descriptors"), &frames);
@@ -80,6 +82,7 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
     for node in ["clips", "decode", "pose", "segment", "flow", "align", "descriptors", "contact-sheets"] {
         assert_eq!(second["operators"][node]["computed"], 0, "{node}");
     }
+    assert_eq!(second["operators"]["pose"]["frames"], 0, "nothing was recomputed, so no frame was gone over");
 
     let mut args: Vec<String> = vec!["plan".into(), "pipelines/demo.yaml".into()];
     args.extend(scratch.redirect());

@@ -315,8 +315,11 @@ impl<'a> Coordinator<'a> {
         let seq = result.seq as usize;
         let mut done: Vec<([u8; 32], Output)> = Vec::new();
         for (node, outcome, seconds) in result.outcomes {
+            // The producer read the clip's frames, and every consumer that computed went over them all
+            // (a consumer replayed from the store, skipped or failed counts none).
+            let over_frames = node == self.plan.stages[result.stage].producer || matches!(outcome, Outcome::Done(_));
             done.extend(self.tally(seq, node, outcome, seconds));
-            let frames = if node == self.plan.stages[result.stage].producer { result.frames } else { 0 };
+            let frames = if over_frames { result.frames } else { 0 };
             self.stats[node].frames += frames;
             if let Some(row) = self.progress_rows[node] {
                 self.progress.advance(row, frames, &CallCounts::default());

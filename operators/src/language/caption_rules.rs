@@ -53,7 +53,7 @@ pub fn caption(m: &ClipMotion, f: &ClipFacts, i: usize) -> String {
     let magnitude = &f.parts[i].magnitude;
     let [nx, ny] = s.net_displacement;
     let net = nx.hypot(ny);
-    let net_words = if net < 1.0 {
+    let net_words = if net < f.thresholds.return_px {
         "ending close to where it started".to_string()
     } else {
         format!("ending {net:.1} px {} of its start", compass(nx as f32, ny as f32))

@@ -51,6 +51,9 @@ pub struct Thresholds {
     /// A part's peak speed (px/frame) from which it moves strongly.
     #[default(3.0)]
     pub strong_speed: f64,
+    /// A part ends where it started when its net displacement over the clip is under this many pixels.
+    #[default(1.0)]
+    pub return_px: f64,
     /// A hand is near a part when their anchors come within this fraction of the frame height.
     #[default(0.12)]
     pub near_fraction: f64,
@@ -71,6 +74,7 @@ impl Thresholds {
             yes_speed: self.yes_speed * k,
             no_speed: self.no_speed * k,
             approach_px: self.approach_px * k,
+            return_px: self.return_px * k,
             moderate_speed: self.moderate_speed * k,
             strong_speed: self.strong_speed * k,
             ..*self

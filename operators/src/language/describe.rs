@@ -87,9 +87,9 @@ fn ways(ways: &[&str]) -> String {
 }
 
 /// What a phase's facts say, as one clause list: every part that moves noticeably (fastest first,
-/// with the ways it clearly moves and its speed), the parts that move only slightly, which parts
-/// approach or move away from which, then that the rest stays still. Clauses are separated by `;`
-/// so that each names one subject.
+/// grouped by the ways it clearly moves, with speeds), the parts that move only slightly, which
+/// parts approach or move away from which, then that the rest stays still. Clauses are separated
+/// by `;` so that each says one thing about its subjects.
 pub fn phase_text(f: &ClipFacts, phase: &PhaseFacts) -> String {
     let mut movers: Vec<&super::facts::PartFacts> = phase.parts.iter().filter(|p| p.moves == Verdict::Yes).collect();
     movers.sort_by(|a, b| b.mean_speed.total_cmp(&a.mean_speed));

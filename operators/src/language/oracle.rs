@@ -36,9 +36,7 @@ pub struct Motion {
     pub repeated: bool,
     /// `Some(true)`: ends up higher; `Some(false)`: lower.
     pub rises: Option<bool>,
-    /// A hand noticeably approaches or comes near another part.
-    pub reaches: bool,
-    /// The parts a hand approaches or comes near.
+    /// The parts a hand noticeably approaches, and those it comes near while doing so (empty: no hand reaches anything).
     pub reached: Vec<String>,
 }
 
@@ -82,7 +80,7 @@ pub fn motion(f: &ClipFacts) -> Motion {
     }
     reached.sort();
     reached.dedup();
-    Motion { level, vertical: axis, repeated: f.tendency == "repetitive", rises, reaches: !approached.is_empty(), reached }
+    Motion { level, vertical: axis, repeated: f.tendency == "repetitive", rises, reached }
 }
 
 /// The parts a definition's hand goes to, by the body words it names (`None`: it names none).
@@ -131,7 +129,7 @@ fn implied(a: &Action) -> [Option<bool>; 4] {
 
 /// How well an action fits the motion: its level counts most, then each thing its definition says.
 fn fit(a: &Action, m: &Motion) -> i32 {
-    let seen = [m.vertical, Some(m.repeated), m.rises, Some(m.reaches)];
+    let seen = [m.vertical, Some(m.repeated), m.rises, Some(!m.reached.is_empty())];
     let implied = implied(a);
     let mut score = if a.body_level().name == m.level { 4 } else { 0 };
     for (want, got) in implied.iter().zip(seen) {
@@ -191,7 +189,7 @@ mod tests {
     use super::*;
 
     fn head(vertical: Option<bool>, repeated: bool, rises: Option<bool>) -> Motion {
-        Motion { level: "Head", vertical, repeated, rises, reaches: false, reached: Vec::new() }
+        Motion { level: "Head", vertical, repeated, rises, reached: Vec::new() }
     }
 
     #[test]
@@ -205,7 +203,7 @@ mod tests {
         assert_eq!(name(&head(Some(true), false, Some(false))), "bowing head");
         assert_eq!(name(&head(Some(true), false, Some(true))), "head up");
         // A hand that reaches the neck is not a head action.
-        let touch = Motion { level: "Body-hand", vertical: None, repeated: false, rises: None, reaches: true, reached: vec!["Head".into()] };
+        let touch = Motion { level: "Body-hand", vertical: None, repeated: false, rises: None, reached: vec!["Head".into()] };
         let hands: Vec<String> =
             ["scratching or touching chest", "scratching or touching neck", "nodding", "waving"].iter().map(|s| s.to_string()).collect();
         assert_eq!(pick_action(&hands, &touch).0, 1, "the hand went to the head, not the chest");

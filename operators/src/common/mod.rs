@@ -5,6 +5,7 @@ pub mod body;
 pub mod folder_digest;
 pub mod motion_summary;
 pub mod onnx;
+pub mod onnx_prune;
 pub mod picture_grid;
 pub mod png_io;
 pub mod rounding;

@@ -139,47 +139,128 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Sessions of one model, shared by the workers: each call takes a free one
 /// (or opens a new one), so workers never wait on each other's inference.
+///
+/// The model is pruned to the outputs the operator reads (see
+/// [`onnx_prune`](super::onnx_prune)). Each session runs on as many threads
+/// as the calling worker owns (its `threads_per_worker`: the rayon pool the
+/// frame stage runs in), with every graph optimisation on and without
+/// spinning, so that the threads go back to the flow between inferences.
 pub struct SessionPool {
     path: PathBuf,
-    free: Mutex<Vec<Session>>,
+    /// The pruned model.
+    model: Vec<u8>,
+    /// Free sessions with their thread counts.
+    free: Mutex<Vec<(usize, Session)>>,
 }
 
 impl SessionPool {
-    /// A pool over a model file; opens one session now, so a broken model fails at build time.
-    pub fn open(path: PathBuf) -> Result<Self, String> {
-        let first = open_session(&path)?;
-        Ok(Self { path, free: Mutex::new(vec![first]) })
+    /// A pool over a model file, keeping only its outputs at positions
+    /// `outputs` (every output when empty); opens one session now, so a
+    /// broken model fails at build time.
+    pub fn open(path: PathBuf, outputs: &[usize]) -> Result<Self, String> {
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read model {}: {e}", path.display()))?;
+        let model = if outputs.is_empty() {
+            bytes
+        } else {
+            super::onnx_prune::prune(&bytes, outputs).map_err(|e| format!("cannot prune model {}: {e}", path.display()))?
+        };
+        let first = open_session(&path, &model, 1)?;
+        Ok(Self { path, model, free: Mutex::new(vec![(1, first)]) })
     }
 
-    /// Runs `f` with a session of this model.
+    /// Runs `f` with a session of this model on the calling worker's threads.
     pub fn with<R>(&self, f: impl FnOnce(&mut Session) -> Result<R, String>) -> Result<R, String> {
-        let taken = self.free.lock().expect("not poisoned").pop();
+        let threads = rayon::current_num_threads().max(1);
+        let taken = {
+            let mut free = self.free.lock().expect("not poisoned");
+            free.iter().position(|(t, _)| *t == threads).map(|i| free.swap_remove(i).1)
+        };
         let mut session = match taken {
             Some(s) => s,
-            None => open_session(&self.path)?,
+            None => open_session(&self.path, &self.model, threads)?,
         };
         let result = f(&mut session);
-        self.free.lock().expect("not poisoned").push(session);
+        self.free.lock().expect("not poisoned").push((threads, session));
         result
     }
 }
 
-fn open_session(path: &Path) -> Result<Session, String> {
+fn open_session(path: &Path, model: &[u8], threads: usize) -> Result<Session, String> {
+    use ort::session::builder::GraphOptimizationLevel;
     let env = environment()?;
     let fail = |e: &dyn std::fmt::Display| format!("cannot open model {}: {e}", path.display());
-    // One thread per session: clips already run in parallel over the workers.
-    let mut builder = Session::builder(env).map_err(|e| fail(&e))?.with_intra_threads(1).map_err(|e| fail(&e))?;
-    builder.commit_from_file(path).map_err(|e| fail(&e))
+    let builder = Session::builder(env).map_err(|e| fail(&e))?;
+    let builder = builder.with_optimization_level(GraphOptimizationLevel::All).map_err(|e| fail(&e))?;
+    let builder = builder.with_intra_threads(threads).map_err(|e| fail(&e))?;
+    let builder = builder.with_inter_threads(1).map_err(|e| fail(&e))?;
+    let mut builder = builder.with_intra_op_spinning(false).map_err(|e| fail(&e))?;
+    builder.commit_from_memory(model).map_err(|e| fail(&e))
 }
 
-/// Runs a one-input model on an NHWC float tensor; returns every output, flattened, in order.
-pub fn run(session: &mut Session, input: &[f32], shape: [usize; 4]) -> Result<Vec<Vec<f32>>, String> {
+/// One clip's input tensor and output buffers for a model, allocated once
+/// and reused for every frame.
+#[derive(Debug)]
+pub struct ModelBuffers {
+    /// The input tensor, NHWC.
+    pub input: Vec<f32>,
+    /// One buffer per output, filled by [`run`].
+    pub outputs: Vec<Vec<f32>>,
+}
+
+impl ModelBuffers {
+    /// Buffers for an `input_len`-value input and `outputs` outputs.
+    pub fn new(input_len: usize, outputs: usize) -> Self {
+        Self { input: vec![0.0; input_len], outputs: vec![Vec::new(); outputs] }
+    }
+}
+
+/// Runs a one-input model on an NHWC float tensor and copies its outputs,
+/// in order, into `outputs` (one buffer per output, reused from call to
+/// call, so a clip's frames allocate none of their own).
+pub fn run(session: &mut Session, input: &[f32], shape: [usize; 4], outputs: &mut [Vec<f32>]) -> Result<(), String> {
     let tensor = ort::value::TensorRef::from_array_view((shape, input)).map_err(|e| format!("input tensor: {e}"))?;
-    let outputs = session.run(ort::inputs![tensor]).map_err(|e| format!("inference failed: {e}"))?;
-    (0..outputs.len())
-        .map(|i| {
-            let (_, data) = outputs[i].try_extract_tensor::<f32>().map_err(|e| format!("output {i}: {e}"))?;
-            Ok(data.to_vec())
-        })
-        .collect()
+    let got = session.run(ort::inputs![tensor]).map_err(|e| format!("inference failed: {e}"))?;
+    if got.len() != outputs.len() {
+        return Err(format!("the model gave {} outputs, {} expected", got.len(), outputs.len()));
+    }
+    for (i, out) in outputs.iter_mut().enumerate() {
+        let (_, data) = got[i].try_extract_tensor::<f32>().map_err(|e| format!("output {i}: {e}"))?;
+        out.clear();
+        out.extend_from_slice(data);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The landmark model pruned to landmarks and presence gives what the whole model gives.
+    #[test]
+    fn a_pruned_model_computes_its_kept_outputs_unchanged() {
+        let Ok(path) = find_model("pose_landmark_full.onnx", None) else {
+            panic!("the landmark model is in ../shared/models or .maflow/models (bash scripts/setup.sh)");
+        };
+        let bytes = std::fs::read(&path).unwrap();
+        let names = super::super::onnx_prune::output_names(&bytes).unwrap();
+        assert_eq!(names.len(), 5, "{names:?}");
+        let whole = SessionPool::open(path.clone(), &[]).unwrap();
+        let pruned = SessionPool::open(path, &[0, 1]).unwrap();
+        let count = |m: &[u8]| super::super::onnx_prune::node_count(m).unwrap();
+        // The segmentation and heatmap heads are a quarter of the nodes (and half the work).
+        assert!(count(&pruned.model) < count(&whole.model) * 3 / 4, "{} of {} nodes", count(&pruned.model), count(&whole.model));
+        assert_eq!(super::super::onnx_prune::output_names(&pruned.model).unwrap(), names[..2]);
+        let input: Vec<f32> = (0..256 * 256 * 3).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+        let mut all = vec![Vec::new(); 5];
+        let mut kept = vec![Vec::new(); 2];
+        whole.with(|s| run(s, &input, [1, 256, 256, 3], &mut all)).unwrap();
+        pruned.with(|s| run(s, &input, [1, 256, 256, 3], &mut kept)).unwrap();
+        for k in 0..2 {
+            assert_eq!(all[k].len(), kept[k].len());
+            let worst = all[k].iter().zip(&kept[k]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(worst < 1e-3, "output {k} moved by {worst}");
+        }
+        assert!(pruned.with(|s| run(s, &input, [1, 256, 256, 3], &mut all)).is_err(), "five buffers for two outputs");
+        assert!(super::super::onnx_prune::prune(&bytes, &[5]).is_err());
+    }
 }

@@ -11,13 +11,13 @@
 
 use std::path::PathBuf;
 
-use maflow_kernels::crop::{RotatedRect, crop_to_tensor};
+use maflow_kernels::crop::{Cropper, RotatedRect};
 use maflow_kernels::resize::{ImageView, resize_area};
 
 use crate::common::body::{Joints, PartShape, Skeleton, part_shapes};
 use crate::common::picture_grid::{Grid, sample_indices};
 use crate::common::png_io::encode_rgb_png;
-use crate::common::onnx::{SessionPool, find_model, run};
+use crate::common::onnx::{ModelBuffers, SessionPool, find_model, run};
 use crate::common::rounding::round_to;
 use crate::prelude::*;
 
@@ -73,7 +73,7 @@ const SKELETON: FrameIn<Skeleton> = FrameIn::new(1, "skeleton");
 pub const KIND: OperatorKind = OperatorKind {
     name: "segment",
     section: Section::Operators,
-    version: 1,
+    version: 2,
     doc: SegmentConfig::DOC,
     inputs: &[
         Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
@@ -102,7 +102,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let selfie = match config.method {
         Method::Selfie | Method::Both => Some(Arc::new(
             find_model("selfie_segmentation.onnx", config.models.as_deref())
-                .and_then(SessionPool::open)
+                .and_then(|p| SessionPool::open(p, &[]))
                 .map_err(|why| vec![param_error(params, "method", why)])?,
         )),
         Method::Skeleton | Method::None => None,
@@ -171,6 +171,8 @@ impl FrameConsumer for SegmentOperator {
             stats: Vec::new(),
             viz_at,
             viz: Vec::new(),
+            cropper: Cropper::new(),
+            selfie_io: ModelBuffers::new(SELFIE_SIZE * SELFIE_SIZE * 3, 1),
         }))
     }
 }
@@ -184,6 +186,9 @@ struct SegmentTask {
     stats: Vec<(f32, [f32; 4])>,
     viz_at: Option<Vec<u64>>,
     viz: Vec<Vec<u8>>,
+    /// The crop's scratch and the selfie model's tensors, reused frame after frame.
+    cropper: Cropper,
+    selfie_io: ModelBuffers,
 }
 
 impl SegmentTask {
@@ -207,23 +212,31 @@ impl SegmentTask {
         mask
     }
 
-    fn selfie_mask(&self, frame: &Frame, skeleton: Option<&Skeleton>) -> Result<Vec<u8>, String> {
+    fn selfie_mask(&mut self, frame: &Frame, skeleton: Option<&Skeleton>) -> Result<Vec<u8>, String> {
         let pool = self.selfie.as_ref().expect("selfie methods open the model");
         let (fw, fh) = (frame.width as usize, frame.height as usize);
         let rgb = ImageView { data: &frame.data, width: fw, height: fh, stride: fw * 3, channels: 3 };
         let region = skeleton.and_then(person_square).unwrap_or_else(|| RotatedRect::letterbox(fw, fh, 1.0));
-        let mut input = vec![0f32; SELFIE_SIZE * SELFIE_SIZE * 3];
-        crop_to_tensor(rgb, &region, SELFIE_SIZE, SELFIE_SIZE, 1.0 / 255.0, 0.0, &mut input);
-        let outputs = pool.with(|s| run(s, &input, [1, SELFIE_SIZE, SELFIE_SIZE, 3]))?;
+        self.cropper.crop(rgb, &region, SELFIE_SIZE, SELFIE_SIZE, 1.0 / 255.0, 0.0, &mut self.selfie_io.input);
+        let ModelBuffers { input, outputs } = &mut self.selfie_io;
+        pool.with(|s| run(s, input, [1, SELFIE_SIZE, SELFIE_SIZE, 3], outputs))?;
         let prob = outputs.first().filter(|p| p.len() == SELFIE_SIZE * SELFIE_SIZE).ok_or("selfie model: unexpected output")?;
+        // Each mask pixel takes the model's pixel under its centre; the
+        // crop's coordinates are linear along a mask row.
         let (w, h) = self.size;
         let mut mask = vec![0u8; w * h];
+        let n = SELFIE_SIZE as f32;
+        let (u0, v0) = region.to_rect(0.5 / self.scale, 0.5 / self.scale);
+        let (u1, v1) = region.to_rect(1.5 / self.scale, 0.5 / self.scale);
+        let (u2, v2) = region.to_rect(0.5 / self.scale, 1.5 / self.scale);
+        let (du_x, dv_x, du_y, dv_y) = (u1 - u0, v1 - v0, u2 - u0, v2 - v0);
         for my in 0..h {
-            for mx in 0..w {
-                let (u, v) = region.to_rect((mx as f32 + 0.5) / self.scale, (my as f32 + 0.5) / self.scale);
+            let (ru, rv) = (u0 + my as f32 * du_y, v0 + my as f32 * dv_y);
+            for (mx, m) in mask[my * w..(my + 1) * w].iter_mut().enumerate() {
+                let (u, v) = (ru + mx as f32 * du_x, rv + mx as f32 * dv_x);
                 if (0.0..1.0).contains(&u) && (0.0..1.0).contains(&v) {
-                    let (px, py) = ((u * SELFIE_SIZE as f32) as usize, (v * SELFIE_SIZE as f32) as usize);
-                    mask[my * w + mx] = u8::from(prob[py * SELFIE_SIZE + px] > self.config.threshold);
+                    let (px, py) = ((u * n) as usize, (v * n) as usize);
+                    *m = u8::from(prob[py * SELFIE_SIZE + px] > self.config.threshold);
                 }
             }
         }

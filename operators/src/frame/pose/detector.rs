@@ -7,10 +7,10 @@
 //! hip centre and a point on the circle that holds the whole body — set the
 //! landmark region's centre, size and rotation.
 
-use maflow_kernels::crop::{RotatedRect, crop_to_tensor};
+use maflow_kernels::crop::{Cropper, RotatedRect};
 use maflow_kernels::resize::ImageView;
 
-use crate::common::onnx::{SessionPool, run};
+use crate::common::onnx::{ModelBuffers, SessionPool, run};
 
 /// Input side of the detector.
 pub const SIZE: usize = 224;
@@ -48,13 +48,21 @@ fn anchors() -> Vec<(f32, f32)> {
     out
 }
 
+/// The detector's outputs: boxes and scores.
+pub const OUTPUTS: usize = 2;
+
+/// Buffers for one clip's detector runs.
+pub fn buffers() -> ModelBuffers {
+    ModelBuffers::new(SIZE * SIZE * 3, OUTPUTS)
+}
+
 /// Finds the most confident person in an RGB frame, if any scores above `threshold`.
-pub fn detect(pool: &SessionPool, rgb: ImageView<'_>, threshold: f32) -> Result<Option<Detection>, String> {
+pub fn detect(pool: &SessionPool, rgb: ImageView<'_>, threshold: f32, cropper: &mut Cropper, io: &mut ModelBuffers) -> Result<Option<Detection>, String> {
     let letterbox = RotatedRect::letterbox(rgb.width, rgb.height, 1.0);
-    let mut input = vec![0f32; SIZE * SIZE * 3];
-    crop_to_tensor(rgb, &letterbox, SIZE, SIZE, 2.0 / 255.0, -1.0, &mut input);
-    let outputs = pool.with(|s| run(s, &input, [1, SIZE, SIZE, 3]))?;
-    let [boxes, scores] = &outputs[..] else { return Err(format!("detector: expected 2 outputs, got {}", outputs.len())) };
+    cropper.crop(rgb, &letterbox, SIZE, SIZE, 2.0 / 255.0, -1.0, &mut io.input);
+    let ModelBuffers { input, outputs } = io;
+    pool.with(|s| run(s, input, [1, SIZE, SIZE, 3], outputs))?;
+    let [boxes, scores] = &outputs[..] else { return Err(format!("detector: expected {OUTPUTS} outputs, got {}", outputs.len())) };
     if boxes.len() != ANCHORS * 12 || scores.len() != ANCHORS {
         return Err("detector: unexpected output sizes".into());
     }

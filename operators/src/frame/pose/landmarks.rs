@@ -7,12 +7,12 @@
 //! body-circle point, as the detector gives) used for tracking, then four
 //! unused ones; and a score that a person is in the crop.
 
-use maflow_kernels::crop::{RotatedRect, crop_to_tensor};
+use maflow_kernels::crop::{Cropper, RotatedRect};
 use maflow_kernels::resize::ImageView;
 
 use super::detector::{body_region, sigmoid};
 use crate::common::body::Keypoint;
-use crate::common::onnx::{SessionPool, run};
+use crate::common::onnx::{ModelBuffers, SessionPool, run};
 
 /// Input side of the landmark model.
 pub const SIZE: usize = 256;
@@ -31,13 +31,30 @@ pub struct Landmarks {
     pub next_region: RotatedRect,
 }
 
+/// The model outputs read: landmarks and presence (the model is pruned to
+/// them; its segmentation, heatmaps and world landmarks are never computed).
+pub const OUTPUTS: [usize; 2] = [0, 1];
+
+/// Buffers for one clip's landmark runs.
+pub fn buffers() -> ModelBuffers {
+    ModelBuffers::new(SIZE * SIZE * 3, OUTPUTS.len())
+}
+
 /// Runs the landmark model on `region` of an RGB frame.
-pub fn landmarks(pool: &SessionPool, rgb: ImageView<'_>, region: &RotatedRect) -> Result<Landmarks, String> {
-    let mut input = vec![0f32; SIZE * SIZE * 3];
-    crop_to_tensor(rgb, region, SIZE, SIZE, 1.0 / 255.0, 0.0, &mut input);
-    let outputs = pool.with(|s| run(s, &input, [1, SIZE, SIZE, 3]))?;
-    let (Some(raw), Some(flag)) = (outputs.first(), outputs.get(1)) else {
-        return Err(format!("landmark model: expected at least 2 outputs, got {}", outputs.len()));
+pub fn landmarks(pool: &SessionPool, rgb: ImageView<'_>, region: &RotatedRect, cropper: &mut Cropper, io: &mut ModelBuffers) -> Result<Landmarks, String> {
+    cropper.crop(rgb, region, SIZE, SIZE, INPUT_SCALE, 0.0, &mut io.input);
+    infer(pool, region, io)
+}
+
+/// Values per byte of the model's input.
+pub const INPUT_SCALE: f32 = 1.0 / 255.0;
+
+/// Runs the landmark model on the crop of `region` already in `io.input`.
+pub fn infer(pool: &SessionPool, region: &RotatedRect, io: &mut ModelBuffers) -> Result<Landmarks, String> {
+    let ModelBuffers { input, outputs } = io;
+    pool.with(|s| run(s, input, [1, SIZE, SIZE, 3], outputs))?;
+    let [raw, flag] = &outputs[..] else {
+        return Err(format!("landmark model: expected 2 outputs, got {}", outputs.len()));
     };
     if raw.len() != LANDMARKS * 5 || flag.is_empty() {
         return Err("landmark model: unexpected output sizes".into());

@@ -1,24 +1,32 @@
-//! End to end, side by side: the per-clip descriptor chain (decode →
-//! skeleton → segment → flow → align → descriptor) in maflow and in a
-//! Python peer (`benches/peer/pipeline.py`: PyAV, OpenCV's DIS, numpy), on
-//! the same clips in one command.
+//! End to end, side by side: the per-clip descriptor chain in maflow and
+//! in a Python peer (`benches/peer/pipeline.py`), on the same clips in one
+//! command. Two tables:
 //!
-//! The clips are the real MA-52 sample clips with their COCO skeleton files,
-//! copied `MAFLOW_E2E_COPIES` times (default 4) under new ids. Both sides use
-//! the `medium` preset at scale 0.5 and the skeleton-capsule body mask; the
-//! pose and segmentation models are left out of both (the peer would have
-//! to reimplement BlazePose's detector and tracking). Prints wall seconds,
-//! clips/s, frames/s and peak memory for maflow on 1 and 2 workers, with the
-//! cores shared among the workers (the default) and with one thread each
-//! (workers as the only parallelism), and for the peer with OpenCV on one
-//! thread and on every core; the ratios; and how far the peer's descriptors
-//! are from maflow's (px/frame). Every run is repeated `MAFLOW_E2E_ROUNDS` times
-//! (default 3), alternating, and the table gives medians. With
-//! `MAFLOW_E2E_SCALING=1` it also runs maflow on
-//! 10× the clips to show that its peak memory does not grow with them.
+//! 1. **With the models** (`pipelines/descriptors.yaml`): decode → pose →
+//!    segment → flow → align → descriptor on the three MA-52 sample clips.
+//!    The peer runs MediaPipe's own Python (`mediapipe==0.10.21`: Pose with
+//!    model_complexity=1 and its tracking, SelfieSegmentation on the whole
+//!    frame), OpenCV's DIS with the same preset and scale, and numpy
+//!    alignment with the same rules, in the environment `scripts/setup.sh`
+//!    makes (`.maflow/peer-venv`, or `$MAFLOW_PEER_PYTHON`). Both sides are
+//!    pinned with `taskset` to one core, then to two, so that they run on
+//!    the same threads. Prints per-stage ms/frame and the ratios, the whole
+//!    chain's frames/s and peak memory (maflow at 1 and 2 workers), the
+//!    landmarks' mean distance to MediaPipe's (both visible > 0.5) and the
+//!    descriptors' mean difference, per clip.
+//! 2. **From skeleton files** (`pipelines/descriptors-from-skeleton-files.yaml`):
+//!    the models left out on both sides (COCO skeleton files, capsule
+//!    masks), on `MAFLOW_E2E_COPIES` (default 2) copies of the sample clips,
+//!    maflow on 1 and 2 workers against the peer with OpenCV on 1 thread
+//!    and on every core.
+//!
+//! Every run is repeated `MAFLOW_E2E_ROUNDS` times (default 3), alternating,
+//! and the tables give medians. With `MAFLOW_E2E_SCALING=1` it also runs
+//! maflow on 10× the clips to show that its peak memory does not grow with
+//! them. `MAFLOW_E2E_ONLY=models` or `=skeletons` runs one table.
 //!
 //! Run: `cargo bench --bench e2e` (after `bash scripts/setup.sh`, which
-//! installs the peer's packages).
+//! installs the peers' packages).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,25 +36,36 @@ const SAMPLES: [&str; 3] = ["0030_01_0002", "0010_02_0101", "0019_02_0078"];
 struct Measured {
     seconds: f64,
     peak_mb: f64,
+    /// What the command printed.
+    stdout: String,
 }
 
-/// Runs a command under `/usr/bin/time -f %M` (peak resident set in KB) and times it.
-fn measure(program: &str, args: &[String]) -> Measured {
+/// Runs a command under `/usr/bin/time -f %M` (peak resident set in KB),
+/// pinned to `cores` with `taskset` when given, and times it.
+fn measure(program: &str, args: &[String], cores: Option<&str>) -> Measured {
     let report = tempfile::NamedTempFile::new().expect("temp file");
+    let mut command = Command::new("/usr/bin/time");
+    command.args(["-f", "%M", "-o"]).arg(report.path());
+    if let Some(cores) = cores {
+        command.args(["taskset", "-c", cores]);
+    }
     let started = std::time::Instant::now();
-    let status = Command::new("/usr/bin/time")
-        .args(["-f", "%M", "-o"])
-        .arg(report.path())
+    let out = command
         .arg(program)
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(std::process::Stdio::null())
-        .status()
+        .stderr(std::process::Stdio::null())
+        .output()
         .expect("/usr/bin/time runs (apt install time)");
     let seconds = started.elapsed().as_secs_f64();
-    assert!(status.success(), "{program} {args:?} failed");
+    assert!(out.status.success(), "{program} {args:?} failed");
     let kb: f64 = std::fs::read_to_string(report.path()).unwrap().trim().lines().last().unwrap().parse().unwrap();
-    Measured { seconds, peak_mb: kb / 1024.0 }
+    Measured { seconds, peak_mb: kb / 1024.0, stdout: String::from_utf8_lossy(&out.stdout).into_owned() }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 /// A dataset of `copies` × the sample clips (videos, list file, skeletons).
@@ -107,13 +126,24 @@ fn compare(ours: &Path, peer: &Path, clips: &[String]) -> Vec<(String, f64, f64)
 }
 
 fn main() {
-    let copies: usize = std::env::var("MAFLOW_E2E_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let only = std::env::var("MAFLOW_E2E_ONLY").unwrap_or_default();
+    let rounds: usize = std::env::var("MAFLOW_E2E_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+    if only != "skeletons" {
+        models_table(rounds);
+    }
+    if only != "models" {
+        skeleton_files_table(rounds);
+    }
+}
+
+/// Table 2: both sides from skeleton files, no models.
+fn skeleton_files_table(rounds: usize) {
+    let copies: usize = std::env::var("MAFLOW_E2E_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
     let root = tempfile::tempdir().expect("temp dir");
     let (data, clips) = dataset(&root.path().join("data"), copies);
     let maflow = env!("CARGO_BIN_EXE_maflow");
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let rounds: usize = std::env::var("MAFLOW_E2E_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
     let peer_out = root.path().join("peer");
     let peer_args: Vec<String> = vec![
         "benches/peer/pipeline.py".into(),
@@ -151,7 +181,7 @@ fn main() {
             if let Some(work) = work {
                 std::fs::remove_dir_all(work.join("store")).ok();
             }
-            measured[i].push(measure(program, args));
+            measured[i].push(measure(program, args, None));
         }
     }
     let rows: Vec<(String, Measured)> = runs
@@ -160,7 +190,7 @@ fn main() {
         .map(|((name, ..), mut ms)| {
             ms.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
             let peak_mb = ms.iter().map(|m| m.peak_mb).fold(0.0, f64::max);
-            (name.clone(), Measured { seconds: ms[ms.len() / 2].seconds, peak_mb })
+            (name.clone(), Measured { seconds: ms[ms.len() / 2].seconds, peak_mb, stdout: String::new() })
         })
         .collect();
     let seconds_of = |prefix: &str| rows.iter().find(|(n, _)| n.starts_with(prefix)).expect("measured").1.seconds;
@@ -168,7 +198,7 @@ fn main() {
         serde_json::from_slice(&std::fs::read(root.path().join("maflow-1-0/out/skeleton-files/run.json")).expect("run.json")).expect("JSON");
     let frames = run["operators"]["decode"]["frames"].as_u64().expect("decoded frames");
 
-    println!("\n{clips} clips, {frames} frames at 1080×1296 (medium, scale 0.5, skeleton masks), median of {rounds} rounds, peak of all:");
+    println!("\nFrom skeleton files, no models: {clips} clips, {frames} frames at 1080×1296 (medium, scale 0.5, skeleton masks), median of {rounds} rounds, peak of all:");
     let peer_seconds = seconds_of("Python peer, OpenCV on 1 thread");
     let threaded_peer_seconds = seconds_of(&format!("Python peer, OpenCV on {cores} threads"));
     println!("| run | seconds | clips/s | frames/s | peak MB | speed vs peer | vs peer on {cores} threads |");
@@ -198,8 +228,176 @@ fn main() {
     if std::env::var_os("MAFLOW_E2E_SCALING").is_some() {
         let big = root.path().join("big");
         let (big_data, big_clips) = dataset(&big.join("data"), copies * 10);
-        let m = measure(maflow, &maflow_args(&big_data, &big.join("work"), 2, None));
+        let m = measure(maflow, &maflow_args(&big_data, &big.join("work"), 2, None), None);
         let twelve = rows.iter().find(|(n, _)| n.starts_with("maflow, 2 worker(s)")).expect("measured").1.peak_mb;
         println!("\nmaflow, 2 workers: {clips} clips peak {twelve:.0} MB; {big_clips} clips peak {:.0} MB", m.peak_mb);
     }
+}
+
+/// The Python that has `mediapipe==0.10.21` (numpy < 2, so not the system's).
+fn peer_python() -> String {
+    if let Some(p) = std::env::var_os("MAFLOW_PEER_PYTHON") {
+        return p.to_string_lossy().into_owned();
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".maflow/peer-venv/bin/python");
+    assert!(venv.is_file(), "{} is missing: run `bash scripts/setup.sh` (it makes the MediaPipe peer's environment)", venv.display());
+    venv.display().to_string()
+}
+
+/// The stages both sides time, in the order of the chain.
+const STAGES: [&str; 6] = ["decode", "pose", "segment", "flow", "align", "descriptor"];
+
+/// One side's run in the models table.
+struct ModelRun {
+    name: String,
+    program: String,
+    args: Vec<String>,
+    cores: &'static str,
+    /// maflow's out and store folders; `None` for the peer.
+    work: Option<PathBuf>,
+}
+
+/// Seconds per stage of one run: maflow's from its run.json, the peer's from the line it prints.
+fn stage_seconds(run: &ModelRun, m: &Measured) -> Vec<f64> {
+    let (stages, key): (serde_json::Value, fn(&str) -> &str) = match &run.work {
+        Some(work) => {
+            let path = work.join("out/descriptors/run.json");
+            let run_json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("run.json")).expect("JSON");
+            (run_json["operators"].clone(), |s| if s == "descriptor" { "descriptors" } else { s })
+        }
+        None => {
+            let line = m.stdout.lines().rev().find(|l| l.starts_with('{')).expect("the peer prints its timing");
+            (serde_json::from_str::<serde_json::Value>(line).expect("JSON")["stages"].clone(), |s| s)
+        }
+    };
+    STAGES
+        .iter()
+        .map(|s| match &run.work {
+            Some(_) => stages[key(s)]["seconds"].as_f64().unwrap_or(0.0),
+            None => stages[key(s)].as_f64().unwrap_or(0.0),
+        })
+        .collect()
+}
+
+/// Table 1: the chain with the models on both sides.
+fn models_table(rounds: usize) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = tempfile::tempdir().expect("temp dir");
+    let maflow = env!("CARGO_BIN_EXE_maflow").to_string();
+    let python = peer_python();
+    let two_cores = std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2;
+    let peer_out = |cores: &str| root.path().join(format!("peer-{}", cores.replace(',', "")));
+    let maflow_run = |workers: usize, threads: usize, cores: &'static str| {
+        let work = root.path().join(format!("maflow-{workers}x{threads}"));
+        let set = |k: &str, v: String| ["--set".to_string(), format!("{k}={v}")];
+        let mut args: Vec<String> = ["run", "pipelines/descriptors.yaml", "-q", "-w"].map(String::from).to_vec();
+        args.push(workers.to_string());
+        args.extend(set("defaults.threads_per_worker", threads.to_string()));
+        args.extend(set("defaults.out", work.join("out").display().to_string()));
+        args.extend(set("defaults.store", work.join("store").display().to_string()));
+        ModelRun { name: format!("maflow, {workers} worker(s) × {threads} thread(s)"), program: maflow.clone(), args, cores, work: Some(work) }
+    };
+    let peer_run = |threads: usize, cores: &'static str| ModelRun {
+        name: format!("MediaPipe Python peer, OpenCV on {threads} thread(s)"),
+        program: python.clone(),
+        args: [
+            "benches/peer/pipeline.py",
+            "--models",
+            "--clips",
+            &repo.join("tests/data/ma52/videos").display().to_string(),
+            "--out",
+            &peer_out(cores).display().to_string(),
+            "--threads",
+            &threads.to_string(),
+        ]
+        .map(String::from)
+        .to_vec(),
+        cores,
+        work: None,
+    };
+    let mut runs = vec![maflow_run(1, 1, "0"), peer_run(1, "0")];
+    if two_cores {
+        runs.extend([maflow_run(1, 2, "0,1"), maflow_run(2, 1, "0,1"), peer_run(2, "0,1")]);
+    }
+    let mut measured: Vec<Vec<(Measured, Vec<f64>)>> = runs.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for (i, run) in runs.iter().enumerate() {
+            if let Some(work) = &run.work {
+                std::fs::remove_dir_all(work).ok();
+            }
+            let m = measure(&run.program, &run.args, Some(run.cores));
+            let stages = stage_seconds(run, &m);
+            measured[i].push((m, stages));
+        }
+    }
+    let frames = {
+        let run_json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.path().join("maflow-1x1/out/descriptors/run.json")).unwrap()).unwrap();
+        run_json["operators"]["decode"]["frames"].as_u64().expect("decoded frames") as f64
+    };
+    // Per run: median seconds, peak MB, median ms/frame per stage.
+    let summary: Vec<(f64, f64, Vec<f64>)> = measured
+        .iter()
+        .map(|ms| {
+            let seconds = median(ms.iter().map(|m| m.0.seconds).collect());
+            let peak = ms.iter().map(|m| m.0.peak_mb).fold(0.0, f64::max);
+            let stages = (0..STAGES.len()).map(|s| median(ms.iter().map(|m| m.1[s]).collect()) * 1000.0 / frames).collect();
+            (seconds, peak, stages)
+        })
+        .collect();
+    let by_name = |prefix: &str| runs.iter().position(|r| r.name.starts_with(prefix)).map(|i| &summary[i]);
+
+    println!("\nWith the models: the 3 sample clips, {frames} frames at 1080×1296 (pose full, segment both, flow medium at scale 0.5), median of {rounds} rounds:");
+    println!("\nPer stage, ms/frame (each side pinned to the same cores):");
+    let (m1, p1) = (by_name("maflow, 1 worker(s) × 1").unwrap(), by_name("MediaPipe Python peer, OpenCV on 1").unwrap());
+    let two = by_name("maflow, 1 worker(s) × 2").zip(by_name("MediaPipe Python peer, OpenCV on 2"));
+    print!("| stage | maflow, 1 core | peer, 1 core | peer / maflow |");
+    if two.is_some() {
+        print!(" maflow, 2 cores (1 worker × 2 threads) | peer, 2 cores | peer / maflow |");
+    }
+    println!("\n|---|---|---|---|{}", if two.is_some() { "---|---|---|" } else { "" });
+    for (s, stage) in STAGES.iter().enumerate() {
+        print!("| {stage} | {:.1} | {:.1} | {:.2}× |", m1.2[s], p1.2[s], p1.2[s] / m1.2[s].max(1e-9));
+        if let Some((m2, p2)) = two {
+            print!(" {:.1} | {:.1} | {:.2}× |", m2.2[s], p2.2[s], p2.2[s] / m2.2[s].max(1e-9));
+        }
+        println!();
+    }
+    println!("\nWhole chain (peer: pose = MediaPipe Pose; segment = SelfieSegmentation on the frame, then the capsule cut):");
+    println!("| run | cores | seconds | frames/s | peak MB | speed vs the peer on the same cores |");
+    println!("|---|---|---|---|---|---|");
+    for (run, (seconds, peak, _)) in runs.iter().zip(&summary) {
+        let peer = runs.iter().zip(&summary).find(|(r, _)| r.work.is_none() && r.cores == run.cores).map(|(_, s)| s.0).unwrap();
+        println!("| {} | {} | {seconds:.1} | {:.1} | {peak:.0} | {:.2}× |", run.name, run.cores, frames / seconds, peer / seconds);
+    }
+
+    // Agreement, from the one-core runs of the last round.
+    let maflow_out = root.path().join("maflow-1x1/out/descriptors");
+    let skeletons = std::fs::read_to_string(maflow_out.join("skeletons.jsonl")).expect("skeletons.jsonl");
+    println!("\nLandmarks against MediaPipe Python's (both visible > 0.5), and descriptors against the peer's:");
+    let ids: Vec<String> = SAMPLES.iter().map(|s| s.to_string()).collect();
+    let descriptor_diffs = compare(&maflow_out.join("descriptors"), &peer_out("0"), &ids);
+    let mut all = (0.0, 0usize);
+    for (clip, (_, mean_d, max_d)) in ids.iter().zip(&descriptor_diffs) {
+        let ours: serde_json::Value = skeletons
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["clip"] == clip.as_str())
+            .expect("the clip's skeleton track");
+        let theirs: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(peer_out("0").join(format!("{clip}.landmarks.json"))).unwrap()).unwrap();
+        let (mut sum, mut n) = (0.0, 0usize);
+        for (a, b) in ours["frames"].as_array().unwrap().iter().zip(theirs.as_array().unwrap()) {
+            for (p, q) in a["keypoints"].as_array().unwrap().iter().zip(b.as_array().unwrap()) {
+                let v = |k: &serde_json::Value, i: usize| k[i].as_f64().unwrap();
+                if v(p, 2) > 0.5 && v(q, 2) > 0.5 {
+                    sum += (v(p, 0) - v(q, 0)).hypot(v(p, 1) - v(q, 1));
+                    n += 1;
+                }
+            }
+        }
+        all = (all.0 + sum, all.1 + n);
+        println!("  {clip}: landmarks mean {:.1} px over {n}; descriptors mean |Δ| {mean_d:.3} px/frame, max {max_d:.2}", sum / n.max(1) as f64);
+    }
+    println!("  all clips: landmarks mean {:.1} px (target ≤ 12 px)", all.0 / all.1.max(1) as f64);
 }

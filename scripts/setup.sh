@@ -3,7 +3,7 @@
 # FFmpeg's development libraries (decode), clang (bindings), pkg-config, the
 # ffmpeg command, GNU time (peak memory in the benchmarks), Chromium (the
 # report's browser test), OpenCV and PyAV
-# for Python (the benchmarks' peers), NVRTC, CUDA's run-time compiler
+# for Python (the benchmarks' peers), MediaPipe's Python in .maflow/peer-venv, NVRTC, CUDA's run-time compiler
 # (compiles the flow kernels; needs no GPU), ONNX Runtime and the
 # pose/segmentation models. Safe to run again.
 set -euo pipefail
@@ -40,6 +40,24 @@ if python3 -c "import av; assert av.__version__ == '18.1.0'" 2>/dev/null; then
 else
     echo "setup: installing av==18.1.0 (end-to-end benchmark peer)"
     python3 -m pip install -q --root-user-action=ignore "av==18.1.0"
+fi
+
+# MediaPipe's own Python for the end-to-end benchmark's peer (benches/peer/pipeline.py
+# --models), pinned. mediapipe==0.10.21 needs numpy < 2, so it gets an environment of
+# its own, .maflow/peer-venv; of its dependencies only those its Pose and
+# SelfieSegmentation import are installed (not jax, sounddevice or sentencepiece).
+peer=.maflow/peer-venv
+if "$peer/bin/python" -c "import mediapipe, cv2, av; assert mediapipe.__version__ == '0.10.21'" 2>/dev/null; then
+    echo "setup: mediapipe==0.10.21 already installed in $peer"
+else
+    echo "setup: installing mediapipe==0.10.21 into $peer (end-to-end benchmark peer)"
+    rm -rf "$peer"
+    python3 -m venv "$peer"
+    "$peer/bin/pip" install -q --disable-pip-version-check --no-deps "mediapipe==0.10.21"
+    "$peer/bin/pip" install -q --disable-pip-version-check "numpy==1.26.4" "protobuf==4.25.9" "absl-py==2.5.1" \
+        "attrs==26.1.0" "flatbuffers==25.12.19" "matplotlib==3.11.2" "opencv-contrib-python-headless==4.11.0.86" "av==18.1.0" \
+        2>"$peer/pip.log" || { cat "$peer/pip.log" >&2; exit 1; }
+    # (pip names the dependencies left out on purpose in pip.log.)
 fi
 
 # NVRTC from PyPI: the CUDA kernels are compiled to PTX with it, on any machine.

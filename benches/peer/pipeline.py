@@ -1,7 +1,15 @@
 """The per-clip descriptor chain as a researcher would write it in Python:
 the peer of benches/e2e.rs.
 
-For each clip: PyAV decodes the video and keeps the luma plane; OpenCV's
+With --models (run it in the environment scripts/setup.sh makes, with
+mediapipe==0.10.21): PyAV decodes RGB frames; MediaPipe's own Pose
+(model_complexity=1, its tracking and smoothing) gives the 33 landmarks and
+its SelfieSegmentation (model_selection=0, on the whole frame) the person
+mask, cut to the skeleton's widened capsules as maflow's `both` does; the
+rest is as below. Writes <out>/<clip>.landmarks.json too, and prints the
+seconds spent in each stage.
+
+Without --models, for each clip: PyAV decodes the video and keeps the luma plane; OpenCV's
 DIS (same preset, at the same reduced scale, each pair started from the
 previous pair's flow) gives the flow; the skeleton comes from a COCO-17
 keypoint file (the person with the highest mean score per frame); numpy
@@ -12,9 +20,9 @@ part whose capsule reaches it most closely, and takes the per-part median
 (y flipped, so vy > 0 is upward). Unsure parts are interpolated between
 sure frames. Writes <out>/<clip>.json in the benchmark's shape.
 
-Usage: pipeline.py --clips DIR --skeletons DIR --out DIR [--preset medium]
-       [--scale 0.5] [--threads 1]
-Prints one JSON line: clips, frames and seconds.
+Usage: pipeline.py --clips DIR (--skeletons DIR | --models) --out DIR
+       [--preset medium] [--scale 0.5] [--threads 1]
+Prints one JSON line: clips, frames, seconds, and seconds per stage.
 """
 import argparse
 import json
@@ -32,7 +40,7 @@ PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPT
            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
 RADII = {"head": 0.42, "torso": 0.38, "upper_arm": 0.17, "lower_arm": 0.14, "hand": 0.17,
          "upper_leg": 0.22, "lower_leg": 0.17, "foot": 0.15}
-MASK_RESOLUTION, MASK_MARGIN, MIN_SCORE, MIN_PIXELS = 0.25, 1.3, 0.5, 20
+MASK_RESOLUTION, MASK_MARGIN, MIN_SCORE, MIN_PIXELS, SELFIE_THRESHOLD = 0.25, 1.3, 0.5, 20, 0.5
 
 
 def read_skeletons(path):
@@ -50,16 +58,36 @@ def read_skeletons(path):
     return frames
 
 
-def capsules(k):
-    """The 14 parts as (a, b, radius, anchor, score), COCO-17 joints."""
+def coco_joints(k):
+    """The joints the parts rest on, from COCO-17 keypoints: (xy, score) each, pairs (left, right)."""
     j = lambda i: (k[i, :2].astype(np.float32), float(k[i, 2]))
-    def mean(idx):
-        return k[idx, :2].mean(axis=0), float(min(1.0, *k[idx, 2]))
+    pair = lambda a, b: [j(a), j(b)]
+    return {"nose": j(0), "head": mean_joint(k, [0, 3, 4]), "shoulder": pair(5, 6), "elbow": pair(7, 8),
+            "wrist": pair(9, 10), "hand": pair(9, 10), "hip": pair(11, 12), "knee": pair(13, 14),
+            "ankle": pair(15, 16), "toe": pair(15, 16)}
+
+
+def blazepose_joints(k):
+    """The same joints from MediaPipe's 33 landmarks (pixels, score)."""
+    j = lambda i: (k[i, :2].astype(np.float32), float(k[i, 2]))
+    pair = lambda a, b: [j(a), j(b)]
+    return {"nose": j(0), "head": mean_joint(k, [0, 7, 8]), "shoulder": pair(11, 12), "elbow": pair(13, 14),
+            "wrist": pair(15, 16), "hand": [mean_joint(k, [15, 17, 19]), mean_joint(k, [16, 18, 20])],
+            "hip": pair(23, 24), "knee": pair(25, 26), "ankle": pair(27, 28), "toe": pair(31, 32)}
+
+
+def mean_joint(k, idx):
+    return k[idx, :2].mean(axis=0), float(min(1.0, *k[idx, 2]))
+
+
+def capsules(joints):
+    """The 14 parts as (a, b, radius, anchor, score)."""
     def mid(a, b):
         return (a[0] + b[0]) / 2, min(a[1], b[1])
-    nose, head = j(0), mean([0, 3, 4])
-    sh, el, wr, hip, kn, an = [j(5), j(6)], [j(7), j(8)], [j(9), j(10)], [j(11), j(12)], [j(13), j(14)], [j(15), j(16)]
-    neck, pelvis = mid(sh[0], sh[1]), mid(hip[0], hip[1])
+    J = joints
+    nose, head = J["nose"], J["head"]
+    neck, pelvis = mid(*J["shoulder"]), mid(*J["hip"])
+    sh = J["shoulder"]
     s = max(np.hypot(*(neck[0] - pelvis[0])), np.hypot(*(sh[0][0] - sh[1][0])), 1.0)
     def capsule(a, b, r, anchor):
         return (a[0], b[0], r * s, anchor, min(a[1], b[1]))
@@ -68,13 +96,15 @@ def capsules(k):
     shapes.append(capsule(torso_top, pelvis, RADII["torso"], (neck[0] + pelvis[0]) / 2))
     sides = []
     for i in range(2):
+        sh, el, wr, hd = J["shoulder"][i], J["elbow"][i], J["wrist"][i], J["hand"][i]
+        hp, kn, an, to = J["hip"][i], J["knee"][i], J["ankle"][i], J["toe"][i]
         sides.append([
-            capsule(sh[i], el[i], RADII["upper_arm"], (sh[i][0] + el[i][0]) / 2),
-            capsule(el[i], wr[i], RADII["lower_arm"], (el[i][0] + wr[i][0]) / 2),
-            capsule(wr[i], wr[i], RADII["hand"], wr[i][0]),
-            capsule(hip[i], kn[i], RADII["upper_leg"], (hip[i][0] + kn[i][0]) / 2),
-            capsule(kn[i], an[i], RADII["lower_leg"], (kn[i][0] + an[i][0]) / 2),
-            capsule(an[i], an[i], RADII["foot"], an[i][0]),
+            capsule(sh, el, RADII["upper_arm"], (sh[0] + el[0]) / 2),
+            capsule(el, wr, RADII["lower_arm"], (el[0] + wr[0]) / 2),
+            capsule(wr, hd, RADII["hand"], hd[0]),
+            capsule(hp, kn, RADII["upper_leg"], (hp[0] + kn[0]) / 2),
+            capsule(kn, an, RADII["lower_leg"], (kn[0] + an[0]) / 2),
+            capsule(an, to, RADII["foot"], (an[0] + to[0]) / 2),
         ])
     for a, b in zip(sides[0], sides[1]):
         shapes += [a, b]
@@ -102,9 +132,13 @@ def window(lo, hi, k, n):
     return max(int(np.floor(lo / k)), 0), min(int(np.floor(hi / k)) + 1, n)
 
 
-def body_mask(shapes, w, h):
+def mask_grid(w, h):
     mw, mh = max(round(w * MASK_RESOLUTION), 1), max(round(h * MASK_RESOLUTION), 1)
-    scale = mw / w
+    return mw, mh, mw / w
+
+
+def body_mask(shapes, w, h):
+    mw, mh, scale = mask_grid(w, h)
     mask = np.zeros((mh, mw), bool)
     x0, y0, x1, y1 = bounds(shapes, MASK_MARGIN)
     (c0, c1), (r0, r1) = window(x0, x1, 1 / scale, mw), window(y0, y1, 1 / scale, mh)
@@ -113,6 +147,54 @@ def body_mask(shapes, w, h):
     for s in shapes:
         mask[r0:r1, c0:c1] |= reach((s[0], s[1], s[2] * MASK_MARGIN), x, y) <= 1.0
     return mask, scale
+
+
+def selfie_on_grid(probability, w, h):
+    """The selfie model's full-frame probability, read at the mask grid's pixel centres."""
+    mw, mh, scale = mask_grid(w, h)
+    cols = np.minimum(((np.arange(mw) + 0.5) / scale).astype(int), w - 1)
+    rows = np.minimum(((np.arange(mh) + 0.5) / scale).astype(int), h - 1)
+    return probability[np.ix_(rows, cols)] > SELFIE_THRESHOLD
+
+
+class Stages:
+    """Seconds spent per stage."""
+
+    def __init__(self):
+        self.seconds = {}
+
+    def time(self, stage):
+        stages = self
+
+        class Span:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                stages.seconds[stage] = stages.seconds.get(stage, 0.0) + time.perf_counter() - self.start
+
+        return Span()
+
+
+class Models:
+    """MediaPipe's Pose and SelfieSegmentation, new per clip (tracking starts afresh)."""
+
+    def __init__(self):
+        import mediapipe as mp
+        self.pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+        self.selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+    def landmarks(self, rgb):
+        """(33, 3) pixels and visibility (the solutions API leaves presence at 0), or None."""
+        h, w = rgb.shape[:2]
+        found = self.pose.process(rgb).pose_landmarks
+        if found is None:
+            return None
+        return np.array([[p.x * w, p.y * h, p.visibility] for p in found.landmark], np.float32)
+
+    def close(self):
+        self.pose.close()
+        self.selfie.close()
 
 
 def measure(flow, k, shapes, mask, scale):
@@ -152,76 +234,111 @@ def fill_unsure(values, sure):
     return np.stack([np.interp(t, known, values[known, c]) for c in range(values.shape[1])], axis=1)
 
 
-def clip_descriptor(video, skeletons, preset, scale):
+def clip_descriptor(video, skeletons, preset, scale, stages):
+    """`skeletons`: per frame COCO-17 keypoints, or None to run the models."""
     dis = cv2.DISOpticalFlow_create(PRESETS[preset])
+    models = Models() if skeletons is None else None
     frames = []
-    with av.open(video) as container:
+    with stages.time("decode"), av.open(video) as container:
         stream = container.streams.video[0]
         for frame in container.decode(stream):
+            if models is not None:
+                frames.append(frame.to_ndarray(format="rgb24"))
+                continue
             plane = frame.planes[0]
             y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: frame.height, : frame.width]
             frames.append(np.ascontiguousarray(y))
-    h, w = frames[0].shape
+    h, w = frames[0].shape[:2]
     work = (max(round(w * scale), 1), max(round(h * scale), 1))
     k = 1.0 / scale
-    vectors, coords, sure = [], [], []
+    vectors, coords, sure, landmarks = [], [], [], []
     last_coord = np.full((14, 2), 0.5, np.float32)
     previous, prev_flow = None, None
-    for t, gray in enumerate(frames):
-        small = cv2.resize(gray, work, interpolation=cv2.INTER_AREA) if work != (w, h) else gray
-        kp = skeletons.get(t)
-        shapes = capsules(kp) if kp is not None else None
-        vec, ok = np.zeros((14, 2), np.float32), np.zeros(14, bool)
-        if shapes is not None:
-            last_coord = np.array([np.clip(s[3] / (w, h), 0, 1) for s in shapes], np.float32)
-        if previous is not None:
-            prev_small, prev_shapes = previous
-            # A flow argument of the right size is DIS's initial field.
-            flow = dis.calc(prev_small, small, None if prev_flow is None else prev_flow.copy())
-            prev_flow = flow
-            if prev_shapes is not None:
-                mask, mscale = body_mask(prev_shapes, w, h)
-                for p, ((u, v), n) in enumerate(measure(flow, k, prev_shapes, mask, mscale)):
-                    vec[p] = (u, v)
-                    score = min(prev_shapes[p][4], shapes[p][4] if shapes is not None else 0.0)
-                    ok[p] = score >= MIN_SCORE and n >= MIN_PIXELS
-        elif shapes is not None:
-            ok = np.array([s[4] >= MIN_SCORE for s in shapes])
-        previous = (small, shapes)
+    for t, image in enumerate(frames):
+        selfie = None
+        if models is not None:
+            with stages.time("pose"):
+                kp = models.landmarks(image)
+            landmarks.append([] if kp is None else [[round(float(v), 2) for v in p] for p in kp])
+            with stages.time("segment"):
+                selfie = selfie_on_grid(models.selfie.process(image).segmentation_mask, w, h)
+            joints = None if kp is None else blazepose_joints(kp)
+        else:
+            kp = skeletons.get(t)
+            joints = None if kp is None else coco_joints(kp)
+        shapes = capsules(joints) if joints is not None else None
+        with stages.time("segment"):
+            if shapes is None:
+                mask, mscale = np.zeros(mask_grid(w, h)[1::-1], bool), mask_grid(w, h)[2]
+            else:
+                mask, mscale = body_mask(shapes, w, h)
+            if selfie is not None:
+                mask &= selfie
+        with stages.time("flow"):
+            gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+            small = cv2.resize(gray, work, interpolation=cv2.INTER_AREA) if work != (w, h) else gray
+            flow = None
+            if previous is not None:
+                # A flow argument of the right size is DIS's initial field.
+                flow = dis.calc(previous[0], small, None if prev_flow is None else prev_flow.copy())
+                prev_flow = flow
+        with stages.time("align"):
+            vec, ok = np.zeros((14, 2), np.float32), np.zeros(14, bool)
+            if shapes is not None:
+                last_coord = np.array([np.clip(s[3] / (w, h), 0, 1) for s in shapes], np.float32)
+            if previous is not None:
+                _, prev_shapes, prev_mask = previous
+                if prev_shapes is not None:
+                    for p, ((u, v), n) in enumerate(measure(flow, k, prev_shapes, *prev_mask)):
+                        vec[p] = (u, v)
+                        score = min(prev_shapes[p][4], shapes[p][4] if shapes is not None else 0.0)
+                        ok[p] = score >= MIN_SCORE and n >= MIN_PIXELS
+            elif shapes is not None:
+                ok = np.array([s[4] >= MIN_SCORE for s in shapes])
+        previous = (small, shapes, (mask, mscale))
         vectors.append(vec)
         coords.append(last_coord.copy())
         sure.append(ok)
-    vectors, coords, sure = np.stack(vectors), np.stack(coords), np.stack(sure)
-    out = {}
-    for p, name in enumerate(PARTS):
-        v, c = fill_unsure(vectors[:, p], sure[:, p]), fill_unsure(coords[:, p], sure[:, p])
-        out[name] = [{"vector": [round(float(a), 2), round(float(b), 2)], "coord": [round(float(x), 3), round(float(y), 3)]}
-                     for (a, b), (x, y) in zip(v, c)]
-    return out, len(frames)
+    if models is not None:
+        models.close()
+    with stages.time("descriptor"):
+        vectors, coords, sure = np.stack(vectors), np.stack(coords), np.stack(sure)
+        out = {}
+        for p, name in enumerate(PARTS):
+            v, c = fill_unsure(vectors[:, p], sure[:, p]), fill_unsure(coords[:, p], sure[:, p])
+            out[name] = [{"vector": [round(float(a), 2), round(float(b), 2)], "coord": [round(float(x), 3), round(float(y), 3)]}
+                         for (a, b), (x, y) in zip(v, c)]
+    return out, landmarks, len(frames)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", required=True, help="folder of <clip>.mp4")
-    ap.add_argument("--skeletons", required=True, help="folder of <clip>.json (COCO-17)")
+    ap.add_argument("--skeletons", help="folder of <clip>.json (COCO-17)")
+    ap.add_argument("--models", action="store_true", help="run MediaPipe's Pose and SelfieSegmentation instead of reading skeletons")
     ap.add_argument("--out", required=True)
     ap.add_argument("--preset", default="medium", choices=sorted(PRESETS))
     ap.add_argument("--scale", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
+    if args.models == (args.skeletons is not None):
+        ap.error("give either --skeletons or --models")
     cv2.setNumThreads(args.threads)
     os.makedirs(args.out, exist_ok=True)
-    start, clips, frames = time.perf_counter(), 0, 0
+    start, clips, frames, stages = time.perf_counter(), 0, 0, Stages()
     for name in sorted(os.listdir(args.clips)):
         if not name.endswith(".mp4"):
             continue
         clip = name[:-4]
-        descriptor, n = clip_descriptor(os.path.join(args.clips, name), read_skeletons(os.path.join(args.skeletons, clip + ".json")),
-                                        args.preset, args.scale)
+        skeletons = None if args.models else read_skeletons(os.path.join(args.skeletons, clip + ".json"))
+        descriptor, landmarks, n = clip_descriptor(os.path.join(args.clips, name), skeletons, args.preset, args.scale, stages)
         with open(os.path.join(args.out, clip + ".json"), "w") as f:
             json.dump(descriptor, f)
+        if args.models:
+            with open(os.path.join(args.out, clip + ".landmarks.json"), "w") as f:
+                json.dump(landmarks, f)
         clips, frames = clips + 1, frames + n
-    print(json.dumps({"clips": clips, "frames": frames, "seconds": time.perf_counter() - start}))
+    print(json.dumps({"clips": clips, "frames": frames, "seconds": time.perf_counter() - start, "stages": stages.seconds}))
 
 
 if __name__ == "__main__":

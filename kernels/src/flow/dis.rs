@@ -584,8 +584,9 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (
                 }
                 let (u, v) = data.search(tpl, (px, py), cand, at_cand, iters, &mut diff);
                 let origin = init[(row0 + r) * cols + c];
-                // An update larger than the patch is not trusted.
-                chunk[k] = if (u - origin.0).hypot(v - origin.1) > limit { origin } else { (u, v) };
+                // An update larger than the patch is not trusted (lengths compared squared: no libm call).
+                let (du, dv) = (u - origin.0, v - origin.1);
+                chunk[k] = if du * du + dv * dv > limit * limit { origin } else { (u, v) };
             }
         };
         let mut forward = (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c)));

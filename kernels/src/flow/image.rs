@@ -101,6 +101,35 @@ pub fn floor(x: f32) -> f32 {
     if t > x { t - 1.0 } else { t }
 }
 
+/// An 8-bit `width × height` image averaged over `k × k` blocks into a
+/// `width / k × height / k` float image, in `storage` (reused), rows in
+/// parallel. When `k` divides both sides this equals [`GrayImage::from_u8`]
+/// then [`area_resize_f32`] bit for bit (block sums of bytes are exact in
+/// f32), with neither the full-size float copy nor the coverage tables.
+///
+/// # Panics
+/// When `k` does not divide both sides, or `data` is not `width * height` bytes.
+pub fn block_mean_u8(width: usize, height: usize, data: &[u8], k: usize, mut storage: Vec<f32>) -> GrayImage {
+    assert!(k > 0 && width % k == 0 && height % k == 0, "{k} does not divide {width}x{height}");
+    assert_eq!(data.len(), width * height, "buffer size does not match {width}x{height}");
+    let (ow, oh) = (width / k, height / k);
+    storage.clear();
+    storage.resize(ow * oh, 0.0);
+    let area = (k * k) as f32;
+    storage.par_chunks_mut(ow).with_min_len(rows_per_task(ow)).enumerate().for_each(|(y, out)| {
+        let mut sums = vec![0u32; width];
+        for row in data[y * k * width..(y + 1) * k * width].chunks_exact(width) {
+            for (s, &p) in sums.iter_mut().zip(row) {
+                *s += u32::from(p);
+            }
+        }
+        for (o, block) in out.iter_mut().zip(sums.chunks_exact(k)) {
+            *o = block.iter().sum::<u32>() as f32 / area;
+        }
+    });
+    GrayImage { width: ow, height: oh, data: storage }
+}
+
 /// Exact box-filter resize of a float image (the coverage of [`crate::resize`]).
 pub fn area_resize_f32(src: &GrayImage, width: usize, height: usize) -> GrayImage {
     let (xs, ys) = (coverage(src.width, width), coverage(src.height, height));
@@ -124,6 +153,17 @@ pub fn area_resize_f32(src: &GrayImage, width: usize, height: usize) -> GrayImag
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_means_of_bytes_equal_the_float_area_resize() {
+        let (w, h) = (60, 36);
+        let data: Vec<u8> = (0..w * h).map(|i| ((i * 7919 + i / 13) % 256) as u8).collect();
+        for k in [1, 2, 3, 4] {
+            let fast = block_mean_u8(w, h, &data, k, Vec::new());
+            let slow = area_resize_f32(&GrayImage::from_u8(w, h, &data), w / k, h / k);
+            assert_eq!(fast, slow, "k = {k}");
+        }
+    }
 
     #[test]
     fn bilinear_sampling_and_gradients_of_a_ramp() {

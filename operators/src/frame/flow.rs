@@ -13,7 +13,7 @@ use maflow_kernels::flow::color::{KEY_STRIP_HEIGHT, flow_to_rgb, key_strip};
 use maflow_kernels::flow::dis::{DisParams, Preset, resize_flow};
 use maflow_kernels::flow::estimator::{self, FlowBackend, FlowEstimator};
 use maflow_kernels::flow::field::FlowField;
-use maflow_kernels::flow::image::{GrayImage, area_resize_f32};
+use maflow_kernels::flow::image::{GrayImage, area_resize_f32, block_mean_u8};
 
 use crate::common::picture_grid::{Grid, sample_indices};
 use crate::common::png_io::encode_rgb_png;
@@ -210,6 +210,8 @@ impl FrameConsumer for FlowOperator {
             pairs: Vec::new(),
             viz_at,
             viz: Vec::new(),
+            luma: Vec::new(),
+            spare: Vec::new(),
         }))
     }
 }
@@ -227,24 +229,38 @@ struct FlowTask {
     /// Pair indices to draw, when the frame count is known.
     viz_at: Option<Vec<u64>>,
     viz: Vec<(u64, FlowField)>,
+    /// The RGB frame's luma (reused).
+    luma: Vec<u8>,
+    /// Storage for the next working image (the last one's, once its pair is done).
+    spare: Vec<f32>,
 }
 
-/// The frame as a float luma image (RGB converted with BT.601 weights).
-fn luma_image(frame: &Frame) -> GrayImage {
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    match frame.format {
-        PixelFormat::Gray => GrayImage::from_u8(w, h, &frame.data),
-        PixelFormat::Rgb => {
-            let luma: Vec<u8> = frame.data.chunks_exact(3).map(|p| crate::common::png_io::luma(p[0], p[1], p[2])).collect();
-            GrayImage::from_u8(w, h, &luma)
+impl FlowTask {
+    /// The frame's luma at the working size, as a float image. RGB is
+    /// converted with BT.601 weights; a whole-number shrink is one pass of
+    /// block means over the bytes, into the storage of the image two frames back.
+    fn work_image(&mut self, frame: &Frame) -> GrayImage {
+        let (w, h) = (frame.width as usize, frame.height as usize);
+        let luma: &[u8] = match frame.format {
+            PixelFormat::Gray => &frame.data,
+            PixelFormat::Rgb => {
+                crate::common::png_io::luma_of_rgb(&frame.data, &mut self.luma);
+                &self.luma
+            }
+        };
+        let (sw, sh) = self.work_size;
+        let storage = std::mem::take(&mut self.spare);
+        if sw > 0 && w % sw == 0 && h % sh == 0 && w / sw == h / sh {
+            return block_mean_u8(w, h, luma, w / sw, storage);
         }
+        let full = GrayImage::from_u8(w, h, luma);
+        if self.work_size == self.size { full } else { area_resize_f32(&full, sw, sh) }
     }
 }
 
 impl FrameTask for FlowTask {
     fn push(&mut self, frame: &Frame, _inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
-        let full = luma_image(frame);
-        let image = if self.work_size == self.size { full } else { area_resize_f32(&full, self.work_size.0, self.work_size.1) };
+        let image = self.work_image(frame);
         if let Some(prev) = self.previous.take() {
             let init = if self.config.temporal_init { self.previous_flow.as_ref().map(|p| &p.field) } else { None };
             let flow = self.estimator.flow(&prev, &image, init).map_err(|e| e.to_string())?;
@@ -262,6 +278,7 @@ impl FrameTask for FlowTask {
                 self.estimator.recycle(last.field);
             }
             self.previous_flow = Some(Arc::new(FlowProduct { field: flow, to_input: 1.0 / self.config.scale as f32 }));
+            self.spare = prev.data;
         }
         self.previous = Some(image);
         Ok(self.previous_flow.clone().map(|p| p as FrameProduct))
@@ -292,12 +309,17 @@ impl FrameTask for FlowTask {
 }
 
 /// Frame means of u, v, speed and the four directional components, scaled by `k` to input pixels.
+/// One pass, no buffers; each sum runs in pixel order, as [`FlowField::directional_components`] would give.
 fn pair_summary(flow: &FlowField, k: f32) -> [f32; 7] {
     let n = flow.u.len() as f32;
-    let mean = |v: &[f32]| v.iter().sum::<f32>() / n * k;
-    let speed: Vec<f32> = flow.u.iter().zip(&flow.v).map(|(u, v)| u.hypot(*v)).collect();
-    let [up, right, down, left] = flow.directional_components();
-    [mean(&flow.u), mean(&flow.v), mean(&speed), mean(&up), mean(&right), mean(&down), mean(&left)]
+    let mut sums = [0f32; 7];
+    for (&u, &v) in flow.u.iter().zip(&flow.v) {
+        let parts = [u, v, (u * u + v * v).sqrt(), (-v).max(0.0), u.max(0.0), v.max(0.0), (-u).max(0.0)];
+        for (s, p) in sums.iter_mut().zip(parts) {
+            *s += p;
+        }
+    }
+    sums.map(|s| s / n * k)
 }
 
 impl FlowTask {

@@ -269,7 +269,7 @@ mod tests {
         // (sum, count, max) of the distance between visible landmarks: warp vs reference, reference vs shifted reference.
         let mut warp = (0.0f64, 0usize, 0.0f32);
         let mut shift = warp;
-        let mut add = |acc: &mut (f64, usize, f32), a: &landmarks::Landmarks, b: &landmarks::Landmarks| {
+        let add = |acc: &mut (f64, usize, f32), a: &landmarks::Landmarks, b: &landmarks::Landmarks| {
             for (p, q) in a.keypoints.iter().zip(&b.keypoints).filter(|(p, q)| p.score > 0.5 && q.score > 0.5) {
                 let d = (p.x - q.x).hypot(p.y - q.y);
                 *acc = (acc.0 + f64::from(d), acc.1 + 1, acc.2.max(d));

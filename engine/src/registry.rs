@@ -245,6 +245,8 @@ pub struct SourceScan {
     pub clips: Vec<Clip>,
     /// Entries that are broken (e.g. listed but missing), reported per item.
     pub errors: Vec<ItemError>,
+    /// What the source decided beyond listing (for a selection: what it chose and why); in run.json.
+    pub notes: Option<serde_json::Value>,
 }
 
 /// A clip source.

@@ -220,6 +220,7 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
         (Some(store), Some(prepared)) => {
             let out_dir = plan.spec.defaults.out.join(&plan.spec.name);
             let clips = prepared.clips.len();
+            let notes = prepared.notes.clone();
             let (workers, processes) = options.topology.describe();
             let max_records = RECORD_THREADS * workers * processes * 2;
             let coordinator = Coordinator::new(&plan, store, &out_dir, prepared, jobs_per_clip, max_records, options)?
@@ -235,7 +236,7 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
             let stats: Vec<(String, NodeStats)> = plan.nodes.iter().map(|n| n.id.clone()).zip(stats).collect();
             if options.scope == RunScope::Everything {
                 let timing = RunTiming { started, started_unix };
-                write_run_json(&plan, clips, options, &out_dir, &stats, &errors, timing)?;
+                write_run_json(&plan, (clips, &notes), options, &out_dir, &stats, &errors, timing)?;
             }
             Some(RunSummary { errors, stats, out_dir })
         }
@@ -455,9 +456,10 @@ struct RunTiming {
     started_unix: u64,
 }
 
+/// `clips`: how many, and the sources' notes.
 fn write_run_json(
     plan: &Plan,
-    clips: usize,
+    (clips, notes): (usize, &[(String, serde_json::Value)]),
     options: &RunOptions,
     out_dir: &std::path::Path,
     stats: &[(String, NodeStats)],
@@ -486,6 +488,10 @@ fn write_run_json(
         "errors": errors.len(),
         "operators": operators,
     });
+    let mut run = run;
+    if !notes.is_empty() {
+        run["sources"] = notes.iter().cloned().collect::<serde_json::Map<_, _>>().into();
+    }
     let text = serde_json::to_string_pretty(&run).expect("run.json serialises") + "\n";
     write_atomic(&out_dir.join("run.json"), text.as_bytes())
 }

@@ -34,6 +34,8 @@ pub struct Prepared {
     pub clips: Vec<ClipEntry>,
     /// Listing failures (missing files, bad ids, unreadable files), in order.
     pub errors: Vec<ItemError>,
+    /// Per source that stated them: its notes (see [`SourceScan::notes`](crate::registry::SourceScan::notes)).
+    pub notes: Vec<(String, serde_json::Value)>,
 }
 
 /// Scans sources and computes keys; `store` may be absent (nothing cached yet).
@@ -50,6 +52,7 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreErro
             }
         };
         prepared.errors.extend(scan.errors);
+        prepared.notes.extend(scan.notes.map(|n| (node.id.clone(), n)));
         let mut seen = std::collections::HashSet::new();
         let mut clips = Vec::new();
         for clip in scan.clips {

@@ -110,7 +110,7 @@ pub fn floor(x: f32) -> f32 {
 /// # Panics
 /// When `k` does not divide both sides, or `data` is not `width * height` bytes.
 pub fn block_mean_u8(width: usize, height: usize, data: &[u8], k: usize, mut storage: Vec<f32>) -> GrayImage {
-    assert!(k > 0 && width % k == 0 && height % k == 0, "{k} does not divide {width}x{height}");
+    assert!(k > 0 && width.is_multiple_of(k) && height.is_multiple_of(k), "{k} does not divide {width}x{height}");
     assert_eq!(data.len(), width * height, "buffer size does not match {width}x{height}");
     let (ow, oh) = (width / k, height / k);
     storage.clear();

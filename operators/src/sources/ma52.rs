@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::prelude::*;
 
 use crate::common::taxonomy;
+use crate::sources::selection::Select;
 
 /// Clips of the MA-52 layout: a videos folder and train/val/test list files.
 /// Labels come from the list files and are resolved through the 52-action taxonomy;
@@ -35,6 +36,11 @@ pub struct Ma52Config {
     /// Read at most this many clips (after the split order), for quick trials.
     #[serde(default)]
     pub limit: Option<usize>,
+    /// Draw the clips instead of taking them all: `seed`, `hold_out` (participants for evaluation: a number or a list of ids),
+    /// `side` (`eval` or `train`), `count`, `by` (`level` or `action`), `shares` (`paper`, `equal`, `proportional` or a map)
+    /// and `min_per_action`. What was drawn and why is in run.json under `sources`.
+    #[serde(default)]
+    pub select: Option<Select>,
 }
 
 /// A dataset split.
@@ -86,6 +92,11 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: Ma52Config = parse_params(params)?;
+    if let Some(select) = &config.select
+        && let Err(why) = select.validate()
+    {
+        return Err(vec![param_error(params, "select", why)]);
+    }
     Ok(built(&config, Runtime::Source(Arc::new(Ma52Source { config: config.clone() }))))
 }
 
@@ -132,6 +143,15 @@ impl ClipSource for Ma52Source {
         }
         if skipped_missing > 0 {
             tracing::info!(skipped_missing, "listed clips absent on disk were skipped");
+        }
+        if let Some(select) = &self.config.select {
+            let drawn = select.draw(&scan.clips);
+            tracing::info!(chosen = drawn.chosen, available = drawn.available, held_out = drawn.held_out.len(), "clips drawn");
+            for (stratum, wanted, had) in &drawn.short {
+                tracing::warn!("selection: {stratum} wants {wanted} clips, the side has {had}");
+            }
+            scan.notes = Some(serde_json::json!({ "selection": &drawn }));
+            scan.clips = drawn.clips;
         }
         if let Some(limit) = self.config.limit {
             scan.clips.truncate(limit);
@@ -222,6 +242,7 @@ mod tests {
             splits: vec![Split::Train, Split::Val, Split::Test],
             missing: Missing::Error,
             limit: None,
+            select: None,
         };
         let scan = Ma52Source { config: config.clone() }.scan("clips").unwrap();
         assert_eq!(scan.clips.len(), 1);

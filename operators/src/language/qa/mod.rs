@@ -90,9 +90,11 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
             );
         }
     }
+    // MA-52's lists, and the roles a source's `select: {side: both}` gives.
+    const SPLITS: [&str; 4] = ["train", "val", "test", "eval"];
     for split in config.splits.iter().flatten() {
-        if !["train", "val", "test"].contains(&split.as_str()) {
-            diags.push(param_error(params, "splits", format!("unknown split `{split}`")).suggest(split, ["train", "val", "test"]));
+        if !SPLITS.contains(&split.as_str()) {
+            diags.push(param_error(params, "splits", format!("unknown split `{split}`")).suggest(split, SPLITS.iter().copied()));
         }
     }
     if !diags.is_empty() {

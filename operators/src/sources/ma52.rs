@@ -37,7 +37,7 @@ pub struct Ma52Config {
     #[serde(default)]
     pub limit: Option<usize>,
     /// Draw the clips instead of taking them all: `seed`, `hold_out` (participants for evaluation: a number or a list of ids),
-    /// `side` (`eval` or `train`), `count`, `by` (`level` or `action`), `shares` (`paper`, `equal`, `proportional` or a map)
+    /// `side` (`eval`, `train`, or `both`: split `eval` for the draw and `train` for the others), `count`, `by` (`level` or `action`), `shares` (`paper`, `equal`, `proportional` or a map)
     /// and `min_per_action`. What was drawn and why is in run.json under `sources`.
     #[serde(default)]
     pub select: Option<Select>,

@@ -146,7 +146,8 @@ impl Cropper {
         let (s, c) = rect.rotation.sin_cos();
         // Frame pixels per tensor pixel; the level takes the whole part of the smaller one.
         let (step_u, step_v) = (rect.width / out_w as f32, rect.height / out_h as f32);
-        let block = step_u.min(step_v).floor();
+        // (At most 1,024: block sums of bytes stay far inside u32.)
+        let block = step_u.min(step_v).floor().min(1024.0);
         // Tensor pixel (ox, oy) has its centre at frame point rect.to_image((ox+0.5)/out_w, (oy+0.5)/out_h);
         // frame pixel centres sit at integer + 0.5.
         let (x00, y00) = rect.to_image(0.5 / out_w as f32, 0.5 / out_h as f32);

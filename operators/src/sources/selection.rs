@@ -138,6 +138,9 @@ impl Select {
         if self.count == Some(0) {
             return Err("`count` must be at least 1 (leave it out to keep every clip of the side)".into());
         }
+        if self.side != Side::Eval && self.hold_out.is_none() {
+            return Err("`side: train` or `both` needs `hold_out` (which participants are held out for evaluation)".into());
+        }
         if self.shares == Some(Shares::Named(NamedShares::Paper)) && self.by != Strata::Level {
             return Err("`shares: paper` gives body-level shares: use it with `by: level`".into());
         }
@@ -467,7 +470,10 @@ mod tests {
         }
         let bad = Select { shares: Some(Shares::Map(BTreeMap::from([("elbow".to_string(), 1.0)]))), ..select.clone() };
         assert!(bad.validate().unwrap_err().contains("`elbow` is not a stratum"), "{:?}", bad.validate());
-        let bad = Select { by: Strata::Action, shares: Some(Shares::Named(NamedShares::Paper)), ..select };
+        let bad = Select { by: Strata::Action, shares: Some(Shares::Named(NamedShares::Paper)), ..select.clone() };
         assert!(bad.validate().unwrap_err().contains("by: level"));
+        let bad = Select { side: Side::Both, hold_out: None, ..select };
+        assert!(bad.validate().unwrap_err().contains("needs `hold_out`"));
+        assert!(paper(Side::Both).validate().is_ok());
     }
 }

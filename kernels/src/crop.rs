@@ -311,11 +311,6 @@ fn bilinear_edge<const CH: usize>(src: &impl Pixels, ix: isize, iy: isize, fx: f
     }
 }
 
-/// [`Cropper::crop`] with a cropper of its own (allocates its level each call).
-pub fn crop_to_tensor(src: ImageView<'_>, rect: &RotatedRect, out_w: usize, out_h: usize, scale: f32, offset: f32, out: &mut [f32]) {
-    Cropper::new().crop(src, rect, out_w, out_h, scale, offset, out);
-}
-
 /// The reference crop: every tensor pixel the mean of up to 4 × 4 bilinear
 /// samples spread over the frame pixels it covers. Exact but about 16× the
 /// work of [`Cropper::crop`]; kept to test it against.
@@ -389,7 +384,7 @@ mod tests {
         let data: Vec<u8> = (0..48).map(|i| (i * 5) as u8).collect();
         let rect = RotatedRect { cx: 4.0, cy: 3.0, width: 8.0, height: 6.0, rotation: 0.0 };
         let mut out = vec![0.0; 48];
-        crop_to_tensor(view(&data, 8, 6), &rect, 8, 6, 1.0, 0.0, &mut out);
+        Cropper::new().crop(view(&data, 8, 6), &rect, 8, 6, 1.0, 0.0, &mut out);
         for (a, b) in out.iter().zip(&data) {
             assert!((a - f32::from(*b)).abs() < 1e-3, "{a} vs {b}");
         }
@@ -403,7 +398,7 @@ mod tests {
         data[4 * 9 + 7] = 255; // (x=7, y=4), centre is (4.5, 4.5)
         let rect = RotatedRect { cx: 4.5, cy: 4.5, width: 9.0, height: 9.0, rotation: std::f32::consts::FRAC_PI_2 };
         let mut out = vec![0.0; 81];
-        crop_to_tensor(view(&data, 9, 9), &rect, 9, 9, 1.0, 0.0, &mut out);
+        Cropper::new().crop(view(&data, 9, 9), &rect, 9, 9, 1.0, 0.0, &mut out);
         let brightest = out.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
         let (ox, oy) = (brightest % 9, brightest / 9);
         let (x, y) = rect.to_image((ox as f32 + 0.5) / 9.0, (oy as f32 + 0.5) / 9.0);
@@ -434,7 +429,7 @@ mod tests {
         let data = vec![200u8; 16];
         let rect = RotatedRect { cx: 100.0, cy: 100.0, width: 4.0, height: 4.0, rotation: 0.0 };
         let mut out = vec![0.0; 16];
-        crop_to_tensor(view(&data, 4, 4), &rect, 4, 4, 2.0 / 255.0, -1.0, &mut out);
+        Cropper::new().crop(view(&data, 4, 4), &rect, 4, 4, 2.0 / 255.0, -1.0, &mut out);
         assert!(out.iter().all(|&v| v == -1.0));
     }
 

@@ -259,24 +259,19 @@ struct ModelRun {
 
 /// Seconds per stage of one run: maflow's from its run.json, the peer's from the line it prints.
 fn stage_seconds(run: &ModelRun, m: &Measured) -> Vec<f64> {
-    let (stages, key): (serde_json::Value, fn(&str) -> &str) = match &run.work {
+    match &run.work {
         Some(work) => {
             let path = work.join("out/descriptors/run.json");
             let run_json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("run.json")).expect("JSON");
-            (run_json["operators"].clone(), |s| if s == "descriptor" { "descriptors" } else { s })
+            let node = |s: &'static str| if s == "descriptor" { "descriptors" } else { s };
+            STAGES.iter().map(|s| run_json["operators"][node(s)]["seconds"].as_f64().unwrap_or(0.0)).collect()
         }
         None => {
             let line = m.stdout.lines().rev().find(|l| l.starts_with('{')).expect("the peer prints its timing");
-            (serde_json::from_str::<serde_json::Value>(line).expect("JSON")["stages"].clone(), |s| s)
+            let printed: serde_json::Value = serde_json::from_str(line).expect("JSON");
+            STAGES.iter().map(|s| printed["stages"][*s].as_f64().unwrap_or(0.0)).collect()
         }
-    };
-    STAGES
-        .iter()
-        .map(|s| match &run.work {
-            Some(_) => stages[key(s)]["seconds"].as_f64().unwrap_or(0.0),
-            None => stages[key(s)].as_f64().unwrap_or(0.0),
-        })
-        .collect()
+    }
 }
 
 /// Table 1: the chain with the models on both sides.

@@ -141,7 +141,7 @@ fn spec(url: &str, prompt: &std::path::Path) -> String {
          \x20 - {{id: captions, kind: caption, inputs: [descriptors, facts], params: {{backend: llm, prompt: {prompt}, llm: {llm}}}}}\n\
          \x20 - {{id: descriptions, kind: describe, inputs: [captions, facts]}}\n\
          \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions, facts]}}\n\
-         \x20 - {{id: model, kind: respond, inputs: [qa, descriptors, facts], params: {{backend: llm, frames: 2, frame_side: 64, llm: {llm}}}}}\n\
+         \x20 - {{id: model, kind: respond, inputs: [qa, descriptors, facts], params: {{backend: llm, frames: 2, max_pixels: 4096, llm: {llm}}}}}\n\
          \x20 - {{id: random, kind: respond, inputs: [qa, descriptors, facts], params: {{backend: random}}}}\n\
          \x20 - {{id: judged, kind: judge, inputs: [qa, random], params: {{backend: llm, llm: {llm}}}}}\n\
          sinks:\n\
@@ -305,7 +305,7 @@ fn a_server_that_drops_content_parts_is_caught_and_never_scored() {
         (status, reply, extra)
     });
     let llm = format!("{{base_url: \"{url}\", model: test-model, timeout_s: 2.0, backoff_s: 0.01, max_retries: 1}}");
-    let responder = format!("{{backend: llm, frames: 2, frame_side: 64, llm: {llm}}}");
+    let responder = format!("{{backend: llm, frames: 2, max_pixels: 4096, llm: {llm}}}");
     let out = run_spec(&s, &report_spec(&llm, &responder));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let dir = s.out("kept");
@@ -411,4 +411,80 @@ fn an_llm_description_that_contradicts_the_facts_is_asked_again_then_an_error_ne
     let again = run_spec(&s, &describe_spec(&llm(&url)));
     assert_eq!(again.status.code(), Some(2));
     assert_eq!(requests.load(Ordering::SeqCst), asked + 2 * moving.len(), "a refused description is not cached; an accepted one is");
+}
+
+/// The frame stages, rules texts and items, answered by `responder`, its records in `responses.jsonl`.
+fn respond_spec(responder: &str) -> String {
+    format!(
+        "{}\
+         \x20 - {{id: facts, kind: facts, inputs: [descriptors]}}\n\
+         \x20 - {{id: captions, kind: caption, inputs: [descriptors, facts]}}\n\
+         \x20 - {{id: descriptions, kind: describe, inputs: [captions, facts]}}\n\
+         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions, facts]}}\n\
+         \x20 - {{id: model, kind: respond, inputs: [qa, descriptors, facts], params: {responder}}}\n\
+         sinks:\n\
+         \x20 - {{id: responses, kind: jsonl, inputs: [model]}}\n",
+        frame_stages("seen")
+    )
+}
+
+#[test]
+fn the_frames_a_model_sees_are_declared_recorded_and_keyed() {
+    let s = Scratch::new();
+    // Per answered request: its image parts' (count, JPEG sizes) and whether it held a video part.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<(usize, bool)>::new()));
+    let log = seen.clone();
+    let (url, _) = serve_with(move |_, body| {
+        let request: serde_json::Value = serde_json::from_str(body).unwrap();
+        let parts: Vec<&serde_json::Value> =
+            request["messages"].as_array().unwrap().iter().filter_map(|m| m["content"].as_array()).flatten().collect();
+        let images = parts.iter().filter(|p| p["type"] == "image_url").count();
+        let video = parts.iter().any(|p| p["type"] == "video_url" && p["video_url"]["url"].as_str().unwrap().starts_with("data:video/mp4;base64,"));
+        if request["max_tokens"] != 1 {
+            log.lock().unwrap().push((images, video));
+        }
+        ok("yes", body)
+    });
+    let llm = format!("{{base_url: \"{url}\", model: test-model, timeout_s: 5.0, backoff_s: 0.01, max_retries: 1}}");
+    let records = |s: &Scratch| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(s.out("seen").join("responses.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+
+    // At 3 frames a second, within 12,544 pixels (16 patches of 28²) per frame.
+    let out = run_spec(&s, &respond_spec(&format!("{{backend: llm, fps: 3.0, max_pixels: 12544, multiple: 28, llm: {llm}}}")));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let by_rate = records(&s);
+    assert_eq!(by_rate.len(), 3);
+    for r in &by_rate {
+        let f = &r["frames"];
+        let source = &f["source"];
+        let (total, fps) = (source["frames"].as_u64().unwrap(), source["fps"].as_f64().unwrap());
+        let indices: Vec<u64> = f["indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        assert_eq!(f["send"], "images");
+        assert_eq!(indices.len() as u64, ((total as f64 / fps * 3.0).round() as u64).max(1), "{f}");
+        assert!(indices.windows(2).all(|w| w[0] < w[1]) && *indices.last().unwrap() < total, "{f}");
+        let (w, h) = (f["width"].as_u64().unwrap(), f["height"].as_u64().unwrap());
+        assert!(w % 28 == 0 && h % 28 == 0 && w * h <= 12544 && w * h >= 12544 / 2, "{f}");
+    }
+    let sent: Vec<(usize, bool)> = std::mem::take(&mut *seen.lock().unwrap());
+    let expected: Vec<usize> = by_rate.iter().map(|r| r["frames"]["indices"].as_array().unwrap().len()).collect();
+    assert!(sent.iter().all(|(n, v)| expected.contains(n) && !v), "each request holds the clip's sampled frames: {sent:?}");
+    let items: usize = by_rate.iter().map(|r| r["answers"].as_array().unwrap().len()).sum();
+    assert!(items >= 24 && sent.len() == items, "one request per item: {} for {items}", sent.len());
+
+    // Another budget is another key: the answers are asked again, at the new size.
+    let out = run_spec(&s, &respond_spec(&format!("{{backend: llm, fps: 3.0, max_pixels: 50176, multiple: 28, llm: {llm}}}")));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(run_json(&s.out("seen"))["operators"]["model"]["computed"], 3);
+    let larger = records(&s);
+    assert!(larger.iter().zip(&by_rate).all(|(a, b)| a["frames"]["width"].as_u64() > b["frames"]["width"].as_u64()));
+    assert_eq!(std::mem::take(&mut *seen.lock().unwrap()).len(), items);
+
+    // The clip itself, as one video part.
+    let out = run_spec(&s, &respond_spec(&format!("{{backend: llm, send: video, llm: {llm}}}")));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let video = records(&s);
+    assert!(video.iter().all(|r| r["frames"]["send"] == "video" && r["frames"]["bytes"].as_u64().unwrap() > 1000), "{video:?}");
+    let sent = std::mem::take(&mut *seen.lock().unwrap());
+    assert!(sent.len() == items && sent.iter().all(|&(n, v)| n == 0 && v), "{sent:?}");
 }

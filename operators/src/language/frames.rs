@@ -1,19 +1,78 @@
-//! Frames for a model under test: N frames sampled uniformly from a clip,
-//! scaled down and encoded as JPEG data URLs.
+//! What a model under test sees of a clip: frames sampled by count or by
+//! rate, each resized within a pixel budget (per frame and per video) to
+//! a multiple of the vision encoder's patch, and sent as JPEG data URLs;
+//! or the clip itself as one video part, for servers that sample their own.
+//! [`Sampled::record`] states which frames went out and at what size.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use maflow_engine::data::{Frame, PixelFormat};
 use maflow_engine::registry::FrameStream;
 
 use crate::frame::decode::{DecodeConfig, open_stream};
+use crate::language::llm::Content;
 
-/// `n` frames of the video at `path`, uniformly spaced, at most `max_side`
-/// pixels on their longer side. Only the picked frames are kept, each encoded
-/// as it is decoded; a container that does not declare its frame count is
-/// read twice (once to count).
-pub fn sample_data_urls(path: &std::path::Path, n: usize, max_side: u32) -> Result<Vec<String>, String> {
-    let config = DecodeConfig { format: PixelFormat::Rgb, width: None, height: None, fps: None, threads: 2, max_pixels: 4096 * 4096 };
-    let mut stream = open_stream(&config, path)?;
-    let total = match stream.info().declared_frames {
+/// How frames reach the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Send {
+    /// The sampled frames, one `image_url` part each.
+    #[default]
+    Images,
+    /// The clip's file as one `video_url` part; the server samples it.
+    Video,
+}
+
+/// Which frames, and how large.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sampling {
+    /// Frames per clip, spread uniformly (used when `fps` is absent).
+    pub frames: usize,
+    /// Frames per second of video instead of a count.
+    pub fps: Option<f64>,
+    /// Most frames a clip sends at `fps`.
+    pub max_frames: usize,
+    /// Fewest pixels of one frame (smaller frames are scaled up).
+    pub min_pixels: u64,
+    /// Most pixels of one frame.
+    pub max_pixels: u64,
+    /// Most pixels of all of a clip's frames together.
+    pub video_pixels: Option<u64>,
+    /// Sides are multiples of this (the encoder's patch times its merge).
+    pub multiple: u32,
+    /// Frames as images, or the clip as a video.
+    pub send: Send,
+}
+
+/// A clip as the model sees it: the content parts and what they hold.
+#[derive(Clone, Debug)]
+pub struct Sampled {
+    /// The `image_url` or `video_url` parts, in time order.
+    pub parts: Vec<Content>,
+    /// `{"send", "indices", "width", "height", "source": {frames, fps, width, height}}`.
+    pub record: Value,
+}
+
+/// The source video as the first look finds it.
+struct Source {
+    frames: usize,
+    fps: f64,
+    width: u32,
+    height: u32,
+}
+
+fn decode_config(width: Option<u32>, height: Option<u32>) -> DecodeConfig {
+    DecodeConfig { format: PixelFormat::Rgb, width, height, fps: None, threads: 2, max_pixels: 4096 * 4096 }
+}
+
+/// Frame count, rate and size of the video at `path`; a container that does
+/// not declare its frame count is read through once to count.
+fn probe(path: &std::path::Path) -> Result<Source, String> {
+    let config = decode_config(None, None);
+    let stream = open_stream(&config, path)?;
+    let info = stream.info().clone();
+    let frames = match info.declared_frames {
         Some(declared) if declared > 0 => declared as usize,
         _ => {
             let mut counting = open_stream(&config, path)?;
@@ -24,57 +83,141 @@ pub fn sample_data_urls(path: &std::path::Path, n: usize, max_side: u32) -> Resu
             count
         }
     };
-    if total == 0 {
+    if frames == 0 {
         return Err(format!("{}: no frames", path.display()));
     }
-    let n = n.max(1);
-    let picks: Vec<usize> = (0..n).map(|k| ((k as f64 + 0.5) * total as f64 / n as f64) as usize).collect();
-    let mut urls = Vec::with_capacity(n);
-    let mut last = None;
-    let mut index = 0;
-    while urls.len() < n {
-        let Some(frame) = stream.next_frame()? else { break };
-        while urls.len() < n && picks[urls.len()] == index {
-            urls.push(data_url(&frame, max_side)?);
-        }
-        last = Some(frame);
-        index += 1;
-    }
-    // A declared count may overstate the frames: the missing picks repeat the last frame.
-    if let Some(frame) = &last {
-        while urls.len() < n {
-            urls.push(data_url(frame, max_side)?);
-        }
-    }
-    if urls.is_empty() {
-        return Err(format!("{}: no frames", path.display()));
-    }
-    Ok(urls)
+    Ok(Source { frames, fps: info.fps, width: info.width, height: info.height })
 }
 
-/// One RGB frame, scaled down (nearest pixel) and encoded as a JPEG data URL.
-fn data_url(f: &Frame, max_side: u32) -> Result<String, String> {
-    let scale = (f64::from(max_side) / f64::from(f.width.max(f.height))).min(1.0);
-    let (w, h) = (((f64::from(f.width) * scale) as u32).max(1), ((f64::from(f.height) * scale) as u32).max(1));
-    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
-    for y in 0..h {
-        let sy = (((f64::from(y) + 0.5) / scale) as usize).min(f.height as usize - 1);
-        for x in 0..w {
-            let sx = (((f64::from(x) + 0.5) / scale) as usize).min(f.width as usize - 1);
-            let at = (sy * f.width as usize + sx) * 3;
-            rgb.extend_from_slice(&f.data[at..at + 3]);
+impl Sampling {
+    /// Checks the settings; the message names the param.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if let Some(fps) = self.fps
+            && !(fps.is_finite() && fps > 0.0)
+        {
+            return Err(("fps", format!("`fps` must be a positive number of frames per second, not {fps}")));
         }
+        if self.fps.is_some() && self.max_frames == 0 {
+            return Err(("max_frames", "`max_frames` must be at least 1".into()));
+        }
+        if self.multiple == 0 {
+            return Err(("multiple", "`multiple` must be at least 1 pixel".into()));
+        }
+        let side = u64::from(self.multiple);
+        if self.max_pixels < side * side || self.min_pixels > self.max_pixels {
+            return Err((
+                "max_pixels",
+                format!(
+                    "`max_pixels` ({}) must hold one {m}×{m} patch and be at least `min_pixels` ({})",
+                    self.max_pixels,
+                    self.min_pixels,
+                    m = self.multiple
+                ),
+            ));
+        }
+        Ok(())
     }
+
+    /// How many frames a clip of `frames` frames at `fps` sends.
+    fn count(&self, frames: usize, fps: f64) -> usize {
+        let n = match self.fps {
+            Some(rate) if fps > 0.0 => ((frames as f64 / fps * rate).round() as usize).clamp(1, self.max_frames),
+            _ => self.frames.max(1),
+        };
+        n.min(frames)
+    }
+
+    /// The frames of the video at `path`, as the model is to see them.
+    pub fn sample(&self, path: &std::path::Path) -> Result<Sampled, String> {
+        let source = probe(path)?;
+        let source_record =
+            json!({"frames": source.frames, "fps": source.fps, "width": source.width, "height": source.height});
+        if self.send == Send::Video {
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let url = format!("data:{};base64,{}", video_mime(path), base64(&bytes));
+            let record = json!({"send": "video", "bytes": bytes.len(), "source": source_record});
+            return Ok(Sampled { parts: vec![Content::VideoUrl(url)], record });
+        }
+        let n = self.count(source.frames, source.fps);
+        let picks = uniform_picks(source.frames, n);
+        let budget = self.video_pixels.map_or(self.max_pixels, |total| (total / n as u64).min(self.max_pixels));
+        let (width, height) =
+            fit(source.width, source.height, self.min_pixels.min(budget), budget.max(u64::from(self.multiple).pow(2)), self.multiple);
+        let mut stream = open_stream(&decode_config(Some(width), Some(height)), path)?;
+        let mut parts = Vec::with_capacity(n);
+        let mut sent = Vec::with_capacity(n);
+        let mut last = None;
+        let mut index = 0;
+        while parts.len() < n {
+            let Some(frame) = stream.next_frame()? else { break };
+            while parts.len() < n && picks[parts.len()] == index {
+                parts.push(Content::ImageUrl(data_url(&frame)?));
+                sent.push(index);
+            }
+            last = Some((index, frame));
+            index += 1;
+        }
+        // A declared count may overstate the frames: the missing picks repeat the last frame.
+        if let Some((at, frame)) = &last {
+            while parts.len() < n {
+                parts.push(Content::ImageUrl(data_url(frame)?));
+                sent.push(*at);
+            }
+        }
+        if parts.is_empty() {
+            return Err(format!("{}: no frames", path.display()));
+        }
+        let record = json!({"send": "images", "indices": sent, "width": width, "height": height, "source": source_record});
+        Ok(Sampled { parts, record })
+    }
+}
+
+/// `n` frame indices spread uniformly over `total` frames, each at the middle of its share.
+pub fn uniform_picks(total: usize, n: usize) -> Vec<usize> {
+    (0..n).map(|k| (((k as f64 + 0.5) * total as f64 / n as f64) as usize).min(total - 1)).collect()
+}
+
+/// The size a `w`×`h` frame is sent at: its aspect kept as nearly as sides
+/// that are multiples of `m` allow, its pixels within `min_pixels..=max_pixels`.
+pub fn fit(w: u32, h: u32, min_pixels: u64, max_pixels: u64, m: u32) -> (u32, u32) {
+    let (wf, hf, mf) = (f64::from(w), f64::from(h), f64::from(m));
+    let round = |v: f64| ((v / mf).round().max(1.0) * mf) as u32;
+    let (mut fw, mut fh) = (round(wf), round(hf));
+    let pixels = |a: u32, b: u32| u64::from(a) * u64::from(b);
+    if pixels(fw, fh) > max_pixels {
+        let s = (max_pixels as f64 / (wf * hf)).sqrt();
+        fw = (((wf * s) / mf).floor().max(1.0) * mf) as u32;
+        fh = (((hf * s) / mf).floor().max(1.0) * mf) as u32;
+    } else if pixels(fw, fh) < min_pixels {
+        let s = (min_pixels as f64 / (wf * hf)).sqrt();
+        fw = (((wf * s) / mf).ceil() * mf) as u32;
+        fh = (((hf * s) / mf).ceil() * mf) as u32;
+    }
+    (fw, fh)
+}
+
+fn video_mime(path: &std::path::Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("webm") => "video/webm",
+        Some("mkv") => "video/x-matroska",
+        Some("avi") => "video/x-msvideo",
+        Some("mov") => "video/quicktime",
+        _ => "video/mp4",
+    }
+}
+
+/// One RGB frame, already at its size, as a JPEG data URL.
+fn data_url(f: &Frame) -> Result<String, String> {
     let mut jpeg = Vec::new();
     jpeg_encoder::Encoder::new(&mut jpeg, 85)
-        .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .encode(&f.data, f.width as u16, f.height as u16, jpeg_encoder::ColorType::Rgb)
         .map_err(|e| format!("JPEG encoding: {e}"))?;
     Ok(format!("data:image/jpeg;base64,{}", base64(&jpeg)))
 }
 
 /// Side of the probe's test card: large enough that every vision encoder
 /// spends well over the 16 tokens the probe asks of an image on it (64 at
-/// Qwen2-VL's 28-pixel patches, 576 for LLaVA), whatever `frame_side` is.
+/// Qwen2-VL's 28-pixel patches, 576 for LLaVA), whatever `max_pixels` is.
 const PROBE_SIDE: u32 = 224;
 
 /// A fixed test card (a red disc on blue), 224 pixels square, as a JPEG
@@ -116,6 +259,32 @@ pub fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_fit_the_budget_in_whole_patches_and_keep_their_aspect() {
+        // MA-52's 1080×1296 under Qwen2.5-VL's video budget per frame.
+        let (w, h) = fit(1080, 1296, 16 * 32 * 32, 448 * 448, 28);
+        assert!((w % 28, h % 28) == (0, 0) && u64::from(w * h) <= 448 * 448, "{w}×{h}");
+        assert!(((f64::from(w) / f64::from(h)) - 1080.0 / 1296.0).abs() < 0.05);
+        assert!(u64::from(w * h) > 448 * 448 * 8 / 10, "the budget is nearly used: {w}×{h}");
+        assert_eq!(fit(1080, 1296, 0, u64::MAX, 1), (1080, 1296), "no budget, no resize");
+        let (w, h) = fit(64, 48, 16 * 32 * 32, 1280 * 32 * 32, 32);
+        assert!(u64::from(w * h) >= 16 * 32 * 32 && (w % 32, h % 32) == (0, 0), "small frames are scaled up: {w}×{h}");
+    }
+
+    #[test]
+    fn a_rate_sets_the_count_within_the_clip_and_the_cap() {
+        let s = Sampling { frames: 8, fps: Some(3.0), max_frames: 32, min_pixels: 0, max_pixels: 1 << 20, video_pixels: None, multiple: 28, send: Send::Images };
+        assert_eq!(s.count(75, 30.0), 8, "2.5 s at 3 fps");
+        assert_eq!(s.count(3000, 30.0), 32, "capped");
+        assert_eq!(s.count(2, 30.0), 1);
+        assert_eq!(Sampling { fps: None, ..s.clone() }.count(75, 30.0), 8);
+        assert_eq!(Sampling { fps: None, frames: 100, ..s }.count(75, 30.0), 75, "never more frames than the clip has");
+        assert_eq!(uniform_picks(75, 3), vec![12, 37, 62]);
+        assert_eq!(uniform_picks(2, 2), vec![0, 1]);
+    }
+
     #[test]
     fn base64_matches_the_rfc_examples() {
         for (raw, enc) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {

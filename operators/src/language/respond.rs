@@ -1,14 +1,16 @@
 //! `respond`: a model under test answers a clip's items.
 //!
 //! Backend `llm`: one multimodal request per item to an OpenAI-compatible
-//! endpoint, with `frames` frames sampled uniformly as JPEG data URLs and a
-//! system prompt per task (`pipelines/prompts/respond.md`, one `## TASK`
-//! section each). Built-in baselines that need no network: `random`
+//! endpoint, with the clip's frames (by count or `fps`, within a pixel
+//! budget, [`super::frames`]) as JPEG data URLs or the clip as a video part,
+//! and a system prompt per task (`pipelines/prompts/respond.md`, one
+//! `## TASK` section each). Built-in baselines that need no network: `random`
 //! (seeded), `majority` (the most common class of the reference benchmark's
 //! clip statistics; always `yes`), and `descriptor-oracle` (answers from the
 //! clip's facts and descriptor, [`super::oracle`]: an upper baseline that
 //! shows the items are answerable).
-//! Record: `{"model", "answers": [{"id", "task", "reply", "parsed"}]}`.
+//! Record: `{"model", "answers": [{"id", "task", "reply", "parsed"}]}`, and
+//! for `llm` `"frames"`: what was sent (indices and size, or the video).
 
 use std::path::PathBuf;
 
@@ -18,7 +20,7 @@ use super::answers;
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::clip_motion::ClipMotion;
 use super::facts::ClipFacts;
-use super::frames::{probe_image, sample_data_urls};
+use super::frames::{Sampled, Sampling, Send, probe_image};
 use super::oracle;
 use super::qa::recognition::{LETTERS, label_line};
 use super::qa::{Item, TASKS};
@@ -45,7 +47,7 @@ pub enum Responder {
 }
 
 /// A model under test answers a clip's items: `llm` (multimodal OpenAI-compatible requests with
-/// `frames` JPEG frames and a system prompt per task) or a baseline that needs no network:
+/// the clip's frames, by count or `fps` within a pixel budget, or the clip as a video, and a system prompt per task) or a baseline that needs no network:
 /// `random` (seeded), `majority`, `descriptor-oracle` (answers from the descriptor, an upper bound).
 /// Replies are parsed into an option letter, yes/no, or the MARE label line.
 #[configurable]
@@ -61,12 +63,30 @@ pub struct RespondConfig {
     /// Seed of `random`.
     #[serde(default)]
     pub seed: u64,
-    /// Frames sampled per clip for `llm`.
+    /// Frames per clip for `llm`, spread uniformly over it (unless `fps` is set).
     #[default(8)]
     pub frames: usize,
-    /// Longer side of the frames sent, in pixels.
-    #[default(448)]
-    pub frame_side: u32,
+    /// Frames per second of video for `llm` instead of a count, e.g. 3.0 (capped by `max_frames`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fps: Option<f64>,
+    /// Most frames one clip sends when sampled by `fps`.
+    #[default(64)]
+    pub max_frames: usize,
+    /// Fewest pixels of one frame sent (smaller frames are scaled up), e.g. 16384 (16×32×32).
+    #[serde(default)]
+    pub min_pixels: u64,
+    /// Most pixels of one frame sent, e.g. 1310720 (1280×32×32).
+    #[default(200704)]
+    pub max_pixels: u64,
+    /// Most pixels of all a clip's frames together (each frame then gets its share, within `max_pixels`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_pixels: Option<u64>,
+    /// Frame sides are multiples of this many pixels (the encoder's patch × merge: 28 for Qwen2.5-VL, 32 for Qwen3-VL).
+    #[default(28)]
+    pub multiple: u32,
+    /// `images` (the sampled frames as JPEG parts) or `video` (the clip's file as one `video_url` part, for servers that sample video, such as vLLM).
+    #[serde(default)]
+    pub send: Send,
     /// System prompts file for `llm` (`## TASK` sections).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<PathBuf>,
@@ -88,7 +108,7 @@ const FACTS: RecordIn = RecordIn::new(2, "facts");
 pub const KIND: OperatorKind = OperatorKind {
     name: "respond",
     section: Section::Operators,
-    version: 3,
+    version: 4,
     doc: RespondConfig::DOC,
     inputs: &[QA.port(), DESCRIPTOR.port(), FACTS.port()],
     output: Some(PortType::Any),
@@ -100,6 +120,8 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: RespondConfig = parse_params(params)?;
     let backend = if config.backend == Responder::Llm { Backend::Llm } else { Backend::Rules };
     let llm = build_llm(params, backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &[])?;
+    let sampling = config.sampling();
+    sampling.validate().map_err(|(param, e)| vec![maflow_engine::params::param_error(params, param, e)])?;
     if let Some(llm) = &llm {
         let missing: Vec<&str> = TASKS.iter().copied().filter(|t| llm.template.section(t).is_none()).collect();
         if !missing.is_empty() {
@@ -116,11 +138,28 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         (Responder::Llm, Some(e)) => e.model.clone(),
         (b, _) => serde_json::to_value(b).expect("serialises").as_str().unwrap_or("model").to_string(),
     });
-    Ok(built(&canonical, Runtime::Record(Arc::new(Respond { config, name, llm }))))
+    Ok(built(&canonical, Runtime::Record(Arc::new(Respond { config, sampling, name, llm }))))
+}
+
+impl RespondConfig {
+    /// What the model sees of a clip.
+    fn sampling(&self) -> Sampling {
+        Sampling {
+            frames: self.frames,
+            fps: self.fps,
+            max_frames: self.max_frames,
+            min_pixels: self.min_pixels,
+            max_pixels: self.max_pixels,
+            video_pixels: self.video_pixels,
+            multiple: self.multiple,
+            send: self.send,
+        }
+    }
 }
 
 struct Respond {
     config: RespondConfig,
+    sampling: Sampling,
     name: String,
     llm: Option<LlmBackend>,
 }
@@ -131,15 +170,13 @@ impl RecordOperator for Respond {
             serde_json::from_value(QA.read(inputs)["items"].clone()).map_err(|e| format!("the `qa` input is not a qa record: {e}"))?;
         let motion = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
         let facts = ClipFacts::from_record(FACTS.read(inputs))?;
-        let frames = match &self.llm {
+        let seen = match &self.llm {
             Some(llm) => {
                 // A model that never sees the frames must not be scored as if it had.
-                if self.config.frames > 0 {
-                    llm.client.probe_images(&probe_image(), ctx)?;
-                }
-                sample_data_urls(&clip.path, self.config.frames, self.config.frame_side)?
+                llm.client.probe_images(&probe_image(), ctx)?;
+                Some(self.sampling.sample(&clip.path)?)
             }
-            None => Vec::new(),
+            None => None,
         };
         let mut answers = Vec::with_capacity(items.len());
         let mut failed = Vec::new();
@@ -150,7 +187,7 @@ impl RecordOperator for Respond {
                 Responder::DescriptorOracle => oracle::answer(item, &motion, &facts),
                 Responder::Llm => {
                     let llm = self.llm.as_ref().expect("built with the backend");
-                    match ask(llm, item, &frames, ctx) {
+                    match ask(llm, item, seen.as_ref().expect("sampled for llm"), ctx) {
                         Ok(reply) => reply,
                         Err(e) => {
                             failed.push(format!("{}: {e}", item.id));
@@ -166,7 +203,11 @@ impl RecordOperator for Respond {
             // Not stored: the rerun asks again, and answers already given come from the request cache.
             return Err(format!("{} of {} items got no answer: {}", failed.len(), items.len(), failed.join("; ")));
         }
-        Ok(Output::record(json!({"model": self.name, "answers": answers})))
+        let mut record = json!({"model": self.name, "answers": answers});
+        if let Some(seen) = seen {
+            record["frames"] = seen.record;
+        }
+        Ok(Output::record(record))
     }
 
     fn served(&self, cache_dir: &std::path::Path) -> Option<Value> {
@@ -184,13 +225,13 @@ pub fn parse(item: &Item, reply: &str) -> Value {
     }
 }
 
-fn ask(llm: &LlmBackend, item: &Item, frames: &[String], ctx: &mut RecordContext<'_>) -> Result<String, String> {
+fn ask(llm: &LlmBackend, item: &Item, seen: &Sampled, ctx: &mut RecordContext<'_>) -> Result<String, String> {
     let system = llm.template.section(&item.task).unwrap_or_default();
     let mut text = item.question.clone();
     for (l, o) in LETTERS.iter().zip(&item.options) {
         text.push_str(&format!("\n{l}. {o}"));
     }
-    let mut content: Vec<Content> = frames.iter().map(|f| Content::ImageUrl(f.clone())).collect();
+    let mut content = seen.parts.clone();
     content.push(Content::Text(text));
     let messages = [Message::text("system", system), Message { role: "user", content }];
     llm.client.complete(&messages, false, ctx, |reply| Ok(reply.trim().to_string())).map_err(String::from)

@@ -118,7 +118,7 @@ pub fn serve() -> (String, Arc<AtomicUsize>) {
 }
 
 /// A spec named `name` whose frame stages make the sample clips' descriptors from their skeleton files, up to its `operators:` list's `descriptors`.
-fn frame_stages(name: &str) -> String {
+pub fn frame_stages(name: &str) -> String {
     let repo = env!("CARGO_MANIFEST_DIR");
     format!(
         "name: {name}\n\

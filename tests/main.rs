@@ -4,6 +4,7 @@ mod bad_inputs;
 mod demo;
 mod descriptors;
 mod determinism;
+mod exports;
 mod flow;
 mod flow_cuda;
 mod flow_pipeline;

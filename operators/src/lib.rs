@@ -48,6 +48,7 @@ pub fn registry() -> &'static Registry {
             sinks::bench::KIND,
             sinks::report::KIND,
             sinks::train_export::KIND,
+            sinks::harness::KIND,
         ])
     })
 }

@@ -1,9 +1,11 @@
 //! Sinks: what a run writes to its output folder (the spec's `sinks:` list):
-//! record files, the benchmark, the training export, the report, and
+//! record files, the benchmark, its exports to the evaluation harnesses,
+//! the training export, the report, and
 //! pictures to look at.
 
 pub mod bench;
 pub mod contact_sheet;
+pub mod harness;
 pub mod json_files;
 pub mod jsonl;
 pub mod recognition;

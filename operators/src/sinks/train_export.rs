@@ -137,7 +137,7 @@ impl SinkWriter for Writer {
              lr_scheduler_type: cosine\n\
              learning_rate: 5.0e-5\n\
              num_train_epochs: 1.0\n\
-             warmup_ratio: 0.0\n\
+             warmup_steps: 0\n\
              per_device_train_batch_size: 2\n\
              gradient_accumulation_steps: 8\n\
              max_grad_norm: 1.0\n\

@@ -317,7 +317,7 @@ fn plan(args: &SpecArgs) -> ExitCode {
     plan.ask_services();
     outln!("spec {} ({})\n", plan.spec.name, &plan.spec.hash[..16]);
     out!("{}", plan.describe());
-    let (counts, errors) = match exec::plan_counts(&plan) {
+    let (counts, errors, notes) = match exec::plan_counts(&plan) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -328,6 +328,7 @@ fn plan(args: &SpecArgs) -> ExitCode {
     for c in &counts {
         outln!("{:<20} {:>8} {:>8} {:>8}", c.id, c.items, c.cached, c.to_run);
     }
+    out!("{}", maflow_operators::sinks::report_selection::markdown(&notes));
     if !errors.is_empty() {
         outln!("\n{} listed item(s) cannot be processed:", errors.len());
         for e in errors.iter().take(10) {

@@ -15,6 +15,7 @@ mod language_golden;
 mod qa_check;
 mod report_browser;
 mod resume;
+mod selection;
 mod spec_errors;
 mod store;
 mod support;

@@ -452,6 +452,8 @@ pub struct RunInfo {
     pub cache_misses: u64,
     /// Every node: id, kind and canonical config (secrets appear as their `${env:…}` references, never their values).
     pub nodes: Vec<(String, String, serde_json::Value)>,
+    /// Per source that stated them, its notes ([`SourceScan::notes`]: e.g. what a selection drew and why).
+    pub sources: Vec<(String, serde_json::Value)>,
 }
 
 /// A clip whose records did not reach a sink as this run's own.

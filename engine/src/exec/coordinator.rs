@@ -238,6 +238,7 @@ impl<'a> Coordinator<'a> {
             cache_hits: self.stats.iter().map(|s| s.cached).sum(),
             cache_misses: self.stats.iter().map(|s| s.items - s.cached).sum(),
             nodes: self.plan.nodes.iter().map(|n| (n.id.clone(), n.kind.name.to_string(), n.config.clone())).collect(),
+            sources: self.prepared.notes.clone(),
         }
     }
 

@@ -509,8 +509,8 @@ pub struct PlanCounts {
     pub to_run: u64,
 }
 
-/// What `maflow plan` reports: counts per computing node (record sinks compute nothing) and the listing errors.
-pub fn plan_counts(plan: &Plan) -> Result<(Vec<PlanCounts>, Vec<ItemError>), StoreError> {
+/// What `maflow plan` reports: counts per computing node (record sinks compute nothing), the listing errors, and the sources' notes.
+pub fn plan_counts(plan: &Plan) -> Result<PlanReport, StoreError> {
     let store = Store::open_read_only(&plan.spec.defaults.store)?;
     let prepared = prepare(plan, store.as_ref())?;
     let counts = plan
@@ -526,5 +526,8 @@ pub fn plan_counts(plan: &Plan) -> Result<(Vec<PlanCounts>, Vec<ItemError>), Sto
             PlanCounts { id: node.id.clone(), items, cached, to_run: items - cached }
         })
         .collect();
-    Ok((counts, prepared.errors))
+    Ok((counts, prepared.errors, prepared.notes))
 }
+
+/// Counts per computing node, listing errors, and per source its notes.
+pub type PlanReport = (Vec<PlanCounts>, Vec<ItemError>, Vec<(String, serde_json::Value)>);

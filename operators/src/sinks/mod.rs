@@ -12,6 +12,7 @@ pub mod recognition;
 pub mod report;
 pub mod report_charts;
 pub mod report_html;
+pub mod report_selection;
 pub mod results_table;
 pub mod show;
 pub mod train_export;

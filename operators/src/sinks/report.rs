@@ -325,6 +325,7 @@ fn report_md(scores: &[ModelScores], collected: &Collected, shown: &Shown<'_>) -
     out.push_str("\nScores from the `rules` judge are an offline proxy for an LLM judge and are not comparable with the published judge scores.\n");
     let (rows, models, undecided) = collected.by_action();
     out.push_str(&recognition::markdown(&rows, &models, &undecided));
+    out.push_str(&super::report_selection::markdown(shown.run.map_or(&[][..], |r| &r.sources)));
     if !shown_failures(&mut out, shown.failures) {
         out.push_str("\nEvery clip was computed in this run or taken from the store.\n");
     }

@@ -32,7 +32,7 @@ pub fn render(scores: &[ModelScores], c: &Collected, dir: &Path, config: &Report
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>maflow benchmark report</title><style>\
          body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1300px}table{border-collapse:collapse;margin:8px 0}\
          td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}td:first-child,th:first-child{text-align:left}\
-         tr.ours{background:#eef5ff}th.section{text-align:left;background:#f2f2f2}th.group{text-align:center}table.run th{text-align:left;background:#f6f6f6}table.run td{text-align:left}small{font-size:11px;white-space:nowrap}.scroll{overflow-x:auto}.muted{color:#777}details{margin:4px 0}summary{cursor:pointer}\
+         tr.ours{background:#eef5ff}th.section{text-align:left;background:#f2f2f2}th.group{text-align:center}table.run th{text-align:left;background:#f6f6f6}table.run td{text-align:left}small{font-size:11px;white-space:nowrap}.scroll{overflow-x:auto}.muted{color:#777}details{margin:4px 0}tr.short td{background:#fff1e0}summary{cursor:pointer}\
          .clip{border-top:1px solid #ddd;padding:8px 0}.clip img{max-width:520px;display:block}pre{white-space:pre-wrap;background:#f6f6f6;padding:6px}\
          .ok{color:#1a7f37}td.text,th.text{text-align:left;white-space:pre-wrap}.chip{font-size:12px;margin-left:6px}.filters{margin:8px 0;padding:6px;background:#f6f6f6}.row{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0}figure img{max-width:420px;display:block}img.key{width:96px}figcaption{font-size:12px;color:#555;max-width:420px}.bad{color:#c62828}</style></head><body>",
     );
@@ -71,6 +71,7 @@ pub fn render(scores: &[ModelScores], c: &Collected, dir: &Path, config: &Report
         h.push_str(&confusion(model, "CMAR", records, &items));
         h.push_str(&fmar_picks(model, records, &items));
     }
+    h.push_str(&super::report_selection::html(shown.run.map_or(&[][..], |r| &r.sources), esc));
     h.push_str("<h2>Items</h2>");
     h.push_str(&item_list(c, dir, config));
     if !shown.failures.is_empty() {

@@ -122,6 +122,8 @@ pub struct Drawn {
     pub chosen: usize,
     /// With `side: both`: training clips, and their participants.
     pub train: Option<(usize, usize)>,
+    /// Clips each stratum was to get (its share of `count`), by stratum name; strata with none left out.
+    pub quotas: BTreeMap<String, usize>,
     /// Chosen per body level name.
     pub per_level: BTreeMap<String, usize>,
     /// Chosen per action name.
@@ -256,6 +258,8 @@ impl Select {
         let available: usize = pools.iter().map(Vec::len).sum();
         let count = self.count.unwrap_or(available);
         let quotas = self.quotas(count, &pools.iter().map(Vec::len).collect::<Vec<_>>());
+        let named_quotas: BTreeMap<String, usize> =
+            quotas.iter().enumerate().filter(|(_, q)| **q > 0).map(|(s, q)| (self.stratum_name(s), *q)).collect();
         let mut chosen: BTreeSet<usize> = BTreeSet::new();
         let mut short = Vec::new();
         for (s, (pool, &quota)) in pools.iter().zip(&quotas).enumerate() {
@@ -300,6 +304,7 @@ impl Select {
             select: self.clone(),
             held_out: held_out.into_iter().collect(),
             available,
+            quotas: named_quotas,
             per_level,
             per_action,
             per_participant,

@@ -35,7 +35,7 @@ fn summary(s: &Shown<'_>) -> String {
         _ => "shares as the side has them".to_string(),
     };
     let mut text = format!(
-        "Source `{}`: {} clips drawn from the {} of {held} held-out participants (seed {}, by {}, {shares})",
+        "Source `{}`: {} clips drawn from the {} clips of the {held} held-out participants (seed {}, by {}, {shares})",
         s.source,
         count(&d["chosen"]),
         count(&d["available"]),
@@ -155,7 +155,7 @@ mod tests {
             "short": [["Body", 4, 3]],
         }});
         let md = markdown(&run(drawn.clone()));
-        assert!(md.contains("Source `clips`: 10 clips drawn from the 40 of 2 held-out participants (seed 7, by body level, shares `paper`); training: 90 clips of 5 other participants"), "{md}");
+        assert!(md.contains("Source `clips`: 10 clips drawn from the 40 clips of the 2 held-out participants (seed 7, by body level, shares `paper`); training: 90 clips of 5 other participants"), "{md}");
         let body = md.find("| Body | 4 | 3 | 30.0% |").unwrap();
         let head = md.find("| Head | 6 | 6 | 60.0% |").unwrap();
         assert!(body < head, "levels in taxonomy order: {md}");

@@ -224,7 +224,7 @@ fn a_misbehaving_endpoint_is_retried_failures_are_items_and_a_prompt_edit_reruns
 
 #[test]
 fn the_demo_and_reference_specs_are_valid_with_every_language_stage() {
-    for spec in ["pipelines/demo.yaml", "pipelines/ma-bench.yaml"] {
+    for spec in ["pipelines/demo.yaml", "pipelines/ma-bench.yaml", "pipelines/ma-bench-equal-levels.yaml"] {
         let out = maflow(&["validate", spec]);
         assert!(out.status.success(), "{spec}: {}", text(&out.stderr));
     }

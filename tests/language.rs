@@ -488,3 +488,45 @@ fn the_frames_a_model_sees_are_declared_recorded_and_keyed() {
     let sent = std::mem::take(&mut *seen.lock().unwrap());
     assert!(sent.len() == items && sent.iter().all(|&(n, v)| n == 0 && v), "{sent:?}");
 }
+
+#[test]
+fn a_single_slot_server_gets_fewer_requests_at_once_instead_of_abandoned_ones() {
+    // One request at a time, 40 ms each, as a llama.cpp server with one slot: a
+    // request abandoned at the client's timeout is computed all the same.
+    let slot = Arc::new(std::sync::Mutex::new(()));
+    let (url, _) = serve_with(move |_, body| {
+        let _busy = slot.lock().unwrap();
+        std::thread::sleep(Duration::from_millis(40));
+        ok("The part moves a little up and then down.", body)
+    });
+    let calls = |adaptive: bool| {
+        let s = Scratch::new();
+        let llm = format!(
+            "{{base_url: \"{url}\", model: test-model, timeout_s: 0.2, backoff_s: 0.02, max_retries: 8, \
+             concurrency: 8, endpoint_concurrency: 8, adaptive: {adaptive}}}"
+        );
+        let spec = format!(
+            "{}\
+             \x20 - {{id: facts, kind: facts, inputs: [descriptors]}}\n\
+             \x20 - {{id: captions, kind: caption, inputs: [descriptors, facts], params: {{backend: llm, llm: {llm}}}}}\n\
+             sinks:\n\
+             \x20 - {{id: captions-list, kind: jsonl, inputs: [captions]}}\n",
+            frame_stages("slots")
+        );
+        let out = run_spec(&s, &spec);
+        let r = run_json(&s.out("slots"));
+        (out.status.code(), r["operators"]["captions"].clone())
+    };
+    let (code, adaptive) = calls(true);
+    assert_eq!(code, Some(0), "{adaptive}");
+    assert_eq!(adaptive["computed"], 3);
+    let (_, fixed) = calls(false);
+    let abandoned = |n: &serde_json::Value| n["calls"]["abandoned"].as_u64().unwrap();
+    // Measured here: 27 against 102.
+    assert!(abandoned(&adaptive) * 2 < abandoned(&fixed), "adaptive {adaptive}\nfixed {fixed}");
+    let c = &adaptive["calls"];
+    assert_eq!(c["answered"], 42, "14 parts of 3 clips: {c}");
+    assert!(c["wait_ms"].as_u64().unwrap() > 0, "requests queue in maflow, not on the server: {c}");
+    let (per_call, per_clip) = (c["prompt_tokens_per_call"].as_u64().unwrap(), c["prompt_tokens_per_clip"].as_u64().unwrap());
+    assert!(per_call > 0 && per_clip / per_call == 14, "a clip's captions are 14 calls: {c}");
+}

@@ -380,6 +380,18 @@ pub struct CallCounts {
     pub prompt_tokens: u64,
     /// Completion tokens the servers reported.
     pub completion_tokens: u64,
+    /// Attempts the server answered.
+    #[serde(default)]
+    pub answered: u64,
+    /// Attempts given up at the timeout (a server may compute them all the same).
+    #[serde(default)]
+    pub abandoned: u64,
+    /// Milliseconds requests waited for a slot in flight, summed.
+    #[serde(default)]
+    pub wait_ms: u64,
+    /// Milliseconds from sending to the answer of answered attempts, summed.
+    #[serde(default)]
+    pub answer_ms: u64,
 }
 
 impl CallCounts {
@@ -391,6 +403,10 @@ impl CallCounts {
         self.failed += other.failed;
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
+        self.answered += other.answered;
+        self.abandoned += other.abandoned;
+        self.wait_ms += other.wait_ms;
+        self.answer_ms += other.answer_ms;
     }
 
     /// Whether nothing was counted.

@@ -469,7 +469,19 @@ fn write_run_json(
     let (workers, processes) = options.topology.describe();
     let operators: serde_json::Map<String, serde_json::Value> = stats
         .iter()
-        .map(|(id, s)| (id.clone(), serde_json::to_value(s).expect("stats serialise")))
+        .map(|(id, s)| {
+            let mut value = serde_json::to_value(s).expect("stats serialise");
+            let c = &s.calls;
+            if c.answered > 0 {
+                // What one answered call and one computed clip cost in prompt tokens (a caption, a clip's 14).
+                value["calls"]["prompt_tokens_per_call"] = (c.prompt_tokens / c.answered).into();
+                value["calls"]["mean_answer_s"] = (c.answer_ms as f64 / c.answered as f64 / 1000.0).into();
+            }
+            if c.answered > 0 && s.computed > 0 {
+                value["calls"]["prompt_tokens_per_clip"] = (c.prompt_tokens / s.computed).into();
+            }
+            (id.clone(), value)
+        })
         .collect();
     let cache_hits: u64 = stats.iter().map(|(_, s)| s.cached).sum();
     let cache_misses: u64 = stats.iter().map(|(_, s)| s.items - s.cached).sum();

@@ -25,7 +25,7 @@ use super::oracle;
 use super::qa::recognition::{LETTERS, label_line};
 use super::qa::{Item, TASKS};
 use super::rng::Rng;
-use crate::language::llm::{Content, Endpoint, Message};
+use crate::language::llm::{Content, Endpoint, Message, concurrently};
 use crate::common::taxonomy::{ACTIONS, BODY_LEVELS};
 use crate::prelude::*;
 
@@ -178,26 +178,31 @@ impl RecordOperator for Respond {
             }
             None => None,
         };
+        let replies: Vec<Result<String, String>> = match (self.config.backend, &self.llm, &seen) {
+            // The items are asked at once, within the node's and the endpoint's slots.
+            (Responder::Llm, Some(llm), Some(seen)) => concurrently(items.len(), ctx, |i, ctx| ask(llm, &items[i], seen, ctx)),
+            (backend, ..) => items
+                .iter()
+                .map(|item| {
+                    Ok(match backend {
+                        Responder::Random => random(item, &mut Rng::new(self.config.seed, &[&item.id])),
+                        Responder::Majority => majority(item),
+                        Responder::DescriptorOracle => oracle::answer(item, &motion, &facts),
+                        Responder::Llm => unreachable!("an llm responder is built with its endpoint and samples its frames"),
+                    })
+                })
+                .collect(),
+        };
         let mut answers = Vec::with_capacity(items.len());
         let mut failed = Vec::new();
-        for item in &items {
-            let reply = match self.config.backend {
-                Responder::Random => random(item, &mut Rng::new(self.config.seed, &[&item.id])),
-                Responder::Majority => majority(item),
-                Responder::DescriptorOracle => oracle::answer(item, &motion, &facts),
-                Responder::Llm => {
-                    let llm = self.llm.as_ref().expect("built with the backend");
-                    match ask(llm, item, seen.as_ref().expect("sampled for llm"), ctx) {
-                        Ok(reply) => reply,
-                        Err(e) => {
-                            failed.push(format!("{}: {e}", item.id));
-                            continue;
-                        }
-                    }
+        for (item, reply) in items.iter().zip(replies) {
+            match reply {
+                Ok(reply) => {
+                    let parsed = parse(item, &reply);
+                    answers.push(json!({"id": item.id, "task": item.task, "reply": reply, "parsed": parsed}));
                 }
-            };
-            let parsed = parse(item, &reply);
-            answers.push(json!({"id": item.id, "task": item.task, "reply": reply, "parsed": parsed}));
+                Err(e) => failed.push(format!("{}: {e}", item.id)),
+            }
         }
         if !failed.is_empty() {
             // Not stored: the rerun asks again, and answers already given come from the request cache.

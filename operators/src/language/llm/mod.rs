@@ -74,6 +74,10 @@ pub struct Endpoint {
     #[default(1.0)]
     #[serde(skip_serializing)]
     pub backoff_s: f64,
+    /// Run setting: the endpoint's requests in flight adapt: halved after a timeout, an answer slower than half of it, a 429 or a 503; grown back while answers come in time (up to `endpoint_concurrency`).
+    #[default(true)]
+    #[serde(skip_serializing)]
+    pub adaptive: bool,
 }
 
 /// One part of a message's content.
@@ -287,6 +291,32 @@ impl Client {
         ctx.calls.completion_tokens += reply.completion_tokens;
         Ok(reply)
     }
+}
+
+/// Runs `ask` for `0..n` at once, each with a context of its own, so that
+/// a clip's parts or items fill the node's slots instead of waiting in turn;
+/// their call counts go to `ctx`. Results in order.
+pub fn concurrently<T: Send>(n: usize, ctx: &mut RecordContext<'_>, ask: impl Fn(usize, &mut RecordContext<'_>) -> T + Sync) -> Vec<T> {
+    let cache_dir = ctx.cache_dir;
+    let done: Vec<(T, maflow_engine::registry::CallCounts)> = std::thread::scope(|scope| {
+        let ask = &ask;
+        let running: Vec<_> = (0..n)
+            .map(|i| {
+                scope.spawn(move || {
+                    let mut own = RecordContext { cache_dir, calls: Default::default() };
+                    let result = ask(i, &mut own);
+                    (result, own.calls)
+                })
+            })
+            .collect();
+        running.into_iter().map(|r| r.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    done.into_iter()
+        .map(|(result, calls)| {
+            ctx.calls.add(&calls);
+            result
+        })
+        .collect()
 }
 
 /// The first JSON object in a reply (models often wrap it in prose or code fences).

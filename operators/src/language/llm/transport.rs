@@ -1,13 +1,22 @@
 //! Sending one request: a slot of the node's concurrency under the
-//! endpoint's ceiling, a timeout per attempt, and retries with exponential
-//! backoff and jitter on 429, 5xx, timeouts, broken connections and
-//! malformed responses, honouring `Retry-After`. Errors name the root cause
-//! (refused, reset, DNS, TLS, timeout, or the HTTP status and the start of
-//! the body), never the key.
+//! endpoint's in-flight limit, a timeout per attempt, and retries with
+//! exponential backoff and jitter on 429, 5xx, timeouts, broken connections
+//! and malformed responses, honouring `Retry-After`. Errors name the root
+//! cause (refused, reset, DNS, TLS, timeout, or the HTTP status and the
+//! start of the body), never the key.
+//!
+//! The endpoint's limit adapts as TCP's congestion window does: it halves
+//! when an attempt times out, takes over half the timeout to be answered
+//! (it queued on the server: the next may not make it), or the server says
+//! it is overloaded (429, 503), once per such event (a failure of a request
+//! sent before the last cut does not cut again), and grows by one per
+//! limit's worth of answers in time, up to the declared ceiling. A server that queues requests
+//! behind each other (a single-slot llama.cpp) thus gets fewer at once
+//! instead of abandoned ones it computes all the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use maflow_engine::progress::CallInFlight;
 use maflow_engine::registry::CallCounts;
@@ -53,8 +62,10 @@ pub fn send(
     calls: &mut CallCounts,
 ) -> Result<Reply, Failure> {
     let url = format!("{}/chat/completions", endpoint.base_url.trim_end_matches('/'));
+    let waiting = Instant::now();
     let _node_slot = node_slots.clone().acquire();
-    let _endpoint_slot = endpoint_limiter(&endpoint.base_url, endpoint.endpoint_concurrency).acquire();
+    let endpoint_slot = endpoint_limiter(&endpoint.base_url, endpoint.endpoint_concurrency).acquire();
+    calls.wait_ms += waiting.elapsed().as_millis() as u64;
     let gauge = CallInFlight::start();
     let client = http_client();
     let timeout = Duration::from_secs_f64(endpoint.timeout_s.max(0.001));
@@ -65,6 +76,7 @@ pub fn send(
         if attempt > 0 {
             calls.retries += 1;
         }
+        let sent_at = Instant::now();
         let mut request = client.post(&url).timeout(timeout).json(body);
         if let Some(key) = api_key {
             request = request.bearer_auth(key);
@@ -83,18 +95,39 @@ pub fn send(
                     (200..=299, Ok(text)) => match parse_reply(&text) {
                         Ok(reply) => {
                             gauge.answered(reply.prompt_tokens + reply.completion_tokens);
+                            calls.answered += 1;
+                            calls.answer_ms += sent_at.elapsed().as_millis() as u64;
+                            if endpoint.adaptive {
+                                // An answer that took over half the timeout waited in the server's queue: the next may not make it.
+                                if sent_at.elapsed() > timeout / 2 {
+                                    endpoint_slot.overloaded();
+                                } else {
+                                    endpoint_slot.answered();
+                                }
+                            }
                             return Ok(reply);
                         }
                         Err(cause) => (None, cause),
                     },
                     (200..=299, Err(e)) => (None, format!("reading the response: {}", short(&e.to_string()))),
-                    (429 | 500..=599, text) => (retry_after, format!("HTTP {status}: {}", short(&text.unwrap_or_default()))),
+                    (429 | 500..=599, text) => {
+                        if endpoint.adaptive && matches!(status, 429 | 503) {
+                            endpoint_slot.overloaded();
+                        }
+                        (retry_after, format!("HTTP {status}: {}", short(&text.unwrap_or_default())))
+                    }
                     (_, text) => {
                         return Err(Failure::Status { url, status, excerpt: short(&text.unwrap_or_default()) });
                     }
                 }
             }
-            Err(e) if e.is_timeout() => (None, format!("no answer within {:.1} s (timeout_s)", timeout.as_secs_f64())),
+            Err(e) if e.is_timeout() => {
+                calls.abandoned += 1;
+                if endpoint.adaptive {
+                    endpoint_slot.overloaded();
+                }
+                (None, format!("no answer within {:.1} s (timeout_s)", timeout.as_secs_f64()))
+            }
             Err(e) => (None, root_cause(&e)),
         };
         tracing::debug!(url = %url, attempt, cause = %cause, "LLM request failed; retrying");
@@ -185,48 +218,90 @@ pub fn http_client() -> &'static reqwest::blocking::Client {
     })
 }
 
-/// A counting semaphore whose limit may be lowered.
+/// A counting semaphore whose limit adapts between 1 and a ceiling
+/// (additive increase, multiplicative decrease) and whose ceiling may be lowered.
 #[derive(Debug)]
 pub struct Limiter {
-    /// (limit, slots in use).
-    state: Mutex<(usize, usize)>,
+    state: Mutex<LimiterState>,
     freed: Condvar,
 }
 
+#[derive(Debug)]
+struct LimiterState {
+    /// Requests allowed in flight now (its whole part, at least 1).
+    limit: f64,
+    /// The most it may grow to.
+    ceiling: usize,
+    /// Slots in use.
+    in_use: usize,
+    /// Cuts so far: a slot taken before the last cut does not cut again.
+    cuts: u64,
+}
+
 /// A held slot, released on drop.
-struct Slot(Arc<Limiter>);
+struct Slot {
+    limiter: Arc<Limiter>,
+    /// The limiter's cut count when the slot was taken.
+    cuts: u64,
+}
 
 impl Limiter {
     /// A limiter of `limit` slots (at least one).
     pub fn new(limit: usize) -> Arc<Self> {
-        Arc::new(Limiter { state: Mutex::new((limit.max(1), 0)), freed: Condvar::new() })
+        let limit = limit.max(1);
+        Arc::new(Limiter { state: Mutex::new(LimiterState { limit: limit as f64, ceiling: limit, in_use: 0, cuts: 0 }), freed: Condvar::new() })
     }
 
     fn acquire(self: Arc<Self>) -> Slot {
         let mut state = self.state.lock().expect("not poisoned");
-        while state.1 >= state.0 {
+        while state.in_use >= state.limit as usize {
             state = self.freed.wait(state).expect("not poisoned");
         }
-        state.1 += 1;
+        state.in_use += 1;
+        let cuts = state.cuts;
         drop(state);
-        Slot(self)
+        Slot { limiter: self, cuts }
     }
 
-    fn lower_to(&self, limit: usize) {
+    fn lower_to(&self, ceiling: usize) {
         let mut state = self.state.lock().expect("not poisoned");
-        state.0 = state.0.min(limit.max(1));
+        state.ceiling = state.ceiling.min(ceiling.max(1));
+        state.limit = state.limit.min(state.ceiling as f64);
     }
 
+    /// Requests allowed in flight now.
     #[cfg(test)]
     fn limit(&self) -> usize {
-        self.state.lock().expect("not poisoned").0
+        self.state.lock().expect("not poisoned").limit as usize
+    }
+}
+
+impl Slot {
+    /// An answer in time: the limit grows by one per limit's worth of them.
+    fn answered(&self) {
+        let mut state = self.limiter.state.lock().expect("not poisoned");
+        let grown = (state.limit + 1.0 / state.limit).min(state.ceiling as f64);
+        if grown as usize > state.limit as usize {
+            self.limiter.freed.notify_one();
+        }
+        state.limit = grown;
+    }
+
+    /// A timeout, or the server's 429 or 503: the limit halves, once per event.
+    fn overloaded(&self) {
+        let mut state = self.limiter.state.lock().expect("not poisoned");
+        if self.cuts == state.cuts {
+            state.limit = (state.limit / 2.0).max(1.0);
+            state.cuts += 1;
+            tracing::info!(limit = state.limit as usize, "the server is overloaded: fewer requests in flight");
+        }
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.state.lock().expect("not poisoned").1 -= 1;
-        self.0.freed.notify_one();
+        self.limiter.state.lock().expect("not poisoned").in_use -= 1;
+        self.limiter.freed.notify_one();
     }
 }
 
@@ -260,9 +335,44 @@ mod tests {
         assert_eq!(a.limit(), 2);
         let node = Limiter::new(3);
         let (s1, s2) = (node.clone().acquire(), node.clone().acquire());
-        assert_eq!(node.state.lock().unwrap().1, 2);
+        assert_eq!(node.state.lock().unwrap().in_use, 2);
         drop((s1, s2));
-        assert_eq!(node.state.lock().unwrap().1, 0);
+        assert_eq!(node.state.lock().unwrap().in_use, 0);
+    }
+
+    #[test]
+    fn the_limit_halves_once_per_overload_and_grows_back_by_one_per_window() {
+        let l = Limiter::new(8);
+        let slots: Vec<Slot> = (0..8).map(|_| l.clone().acquire()).collect();
+        // Eight requests sent together all time out: one event, one cut.
+        for s in &slots {
+            s.overloaded();
+        }
+        assert_eq!(l.limit(), 4);
+        drop(slots);
+        let late = l.clone().acquire();
+        late.overloaded();
+        assert_eq!(l.limit(), 2, "a request sent after the cut cuts again");
+        late.overloaded();
+        assert_eq!(l.limit(), 2);
+        drop(late);
+        for _ in 0..2 {
+            l.clone().acquire().overloaded();
+        }
+        assert_eq!(l.limit(), 1, "never below one");
+        // Answers in time: +1 per limit's worth, up to the ceiling.
+        let mut answers = 0;
+        while l.limit() < 8 {
+            l.clone().acquire().answered();
+            answers += 1;
+            assert!(answers < 100);
+        }
+        // About l answers to grow from l to l + 1: 1 + 2 + … + 7 = 28, and the fractions.
+        assert!((25..=35).contains(&answers), "{answers}");
+        l.clone().acquire().answered();
+        assert_eq!(l.limit(), 8, "capped at the ceiling");
+        l.lower_to(3);
+        assert_eq!(l.limit(), 3);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::language::llm::Content;
 /// How frames reach the model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Send {
+pub enum SendAs {
     /// The sampled frames, one `image_url` part each.
     #[default]
     Images,
@@ -42,7 +42,7 @@ pub struct Sampling {
     /// Sides are multiples of this (the encoder's patch times its merge).
     pub multiple: u32,
     /// Frames as images, or the clip as a video.
-    pub send: Send,
+    pub send: SendAs,
 }
 
 /// A clip as the model sees it: the content parts and what they hold.
@@ -92,6 +92,9 @@ fn probe(path: &std::path::Path) -> Result<Source, String> {
 impl Sampling {
     /// Checks the settings; the message names the param.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.fps.is_none() && self.frames == 0 {
+            return Err(("frames", "`frames` must be at least 1 (a model under test sees the clip)".into()));
+        }
         if let Some(fps) = self.fps
             && !(fps.is_finite() && fps > 0.0)
         {
@@ -132,7 +135,7 @@ impl Sampling {
         let source = probe(path)?;
         let source_record =
             json!({"frames": source.frames, "fps": source.fps, "width": source.width, "height": source.height});
-        if self.send == Send::Video {
+        if self.send == SendAs::Video {
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let url = format!("data:{};base64,{}", video_mime(path), base64(&bytes));
             let record = json!({"send": "video", "bytes": bytes.len(), "source": source_record});
@@ -275,7 +278,7 @@ mod tests {
 
     #[test]
     fn a_rate_sets_the_count_within_the_clip_and_the_cap() {
-        let s = Sampling { frames: 8, fps: Some(3.0), max_frames: 32, min_pixels: 0, max_pixels: 1 << 20, video_pixels: None, multiple: 28, send: Send::Images };
+        let s = Sampling { frames: 8, fps: Some(3.0), max_frames: 32, min_pixels: 0, max_pixels: 1 << 20, video_pixels: None, multiple: 28, send: SendAs::Images };
         assert_eq!(s.count(75, 30.0), 8, "2.5 s at 3 fps");
         assert_eq!(s.count(3000, 30.0), 32, "capped");
         assert_eq!(s.count(2, 30.0), 1);

@@ -20,7 +20,7 @@ use super::answers;
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::clip_motion::ClipMotion;
 use super::facts::ClipFacts;
-use super::frames::{Sampled, Sampling, Send, probe_image};
+use super::frames::{Sampled, Sampling, SendAs, probe_image};
 use super::oracle;
 use super::qa::recognition::{LETTERS, label_line};
 use super::qa::{Item, TASKS};
@@ -86,7 +86,7 @@ pub struct RespondConfig {
     pub multiple: u32,
     /// `images` (the sampled frames as JPEG parts) or `video` (the clip's file as one `video_url` part, for servers that sample video, such as vLLM).
     #[serde(default)]
-    pub send: Send,
+    pub send: SendAs,
     /// System prompts file for `llm` (`## TASK` sections).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<PathBuf>,

@@ -499,11 +499,13 @@ fn a_single_slot_server_gets_fewer_requests_at_once_instead_of_abandoned_ones() 
         std::thread::sleep(Duration::from_millis(40));
         ok("The part moves a little up and then down.", body)
     });
+    // One store: the second run takes the frame stages from it, and asks its captions anew (another `max_tokens`, another key).
+    let s = Scratch::new();
     let calls = |adaptive: bool| {
-        let s = Scratch::new();
         let llm = format!(
             "{{base_url: \"{url}\", model: test-model, timeout_s: 0.2, backoff_s: 0.02, max_retries: 8, \
-             concurrency: 8, endpoint_concurrency: 8, adaptive: {adaptive}}}"
+             concurrency: 8, endpoint_concurrency: 8, adaptive: {adaptive}, max_tokens: {}}}",
+            if adaptive { 100 } else { 101 }
         );
         let spec = format!(
             "{}\

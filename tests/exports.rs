@@ -11,14 +11,10 @@ use crate::support::{Scratch, maflow, text};
 fn spec() -> String {
     format!(
         "{}\
-         \x20 - {{id: facts, kind: facts, inputs: [descriptors]}}\n\
-         \x20 - {{id: captions, kind: caption, inputs: [descriptors, facts]}}\n\
-         \x20 - {{id: descriptions, kind: describe, inputs: [captions, facts]}}\n\
-         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions, facts]}}\n\
          sinks:\n\
          \x20 - {{id: bench, kind: bench, inputs: [qa]}}\n\
          \x20 - {{id: harnesses, kind: harness-export, inputs: [qa], params: {{name: mab}}}}\n",
-        crate::language::frame_stages("exported")
+        crate::language::rules_items("exported")
     )
 }
 

@@ -118,7 +118,7 @@ pub fn serve() -> (String, Arc<AtomicUsize>) {
 }
 
 /// A spec named `name` whose frame stages make the sample clips' descriptors from their skeleton files, up to its `operators:` list's `descriptors`.
-pub fn frame_stages(name: &str) -> String {
+fn frame_stages(name: &str) -> String {
     let repo = env!("CARGO_MANIFEST_DIR");
     format!(
         "name: {name}\n\
@@ -413,18 +413,26 @@ fn an_llm_description_that_contradicts_the_facts_is_asked_again_then_an_error_ne
     assert_eq!(requests.load(Ordering::SeqCst), asked + 2 * moving.len(), "a refused description is not cached; an accepted one is");
 }
 
-/// The frame stages, rules texts and items, answered by `responder`, its records in `responses.jsonl`.
-fn respond_spec(responder: &str) -> String {
+/// A spec named `name`: the frame stages, then the rules texts and the items, up to its `operators:` list's `qa`.
+pub fn rules_items(name: &str) -> String {
     format!(
         "{}\
          \x20 - {{id: facts, kind: facts, inputs: [descriptors]}}\n\
          \x20 - {{id: captions, kind: caption, inputs: [descriptors, facts]}}\n\
          \x20 - {{id: descriptions, kind: describe, inputs: [captions, facts]}}\n\
-         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions, facts]}}\n\
+         \x20 - {{id: qa, kind: qa, inputs: [descriptors, descriptions, facts]}}\n",
+        frame_stages(name)
+    )
+}
+
+/// The frame stages, rules texts and items, answered by `responder`, its records in `responses.jsonl`.
+fn respond_spec(responder: &str) -> String {
+    format!(
+        "{}\
          \x20 - {{id: model, kind: respond, inputs: [qa, descriptors, facts], params: {responder}}}\n\
          sinks:\n\
          \x20 - {{id: responses, kind: jsonl, inputs: [model]}}\n",
-        frame_stages("seen")
+        rules_items("seen")
     )
 }
 

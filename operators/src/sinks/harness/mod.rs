@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::taxonomy::ACTIONS;
+use crate::common::taxonomy;
 use crate::prelude::*;
 
 /// A harness format.
@@ -100,23 +100,42 @@ pub struct Row {
     pub provenance: String,
 }
 
-impl Row {
-    fn new(index: usize, clip: &Clip, item: &Value) -> Self {
-        let text = |k: &str| item[k].as_str().unwrap_or_default().to_string();
-        let action = clip.label.and_then(|id| ACTIONS.iter().find(|a| a.id == id));
+/// What every row of one clip shares: its id, video path, level and action.
+struct ClipFields {
+    id: String,
+    video: String,
+    level: String,
+    action: String,
+}
+
+impl ClipFields {
+    fn of(clip: &Clip) -> Self {
+        let action = clip.label.and_then(taxonomy::action);
         let video = std::fs::canonicalize(&clip.path).unwrap_or_else(|_| clip.path.clone());
+        ClipFields {
+            id: clip.id.clone(),
+            video: video.display().to_string(),
+            level: action.map(|a| a.body_level().name.to_string()).unwrap_or_default(),
+            action: action.map(|a| a.name.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+impl Row {
+    fn new(index: usize, clip: &ClipFields, item: &Value) -> Self {
+        let text = |k: &str| item[k].as_str().unwrap_or_default().to_string();
         Row {
             index,
             id: text("id"),
             clip: clip.id.clone(),
-            video: video.display().to_string(),
+            video: clip.video.clone(),
             task: text("task"),
             question: text("question"),
             options: item["options"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
             answer: text("answer"),
             reference: text("reference"),
-            level: action.map(|a| a.body_level().name.to_string()).unwrap_or_default(),
-            action: action.map(|a| a.name.to_string()).unwrap_or_default(),
+            level: clip.level.clone(),
+            action: clip.action.clone(),
             provenance: item["provenance"].to_string(),
         }
     }
@@ -140,8 +159,12 @@ impl SinkWriter for Writer {
     }
 
     fn write_inputs(&mut self, clip: &Clip, records: &[Option<&Value>]) -> io::Result<()> {
-        for item in records[0].and_then(|r| r["items"].as_array()).into_iter().flatten() {
-            self.rows.push(Row::new(self.rows.len(), clip, item));
+        let items = records[0].and_then(|r| r["items"].as_array()).filter(|items| !items.is_empty());
+        if let Some(items) = items {
+            let fields = ClipFields::of(clip);
+            for item in items {
+                self.rows.push(Row::new(self.rows.len(), &fields, item));
+            }
         }
         Ok(())
     }

@@ -48,6 +48,15 @@ enum Command {
     Flow(FlowArgs),
     /// Render clips of a textured figure performing micro-actions, with their true skeleton and motion.
     Synth(SynthArgs),
+    /// Set a run's items beside MA-Bench's published split and sample: option orders and letters,
+    /// FMAR distractors, phrasings, questions naming a phase, yes share, reference length and register.
+    CompareMaBench {
+        /// The run's items (`bench.jsonl`).
+        bench: PathBuf,
+        /// The authors' starter kit (its `mabench_data.json` and `mabench_data_sample_100.json`).
+        #[arg(long, default_value = "../shared/data/ma-bench/starter-kit")]
+        kit: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -201,6 +210,16 @@ fn main() -> ExitCode {
             })
         }
         Command::Ops { kind } => ops(kind.as_deref()),
+        Command::CompareMaBench { bench, kit } => match maflow_operators::language::qa::shape::compare(&bench, &kit) {
+            Ok(table) => {
+                outln!("{table}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Flow(args) => match flow(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

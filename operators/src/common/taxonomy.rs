@@ -58,6 +58,41 @@ pub fn action_by_code(code: &str) -> Option<&'static Action> {
     ACTIONS.iter().find(|a| a.code == code)
 }
 
+/// Actions that are told apart by a detail of the same motion, by name: a head moving up and down
+/// once or repeatedly, turning or tilting, a hand stretching out or drawing back, touching one body
+/// region or the next one. Each action is in one group at most.
+const CONFUSABLE: [&[&str]; 16] = [
+    &["nodding", "bowing head", "head up"],
+    &["turning head", "tilting head", "shaking head"],
+    &["shaking body", "turning around"],
+    &["sitting straightly", "rising up", "shrugging"],
+    &["stretching arms", "retracting arms"],
+    &["stretching feet", "retracting feet", "tiptoe"],
+    &["putting hands together", "rubbing hands", "hands touching fingers"],
+    &["playing objects", "clenching fist", "other finger movements"],
+    &["pointing oneself", "waving", "spreading hands", "illustrative gestures", "scratching arms"],
+    &["scratching or touching neck", "scratching or touching shoulder", "scratching or touching chest", "scratching or touching back"],
+    &["arms akimbo", "crossing arms"],
+    &["scratching or touching face", "covering face", "rubbing eyes", "touching nose", "covering mouth", "pushing glasses"],
+    &["playing or tidying hair", "scratching or touching hindbrain", "touching ears", "scratching or touching forehead"],
+    &["patting legs", "touching legs", "scratching legs", "scratching feet"],
+    &["shaking legs", "spread legs", "closing legs"],
+    &["curling legs", "crossing legs"],
+];
+
+/// The actions most easily confused with `action`, nearest first (its group in [`CONFUSABLE`],
+/// starting after it and wrapping round).
+pub fn neighbours(action: &Action) -> Vec<&'static Action> {
+    let Some(group) = CONFUSABLE.iter().find(|g| g.contains(&action.name)) else { return Vec::new() };
+    let at = group.iter().position(|n| *n == action.name).expect("found in its group");
+    (1..group.len()).filter_map(|k| ACTIONS.iter().find(|a| a.name == group[(at + k) % group.len()])).collect()
+}
+
+/// Looks an action up by its name, in any letter case (`Bowing head`, `bowing head`).
+pub fn action_by_name(name: &str) -> Option<&'static Action> {
+    ACTIONS.iter().find(|a| a.name.eq_ignore_ascii_case(name.trim()))
+}
+
 /// All 52 actions, indexed by id.
 pub const ACTIONS: [Action; 52] = [
     Action { id: 0, code: "A1", name: "shaking body", level: 'A', definition: "The movement of the upper body from side to side" },
@@ -141,6 +176,23 @@ mod tests {
         assert_eq!(action_by_code("G4").map(|a| a.id), Some(51));
         assert_eq!(action(52), None);
         assert_eq!(action(24).unwrap().body_level().name, "Lower limb");
+    }
+
+    #[test]
+    fn confusable_groups_name_real_actions_once_each() {
+        let mut seen = Vec::new();
+        for group in CONFUSABLE {
+            for name in group {
+                assert!(action_by_name(name).is_some(), "{name}");
+                assert!(!seen.contains(name), "{name} twice");
+                seen.push(*name);
+            }
+        }
+        let nodding = action(9).unwrap();
+        let near: Vec<&str> = neighbours(nodding).iter().map(|a| a.name).collect();
+        assert_eq!(near, ["bowing head", "head up"]);
+        assert!(neighbours(nodding).iter().all(|a| a.level == nodding.level));
+        assert_eq!(action_by_name("Bowing head").map(|a| a.id), Some(5));
     }
 
     #[test]

@@ -5,10 +5,15 @@
 //! names, or to the whole clip) and clauses (at `,`, `;` and `while`; a
 //! clause without a verb after "approaches the head" continues its list). In a
 //! clause it finds the parts named (the ones before the first verb are its
-//! subjects), the directions, stillness ("still", "does not move", "no part
-//! moves", "the rest stays still"), "only slightly", approach and
-//! moving away, and times ("at 0.4 s"). A claim about a phase is held
-//! against the sentences of that phase only.
+//! subjects; "the legs", "the arms", "the hands" and "the feet" name each of
+//! their parts), the directions (words and verbs: "rises" is up, "drops" is
+//! down), stillness ("still", "does not move", "no part moves", "the rest
+//! stays still"), "only slightly", approach and moving away (a hand that
+//! retracts toward or extends away from the torso), and times ("at 0.4 s").
+//! A claim about a phase is held against the sentences of that phase only,
+//! and a claim about the whole clip against the sentences that name no
+//! phase. A sentence of order ("First the head rises, then the right hand
+//! drops") orders its clauses as written, and says nothing of the whole clip.
 //!
 //! Two questions: does the text contradict a claim's answer (a part said to
 //! move a way that an item says it does not, "no part moves" where an item
@@ -16,6 +21,7 @@
 //! what a "yes" claim asserts (its parts, phase and direction).
 
 use super::clip_motion::spoken;
+use super::facts::WHOLE;
 use super::qa::claims::Claim;
 use crate::common::body::PARTS;
 
@@ -57,6 +63,8 @@ struct Sentence {
     text: String,
     /// Phases named; empty: the whole clip.
     phases: Vec<&'static str>,
+    /// A sentence of order ("first …, then …"): its clauses are in the order the motions begin.
+    order: bool,
     clauses: Vec<Clause>,
 }
 
@@ -77,15 +85,17 @@ pub struct Contradiction {
     pub why: String,
 }
 
-const VERBS: [&str; 22] = [
+const VERBS: [&str; 40] = [
     "move", "moves", "moving", "moved", "approach", "approaches", "approaching", "comes", "come", "stays", "stay", "remains",
-    "remain", "is", "are", "rises", "drops", "turns", "sways", "nods", "shifts", "goes",
+    "remain", "is", "are", "rises", "rise", "rising", "raises", "lifts", "drops", "drop", "dropping", "lowers", "sinks", "turns",
+    "sways", "sway", "nods", "shifts", "goes", "leads", "follows", "carries", "extends", "retracts", "sweeps", "crosses", "returns",
+    "ends",
 ];
 
 fn way(word: &str) -> Option<&'static str> {
     Some(match word {
-        "up" | "upward" | "upwards" => "up",
-        "down" | "downward" | "downwards" => "down",
+        "up" | "upward" | "upwards" | "rises" | "rise" | "rising" | "raises" | "lifts" => "up",
+        "down" | "downward" | "downwards" | "drops" | "drop" | "dropping" | "lowers" | "sinks" => "down",
         "left" | "leftward" | "leftwards" => "left",
         "right" | "rightward" | "rightwards" => "right",
         _ => return None,
@@ -120,25 +130,30 @@ fn words(text: &str) -> Vec<String> {
     out
 }
 
-/// Part names as word lists, longest first so `left hand` wins over nothing shorter.
-fn part_names() -> Vec<(usize, Vec<String>)> {
-    let mut names: Vec<(usize, Vec<String>)> =
-        PARTS.iter().enumerate().map(|(i, p)| (i, spoken(p).split(' ').map(String::from).collect())).collect();
+/// Part names as word lists with the parts they name, longest first so `left hand` wins over
+/// `hand`; a group (`legs`) names each of its parts.
+fn part_names() -> Vec<(Vec<usize>, Vec<String>)> {
+    let mut names: Vec<(Vec<usize>, Vec<String>)> =
+        PARTS.iter().enumerate().map(|(i, p)| (vec![i], spoken(p).split(' ').map(String::from).collect())).collect();
+    let having = |words: &[&str]| -> Vec<usize> { (0..PARTS.len()).filter(|&i| words.iter().any(|w| PARTS[i].contains(w))).collect() };
+    for (group, parts) in [("legs", having(&["Leg", "Foot"])), ("arms", having(&["Arm", "Hand"])), ("hands", having(&["Hand"])), ("feet", having(&["Foot"]))] {
+        names.push((parts, vec![group.to_string()]));
+    }
     names.sort_by_key(|(_, w)| std::cmp::Reverse(w.len()));
     names
 }
 
-fn read_clause(text: &str, names: &[(usize, Vec<String>)]) -> Clause {
+fn read_clause(text: &str, names: &[(Vec<usize>, Vec<String>)]) -> Clause {
     let w = words(text);
     let mut c = Clause { text: text.trim().trim_end_matches('.').to_string(), ..Clause::default() };
     let mut verb_at = None;
     let mut k = 0;
     while k < w.len() {
-        if let Some((part, len)) = names.iter().find(|(_, n)| w[k..].starts_with(n)).map(|(i, n)| (*i, n.len())) {
+        if let Some((parts, len)) = names.iter().find(|(_, n)| w[k..].starts_with(n)).map(|(i, n)| (i, n.len())) {
             if verb_at.is_none() {
-                c.subjects.push(part);
+                c.subjects.extend(parts);
             } else {
-                c.objects.push(part);
+                c.objects.extend(parts);
             }
             k += len;
             continue;
@@ -160,8 +175,8 @@ fn read_clause(text: &str, names: &[(usize, Vec<String>)]) -> Clause {
             "nothing" => c.none_moves = true,
             "no" if matches!(next, Some("part" | "body" | "motion" | "movement" | "parts")) => c.none_moves = true,
             "rest" | "other" | "others" => c.rest_still = true,
-            "approach" | "approaches" | "approaching" | "closer" | "nearer" | "toward" | "towards" => c.approach = true,
-            "away" | "apart" | "farther" | "further" => c.away = true,
+            "approach" | "approaches" | "approaching" | "closer" | "nearer" | "toward" | "towards" | "retracts" => c.approach = true,
+            "away" | "apart" | "farther" | "further" | "extends" => c.away = true,
             _ => {}
         }
         if next == Some("s")
@@ -221,18 +236,21 @@ impl Reading {
                     clauses[k].subjects.splice(0..0, names);
                 }
             }
-            sentences.push(Sentence { text: raw.trim().to_string(), phases, clauses });
+            let order = words(&raw).iter().any(|w| w == "then" || w == "first");
+            sentences.push(Sentence { text: raw.trim().to_string(), phases, order, clauses });
         }
         Reading { sentences }
     }
 
-    /// Clauses of the sentences about `phase` (`None`: the whole clip), with their sentence.
+    /// Clauses of the sentences about `phase` (`None` or `whole`: the whole clip, sentences of order
+    /// aside), with their sentence.
     fn clauses(&self, phase: Option<&str>) -> impl Iterator<Item = (&Sentence, &Clause)> {
+        let phase = phase.filter(|p| *p != WHOLE);
         self.sentences
             .iter()
             .filter(move |s| match phase {
                 Some(p) => s.phases.contains(&p),
-                None => s.phases.is_empty(),
+                None => s.phases.is_empty() && !s.order,
             })
             .flat_map(|s| s.clauses.iter().map(move |c| (s, c)))
     }
@@ -260,14 +278,22 @@ impl Reading {
             .find(|(_, c)| c.subjects.contains(&a) && c.objects.contains(&b) && if approach { c.approach } else { c.away && !c.approach })
     }
 
-    /// When the text says `part` starts moving `direction` (compass, 8 ways), anywhere.
+    /// When the text says `part` starts moving `direction` (compass, 8 ways), anywhere: the time it
+    /// names, or the clause's place in a sentence of order (comparable within that sentence only).
     fn start_of(&self, part: usize, direction: &str) -> Option<(f64, (&Sentence, &Clause))> {
         let mut want: Vec<&str> = direction.split('-').collect();
         want.sort_unstable();
-        self.sentences.iter().flat_map(|s| s.clauses.iter().map(move |c| (s, c))).find_map(|(s, c)| {
-            let mut ways = c.ways.clone();
-            ways.sort_unstable();
-            (c.subjects.contains(&part) && ways == want).then(|| c.times.first().map(|t| (*t, (s, c)))).flatten()
+        self.sentences.iter().enumerate().find_map(|(n, s)| {
+            s.clauses.iter().enumerate().find_map(|(k, c)| {
+                let mut ways = c.ways.clone();
+                ways.sort_unstable();
+                if !(c.subjects.contains(&part) && ways == want) {
+                    return None;
+                }
+                // A place in a sentence of order ranks after every time in seconds, and apart from other sentences.
+                let at = c.times.first().copied().or_else(|| s.order.then(|| 1e6 * (n + 1) as f64 + k as f64))?;
+                Some((at, (s, c)))
+            })
         })
     }
 
@@ -283,6 +309,15 @@ impl Reading {
                     self.says_moves(phase, p, Some(direction))
                         .and_then(|s| found(s, format!("the {} does not move {direction} noticeably in the {phase} phase", spoken(part))))
                 }
+            }
+            Claim::MainAxis { part, axis } => {
+                // The text goes against it when it has the part move over the clip along one axis only, the other one.
+                let (on, off): (&[&str], &[&str]) = if axis == "vertical" { (&["up", "down"], &["left", "right"]) } else { (&["left", "right"], &["up", "down"]) };
+                let (on, off) = if answer { (on, off) } else { (off, on) };
+                let p = index(part);
+                self.clauses(None)
+                    .find(|(_, c)| c.moving(p) && !c.ways.is_empty() && c.ways.iter().all(|w| off.contains(w)) && !c.ways.iter().any(|w| on.contains(w)))
+                    .and_then(|s| found(s, format!("the {}'s motion runs mainly {}", spoken(part), if answer { axis.as_str() } else { "the other way" })))
             }
             Claim::BothMove { a, b, phase } => {
                 let (pa, pb) = (index(a), index(b));
@@ -317,12 +352,12 @@ impl Reading {
                     None
                 }
             }
-            Claim::Before { a, dir_a, b, dir_b } => {
+            Claim::Before { a, dir_a, b, dir_b, .. } => {
                 let (Some((ta, at)), Some((tb, _))) = (self.start_of(index(a), dir_a), self.start_of(index(b), dir_b)) else {
                     return None;
                 };
-                let first = if answer { ta < tb } else { tb < ta };
-                if first || (ta - tb).abs() <= 1e-9 {
+                let earlier = earlier(ta, tb)?;
+                if earlier == answer {
                     return None;
                 }
                 let (x, y) = if answer { ((a, dir_a), (b, dir_b)) } else { ((b, dir_b), (a, dir_a)) };
@@ -348,18 +383,29 @@ impl Reading {
     pub fn states(&self, claim: &Claim) -> bool {
         match claim {
             Claim::Moves { part, phase, direction } => self.says_moves(phase, index(part), Some(direction)).is_some(),
+            Claim::MainAxis { part, axis } => {
+                let on: &[&str] = if axis == "vertical" { &["up", "down"] } else { &["left", "right"] };
+                self.clauses(None).any(|(_, c)| c.moving(index(part)) && !c.ways.is_empty() && c.ways.iter().all(|w| on.contains(w)))
+            }
             Claim::BothMove { a, b, phase } | Claim::SameDirection { a, b, phase } => {
                 self.says_moves(phase, index(a), None).is_some() && self.says_moves(phase, index(b), None).is_some()
             }
             Claim::MovesWhileStill { a, b, phase } => self.says_moves(phase, index(a), None).is_some() && self.says_still(phase, index(b)),
-            Claim::Before { a, dir_a, b, dir_b } => match (self.start_of(index(a), dir_a), self.start_of(index(b), dir_b)) {
-                (Some((ta, _)), Some((tb, _))) => ta < tb,
+            Claim::Before { a, dir_a, b, dir_b, .. } => match (self.start_of(index(a), dir_a), self.start_of(index(b), dir_b)) {
+                (Some((ta, _)), Some((tb, _))) => earlier(ta, tb) == Some(true),
                 _ => false,
             },
             Claim::Approaches { a, b, phase } => self.says_distance(phase, index(a), index(b), true).is_some(),
             Claim::MovesAway { a, b, phase } => self.says_distance(phase, index(a), index(b), false).is_some(),
         }
     }
+}
+
+/// Whether start `a` comes before start `b`, when the text orders them: two times, or two places in
+/// one sentence of order (see [`Reading::start_of`]).
+fn earlier(a: f64, b: f64) -> Option<bool> {
+    let place = |t: f64| (t >= 1e6).then(|| (t / 1e6).floor());
+    (place(a) == place(b) && (a - b).abs() > 1e-9).then_some(a < b)
 }
 
 fn index(part: &str) -> usize {
@@ -429,7 +475,7 @@ mod tests {
             "Motions begin in this order: the head up at 0.2 s, the head down at 0.6 s, the left hand up-left at 1.1 s. \
              In the late phase (3.8–5.7 s), the left hand approaches the head, the right hand and the torso; the head moves left.",
         );
-        let before = Claim::Before { a: "Head".into(), dir_a: "up".into(), b: "Left_Hand".into(), dir_b: "up-left".into() };
+        let before = Claim::Before { a: "Head".into(), dir_a: "up".into(), b: "Left_Hand".into(), dir_b: "up-left".into(), within: None };
         assert!(r.states(&before));
         assert!(r.contradicts(&before, true).is_none());
         let reversed = r.contradicts(&before, false).expect("the text has the head first");

@@ -1,12 +1,12 @@
-//! `describe`: one structured clip-level description from the part captions
-//! and the clip's facts: dominant parts, order of motions, and what happens
-//! in the initial, middle and late phases. Backend `rules` (default,
-//! offline) states the facts (every part that moves noticeably in a phase
-//! with the ways it moves, the parts that move only slightly, approaches,
-//! and that the rest stays still); `llm` (prompt
-//! `pipelines/prompts/describe.md`) is checked against the facts, and a
-//! reply that contradicts them is asked again (`retries`) with the
-//! contradiction named, then an error quoting the sentence.
+//! `describe`: one clip-level description, MA-Bench's MADU reference, from
+//! the part captions and the clip's facts, in the benchmark's register
+//! (40–130 words, amplitude in words, no speeds or decimal times): the
+//! dominant part first, then lead and follow, trend and rhythm, the path
+//! against the body, and the initial, middle and late phases. Backend
+//! `rules` (default, offline) states the salient facts; `llm` (prompt
+//! `pipelines/prompts/describe.md`) is held to the facts and the register,
+//! and a reply that goes against either is asked again (`retries`) with the
+//! reason named, then an error quoting it.
 //!
 //! Record and file: `{"description", "dominant_parts", "onset_order",
 //! "tendency", "phases": [{"phase", "start", "end", "text"}]}`; the
@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use super::agreement::Reading;
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::clip_motion::{join, secs, spoken};
-use super::facts::{ClipFacts, PhaseFacts, Verdict};
+use super::facts::{ClipFacts, PhaseFacts, Verdict, adjacent};
+use crate::common::body::PARTS;
 use super::qa::claims::candidates;
 use crate::language::llm::{CallError, Endpoint, Message};
 use crate::prelude::*;
@@ -61,7 +62,7 @@ const FACTS: RecordIn = RecordIn::new(1, "facts");
 pub const KIND: OperatorKind = OperatorKind {
     name: "describe",
     section: Section::Operators,
-    version: 2,
+    version: 3,
     doc: DescribeConfig::DOC,
     inputs: &[CAPTIONS.port(), FACTS.port()],
     output: Some(PortType::Any),
@@ -144,37 +145,211 @@ pub fn phase_text(f: &ClipFacts, phase: &PhaseFacts) -> String {
     clauses.join("; ")
 }
 
-/// The rules description of a clip: the facts, from general to specific.
-pub fn describe_rules(f: &ClipFacts) -> String {
-    let mut text = match f.dominant.first() {
-        None => format!("Over the {} s clip the person stays still: no body part moves noticeably.", secs(f.seconds)),
-        Some(lead) => {
-            let mut t = format!(
-                "Over the {} s clip the motion is {} and led by the {} ({:.0}% of the motion energy)",
-                secs(f.seconds),
-                f.tendency,
-                spoken(lead),
-                100.0 * f.lead_share
-            );
-            if f.dominant.len() > 1 {
-                let rest: Vec<String> = f.dominant[1..].iter().map(|p| format!("the {}", spoken(p))).collect();
-                t.push_str(&format!(", with {} also moving", join(&rest)));
-            }
-            t.push('.');
-            t
+/// The words for a part moving the ways it clearly moves, plural when `many` parts do.
+fn motion_words(ways: &[&str], many: bool) -> String {
+    let s = if many { "" } else { "s" };
+    match ways {
+        [] => format!("shift{s} about"),
+        ["up"] => format!("rise{s}"),
+        ["down"] => format!("drop{s}"),
+        [one] => format!("move{s} to the {one}"),
+        ["up", "down"] => format!("move{s} up and down"),
+        ["right", "left"] => format!("sway{s} left and right"),
+        [v @ ("up" | "down"), h @ ("right" | "left")] => format!("move{s} {v} and to the {h}"),
+        _ => format!("move{s} {}", ways.join(" and ")),
+    }
+}
+
+/// A number from two to twelve in words (references state counts, never digits).
+fn count_word(n: u32) -> String {
+    const WORDS: [&str; 11] = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
+    WORDS.get(n.saturating_sub(2) as usize).map_or("many".into(), |w| (*w).into())
+}
+
+/// Body regions named when all their parts stay still, with their parts.
+const REGIONS: [(&str, &[usize]); 4] = [("the head", &[0]), ("the torso", &[1]), ("the arms", &[2, 3, 4, 5, 6, 7]), ("the legs", &[8, 9, 10, 11, 12, 13])];
+
+/// Most parts a phase sentence names as moving.
+const MOVERS_PER_PHASE: usize = 2;
+
+/// One phase in MA-Bench's register: its fastest movers (at most [`MOVERS_PER_PHASE`]) with the ways
+/// they go, the clearest change of distance (a hand or foot extending from or retracting toward the
+/// torso, or approaching a part), and what stays still: "the rest" when every other part does, else
+/// the regions that do.
+pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts) -> String {
+    let mut movers: Vec<&super::facts::PartFacts> = phase.parts.iter().filter(|p| p.moves == Verdict::Yes).collect();
+    if movers.is_empty() {
+        return format!("In the {} phase no part moves noticeably.", phase.name);
+    }
+    movers.sort_by(|a, b| b.mean_speed.total_cmp(&a.mean_speed));
+    movers.truncate(MOVERS_PER_PHASE);
+    let mut named: Vec<&str> = movers.iter().map(|p| p.part.as_str()).collect();
+    let mut groups: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
+    for p in &movers {
+        let w = p.ways();
+        match groups.iter_mut().find(|(g, _)| *g == w) {
+            Some((_, parts)) => parts.push(&p.part),
+            None => groups.push((w, vec![&p.part])),
         }
+    }
+    let mut clauses: Vec<String> = groups
+        .iter()
+        .map(|(w, parts)| {
+            let names: Vec<String> = parts.iter().map(|p| format!("the {}", spoken(p))).collect();
+            format!("{} {}", join(&names), motion_words(w, parts.len() > 1))
+        })
+        .collect();
+    // The clearest change of distance: the largest one among the phase's clear approaches and departures.
+    let change = |x: &&super::facts::Proximity| {
+        let [start, closest, farthest, _] = x.distance;
+        if x.approaches == Verdict::Yes { start - closest } else { farthest - start }
     };
-    if !f.starts.is_empty() {
-        let order: Vec<String> = f.starts.iter().map(|s| format!("the {} {} at {} s", spoken(&s.part), s.direction, secs(s.start))).collect();
-        text.push_str(&format!(" Motions begin in this order: {}.", order.join(", ")));
+    if let Some(x) = f
+        .proximity
+        .iter()
+        .filter(|x| x.phase == phase.name && (x.approaches == Verdict::Yes || x.moves_away == Verdict::Yes))
+        .max_by(|a, b| change(a).total_cmp(&change(b)))
+    {
+        let extremity = x.a.ends_with("Hand") || x.a.ends_with("Foot");
+        let verb = match (x.approaches == Verdict::Yes, extremity && x.b == "Torso") {
+            (true, true) => "retracts toward".to_string(),
+            (false, true) => "extends away from".to_string(),
+            (true, false) => "approaches".to_string(),
+            (false, false) => "moves away from".to_string(),
+        };
+        clauses.push(format!("the {} {verb} the {}", spoken(&x.a), spoken(&x.b)));
+        named.push(&x.a);
     }
-    if f.dominant.is_empty() {
-        return text;
+    let unnamed_still = |parts: &[usize]| parts.iter().all(|&i| phase.parts[i].moves == Verdict::No && !named.contains(&phase.parts[i].part.as_str()));
+    let all: Vec<usize> = (0..phase.parts.len()).filter(|&i| !named.contains(&phase.parts[i].part.as_str())).collect();
+    if !all.is_empty() && unnamed_still(&all) {
+        clauses.push("the rest stays still".into());
+    } else {
+        let still: Vec<String> = REGIONS.iter().filter(|(_, parts)| unnamed_still(parts)).map(|(name, _)| name.to_string()).collect();
+        if !still.is_empty() {
+            let verb = if still.len() == 1 && !still[0].ends_with('s') { "stays" } else { "stay" };
+            clauses.push(format!("{} {verb} still", join(&still)));
+        }
     }
+    format!("In the {} phase {}.", phase.name, clauses.join("; "))
+}
+
+/// Where the clip's first placed dominant part is against the body over the clip, as one sentence.
+fn place_sentence(f: &ClipFacts) -> Option<String> {
+    let part = f.dominant.iter().find(|d| super::facts::PLACED.contains(&d.as_str()))?;
+    let p = f.placement(super::facts::WHOLE, part)?;
+    let height = match p.height.as_str() {
+        "high" => "high above the shoulders",
+        "low" => "low below the hips",
+        "middle" => "at the height of the torso",
+        _ => return None,
+    };
+    let front = if p.in_front == Some(Verdict::Yes) { " in front of the torso" } else { "" };
+    let cross = match (p.crosses_midline, p.in_front) {
+        (Some(Verdict::Yes), Some(Verdict::Yes)) => " and sweeps across the front of the body past its midline",
+        (Some(Verdict::Yes), _) => " and crosses the body's midline",
+        (Some(Verdict::No), _) => " and keeps to its own side of the body's midline",
+        _ => "",
+    };
+    Some(format!("The {} stays {height}{front}{cross}.", spoken(part)))
+}
+
+/// The rules description of a clip in MA-Bench's register, from general to specific: the dominant
+/// part and its amplitude, the parts that follow, the order of motions (lead and follow), the trend
+/// and rhythm with the return, where the motion is against the body, then the three phases. Every
+/// statement is a fact; amplitude and counts are in words, never numbers.
+pub fn describe_rules(f: &ClipFacts) -> String {
+    let Some(lead) = f.dominant.first() else {
+        return "Over the clip the person stays still: no body part moves noticeably, and the posture holds from start to end.".into();
+    };
+    let amplitude = |part: &str| match f.parts.iter().find(|p| p.part == part).map(|p| p.magnitude.as_str()) {
+        Some("strongly") => "with a large amplitude",
+        Some("moderately") => "with a moderate amplitude",
+        _ => "with a small amplitude",
+    };
+    let whole = f.whole.parts.iter().find(|p| p.part == *lead).map(|p| p.ways()).unwrap_or_default();
+    let mut text = if whole.is_empty() {
+        format!("The {} carries most of the motion {}.", spoken(lead), amplitude(lead))
+    } else {
+        format!("The {} carries most of the motion and {} {}.", spoken(lead), motion_words(&whole, false), amplitude(lead))
+    };
+    // The follower: the next dominant part off the lead's limb.
+    let at = |p: &str| PARTS.iter().position(|q| *q == p).unwrap_or(0);
+    if let Some(next) = f.dominant[1..].iter().find(|p| !adjacent(at(lead), at(p))) {
+        let ways = f.whole.parts.iter().find(|p| p.part == *next).map(|p| p.ways()).unwrap_or_default();
+        let how = if ways.is_empty() { String::new() } else { format!(" and {}", motion_words(&ways, false)) };
+        text.push_str(&format!(" The {} follows with less motion{how}.", spoken(next)));
+    }
+    // The order of the first motions (one limb part each): lead and follow.
+    let mut firsts: Vec<&super::facts::Start> = Vec::new();
+    for s in &f.starts {
+        if firsts.len() < 3 && !firsts.iter().any(|x| x.part != s.part && adjacent(at(&x.part), at(&s.part))) {
+            firsts.push(s);
+        }
+    }
+    let starts: Vec<String> = firsts
+        .iter()
+        .map(|s| {
+            let ways: Vec<&str> = s.direction.split('-').collect();
+            format!("the {} {}", spoken(&s.part), motion_words(&ways, false))
+        })
+        .collect();
+    if starts.len() >= 2 {
+        text.push_str(&format!(" First {}.", starts.join(", then ")));
+    } else if let [(a, _), (b, _), ..] = f.onsets.as_slice() {
+        text.push_str(&format!(" The {} leads and the {} follows.", spoken(a), spoken(b)));
+    }
+    let trend = match f.tendency.as_str() {
+        "repetitive" => format!("The motion is repetitive, about {} back-and-forth cycles", count_word(f.cycles.max(2))),
+        "single" => "The motion is a single movement".to_string(),
+        _ => "The motion is continuous".to_string(),
+    };
+    let back = match f.returns {
+        Verdict::Yes => format!(" and the {} returns to where it started", spoken(lead)),
+        Verdict::No => format!(" and the {} ends away from where it started", spoken(lead)),
+        Verdict::Unclear => String::new(),
+    };
+    text.push_str(&format!(" {trend}{back}."));
+    if let Some(place) = place_sentence(f) {
+        text.push_str(&format!(" {place}"));
+    }
+    // Phases that read alike are said once: "In the middle and late phases …".
+    let mut said: Vec<(Vec<&str>, String)> = Vec::new();
     for phase in &f.phases {
-        text.push_str(&format!(" In the {} phase ({}–{} s), {}.", phase.name, secs(phase.start), secs(phase.end), phase_text(f, phase)));
+        let sentence = phase_sentence(f, phase);
+        let body = sentence.split_once(" phase ").map_or(sentence.clone(), |(_, b)| b.to_string());
+        match said.last_mut() {
+            Some((names, last)) if *last == body => names.push(&phase.name),
+            _ => said.push((vec![&phase.name], body)),
+        }
+    }
+    for (names, body) in said {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let phases = if names.len() == 1 { "phase" } else { "phases" };
+        text.push_str(&format!(" In the {} {phases} {body}", join(&names)));
     }
     text
+}
+
+/// Words a description may have: MA-Bench's references run 42–113 words.
+pub const DESCRIPTION_WORDS: std::ops::RangeInclusive<usize> = 40..=130;
+
+/// What keeps a description from MA-Bench's register: its length out of [`DESCRIPTION_WORDS`], a
+/// speed in px/frame, a decimal number (a time or a speed). Empty when it reads as a reference should.
+pub fn register_problems(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let words = text.split_whitespace().count();
+    if !DESCRIPTION_WORDS.contains(&words) {
+        out.push(format!("it has {words} words, and a description has {} to {}", DESCRIPTION_WORDS.start(), DESCRIPTION_WORDS.end()));
+    }
+    if text.contains("px") || text.contains("pixel") {
+        out.push("it gives a speed in pixels; state amplitude in words".into());
+    }
+    let chars: Vec<char> = text.chars().collect();
+    if chars.windows(3).any(|w| w[0].is_ascii_digit() && w[1] == '.' && w[2].is_ascii_digit()) {
+        out.push("it gives a decimal number (a time or a speed); name the phase and state amounts in words".into());
+    }
+    out
 }
 
 /// Where a description contradicts the clip's facts: each clear-cut claim it goes against,
@@ -239,7 +414,8 @@ impl Describe {
             if t.is_empty() {
                 return Err("the model's reply is empty".to_string());
             }
-            let wrong = contradictions(f, t);
+            let mut wrong = contradictions(f, t);
+            wrong.extend(register_problems(t));
             if wrong.is_empty() { Ok(t.to_string()) } else { Err(wrong.join("; ")) }
         };
         let mut messages = vec![Message::text("user", prompt)];
@@ -252,12 +428,12 @@ impl Describe {
                     messages.push(Message::text("assistant", reply));
                     messages.push(Message::text(
                         "user",
-                        format!("Your description goes against the measured facts: {cause}. Rewrite the whole description so that it states only what the facts say."),
+                        format!("Your description does not fit: {cause}. Rewrite the whole description so that it states only what the facts say, in the length and register asked for."),
                     ));
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(format!("the description contradicts the facts after {} tries: {last}", self.retries + 1))
+        Err(format!("the description does not fit the facts or the register after {} tries: {last}", self.retries + 1))
     }
 }

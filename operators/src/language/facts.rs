@@ -8,7 +8,12 @@
 //! `unclear` between the two thresholds); the first start of each part's
 //! direction phases for the dominant parts (the order of motions); which
 //! related parts (hands and what they reach, the legs and feet) approach or move
-//! away from each other; the dominant parts and the motion's tendency; and a
+//! away from each other (a hand or foot moving away from the torso extends,
+//! toward it retracts); the dominant parts, the motion's tendency, its
+//! number of back-and-forth cycles and whether the lead part returns to
+//! where it started; where the head, hands and feet are against the body
+//! (high or low against the shoulders and hips, across the body's midline,
+//! in front of the torso), per phase and over the whole clip; and a
 //! magnitude word per part. Captions, descriptions, items and the oracle
 //! all read this record, so none of them keeps a threshold of its own: the
 //! thresholds are this operator's params, scaled to the clip's height.
@@ -60,6 +65,13 @@ pub struct Thresholds {
     /// A part is dominant when its energy is at least this share of the top part's.
     #[default(0.25)]
     pub dominant_share: f64,
+    /// A part has not returned to where it started when its net displacement over the clip is this many pixels or more.
+    #[default(4.0)]
+    pub away_px: f64,
+    /// A part is clearly high, low, across the midline or in front of the torso when it is past the line by this
+    /// fraction of the torso's length (neck to hips); within half of it the answer is unclear.
+    #[default(0.15)]
+    pub body_margin: f64,
 }
 
 /// The frame height the pixel thresholds are stated for (MA-52's).
@@ -75,6 +87,7 @@ impl Thresholds {
             no_speed: self.no_speed * k,
             approach_px: self.approach_px * k,
             return_px: self.return_px * k,
+            away_px: self.away_px * k,
             moderate_speed: self.moderate_speed * k,
             strong_speed: self.strong_speed * k,
             ..*self
@@ -203,6 +216,35 @@ pub struct PartOverall {
     pub magnitude: String,
 }
 
+/// Where a part is against the body over one phase (or the whole clip), read from the part anchors
+/// (the person faces the camera, so the subject's left is the image's right):
+/// - the hips' line is the upper legs' anchors (seated), the neck's is the torso's anchor mirrored
+///   from it, so the torso's length is the distance between the two lines;
+/// - `high` is above the neck's line, `low` below the hips' line, `middle` between them, each by
+///   [`Thresholds::body_margin`] of the torso's length (`unclear` when near a line);
+/// - the body's midline is the torso anchor's x; a left or right part crosses it when it reaches
+///   the other side by the margin, and clearly does not when it stays on its own side by the margin;
+/// - a hand is in front of the torso when its mean anchor is inside the torso's box (between the
+///   upper arms, between the two lines) by the margin, and clearly not when outside it by the margin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    /// The part: `Head`, `Left_Hand`, `Right_Hand`, `Left_Foot` or `Right_Foot`.
+    pub part: String,
+    /// `initial`, `middle`, `late` or `whole`.
+    pub phase: String,
+    /// `high`, `middle`, `low` or `unclear`, from the mean anchor.
+    pub height: String,
+    /// For a left or right part: whether it crosses the body's midline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crosses_midline: Option<Verdict>,
+    /// For a hand: whether it is in front of the torso.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_front: Option<Verdict>,
+}
+
+/// The parts whose place against the body is a fact.
+pub const PLACED: [&str; 5] = ["Head", "Left_Hand", "Right_Hand", "Left_Foot", "Right_Foot"];
+
 /// Everything the language stages state about a clip.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClipFacts {
@@ -214,6 +256,8 @@ pub struct ClipFacts {
     pub thresholds: Thresholds,
     /// The three phases.
     pub phases: Vec<PhaseFacts>,
+    /// The whole clip as one window (`whole`): what the clip's motion does taken as a whole.
+    pub whole: PhaseFacts,
     /// Per part, in [`PARTS`] order.
     pub parts: Vec<PartOverall>,
     /// The first start of each dominant part's direction phases that moves noticeably, earliest first.
@@ -230,6 +274,13 @@ pub struct ClipFacts {
     pub onsets: Vec<(String, f64)>,
     /// `still`, `single`, `continuous` or `repetitive`.
     pub tendency: String,
+    /// Back-and-forth cycles of the lead part when repetitive (reversals / 2 + 1), else 0.
+    pub cycles: u32,
+    /// Whether the lead part ends where it started (net displacement under `return_px`; clearly
+    /// not from `away_px`).
+    pub returns: Verdict,
+    /// Where the head, hands and feet are against the body, per phase and over the whole clip.
+    pub placement: Vec<Placement>,
     /// Per hand (left, right): the parts it comes near (`Head`, `Torso`, `Upper_Leg`, the other hand).
     pub hand_near: [Vec<String>; 2],
 }
@@ -240,9 +291,17 @@ impl ClipFacts {
         serde_json::from_value(record.clone()).map_err(|e| format!("the input is not a facts record: {e}"))
     }
 
-    /// The phase called `name`.
+    /// The phase called `name` (`whole`: the whole clip).
     pub fn phase(&self, name: &str) -> Option<&PhaseFacts> {
+        if name == WHOLE {
+            return Some(&self.whole);
+        }
         self.phases.iter().find(|p| p.name == name)
+    }
+
+    /// Where `part` is in `phase` (`whole`: over the clip).
+    pub fn placement(&self, phase: &str, part: &str) -> Option<&Placement> {
+        self.placement.iter().find(|p| p.phase == phase && p.part == part)
     }
 
     /// Part `part` in phase `phase`.
@@ -255,6 +314,9 @@ impl ClipFacts {
         self.parts[part].moves
     }
 }
+
+/// The name of the window that is the whole clip.
+pub const WHOLE: &str = "whole";
 
 /// The phases of a clip of `n` frames at `fps`: thirds, times rounded to 0.1 s.
 pub fn phase_bounds(n: usize, fps: f64) -> [(&'static str, usize, usize, f64, f64); 3] {
@@ -352,6 +414,67 @@ fn part_facts(m: &ClipMotion, i: usize, frames: std::ops::Range<usize>, t: &Thre
     }
 }
 
+/// Mean anchor of part `i` over frames, in pixels (y down).
+fn mean_anchor(m: &ClipMotion, i: usize, frames: &std::ops::Range<usize>) -> Option<[f64; 2]> {
+    let r = frames.start.min(m.num_frames)..frames.end.min(m.num_frames);
+    let n = r.len();
+    if n == 0 {
+        return None;
+    }
+    let (w, h) = (f64::from(m.width), f64::from(m.height));
+    let sum = m.coords[i][r].iter().fold([0.0, 0.0], |s, c| [s[0] + f64::from(c[0]) * w, s[1] + f64::from(c[1]) * h]);
+    Some([sum[0] / n as f64, sum[1] / n as f64])
+}
+
+/// Where the [`PLACED`] parts are against the body over `frames` (see [`Placement`]).
+fn placements(m: &ClipMotion, phase: &str, frames: std::ops::Range<usize>, t: &Thresholds) -> Vec<Placement> {
+    let at = |name: &str| mean_anchor(m, ClipMotion::index(name), &frames);
+    let (Some(torso), Some(hip_l), Some(hip_r), Some(arm_l), Some(arm_r)) =
+        (at("Torso"), at("Left_Upper_Leg"), at("Right_Upper_Leg"), at("Left_Upper_Arm"), at("Right_Upper_Arm"))
+    else {
+        return Vec::new();
+    };
+    let hips = (hip_l[1] + hip_r[1]) / 2.0;
+    let neck = 2.0 * torso[1] - hips;
+    let length = hips - neck;
+    if length <= 0.0 {
+        return Vec::new();
+    }
+    let margin = t.body_margin * length;
+    let midline = torso[0];
+    let (arm_lo, arm_hi) = (arm_l[0].min(arm_r[0]), arm_l[0].max(arm_r[0]));
+    PLACED
+        .iter()
+        .filter_map(|&part| {
+            let i = ClipMotion::index(part);
+            let [x, y] = mean_anchor(m, i, &frames)?;
+            let height = if y < neck - margin {
+                "high"
+            } else if y > hips + margin {
+                "low"
+            } else if y > neck + margin / 2.0 && y < hips - margin / 2.0 {
+                "middle"
+            } else {
+                "unclear"
+            };
+            // The subject's left side is the image's right.
+            let own = if part.starts_with("Left") { 1.0 } else { -1.0 };
+            let crosses_midline = (part != "Head").then(|| {
+                let r = frames.start.min(m.num_frames)..frames.end.min(m.num_frames);
+                let w = f64::from(m.width);
+                let least = m.coords[i][r].iter().map(|c| own * (f64::from(c[0]) * w - midline)).fold(f64::INFINITY, f64::min);
+                Verdict::of(least <= -margin, least >= margin)
+            });
+            let in_front = part.ends_with("Hand").then(|| {
+                let inside = x > arm_lo + margin && x < arm_hi - margin && y > neck + margin && y < hips - margin;
+                let outside = x < arm_lo - margin || x > arm_hi + margin || y < neck - margin || y > hips + margin;
+                Verdict::of(inside, outside)
+            });
+            Some(Placement { part: part.into(), phase: phase.into(), height: height.into(), crosses_midline, in_front })
+        })
+        .collect()
+}
+
 /// The facts of a clip, decided with `thresholds` (stated for the reference height).
 pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
     let t = thresholds.for_height(m.height);
@@ -367,6 +490,16 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
             parts: (0..PART_COUNT).map(|i| part_facts(m, i, from..to, &t)).collect(),
         })
         .collect();
+    let whole = PhaseFacts {
+        name: WHOLE.into(),
+        from: 0,
+        to: m.num_frames,
+        start: 0.0,
+        end: r2(m.seconds()),
+        parts: (0..PART_COUNT).map(|i| part_facts(m, i, 0..m.num_frames, &t)).collect(),
+    };
+    let mut placement: Vec<Placement> = phases.iter().flat_map(|p| placements(m, &p.name, p.from..p.to, &t)).collect();
+    placement.extend(placements(m, WHOLE, 0..m.num_frames, &t));
     let moving: Vec<bool> = (0..PART_COUNT).map(|i| phases.iter().any(|p| p.parts[i].moves == Verdict::Yes)).collect();
     let parts = (0..PART_COUNT)
         .map(|i| {
@@ -432,17 +565,20 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
     }
     starts.sort_by(|a, b| a.start.total_cmp(&b.start));
 
+    let reversals = dominant.first().map_or(0, |&i| m.part(i).phases.windows(2).filter(|w| opposite(&w[0].direction, &w[1].direction)).count());
     let tendency = match dominant.first().map(|&i| m.part(i)) {
         None => "still",
-        Some(s) => {
-            let reversals = s.phases.windows(2).filter(|w| opposite(&w[0].direction, &w[1].direction)).count();
-            if reversals >= 2 {
-                "repetitive"
-            } else if s.phases.len() <= 1 && s.active_periods.len() <= 1 {
-                "single"
-            } else {
-                "continuous"
-            }
+        Some(_) if reversals >= 2 => "repetitive",
+        Some(s) if s.phases.len() <= 1 && s.active_periods.len() <= 1 => "single",
+        Some(_) => "continuous",
+    };
+    let cycles = if tendency == "repetitive" { reversals as u32 / 2 + 1 } else { 0 };
+    let returns = match dominant.first() {
+        None => Verdict::Unclear,
+        Some(&i) => {
+            let [x, y] = m.part(i).net_displacement;
+            let net = x.hypot(y);
+            Verdict::of(net < t.return_px, net >= t.away_px)
         }
     };
     let onsets = m
@@ -471,6 +607,7 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
         scale: round_to(f64::from(m.height) / REFERENCE_HEIGHT, 4),
         thresholds: t,
         phases,
+        whole,
         parts,
         starts,
         proximity,
@@ -479,6 +616,9 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
         lead_share: dominant.first().map_or(0.0, |&i| round_to(energy(i) / total, 4)),
         onsets,
         tendency: tendency.into(),
+        cycles,
+        returns,
+        placement,
         hand_near,
     }
 }
@@ -487,7 +627,8 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
 /// `thresholds`, `phases` (initial/middle/late: per part mean speed, net, path, directional
 /// components and `moves`/`directions` verdicts yes/no/unclear), `parts` (moves, magnitude),
 /// `starts` (order of motions), `proximity` (which parts approach which), `dominant`, `by_energy`,
-/// `onsets`, `tendency`, `hand_near`.
+/// `onsets`, `tendency`, `cycles`, `returns`, `placement` (high/low, across the midline, in front of
+/// the torso), `hand_near`, and `whole` (the clip as one window, as a phase).
 #[configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -505,7 +646,7 @@ const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor");
 pub const KIND: OperatorKind = OperatorKind {
     name: "facts",
     section: Section::Operators,
-    version: 1,
+    version: 2,
     doc: FactsConfig::DOC,
     inputs: &[DESCRIPTOR.port()],
     output: Some(PortType::Any),
@@ -524,7 +665,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !(t.moderate_speed > 0.0 && t.moderate_speed < t.strong_speed) {
         diags.push(param_error(params, "thresholds", "`moderate_speed` must be positive and below `strong_speed`"));
     }
-    for (name, v) in [("direction_share", t.direction_share), ("approach_fraction", t.approach_fraction), ("dominant_share", t.dominant_share), ("near_fraction", t.near_fraction)] {
+    for (name, v) in [("direction_share", t.direction_share), ("approach_fraction", t.approach_fraction), ("dominant_share", t.dominant_share), ("near_fraction", t.near_fraction), ("body_margin", t.body_margin)] {
         if !(0.0..=1.0).contains(&v) {
             diags.push(param_error(params, "thresholds", format!("`{name}` must be in [0, 1]")));
         }

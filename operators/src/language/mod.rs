@@ -10,6 +10,7 @@ pub mod caption;
 pub mod caption_rules;
 pub mod clip_motion;
 pub mod describe;
+pub mod explain;
 pub mod facts;
 pub mod frames;
 pub mod judge;

@@ -105,7 +105,7 @@ fn target(definition: &str) -> Option<&'static [&'static str]> {
 }
 
 /// What an action's definition says of its motion: vertical, repeated, rises, reaches (`None`: not said).
-fn implied(a: &Action) -> [Option<bool>; 4] {
+pub fn implied(a: &Action) -> [Option<bool>; 4] {
     let d = a.definition.to_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| d.contains(w));
     let vertical = if has(&["up-and-down", "up and down", "lower", "raise"]) {

@@ -12,10 +12,13 @@ fn part(name: &str) -> Option<usize> {
     PARTS.iter().position(|p| *p == name)
 }
 
-/// Frame range of a phase name: thirds of the clip.
+/// Frame range of a phase name: thirds of the clip, or all of it (`whole`).
 fn frames(m: &ClipMotion, phase: &str) -> Option<std::ops::Range<usize>> {
-    let k = ["initial", "middle", "late"].iter().position(|p| *p == phase)?;
     let n = m.num_frames;
+    if phase == "whole" {
+        return Some(0..n);
+    }
+    let k = ["initial", "middle", "late"].iter().position(|p| *p == phase)?;
     Some(n * k / 3..n * (k + 1) / 3)
 }
 
@@ -82,6 +85,17 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
                 None
             }
         }
+        Claim::MainAxis { part: p, axis } => {
+            let p = part(p)?;
+            let (mut v, mut h) = (0.0, 0.0);
+            for x in &m.vectors[p] {
+                v += f64::from(x[1]).abs();
+                h += f64::from(x[0]).abs();
+            }
+            let share = v / (v + h).max(1e-12);
+            let vertical = if share >= 0.6 { true } else if share <= 0.4 { false } else { return None };
+            Some(vertical == (axis == "vertical"))
+        }
         Claim::BothMove { a, b, phase } => {
             let r = frames(m, phase)?;
             let (_, sa, _) = stats(m, part(a)?, r.clone(), [0.0, 0.0]);
@@ -123,7 +137,7 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
                 None
             }
         }
-        Claim::Before { a, dir_a, b, dir_b } => {
+        Claim::Before { a, dir_a, b, dir_b, .. } => {
             let ta = onset(m, part(a)?, direction_unit(dir_a)?, yes)?;
             let tb = onset(m, part(b)?, direction_unit(dir_b)?, yes)?;
             let gap = tb - ta;

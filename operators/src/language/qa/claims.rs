@@ -4,12 +4,17 @@
 //! A candidate is made only when its answer is clear-cut by a margin: a
 //! "yes" needs motion well above the noise floor, a "no" needs the claimed
 //! motion to be clearly absent. Anything in between is never asked.
+//!
+//! SAD and MAD claims are made per phase and, for the dominant parts, over
+//! the whole clip (phase `whole`, a question that names no phase); a MAS
+//! claim whose two starts fall in one phase is also made naming it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::super::clip_motion::{secs, spoken};
-use super::super::facts::{ClipFacts, DIRECTIONS, PartFacts, PhaseFacts, Verdict, adjacent};
+use super::super::facts::{ClipFacts, DIRECTIONS, PartFacts, PhaseFacts, Verdict, WHOLE, adjacent};
+use super::super::rng::Rng;
+use super::wording;
 use crate::common::body::{PART_COUNT, PARTS};
 use crate::common::rounding::round_to;
 
@@ -25,6 +30,14 @@ pub enum Claim {
         phase: String,
         /// `up`, `right`, `down` or `left`.
         direction: String,
+    },
+    /// SAD over the whole clip: `part`'s motion runs mainly along `axis` (`vertical`: up and down,
+    /// `horizontal`: side to side).
+    MainAxis {
+        /// The part.
+        part: String,
+        /// `vertical` or `horizontal`.
+        axis: String,
     },
     /// MAD: `a` and `b` both move noticeably during `phase`.
     BothMove {
@@ -63,6 +76,9 @@ pub enum Claim {
         b: String,
         /// Its compass direction.
         dir_b: String,
+        /// The phase both starts fall in, when the question names it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        within: Option<String>,
     },
     /// PPR: `a` noticeably approaches `b` during `phase`.
     Approaches {
@@ -88,55 +104,38 @@ impl Claim {
     /// The task the claim belongs to.
     pub fn task(&self) -> &'static str {
         match self {
-            Claim::Moves { .. } => "SAD",
+            Claim::Moves { .. } | Claim::MainAxis { .. } => "SAD",
             Claim::BothMove { .. } | Claim::SameDirection { .. } | Claim::MovesWhileStill { .. } => "MAD",
             Claim::Before { .. } => "MAS",
             Claim::Approaches { .. } | Claim::MovesAway { .. } => "PPR",
         }
     }
 
-    /// The question, in the benchmark's style.
-    pub fn question(&self, f: &ClipFacts) -> String {
-        let phase_words = |name: &str| {
-            let w = f.phase(name).expect("claims name known phases");
-            format!("{} phase of the clip ({}–{} s)", w.name, secs(w.start), secs(w.end))
-        };
+    /// The question, in the benchmark's style, in one of its phrasings (chosen by `rng`).
+    pub fn question(&self, rng: &mut Rng) -> String {
         match self {
-            Claim::Moves { part, phase, direction } => {
-                format!("In the {}, does the {} move {} noticeably?", phase_words(phase), spoken(part), toward(direction))
-            }
-            Claim::BothMove { a, b, phase } => {
-                format!("During the {}, do both the {} and the {} move noticeably?", phase_words(phase), spoken(a), spoken(b))
-            }
-            Claim::SameDirection { a, b, phase } => {
-                format!("During the {}, do the {} and the {} move in the same direction?", phase_words(phase), spoken(a), spoken(b))
-            }
-            Claim::MovesWhileStill { a, b, phase } => {
-                format!("During the {}, does the {} move noticeably while the {} stays still?", phase_words(phase), spoken(a), spoken(b))
-            }
-            Claim::Before { a, dir_a, b, dir_b } => {
-                let b_words = if a == b { "it".to_string() } else { format!("the {}", spoken(b)) };
-                format!("Does the {} move {} before {b_words} moves {}?", spoken(a), toward(dir_a), toward(dir_b))
-            }
-            Claim::Approaches { a, b, phase } => {
-                format!("In the {}, does the {} noticeably approach the {}?", phase_words(phase), spoken(a), spoken(b))
-            }
-            Claim::MovesAway { a, b, phase } => {
-                format!("In the {}, does the {} noticeably move away from the {}?", phase_words(phase), spoken(a), spoken(b))
-            }
+            Claim::Moves { part, phase, direction } => wording::moves(part, phase, direction, rng),
+            Claim::MainAxis { part, axis } => wording::main_axis(part, axis, rng),
+            Claim::BothMove { a, b, phase } => wording::both_move(a, b, phase, rng),
+            Claim::SameDirection { a, b, phase } => wording::same_direction(a, b, phase, rng),
+            Claim::MovesWhileStill { a, b, phase } => wording::moves_while_still(a, b, phase, rng),
+            Claim::Before { a, dir_a, b, dir_b, within } => wording::before(a, dir_a, b, dir_b, within.as_deref(), rng),
+            Claim::Approaches { a, b, phase } => wording::distance(a, b, phase, true, rng),
+            Claim::MovesAway { a, b, phase } => wording::distance(a, b, phase, false, rng),
         }
     }
-}
 
-/// `up` → `upward`, `up-left` → `up and to the left`.
-fn toward(direction: &str) -> String {
-    match direction {
-        "up" => "upward".into(),
-        "down" => "downward".into(),
-        "left" | "right" => format!("to the {direction}"),
-        d => {
-            let (v, h) = d.split_once('-').unwrap_or((d, ""));
-            format!("{v} and to the {h}")
+    /// Whether the question names a phase of the clip.
+    pub fn names_phase(&self) -> bool {
+        match self {
+            Claim::Before { within, .. } => within.is_some(),
+            Claim::MainAxis { .. } => false,
+            Claim::Moves { phase, .. }
+            | Claim::BothMove { phase, .. }
+            | Claim::SameDirection { phase, .. }
+            | Claim::MovesWhileStill { phase, .. }
+            | Claim::Approaches { phase, .. }
+            | Claim::MovesAway { phase, .. } => phase != WHOLE,
         }
     }
 }
@@ -164,15 +163,22 @@ fn pf_json(f: &PartFacts) -> Value {
 /// A part moves steadily when its net displacement is at least this share of its path.
 const STEADY_SHARE: f64 = 0.5;
 
+/// A motion runs mainly along an axis when that axis carries at least this share of its four components.
+pub const MAIN_AXIS_SHARE: f64 = 2.0 / 3.0;
+
 /// Every clear-cut candidate of the four yes/no tasks, from the clip's facts.
 pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
     let t = &f.thresholds;
     let mut out = Vec::new();
-    for phase in &f.phases {
+    // Over the whole clip only the dominant parts are asked about: the clip's main motion.
+    let dominant: Vec<usize> = f.dominant.iter().filter_map(|d| PARTS.iter().position(|p| p == d)).collect();
+    for phase in f.phases.iter().chain(std::iter::once(&f.whole)) {
+        let whole = phase.name == WHOLE;
+        let asked = |i: usize| !whole || dominant.contains(&i);
         let w = window_json(phase);
         let p = &phase.parts;
         // SAD.
-        for (i, pf) in p.iter().enumerate() {
+        for (i, pf) in p.iter().enumerate().filter(|(i, _)| asked(*i)) {
             for (d, dir) in DIRECTIONS.iter().enumerate() {
                 let Some(answer) = pf.directions[d].answer() else { continue };
                 out.push(Candidate {
@@ -186,14 +192,16 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
         // MAD.
         let moving = |x: &PartFacts| x.moves == Verdict::Yes;
         let still = |x: &PartFacts| x.moves == Verdict::No;
-        for a in 0..PART_COUNT {
-            for b in a + 1..PART_COUNT {
+        for a in (0..PART_COUNT).filter(|&a| asked(a)) {
+            for b in (a + 1..PART_COUNT).filter(|&b| asked(b)) {
                 if adjacent(a, b) {
                     continue;
                 }
                 let (fa, fb) = (&p[a], &p[b]);
                 let provenance = |rule: String| json!({"phase": w, "parts": [PARTS[a], PARTS[b]], "facts": [pf_json(fa), pf_json(fb)], "rule": rule});
-                if let Some(answer) = Verdict::of(moving(fa) && moving(fb), (moving(fa) && still(fb)) || (still(fa) && moving(fb))).answer() {
+                // Over the whole clip, "both move" and "one moves while the other is still" would hold a part's
+                // brief motion against its stillness the rest of the time: only the direction is asked there.
+                if !whole && let Some(answer) = Verdict::of(moving(fa) && moving(fb), (moving(fa) && still(fb)) || (still(fa) && moving(fb))).answer() {
                     out.push(Candidate {
                         claim: Claim::BothMove { a: PARTS[a].into(), b: PARTS[b].into(), phase: phase.name.clone() },
                         answer,
@@ -201,7 +209,7 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
                     });
                 }
                 // "a moves while b stays still", asked both ways round.
-                for (x, y, fx, fy) in [(a, b, fa, fb), (b, a, fb, fa)] {
+                for (x, y, fx, fy) in [(a, b, fa, fb), (b, a, fb, fa)].into_iter().filter(|_| !whole) {
                     let Some(answer) = Verdict::of(moving(fx) && still(fy), still(fx) || moving(fy)).answer() else { continue };
                     out.push(Candidate {
                         claim: Claim::MovesWhileStill { a: PARTS[x].into(), b: PARTS[y].into(), phase: phase.name.clone() },
@@ -221,6 +229,24 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
                     });
                 }
             }
+        }
+    }
+    // SAD over the whole clip: the axis of each dominant part's motion.
+    for &i in &dominant {
+        let pf = &f.whole.parts[i];
+        if pf.moves != Verdict::Yes {
+            continue;
+        }
+        let (v, h) = (pf.directional[0] + pf.directional[2], pf.directional[1] + pf.directional[3]);
+        let share = v / (v + h).max(1e-12);
+        for (axis, answer) in [("vertical", Verdict::of(share >= MAIN_AXIS_SHARE, share <= 1.0 - MAIN_AXIS_SHARE)), ("horizontal", Verdict::of(share <= 1.0 - MAIN_AXIS_SHARE, share >= MAIN_AXIS_SHARE))] {
+            let Some(answer) = answer.answer() else { continue };
+            out.push(Candidate {
+                claim: Claim::MainAxis { part: PARTS[i].into(), axis: axis.into() },
+                answer,
+                provenance: json!({"phase": window_json(&f.whole), "part": PARTS[i], "facts": pf_json(pf), "vertical_share": round_to(share, 3),
+                    "rule": format!("vertical when up + down is >= {MAIN_AXIS_SHARE:.2} of all four components, horizontal when <= {:.2}", 1.0 - MAIN_AXIS_SHARE)}),
+            });
         }
     }
     // PPR: pairs of parts not on one limb, the one that moves more named first.
@@ -249,13 +275,17 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
             if gap.abs() < t.order_gap_s || (x.part == y.part && x.direction == y.direction) {
                 continue;
             }
-            out.push(Candidate {
-                claim: Claim::Before { a: x.part.clone(), dir_a: x.direction.clone(), b: y.part.clone(), dir_b: y.direction.clone() },
-                answer: gap > 0.0,
-                provenance: json!({"first": {"part": x.part, "direction": x.direction, "start_s": x.start},
-                    "second": {"part": y.part, "direction": y.direction, "start_s": y.start},
-                    "rule": format!("the first start of each direction phase (>= {:.3} px/frame, >= {} s); asked only when >= {} s apart", t.yes_speed, t.min_phase_s, t.order_gap_s)}),
-            });
+            // Both starts inside one phase: the question may name it.
+            let shared = f.phases.iter().find(|p| p.start <= x.start.min(y.start) && x.start.max(y.start) < p.end).map(|p| p.name.clone());
+            for within in std::iter::once(None).chain(shared.map(Some)) {
+                out.push(Candidate {
+                    claim: Claim::Before { a: x.part.clone(), dir_a: x.direction.clone(), b: y.part.clone(), dir_b: y.direction.clone(), within },
+                    answer: gap > 0.0,
+                    provenance: json!({"first": {"part": x.part, "direction": x.direction, "start_s": x.start},
+                        "second": {"part": y.part, "direction": y.direction, "start_s": y.start},
+                        "rule": format!("the first start of each direction phase (>= {:.3} px/frame, >= {} s); asked only when >= {} s apart", t.yes_speed, t.min_phase_s, t.order_gap_s)}),
+                });
+            }
         }
     }
     out

@@ -9,10 +9,18 @@
 //! alternate yes and no (seeded order), so answers are balanced over the
 //! benchmark. Every closed item carries its provenance. The task mix,
 //! counts and seed are params; the thresholds are the `facts` operator's.
+//!
+//! Items read like MA-Bench's: CMAR's seven levels and FMAR's five options
+//! in a seeded order per item, FMAR's distractors drawn from the true level
+//! at a set share, several phrasings of every question, and a set share of
+//! each yes/no task's questions naming a phase (the rest ask about the clip
+//! as a whole, or about an order of motions without a phase).
 
 pub mod check;
 pub mod claims;
 pub mod recognition;
+pub mod shape;
+pub mod wording;
 
 use std::collections::BTreeMap;
 
@@ -20,6 +28,7 @@ use serde_json::{Value, json};
 
 use super::agreement::Reading;
 use super::clip_motion::ClipMotion;
+use super::explain::mare_reference;
 use super::facts::ClipFacts;
 use super::rng::Rng;
 use crate::common::taxonomy::action;
@@ -34,13 +43,17 @@ pub const TASKS: [&str; 8] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "MADU"
 const REFERENCE_MIX: [(&str, u32); 8] =
     [("CMAR", 1), ("FMAR", 1), ("SAD", 2), ("MAD", 2), ("MAS", 2), ("PPR", 2), ("MADU", 1), ("MARE", 1)];
 
+/// The share of each yes/no task's questions that name a phase, near MA-Bench's own.
+const PHASE_SHARE: [(&str, f64); 4] = [("SAD", 0.25), ("MAD", 0.85), ("MAS", 0.05), ("PPR", 1.0)];
+
 /// The closed tasks (scored by accuracy).
 pub const CLOSED: [&str; 6] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR"];
 
 /// Benchmark items of a clip over the 8 tasks (reference mix: CMAR 1, FMAR 1, SAD 2, MAD 2, MAS 2,
 /// PPR 2, MADU 1, MARE 1). Yes/no answers are computed from the descriptor, confirmed by an
-/// independent checker, and alternate yes/no per clip; CMAR/FMAR come from the label, FMAR with 4
-/// seeded distractors (same body level first); MADU/MARE carry reference answers. Record: `items`
+/// independent checker, and alternate yes/no per clip; CMAR/FMAR come from the label with options
+/// in a seeded order, FMAR with 4 seeded distractors (`fmar_same_level` of them from the true body
+/// level, its confusable neighbours first); MADU/MARE carry reference answers. Record: `items`
 /// (id, clip, task, question, options, answer, reference, provenance), `shortfall`, `rejected`;
 /// clips outside `splits` get no items.
 #[configurable]
@@ -57,6 +70,14 @@ pub struct QaConfig {
     /// can describe the training split and evaluate on the test split.
     #[serde(default)]
     pub splits: Option<Vec<String>>,
+    /// The chance that each FMAR distractor comes from the true action's body level (MA-Bench: 2.6 of
+    /// its 5 options share the level, the answer included, so 0.4 of the distractors).
+    #[default(0.4)]
+    pub fmar_same_level: f64,
+    /// Per yes/no task, the share of its questions that name a phase (the others ask about the clip as a
+    /// whole, or MAS's order without a phase), as far as the clip's facts allow; tasks left out keep the default.
+    #[default(PHASE_SHARE.into_iter().map(|(k, v)| (k.to_string(), v)).collect())]
+    pub phase_share: BTreeMap<String, f64>,
 }
 
 
@@ -71,7 +92,7 @@ const FACTS: RecordIn = RecordIn::new(2, "facts");
 pub const KIND: OperatorKind = OperatorKind {
     name: "qa",
     section: Section::Operators,
-    version: 4,
+    version: 5,
     doc: QaConfig::DOC,
     inputs: &[DESCRIPTOR.port(), DESCRIPTION.port(), FACTS.port()],
     output: Some(PortType::Any),
@@ -92,6 +113,16 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     }
     // MA-52's lists, and the roles a source's `select: {side: both}` gives.
     const SPLITS: [&str; 4] = ["train", "val", "test", "eval"];
+    if !(0.0..=1.0).contains(&config.fmar_same_level) {
+        diags.push(param_error(params, "fmar_same_level", "must be in [0, 1]"));
+    }
+    for (task, share) in &config.phase_share {
+        if !PHASE_SHARE.iter().any(|(t, _)| t == task) {
+            diags.push(param_error(params, "phase_share", format!("`{task}` is not a yes/no task")).suggest(task, PHASE_SHARE.iter().map(|(t, _)| *t)));
+        } else if !(0.0..=1.0).contains(share) {
+            diags.push(param_error(params, "phase_share", format!("`{task}`: {share} is not in [0, 1]")));
+        }
+    }
     for split in config.splits.iter().flatten() {
         if !SPLITS.contains(&split.as_str()) {
             diags.push(param_error(params, "splits", format!("unknown split `{split}`")).suggest(split, SPLITS.iter().copied()));
@@ -191,18 +222,18 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, facts: &ClipFacts, description: &
                     for _ in 0..want {
                         made.push(match task {
                             "CMAR" => {
-                                let (q, o, ans, p) = recognition::cmar(a);
+                                let (q, o, ans, p) = recognition::cmar(a, &mut rng);
                                 (q, o, ans, None, p)
                             }
                             "FMAR" => {
-                                let (q, o, ans, p) = recognition::fmar(a, &mut rng);
+                                let (q, o, ans, p) = recognition::fmar(a, config.fmar_same_level, &mut rng);
                                 (q, o, ans, None, p)
                             }
                             _ => (
-                                recognition::MARE_QUESTION.into(),
+                                recognition::mare_question(&mut rng),
                                 Vec::new(),
                                 String::new(),
-                                Some(recognition::mare_reference(description, a)),
+                                Some(mare_reference(description, facts, a)),
                                 json!({"label": a.id, "action": a.name, "body_level": a.body_level().name}),
                             ),
                         });
@@ -211,26 +242,33 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, facts: &ClipFacts, description: &
             }
             "MADU" => {
                 for _ in 0..want {
-                    made.push((recognition::MADU_QUESTION.into(), Vec::new(), String::new(), Some(description.to_string()), json!({"source": "description"})));
+                    made.push((recognition::madu_question(&mut rng), Vec::new(), String::new(), Some(description.to_string()), json!({"source": "description"})));
                 }
             }
             _ => {
                 let mut pool: Vec<&Candidate> = kept.iter().filter(|c| c.claim.task() == task).collect();
                 rng.shuffle(&mut pool);
                 let first_yes = rng.below(2) == 0;
+                let share = config.phase_share.get(task).copied().or_else(|| PHASE_SHARE.iter().find(|(t, _)| *t == task).map(|(_, s)| *s)).unwrap_or(1.0);
                 let mut used: Vec<&Claim> = Vec::new();
                 for target in answer_plan(&pool, want, first_yes) {
-                    let fresh = |c: &&&Candidate| !used.contains(&&c.claim) && !used.iter().any(|u| same_subject(u, &c.claim));
-                    let pick = pool
-                        .iter()
-                        .find(|c| c.answer == target && fresh(c))
-                        .or_else(|| pool.iter().find(|c| c.answer == target && !used.contains(&&c.claim)));
+                    // Whether this item names a phase is drawn first; a clip without such a candidate asks the other kind.
+                    let named = rng.chance(share);
+                    // A claim is asked once, whether or not its question names a phase.
+                    let fits = |c: &&&Candidate, named: bool| {
+                        c.answer == target && c.claim.names_phase() == named && !used.iter().any(|u| **u == c.claim || same_order(u, &c.claim))
+                    };
+                    let fresh = |c: &&&Candidate| !used.iter().any(|u| same_subject(u, &c.claim));
+                    let pick = [named, !named]
+                        .into_iter()
+                        .find_map(|n| pool.iter().find(|c| fits(c, n) && fresh(c)))
+                        .or_else(|| [named, !named].into_iter().find_map(|n| pool.iter().find(|c| fits(c, n))));
                     let Some(c) = pick else { break };
                     used.push(&c.claim);
                     let mut provenance = c.provenance.clone();
                     provenance["claim"] = serde_json::to_value(&c.claim).expect("claims serialise");
                     provenance["checked"] = json!(true);
-                    made.push((c.claim.question(facts), Vec::new(), if c.answer { "yes" } else { "no" }.into(), None, provenance));
+                    made.push((c.claim.question(&mut rng), Vec::new(), if c.answer { "yes" } else { "no" }.into(), None, provenance));
                 }
             }
         }
@@ -248,7 +286,8 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, facts: &ClipFacts, description: &
         let Some(x) = reading.contradicts(&c.claim, c.answer) else { continue };
         let asked = items.iter().find(|i| i.provenance.get("claim") == serde_json::to_value(&c.claim).ok().as_ref());
         let label = asked.map_or(String::new(), |i| format!(", item {}", i.id));
-        let fact = format!("{} (\"{}\" is {}{label})", x.why, c.claim.question(facts), if c.answer { "yes" } else { "no" });
+        let question = asked.map_or_else(|| c.claim.question(&mut Rng::new(config.seed, &[&clip.id])), |i| i.question.clone());
+        let fact = format!("{} (\"{question}\" is {}{label})", x.why, if c.answer { "yes" } else { "no" });
         match contradictions.iter_mut().find(|(clause, _)| *clause == x.clause) {
             Some((_, facts)) => facts.push(fact),
             None => contradictions.push((x.clause, vec![fact])),
@@ -292,10 +331,17 @@ fn answer_plan(pool: &[&Candidate], want: u32, first_yes: bool) -> Vec<bool> {
     plan
 }
 
+/// Whether two MAS claims ask the same order, one naming a phase and one not.
+fn same_order(a: &Claim, b: &Claim) -> bool {
+    matches!((a, b), (Claim::Before { a: p, dir_a: dp, b: q, dir_b: dq, .. }, Claim::Before { a: r, dir_a: dr, b: s, dir_b: ds, .. }) if (p, dp, q, dq) == (r, dr, s, ds))
+}
+
 /// Whether two claims ask about the same part(s) in the same phase (a clip's two items should differ).
 fn same_subject(a: &Claim, b: &Claim) -> bool {
     match (a, b) {
         (Claim::Moves { part: p, phase: f, .. }, Claim::Moves { part: q, phase: g, .. }) => p == q && f == g,
+        // "Mainly vertical?" and "mainly horizontal?" are one fact.
+        (Claim::MainAxis { part: p, .. }, Claim::MainAxis { part: q, .. }) => p == q,
         (Claim::Approaches { a, b, .. } | Claim::MovesAway { a, b, .. }, Claim::Approaches { a: c, b: d, .. } | Claim::MovesAway { a: c, b: d, .. }) => {
             a == c && b == d
         }
@@ -303,7 +349,7 @@ fn same_subject(a: &Claim, b: &Claim) -> bool {
             f == g && ((a, b) == (c, d) || (a, b) == (d, c))
         }
         // "A before B" and "B before A" ask the same thing twice.
-        (Claim::Before { a, dir_a, b, dir_b }, Claim::Before { a: c, dir_a: dc, b: d, dir_b: dd }) => {
+        (Claim::Before { a, dir_a, b, dir_b, .. }, Claim::Before { a: c, dir_a: dc, b: d, dir_b: dd, .. }) => {
             (a, dir_a, b, dir_b) == (d, dd, c, dc) || (a, dir_a, b, dir_b) == (c, dc, d, dd)
         }
         _ => false,

@@ -109,7 +109,8 @@ pub fn serve() -> (String, Arc<AtomicUsize>) {
                 ok(r#"{"L1_score": 3, "L2_score": 2, "L3_score": 4, "reason": "partial"}"#, body)
             }
         }
-        _ if body.contains("Describe the changes") => (400, "unsupported".to_string(), ""),
+        // Every MADU question, whichever phrasing the item drew, is refused.
+        _ if maflow_operators::language::qa::recognition::MADU_QUESTIONS.iter().any(|q| body.contains(&q[..40])) => (400, "unsupported".to_string(), ""),
         _ if body.contains("image_url") => ok("yes\n[Body part (coarse-grained)] Head | [Micro-action (fine-grained)] nodding", body),
         // The reply follows the caption prompt, so a prompt edit changes the captions.
         _ if body.contains("Describe the motion") => ok("The part drifts slightly.", body),
@@ -363,14 +364,19 @@ fn describe_spec(describe_llm: &str) -> String {
 #[test]
 fn an_llm_description_that_contradicts_the_facts_is_asked_again_then_an_error_never_cached() {
     // Wrong for every clip in which some part moves noticeably.
-    const WRONG: &str = "The person sits, and nothing moves in the whole clip.";
-    const FIXED: &str = "The person moves a little over the clip.";
+    // Both in the register asked for (40 to 130 words, no numbers), so only the facts decide.
+    const WRONG: &str = "The seated person faces the camera in a plain room, filmed from the front at high resolution during a calm \
+        interview. The person sits, and nothing moves in the whole clip. The posture holds from the start of the recording to its \
+        close, without any visible change in how the person sits.";
+    const FIXED: &str = "Over the clip the person makes a small spontaneous movement while seated facing the camera. The movement is \
+        brief and modest in size. This account keeps to the general picture and leaves the finer detail of each body part to the \
+        part captions, which give the measured motion of every part in turn.";
     let llm = |url: &str| format!("{{base_url: \"{url}\", model: test-model, timeout_s: 2.0, backoff_s: 0.01, max_retries: 1}}");
 
     // Corrected when told what is wrong: the re-ask names the contradiction, the second reply stands.
     let s = Scratch::new();
     let (url, requests) = serve_with(|_, body| {
-        if body.contains("goes against the measured facts") && body.contains("nothing moves in the whole clip") {
+        if body.contains("does not fit") && body.contains("nothing moves in the whole clip") {
             ok(FIXED, body)
         } else {
             ok(WRONG, body)

@@ -134,47 +134,93 @@ pub fn run_cluster(scratch: &Scratch, args: &[String]) {
 }
 
 /// Checks, on the text alone, that no clip's reference description (its MADU
-/// reference) goes against one of its yes/no items: a phase with a "yes"
-/// item never says "no part moves", each SAD "yes" names its part and
-/// direction in that phase's sentence, and each MAS "yes" finds both starts
-/// in the order of motions, the first one earlier. Returns the number of yes
-/// items checked (every one is).
+/// reference) goes against one of its yes/no items, and that its MARE
+/// reference holds it and ends with the clip's labels: a phase with a "yes"
+/// item never says "no part moves"; each SAD "yes" names its part and
+/// direction in that phase's sentence (or, over the whole clip, in the
+/// sentences before the order of motions); each MAS "yes" finds both starts
+/// in the order of motions ("First …, then …"), the first one earlier; no
+/// reference gives a speed in pixels or a decimal number. Returns the number
+/// of yes items checked (every one is).
 pub fn assert_references_agree(bench: &Path) -> usize {
     let items = jsonl(bench);
     let mut checked = 0;
+    // The directions a clause gives its part, as the references write them ("rises", "moves down and to the left").
+    let ways = |text: &str| -> Vec<&'static str> {
+        let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).collect();
+        let mut out = Vec::new();
+        if words.iter().any(|w| matches!(*w, "up" | "rises" | "rise" | "upward")) {
+            out.push("up");
+        }
+        if words.iter().any(|w| matches!(*w, "down" | "drops" | "drop" | "downward")) {
+            out.push("down");
+        }
+        for d in ["left", "right"] {
+            if text.contains(&format!("to the {d}")) || text.contains(&format!(" {d} and")) || text.contains(&format!("and {d}")) {
+                out.push(d);
+            }
+        }
+        out
+    };
+    let says = |text: &str, direction: &str| direction.split('-').all(|d| ways(text).contains(&d));
+    let says_only = |text: &str, direction: &str| {
+        let mut want: Vec<&str> = direction.split('-').collect();
+        let mut got = ways(text);
+        want.sort_unstable();
+        got.sort_unstable();
+        want == got
+    };
     for madu in items.iter().filter(|i| i["task"] == "MADU") {
         let clip = madu["clip"].as_str().unwrap();
         let reference = madu["reference"].as_str().unwrap();
+        assert!(!reference.contains("px") && !reference.chars().collect::<Vec<_>>().windows(3).any(|w| w[0].is_ascii_digit() && w[1] == '.' && w[2].is_ascii_digit()), "{clip}: numbers in {reference}");
+        if let Some(mare) = items.iter().find(|i| i["clip"] == clip && i["task"] == "MARE") {
+            let text = mare["reference"].as_str().unwrap();
+            assert!(text.starts_with(reference), "{clip}: the MARE reference does not hold the description");
+            let line = format!("[Body part (coarse-grained)] {} | [Micro-action (fine-grained)] {}", mare["provenance"]["body_level"].as_str().unwrap(), mare["provenance"]["action"].as_str().unwrap());
+            assert!(text.ends_with(&line), "{clip}: the MARE reference does not end with {line}");
+        }
+        let sentences: Vec<&str> = reference.split(". ").collect();
         let phase_sentence = |phase: &str| -> String {
-            let marker = format!("In the {phase} phase");
-            reference.find(&marker).map(|at| reference[at..].split(". In the ").next().unwrap().to_string()).unwrap_or_default()
+            sentences.iter().find(|s| s.starts_with("In the ") && s.split(" phase").next().unwrap().split(|c: char| !c.is_alphanumeric()).any(|w| w == phase)).map(|s| s.to_string()).unwrap_or_default()
         };
+        // The sentences about the whole clip come before the order of motions and the phases.
+        let whole: Vec<&str> = sentences.iter().take_while(|s| !s.starts_with("First ") && !s.starts_with("In the ")).copied().collect();
         for item in items.iter().filter(|i| i["clip"] == clip && i["answer"] == "yes") {
             let claim = &item["provenance"]["claim"];
             let spoken = |key: &str| claim[key].as_str().unwrap().replace('_', " ").to_lowercase();
-            if claim["claim"] == "before" {
-                // The order of motions: both starts named, the first one earlier.
-                let at = |part: String, dir: &str| -> f64 {
-                    let marker = format!("the {part} {dir} at ");
-                    let from = reference.find(&marker).unwrap_or_else(|| panic!("{clip}: {} is yes, but the reference has no \"{marker}\": {reference}", item["question"]));
-                    reference[from + marker.len()..].split(' ').next().unwrap().parse().unwrap()
-                };
-                let (ta, tb) = (at(spoken("a"), claim["dir_a"].as_str().unwrap()), at(spoken("b"), claim["dir_b"].as_str().unwrap()));
-                assert!(ta < tb, "{clip}: {} is yes, but the reference has them at {ta} s and {tb} s", item["question"]);
-                checked += 1;
-                continue;
-            }
-            let phase = claim["phase"].as_str().unwrap();
-            let sentence = phase_sentence(phase);
-            assert!(!sentence.contains("no part moves"), "{clip}: {} is yes, but the reference says: {sentence}", item["question"]);
-            if claim["claim"] == "moves" {
-                let part = spoken("part");
-                let direction = claim["direction"].as_str().unwrap();
-                let said = sentence.split("; ").any(|clause| {
-                    let (names, rest) = clause.split_once(" move").unwrap_or(("", ""));
-                    names.contains(&format!("the {part}")) && rest.split(" (").next().unwrap_or("").split([' ', ',']).any(|w| w == direction)
-                });
-                assert!(said, "{clip}: {} is yes, but the {phase} phase reads: {sentence}", item["question"]);
+            match claim["claim"].as_str().unwrap() {
+                "before" => {
+                    let order = sentences.iter().find(|s| s.starts_with("First ")).unwrap_or_else(|| panic!("{clip}: {} is yes, but the reference has no order of motions: {reference}", item["question"]));
+                    let at = |part: String, dir: &str| -> usize {
+                        order.split(", then ").position(|c| c.contains(&format!("the {part} ")) && says_only(c.split(&format!("the {part} ")).nth(1).unwrap_or(""), dir))
+                            .unwrap_or_else(|| panic!("{clip}: {} is yes, but the order of motions has no {part} {dir}: {order}", item["question"]))
+                    };
+                    let (a, b) = (at(spoken("a"), claim["dir_a"].as_str().unwrap()), at(spoken("b"), claim["dir_b"].as_str().unwrap()));
+                    assert!(a < b, "{clip}: {} is yes, but the order of motions reads: {order}", item["question"]);
+                }
+                "main_axis" => {
+                    let part = spoken("part");
+                    let axis = if claim["axis"] == "vertical" { "up" } else { "left" };
+                    assert!(whole.iter().any(|s| s.contains(&format!("The {part} ")) && says(s, axis)), "{clip}: {} is yes, but the clip's motion reads: {whole:?}", item["question"]);
+                }
+                _ => {
+                    let phase = claim["phase"].as_str().unwrap();
+                    if claim["claim"] == "moves" {
+                        let part = spoken("part");
+                        let direction = claim["direction"].as_str().unwrap();
+                        if phase == "whole" {
+                            assert!(whole.iter().any(|s| s.contains(&format!("The {part} ")) && says(s, direction)), "{clip}: {} is yes, but the clip's motion reads: {whole:?}", item["question"]);
+                        } else {
+                            let sentence = phase_sentence(phase);
+                            let said = sentence.split("; ").any(|clause| clause.contains(&format!("the {part}")) && says(clause, direction));
+                            assert!(said, "{clip}: {} is yes, but the {phase} phase reads: {sentence}", item["question"]);
+                        }
+                    } else if phase != "whole" {
+                        let sentence = phase_sentence(phase);
+                        assert!(!sentence.is_empty() && !sentence.contains("no part moves"), "{clip}: {} is yes, but the reference says: {sentence}", item["question"]);
+                    }
+                }
             }
             checked += 1;
         }

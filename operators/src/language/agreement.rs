@@ -488,6 +488,28 @@ mod tests {
     }
 
     #[test]
+    fn the_register_of_the_references_is_read() {
+        let r = Reading::of(
+            "The head carries most of the motion and moves up and down with a moderate amplitude. First the head rises, then the \
+             right hand moves down and to the left. In the middle and late phases the head drops; the right hand extends away from \
+             the torso; the legs stay still.",
+        );
+        // Verbs give directions; a sentence of order orders its clauses and says nothing of the whole clip.
+        assert!(r.states(&moves("Head", "late", "down")) && r.states(&moves("Head", "middle", "down")));
+        let before = Claim::Before { a: "Head".into(), dir_a: "up".into(), b: "Right_Hand".into(), dir_b: "down-left".into(), within: None };
+        assert!(r.states(&before) && r.contradicts(&before, false).is_some());
+        assert!(r.states(&moves("Head", "whole", "up")) && !r.states(&moves("Right_Hand", "whole", "down")));
+        assert!(r.states(&Claim::MainAxis { part: "Head".into(), axis: "vertical".into() }));
+        assert!(r.contradicts(&Claim::MainAxis { part: "Head".into(), axis: "horizontal".into() }, true).is_some());
+        // "Extends away from the torso" is a departure, and a group names each of its parts.
+        assert!(r.states(&Claim::MovesAway { a: "Right_Hand".into(), b: "Torso".into(), phase: "late".into() }));
+        let still = Claim::MovesWhileStill { a: "Head".into(), b: "Left_Foot".into(), phase: "middle".into() };
+        assert!(r.states(&still) && r.contradicts(&still, false).is_some());
+        assert!(r.contradicts(&moves("Right_Upper_Leg", "late", "up"), true).is_some(), "the legs' stillness covers each leg part");
+        assert!(r.contradicts(&moves("Right_Upper_Leg", "initial", "up"), true).is_none(), "another phase");
+    }
+
+    #[test]
     fn a_still_clip_contradicts_every_motion() {
         let r = Reading::of("Over the 3.0 s clip the person stays still: no body part moves noticeably.");
         assert!(r.contradicts(&moves("Left_Foot", "late", "left"), true).is_some());

@@ -169,20 +169,34 @@ fn count_word(n: u32) -> String {
 /// Body regions named when all their parts stay still, with their parts.
 const REGIONS: [(&str, &[usize]); 4] = [("the head", &[0]), ("the torso", &[1]), ("the arms", &[2, 3, 4, 5, 6, 7]), ("the legs", &[8, 9, 10, 11, 12, 13])];
 
-/// Most parts a phase sentence names as moving.
-const MOVERS_PER_PHASE: usize = 2;
+/// How much a phase sentence says: the most parts it names as moving, and whether it names a change of distance.
+#[derive(Clone, Copy, Debug)]
+pub struct Detail {
+    /// Parts named as moving, fastest first.
+    pub movers: usize,
+    /// Whether the clearest change of distance is named.
+    pub distance: bool,
+}
 
-/// One phase in MA-Bench's register: its fastest movers (at most [`MOVERS_PER_PHASE`]) with the ways
+/// From the most detail to the least: the rules description takes the first that fits its word budget.
+const DETAILS: [Detail; 4] = [
+    Detail { movers: 2, distance: true },
+    Detail { movers: 2, distance: false },
+    Detail { movers: 1, distance: true },
+    Detail { movers: 1, distance: false },
+];
+
+/// One phase in MA-Bench's register: its fastest movers (at most `detail.movers`) with the ways
 /// they go, the clearest change of distance (a hand or foot extending from or retracting toward the
 /// torso, or approaching a part), and what stays still: "the rest" when every other part does, else
 /// the regions that do.
-pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts) -> String {
+pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts, detail: Detail) -> String {
     let mut movers: Vec<&super::facts::PartFacts> = phase.parts.iter().filter(|p| p.moves == Verdict::Yes).collect();
     if movers.is_empty() {
         return format!("In the {} phase no part moves noticeably.", phase.name);
     }
     movers.sort_by(|a, b| b.mean_speed.total_cmp(&a.mean_speed));
-    movers.truncate(MOVERS_PER_PHASE);
+    movers.truncate(detail.movers);
     let mut named: Vec<&str> = movers.iter().map(|p| p.part.as_str()).collect();
     let mut groups: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
     for p in &movers {
@@ -207,7 +221,7 @@ pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts) -> String {
     if let Some(x) = f
         .proximity
         .iter()
-        .filter(|x| x.phase == phase.name && (x.approaches == Verdict::Yes || x.moves_away == Verdict::Yes))
+        .filter(|x| detail.distance && x.phase == phase.name && (x.approaches == Verdict::Yes || x.moves_away == Verdict::Yes))
         .max_by(|a, b| change(a).total_cmp(&change(b)))
     {
         let extremity = x.a.ends_with("Hand") || x.a.ends_with("Foot");
@@ -257,8 +271,20 @@ fn place_sentence(f: &ClipFacts) -> Option<String> {
 /// The rules description of a clip in MA-Bench's register, from general to specific: the dominant
 /// part and its amplitude, the parts that follow, the order of motions (lead and follow), the trend
 /// and rhythm with the return, where the motion is against the body, then the three phases. Every
-/// statement is a fact; amplitude and counts are in words, never numbers.
+/// statement is a fact; amplitude and counts are in words, never numbers. The phases are told in the
+/// most detail that keeps the text within [`DESCRIPTION_WORDS`].
 pub fn describe_rules(f: &ClipFacts) -> String {
+    let mut text = String::new();
+    for detail in DETAILS {
+        text = describe_with(f, detail);
+        if text.split_whitespace().count() <= *DESCRIPTION_WORDS.end() {
+            break;
+        }
+    }
+    text
+}
+
+fn describe_with(f: &ClipFacts, detail: Detail) -> String {
     let Some(lead) = f.dominant.first() else {
         return "Over the clip the person stays still: no body part moves noticeably, and the posture holds from start to end.".into();
     };
@@ -282,8 +308,10 @@ pub fn describe_rules(f: &ClipFacts) -> String {
     }
     // The order of the first motions (one limb part each): lead and follow.
     let mut firsts: Vec<&super::facts::Start> = Vec::new();
+    // Each listed start comes clearly after the one before it, so that every order stated is a clear fact.
     for s in &f.starts {
-        if firsts.len() < 3 && !firsts.iter().any(|x| x.part != s.part && adjacent(at(&x.part), at(&s.part))) {
+        let after = firsts.last().is_none_or(|x| s.start - x.start >= f.thresholds.order_gap_s - 1e-9);
+        if firsts.len() < 3 && after && !firsts.iter().any(|x| x.part != s.part && adjacent(at(&x.part), at(&s.part))) {
             firsts.push(s);
         }
     }
@@ -316,7 +344,7 @@ pub fn describe_rules(f: &ClipFacts) -> String {
     // Phases that read alike are said once: "In the middle and late phases …".
     let mut said: Vec<(Vec<&str>, String)> = Vec::new();
     for phase in &f.phases {
-        let sentence = phase_sentence(f, phase);
+        let sentence = phase_sentence(f, phase, detail);
         let body = sentence.split_once(" phase ").map_or(sentence.clone(), |(_, b)| b.to_string());
         match said.last_mut() {
             Some((names, last)) if *last == body => names.push(&phase.name),

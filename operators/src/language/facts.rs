@@ -735,4 +735,39 @@ mod tests {
         // The record reads back as it was written.
         assert_eq!(ClipFacts::from_record(&serde_json::to_value(&f).unwrap()).unwrap(), f);
     }
+
+    #[test]
+    fn the_head_is_high_and_a_hand_that_sweeps_across_the_torso_crosses_the_midline() {
+        let mut m = head_up(1296);
+        // A seated figure: torso at the centre, hips (upper legs) below it, shoulders (upper arms) either side.
+        let at = |m: &mut ClipMotion, part: &str, xy: [f32; 2]| m.coords[ClipMotion::index(part)] = vec![xy; m.num_frames];
+        at(&mut m, "Head", [0.5, 0.2]);
+        at(&mut m, "Torso", [0.5, 0.45]);
+        for (part, x) in [("Left_Upper_Leg", 0.55), ("Right_Upper_Leg", 0.45)] {
+            at(&mut m, part, [x, 0.6]);
+        }
+        for (part, x) in [("Left_Upper_Arm", 0.62), ("Right_Upper_Arm", 0.38)] {
+            at(&mut m, part, [x, 0.4]);
+        }
+        at(&mut m, "Left_Hand", [0.7, 0.62]);
+        at(&mut m, "Left_Foot", [0.55, 0.9]);
+        at(&mut m, "Right_Foot", [0.45, 0.9]);
+        // The subject's right hand (image left) sweeps from its own side across the midline at chest height.
+        let n = m.num_frames;
+        m.coords[ClipMotion::index("Right_Hand")] = (0..n).map(|t| [0.3 + 0.4 * t as f32 / n as f32, 0.45]).collect();
+        let f = facts(&m, &Thresholds::default());
+        let place = |part: &str| f.placement(WHOLE, part).unwrap().clone();
+        assert_eq!(place("Head").height, "high");
+        assert_eq!(place("Left_Foot").height, "low");
+        assert_eq!(place("Right_Hand").height, "middle");
+        assert_eq!(place("Right_Hand").crosses_midline, Some(Verdict::Yes));
+        assert_eq!(place("Right_Hand").in_front, Some(Verdict::Yes));
+        assert_eq!(place("Left_Hand").crosses_midline, Some(Verdict::No));
+        assert_eq!(place("Left_Hand").in_front, Some(Verdict::No));
+        assert_eq!(f.placement("initial", "Right_Hand").unwrap().crosses_midline, Some(Verdict::No), "it crosses later");
+        // The whole clip is a window of its own, and the head ends away from where it started.
+        assert_eq!((f.whole.from, f.whole.to), (0, n));
+        assert_eq!(f.returns, Verdict::No);
+        assert_eq!(f.cycles, 0);
+    }
 }

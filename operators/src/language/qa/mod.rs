@@ -401,7 +401,9 @@ mod tests {
         let made = make_items(&clip, &m, &f, &description, &config).unwrap();
         let items = &made.items;
         assert!(made.shortfall.is_empty(), "{:?}", made.shortfall);
-        assert_eq!(made.unstated, 0, "the rules description states every true claim: {description}");
+        // The reference states the salient facts in MA-Bench's register, not every true claim: the rest are never asked "yes".
+        assert!(crate::language::describe::register_problems(&description).is_empty(), "{description}");
+        assert!(made.unstated > 0, "{description}");
         assert_eq!(items.len(), 12);
         let cmar = items.iter().find(|i| i.task == "CMAR").unwrap();
         assert_eq!(cmar.options[recognition::LETTERS.iter().position(|l| *l == cmar.answer).unwrap()], "Head");
@@ -440,7 +442,7 @@ mod tests {
         let err = make_items(&clip, &m, &f, &planted, &config).unwrap_err();
         assert!(err.contains("the description contradicts"), "{err}");
         assert!(err.contains("\"no part moves noticeably\" says otherwise, but the head moves"), "{err}");
-        assert!(err.contains("does the head move upward noticeably?\" is yes"), "the fact is named: {err}");
+        assert!(err.contains("the head move upward") && err.contains("\" is yes"), "the fact is named: {err}");
     }
 
     #[test]

@@ -140,3 +140,39 @@ fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::claims::Claim;
+    use super::super::shape::names_phase;
+    use super::*;
+
+    #[test]
+    fn a_question_names_a_phase_exactly_when_its_claim_does() {
+        let s = |x: &str| x.to_string();
+        let claims = [
+            Claim::Moves { part: s("Head"), phase: s("initial"), direction: s("up") },
+            Claim::Moves { part: s("Right_Hand"), phase: s(WHOLE), direction: s("left") },
+            Claim::MainAxis { part: s("Head"), axis: s("vertical") },
+            Claim::BothMove { a: s("Head"), b: s("Left_Hand"), phase: s("late") },
+            Claim::SameDirection { a: s("Head"), b: s("Torso"), phase: s(WHOLE) },
+            Claim::MovesWhileStill { a: s("Head"), b: s("Left_Foot"), phase: s("middle") },
+            Claim::Before { a: s("Head"), dir_a: s("up"), b: s("Right_Hand"), dir_b: s("down-left"), within: None },
+            Claim::Before { a: s("Head"), dir_a: s("up"), b: s("Head"), dir_b: s("down"), within: Some(s("middle")) },
+            Claim::Approaches { a: s("Right_Hand"), b: s("Torso"), phase: s("initial") },
+            Claim::MovesAway { a: s("Left_Foot"), b: s("Right_Lower_Leg"), phase: s("late") },
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for claim in &claims {
+            for k in 0..40 {
+                let q = claim.question(&mut Rng::new(k, &["clip"]));
+                assert_eq!(names_phase(&q), claim.names_phase(), "{q}");
+                assert!(q.ends_with('?') && q.chars().next().unwrap().is_uppercase(), "{q}");
+                seen.insert(q);
+            }
+        }
+        assert!(seen.len() >= 3 * claims.len(), "{} phrasings", seen.len());
+        let q = claims[8].question(&mut Rng::new(3, &["x"]));
+        assert!(q.contains("torso") && (q.contains("retract") || q.contains("approach") || q.contains("draw back")), "{q}");
+    }
+}

@@ -263,14 +263,16 @@ impl Reading {
     /// Whether the text says `part` is still in `phase`, by name or as "the rest".
     fn says_still(&self, phase: &str, part: usize) -> bool {
         let named_otherwise = self.clauses(Some(phase)).any(|(_, c)| c.subjects.contains(&part) && !c.still);
+        // A part still over the whole clip is still in each of its phases.
         self.clauses(Some(phase)).any(|(_, c)| (c.still && c.subjects.contains(&part)) || (c.rest_still && !named_otherwise))
+            || self.clauses(None).any(|(_, c)| c.still && c.subjects.contains(&part))
     }
 
     /// A sentence saying `part` is still (or that nothing moves) in `phase` or over the whole clip.
     fn says_not_moving(&self, phase: &str, part: usize) -> Option<(&Sentence, &Clause)> {
         self.clauses(Some(phase))
             .find(|(_, c)| c.none_moves || (c.still && c.subjects.contains(&part)))
-            .or_else(|| self.clauses(None).find(|(_, c)| c.none_moves))
+            .or_else(|| self.clauses(None).find(|(_, c)| c.none_moves || (c.still && c.subjects.contains(&part))))
     }
 
     fn says_distance(&self, phase: &str, a: usize, b: usize, approach: bool) -> Option<(&Sentence, &Clause)> {

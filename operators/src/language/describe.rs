@@ -174,23 +174,25 @@ const REGIONS: [(&str, &[usize]); 4] = [("the head", &[0]), ("the torso", &[1]),
 pub struct Detail {
     /// Parts named as moving, fastest first.
     pub movers: usize,
-    /// Whether the clearest change of distance is named.
-    pub distance: bool,
+    /// Changes of distance named, clearest first.
+    pub distances: usize,
 }
 
-/// From the most detail to the least: the rules description takes the first that fits its word budget.
+/// The detail a phase sentence can have, least first. The rules description starts every phase at
+/// one mover and adds detail phase by phase, a change of distance first (the PPR facts are the ones
+/// most often left unsaid otherwise), while the text fits its word budget.
 const DETAILS: [Detail; 4] = [
-    Detail { movers: 2, distance: true },
-    Detail { movers: 2, distance: false },
-    Detail { movers: 1, distance: true },
-    Detail { movers: 1, distance: false },
+    Detail { movers: 1, distances: 0 },
+    Detail { movers: 1, distances: 1 },
+    Detail { movers: 2, distances: 1 },
+    Detail { movers: 2, distances: 2 },
 ];
 
 /// One phase in MA-Bench's register: its fastest movers (at most `detail.movers`) with the ways
 /// they go, the clearest change of distance (a hand or foot extending from or retracting toward the
 /// torso, or approaching a part), and what stays still: "the rest" when every other part does, else
-/// the regions that do.
-pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts, detail: Detail) -> String {
+/// the regions that do, less those `still_throughout` the clip (said once for the whole clip).
+pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts, detail: Detail, still_throughout: &[&str]) -> String {
     let mut movers: Vec<&super::facts::PartFacts> = phase.parts.iter().filter(|p| p.moves == Verdict::Yes).collect();
     if movers.is_empty() {
         return format!("In the {} phase no part moves noticeably.", phase.name);
@@ -213,23 +215,21 @@ pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts, detail: Detail) -> Stri
             format!("{} {}", join(&names), motion_words(w, parts.len() > 1))
         })
         .collect();
-    // The clearest change of distance: the largest one among the phase's clear approaches and departures.
-    let change = |x: &&super::facts::Proximity| {
+    // The clearest changes of distance: the largest ones among the phase's clear approaches and departures.
+    let change = |x: &super::facts::Proximity| {
         let [start, closest, farthest, _] = x.distance;
         if x.approaches == Verdict::Yes { start - closest } else { farthest - start }
     };
-    if let Some(x) = f
-        .proximity
-        .iter()
-        .filter(|x| detail.distance && x.phase == phase.name && (x.approaches == Verdict::Yes || x.moves_away == Verdict::Yes))
-        .max_by(|a, b| change(a).total_cmp(&change(b)))
-    {
+    let mut changes: Vec<&super::facts::Proximity> =
+        f.proximity.iter().filter(|x| x.phase == phase.name && (x.approaches == Verdict::Yes || x.moves_away == Verdict::Yes)).collect();
+    changes.sort_by(|a, b| change(b).total_cmp(&change(a)));
+    for x in changes.into_iter().take(detail.distances) {
         let extremity = x.a.ends_with("Hand") || x.a.ends_with("Foot");
         let verb = match (x.approaches == Verdict::Yes, extremity && x.b == "Torso") {
-            (true, true) => "retracts toward".to_string(),
-            (false, true) => "extends away from".to_string(),
-            (true, false) => "approaches".to_string(),
-            (false, false) => "moves away from".to_string(),
+            (true, true) => "retracts toward",
+            (false, true) => "extends away from",
+            (true, false) => "approaches",
+            (false, false) => "moves away from",
         };
         clauses.push(format!("the {} {verb} the {}", spoken(&x.a), spoken(&x.b)));
         named.push(&x.a);
@@ -239,7 +239,8 @@ pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts, detail: Detail) -> Stri
     if !all.is_empty() && unnamed_still(&all) {
         clauses.push("the rest stays still".into());
     } else {
-        let still: Vec<String> = REGIONS.iter().filter(|(_, parts)| unnamed_still(parts)).map(|(name, _)| name.to_string()).collect();
+        let still: Vec<String> =
+            REGIONS.iter().filter(|(name, parts)| !still_throughout.contains(name) && unnamed_still(parts)).map(|(name, _)| name.to_string()).collect();
         if !still.is_empty() {
             let verb = if still.len() == 1 && !still[0].ends_with('s') { "stays" } else { "stay" };
             clauses.push(format!("{} {verb} still", join(&still)));
@@ -274,17 +275,23 @@ fn place_sentence(f: &ClipFacts) -> Option<String> {
 /// statement is a fact; amplitude and counts are in words, never numbers. The phases are told in the
 /// most detail that keeps the text within [`DESCRIPTION_WORDS`].
 pub fn describe_rules(f: &ClipFacts) -> String {
-    let mut text = String::new();
-    for detail in DETAILS {
-        text = describe_with(f, detail);
-        if text.split_whitespace().count() <= *DESCRIPTION_WORDS.end() {
-            break;
+    let fits = |t: &str| t.split_whitespace().count() <= *DESCRIPTION_WORDS.end();
+    let mut levels = [0usize; 3];
+    let mut text = describe_with(f, levels.map(|k| DETAILS[k]));
+    for level in 1..DETAILS.len() {
+        for phase in 0..3 {
+            let mut more = levels;
+            more[phase] = level;
+            let longer = describe_with(f, more.map(|k| DETAILS[k]));
+            if fits(&longer) {
+                (levels, text) = (more, longer);
+            }
         }
     }
     text
 }
 
-fn describe_with(f: &ClipFacts, detail: Detail) -> String {
+fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
     let Some(lead) = f.dominant.first() else {
         return "Over the clip the person stays still: no body part moves noticeably, and the posture holds from start to end.".into();
     };
@@ -341,10 +348,21 @@ fn describe_with(f: &ClipFacts, detail: Detail) -> String {
     if let Some(place) = place_sentence(f) {
         text.push_str(&format!(" {place}"));
     }
+    // Regions still in every phase are said once, for the whole clip.
+    let still_throughout: Vec<&str> = REGIONS
+        .iter()
+        .filter(|(_, parts)| f.phases.iter().all(|p| parts.iter().all(|&i| p.parts[i].moves == Verdict::No)))
+        .map(|(name, _)| *name)
+        .collect();
+    if !still_throughout.is_empty() {
+        let names: Vec<String> = still_throughout.iter().map(|n| n.to_string()).collect();
+        let verb = if names.len() == 1 && !names[0].ends_with('s') { "stays" } else { "stay" };
+        text.push_str(&format!(" {} {verb} still throughout.", capitalise(&join(&names))));
+    }
     // Phases that read alike are said once: "In the middle and late phases …".
     let mut said: Vec<(Vec<&str>, String)> = Vec::new();
-    for phase in &f.phases {
-        let sentence = phase_sentence(f, phase, detail);
+    for (phase, detail) in f.phases.iter().zip(details) {
+        let sentence = phase_sentence(f, phase, detail, &still_throughout);
         let body = sentence.split_once(" phase ").map_or(sentence.clone(), |(_, b)| b.to_string());
         match said.last_mut() {
             Some((names, last)) if *last == body => names.push(&phase.name),
@@ -464,4 +482,9 @@ impl Describe {
         }
         Err(format!("the description does not fit the facts or the register after {} tries: {last}", self.retries + 1))
     }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }

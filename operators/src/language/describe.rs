@@ -273,9 +273,9 @@ fn place_sentence(f: &ClipFacts) -> Option<String> {
 /// part and its amplitude, the parts that follow, the order of motions (lead and follow), the trend
 /// and rhythm with the return, where the motion is against the body, then the three phases. Every
 /// statement is a fact; amplitude and counts are in words, never numbers. The phases are told in the
-/// most detail that keeps the text within [`DESCRIPTION_WORDS`].
+/// most detail that keeps the text within [`RULES_WORDS`].
 pub fn describe_rules(f: &ClipFacts) -> String {
-    let fits = |t: &str| t.split_whitespace().count() <= *DESCRIPTION_WORDS.end();
+    let fits = |t: &str| t.split_whitespace().count() <= RULES_WORDS;
     let mut levels = [0usize; 3];
     let mut text = describe_with(f, levels.map(|k| DETAILS[k]));
     for level in 1..DETAILS.len() {
@@ -376,6 +376,10 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
     }
     text
 }
+
+/// The rules description's word budget: the register's upper bound, so that the changes of distance
+/// (PPR's facts) still fit on clips where many parts move.
+pub const RULES_WORDS: usize = 130;
 
 /// Words a description may have: MA-Bench's references run 42–113 words.
 pub const DESCRIPTION_WORDS: std::ops::RangeInclusive<usize> = 40..=130;

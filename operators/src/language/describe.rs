@@ -492,3 +492,22 @@ fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_register_refuses_numbers_and_lengths_outside_the_references() {
+        assert!(register_problems("The head moves.").iter().any(|p| p.contains("3 words")));
+        let long = "word ".repeat(131);
+        assert!(register_problems(&long).iter().any(|p| p.contains("131 words")));
+        let numbers = format!("{} the head moves at 0.4 px/frame.", "word ".repeat(45));
+        let problems = register_problems(&numbers);
+        assert!(problems.iter().any(|p| p.contains("pixels")) && problems.iter().any(|p| p.contains("decimal")), "{problems:?}");
+        assert!(register_problems(&format!("{} about three cycles.", "word ".repeat(45))).is_empty());
+        assert_eq!(count_word(3), "three");
+        assert_eq!(motion_words(&["up"], false), "rises");
+        assert_eq!(motion_words(&["right", "left"], true), "sway left and right");
+    }
+}

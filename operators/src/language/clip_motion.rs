@@ -77,6 +77,12 @@ pub fn secs(t: f64) -> String {
     format!("{t:.1}")
 }
 
+/// The text with its first letter in upper case.
+pub fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+}
+
 /// `a`, `a and b`, `a, b and c`.
 pub fn join(items: &[String]) -> String {
     match items {

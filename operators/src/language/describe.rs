@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::agreement::Reading;
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
-use super::clip_motion::{join, secs, spoken};
+use super::clip_motion::{capitalised, join, secs, spoken};
 use super::facts::{ClipFacts, PhaseFacts, Verdict, adjacent};
 use crate::common::body::PARTS;
 use super::qa::claims::candidates;
@@ -293,7 +293,10 @@ pub fn describe_rules(f: &ClipFacts) -> String {
 
 fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
     let Some(lead) = f.dominant.first() else {
-        return "Over the clip the person stays still: no body part moves noticeably, and the posture holds from start to end.".into();
+        return "Over the clip the person stays still: no body part moves noticeably. The head, the torso, the arms and the legs \
+                all stay still from start to end, so the measured motion shows no micro-action to describe, and the clip's label \
+                rests on its posture alone."
+            .into();
     };
     let amplitude = |part: &str| match f.parts.iter().find(|p| p.part == part).map(|p| p.magnitude.as_str()) {
         Some("strongly") => "with a large amplitude",
@@ -357,7 +360,7 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
     if !still_throughout.is_empty() {
         let names: Vec<String> = still_throughout.iter().map(|n| n.to_string()).collect();
         let verb = if names.len() == 1 && !names[0].ends_with('s') { "stays" } else { "stay" };
-        text.push_str(&format!(" {} {verb} still throughout.", capitalise(&join(&names))));
+        text.push_str(&format!(" {} {verb} still throughout.", capitalised(&join(&names))));
     }
     // Phases that read alike are said once: "In the middle and late phases …".
     let mut said: Vec<(Vec<&str>, String)> = Vec::new();
@@ -488,14 +491,12 @@ impl Describe {
     }
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::clip_motion::ClipMotion;
+    use super::super::facts::{Thresholds, facts};
     use super::*;
+    use crate::common::motion_summary::{SummaryParams, summarise};
 
     #[test]
     fn the_register_refuses_numbers_and_lengths_outside_the_references() {
@@ -509,5 +510,14 @@ mod tests {
         assert_eq!(count_word(3), "three");
         assert_eq!(motion_words(&["up"], false), "rises");
         assert_eq!(motion_words(&["right", "left"], true), "sway left and right");
+        // A clip where nothing moves is described in the register too.
+        let n = 60;
+        let (vectors, coords) = (vec![vec![[0.0f32, 0.0]; n]; PARTS.len()], vec![vec![[0.5f32, 0.5]; n]; PARTS.len()]);
+        let p = SummaryParams { noise_floor: 0.1, relative_threshold: 0.3, merge_gap: 0.2, min_period: 0.1 };
+        let summary = summarise(&vectors, &coords, 1080, 1296, 30.0, &p);
+        let m = ClipMotion { fps: 30.0, num_frames: n, width: 1080, height: 1296, vectors, coords, summary };
+        let text = describe_rules(&facts(&m, &Thresholds::default()));
+        assert!(register_problems(&text).is_empty(), "{text}");
+        assert!(contradictions(&facts(&m, &Thresholds::default()), &text).is_empty(), "{text}");
     }
 }

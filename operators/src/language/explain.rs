@@ -6,7 +6,7 @@
 //! and why it is set aside, and the label line last. Every statement is a
 //! fact of the clip or a definition of the taxonomy.
 
-use super::clip_motion::spoken;
+use super::clip_motion::{capitalised, spoken};
 use super::facts::{ClipFacts, WHOLE};
 use super::oracle::{Motion, implied, motion};
 use super::qa::recognition::label_line;
@@ -80,6 +80,7 @@ pub fn mare_reference(description: &str, f: &ClipFacts, action: &Action) -> Stri
         text.push_str(&format!(" The near neighbour {} is set aside: {}.", near.name, set_aside(near, &motion(f))));
     }
     text.push(' ');
-    text.push_str(&label_line(level, action.name));
+    // The action capitalised, as the authors' label lines write it ("Bowing head").
+    text.push_str(&label_line(level, &capitalised(action.name)));
     text
 }

@@ -4,7 +4,7 @@
 //! The wording never changes what is asked: each phrasing of a claim has
 //! the same answer. A question about the whole clip names no phase.
 
-use super::super::clip_motion::spoken;
+use super::super::clip_motion::{capitalised, spoken};
 use super::super::facts::WHOLE;
 use super::super::rng::Rng;
 
@@ -134,11 +134,6 @@ pub fn distance(a: &str, b: &str, phase: &str, approach: bool, rng: &mut Rng) ->
         0 => format!("In {when}, does the {a} {v}?"),
         _ => format!("Does the {a} {v} during {when}?"),
     }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ fn phase_name(phase: &str, rng: &mut Rng) -> &'static str {
         "middle" => &["the middle phase", "the middle segment", "the middle third of the clip"],
         _ => &["the late phase", "the late segment", "the final third of the clip", "the final phase"],
     };
-    *rng.pick(names)
+    names[rng.below(names.len())]
 }
 
 /// A direction as a verb: (base form, third person, adjective). `up-left` reads "move up and to the left".

@@ -114,7 +114,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     // MA-52's lists, and the roles a source's `select: {side: both}` gives.
     const SPLITS: [&str; 4] = ["train", "val", "test", "eval"];
     if !(0.0..=1.0).contains(&config.fmar_same_level) {
-        diags.push(param_error(params, "fmar_same_level", "must be in [0, 1]"));
+        diags.push(param_error(params, "fmar_same_level", format!("`fmar_same_level` is {}, and a share is in [0, 1]", config.fmar_same_level)));
     }
     for (task, share) in &config.phase_share {
         if !PHASE_SHARE.iter().any(|(t, _)| t == task) {
@@ -443,6 +443,18 @@ mod tests {
         assert!(err.contains("the description contradicts"), "{err}");
         assert!(err.contains("\"no part moves noticeably\" says otherwise, but the head moves"), "{err}");
         assert!(err.contains("the head move upward") && err.contains("\" is yes"), "the fact is named: {err}");
+    }
+
+    #[test]
+    fn shares_out_of_range_or_for_other_tasks_are_refused_before_anything_runs() {
+        let node = maflow_engine::spec::tree::parse("phase_share: {SADD: 0.3, MAS: 1.5}\nfmar_same_level: 2", 0, 0).unwrap();
+        let errors = format!("{:?}", build(&node).err().expect("refused"));
+        assert!(errors.contains("`SADD` is not a yes/no task") && errors.contains("SAD"), "{errors}");
+        assert!(errors.contains("`MAS`: 1.5 is not in [0, 1]"), "{errors}");
+        assert!(errors.contains("fmar_same_level"), "{errors}");
+        // A task left out keeps its default share.
+        let node = maflow_engine::spec::tree::parse("phase_share: {SAD: 1.0}", 0, 0).unwrap();
+        assert!(build(&node).is_ok());
     }
 
     #[test]

@@ -199,8 +199,9 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
                 }
                 let (fa, fb) = (&p[a], &p[b]);
                 let provenance = |rule: String| json!({"phase": w, "parts": [PARTS[a], PARTS[b]], "facts": [pf_json(fa), pf_json(fb)], "rule": rule});
-                // Over the whole clip, "both move" and "one moves while the other is still" would hold a part's
-                // brief motion against its stillness the rest of the time: only the direction is asked there.
+                // Over the whole clip among the dominant parts, "both move" and "one moves while the other is
+                // still" would hold a part's brief motion against its stillness the rest of the time: only the
+                // direction is asked there (and, below, a dominant part against a part still over the clip).
                 if !whole && let Some(answer) = Verdict::of(moving(fa) && moving(fb), (moving(fa) && still(fb)) || (still(fa) && moving(fb))).answer() {
                     out.push(Candidate {
                         claim: Claim::BothMove { a: PARTS[a].into(), b: PARTS[b].into(), phase: phase.name.clone() },
@@ -229,6 +230,25 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
                     });
                 }
             }
+        }
+    }
+    // MAD over the whole clip: a dominant part that moves over the clip while a part outside the
+    // dominant ones stays still over it. Only parts outside the dominant ones are asked still: the
+    // clip-wide sentences of a description name the dominant parts as moving.
+    for &a in &dominant {
+        let fa = &f.whole.parts[a];
+        if fa.moves != Verdict::Yes {
+            continue;
+        }
+        for b in (0..PART_COUNT).filter(|b| !dominant.contains(b) && !adjacent(a, *b)) {
+            let fb = &f.whole.parts[b];
+            let Some(answer) = Verdict::of(fb.moves == Verdict::No, fb.moves == Verdict::Yes).answer() else { continue };
+            out.push(Candidate {
+                claim: Claim::MovesWhileStill { a: PARTS[a].into(), b: PARTS[b].into(), phase: WHOLE.into() },
+                answer,
+                provenance: json!({"phase": window_json(&f.whole), "parts": [PARTS[a], PARTS[b]], "facts": [pf_json(fa), pf_json(fb)],
+                    "rule": format!("over the whole clip: the first moves (mean speed >= {:.3}); yes if the second is still (<= {:.3}), no if it moves", t.yes_speed, t.no_speed)}),
+            });
         }
     }
     // SAD over the whole clip: the axis of each dominant part's motion.

@@ -281,8 +281,8 @@ impl Reading {
     }
 
     /// When the text says `part` starts moving `direction` (compass, 8 ways), anywhere: the time it
-    /// names, or the clause's place in a sentence of order (comparable within that sentence only).
-    fn start_of(&self, part: usize, direction: &str) -> Option<(f64, (&Sentence, &Clause))> {
+    /// names, or the clause's place in a sentence of order.
+    fn start_of(&self, part: usize, direction: &str) -> Option<(StartAt, (&Sentence, &Clause))> {
         let mut want: Vec<&str> = direction.split('-').collect();
         want.sort_unstable();
         self.sentences.iter().enumerate().find_map(|(n, s)| {
@@ -292,8 +292,11 @@ impl Reading {
                 if !(c.subjects.contains(&part) && ways == want) {
                     return None;
                 }
-                // A place in a sentence of order ranks after every time in seconds, and apart from other sentences.
-                let at = c.times.first().copied().or_else(|| s.order.then(|| 1e6 * (n + 1) as f64 + k as f64))?;
+                let at = match c.times.first() {
+                    Some(&t) => StartAt::Time(t),
+                    None if s.order => StartAt::Place { sentence: n, clause: k },
+                    None => return None,
+                };
                 Some((at, (s, c)))
             })
         })
@@ -403,11 +406,21 @@ impl Reading {
     }
 }
 
+/// When a text says a motion starts: a time in seconds, or a clause's place in a sentence of order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum StartAt {
+    Time(f64),
+    Place { sentence: usize, clause: usize },
+}
+
 /// Whether start `a` comes before start `b`, when the text orders them: two times, or two places in
-/// one sentence of order (see [`Reading::start_of`]).
-fn earlier(a: f64, b: f64) -> Option<bool> {
-    let place = |t: f64| (t >= 1e6).then(|| (t / 1e6).floor());
-    (place(a) == place(b) && (a - b).abs() > 1e-9).then_some(a < b)
+/// one sentence of order.
+fn earlier(a: StartAt, b: StartAt) -> Option<bool> {
+    match (a, b) {
+        (StartAt::Time(x), StartAt::Time(y)) => ((x - y).abs() > 1e-9).then_some(x < y),
+        (StartAt::Place { sentence: s, clause: c }, StartAt::Place { sentence: t, clause: d }) if s == t && c != d => Some(c < d),
+        _ => None,
+    }
 }
 
 fn index(part: &str) -> usize {

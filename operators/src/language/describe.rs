@@ -160,6 +160,15 @@ fn motion_words(ways: &[&str], many: bool) -> String {
     }
 }
 
+/// A part's amplitude in words, from the facts' magnitude: `small`, `moderate` or `large`.
+pub fn amplitude(f: &ClipFacts, part: &str) -> &'static str {
+    match f.parts.iter().find(|p| p.part == part).map(|p| p.magnitude.as_str()) {
+        Some("strongly") => "large",
+        Some("moderately") => "moderate",
+        _ => "small",
+    }
+}
+
 /// A number from two to twelve in words (references state counts, never digits).
 fn count_word(n: u32) -> String {
     const WORDS: [&str; 11] = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
@@ -298,16 +307,11 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
                 rests on its posture alone."
             .into();
     };
-    let amplitude = |part: &str| match f.parts.iter().find(|p| p.part == part).map(|p| p.magnitude.as_str()) {
-        Some("strongly") => "with a large amplitude",
-        Some("moderately") => "with a moderate amplitude",
-        _ => "with a small amplitude",
-    };
     let whole = f.whole.parts.iter().find(|p| p.part == *lead).map(|p| p.ways()).unwrap_or_default();
     let mut text = if whole.is_empty() {
-        format!("The {} carries most of the motion {}.", spoken(lead), amplitude(lead))
+        format!("The {} carries most of the motion with a {} amplitude.", spoken(lead), amplitude(f, lead))
     } else {
-        format!("The {} carries most of the motion and {} {}.", spoken(lead), motion_words(&whole, false), amplitude(lead))
+        format!("The {} carries most of the motion and {} with a {} amplitude.", spoken(lead), motion_words(&whole, false), amplitude(f, lead))
     };
     // The follower: the next dominant part off the lead's limb.
     let at = |p: &str| PARTS.iter().position(|q| *q == p).unwrap_or(0);

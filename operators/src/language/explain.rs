@@ -7,14 +7,15 @@
 //! fact of the clip or a definition of the taxonomy.
 
 use super::clip_motion::{capitalised, spoken};
-use super::facts::{ClipFacts, WHOLE};
+use super::describe::amplitude;
+use super::facts::ClipFacts;
 use super::oracle::{Motion, implied, motion};
 use super::qa::recognition::label_line;
 use crate::common::taxonomy::{Action, neighbours};
 
 /// The path of the lead part over the clip, in words: `up and down`, `to the left`.
 fn path_words(f: &ClipFacts, lead: &str) -> Option<String> {
-    let ways = f.phase(WHOLE)?.parts.iter().find(|p| p.part == lead)?.ways();
+    let ways = f.whole.parts.iter().find(|p| p.part == lead)?.ways();
     Some(match ways.as_slice() {
         [] => return None,
         ["up"] => "upward".into(),
@@ -37,7 +38,7 @@ fn set_aside(near: &Action, m: &Motion) -> String {
         (_, _, _, Some(true), Some(false), _) => "it would end higher, while here the part ends lower".into(),
         (_, _, _, Some(false), Some(true), _) => "it would end lower, while here the part ends higher".into(),
         (.., Some(true)) if m.reached.is_empty() => "a hand would reach the body, while here no hand reaches another part".into(),
-        _ => format!("the motion fits {}'s definition more closely than {}'s", "the label", near.name),
+        _ => format!("the motion fits the labelled action's definition more closely than {}'s", near.name),
     }
 }
 
@@ -48,12 +49,7 @@ pub fn mare_reference(description: &str, f: &ClipFacts, action: &Action) -> Stri
     match f.dominant.first() {
         None => evidence.push("no body part moves noticeably, so the label rests on the posture alone".into()),
         Some(lead) => {
-            let amplitude = f.parts.iter().find(|p| p.part == *lead).map_or("small", |p| match p.magnitude.as_str() {
-                "strongly" => "large",
-                "moderately" => "moderate",
-                _ => "small",
-            });
-            evidence.push(format!("the {} carries the motion with a {amplitude} amplitude", spoken(lead)));
+            evidence.push(format!("the {} carries the motion with a {} amplitude", spoken(lead), amplitude(f, lead)));
             evidence.push(match path_words(f, lead) {
                 Some(path) => format!("its path runs {path} over the clip"),
                 None => "its direction changes within the clip rather than holding one way".into(),

@@ -21,13 +21,23 @@ const THREADS: usize = 2;
 
 fn clips() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ma52/videos");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     v.sort();
     v
 }
 
 fn config(format: PixelFormat) -> DecodeConfig {
-    DecodeConfig { format, width: None, height: None, fps: None, threads: THREADS, max_pixels: 4096 * 4096 }
+    DecodeConfig {
+        format,
+        width: None,
+        height: None,
+        fps: None,
+        threads: THREADS,
+        max_pixels: 4096 * 4096,
+    }
 }
 
 fn decode_all(clips: &[PathBuf], format: PixelFormat) -> u64 {
@@ -46,7 +56,14 @@ fn decode_all(clips: &[PathBuf], format: PixelFormat) -> u64 {
 fn ffmpeg_all(clips: &[PathBuf]) {
     for clip in clips {
         let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-nostdin", "-threads", &THREADS.to_string(), "-i"])
+            .args([
+                "-v",
+                "error",
+                "-nostdin",
+                "-threads",
+                &THREADS.to_string(),
+                "-i",
+            ])
             .arg(clip)
             .args(["-map", "0:v:0", "-f", "null", "-"])
             .status()
@@ -63,21 +80,33 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
 fn main() {
     let clips = clips();
     let frames = decode_all(&clips, PixelFormat::Gray);
-    println!("device: {} ({} threads available); {} clips, {frames} frames, decoder threads {THREADS}",
-        cpu_name(), std::thread::available_parallelism().map_or(0, |n| n.get()), clips.len());
+    println!(
+        "device: {} ({} threads available); {} clips, {frames} frames, decoder threads {THREADS}",
+        cpu_name(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        clips.len()
+    );
 
     let mut c = Criterion::default().sample_size(10).configure_from_args();
     let mut group = c.benchmark_group("decode");
     group.throughput(Throughput::Elements(frames));
-    group.bench_function("maflow-gray", |b| b.iter(|| decode_all(&clips, PixelFormat::Gray)));
-    group.bench_function("maflow-rgb", |b| b.iter(|| decode_all(&clips, PixelFormat::Rgb)));
+    group.bench_function("maflow-gray", |b| {
+        b.iter(|| decode_all(&clips, PixelFormat::Gray))
+    });
+    group.bench_function("maflow-rgb", |b| {
+        b.iter(|| decode_all(&clips, PixelFormat::Rgb))
+    });
     group.bench_function("ffmpeg-cli-null", |b| b.iter(|| ffmpeg_all(&clips)));
     group.finish();
 
@@ -92,5 +121,8 @@ fn main() {
         theirs.push(frames as f64 / t.elapsed().as_secs_f64());
     }
     let (ours, theirs) = (median(ours), median(theirs));
-    println!("median frames/s: maflow decode (gray) {ours:.1}, ffmpeg -f null {theirs:.1}, ratio {:.3} (target >= 0.9)", ours / theirs);
+    println!(
+        "median frames/s: maflow decode (gray) {ours:.1}, ffmpeg -f null {theirs:.1}, ratio {:.3} (target >= 0.9)",
+        ours / theirs
+    );
 }

@@ -24,9 +24,21 @@ fn run_once(workers: usize) -> serde_json::Value {
     let dir = tempfile::tempdir().expect("temp dir");
     let status = Command::new(env!("CARGO_BIN_EXE_maflow"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", "pipelines/demo.yaml", "-q", "-w", &workers.to_string()])
-        .args(["--set", &format!("defaults.out={}", dir.path().join("out").display())])
-        .args(["--set", &format!("defaults.store={}", dir.path().join("store").display())])
+        .args([
+            "run",
+            "pipelines/demo.yaml",
+            "-q",
+            "-w",
+            &workers.to_string(),
+        ])
+        .args([
+            "--set",
+            &format!("defaults.out={}", dir.path().join("out").display()),
+        ])
+        .args([
+            "--set",
+            &format!("defaults.store={}", dir.path().join("store").display()),
+        ])
         .status()
         .expect("maflow runs");
     assert!(status.success(), "the demo failed");
@@ -39,16 +51,33 @@ fn main() {
     for workers in [1, 2] {
         let runs: Vec<serde_json::Value> = (0..ROUNDS).map(|_| run_once(workers)).collect();
         let frames = runs[0]["operators"]["decode"]["frames"].as_f64().unwrap();
-        let seconds = |node: &str| median(runs.iter().map(|r| r["operators"][node]["seconds"].as_f64().unwrap()).collect());
+        let seconds = |node: &str| {
+            median(
+                runs.iter()
+                    .map(|r| r["operators"][node]["seconds"].as_f64().unwrap())
+                    .collect(),
+            )
+        };
         let total: f64 = NODES.iter().map(|n| seconds(n)).sum();
-        let wall = median(runs.iter().map(|r| r["wall_seconds"].as_f64().unwrap()).collect());
+        let wall = median(
+            runs.iter()
+                .map(|r| r["wall_seconds"].as_f64().unwrap())
+                .collect(),
+        );
         println!("\n{workers} worker(s), {frames} frames, median of {ROUNDS} cold runs:");
         println!("| operator | seconds | frames/s | share |");
         println!("|---|---|---|---|");
         for node in NODES {
             let s = seconds(node);
-            println!("| {node} | {s:.2} | {:.1} | {:.0}% |", frames / s, 100.0 * s / total);
+            println!(
+                "| {node} | {s:.2} | {:.1} | {:.0}% |",
+                frames / s,
+                100.0 * s / total
+            );
         }
-        println!("| fused stage (wall) | {wall:.2} | {:.1} | |", frames / wall);
+        println!(
+            "| fused stage (wall) | {wall:.2} | {:.1} | |",
+            frames / wall
+        );
     }
 }

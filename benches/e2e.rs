@@ -59,8 +59,19 @@ fn measure(program: &str, args: &[String], cores: Option<&str>) -> Measured {
         .expect("/usr/bin/time runs (apt install time)");
     let seconds = started.elapsed().as_secs_f64();
     assert!(out.status.success(), "{program} {args:?} failed");
-    let kb: f64 = std::fs::read_to_string(report.path()).unwrap().trim().lines().last().unwrap().parse().unwrap();
-    Measured { seconds, peak_mb: kb / 1024.0, stdout: String::from_utf8_lossy(&out.stdout).into_owned() }
+    let kb: f64 = std::fs::read_to_string(report.path())
+        .unwrap()
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    Measured {
+        seconds,
+        peak_mb: kb / 1024.0,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -78,8 +89,16 @@ fn dataset(root: &Path, copies: usize) -> (PathBuf, usize) {
     for c in 0..copies {
         for (s, sample) in SAMPLES.iter().enumerate() {
             let id = format!("9{:03}_01_{:04}", c, s + 1);
-            std::fs::copy(repo.join(format!("tests/data/ma52/videos/{sample}.mp4")), videos.join(format!("{id}.mp4"))).unwrap();
-            std::fs::copy(repo.join(format!("tests/data/skeletons/{sample}.json")), skeletons.join(format!("{id}.json"))).unwrap();
+            std::fs::copy(
+                repo.join(format!("tests/data/ma52/videos/{sample}.mp4")),
+                videos.join(format!("{id}.mp4")),
+            )
+            .unwrap();
+            std::fs::copy(
+                repo.join(format!("tests/data/skeletons/{sample}.json")),
+                skeletons.join(format!("{id}.json")),
+            )
+            .unwrap();
             list.push_str(&format!("{id}.mp4 9\n"));
         }
     }
@@ -90,15 +109,28 @@ fn dataset(root: &Path, copies: usize) -> (PathBuf, usize) {
 /// `threads`: each worker's threads inside a clip (`None`: the cores shared among the workers).
 fn maflow_args(data: &Path, work: &Path, workers: usize, threads: Option<usize>) -> Vec<String> {
     let set = |k: &str, v: String| ["--set".to_string(), format!("{k}={v}")];
-    let mut args: Vec<String> = ["run", "pipelines/descriptors-from-skeleton-files.yaml", "-q", "-w"].map(String::from).to_vec();
+    let mut args: Vec<String> = [
+        "run",
+        "pipelines/descriptors-from-skeleton-files.yaml",
+        "-q",
+        "-w",
+    ]
+    .map(String::from)
+    .to_vec();
     args.push(workers.to_string());
     if let Some(threads) = threads {
         args.extend(set("defaults.threads_per_worker", threads.to_string()));
     }
     args.extend(set("sources.clips.path", data.display().to_string()));
-    args.extend(set("skeleton.path", data.join("skeletons").display().to_string()));
+    args.extend(set(
+        "skeleton.path",
+        data.join("skeletons").display().to_string(),
+    ));
     args.extend(set("defaults.out", work.join("out").display().to_string()));
-    args.extend(set("defaults.store", work.join("store").display().to_string()));
+    args.extend(set(
+        "defaults.store",
+        work.join("store").display().to_string(),
+    ));
     args
 }
 
@@ -108,14 +140,22 @@ fn compare(ours: &Path, peer: &Path, clips: &[String]) -> Vec<(String, f64, f64)
         .iter()
         .map(|clip| {
             let read = |dir: &Path| -> serde_json::Value {
-                serde_json::from_slice(&std::fs::read(dir.join(format!("{clip}.json"))).unwrap()).unwrap()
+                serde_json::from_slice(&std::fs::read(dir.join(format!("{clip}.json"))).unwrap())
+                    .unwrap()
             };
             let (a, b) = (read(ours), read(peer));
             let (mut sum, mut max, mut n) = (0.0, 0.0f64, 0usize);
             for (part, frames) in a.as_object().unwrap() {
-                for (fa, fb) in frames.as_array().unwrap().iter().zip(b[part].as_array().unwrap()) {
+                for (fa, fb) in frames
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(b[part].as_array().unwrap())
+                {
                     for c in 0..2 {
-                        let d = (fa["vector"][c].as_f64().unwrap() - fb["vector"][c].as_f64().unwrap()).abs();
+                        let d = (fa["vector"][c].as_f64().unwrap()
+                            - fb["vector"][c].as_f64().unwrap())
+                        .abs();
                         (sum, max, n) = (sum + d, max.max(d), n + 1);
                     }
                 }
@@ -127,7 +167,11 @@ fn compare(ours: &Path, peer: &Path, clips: &[String]) -> Vec<(String, f64, f64)
 
 fn main() {
     let only = std::env::var("MAFLOW_E2E_ONLY").unwrap_or_default();
-    let rounds: usize = std::env::var("MAFLOW_E2E_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+    let rounds: usize = std::env::var("MAFLOW_E2E_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     if only != "skeletons" {
         models_table(rounds);
     }
@@ -138,7 +182,10 @@ fn main() {
 
 /// Table 2: both sides from skeleton files, no models.
 fn skeleton_files_table(rounds: usize) {
-    let copies: usize = std::env::var("MAFLOW_E2E_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let copies: usize = std::env::var("MAFLOW_E2E_COPIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
     let root = tempfile::tempdir().expect("temp dir");
     let (data, clips) = dataset(&root.path().join("data"), copies);
     let maflow = env!("CARGO_BIN_EXE_maflow");
@@ -166,12 +213,29 @@ fn skeleton_files_table(rounds: usize) {
         if runs.iter().any(|(n, ..)| *n == name) {
             continue;
         }
-        let work = root.path().join(format!("maflow-{workers}-{}", threads.unwrap_or(0)));
-        runs.push((name, maflow, maflow_args(&data, &work, workers, threads), Some(work)));
+        let work = root
+            .path()
+            .join(format!("maflow-{workers}-{}", threads.unwrap_or(0)));
+        runs.push((
+            name,
+            maflow,
+            maflow_args(&data, &work, workers, threads),
+            Some(work),
+        ));
     }
-    runs.push(("Python peer, OpenCV on 1 thread".into(), "python3", peer_args, None));
+    runs.push((
+        "Python peer, OpenCV on 1 thread".into(),
+        "python3",
+        peer_args,
+        None,
+    ));
     // Same outputs folder: the second run overwrites the first's identical descriptors.
-    runs.push((format!("Python peer, OpenCV on {cores} threads"), "python3", peer_threaded, None));
+    runs.push((
+        format!("Python peer, OpenCV on {cores} threads"),
+        "python3",
+        peer_threaded,
+        None,
+    ));
 
     // Rounds alternate every run, so each sees the same load; the table gives medians.
     let mut measured: Vec<Vec<Measured>> = runs.iter().map(|_| Vec::new()).collect();
@@ -190,18 +254,40 @@ fn skeleton_files_table(rounds: usize) {
         .map(|((name, ..), mut ms)| {
             ms.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
             let peak_mb = ms.iter().map(|m| m.peak_mb).fold(0.0, f64::max);
-            (name.clone(), Measured { seconds: ms[ms.len() / 2].seconds, peak_mb, stdout: String::new() })
+            (
+                name.clone(),
+                Measured {
+                    seconds: ms[ms.len() / 2].seconds,
+                    peak_mb,
+                    stdout: String::new(),
+                },
+            )
         })
         .collect();
-    let seconds_of = |prefix: &str| rows.iter().find(|(n, _)| n.starts_with(prefix)).expect("measured").1.seconds;
-    let run: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.path().join("maflow-1-0/out/skeleton-files/run.json")).expect("run.json")).expect("JSON");
-    let frames = run["operators"]["decode"]["frames"].as_u64().expect("decoded frames");
+    let seconds_of = |prefix: &str| {
+        rows.iter()
+            .find(|(n, _)| n.starts_with(prefix))
+            .expect("measured")
+            .1
+            .seconds
+    };
+    let run: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.path().join("maflow-1-0/out/skeleton-files/run.json"))
+            .expect("run.json"),
+    )
+    .expect("JSON");
+    let frames = run["operators"]["decode"]["frames"]
+        .as_u64()
+        .expect("decoded frames");
 
-    println!("\nFrom skeleton files, no models: {clips} clips, {frames} frames at 1080×1296 (medium, scale 0.5, skeleton masks), median of {rounds} rounds, peak of all:");
+    println!(
+        "\nFrom skeleton files, no models: {clips} clips, {frames} frames at 1080×1296 (medium, scale 0.5, skeleton masks), median of {rounds} rounds, peak of all:"
+    );
     let peer_seconds = seconds_of("Python peer, OpenCV on 1 thread");
     let threaded_peer_seconds = seconds_of(&format!("Python peer, OpenCV on {cores} threads"));
-    println!("| run | seconds | clips/s | frames/s | peak MB | speed vs peer | vs peer on {cores} threads |");
+    println!(
+        "| run | seconds | clips/s | frames/s | peak MB | speed vs peer | vs peer on {cores} threads |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for (name, m) in &rows {
         println!(
@@ -215,22 +301,43 @@ fn skeleton_files_table(rounds: usize) {
         );
     }
     let shared = seconds_of("maflow, 1 worker(s)") / seconds_of("maflow, 2 worker(s)");
-    let single = seconds_of("maflow, 1 worker(s) × 1 thread(s)") / seconds_of("maflow, 2 worker(s) × 1 thread(s)");
+    let single = seconds_of("maflow, 1 worker(s) × 1 thread(s)")
+        / seconds_of("maflow, 2 worker(s) × 1 thread(s)");
     println!("maflow 1 → 2 workers, cores shared among the workers: {shared:.2}×");
     println!("maflow 1 → 2 workers, 1 thread each: {single:.2}× (target ≥ 1.7×)");
 
-    let ids: Vec<String> = (0..SAMPLES.len()).map(|s| format!("9000_01_{:04}", s + 1)).collect();
+    let ids: Vec<String> = (0..SAMPLES.len())
+        .map(|s| format!("9000_01_{:04}", s + 1))
+        .collect();
     println!("\nDescriptors, maflow against the peer (px/frame over every part and frame):");
-    for (clip, mean, max) in compare(&root.path().join("maflow-2-0/out/skeleton-files/descriptors"), &peer_out, &ids) {
+    for (clip, mean, max) in compare(
+        &root
+            .path()
+            .join("maflow-2-0/out/skeleton-files/descriptors"),
+        &peer_out,
+        &ids,
+    ) {
         println!("  {clip}: mean |Δ| {mean:.3}, max {max:.2}");
     }
 
     if std::env::var_os("MAFLOW_E2E_SCALING").is_some() {
         let big = root.path().join("big");
         let (big_data, big_clips) = dataset(&big.join("data"), copies * 10);
-        let m = measure(maflow, &maflow_args(&big_data, &big.join("work"), 2, None), None);
-        let twelve = rows.iter().find(|(n, _)| n.starts_with("maflow, 2 worker(s)")).expect("measured").1.peak_mb;
-        println!("\nmaflow, 2 workers: {clips} clips peak {twelve:.0} MB; {big_clips} clips peak {:.0} MB", m.peak_mb);
+        let m = measure(
+            maflow,
+            &maflow_args(&big_data, &big.join("work"), 2, None),
+            None,
+        );
+        let twelve = rows
+            .iter()
+            .find(|(n, _)| n.starts_with("maflow, 2 worker(s)"))
+            .expect("measured")
+            .1
+            .peak_mb;
+        println!(
+            "\nmaflow, 2 workers: {clips} clips peak {twelve:.0} MB; {big_clips} clips peak {:.0} MB",
+            m.peak_mb
+        );
     }
 }
 
@@ -240,7 +347,11 @@ fn peer_python() -> String {
         return p.to_string_lossy().into_owned();
     }
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".maflow/peer-venv/bin/python");
-    assert!(venv.is_file(), "{} is missing: run `bash scripts/setup.sh` (it makes the MediaPipe peer's environment)", venv.display());
+    assert!(
+        venv.is_file(),
+        "{} is missing: run `bash scripts/setup.sh` (it makes the MediaPipe peer's environment)",
+        venv.display()
+    );
     venv.display().to_string()
 }
 
@@ -262,14 +373,30 @@ fn stage_seconds(run: &ModelRun, m: &Measured) -> Vec<f64> {
     match &run.work {
         Some(work) => {
             let path = work.join("out/descriptors/run.json");
-            let run_json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("run.json")).expect("JSON");
+            let run_json: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(path).expect("run.json")).expect("JSON");
             let node = |s: &'static str| if s == "descriptor" { "descriptors" } else { s };
-            STAGES.iter().map(|s| run_json["operators"][node(s)]["seconds"].as_f64().unwrap_or(0.0)).collect()
+            STAGES
+                .iter()
+                .map(|s| {
+                    run_json["operators"][node(s)]["seconds"]
+                        .as_f64()
+                        .unwrap_or(0.0)
+                })
+                .collect()
         }
         None => {
-            let line = m.stdout.lines().rev().find(|l| l.starts_with('{')).expect("the peer prints its timing");
+            let line = m
+                .stdout
+                .lines()
+                .rev()
+                .find(|l| l.starts_with('{'))
+                .expect("the peer prints its timing");
             let printed: serde_json::Value = serde_json::from_str(line).expect("JSON");
-            STAGES.iter().map(|s| printed["stages"][*s].as_f64().unwrap_or(0.0)).collect()
+            STAGES
+                .iter()
+                .map(|s| printed["stages"][*s].as_f64().unwrap_or(0.0))
+                .collect()
         }
     }
 }
@@ -285,12 +412,23 @@ fn models_table(rounds: usize) {
     let maflow_run = |workers: usize, threads: usize, cores: &'static str| {
         let work = root.path().join(format!("maflow-{workers}x{threads}"));
         let set = |k: &str, v: String| ["--set".to_string(), format!("{k}={v}")];
-        let mut args: Vec<String> = ["run", "pipelines/descriptors.yaml", "-q", "-w"].map(String::from).to_vec();
+        let mut args: Vec<String> = ["run", "pipelines/descriptors.yaml", "-q", "-w"]
+            .map(String::from)
+            .to_vec();
         args.push(workers.to_string());
         args.extend(set("defaults.threads_per_worker", threads.to_string()));
         args.extend(set("defaults.out", work.join("out").display().to_string()));
-        args.extend(set("defaults.store", work.join("store").display().to_string()));
-        ModelRun { name: format!("maflow, {workers} worker(s) × {threads} thread(s)"), program: maflow.clone(), args, cores, work: Some(work) }
+        args.extend(set(
+            "defaults.store",
+            work.join("store").display().to_string(),
+        ));
+        ModelRun {
+            name: format!("maflow, {workers} worker(s) × {threads} thread(s)"),
+            program: maflow.clone(),
+            args,
+            cores,
+            work: Some(work),
+        }
     };
     let peer_run = |threads: usize, cores: &'static str| ModelRun {
         name: format!("MediaPipe Python peer, OpenCV on {threads} thread(s)"),
@@ -312,7 +450,11 @@ fn models_table(rounds: usize) {
     };
     let mut runs = vec![maflow_run(1, 1, "0"), peer_run(1, "0")];
     if two_cores {
-        runs.extend([maflow_run(1, 2, "0,1"), maflow_run(2, 1, "0,1"), peer_run(2, "0,1")]);
+        runs.extend([
+            maflow_run(1, 2, "0,1"),
+            maflow_run(2, 1, "0,1"),
+            peer_run(2, "0,1"),
+        ]);
     }
     let mut measured: Vec<Vec<(Measured, Vec<f64>)>> = runs.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds {
@@ -326,9 +468,13 @@ fn models_table(rounds: usize) {
         }
     }
     let frames = {
-        let run_json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(root.path().join("maflow-1x1/out/descriptors/run.json")).unwrap()).unwrap();
-        run_json["operators"]["decode"]["frames"].as_u64().expect("decoded frames") as f64
+        let run_json: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(root.path().join("maflow-1x1/out/descriptors/run.json")).unwrap(),
+        )
+        .unwrap();
+        run_json["operators"]["decode"]["frames"]
+            .as_u64()
+            .expect("decoded frames") as f64
     };
     // Per run: median seconds, peak MB, median ms/frame per stage.
     let summary: Vec<(f64, f64, Vec<f64>)> = measured
@@ -336,40 +482,82 @@ fn models_table(rounds: usize) {
         .map(|ms| {
             let seconds = median(ms.iter().map(|m| m.0.seconds).collect());
             let peak = ms.iter().map(|m| m.0.peak_mb).fold(0.0, f64::max);
-            let stages = (0..STAGES.len()).map(|s| median(ms.iter().map(|m| m.1[s]).collect()) * 1000.0 / frames).collect();
+            let stages = (0..STAGES.len())
+                .map(|s| median(ms.iter().map(|m| m.1[s]).collect()) * 1000.0 / frames)
+                .collect();
             (seconds, peak, stages)
         })
         .collect();
-    let by_name = |prefix: &str| runs.iter().position(|r| r.name.starts_with(prefix)).map(|i| &summary[i]);
+    let by_name = |prefix: &str| {
+        runs.iter()
+            .position(|r| r.name.starts_with(prefix))
+            .map(|i| &summary[i])
+    };
 
-    println!("\nWith the models: the 3 sample clips, {frames} frames at 1080×1296 (pose full, segment both, flow medium at scale 0.5), median of {rounds} rounds:");
+    println!(
+        "\nWith the models: the 3 sample clips, {frames} frames at 1080×1296 (pose full, segment both, flow medium at scale 0.5), median of {rounds} rounds:"
+    );
     println!("\nPer stage, ms/frame (each side pinned to the same cores):");
-    let (m1, p1) = (by_name("maflow, 1 worker(s) × 1").unwrap(), by_name("MediaPipe Python peer, OpenCV on 1").unwrap());
+    let (m1, p1) = (
+        by_name("maflow, 1 worker(s) × 1").unwrap(),
+        by_name("MediaPipe Python peer, OpenCV on 1").unwrap(),
+    );
     let two = by_name("maflow, 1 worker(s) × 2").zip(by_name("MediaPipe Python peer, OpenCV on 2"));
     print!("| stage | maflow, 1 core | peer, 1 core | peer / maflow |");
     if two.is_some() {
         print!(" maflow, 2 cores (1 worker × 2 threads) | peer, 2 cores | peer / maflow |");
     }
-    println!("\n|---|---|---|---|{}", if two.is_some() { "---|---|---|" } else { "" });
+    println!(
+        "\n|---|---|---|---|{}",
+        if two.is_some() { "---|---|---|" } else { "" }
+    );
     for (s, stage) in STAGES.iter().enumerate() {
-        print!("| {stage} | {:.1} | {:.1} | {:.2}× |", m1.2[s], p1.2[s], p1.2[s] / m1.2[s].max(1e-9));
+        print!(
+            "| {stage} | {:.1} | {:.1} | {:.2}× |",
+            m1.2[s],
+            p1.2[s],
+            p1.2[s] / m1.2[s].max(1e-9)
+        );
         if let Some((m2, p2)) = two {
-            print!(" {:.1} | {:.1} | {:.2}× |", m2.2[s], p2.2[s], p2.2[s] / m2.2[s].max(1e-9));
+            print!(
+                " {:.1} | {:.1} | {:.2}× |",
+                m2.2[s],
+                p2.2[s],
+                p2.2[s] / m2.2[s].max(1e-9)
+            );
         }
         println!();
     }
-    println!("\nWhole chain (peer: pose = MediaPipe Pose; segment = SelfieSegmentation on the frame, then the capsule cut):");
-    println!("| run | cores | seconds | frames/s | peak MB | speed vs the peer on the same cores |");
+    println!(
+        "\nWhole chain (peer: pose = MediaPipe Pose; segment = SelfieSegmentation on the frame, then the capsule cut):"
+    );
+    println!(
+        "| run | cores | seconds | frames/s | peak MB | speed vs the peer on the same cores |"
+    );
     println!("|---|---|---|---|---|---|");
     for (run, (seconds, peak, _)) in runs.iter().zip(&summary) {
-        let peer = runs.iter().zip(&summary).find(|(r, _)| r.work.is_none() && r.cores == run.cores).map(|(_, s)| s.0).unwrap();
-        println!("| {} | {} | {seconds:.1} | {:.1} | {peak:.0} | {:.2}× |", run.name, run.cores, frames / seconds, peer / seconds);
+        let peer = runs
+            .iter()
+            .zip(&summary)
+            .find(|(r, _)| r.work.is_none() && r.cores == run.cores)
+            .map(|(_, s)| s.0)
+            .unwrap();
+        println!(
+            "| {} | {} | {seconds:.1} | {:.1} | {peak:.0} | {:.2}× |",
+            run.name,
+            run.cores,
+            frames / seconds,
+            peer / seconds
+        );
     }
 
     // Agreement, from the one-core runs of the last round.
     let maflow_out = root.path().join("maflow-1x1/out/descriptors");
-    let skeletons = std::fs::read_to_string(maflow_out.join("skeletons.jsonl")).expect("skeletons.jsonl");
-    println!("\nLandmarks against MediaPipe Python's (both visible > 0.5), and descriptors against the peer's:");
+    let skeletons =
+        std::fs::read_to_string(maflow_out.join("skeletons.jsonl")).expect("skeletons.jsonl");
+    println!(
+        "\nLandmarks against MediaPipe Python's (both visible > 0.5), and descriptors against the peer's:"
+    );
     let ids: Vec<String> = SAMPLES.iter().map(|s| s.to_string()).collect();
     let descriptor_diffs = compare(&maflow_out.join("descriptors"), &peer_out("0"), &ids);
     let mut all = (0.0, 0usize);
@@ -379,11 +567,23 @@ fn models_table(rounds: usize) {
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
             .find(|v| v["clip"] == clip.as_str())
             .expect("the clip's skeleton track");
-        let theirs: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(peer_out("0").join(format!("{clip}.landmarks.json"))).unwrap()).unwrap();
+        let theirs: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(peer_out("0").join(format!("{clip}.landmarks.json"))).unwrap(),
+        )
+        .unwrap();
         let (mut sum, mut n) = (0.0, 0usize);
-        for (a, b) in ours["frames"].as_array().unwrap().iter().zip(theirs.as_array().unwrap()) {
-            for (p, q) in a["keypoints"].as_array().unwrap().iter().zip(b.as_array().unwrap()) {
+        for (a, b) in ours["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(theirs.as_array().unwrap())
+        {
+            for (p, q) in a["keypoints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(b.as_array().unwrap())
+            {
                 let v = |k: &serde_json::Value, i: usize| k[i].as_f64().unwrap();
                 if v(p, 2) > 0.5 && v(q, 2) > 0.5 {
                     sum += (v(p, 0) - v(q, 0)).hypot(v(p, 1) - v(q, 1));
@@ -392,7 +592,13 @@ fn models_table(rounds: usize) {
             }
         }
         all = (all.0 + sum, all.1 + n);
-        println!("  {clip}: landmarks mean {:.1} px over {n}; descriptors mean |Δ| {mean_d:.3} px/frame, max {max_d:.2}", sum / n.max(1) as f64);
+        println!(
+            "  {clip}: landmarks mean {:.1} px over {n}; descriptors mean |Δ| {mean_d:.3} px/frame, max {max_d:.2}",
+            sum / n.max(1) as f64
+        );
     }
-    println!("  all clips: landmarks mean {:.1} px (target ≤ 12 px)", all.0 / all.1.max(1) as f64);
+    println!(
+        "  all clips: landmarks mean {:.1} px (target ≤ 12 px)",
+        all.0 / all.1.max(1) as f64
+    );
 }

@@ -23,7 +23,8 @@ const BATCH: usize = 32;
 
 /// Frames 10 and 11 of a real clip, gray, at the given size (None: native).
 fn frames(size: Option<(u32, u32)>) -> (GrayImage, GrayImage) {
-    let clip = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ma52/videos/0030_01_0002.mp4");
+    let clip =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ma52/videos/0030_01_0002.mp4");
     let cfg = DecodeConfig {
         format: PixelFormat::Gray,
         width: size.map(|s| s.0),
@@ -36,7 +37,11 @@ fn frames(size: Option<(u32, u32)>) -> (GrayImage, GrayImage) {
     let mut picked = Vec::new();
     while let Some(f) = stream.next_frame().unwrap() {
         if f.index == 10 || f.index == 11 {
-            picked.push(GrayImage::from_u8(f.width as usize, f.height as usize, &f.data));
+            picked.push(GrayImage::from_u8(
+                f.width as usize,
+                f.height as usize,
+                &f.data,
+            ));
         }
     }
     let b = picked.pop().unwrap();
@@ -49,7 +54,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    println!("targets: medium at 1920x1080 on an H100-class GPU: >= {TARGET_PAIRS_PER_S} pairs/s in batches, <= {TARGET_LATENCY_MS} ms per single pair");
+    println!(
+        "targets: medium at 1920x1080 on an H100-class GPU: >= {TARGET_PAIRS_PER_S} pairs/s in batches, <= {TARGET_LATENCY_MS} ms per single pair"
+    );
     let device = match CudaDevice::open(0) {
         Ok(d) => d,
         Err(e) => {
@@ -58,12 +65,22 @@ fn main() {
         }
     };
     println!("device: {}", device.name());
-    let inputs = [("1920x1080", frames(Some((1920, 1080)))), ("1080x1296", frames(None))];
+    let inputs = [
+        ("1920x1080", frames(Some((1920, 1080)))),
+        ("1080x1296", frames(None)),
+    ];
     let mut gpu = None;
-    println!("{:<10} {:<10} {:>14} {:>16} {:>8}", "size", "preset", "latency ms", "pairs/s (x32)", "target");
+    println!(
+        "{:<10} {:<10} {:>14} {:>16} {:>8}",
+        "size", "preset", "latency ms", "pairs/s (x32)", "target"
+    );
     for (size, (a, b)) in &inputs {
         for preset in [Preset::Ultrafast, Preset::Fast, Preset::Medium] {
-            let dis = GpuDis::new(gpu.take().unwrap_or_else(|| CudaDevice::open(0).unwrap()), DisParams::preset(preset)).unwrap();
+            let dis = GpuDis::new(
+                gpu.take().unwrap_or_else(|| CudaDevice::open(0).unwrap()),
+                DisParams::preset(preset),
+            )
+            .unwrap();
             for _ in 0..3 {
                 dis.flow(a, b, None).unwrap();
             }
@@ -89,11 +106,18 @@ fn main() {
             );
             let rate = BATCH as f64 / batch_s;
             let verdict = if preset == Preset::Medium && *size == "1920x1080" {
-                if rate >= TARGET_PAIRS_PER_S && latency <= TARGET_LATENCY_MS { "met" } else { "MISSED" }
+                if rate >= TARGET_PAIRS_PER_S && latency <= TARGET_LATENCY_MS {
+                    "met"
+                } else {
+                    "MISSED"
+                }
             } else {
                 ""
             };
-            println!("{size:<10} {:<10} {latency:>14.2} {rate:>16.0} {verdict:>8}", format!("{preset:?}"));
+            println!(
+                "{size:<10} {:<10} {latency:>14.2} {rate:>16.0} {verdict:>8}",
+                format!("{preset:?}")
+            );
             gpu = Some(dis.into_device());
         }
     }

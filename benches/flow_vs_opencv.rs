@@ -12,8 +12,8 @@
 //!
 //! Run: `cargo bench --bench flow_vs_opencv`
 
-use std::path::{Path, PathBuf};
 use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
@@ -22,8 +22,8 @@ use maflow_engine::registry::FrameStream;
 use maflow_kernels::flow::dis::{DisFlow, DisParams, Preset};
 use maflow_kernels::flow::field::{FlowField, average_endpoint_error};
 use maflow_kernels::flow::image::GrayImage;
-use maflow_operators::frame::decode::{DecodeConfig, open_stream};
 use maflow_operators::common::png_io::read_gray_png;
+use maflow_operators::frame::decode::{DecodeConfig, open_stream};
 
 const REPEATS: usize = 21;
 
@@ -44,8 +44,16 @@ fn write_gray_png(path: &Path, w: u32, h: u32, data: &[u8]) {
 
 /// Frames 10 and 11 of a real clip, as gray PNGs in `dir`.
 fn ma52_pair(dir: &Path) -> Pair {
-    let clip = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ma52/videos/0030_01_0002.mp4");
-    let cfg = DecodeConfig { format: PixelFormat::Gray, width: None, height: None, fps: None, threads: 2, max_pixels: 1 << 24 };
+    let clip =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ma52/videos/0030_01_0002.mp4");
+    let cfg = DecodeConfig {
+        format: PixelFormat::Gray,
+        width: None,
+        height: None,
+        fps: None,
+        threads: 2,
+        max_pixels: 1 << 24,
+    };
     let mut stream = open_stream(&cfg, &clip).unwrap();
     let mut frames = Vec::new();
     while let Some(f) = stream.next_frame().unwrap() {
@@ -56,7 +64,12 @@ fn ma52_pair(dir: &Path) -> Pair {
     let (a, b) = (dir.join("ma52_10.png"), dir.join("ma52_11.png"));
     write_gray_png(&a, frames[0].width, frames[0].height, &frames[0].data);
     write_gray_png(&b, frames[1].width, frames[1].height, &frames[1].data);
-    Pair { name: "MA-52 0030_01_0002 (1080x1296)".into(), a, b, gt: None }
+    Pair {
+        name: "MA-52 0030_01_0002 (1080x1296)".into(),
+        a,
+        b,
+        gt: None,
+    }
 }
 
 fn load(path: &Path) -> GrayImage {
@@ -76,7 +89,8 @@ impl Peer {
         writeln!(stdin, "{} {preset} {threads}", pair.name).expect("peer takes requests");
         let mut line = String::new();
         self.replies.read_line(&mut line).expect("peer replies");
-        let reply: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("peer reply {line:?}: {e}"));
+        let reply: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("peer reply {line:?}: {e}"));
         (reply["ms"].as_f64().unwrap(), reply["epe"].as_f64())
     }
 }
@@ -130,11 +144,21 @@ fn main() {
     let mut ratios = Vec::new();
     for pair in &pairs {
         let (a, b) = (load(&pair.a), load(&pair.b));
-        let truth = pair.gt.as_ref().map(|gt| FlowField::read_flo(std::fs::File::open(gt).unwrap()).unwrap());
-        for (preset, pname) in [(Preset::Ultrafast, "ultrafast"), (Preset::Fast, "fast"), (Preset::Medium, "medium")] {
+        let truth = pair
+            .gt
+            .as_ref()
+            .map(|gt| FlowField::read_flo(std::fs::File::open(gt).unwrap()).unwrap());
+        for (preset, pname) in [
+            (Preset::Ultrafast, "ultrafast"),
+            (Preset::Fast, "fast"),
+            (Preset::Medium, "medium"),
+        ] {
             let params = DisParams::preset(preset);
             for threads in [1usize, 2] {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
                 // Both sides keep their working memory from one call to the next, ours in
                 // the estimator, OpenCV's in its DIS object. Ours writes its result into
                 // the field it returned before, which the caller gave back (as the flow
@@ -146,7 +170,8 @@ fn main() {
                 let mut flow = pool.install(|| estimator.flow_with(&a, &b, &params, None));
                 let (_, cv_epe) = peer.run(pair, pname, threads);
                 // Alternate one run of each, so both see the same machine load.
-                let (mut mine, mut fresh, mut theirs, mut ratio) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let (mut mine, mut fresh, mut theirs, mut ratio) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 let mut kept = Vec::new();
                 for _ in 0..REPEATS {
                     estimator.recycle(flow);
@@ -186,6 +211,8 @@ fn main() {
     }
     drop(peer.child.stdin.take());
     let _ = peer.child.wait();
-    println!("ratio = OpenCV ms / maflow ms (above 1: maflow is faster), median over {REPEATS} alternating runs of each");
+    println!(
+        "ratio = OpenCV ms / maflow ms (above 1: maflow is faster), median over {REPEATS} alternating runs of each"
+    );
     println!("median ratio over all rows: {:.2}", median(ratios));
 }

@@ -210,16 +210,18 @@ fn main() -> ExitCode {
             })
         }
         Command::Ops { kind } => ops(kind.as_deref()),
-        Command::CompareMaBench { bench, kit } => match maflow_operators::language::qa::shape::compare(&bench, &kit) {
-            Ok(table) => {
-                outln!("{table}");
-                ExitCode::SUCCESS
+        Command::CompareMaBench { bench, kit } => {
+            match maflow_operators::language::qa::shape::compare(&bench, &kit) {
+                Ok(table) => {
+                    outln!("{table}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(1)
-            }
-        },
+        }
         Command::Flow(args) => match flow(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -245,14 +247,20 @@ fn synth(args: &SynthArgs) -> Result<(), String> {
         let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
         args.actions
             .iter()
-            .map(|a| Action::from_name(a).ok_or_else(|| format!("unknown action `{a}` (known: {})", names.join(", "))))
+            .map(|a| {
+                Action::from_name(a)
+                    .ok_or_else(|| format!("unknown action `{a}` (known: {})", names.join(", ")))
+            })
             .collect::<Result<_, _>>()?
     };
     if !(args.scale > 0.0 && args.scale <= 2.0) || args.per_action == 0 || args.crf > 51 {
         return Err("--scale must be in (0, 2], --per-action at least 1, --crf at most 51".into());
     }
     let positive = |v: Option<f32>| v.is_none_or(|v| v.is_finite() && v > 0.0);
-    if !positive(args.amplitude) || !positive(args.speed) || args.onset.is_some_and(|o| !(0.0..3.0).contains(&o)) {
+    if !positive(args.amplitude)
+        || !positive(args.speed)
+        || args.onset.is_some_and(|o| !(0.0..3.0).contains(&o))
+    {
         return Err("--amplitude and --speed must be positive, --onset in [0, 3) seconds".into());
     }
     if args.seconds.is_some_and(|s| !(1.0..=3.0).contains(&s)) {
@@ -298,7 +306,11 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Colour codes only where a person reads them: a log file or a pipe gets plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .init();
 }
 
 fn load(args: &SpecArgs) -> Result<Plan, ExitCode> {
@@ -312,9 +324,26 @@ fn load(args: &SpecArgs) -> Result<Plan, ExitCode> {
     })
 }
 
+/// Loads the spec for `plan` or `run`: what it refers to must resolve now.
+fn load_resolved(args: &SpecArgs) -> Result<Plan, ExitCode> {
+    let plan = load(args)?;
+    let unresolved = plan.unresolved();
+    if unresolved.is_empty() {
+        return Ok(plan);
+    }
+    for diag in &unresolved {
+        eprintln!("{}", diag.render(&plan.spec.sources));
+    }
+    eprintln!("{} unresolved reference(s): nothing ran", unresolved.len());
+    Err(ExitCode::from(1))
+}
+
 fn validate(args: &SpecArgs) -> ExitCode {
     match load(args) {
         Ok(plan) => {
+            for diag in plan.unresolved() {
+                eprintln!("{}", diag.render_warning(&plan.spec.sources));
+            }
             outln!(
                 "{}: ok ({} nodes, {} frame stage{})",
                 args.spec.display(),
@@ -329,7 +358,7 @@ fn validate(args: &SpecArgs) -> ExitCode {
 }
 
 fn plan(args: &SpecArgs) -> ExitCode {
-    let mut plan = match load(args) {
+    let mut plan = match load_resolved(args) {
         Ok(plan) => plan,
         Err(code) => return code,
     };
@@ -343,11 +372,26 @@ fn plan(args: &SpecArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    outln!("\n{:<20} {:>8} {:>8} {:>8}", "operator", "items", "cached", "to run");
+    outln!(
+        "\n{:<20} {:>8} {:>8} {:>8}",
+        "operator",
+        "items",
+        "cached",
+        "to run"
+    );
     for c in &counts {
-        outln!("{:<20} {:>8} {:>8} {:>8}", c.id, c.items, c.cached, c.to_run);
+        outln!(
+            "{:<20} {:>8} {:>8} {:>8}",
+            c.id,
+            c.items,
+            c.cached,
+            c.to_run
+        );
     }
-    out!("{}", maflow_operators::sinks::report_selection::markdown(&notes));
+    out!(
+        "{}",
+        maflow_operators::sinks::report_selection::markdown(&notes)
+    );
     if !errors.is_empty() {
         outln!("\n{} listed item(s) cannot be processed:", errors.len());
         for e in errors.iter().take(10) {
@@ -368,19 +412,35 @@ fn topology(args: &RunArgs, spec_workers: usize) -> Result<Topology, String> {
     if args.processes <= 1 && args.hostfile.is_none() {
         return Ok(Topology::Local { workers });
     }
-    let hostfile = args.hostfile.as_ref().ok_or("--processes > 1 needs --hostfile")?;
+    let hostfile = args
+        .hostfile
+        .as_ref()
+        .ok_or("--processes > 1 needs --hostfile")?;
     let hosts = read_hostfile(hostfile)?;
     if hosts.len() != args.processes {
-        return Err(format!("--processes is {} but {} lists {} hosts", args.processes, hostfile.display(), hosts.len()));
+        return Err(format!(
+            "--processes is {} but {} lists {} hosts",
+            args.processes,
+            hostfile.display(),
+            hosts.len()
+        ));
     }
     if args.process >= args.processes {
-        return Err(format!("--process {} is out of range for {} processes", args.process, args.processes));
+        return Err(format!(
+            "--process {} is out of range for {} processes",
+            args.process, args.processes
+        ));
     }
-    Ok(Topology::Cluster { workers, process: args.process, hosts })
+    Ok(Topology::Cluster {
+        workers,
+        process: args.process,
+        hosts,
+    })
 }
 
 fn read_hostfile(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read hostfile {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read hostfile {}: {e}", path.display()))?;
     Ok(text
         .lines()
         .map(str::trim)
@@ -390,7 +450,7 @@ fn read_hostfile(path: &Path) -> Result<Vec<String>, String> {
 }
 
 fn run(args: &RunArgs) -> ExitCode {
-    let mut plan = match load(&args.spec) {
+    let mut plan = match load_resolved(&args.spec) {
         Ok(plan) => plan,
         Err(code) => return code,
     };
@@ -402,8 +462,16 @@ fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let progress = if args.quiet { ProgressMode::Quiet } else { ProgressMode::Auto };
-    let options = RunOptions { topology, progress, scope: RunScope::Everything };
+    let progress = if args.quiet {
+        ProgressMode::Quiet
+    } else {
+        ProgressMode::Auto
+    };
+    let options = RunOptions {
+        topology,
+        progress,
+        scope: RunScope::Everything,
+    };
     match exec::run(Arc::new(plan), &options) {
         Ok(Some(summary)) => {
             let computed: u64 = summary.stats.iter().map(|(_, s)| s.computed).sum();
@@ -446,7 +514,11 @@ fn ops(kind: Option<&str>) -> ExitCode {
         None => reg.kinds().iter().collect(),
     };
     for k in kinds {
-        let inputs: Vec<String> = k.inputs.iter().map(|p| format!("{} ({})", p.name, p.ty)).collect();
+        let inputs: Vec<String> = k
+            .inputs
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.ty))
+            .collect();
         outln!("{} v{}  [{}]", k.name, k.version, k.section.key());
         for line in k.doc.lines() {
             outln!("    {}", line.trim());
@@ -469,43 +541,68 @@ fn ops(kind: Option<&str>) -> ExitCode {
 fn flow(args: &FlowArgs) -> Result<(), String> {
     use maflow_kernels::flow::estimator::{Backend, FlowBackend};
     use maflow_kernels::flow::{color::flow_to_rgb, field, image::GrayImage};
-    use maflow_operators::frame::flow::{FlowConfig, FlowPreset};
     use maflow_operators::common::png_io::{encode_rgb_png, read_gray_png};
+    use maflow_operators::frame::flow::{FlowConfig, FlowPreset};
 
     let preset: FlowPreset = args.preset.parse()?;
     let config: FlowConfig = serde_json::from_value(serde_json::json!({ "preset": preset }))
         .map_err(|e| format!("flow settings: {e}"))?;
     let (a, b) = (read_gray_png(&args.first)?, read_gray_png(&args.second)?);
     if (a.width, a.height) != (b.width, b.height) {
-        return Err(format!("the images differ in size: {}x{} and {}x{}", a.width, a.height, b.width, b.height));
+        return Err(format!(
+            "the images differ in size: {}x{} and {}x{}",
+            a.width, a.height, b.width, b.height
+        ));
     }
     let patch = config.dis_params().patch_size;
     if a.width < patch || a.height < patch {
-        return Err(format!("the images ({}x{}) are smaller than a {patch}-pixel patch", a.width, a.height));
+        return Err(format!(
+            "the images ({}x{}) are smaller than a {patch}-pixel patch",
+            a.width, a.height
+        ));
     }
-    let (a, b) = (GrayImage::from_u8(a.width, a.height, &a.data), GrayImage::from_u8(b.width, b.height, &b.data));
+    let (a, b) = (
+        GrayImage::from_u8(a.width, a.height, &a.data),
+        GrayImage::from_u8(b.width, b.height, &b.data),
+    );
     let backend = match args.backend.as_str() {
         "cpu" => Backend::Cpu,
         "cuda" => Backend::Cuda,
         "auto" => Backend::Auto,
         other => return Err(format!("unknown backend `{other}` (auto, cpu, cuda)")),
     };
-    let estimator = FlowBackend::open(backend, config.dis_params()).map_err(|e| e.to_string())?.estimator();
+    let estimator = FlowBackend::open(backend, config.dis_params())
+        .map_err(|e| e.to_string())?
+        .estimator();
     let started = std::time::Instant::now();
     let flow = estimator.flow(&a, &b, None).map_err(|e| e.to_string())?;
-    let on = format!("{}, {:.1} ms", estimator.device(), started.elapsed().as_secs_f64() * 1e3);
+    let on = format!(
+        "{}, {:.1} ms",
+        estimator.device(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
     outln!("flow {}x{} ({:?}) on {on}", flow.width, flow.height, preset);
     if let Some(out) = &args.out {
-        let file = std::fs::File::create(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-        flow.write_flo(std::io::BufWriter::new(file)).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        let file = std::fs::File::create(out)
+            .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        flow.write_flo(std::io::BufWriter::new(file))
+            .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     }
     if let Some(gt) = &args.gt {
-        let file = std::fs::File::open(gt).map_err(|e| format!("cannot open {}: {e}", gt.display()))?;
-        let truth = field::FlowField::read_flo(std::io::BufReader::new(file)).map_err(|e| format!("{}: {e}", gt.display()))?;
+        let file =
+            std::fs::File::open(gt).map_err(|e| format!("cannot open {}: {e}", gt.display()))?;
+        let truth = field::FlowField::read_flo(std::io::BufReader::new(file))
+            .map_err(|e| format!("{}: {e}", gt.display()))?;
         if (truth.width, truth.height) != (flow.width, flow.height) {
-            return Err(format!("ground truth is {}x{}, images are {}x{}", truth.width, truth.height, flow.width, flow.height));
+            return Err(format!(
+                "ground truth is {}x{}, images are {}x{}",
+                truth.width, truth.height, flow.width, flow.height
+            ));
         }
-        outln!("average endpoint error: {:.3} px", field::average_endpoint_error(&flow, &truth));
+        outln!(
+            "average endpoint error: {:.3} px",
+            field::average_endpoint_error(&flow, &truth)
+        );
     }
     if let Some(viz) = &args.viz {
         let png = encode_rgb_png(&flow_to_rgb(&flow, None), flow.width, flow.height)?;

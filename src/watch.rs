@@ -19,7 +19,10 @@ pub fn run(options: &WatchOptions) -> ExitCode {
 
 fn print_event(event: WatchEvent<'_>) {
     match event {
-        WatchEvent::SpecError { rendered, outputs_kept } => {
+        WatchEvent::SpecError {
+            rendered,
+            outputs_kept,
+        } => {
             eprint!("{rendered}");
             match outputs_kept {
                 true => eprintln!("watch: waiting for the spec to be fixed; the last outputs stay"),
@@ -27,7 +30,9 @@ fn print_event(event: WatchEvent<'_>) {
             }
         }
         WatchEvent::Reshaped => {
-            eprintln!("watch: the spec's graph changed shape; building it again (its first revision lists every output as added)")
+            eprintln!(
+                "watch: the spec's graph changed shape; building it again (its first revision lists every output as added)"
+            )
         }
         WatchEvent::Revision(report) => {
             eprintln!(
@@ -49,7 +54,10 @@ fn print_changes(changes: &Changes) {
             continue;
         }
         let mut line = format!("  {node}: -{} +{}", c.retracted, c.added);
-        line.push_str(&format!(" ({} computed, {} from the store", c.computed, c.cached));
+        line.push_str(&format!(
+            " ({} computed, {} from the store",
+            c.computed, c.cached
+        ));
         if c.failed > 0 {
             line.push_str(&format!(", {} failed", c.failed));
         }

@@ -11,7 +11,11 @@ fn broken_files_and_missing_clips_are_reported_and_the_rest_runs() {
     let videos = ds.join("videos");
     std::fs::create_dir_all(&videos).unwrap();
     let root = env!("CARGO_MANIFEST_DIR");
-    std::fs::copy(format!("{root}/tests/data/ma52/videos/0019_02_0078.mp4"), videos.join("0019_02_0078.mp4")).unwrap();
+    std::fs::copy(
+        format!("{root}/tests/data/ma52/videos/0019_02_0078.mp4"),
+        videos.join("0019_02_0078.mp4"),
+    )
+    .unwrap();
     for (file, id) in [
         ("truncated.mp4", "0001_01_0001"),
         ("truncated_faststart.mp4", "0001_01_0002"),
@@ -23,7 +27,11 @@ fn broken_files_and_missing_clips_are_reported_and_the_rest_runs() {
         ("vfr.mp4", "0001_01_0010"),
         ("huge_dimensions.mp4", "0001_01_0011"),
     ] {
-        std::fs::copy(format!("{root}/tests/data/bad/{file}"), videos.join(format!("{id}.mp4"))).unwrap();
+        std::fs::copy(
+            format!("{root}/tests/data/bad/{file}"),
+            videos.join(format!("{id}.mp4")),
+        )
+        .unwrap();
     }
     std::fs::write(
         ds.join("train_list_videos.txt"),
@@ -34,7 +42,12 @@ fn broken_files_and_missing_clips_are_reported_and_the_rest_runs() {
     )
     .unwrap();
 
-    let mut args: Vec<String> = vec!["run".into(), "pipelines/demo.yaml".into(), "-q".into(), "--set".into()];
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "pipelines/demo.yaml".into(),
+        "-q".into(),
+        "--set".into(),
+    ];
     args.push(format!("sources.clips.path={}", ds.display()));
     args.extend(scratch.redirect());
     let out = maflow(&args);
@@ -70,13 +83,31 @@ fn broken_files_and_missing_clips_are_reported_and_the_rest_runs() {
 
     let videos = jsonl(&scratch.out("demo").join("videos.jsonl"));
     let decoded: Vec<&str> = videos.iter().map(|v| v["clip"].as_str().unwrap()).collect();
-    assert_eq!(decoded, ["0019_02_0078", "0001_01_0008", "0001_01_0009", "0001_01_0010"]);
+    assert_eq!(
+        decoded,
+        [
+            "0019_02_0078",
+            "0001_01_0008",
+            "0001_01_0009",
+            "0001_01_0010"
+        ]
+    );
     assert_eq!(videos[0]["frames"], 50);
     // The variable-rate clip is resampled to its average rate, evenly spaced.
     assert_eq!(videos[3]["source"]["variable_rate"], true);
     assert_eq!(videos[3]["fps"], 18.75);
-    assert!(scratch.out("demo").join("descriptors/0001_01_0010.json").is_file());
-    assert!(scratch.out("demo").join("contact-sheets/0019_02_0078.png").is_file());
+    assert!(
+        scratch
+            .out("demo")
+            .join("descriptors/0001_01_0010.json")
+            .is_file()
+    );
+    assert!(
+        scratch
+            .out("demo")
+            .join("contact-sheets/0019_02_0078.png")
+            .is_file()
+    );
     let run = run_json(&scratch.out("demo"));
     assert_eq!(run["operators"]["decode"]["failed"], 6);
     assert_eq!(run["operators"]["descriptors"]["failed"], 2);
@@ -93,7 +124,10 @@ fn broken_files_and_missing_clips_are_reported_and_the_rest_runs() {
 #[test]
 fn corrupt_flo_and_malformed_skeleton_files_are_errors_naming_the_file() {
     let scratch = Scratch::new();
-    let middlebury = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/middlebury/Dimetrodon");
+    let middlebury = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/middlebury/Dimetrodon"
+    );
     // A header that promises 16 × 0 pixels and then stops.
     let flo = scratch.path("corrupt.flo");
     std::fs::write(&flo, b"PIEH\x10\x00\x00\x00").unwrap();
@@ -105,26 +139,56 @@ fn corrupt_flo_and_malformed_skeleton_files_are_errors_naming_the_file() {
         flo.display().to_string(),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("corrupt.flo: too short for a .flo header"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("corrupt.flo: too short for a .flo header"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // One clip's skeleton file is cut off mid-list; the others are fine.
     let skeletons = scratch.path("skeletons");
     std::fs::create_dir_all(&skeletons).unwrap();
     let good = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/skeletons");
     for clip in ["0030_01_0002", "0010_02_0101"] {
-        std::fs::copy(format!("{good}/{clip}.json"), skeletons.join(format!("{clip}.json"))).unwrap();
+        std::fs::copy(
+            format!("{good}/{clip}.json"),
+            skeletons.join(format!("{clip}.json")),
+        )
+        .unwrap();
     }
-    std::fs::write(skeletons.join("0019_02_0078.json"), "{\"annotations\": [{\"image_id\": 0, \"keypoints\": [1, 2").unwrap();
-    let mut args: Vec<String> = vec!["run".into(), "pipelines/descriptors-from-skeleton-files.yaml".into(), "-q".into()];
-    args.extend(["--set".into(), format!("skeleton.path={}", skeletons.display())]);
-    args.extend(["--set".into(), "flow.params.preset=fast".into(), "--set".into(), "flow.params.scale=0.25".into()]);
+    std::fs::write(
+        skeletons.join("0019_02_0078.json"),
+        "{\"annotations\": [{\"image_id\": 0, \"keypoints\": [1, 2",
+    )
+    .unwrap();
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "pipelines/descriptors-from-skeleton-files.yaml".into(),
+        "-q".into(),
+    ];
+    args.extend([
+        "--set".into(),
+        format!("skeleton.path={}", skeletons.display()),
+    ]);
+    args.extend([
+        "--set".into(),
+        "flow.params.preset=fast".into(),
+        "--set".into(),
+        "flow.params.scale=0.25".into(),
+    ]);
     args.extend(scratch.redirect());
     let out = maflow(&args);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let errors = jsonl(&scratch.out("skeleton-files").join("errors.jsonl"));
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert_eq!(errors[0]["clip"], "0019_02_0078");
-    assert!(errors[0]["cause"].as_str().unwrap().contains("0019_02_0078.json: not JSON"), "{errors:#?}");
+    assert!(
+        errors[0]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("0019_02_0078.json: not JSON"),
+        "{errors:#?}"
+    );
     let run = run_json(&scratch.out("skeleton-files"));
     assert_eq!(run["operators"]["descriptors"]["computed"], 2);
 }

@@ -49,16 +49,31 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
         ]
     );
     let clips = jsonl(&scratch.out("demo").join("clips-list.jsonl"));
-    assert_eq!(clips[0]["label_name"], "shaking body", "the demo folder's label (tests/data/ma52/README.md)");
+    assert_eq!(
+        clips[0]["label_name"], "shaking body",
+        "the demo folder's label (tests/data/ma52/README.md)"
+    );
     assert_eq!(clips[0]["participant"], "0030");
     for clip in ["0030_01_0002", "0010_02_0101", "0019_02_0078"] {
-        let png = std::fs::read(scratch.out("demo").join(format!("contact-sheets/{clip}.png"))).unwrap();
+        let png = std::fs::read(
+            scratch
+                .out("demo")
+                .join(format!("contact-sheets/{clip}.png")),
+        )
+        .unwrap();
         // 4 × 2 thumbnails of 216 × 259 with 4-pixel gaps.
         assert_eq!(png_size(&png), (4 * 216 + 5 * 4, 2 * 259 + 3 * 4), "{clip}");
     }
-    assert_eq!(std::fs::read(scratch.out("demo").join("errors.jsonl")).unwrap(), b"");
+    assert_eq!(
+        std::fs::read(scratch.out("demo").join("errors.jsonl")).unwrap(),
+        b""
+    );
     // One truth: the references state what the yes items assert and say nothing against them.
-    assert_eq!(assert_references_agree(&scratch.out("demo").join("bench.jsonl")), 3 * 4, "one yes item per clip and yes/no task, each checked");
+    assert_eq!(
+        assert_references_agree(&scratch.out("demo").join("bench.jsonl")),
+        3 * 4,
+        "one yes item per clip and yes/no task, each checked"
+    );
     // The report, in a browser: 3 clips × 12 items listed.
     crate::report_browser::check_report(&scratch.out("demo").join("report.html"), 36);
     for node in ["pose", "segment", "flow", "align", "descriptors"] {
@@ -66,12 +81,17 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
         // Every frame-level operator counts the frames it went over (75 + 47 + 50).
         assert_eq!(first["operators"][node]["frames"], 172, "{node}");
     }
-    let frames = [("0030_01_0002", 75), ("0010_02_0101", 47), ("0019_02_0078", 50)];
+    let frames = [
+        ("0030_01_0002", 75),
+        ("0010_02_0101", 47),
+        ("0019_02_0078", 50),
+    ];
     check_real_clip_descriptors(&scratch.out("demo").join("descriptors"), &frames);
     check_landmarks_against_hand_marks(&jsonl(&scratch.out("demo").join("skeletons.jsonl")));
     for clip in ["0030_01_0002", "0010_02_0101", "0019_02_0078"] {
         for picture in ["segment", "flow", "pictures"] {
-            let png = std::fs::read(scratch.out("demo").join(format!("{picture}/{clip}.png"))).unwrap();
+            let png =
+                std::fs::read(scratch.out("demo").join(format!("{picture}/{clip}.png"))).unwrap();
             assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{picture}/{clip}");
         }
     }
@@ -79,16 +99,38 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
     let second = run_demo(&scratch, &[]);
     assert_eq!(second["cache"]["misses"], 0, "{second:#}");
     assert_eq!(second["cache"]["hits"], first["cache"]["misses"]);
-    for node in ["clips", "decode", "pose", "segment", "flow", "align", "descriptors", "contact-sheets"] {
+    for node in [
+        "clips",
+        "decode",
+        "pose",
+        "segment",
+        "flow",
+        "align",
+        "descriptors",
+        "contact-sheets",
+    ] {
         assert_eq!(second["operators"][node]["computed"], 0, "{node}");
     }
-    assert_eq!(second["operators"]["pose"]["frames"], 0, "nothing was recomputed, so no frame was gone over");
+    assert_eq!(
+        second["operators"]["pose"]["frames"], 0,
+        "nothing was recomputed, so no frame was gone over"
+    );
 
     let mut args: Vec<String> = vec!["plan".into(), "pipelines/demo.yaml".into()];
     args.extend(scratch.redirect());
     let plan = text(&maflow(&args).stdout);
-    for node in ["clips", "decode", "pose", "align", "descriptors", "contact-sheets"] {
-        let row = plan.lines().find(|l| l.starts_with(&format!("{node} "))).unwrap_or_else(|| panic!("{plan}"));
+    for node in [
+        "clips",
+        "decode",
+        "pose",
+        "align",
+        "descriptors",
+        "contact-sheets",
+    ] {
+        let row = plan
+            .lines()
+            .find(|l| l.starts_with(&format!("{node} ")))
+            .unwrap_or_else(|| panic!("{plan}"));
         let cols: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(cols[1..], ["3", "3", "0"], "{row}");
     }
@@ -97,21 +139,41 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
     let single = Scratch::new();
     run_demo(&single, &["-w", "1"]);
     let (two, one) = (outputs(&scratch.out("demo")), outputs(&single.out("demo")));
-    assert_eq!(two.keys().collect::<Vec<_>>(), one.keys().collect::<Vec<_>>());
+    assert_eq!(
+        two.keys().collect::<Vec<_>>(),
+        one.keys().collect::<Vec<_>>()
+    );
     for (path, bytes) in &two {
-        assert!(one[path] == *bytes, "{} differs between 1 and 2 workers", path.display());
+        assert!(
+            one[path] == *bytes,
+            "{} differs between 1 and 2 workers",
+            path.display()
+        );
     }
 
     // So does a two-process cluster on localhost, language stages included.
     let cluster = Scratch::new();
-    let mut args: Vec<String> = vec!["run".into(), "pipelines/demo.yaml".into(), "-q".into(), "-w".into(), "1".into()];
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "pipelines/demo.yaml".into(),
+        "-q".into(),
+        "-w".into(),
+        "1".into(),
+    ];
     args.extend(cluster.redirect());
     crate::support::run_cluster(&cluster, &args);
     assert_eq!(run_json(&cluster.out("demo"))["processes"], 2);
     let spread = outputs(&cluster.out("demo"));
-    assert_eq!(spread.keys().collect::<Vec<_>>(), one.keys().collect::<Vec<_>>());
+    assert_eq!(
+        spread.keys().collect::<Vec<_>>(),
+        one.keys().collect::<Vec<_>>()
+    );
     for (path, bytes) in &one {
-        assert!(spread[path] == *bytes, "{} differs between 1 process and a 2-process cluster", path.display());
+        assert!(
+            spread[path] == *bytes,
+            "{} differs between 1 process and a 2-process cluster",
+            path.display()
+        );
     }
 }
 
@@ -123,7 +185,9 @@ fn outputs(out: &std::path::Path) -> std::collections::BTreeMap<std::path::PathB
     let mut tree = read_tree(out);
     for (path, bytes) in tree.iter_mut() {
         if path.starts_with("exports/lmms-eval") {
-            *bytes = String::from_utf8_lossy(bytes).replace(&root, "<out>").into_bytes();
+            *bytes = String::from_utf8_lossy(bytes)
+                .replace(&root, "<out>")
+                .into_bytes();
         }
     }
     tree
@@ -133,7 +197,8 @@ fn outputs(out: &std::path::Path) -> std::collections::BTreeMap<std::path::PathB
 fn changing_one_operators_params_reruns_only_it_and_downstream() {
     let scratch = Scratch::new();
     run_demo(&scratch, &[]);
-    let before = std::fs::read(scratch.out("demo").join("contact-sheets/0019_02_0078.png")).unwrap();
+    let before =
+        std::fs::read(scratch.out("demo").join("contact-sheets/0019_02_0078.png")).unwrap();
     let changed = run_demo(&scratch, &["--set", "contact-sheets.frames=4"]);
     assert_eq!(changed["operators"]["clips"]["computed"], 0);
     assert_eq!(changed["operators"]["decode"]["computed"], 0);
@@ -150,15 +215,30 @@ fn changing_one_operators_params_reruns_only_it_and_downstream() {
         assert_eq!(summary["operators"][node]["computed"], 0, "{node}");
     }
     for node in ["pose", "segment", "flow", "align"] {
-        assert_eq!(summary["operators"][node]["seconds"], 0.0, "{node} did no work");
+        assert_eq!(
+            summary["operators"][node]["seconds"], 0.0,
+            "{node} did no work"
+        );
     }
 
     // An align setting: align and descriptors run; flow and masks are computed again
     // to feed align (they are never stored), the skeleton track is replayed.
     let realigned = run_demo(&scratch, &["--set", "align.params.average=trimmed_mean"]);
-    for (node, computed) in [("pose", 0), ("segment", 0), ("flow", 0), ("align", 3), ("descriptors", 3)] {
+    for (node, computed) in [
+        ("pose", 0),
+        ("segment", 0),
+        ("flow", 0),
+        ("align", 3),
+        ("descriptors", 3),
+    ] {
         assert_eq!(realigned["operators"][node]["computed"], computed, "{node}");
     }
-    assert_eq!(realigned["operators"]["pose"]["seconds"], 0.0, "pose replayed, not run");
-    assert_eq!(std::fs::read(scratch.out("demo").join("errors.jsonl")).unwrap(), b"");
+    assert_eq!(
+        realigned["operators"]["pose"]["seconds"], 0.0,
+        "pose replayed, not run"
+    );
+    assert_eq!(
+        std::fs::read(scratch.out("demo").join("errors.jsonl")).unwrap(),
+        b""
+    );
 }

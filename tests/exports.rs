@@ -20,14 +20,30 @@ fn spec() -> String {
 
 /// Replies a model might give to `item`, right and wrong, wrapped as models wrap them.
 fn replies(item: &Value) -> Vec<String> {
-    let options: Vec<String> = item["options"].as_array().unwrap().iter().map(|o| o.as_str().unwrap().to_string()).collect();
-    let mut out: Vec<String> = ["Yes.", "**No**, it does not.", "no idea", "The answer is (B).", "A or B", "", "I cannot tell"]
+    let options: Vec<String> = item["options"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|s| s.to_string())
+        .map(|o| o.as_str().unwrap().to_string())
         .collect();
+    let mut out: Vec<String> = [
+        "Yes.",
+        "**No**, it does not.",
+        "no idea",
+        "The answer is (B).",
+        "A or B",
+        "",
+        "I cannot tell",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     for (k, o) in options.iter().enumerate() {
         out.push(format!("It is {}", o.to_uppercase()));
-        out.push(format!("Answer: {} {o}", ["A", "B", "C", "D", "E", "F", "G"][k]));
+        out.push(format!(
+            "Answer: {} {o}",
+            ["A", "B", "C", "D", "E", "F", "G"][k]
+        ));
     }
     if options.len() > 1 {
         out.push(format!("{} or {}", options[0], options[1]));
@@ -41,13 +57,20 @@ fn replies(item: &Value) -> Vec<String> {
 fn every_harness_gets_the_benchmark_and_lmms_eval_scores_it_as_maflow_does() {
     let s = Scratch::new();
     std::fs::write(s.path("spec.yaml"), spec()).unwrap();
-    let mut args = vec!["run".to_string(), s.path("spec.yaml").display().to_string(), "-q".into()];
+    let mut args = vec![
+        "run".to_string(),
+        s.path("spec.yaml").display().to_string(),
+        "-q".into(),
+    ];
     args.extend(s.redirect());
     let out = maflow(&args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let dir = s.out("exported");
-    let bench: Vec<Value> =
-        std::fs::read_to_string(dir.join("bench.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let bench: Vec<Value> = std::fs::read_to_string(dir.join("bench.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(bench.len() >= 24);
     let exports = dir.join("exports");
 
@@ -63,20 +86,41 @@ fn every_harness_gets_the_benchmark_and_lmms_eval_scores_it_as_maflow_does() {
         for field in ["id", "clip", "task", "question", "options", "answer"] {
             assert_eq!(row[field], item[field], "{field} of {}", item["id"]);
         }
-        assert_eq!(row["reference"], item.get("reference").cloned().unwrap_or(json!("")));
-        assert!(std::path::Path::new(row["video"].as_str().unwrap()).is_file(), "{}", row["video"]);
+        assert_eq!(
+            row["reference"],
+            item.get("reference").cloned().unwrap_or(json!(""))
+        );
+        assert!(
+            std::path::Path::new(row["video"].as_str().unwrap()).is_file(),
+            "{}",
+            row["video"]
+        );
     }
     let card = std::fs::read_to_string(exports.join("hf-datasets/mab/README.md")).unwrap();
-    assert!(card.starts_with("---\n") && card.contains("path: data/test.jsonl"), "{card}");
+    assert!(
+        card.starts_with("---\n") && card.contains("path: data/test.jsonl"),
+        "{card}"
+    );
 
     // The TSV: a header and a row per item, the options also by letter.
     let tsv = std::fs::read_to_string(exports.join("vlmevalkit/mab.tsv")).unwrap();
     let lines: Vec<Vec<&str>> = tsv.lines().map(|l| l.split('\t').collect()).collect();
-    assert_eq!(&lines[0][..6], ["index", "video", "question", "options", "answer", "category"]);
+    assert_eq!(
+        &lines[0][..6],
+        [
+            "index", "video", "question", "options", "answer", "category"
+        ]
+    );
     assert_eq!(lines.len(), bench.len() + 1);
     assert!(lines.iter().all(|l| l.len() == lines[0].len()));
     for (line, item) in lines[1..].iter().zip(&bench) {
-        assert_eq!((line[4], line[5]), (item["answer"].as_str().unwrap(), item["task"].as_str().unwrap()));
+        assert_eq!(
+            (line[4], line[5]),
+            (
+                item["answer"].as_str().unwrap(),
+                item["task"].as_str().unwrap()
+            )
+        );
         if let Some(first) = item["options"][0].as_str() {
             assert_eq!(line[6], first);
         }
@@ -91,17 +135,24 @@ fn every_harness_gets_the_benchmark_and_lmms_eval_scores_it_as_maflow_does() {
         let lower = task.to_lowercase();
         assert!(group.contains(&format!("  - mab_{lower}\n")), "{group}");
         let yaml = std::fs::read_to_string(lmms.join(format!("mab_{lower}.yaml"))).unwrap();
-        assert!(yaml.contains("process_results: !function utils.process_results") && yaml.contains(&format!("data/{task}.jsonl")), "{yaml}");
+        assert!(
+            yaml.contains("process_results: !function utils.process_results")
+                && yaml.contains(&format!("data/{task}.jsonl")),
+            "{yaml}"
+        );
     }
 
     // Its utils.py parses every reply as maflow does, and scores the gold answers 100 %.
     let mut cases = Vec::new();
     for item in &bench {
-        let parsed_item: maflow_operators::language::qa::Item = serde_json::from_value(item.clone()).unwrap();
+        let parsed_item: maflow_operators::language::qa::Item =
+            serde_json::from_value(item.clone()).unwrap();
         for reply in replies(item) {
             let parsed = maflow_operators::language::respond::parse(&parsed_item, &reply);
             let parsed = match item["task"].as_str().unwrap() {
-                "MARE" => parsed.as_object().map_or(Value::Null, |m| json!([m["level"], m["action"]])),
+                "MARE" => parsed
+                    .as_object()
+                    .map_or(Value::Null, |m| json!([m["level"], m["action"]])),
                 _ => parsed,
             };
             cases.push(json!({"doc": item, "reply": reply, "maflow": parsed}));
@@ -123,11 +174,20 @@ gold = [utils.process_results(c["doc"], [c["doc"]["answer"]])["accuracy"] for c 
 wrong = [utils.process_results(c["doc"], ["maybe"])["accuracy"] for c in cases if c["doc"]["task"] in utils.CLOSED]
 print(json.dumps({"cases": len(cases), "differ": differ[:5], "n_differ": len(differ), "gold": sum(gold) / len(gold), "wrong": sum(wrong)}))
 "#;
-    let run = Command::new("python3").arg("-c").arg(script).arg(&lmms).arg(s.path("cases.json")).output().expect("python3 runs");
+    let run = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&lmms)
+        .arg(s.path("cases.json"))
+        .output()
+        .expect("python3 runs");
     assert!(run.status.success(), "{}", text(&run.stderr));
     let verdict: Value = serde_json::from_slice(&run.stdout).unwrap();
     assert!(verdict["cases"].as_u64().unwrap() > 250, "{verdict}");
-    assert_eq!(verdict["n_differ"], 0, "utils.py reads replies as maflow does: {verdict}");
+    assert_eq!(
+        verdict["n_differ"], 0,
+        "utils.py reads replies as maflow does: {verdict}"
+    );
     assert_eq!(verdict["gold"], 100.0, "{verdict}");
     assert_eq!(verdict["wrong"], 0.0, "{verdict}");
 }

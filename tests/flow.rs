@@ -9,7 +9,9 @@ use maflow_operators::common::png_io::read_gray_png;
 use proptest::prelude::*;
 
 pub fn middlebury(name: &str) -> (GrayImage, GrayImage, FlowField) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/middlebury").join(name);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/middlebury")
+        .join(name);
     let load = |f: &str| {
         let p = read_gray_png(&dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
         GrayImage::from_u8(p.width, p.height, &p.data)
@@ -21,9 +23,18 @@ pub fn middlebury(name: &str) -> (GrayImage, GrayImage, FlowField) {
 /// OpenCV 5.0's DIS on the same pairs (average endpoint error): our bar.
 /// Ultrafast's are as `benches/flow_vs_opencv` measures them.
 const OPENCV_EPE: [(Preset, [(&str, f64); 3]); 3] = [
-    (Preset::Ultrafast, [("Dimetrodon", 0.371), ("Grove2", 0.492), ("Urban2", 1.226)]),
-    (Preset::Fast, [("Dimetrodon", 0.30), ("Grove2", 0.40), ("Urban2", 1.00)]),
-    (Preset::Medium, [("Dimetrodon", 0.15), ("Grove2", 0.32), ("Urban2", 0.65)]),
+    (
+        Preset::Ultrafast,
+        [("Dimetrodon", 0.371), ("Grove2", 0.492), ("Urban2", 1.226)],
+    ),
+    (
+        Preset::Fast,
+        [("Dimetrodon", 0.30), ("Grove2", 0.40), ("Urban2", 1.00)],
+    ),
+    (
+        Preset::Medium,
+        [("Dimetrodon", 0.15), ("Grove2", 0.32), ("Urban2", 0.65)],
+    ),
 ];
 
 #[test]
@@ -33,19 +44,26 @@ fn middlebury_endpoint_error_is_at_or_below_opencv_dis() {
     for (preset, pairs) in OPENCV_EPE {
         for (name, opencv) in pairs {
             let (a, b, truth) = middlebury(name);
-            let epe = average_endpoint_error(&dis_flow(&a, &b, &DisParams::preset(preset), None), &truth);
+            let epe =
+                average_endpoint_error(&dis_flow(&a, &b, &DisParams::preset(preset), None), &truth);
             report.push(format!("{preset:?} {name}: {epe:.3} (OpenCV {opencv})"));
             if epe > opencv {
                 worse.push(report.last().unwrap().clone());
             }
         }
     }
-    assert!(worse.is_empty(), "worse than OpenCV: {worse:?}\nall: {report:#?}");
+    assert!(
+        worse.is_empty(),
+        "worse than OpenCV: {worse:?}\nall: {report:#?}"
+    );
 }
 
 /// A smooth texture with detail at several scales, defined everywhere (for exact sub-pixel shifts).
 pub fn texture(x: f32, y: f32) -> f32 {
-    128.0 + 40.0 * (0.21 * x + 0.13 * y).sin() + 30.0 * (0.07 * x - 0.19 * y).sin() + 20.0 * (0.31 * x + 0.05 * y).cos()
+    128.0
+        + 40.0 * (0.21 * x + 0.13 * y).sin()
+        + 30.0 * (0.07 * x - 0.19 * y).sin()
+        + 20.0 * (0.31 * x + 0.05 * y).cos()
         + 15.0 * (0.43 * x - 0.37 * y).sin()
 }
 
@@ -54,7 +72,9 @@ fn translated(w: usize, h: usize, dx: f32, dy: f32) -> (GrayImage, GrayImage) {
     let frame = |ox: f32, oy: f32| GrayImage {
         width: w,
         height: h,
-        data: (0..h).flat_map(|y| (0..w).map(move |x| texture(x as f32 - ox, y as f32 - oy))).collect(),
+        data: (0..h)
+            .flat_map(|y| (0..w).map(move |x| texture(x as f32 - ox, y as f32 - oy)))
+            .collect(),
     };
     (frame(0.0, 0.0), frame(dx, dy))
 }
@@ -78,18 +98,31 @@ fn zero_motion_gives_zero_flow() {
     let (a, _) = translated(96, 80, 0.0, 0.0);
     for preset in [Preset::Ultrafast, Preset::Fast, Preset::Medium] {
         let flow = dis_flow(&a, &a, &DisParams::preset(preset), None);
-        let max = flow.u.iter().chain(&flow.v).fold(0.0f32, |m, v| m.max(v.abs()));
+        let max = flow
+            .u
+            .iter()
+            .chain(&flow.v)
+            .fold(0.0f32, |m, v| m.max(v.abs()));
         assert!(max < 1e-4, "{preset:?}: max |flow| {max}");
     }
 }
 
 #[test]
 fn micro_action_sized_motions_are_recovered_to_a_twentieth_of_a_pixel() {
-    for (dx, dy) in [(0.1, 0.0), (0.0, -0.3), (0.5, 0.25), (-1.3, 0.8), (3.0, -2.0)] {
+    for (dx, dy) in [
+        (0.1, 0.0),
+        (0.0, -0.3),
+        (0.5, 0.25),
+        (-1.3, 0.8),
+        (3.0, -2.0),
+    ] {
         let (a, b) = translated(128, 112, dx, dy);
         let flow = dis_flow(&a, &b, &DisParams::preset(Preset::Medium), None);
         let (eu, ev) = interior_error(&flow, dx, dy);
-        assert!(eu < 0.05 && ev < 0.05, "motion ({dx}, {dy}): mean error ({eu:.3}, {ev:.3})");
+        assert!(
+            eu < 0.05 && ev < 0.05,
+            "motion ({dx}, {dy}): mean error ({eu:.3}, {ev:.3})"
+        );
     }
 }
 
@@ -115,7 +148,10 @@ fn results_are_identical_on_one_and_two_threads() {
             .install(|| dis_flow(&a, &b, &DisParams::preset(Preset::Medium), None))
     };
     let (one, two) = (run(1), run(2));
-    assert!(one.u == two.u && one.v == two.v, "flow depends on the thread count");
+    assert!(
+        one.u == two.u && one.v == two.v,
+        "flow depends on the thread count"
+    );
 }
 
 #[test]
@@ -123,16 +159,27 @@ fn a_reused_estimator_gives_what_a_fresh_one_gives() {
     // Planes come back to the pool holding the last pair's values, and the next
     // pair may have another size: nothing stale may leak into a result.
     let estimator = DisFlow::new(DisParams::preset(Preset::Medium));
-    let pairs: Vec<_> = ["Grove2", "Dimetrodon", "Grove2", "Urban2"].iter().map(|n| middlebury(n)).collect();
+    let pairs: Vec<_> = ["Grove2", "Dimetrodon", "Grove2", "Urban2"]
+        .iter()
+        .map(|n| middlebury(n))
+        .collect();
     let mut last: Option<FlowField> = None;
     for (i, (a, b, _)) in pairs.iter().enumerate() {
-        let preset = [Preset::Medium, Preset::Fast, Preset::Ultrafast, Preset::Medium][i];
+        let preset = [
+            Preset::Medium,
+            Preset::Fast,
+            Preset::Ultrafast,
+            Preset::Medium,
+        ][i];
         let params = DisParams::preset(preset);
         // The second Grove2 starts from the first one's flow, as a video's next pair does.
         let init = if i == 2 { last.as_ref() } else { None };
         let fresh = dis_flow(a, b, &params, init);
         let reused = estimator.flow_with(a, b, &params, init);
-        assert!(fresh.u == reused.u && fresh.v == reused.v, "pair {i} ({preset:?}) differs with a reused estimator");
+        assert!(
+            fresh.u == reused.u && fresh.v == reused.v,
+            "pair {i} ({preset:?}) differs with a reused estimator"
+        );
         if let Some(old) = last.replace(reused) {
             estimator.recycle(old);
         }

@@ -18,7 +18,11 @@ use crate::flow::{middlebury, texture};
 /// Mean and 99th percentile of the endpoint distance between two fields.
 fn difference(a: &FlowField, b: &FlowField) -> (f64, f64) {
     let mut d: Vec<f64> =
-        a.u.iter().zip(&a.v).zip(b.u.iter().zip(&b.v)).map(|((au, av), (bu, bv))| f64::from((au - bu).hypot(av - bv))).collect();
+        a.u.iter()
+            .zip(&a.v)
+            .zip(b.u.iter().zip(&b.v))
+            .map(|((au, av), (bu, bv))| f64::from((au - bu).hypot(av - bv)))
+            .collect();
     let mean = d.iter().sum::<f64>() / d.len() as f64;
     d.sort_by(f64::total_cmp);
     (mean, d[d.len() * 99 / 100])
@@ -39,11 +43,27 @@ fn kernels_match_the_twin<D: Device>(open: impl Fn() -> D, exact: bool) {
             let (a, b, truth) = middlebury(name);
             let params = DisParams::preset(preset);
             let cpu = dis_flow(&a, &b, &params, None);
-            let gpu = GpuDis::new(open(), params).unwrap().flow(&a, &b, None).unwrap();
+            let gpu = GpuDis::new(open(), params)
+                .unwrap()
+                .flow(&a, &b, None)
+                .unwrap();
             let (mean, p99) = difference(&cpu, &gpu);
-            let (ec, eg) = (average_endpoint_error(&cpu, &truth), average_endpoint_error(&gpu, &truth));
-            let differing = cpu.u.iter().zip(&gpu.u).chain(cpu.v.iter().zip(&gpu.v)).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
-            failed |= if exact { differing > 0 } else { mean > 0.002 || p99 > 0.02 || (ec - eg).abs() > 0.001 };
+            let (ec, eg) = (
+                average_endpoint_error(&cpu, &truth),
+                average_endpoint_error(&gpu, &truth),
+            );
+            let differing = cpu
+                .u
+                .iter()
+                .zip(&gpu.u)
+                .chain(cpu.v.iter().zip(&gpu.v))
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            failed |= if exact {
+                differing > 0
+            } else {
+                mean > 0.002 || p99 > 0.02 || (ec - eg).abs() > 0.001
+            };
             report.push(format!(
                 "{preset:?} {name}: {differing} values differ, mean {mean:.5} px, p99 {p99:.4} px, EPE twin {ec:.4} kernels {eg:.4}"
             ));
@@ -63,7 +83,10 @@ fn emulated_cuda_kernels_equal_the_cpu_twin_on_middlebury() {
 #[test]
 fn gpu_kernels_match_the_cpu_twin_on_middlebury() {
     if let Err(e) = cuda::CudaDevice::open(0) {
-        assert!(std::env::var_os("MAFLOW_REQUIRE_GPU").is_none(), "a GPU was required: {e}");
+        assert!(
+            std::env::var_os("MAFLOW_REQUIRE_GPU").is_none(),
+            "a GPU was required: {e}"
+        );
         eprintln!("not checked: {e}");
         return;
     }
@@ -71,7 +94,13 @@ fn gpu_kernels_match_the_cpu_twin_on_middlebury() {
 }
 
 fn shifted(w: usize, h: usize, dx: f32, dy: f32) -> GrayImage {
-    GrayImage { width: w, height: h, data: (0..h).flat_map(|y| (0..w).map(move |x| texture(x as f32 - dx, y as f32 - dy))).collect() }
+    GrayImage {
+        width: w,
+        height: h,
+        data: (0..h)
+            .flat_map(|y| (0..w).map(move |x| texture(x as f32 - dx, y as f32 - dy)))
+            .collect(),
+    }
 }
 
 /// A batch runs every pair in one launch per step; each result must equal the
@@ -89,8 +118,14 @@ fn emulated_batches_equal_single_pairs_and_honour_the_initial_field() {
     let params = DisParams::preset(Preset::Fast);
     let init = dis_flow(&f0, &f1, &params, None);
     let cpu = dis_flow(&f0, &f2, &params, Some(&init));
-    let gpu = GpuDis::new(Emulator, params).unwrap().flow(&f0, &f2, Some(&init)).unwrap();
-    assert_eq!(cpu, gpu, "with an initial field the kernels differ from the twin");
+    let gpu = GpuDis::new(Emulator, params)
+        .unwrap()
+        .flow(&f0, &f2, Some(&init))
+        .unwrap();
+    assert_eq!(
+        cpu, gpu,
+        "with an initial field the kernels differ from the twin"
+    );
 }
 
 /// Every `.cu` file is built into the program and the emulator, every kernel
@@ -105,13 +140,19 @@ fn every_kernel_source_is_embedded_and_emulated() {
         .filter(|n| n.ends_with(".cu"))
         .collect();
     let embedded: BTreeSet<String> = SOURCES.iter().map(|(n, _)| n.to_string()).collect();
-    assert_eq!(on_disk, embedded, "kernels/cuda/*.cu and gpu::SOURCES differ");
+    assert_eq!(
+        on_disk, embedded,
+        "kernels/cuda/*.cu and gpu::SOURCES differ"
+    );
     for (file, source) in SOURCES {
         assert_eq!(std::fs::read_to_string(dir.join(file)).unwrap(), *source);
         let names = kernel_names(source);
         assert!(!names.is_empty(), "{file} defines no kernel");
         for name in names {
-            assert!(signature(name).is_some(), "{file}: kernel {name} is not registered in the emulator");
+            assert!(
+                signature(name).is_some(),
+                "{file}: kernel {name} is not registered in the emulator"
+            );
         }
     }
     assert_eq!(signature("flow_sobel").as_deref(), Some("FiiFF"));
@@ -119,11 +160,18 @@ fn every_kernel_source_is_embedded_and_emulated() {
     let err = maflow_kernels::gpu::Device::launch(
         dis.device(),
         "flow_sobel",
-        maflow_kernels::gpu::Launch { grid: [1, 1, 1], block: [1, 1, 1] },
+        maflow_kernels::gpu::Launch {
+            grid: [1, 1, 1],
+            block: [1, 1, 1],
+        },
         &[maflow_kernels::gpu::Arg::Int(3)],
     )
     .unwrap_err();
-    assert!(err.to_string().contains("takes arguments (FiiFF), launched with (i)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("takes arguments (FiiFF), launched with (i)"),
+        "{err}"
+    );
 }
 
 /// Each kernel file compiles to PTX for sm_80 (A100) and sm_90 (H100) with no
@@ -132,22 +180,33 @@ fn every_kernel_source_is_embedded_and_emulated() {
 #[test]
 fn cuda_kernels_compile_to_ptx_for_sm80_and_sm90_without_warnings() {
     if !nvrtc::available() {
-        assert!(std::env::var_os("CI").is_none(), "NVRTC is missing in CI: scripts/setup.sh installs nvidia-cuda-nvrtc-cu12");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "NVRTC is missing in CI: scripts/setup.sh installs nvidia-cuda-nvrtc-cu12"
+        );
         eprintln!("NVRTC not found: PTX compilation not checked here");
         return;
     }
     for arch in ["compute_80", "compute_90"] {
         for (file, source) in SOURCES {
             let ptx = nvrtc::compile(file, source, arch).unwrap_or_else(|e| panic!("{arch}: {e}"));
-            assert!(ptx.contains(&format!(".target sm_{}", &arch[8..])), "{file}: no target line for {arch}");
+            assert!(
+                ptx.contains(&format!(".target sm_{}", &arch[8..])),
+                "{file}: no target line for {arch}"
+            );
             for kernel in kernel_names(source) {
-                assert!(ptx.contains(&format!(".entry {kernel}(")), "{file}: {kernel} missing from the PTX for {arch}");
+                assert!(
+                    ptx.contains(&format!(".entry {kernel}(")),
+                    "{file}: {kernel} missing from the PTX for {arch}"
+                );
             }
         }
     }
     let broken = "extern \"C\" __global__ void k(float* x) { int unused; x[0] = 1.0f; }";
     match nvrtc::compile("broken.cu", broken, "compute_80") {
-        Err(GpuError::Compile { file, log }) => assert!(file == "broken.cu" && log.contains("unused"), "{log}"),
+        Err(GpuError::Compile { file, log }) => {
+            assert!(file == "broken.cu" && log.contains("unused"), "{log}")
+        }
         other => panic!("a warning must fail the compile, got {other:?}"),
     }
 }
@@ -173,20 +232,41 @@ fn opening_a_gpu_without_a_driver_is_a_clear_error() {
 fn the_emulator_keeps_barrier_and_shuffle_semantics_and_reports_misuse() {
     use maflow_kernels::gpu::{Arg, Device, Launch};
     let emu = Emulator;
-    let one_block = |threads: u32| Launch { grid: [1, 1, 1], block: [threads, 1, 1] };
+    let one_block = |threads: u32| Launch {
+        grid: [1, 1, 1],
+        block: [threads, 1, 1],
+    };
     let out = emu.zeros::<f32>(256).unwrap();
-    emu.launch("emu_block_barrier", one_block(256), &[Arg::Floats(&out)]).unwrap();
+    emu.launch("emu_block_barrier", one_block(256), &[Arg::Floats(&out)])
+        .unwrap();
     let got = emu.download(&out).unwrap();
-    assert!(got.iter().enumerate().all(|(i, &v)| v == ((i + 1) % 256) as f32), "{got:?}");
+    assert!(
+        got.iter()
+            .enumerate()
+            .all(|(i, &v)| v == ((i + 1) % 256) as f32),
+        "{got:?}"
+    );
 
     let out = emu.zeros::<f32>(32).unwrap();
-    emu.launch("emu_warp_sum", one_block(32), &[Arg::Floats(&out)]).unwrap();
+    emu.launch("emu_warp_sum", one_block(32), &[Arg::Floats(&out)])
+        .unwrap();
     assert!(emu.download(&out).unwrap().iter().all(|&v| v == 496.0));
 
-    let err = emu.launch("emu_divergent_barrier", one_block(32), &[Arg::Floats(&out)]).unwrap_err();
+    let err = emu
+        .launch("emu_divergent_barrier", one_block(32), &[Arg::Floats(&out)])
+        .unwrap_err();
     assert!(err.to_string().contains("diverged"), "{err}");
-    let err = emu.launch("emu_undeclared_barrier", one_block(32), &[Arg::Floats(&out)]).unwrap_err();
-    assert!(err.to_string().contains("registered as barrier-free"), "{err}");
+    let err = emu
+        .launch(
+            "emu_undeclared_barrier",
+            one_block(32),
+            &[Arg::Floats(&out)],
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("registered as barrier-free"),
+        "{err}"
+    );
 }
 
 /// Odd and tiny sizes (odd widths split unevenly into red and black, levels
@@ -199,13 +279,29 @@ fn odd_and_small_sizes_agree_across_devices_and_threads() {
         for preset in [Preset::Ultrafast, Preset::Fast, Preset::Medium] {
             let params = DisParams::preset(preset);
             let run = |threads: usize| {
-                rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| dis_flow(&a, &b, &params, None))
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| dis_flow(&a, &b, &params, None))
             };
             let (one, two) = (run(1), run(2));
-            assert_eq!(one, two, "{w}x{h} {preset:?}: thread count changes the flow");
-            let gpu = GpuDis::new(Emulator, params.clone()).unwrap().flow(&a, &b, None).unwrap();
-            assert_eq!(one, gpu, "{w}x{h} {preset:?}: kernels differ from the CPU version");
-            assert!(one.u.iter().chain(&one.v).all(|x| x.is_finite()), "{w}x{h} {preset:?}: non-finite flow");
+            assert_eq!(
+                one, two,
+                "{w}x{h} {preset:?}: thread count changes the flow"
+            );
+            let gpu = GpuDis::new(Emulator, params.clone())
+                .unwrap()
+                .flow(&a, &b, None)
+                .unwrap();
+            assert_eq!(
+                one, gpu,
+                "{w}x{h} {preset:?}: kernels differ from the CPU version"
+            );
+            assert!(
+                one.u.iter().chain(&one.v).all(|x| x.is_finite()),
+                "{w}x{h} {preset:?}: non-finite flow"
+            );
         }
     }
 }

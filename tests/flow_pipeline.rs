@@ -3,7 +3,15 @@
 use crate::support::{Scratch, jsonl, maflow, run_json, text};
 
 fn run_flow(scratch: &Scratch) -> serde_json::Value {
-    let mut args: Vec<String> = ["run", "pipelines/flow.yaml", "-q", "--set", "flow.scale=0.25"].map(String::from).to_vec();
+    let mut args: Vec<String> = [
+        "run",
+        "pipelines/flow.yaml",
+        "-q",
+        "--set",
+        "flow.scale=0.25",
+    ]
+    .map(String::from)
+    .to_vec();
     args.extend(scratch.redirect());
     let out = maflow(&args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -16,20 +24,36 @@ fn flow_on_the_real_clips_writes_pictures_and_reruns_from_cache() {
     let first = run_flow(&scratch);
     assert_eq!(first["operators"]["flow"]["computed"], 3);
     let motion = jsonl(&scratch.out("flow").join("motion.jsonl"));
-    let pairs: Vec<u64> = motion.iter().map(|m| m["pairs"].as_u64().unwrap()).collect();
+    let pairs: Vec<u64> = motion
+        .iter()
+        .map(|m| m["pairs"].as_u64().unwrap())
+        .collect();
     assert_eq!(pairs, [74, 46, 49]);
     for m in &motion {
         let speeds = m["mean_speed"].as_array().unwrap();
         assert_eq!(speeds.len() as u64, m["pairs"].as_u64().unwrap());
         // Seated people making small movements: whole-frame mean speed stays sub-pixel but not zero.
-        let max = speeds.iter().map(|s| s.as_f64().unwrap()).fold(0.0, f64::max);
-        assert!(max > 0.01 && max < 2.0, "{}: max mean speed {max}", m["clip"]);
+        let max = speeds
+            .iter()
+            .map(|s| s.as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert!(
+            max > 0.01 && max < 2.0,
+            "{}: max mean speed {max}",
+            m["clip"]
+        );
         assert_eq!(m["viz_pairs"].as_array().unwrap().len(), 4);
         // Directional components are the positive parts of -v, u, v, -u.
         let f = |k: &str, i: usize| m[k][i].as_f64().unwrap();
         for i in 0..speeds.len() {
-            assert!((f("mean_right", i) - f("mean_left", i) - f("mean_u", i)).abs() < 1e-3, "pair {i}");
-            assert!((f("mean_down", i) - f("mean_up", i) - f("mean_v", i)).abs() < 1e-3, "pair {i}");
+            assert!(
+                (f("mean_right", i) - f("mean_left", i) - f("mean_u", i)).abs() < 1e-3,
+                "pair {i}"
+            );
+            assert!(
+                (f("mean_down", i) - f("mean_up", i) - f("mean_v", i)).abs() < 1e-3,
+                "pair {i}"
+            );
         }
     }
     for clip in ["0030_01_0002", "0010_02_0101", "0019_02_0078"] {
@@ -47,7 +71,12 @@ fn cuda_backend_without_a_gpu_is_refused_with_a_clear_error() {
         eprintln!("an NVIDIA driver is installed: nothing to check");
         return;
     }
-    let out = maflow(&["validate", "pipelines/flow.yaml", "--set", "flow.backend=cuda"]);
+    let out = maflow(&[
+        "validate",
+        "pipelines/flow.yaml",
+        "--set",
+        "flow.backend=cuda",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("backend `cuda`: no CUDA device: the NVIDIA driver library (libcuda.so) is not installed") && err.contains("--set"), "{err}");
@@ -57,7 +86,10 @@ fn cuda_backend_without_a_gpu_is_refused_with_a_clear_error() {
 #[test]
 fn flow_command_reports_endpoint_error_and_writes_flo_and_picture() {
     let dir = tempfile::tempdir().unwrap();
-    let m = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/middlebury/Dimetrodon");
+    let m = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/middlebury/Dimetrodon"
+    );
     let (flo, viz) = (dir.path().join("d.flo"), dir.path().join("d.png"));
     let out = maflow(&[
         "flow".to_string(),
@@ -80,7 +112,9 @@ fn flow_command_reports_endpoint_error_and_writes_flo_and_picture() {
         .and_then(|s| s.trim_end_matches(" px").parse().ok())
         .unwrap_or_else(|| panic!("no EPE line in {stdout}"));
     assert!(epe <= 0.15, "Dimetrodon medium EPE {epe}");
-    let field = maflow_kernels::flow::field::FlowField::read_flo(std::fs::File::open(&flo).unwrap()).unwrap();
+    let field =
+        maflow_kernels::flow::field::FlowField::read_flo(std::fs::File::open(&flo).unwrap())
+            .unwrap();
     assert_eq!((field.width, field.height), (584, 388));
     assert_eq!(&std::fs::read(&viz).unwrap()[..4], b"\x89PNG");
     let bad = maflow(&["flow", "tests/data/bad/text.mp4", "tests/data/bad/text.mp4"]);
@@ -92,8 +126,19 @@ fn flow_command_reports_endpoint_error_and_writes_flo_and_picture() {
     let file = std::fs::File::create(&tiny).unwrap();
     let mut enc = png::Encoder::new(file, 4, 4);
     enc.set_color(png::ColorType::Grayscale);
-    enc.write_header().unwrap().write_image_data(&[128; 16]).unwrap();
-    let small = maflow(&[std::ffi::OsStr::new("flow"), tiny.as_os_str(), tiny.as_os_str()]);
+    enc.write_header()
+        .unwrap()
+        .write_image_data(&[128; 16])
+        .unwrap();
+    let small = maflow(&[
+        std::ffi::OsStr::new("flow"),
+        tiny.as_os_str(),
+        tiny.as_os_str(),
+    ]);
     assert_eq!(small.status.code(), Some(1));
-    assert!(text(&small.stderr).contains("(4x4) are smaller than a 8-pixel patch"), "{}", text(&small.stderr));
+    assert!(
+        text(&small.stderr).contains("(4x4) are smaller than a 8-pixel patch"),
+        "{}",
+        text(&small.stderr)
+    );
 }

@@ -7,8 +7,8 @@
 use maflow_engine::graph::compile;
 use maflow_engine::spec;
 use maflow_kernels::flow::field::FlowField;
-use maflow_operators::registry;
 use maflow_operators::frame::skeleton::{SkeletonConfig, SkeletonFormat, read_clip};
+use maflow_operators::registry;
 use proptest::prelude::*;
 
 const DEMO: &str = include_str!("../pipelines/demo.yaml");
@@ -38,7 +38,8 @@ fn check_spec(text: &str) {
 }
 
 fn skeleton_config(dir: &std::path::Path, format: SkeletonFormat) -> SkeletonConfig {
-    serde_json::from_value(serde_json::json!({"path": dir, "format": format, "layout": "coco17"})).unwrap()
+    serde_json::from_value(serde_json::json!({"path": dir, "format": format, "layout": "coco17"}))
+        .unwrap()
 }
 
 proptest! {
@@ -97,5 +98,8 @@ fn an_npy_header_claiming_a_huge_array_is_an_error() {
     bytes.extend_from_slice(padded.as_bytes());
     std::fs::write(dir.path().join("c.npy"), &bytes).unwrap();
     let err = read_clip(&skeleton_config(dir.path(), SkeletonFormat::Npy), "c").unwrap_err();
-    assert!(err.contains("c.npy: truncated data: 0 bytes for 5100000000 values"), "{err}");
+    assert!(
+        err.contains("c.npy: truncated data: 0 bytes for 5100000000 values"),
+        "{err}"
+    );
 }

@@ -13,17 +13,40 @@ pub fn violations(schema: &Value, value: &Value) -> Vec<String> {
 }
 
 const KNOWN: [&str; 18] = [
-    "$schema", "$id", "$defs", "$ref", "title", "description", "type", "enum", "required", "properties",
-    "additionalProperties", "minProperties", "maxProperties", "items", "minItems", "maxItems", "minimum", "maximum",
+    "$schema",
+    "$id",
+    "$defs",
+    "$ref",
+    "title",
+    "description",
+    "type",
+    "enum",
+    "required",
+    "properties",
+    "additionalProperties",
+    "minProperties",
+    "maxProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
 ];
 
 fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
     let Some(s) = schema.as_object() else { return };
     for key in s.keys() {
-        assert!(KNOWN.contains(&key.as_str()), "schema keyword `{key}` is not supported by the test checker");
+        assert!(
+            KNOWN.contains(&key.as_str()),
+            "schema keyword `{key}` is not supported by the test checker"
+        );
     }
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-        let target = r.strip_prefix("#/").expect("local refs only").split('/').fold(root, |v, k| &v[k]);
+        let target = r
+            .strip_prefix("#/")
+            .expect("local refs only")
+            .split('/')
+            .fold(root, |v, k| &v[k]);
         check(root, target, value, path, out);
     }
     if let Some(t) = s.get("type").and_then(Value::as_str) {
@@ -60,10 +83,16 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
     }
     if let Some(items) = value.as_array() {
         let len = items.len() as u64;
-        if s.get("minItems").and_then(Value::as_u64).is_some_and(|m| len < m) {
+        if s.get("minItems")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| len < m)
+        {
             out.push(format!("{path}: {len} items, fewer than minItems"));
         }
-        if s.get("maxItems").and_then(Value::as_u64).is_some_and(|m| len > m) {
+        if s.get("maxItems")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| len > m)
+        {
             out.push(format!("{path}: {len} items, more than maxItems"));
         }
         if let Some(item_schema) = s.get("items") {
@@ -74,13 +103,26 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
     }
     if let Some(map) = value.as_object() {
         let len = map.len() as u64;
-        if s.get("minProperties").and_then(Value::as_u64).is_some_and(|m| len < m) {
-            out.push(format!("{path}: {len} properties, fewer than minProperties"));
+        if s.get("minProperties")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| len < m)
+        {
+            out.push(format!(
+                "{path}: {len} properties, fewer than minProperties"
+            ));
         }
-        if s.get("maxProperties").and_then(Value::as_u64).is_some_and(|m| len > m) {
+        if s.get("maxProperties")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| len > m)
+        {
             out.push(format!("{path}: {len} properties, more than maxProperties"));
         }
-        for name in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+        for name in s
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let name = name.as_str().expect("required names are strings");
             if !map.contains_key(name) {
                 out.push(format!("{path}: missing required `{name}`"));
@@ -91,7 +133,9 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
             let sub = format!("{path}.{k}");
             match (props.and_then(|p| p.get(k)), s.get("additionalProperties")) {
                 (Some(p), _) => check(root, p, v, &sub, out),
-                (None, Some(Value::Bool(false))) => out.push(format!("{path}: unexpected property `{k}`")),
+                (None, Some(Value::Bool(false))) => {
+                    out.push(format!("{path}: unexpected property `{k}`"))
+                }
                 (None, Some(extra)) => check(root, extra, v, &sub, out),
                 (None, None) => {}
             }
@@ -101,7 +145,8 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
 
 #[test]
 fn the_checker_catches_what_the_schemas_forbid() {
-    let schema: Value = serde_json::from_str(include_str!("../operators/schemas/descriptor.schema.json")).unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("../operators/schemas/descriptor.schema.json")).unwrap();
     let entry = serde_json::json!([{"vector": [0.1, -0.2], "coord": [0.5, 0.25]}]);
     let mut good = serde_json::Map::new();
     for p in maflow_operators::common::body::PARTS {

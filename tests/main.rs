@@ -16,6 +16,7 @@ mod qa_check;
 mod report_browser;
 mod resume;
 mod selection;
+mod spec_checks;
 mod spec_errors;
 mod store;
 mod support;

@@ -11,15 +11,27 @@ use serde_json::Value;
 use crate::support::{Scratch, maflow, text};
 
 /// MA-Bench's body-level shares, in the taxonomy's order.
-const PAPER: [(&str, f64); 7] =
-    [("Body", 0.102), ("Head", 0.196), ("Upper limb", 0.321), ("Lower limb", 0.206), ("Body-hand", 0.041), ("Head-hand", 0.081), ("Leg-hand", 0.053)];
+const PAPER: [(&str, f64); 7] = [
+    ("Body", 0.102),
+    ("Head", 0.196),
+    ("Upper limb", 0.321),
+    ("Lower limb", 0.206),
+    ("Body-hand", 0.041),
+    ("Head-hand", 0.081),
+    ("Leg-hand", 0.053),
+];
 
 /// MA-52's layout at `dir`: the real lists and label names, each listed clip a link to a sample video.
 fn layout(dir: &Path) {
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ma52");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ma52/videos/0030_01_0002.mp4");
+    let sample =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ma52/videos/0030_01_0002.mp4");
     std::fs::create_dir_all(dir.join("videos")).unwrap();
-    for list in ["train_list_videos.txt", "val_list_videos.txt", "label_name.txt"] {
+    for list in [
+        "train_list_videos.txt",
+        "val_list_videos.txt",
+        "label_name.txt",
+    ] {
         std::fs::copy(real.join(list), dir.join(list)).unwrap();
     }
     for list in ["train_list_videos.txt", "val_list_videos.txt"] {
@@ -32,15 +44,26 @@ fn layout(dir: &Path) {
 
 /// `pipelines/ma-bench.yaml`'s source, as declared there, listed to `clips-list.jsonl`.
 fn spec() -> String {
-    let bench = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/ma-bench.yaml")).unwrap();
+    let bench = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/ma-bench.yaml"),
+    )
+    .unwrap();
     let start = bench.find("\nsources:\n").unwrap();
     let end = bench.find("\noperators:\n").unwrap();
-    format!("name: drawn\n{}\nsinks:\n  - {{id: clips-list, kind: jsonl, inputs: [clips]}}\n", &bench[start..end])
+    format!(
+        "name: drawn\n{}\nsinks:\n  - {{id: clips-list, kind: jsonl, inputs: [clips]}}\n",
+        &bench[start..end]
+    )
 }
 
 /// Clip id → (split, participant) of a run.
 fn drawn(s: &Scratch, data: &Path) -> BTreeMap<String, (String, String)> {
-    let mut args = vec!["run".into(), s.path("spec.yaml").display().to_string(), "-q".into(), "--set".into()];
+    let mut args = vec![
+        "run".into(),
+        s.path("spec.yaml").display().to_string(),
+        "-q".into(),
+        "--set".into(),
+    ];
     args.push(format!("sources.clips.path={}", data.display()));
     args.extend(s.redirect());
     let out = maflow(&args);
@@ -50,7 +73,13 @@ fn drawn(s: &Scratch, data: &Path) -> BTreeMap<String, (String, String)> {
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
-            (v["clip"].as_str().unwrap().to_string(), (v["split"].as_str().unwrap().to_string(), v["participant"].as_str().unwrap().to_string()))
+            (
+                v["clip"].as_str().unwrap().to_string(),
+                (
+                    v["split"].as_str().unwrap().to_string(),
+                    v["participant"].as_str().unwrap().to_string(),
+                ),
+            )
         })
         .collect()
 }
@@ -63,19 +92,41 @@ fn ma_bench_draws_the_papers_shape_participant_disjoint_and_stable() {
     std::fs::write(s.path("spec.yaml"), spec()).unwrap();
     let first = drawn(&s, &data);
 
-    let eval: Vec<&String> = first.iter().filter(|(_, (split, _))| split == "eval").map(|(c, _)| c).collect();
+    let eval: Vec<&String> = first
+        .iter()
+        .filter(|(_, (split, _))| split == "eval")
+        .map(|(c, _)| c)
+        .collect();
     assert_eq!(eval.len(), 1000);
-    let people = |split: &str| -> BTreeSet<&String> { first.values().filter(|(s, _)| s == split).map(|(_, p)| p).collect() };
+    let people = |split: &str| -> BTreeSet<&String> {
+        first
+            .values()
+            .filter(|(s, _)| s == split)
+            .map(|(_, p)| p)
+            .collect()
+    };
     let (held, trained) = (people("eval"), people("train"));
-    assert!(held.is_disjoint(&trained), "a participant on both sides: {:?}", held.intersection(&trained).collect::<Vec<_>>());
-    assert!(trained.len() >= 160 && first.len() - 1000 > 14_000, "{} training participants", trained.len());
+    assert!(
+        held.is_disjoint(&trained),
+        "a participant on both sides: {:?}",
+        held.intersection(&trained).collect::<Vec<_>>()
+    );
+    assert!(
+        trained.len() >= 160 && first.len() - 1000 > 14_000,
+        "{} training participants",
+        trained.len()
+    );
 
     // The shares, per level, from run.json's statement of the draw.
-    let run: Value = serde_json::from_slice(&std::fs::read(s.out("drawn").join("run.json")).unwrap()).unwrap();
+    let run: Value =
+        serde_json::from_slice(&std::fs::read(s.out("drawn").join("run.json")).unwrap()).unwrap();
     let selection = &run["sources"]["clips"]["selection"];
     for (level, share) in PAPER {
         let got = selection["per_level"][level].as_f64().unwrap();
-        assert!((got - 1000.0 * share).abs() <= 1.0, "{level}: {got} clips for a share of {share}");
+        assert!(
+            (got - 1000.0 * share).abs() <= 1.0,
+            "{level}: {got} clips for a share of {share}"
+        );
     }
     assert_eq!(selection["short"], serde_json::json!([]));
 
@@ -85,24 +136,45 @@ fn ma_bench_draws_the_papers_shape_participant_disjoint_and_stable() {
     let sample = data.join("videos/0003_01_0001.mp4");
     let mut list = std::fs::read_to_string(data.join("train_list_videos.txt")).unwrap();
     let trainee = trained.iter().next().unwrap().to_string();
-    for (k, name) in [format!("{trainee}_09_0001.mp4"), format!("{trainee}_09_0002.mp4"), "0999_01_0001.mp4".into(), "0999_01_0002.mp4".into()]
-        .iter()
-        .enumerate()
+    for (k, name) in [
+        format!("{trainee}_09_0001.mp4"),
+        format!("{trainee}_09_0002.mp4"),
+        "0999_01_0001.mp4".into(),
+        "0999_01_0002.mp4".into(),
+    ]
+    .iter()
+    .enumerate()
     {
         std::fs::copy(&sample, data.join("videos").join(name)).unwrap();
         list.push_str(&format!("{name} {}\n", [9, 23, 2, 40][k]));
     }
     std::fs::write(data.join("train_list_videos.txt"), list).unwrap();
     let grown = drawn(&s, &data);
-    let evals = |d: &BTreeMap<String, (String, String)>| -> Vec<String> { d.iter().filter(|(_, (s, _))| s == "eval").map(|(c, _)| c.clone()).collect() };
-    assert_eq!(evals(&grown), evals(&first), "the evaluation draw does not move");
+    let evals = |d: &BTreeMap<String, (String, String)>| -> Vec<String> {
+        d.iter()
+            .filter(|(_, (s, _))| s == "eval")
+            .map(|(c, _)| c.clone())
+            .collect()
+    };
+    assert_eq!(
+        evals(&grown),
+        evals(&first),
+        "the evaluation draw does not move"
+    );
     assert_eq!(grown.len(), first.len() + 4, "the new clips train");
 
     // `plan` shows the draw before anything runs.
-    let mut args = vec!["plan".into(), s.path("spec.yaml").display().to_string(), "--set".into()];
+    let mut args = vec![
+        "plan".into(),
+        s.path("spec.yaml").display().to_string(),
+        "--set".into(),
+    ];
     args.push(format!("sources.clips.path={}", data.display()));
     args.extend(s.redirect());
     let plan = maflow(&args);
     let shown = text(&plan.stdout);
-    assert!(shown.contains("## Selection") && shown.contains("| Upper limb | 321 | 321 | 32.1% |"), "{shown}");
+    assert!(
+        shown.contains("## Selection") && shown.contains("| Upper limb | 321 | 321 | 32.1% |"),
+        "{shown}"
+    );
 }

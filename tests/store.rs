@@ -22,7 +22,14 @@ fn key(n: u8) -> Key {
 fn output(value: u32, with_blob: bool) -> Output {
     Output {
         record: serde_json::json!({ "v": value }),
-        blobs: if with_blob { vec![Blob { ext: "bin".into(), bytes: value.to_le_bytes().repeat(3) }] } else { vec![] },
+        blobs: if with_blob {
+            vec![Blob {
+                ext: "bin".into(),
+                bytes: value.to_le_bytes().repeat(3),
+            }]
+        } else {
+            vec![]
+        },
     }
 }
 
@@ -81,7 +88,12 @@ fn child_value(i: u64) -> Output {
     let pad = "x".repeat((i % 97) as usize * 50);
     Output {
         record: serde_json::json!({ "i": i, "pad": pad }),
-        blobs: vec![Blob { ext: "bin".into(), bytes: blake3::hash(&i.to_le_bytes()).as_bytes().repeat(1 + (i % 64) as usize) }],
+        blobs: vec![Blob {
+            ext: "bin".into(),
+            bytes: blake3::hash(&i.to_le_bytes())
+                .as_bytes()
+                .repeat(1 + (i % 64) as usize),
+        }],
     }
 }
 
@@ -97,7 +109,9 @@ fn a_writer_killed_mid_run_leaves_every_committed_entry_and_no_partial_one() {
         let store = Store::open(std::path::Path::new(&path)).unwrap();
         for i in 0.. {
             // Batches of three, as the coordinator commits a stage's outputs together.
-            let outs: Vec<(Key, Output)> = (0..3).map(|j| (child_key(i * 3 + j), child_value(i * 3 + j))).collect();
+            let outs: Vec<(Key, Output)> = (0..3)
+                .map(|j| (child_key(i * 3 + j), child_value(i * 3 + j)))
+                .collect();
             let refs: Vec<(Key, &Output)> = outs.iter().map(|(k, o)| (*k, o)).collect();
             store.put_many(&refs).unwrap();
             println!("committed {}", i * 3 + 2);
@@ -108,7 +122,11 @@ fn a_writer_killed_mid_run_leaves_every_committed_entry_and_no_partial_one() {
     let mut committed = 0u64;
     for kill_after in [5u64, 40, 17] {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["store::a_writer_killed_mid_run_leaves_every_committed_entry_and_no_partial_one", "--exact", "--nocapture"])
+            .args([
+                "store::a_writer_killed_mid_run_leaves_every_committed_entry_and_no_partial_one",
+                "--exact",
+                "--nocapture",
+            ])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -134,11 +152,21 @@ fn a_writer_killed_mid_run_leaves_every_committed_entry_and_no_partial_one() {
                 Some(stored) => {
                     let expected = child_value(i);
                     assert_eq!(stored.record, expected.record, "entry {i} differs");
-                    assert_eq!(store.read_blob(&stored.blobs[0]).unwrap(), expected.blobs[0].bytes, "blob {i}");
+                    assert_eq!(
+                        store.read_blob(&stored.blobs[0]).unwrap(),
+                        expected.blobs[0].bytes,
+                        "blob {i}"
+                    );
                 }
-                None => assert!(i > committed, "committed entry {i} lost (committed up to {committed})"),
+                None => assert!(
+                    i > committed,
+                    "committed entry {i} lost (committed up to {committed})"
+                ),
             }
         }
     }
-    assert!(committed + 1 >= 40 * 3, "the writer made too little progress to test anything: {committed}");
+    assert!(
+        committed + 1 >= 40 * 3,
+        "the writer made too little progress to test anything: {committed}"
+    );
 }

@@ -11,7 +11,9 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("temp dir") }
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -75,7 +77,8 @@ pub fn read_tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 fn without_run_details(html: &str) -> String {
     match html.find("<table class=\"run\">") {
         Some(start) => {
-            let end = start + html[start..].find("</table>").expect("the table ends") + "</table>".len();
+            let end =
+                start + html[start..].find("</table>").expect("the table ends") + "</table>".len();
             format!("{}{}", &html[..start], &html[end..])
         }
         None => html.to_string(),
@@ -83,7 +86,8 @@ fn without_run_details(html: &str) -> String {
 }
 
 pub fn run_json(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("run.json")).expect("run.json written")).expect("run.json is JSON")
+    serde_json::from_slice(&std::fs::read(out.join("run.json")).expect("run.json written"))
+        .expect("run.json is JSON")
 }
 
 pub fn jsonl(path: &Path) -> Vec<serde_json::Value> {
@@ -95,7 +99,11 @@ pub fn jsonl(path: &Path) -> Vec<serde_json::Value> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs `maflow` with `args` as a two-process cluster on localhost (hostfile
@@ -103,13 +111,23 @@ fn free_port() -> u16 {
 pub fn run_cluster(scratch: &Scratch, args: &[String]) {
     use std::time::{Duration, Instant};
     let hostfile = scratch.path("hosts.txt");
-    std::fs::write(&hostfile, format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port())).unwrap();
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
     let mut children: Vec<_> = (0..2)
         .rev()
         .map(|process| {
             maflow_command()
                 .args(args)
-                .args(["--processes", "2", "--process", &process.to_string(), "--hostfile"])
+                .args([
+                    "--processes",
+                    "2",
+                    "--process",
+                    &process.to_string(),
+                    "--hostfile",
+                ])
                 .arg(&hostfile)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -149,14 +167,23 @@ pub fn assert_references_agree(bench: &Path) -> usize {
     let ways = |text: &str| -> Vec<&'static str> {
         let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).collect();
         let mut out = Vec::new();
-        if words.iter().any(|w| matches!(*w, "up" | "rises" | "rise" | "upward")) {
+        if words
+            .iter()
+            .any(|w| matches!(*w, "up" | "rises" | "rise" | "upward"))
+        {
             out.push("up");
         }
-        if words.iter().any(|w| matches!(*w, "down" | "drops" | "drop" | "downward")) {
+        if words
+            .iter()
+            .any(|w| matches!(*w, "down" | "drops" | "drop" | "downward"))
+        {
             out.push("down");
         }
         for d in ["left", "right"] {
-            if text.contains(&format!("to the {d}")) || text.contains(&format!(" {d} and")) || text.contains(&format!("and {d}")) {
+            if text.contains(&format!("to the {d}"))
+                || text.contains(&format!(" {d} and"))
+                || text.contains(&format!("and {d}"))
+            {
                 out.push(d);
             }
         }
@@ -173,22 +200,67 @@ pub fn assert_references_agree(bench: &Path) -> usize {
     for madu in items.iter().filter(|i| i["task"] == "MADU") {
         let clip = madu["clip"].as_str().unwrap();
         let reference = madu["reference"].as_str().unwrap();
-        assert!(!reference.contains("px") && !reference.chars().collect::<Vec<_>>().windows(3).any(|w| w[0].is_ascii_digit() && w[1] == '.' && w[2].is_ascii_digit()), "{clip}: numbers in {reference}");
-        if let Some(mare) = items.iter().find(|i| i["clip"] == clip && i["task"] == "MARE") {
+        assert!(
+            !reference.contains("px")
+                && !reference
+                    .chars()
+                    .collect::<Vec<_>>()
+                    .windows(3)
+                    .any(|w| w[0].is_ascii_digit() && w[1] == '.' && w[2].is_ascii_digit()),
+            "{clip}: numbers in {reference}"
+        );
+        if let Some(mare) = items
+            .iter()
+            .find(|i| i["clip"] == clip && i["task"] == "MARE")
+        {
             let text = mare["reference"].as_str().unwrap();
-            assert!(text.starts_with(reference), "{clip}: the MARE reference does not hold the description");
-            let line = format!("[Body part (coarse-grained)] {} | [Micro-action (fine-grained)] {}", mare["provenance"]["body_level"].as_str().unwrap(), mare["provenance"]["action"].as_str().unwrap());
-            assert!(text.to_lowercase().ends_with(&line.to_lowercase()), "{clip}: the MARE reference does not end with {line}");
+            assert!(
+                text.starts_with(reference),
+                "{clip}: the MARE reference does not hold the description"
+            );
+            let line = format!(
+                "[Body part (coarse-grained)] {} | [Micro-action (fine-grained)] {}",
+                mare["provenance"]["body_level"].as_str().unwrap(),
+                mare["provenance"]["action"].as_str().unwrap()
+            );
+            assert!(
+                text.to_lowercase().ends_with(&line.to_lowercase()),
+                "{clip}: the MARE reference does not end with {line}"
+            );
         }
         let sentences: Vec<&str> = reference.split(". ").collect();
         let phase_sentence = |phase: &str| -> String {
-            sentences.iter().find(|s| s.starts_with("In the ") && s.split(" phase").next().unwrap().split(|c: char| !c.is_alphanumeric()).any(|w| w == phase)).map(|s| s.to_string()).unwrap_or_default()
+            sentences
+                .iter()
+                .find(|s| {
+                    s.starts_with("In the ")
+                        && s.split(" phase")
+                            .next()
+                            .unwrap()
+                            .split(|c: char| !c.is_alphanumeric())
+                            .any(|w| w == phase)
+                })
+                .map(|s| s.to_string())
+                .unwrap_or_default()
         };
         // The sentences about the whole clip come before the order of motions and the phases.
-        let whole: Vec<&str> = sentences.iter().take_while(|s| !s.starts_with("First ") && !s.starts_with("In the ")).copied().collect();
-        for item in items.iter().filter(|i| i["clip"] == clip && i["answer"] == "yes") {
+        let whole: Vec<&str> = sentences
+            .iter()
+            .take_while(|s| !s.starts_with("First ") && !s.starts_with("In the "))
+            .copied()
+            .collect();
+        for item in items
+            .iter()
+            .filter(|i| i["clip"] == clip && i["answer"] == "yes")
+        {
             let claim = &item["provenance"]["claim"];
-            let spoken = |key: &str| claim[key].as_str().unwrap().replace('_', " ").to_lowercase();
+            let spoken = |key: &str| {
+                claim[key]
+                    .as_str()
+                    .unwrap()
+                    .replace('_', " ")
+                    .to_lowercase()
+            };
             match claim["claim"].as_str().unwrap() {
                 "before" => {
                     let order = sentences.iter().find(|s| s.starts_with("First ")).unwrap_or_else(|| panic!("{clip}: {} is yes, but the reference has no order of motions: {reference}", item["question"]));
@@ -196,14 +268,32 @@ pub fn assert_references_agree(bench: &Path) -> usize {
                         order.split(", then ").position(|c| c.contains(&format!("the {part} ")) && says_only(c.split(&format!("the {part} ")).nth(1).unwrap_or(""), dir))
                             .unwrap_or_else(|| panic!("{clip}: {} is yes, but the order of motions has no {part} {dir}: {order}", item["question"]))
                     };
-                    let (a, b) = (at(spoken("a"), claim["dir_a"].as_str().unwrap()), at(spoken("b"), claim["dir_b"].as_str().unwrap()));
-                    assert!(a < b, "{clip}: {} is yes, but the order of motions reads: {order}", item["question"]);
+                    let (a, b) = (
+                        at(spoken("a"), claim["dir_a"].as_str().unwrap()),
+                        at(spoken("b"), claim["dir_b"].as_str().unwrap()),
+                    );
+                    assert!(
+                        a < b,
+                        "{clip}: {} is yes, but the order of motions reads: {order}",
+                        item["question"]
+                    );
                 }
                 "main_axis" => {
                     let part = spoken("part");
-                    let axis: [&str; 2] = if claim["axis"] == "vertical" { ["up", "down"] } else { ["left", "right"] };
-                    let along = |s: &str| !ways(s).is_empty() && ways(s).iter().all(|w| axis.contains(w));
-                    assert!(whole.iter().any(|s| s.contains(&format!("The {part} ")) && along(s)), "{clip}: {} is yes, but the clip's motion reads: {whole:?}", item["question"]);
+                    let axis: [&str; 2] = if claim["axis"] == "vertical" {
+                        ["up", "down"]
+                    } else {
+                        ["left", "right"]
+                    };
+                    let along =
+                        |s: &str| !ways(s).is_empty() && ways(s).iter().all(|w| axis.contains(w));
+                    assert!(
+                        whole
+                            .iter()
+                            .any(|s| s.contains(&format!("The {part} ")) && along(s)),
+                        "{clip}: {} is yes, but the clip's motion reads: {whole:?}",
+                        item["question"]
+                    );
                 }
                 _ => {
                     let phase = claim["phase"].as_str().unwrap();
@@ -211,15 +301,32 @@ pub fn assert_references_agree(bench: &Path) -> usize {
                         let part = spoken("part");
                         let direction = claim["direction"].as_str().unwrap();
                         if phase == "whole" {
-                            assert!(whole.iter().any(|s| s.contains(&format!("The {part} ")) && says(s, direction)), "{clip}: {} is yes, but the clip's motion reads: {whole:?}", item["question"]);
+                            assert!(
+                                whole
+                                    .iter()
+                                    .any(|s| s.contains(&format!("The {part} "))
+                                        && says(s, direction)),
+                                "{clip}: {} is yes, but the clip's motion reads: {whole:?}",
+                                item["question"]
+                            );
                         } else {
                             let sentence = phase_sentence(phase);
-                            let said = sentence.split("; ").any(|clause| clause.contains(&format!("the {part}")) && says(clause, direction));
-                            assert!(said, "{clip}: {} is yes, but the {phase} phase reads: {sentence}", item["question"]);
+                            let said = sentence.split("; ").any(|clause| {
+                                clause.contains(&format!("the {part}")) && says(clause, direction)
+                            });
+                            assert!(
+                                said,
+                                "{clip}: {} is yes, but the {phase} phase reads: {sentence}",
+                                item["question"]
+                            );
                         }
                     } else if phase != "whole" {
                         let sentence = phase_sentence(phase);
-                        assert!(!sentence.is_empty() && !sentence.contains("no part moves"), "{clip}: {} is yes, but the reference says: {sentence}", item["question"]);
+                        assert!(
+                            !sentence.is_empty() && !sentence.contains("no part moves"),
+                            "{clip}: {} is yes, but the reference says: {sentence}",
+                            item["question"]
+                        );
                     }
                 }
             }

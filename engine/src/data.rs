@@ -98,7 +98,10 @@ pub struct Output {
 impl Output {
     /// An output with a record and no blobs.
     pub fn record(record: serde_json::Value) -> Self {
-        Self { record, blobs: Vec::new() }
+        Self {
+            record,
+            blobs: Vec::new(),
+        }
     }
 }
 

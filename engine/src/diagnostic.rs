@@ -60,12 +60,20 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic at a place.
     pub fn at(span: Span, message: impl Into<String>) -> Self {
-        Self { message: message.into(), span: Some(span), help: None }
+        Self {
+            message: message.into(),
+            span: Some(span),
+            help: None,
+        }
     }
 
     /// A diagnostic without a place.
     pub fn global(message: impl Into<String>) -> Self {
-        Self { message: message.into(), span: None, help: None }
+        Self {
+            message: message.into(),
+            span: None,
+            help: None,
+        }
     }
 
     /// Adds a hint.
@@ -84,19 +92,37 @@ impl Diagnostic {
 
     /// Renders as `error: …`, `--> file:line:col`, the source line and a caret line.
     pub fn render(&self, sources: &SourceMap) -> String {
-        let mut out = format!("error: {}\n", self.message);
+        self.render_as("error", sources)
+    }
+
+    /// Renders as [`render`](Self::render) does, headed `warning:` instead.
+    pub fn render_warning(&self, sources: &SourceMap) -> String {
+        self.render_as("warning", sources)
+    }
+
+    fn render_as(&self, severity: &str, sources: &SourceMap) -> String {
+        let mut out = format!("{severity}: {}\n", self.message);
         if let Some(span) = self.span {
             let name = sources.name(span.source);
             let gutter = span.line.to_string();
             let pad = " ".repeat(gutter.len());
             let _ = writeln!(out, "{pad}--> {name}:{}:{}", span.line, span.column);
-            if let Some(line) = sources.text(span.source).lines().nth(span.line as usize - 1) {
+            if let Some(line) = sources
+                .text(span.source)
+                .lines()
+                .nth(span.line as usize - 1)
+            {
                 let width = line.chars().count() as u32;
                 let start = span.column.saturating_sub(1).min(width);
                 let len = span.len.max(1).min(width.saturating_sub(start).max(1));
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{gutter} | {line}");
-                let _ = writeln!(out, "{pad} | {}{}", " ".repeat(start as usize), "^".repeat(len as usize));
+                let _ = writeln!(
+                    out,
+                    "{pad} | {}{}",
+                    " ".repeat(start as usize),
+                    "^".repeat(len as usize)
+                );
             }
         }
         if let Some(help) = &self.help {
@@ -132,7 +158,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         let mut diag = row[0];
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            let next = (diag + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            let next = (diag + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
             diag = row[j + 1];
             row[j + 1] = next;
         }
@@ -146,8 +174,14 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(nearest("frams", ["frames", "listing", "table"]), Some("frames"));
-        assert_eq!(nearest("input", ["inputs", "params", "kind"]), Some("inputs"));
+        assert_eq!(
+            nearest("frams", ["frames", "listing", "table"]),
+            Some("frames")
+        );
+        assert_eq!(
+            nearest("input", ["inputs", "params", "kind"]),
+            Some("inputs")
+        );
         assert_eq!(nearest("zzzzzz", ["frames", "listing"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
@@ -156,11 +190,22 @@ mod tests {
     fn renders_snippet_with_caret_under_the_span() {
         let mut sources = SourceMap::default();
         let id = sources.add("spec.yaml", "name: x\n  kind: frams\n");
-        let d = Diagnostic::at(Span { source: id, line: 2, column: 9, len: 5 }, "unknown kind `frams`")
-            .suggest("frams", ["frames"]);
+        let d = Diagnostic::at(
+            Span {
+                source: id,
+                line: 2,
+                column: 9,
+                len: 5,
+            },
+            "unknown kind `frams`",
+        )
+        .suggest("frams", ["frames"]);
         let text = d.render(&sources);
         assert!(text.contains("--> spec.yaml:2:9"), "{text}");
-        assert!(text.contains("2 |   kind: frams\n  |         ^^^^^\n"), "{text}");
+        assert!(
+            text.contains("2 |   kind: frams\n  |         ^^^^^\n"),
+            "{text}"
+        );
         assert!(text.contains("did you mean `frames`?"), "{text}");
     }
 }

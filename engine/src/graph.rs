@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, Span, sort_diagnostics};
-use crate::registry::{OperatorKind, Port, Registry, Runtime};
+use crate::registry::{OperatorKind, Port, PortType, Registry, Runtime};
 use crate::spec::{NodeDecl, Spec, SpecErrors};
 
 /// A node of the compiled graph.
@@ -53,6 +53,19 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// What the spec refers to that this machine cannot resolve now (an unset
+    /// `${env:…}`): `validate` warns, `plan` and `run` refuse before anything runs.
+    pub fn unresolved(&self) -> Vec<Diagnostic> {
+        let mut found: Vec<Diagnostic> = self
+            .spec
+            .nodes
+            .iter()
+            .flat_map(|decl| crate::params::unset_env_references(&decl.id, &decl.params))
+            .collect();
+        sort_diagnostics(&mut found);
+        found
+    }
+
     /// Asks each record operator's service what it serves
     /// ([`RecordOperator::served`](crate::registry::RecordOperator::served))
     /// and folds the answer into the node's config (as `_served`, derived)
@@ -95,35 +108,62 @@ impl Plan {
     pub fn describe(&self) -> String {
         let mut out = String::new();
         for (i, node) in self.nodes.iter().enumerate() {
-            let inputs: Vec<&str> = node.inputs.iter().map(|&j| self.nodes[j].id.as_str()).collect();
-            let stage = node.stage.map(|s| format!("  [frame stage {s}]")).unwrap_or_default();
-            let arrow = if inputs.is_empty() { String::new() } else { format!(" <- {}", inputs.join(", ")) };
-            out.push_str(&format!("{i:>3}  {} ({} v{}){arrow}{stage}\n", node.id, node.kind.name, node.kind.version));
+            let inputs: Vec<&str> = node
+                .inputs
+                .iter()
+                .map(|&j| self.nodes[j].id.as_str())
+                .collect();
+            let stage = node
+                .stage
+                .map(|s| format!("  [frame stage {s}]"))
+                .unwrap_or_default();
+            let arrow = if inputs.is_empty() {
+                String::new()
+            } else {
+                format!(" <- {}", inputs.join(", "))
+            };
+            out.push_str(&format!(
+                "{i:>3}  {} ({} v{}){arrow}{stage}\n",
+                node.id, node.kind.name, node.kind.version
+            ));
         }
         out
     }
 }
 
 /// What a node's declaration compiled into: its kind and, when its params are good, its runtime and config.
-type BuiltDecl = (Option<&'static OperatorKind>, Option<(Runtime, serde_json::Value)>);
+type BuiltDecl = (
+    Option<&'static OperatorKind>,
+    Option<(Runtime, serde_json::Value)>,
+);
 
 /// Compiles a spec against the registry.
 pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErrors> {
     let mut diags = spec.deferred.clone();
     let index = index_ids(&spec, &mut diags);
-    let (kinds, mut built): (Vec<_>, Vec<_>) = spec.nodes.iter().map(|decl| build_node(decl, registry, &mut diags)).unzip();
+    let (kinds, mut built): (Vec<_>, Vec<_>) = spec
+        .nodes
+        .iter()
+        .map(|decl| build_node(decl, registry, &mut diags))
+        .unzip();
     let edges = connect(&spec, &index, &kinds, &mut diags);
     let order = match topological_order(&edges) {
         Ok(order) => Some(order),
         Err(cycle) => {
             let path: Vec<&str> = cycle.iter().map(|&i| spec.nodes[i].id.as_str()).collect();
-            diags.push(Diagnostic::at(spec.nodes[cycle[0]].id_span, format!("cyclic dependency [{}]", path.join(" -> "))));
+            diags.push(Diagnostic::at(
+                spec.nodes[cycle[0]].id_span,
+                format!("cyclic dependency [{}]", path.join(" -> ")),
+            ));
             None
         }
     };
     sort_diagnostics(&mut diags);
     let (Some(order), true) = (order, diags.is_empty()) else {
-        return Err(SpecErrors { sources: spec.sources, diagnostics: diags });
+        return Err(SpecErrors {
+            sources: spec.sources,
+            diagnostics: diags,
+        });
     };
 
     // Renumber in topological order.
@@ -134,7 +174,9 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
     let mut nodes: Vec<PlanNode> = order
         .iter()
         .map(|&old| {
-            let (runtime, config) = built[old].take().expect("every node built when no diagnostics");
+            let (runtime, config) = built[old]
+                .take()
+                .expect("every node built when no diagnostics");
             let kind = kinds[old].expect("every kind known when no diagnostics");
             let fingerprint = node_fingerprint(kind, &config);
             PlanNode {
@@ -149,7 +191,11 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
         })
         .collect();
     match fuse(&mut nodes) {
-        Ok(stages) => Ok(Plan { spec, nodes, stages }),
+        Ok(stages) => Ok(Plan {
+            spec,
+            nodes,
+            stages,
+        }),
         Err(node) => {
             let decl = &spec.nodes[order[node]];
             let inputs: Vec<&str> = decl.inputs.iter().map(|(id, _)| id.as_str()).collect();
@@ -159,7 +205,10 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
                 format!("{}: its inputs ({}) come from different frame producers", decl.id, inputs.join(", ")),
             )
             .with_help("a frame-level operator combines per-frame data of one clip: feed every input from the same frame producer");
-            Err(SpecErrors { sources: spec.sources, diagnostics: vec![diag] })
+            Err(SpecErrors {
+                sources: spec.sources,
+                diagnostics: vec![diag],
+            })
         }
     }
 }
@@ -170,8 +219,9 @@ fn index_ids<'s>(spec: &'s Spec, diags: &mut Vec<Diagnostic>) -> HashMap<&'s str
     for (i, decl) in spec.nodes.iter().enumerate() {
         if let Some(&first) = index.get(decl.id.as_str()) {
             diags.push(
-                Diagnostic::at(decl.id_span, format!("duplicate node id `{}`", decl.id))
-                    .with_help(format!("first declared at line {}", spec.nodes[first].id_span.line)),
+                Diagnostic::at(decl.id_span, format!("duplicate node id `{}`", decl.id)).with_help(
+                    format!("first declared at line {}", spec.nodes[first].id_span.line),
+                ),
             );
         } else {
             index.insert(&decl.id, i);
@@ -181,18 +231,30 @@ fn index_ids<'s>(spec: &'s Spec, diags: &mut Vec<Diagnostic>) -> HashMap<&'s str
 }
 
 /// Looks a declaration's kind up and builds its params, saying what is wrong with either.
-fn build_node(decl: &NodeDecl, registry: &'static Registry, diags: &mut Vec<Diagnostic>) -> BuiltDecl {
+fn build_node(
+    decl: &NodeDecl,
+    registry: &'static Registry,
+    diags: &mut Vec<Diagnostic>,
+) -> BuiltDecl {
     let Some(kind) = registry.get(&decl.kind) else {
         diags.push(
-            Diagnostic::at(decl.kind_span, format!("unknown operator kind `{}`", decl.kind))
-                .suggest(&decl.kind, registry.kinds().iter().map(|k| k.name)),
+            Diagnostic::at(
+                decl.kind_span,
+                format!("unknown operator kind `{}`", decl.kind),
+            )
+            .suggest(&decl.kind, registry.kinds().iter().map(|k| k.name)),
         );
         return (None, None);
     };
     if kind.section != decl.section {
         diags.push(Diagnostic::at(
             decl.kind_span,
-            format!("`{}` belongs under `{}:`, not `{}:`", kind.name, kind.section.key(), decl.section.key()),
+            format!(
+                "`{}` belongs under `{}:`, not `{}:`",
+                kind.name,
+                kind.section.key(),
+                decl.section.key()
+            ),
         ));
     }
     match (kind.build)(&decl.params) {
@@ -219,11 +281,21 @@ fn connect(
         if let Some(kind) = kinds[i] {
             check_input_count(decl, kind, diags);
         }
+        let mut mismatches = Vec::new();
         for (port_no, (input, span)) in decl.inputs.iter().enumerate() {
             let Some(&j) = index.get(input.as_str()) else {
                 diags.push(
-                    Diagnostic::at(*span, format!("input `{input}` of `{}` doesn't match any node", decl.id))
-                        .suggest(input, spec.nodes.iter().map(|d| d.id.as_str()).filter(|id| *id != decl.id)),
+                    Diagnostic::at(
+                        *span,
+                        format!("input `{input}` of `{}` doesn't match any node", decl.id),
+                    )
+                    .suggest(
+                        input,
+                        spec.nodes
+                            .iter()
+                            .map(|d| d.id.as_str())
+                            .filter(|id| *id != decl.id),
+                    ),
                 );
                 continue;
             };
@@ -232,16 +304,74 @@ fn connect(
                 && let Some(port) = port_at(kind, port_no)
                 && let Some(diag) = port_mismatch(decl, port, input, up, *span)
             {
-                diags.push(diag);
+                mismatches.push(diag);
             }
         }
+        if !mismatches.is_empty()
+            && let Some(kind) = kinds[i]
+            && let Some(order) = reordered_inputs(decl, kind, index, kinds)
+        {
+            let span = decl.inputs.first().map_or(decl.id_span, |i| i.1);
+            let ports: Vec<&str> = kind.inputs.iter().map(|p| p.name).collect();
+            mismatches = vec![
+                Diagnostic::at(
+                    span,
+                    format!(
+                        "{}: inputs in the wrong order: `{}` takes ({}) in that order",
+                        decl.id,
+                        kind.name,
+                        ports.join(", ")
+                    ),
+                )
+                .with_help(format!("write `inputs: [{}]`", order.join(", "))),
+            ];
+        }
+        diags.extend(mismatches);
     }
     edges
 }
 
+/// The node's inputs in the order its ports take them, when they are all
+/// there but out of order (each port's type produced by exactly one input).
+fn reordered_inputs<'s>(
+    decl: &'s NodeDecl,
+    kind: &OperatorKind,
+    index: &HashMap<&str, usize>,
+    kinds: &[Option<&'static OperatorKind>],
+) -> Option<Vec<&'s str>> {
+    if decl.inputs.len() != kind.inputs.len() || kind.inputs.iter().any(|p| p.name.ends_with("..."))
+    {
+        return None;
+    }
+    let produced: Vec<PortType> = decl
+        .inputs
+        .iter()
+        .map(|(input, _)| {
+            index
+                .get(input.as_str())
+                .and_then(|&j| kinds[j])
+                .and_then(|k| k.output)
+        })
+        .collect::<Option<_>>()?;
+    let mut order = Vec::with_capacity(kind.inputs.len());
+    for port in kind.inputs {
+        let mut fits = (0..produced.len()).filter(|&n| port.ty.accepts(produced[n]));
+        let (Some(n), None) = (fits.next(), fits.next()) else {
+            return None;
+        };
+        order.push(decl.inputs[n].0.as_str());
+    }
+    let mut distinct = order.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    (distinct.len() == order.len()).then_some(order)
+}
+
 /// The port input number `n` feeds; a last port named `name...` takes one or more inputs.
 fn port_at(kind: &OperatorKind, n: usize) -> Option<&Port> {
-    kind.inputs.get(n).or_else(|| kind.inputs.last().filter(|p| p.name.ends_with("...")))
+    kind.inputs
+        .get(n)
+        .or_else(|| kind.inputs.last().filter(|p| p.name.ends_with("...")))
 }
 
 /// Says when a node lists more or fewer inputs than its kind takes.
@@ -255,18 +385,38 @@ fn check_input_count(decl: &NodeDecl, kind: &OperatorKind, diags: &mut Vec<Diagn
     let msg = if want == 0 {
         format!("`{}` takes no inputs", kind.name)
     } else if found == 0 {
-        format!("missing input: `{}` needs {want} ({})", kind.name, names.join(", "))
+        format!(
+            "missing input: `{}` needs {want} ({})",
+            kind.name,
+            names.join(", ")
+        )
     } else {
-        format!("`{}` takes {want} input(s) ({}), found {found}", kind.name, names.join(", "))
+        format!(
+            "`{}` takes {want} input(s) ({}), found {found}",
+            kind.name,
+            names.join(", ")
+        )
     };
     let span = decl.inputs.first().map_or(decl.id_span, |i| i.1);
     diags.push(Diagnostic::at(span, format!("{}: {msg}", decl.id)));
 }
 
 /// Why `input` (of kind `up`) cannot feed `port`, if it cannot.
-fn port_mismatch(decl: &NodeDecl, port: &Port, input: &str, up: &OperatorKind, span: Span) -> Option<Diagnostic> {
+fn port_mismatch(
+    decl: &NodeDecl,
+    port: &Port,
+    input: &str,
+    up: &OperatorKind,
+    span: Span,
+) -> Option<Diagnostic> {
     let Some(produced) = up.output else {
-        return Some(Diagnostic::at(span, format!("`{input}` is a sink (`{}`) and produces nothing to read", up.name)));
+        return Some(Diagnostic::at(
+            span,
+            format!(
+                "`{input}` is a sink (`{}`) and produces nothing to read",
+                up.name
+            ),
+        ));
     };
     if port.ty.accepts(produced) {
         return None;
@@ -282,7 +432,11 @@ fn port_mismatch(decl: &NodeDecl, port: &Port, input: &str, up: &OperatorKind, s
             produced.description()
         ),
     );
-    Some(if port.hint.is_empty() { diag } else { diag.with_help(port.hint) })
+    Some(if port.hint.is_empty() {
+        diag
+    } else {
+        diag.with_help(port.hint)
+    })
 }
 
 /// blake3 over kind name, version and canonical config.
@@ -304,14 +458,23 @@ fn topological_order(edges: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
         Open,
         Done,
     }
-    fn visit(n: usize, edges: &[Vec<usize>], marks: &mut [Mark], stack: &mut Vec<usize>, order: &mut Vec<usize>) -> Result<(), Vec<usize>> {
+    fn visit(
+        n: usize,
+        edges: &[Vec<usize>],
+        marks: &mut [Mark],
+        stack: &mut Vec<usize>,
+        order: &mut Vec<usize>,
+    ) -> Result<(), Vec<usize>> {
         marks[n] = Mark::Open;
         stack.push(n);
         for &up in &edges[n] {
             match marks[up] {
                 Mark::Done => {}
                 Mark::Open => {
-                    let start = stack.iter().position(|&s| s == up).expect("open nodes are on the stack");
+                    let start = stack
+                        .iter()
+                        .position(|&s| s == up)
+                        .expect("open nodes are on the stack");
                     // Edges point upstream; print the cycle in data-flow direction.
                     let mut cycle: Vec<usize> = stack[start..].to_vec();
                     cycle.reverse();
@@ -344,7 +507,11 @@ fn fuse(nodes: &mut [PlanNode]) -> Result<Vec<Stage>, usize> {
         match nodes[i].runtime {
             Runtime::FrameProducer(_) => {
                 nodes[i].stage = Some(stages.len());
-                stages.push(Stage { source: nodes[i].inputs[0], producer: i, consumers: Vec::new() });
+                stages.push(Stage {
+                    source: nodes[i].inputs[0],
+                    producer: i,
+                    consumers: Vec::new(),
+                });
             }
             Runtime::FrameConsumer(_) => {
                 let mut input_stages = nodes[i].inputs.iter().map(|&j| nodes[j].stage);

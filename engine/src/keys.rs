@@ -49,13 +49,29 @@ mod tests {
     use super::*;
 
     fn clip(label: Option<u32>) -> Clip {
-        Clip { id: "a".into(), path: "x.mp4".into(), label, label_name: None, participant: None, split: None }
+        Clip {
+            id: "a".into(),
+            path: "x.mp4".into(),
+            label,
+            label_name: None,
+            participant: None,
+            split: None,
+        }
     }
 
     #[test]
     fn keys_depend_on_content_metadata_and_config_but_not_path() {
         let c = [1u8; 32];
-        assert_eq!(clip_key(&clip(None), &c), clip_key(&Clip { path: "elsewhere.mp4".into(), ..clip(None) }, &c));
+        assert_eq!(
+            clip_key(&clip(None), &c),
+            clip_key(
+                &Clip {
+                    path: "elsewhere.mp4".into(),
+                    ..clip(None)
+                },
+                &c
+            )
+        );
         assert_ne!(clip_key(&clip(None), &c), clip_key(&clip(Some(0)), &c));
         assert_ne!(clip_key(&clip(None), &c), clip_key(&clip(None), &[2u8; 32]));
         let k = clip_key(&clip(None), &c);

@@ -59,7 +59,14 @@ pub fn example_yaml(params: &[ParamDoc]) -> String {
     let mut out = String::new();
     for param in params {
         for line in param.doc.lines() {
-            out.push_str(if line.is_empty() { "#\n".to_string() } else { format!("# {line}\n") }.as_str());
+            out.push_str(
+                if line.is_empty() {
+                    "#\n".to_string()
+                } else {
+                    format!("# {line}\n")
+                }
+                .as_str(),
+            );
         }
         match (&param.default, param.example) {
             (Some(default), example) => {
@@ -74,7 +81,10 @@ pub fn example_yaml(params: &[ParamDoc]) -> String {
         if let Some(fields) = param.fields {
             out.push_str(&format!("# `{}` fields:\n", param.name));
             for line in example_yaml(&fields()).lines() {
-                let line = line.strip_prefix("# ").or(line.strip_prefix('#')).map_or(format!("#   {line}"), |doc| format!("#   # {doc}"));
+                let line = line
+                    .strip_prefix("# ")
+                    .or(line.strip_prefix('#'))
+                    .map_or(format!("#   {line}"), |doc| format!("#   # {doc}"));
                 out.push_str(line.trim_end());
                 out.push('\n');
             }
@@ -93,15 +103,25 @@ fn yaml_flow(value: &serde_json::Value) -> String {
         J::Number(n) => match n.as_f64() {
             Some(x) if n.is_f64() && f64::from(x as f32) == x => {
                 let text = (x as f32).to_string();
-                if text.contains(['.', 'e', 'N', 'i']) { text } else { text + ".0" }
+                if text.contains(['.', 'e', 'N', 'i']) {
+                    text
+                } else {
+                    text + ".0"
+                }
             }
             _ => n.to_string(),
         },
         J::String(s) if plain_scalar(s) => s.clone(),
         J::String(s) => serde_json::to_string(s).expect("strings serialise"),
-        J::Array(items) => format!("[{}]", items.iter().map(yaml_flow).collect::<Vec<_>>().join(", ")),
+        J::Array(items) => format!(
+            "[{}]",
+            items.iter().map(yaml_flow).collect::<Vec<_>>().join(", ")
+        ),
         J::Object(map) => {
-            let entries: Vec<String> = map.iter().map(|(k, v)| format!("{k}: {}", yaml_flow(v))).collect();
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", yaml_flow(v)))
+                .collect();
             format!("{{{}}}", entries.join(", "))
         }
     }
@@ -111,7 +131,8 @@ fn yaml_flow(value: &serde_json::Value) -> String {
 fn plain_scalar(s: &str) -> bool {
     let special = ["true", "false", "null", "yes", "no", "on", "off", "~"];
     !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_./-".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-".contains(c))
         && !s.starts_with(['-', '.'])
         && s.parse::<f64>().is_err()
         && !special.contains(&s.to_ascii_lowercase().as_str())
@@ -129,13 +150,20 @@ pub fn parse_params<C: DeserializeOwned>(params: &Node) -> Result<C, Vec<Diagnos
             Err(e) => {
                 let message = e.to_string();
                 // A field we dropped ourselves is not missing in the user's spec.
-                if removed.iter().any(|k| message == format!("missing field `{k}`")) {
+                if removed
+                    .iter()
+                    .any(|k| message == format!("missing field `{k}`"))
+                {
                     break;
                 }
                 let span = e.span();
                 diags.push(e.into_diagnostic());
-                let Value::Map(entries) = &mut node.value else { break };
-                let Some(pos) = entries.iter().position(|(k, v)| span.is_some_and(|s| contains(k, s) || contains(v, s)))
+                let Value::Map(entries) = &mut node.value else {
+                    break;
+                };
+                let Some(pos) = entries
+                    .iter()
+                    .position(|(k, v)| span.is_some_and(|s| contains(k, s) || contains(v, s)))
                 else {
                     break;
                 };
@@ -153,7 +181,9 @@ fn contains(node: &Node, span: crate::diagnostic::Span) -> bool {
     }
     match &node.value {
         Value::Seq(items) => items.iter().any(|n| contains(n, span)),
-        Value::Map(entries) => entries.iter().any(|(k, v)| contains(k, span) || contains(v, span)),
+        Value::Map(entries) => entries
+            .iter()
+            .any(|(k, v)| contains(k, span) || contains(v, span)),
         _ => false,
     }
 }
@@ -192,15 +222,47 @@ impl Secret {
         while let Some(start) = rest.find("${env:") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 6..];
-            let end = after.find('}').ok_or_else(|| format!("unclosed `${{env:` in `{}`", self.0))?;
+            let end = after
+                .find('}')
+                .ok_or_else(|| format!("unclosed `${{env:` in `{}`", self.0))?;
             let name = &after[..end];
-            let value = std::env::var(name).map_err(|_| format!("environment variable `{name}` is not set"))?;
+            let value = std::env::var(name)
+                .map_err(|_| format!("environment variable `{name}` is not set"))?;
             out.push_str(&value);
             rest = &after[end + 1..];
         }
         out.push_str(rest);
         Ok(out)
     }
+}
+
+/// The variable names of every `${env:NAME}` in `text`.
+pub fn env_references(text: &str) -> impl Iterator<Item = &str> {
+    text.split("${env:")
+        .skip(1)
+        .filter_map(|after| after.split_once('}').map(|(name, _)| name))
+}
+
+/// A diagnostic for every `${env:NAME}` in a node's params whose variable is unset.
+pub fn unset_env_references(node_id: &str, params: &Node) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    let mut stack = vec![params];
+    while let Some(node) = stack.pop() {
+        match &node.value {
+            Value::Str(text) => {
+                for name in env_references(text).filter(|name| std::env::var_os(name).is_none()) {
+                    found.push(
+                        Diagnostic::at(node.span, format!("{node_id}: environment variable `{name}` is not set"))
+                            .with_help(format!("export {name}=… before `plan` or `run`; the value is read then and never stored")),
+                    );
+                }
+            }
+            Value::Seq(items) => stack.extend(items),
+            Value::Map(entries) => stack.extend(entries.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    found
 }
 
 impl std::fmt::Debug for Secret {
@@ -233,32 +295,88 @@ mod tests {
 
     fn nested_fields() -> Vec<ParamDoc> {
         vec![
-            ParamDoc { name: "model", doc: "Served model.", default: None, example: None, fields: None },
-            ParamDoc { name: "max_tokens", doc: "Most tokens.", default: Some(serde_json::json!(1024)), example: None, fields: None },
+            ParamDoc {
+                name: "model",
+                doc: "Served model.",
+                default: None,
+                example: None,
+                fields: None,
+            },
+            ParamDoc {
+                name: "max_tokens",
+                doc: "Most tokens.",
+                default: Some(serde_json::json!(1024)),
+                example: None,
+                fields: None,
+            },
         ]
     }
 
     #[test]
     fn example_params_read_back_as_their_defaults() {
         let params = vec![
-            ParamDoc { name: "mode", doc: "How.\nSecond line.", default: Some(serde_json::json!("median")), example: None, fields: None },
-            ParamDoc { name: "trim", doc: "Cut.", default: Some(serde_json::json!(0.2f32)), example: None, fields: None },
-            ParamDoc { name: "tags", doc: "Tags.", default: Some(serde_json::json!(["a", "true", "1.5", "x y"])), example: None, fields: None },
-            ParamDoc { name: "path", doc: "Where.", default: None, example: Some("tests/data"), fields: None },
-            ParamDoc { name: "llm", doc: "Endpoint.", default: Some(serde_json::Value::Null), example: Some("{model: m}"), fields: Some(nested_fields) },
-            ParamDoc { name: "nested", doc: "Nested.", default: Some(serde_json::json!({"k": 0.5, "s": "${env:A}"})), example: None, fields: None },
+            ParamDoc {
+                name: "mode",
+                doc: "How.\nSecond line.",
+                default: Some(serde_json::json!("median")),
+                example: None,
+                fields: None,
+            },
+            ParamDoc {
+                name: "trim",
+                doc: "Cut.",
+                default: Some(serde_json::json!(0.2f32)),
+                example: None,
+                fields: None,
+            },
+            ParamDoc {
+                name: "tags",
+                doc: "Tags.",
+                default: Some(serde_json::json!(["a", "true", "1.5", "x y"])),
+                example: None,
+                fields: None,
+            },
+            ParamDoc {
+                name: "path",
+                doc: "Where.",
+                default: None,
+                example: Some("tests/data"),
+                fields: None,
+            },
+            ParamDoc {
+                name: "llm",
+                doc: "Endpoint.",
+                default: Some(serde_json::Value::Null),
+                example: Some("{model: m}"),
+                fields: Some(nested_fields),
+            },
+            ParamDoc {
+                name: "nested",
+                doc: "Nested.",
+                default: Some(serde_json::json!({"k": 0.5, "s": "${env:A}"})),
+                example: None,
+                fields: None,
+            },
         ];
         let text = example_yaml(&params);
-        assert!(text.contains("# How.\n# Second line.\nmode: median\n"), "{text}");
+        assert!(
+            text.contains("# How.\n# Second line.\nmode: median\n"),
+            "{text}"
+        );
         assert!(text.contains("# e.g. llm: {model: m}\n# `llm` fields:\n#   # Served model.\n#   model: ~  # required\n#   # Most tokens.\n#   max_tokens: 1024\n"), "{text}");
         assert!(text.contains("\ntrim: 0.2\n"), "{text}");
         let node = parse(&text, 0, 0).unwrap();
-        let read = |k: &str| crate::spec::de::from_node::<serde_json::Value>(node.get(k).unwrap()).unwrap();
+        let read = |k: &str| {
+            crate::spec::de::from_node::<serde_json::Value>(node.get(k).unwrap()).unwrap()
+        };
         assert_eq!(read("mode"), serde_json::json!("median"));
         assert_eq!(read("tags"), serde_json::json!(["a", "true", "1.5", "x y"]));
         assert_eq!(read("path"), serde_json::json!("tests/data"));
         assert_eq!(read("llm"), serde_json::Value::Null);
-        assert_eq!(read("nested"), serde_json::json!({"k": 0.5, "s": "${env:A}"}));
+        assert_eq!(
+            read("nested"),
+            serde_json::json!({"k": 0.5, "s": "${env:A}"})
+        );
         assert_eq!(example_yaml(&[]).trim(), "{}  # no params");
     }
 
@@ -284,8 +402,16 @@ mod tests {
         unsafe { std::env::set_var("MAFLOW_TEST_SECRET_KEY", "sk-123") };
         let s: Secret = serde_json::from_str("\"Bearer ${env:MAFLOW_TEST_SECRET_KEY}\"").unwrap();
         assert_eq!(s.resolve().unwrap(), "Bearer sk-123");
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"Bearer ${env:MAFLOW_TEST_SECRET_KEY}\"");
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            "\"Bearer ${env:MAFLOW_TEST_SECRET_KEY}\""
+        );
         let missing: Secret = serde_json::from_str("\"${env:MAFLOW_TEST_UNSET_VAR}\"").unwrap();
-        assert!(missing.resolve().unwrap_err().contains("MAFLOW_TEST_UNSET_VAR"));
+        assert!(
+            missing
+                .resolve()
+                .unwrap_err()
+                .contains("MAFLOW_TEST_UNSET_VAR")
+        );
     }
 }

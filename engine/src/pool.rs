@@ -37,7 +37,8 @@ impl<J: Send + 'static, R: Send + 'static> JobPool<J, R> {
         let wake = std::sync::Arc::new(wake);
         let threads = (0..threads.max(1))
             .map(|i| {
-                let (job_rx, res_tx, work, wake) = (job_rx.clone(), res_tx.clone(), work.clone(), wake.clone());
+                let (job_rx, res_tx, work, wake) =
+                    (job_rx.clone(), res_tx.clone(), work.clone(), wake.clone());
                 std::thread::Builder::new()
                     .name(format!("{name}-{i}"))
                     .spawn(move || {
@@ -51,12 +52,20 @@ impl<J: Send + 'static, R: Send + 'static> JobPool<J, R> {
                     .expect("the OS can start a pool thread")
             })
             .collect();
-        Self { jobs: Some(job_tx), results: res_rx, threads }
+        Self {
+            jobs: Some(job_tx),
+            results: res_rx,
+            threads,
+        }
     }
 
     /// Queues a job.
     pub fn submit(&self, id: u64, job: J) {
-        self.jobs.as_ref().expect("pool open until dropped").send((id, job)).expect("pool threads outlive the pool");
+        self.jobs
+            .as_ref()
+            .expect("pool open until dropped")
+            .send((id, job))
+            .expect("pool threads outlive the pool");
     }
 
     /// A finished job's result, if any is ready.
@@ -100,17 +109,24 @@ where
         name,
         move |_cap, info| {
             let activator = worker.sync_activator_for(info.address.to_vec());
-            let pool = JobPool::new(threads, &pool_name, move || {
-                // The operator may be gone at shutdown; nothing to wake then.
-                let _ = activator.activate();
-            }, work);
+            let pool = JobPool::new(
+                threads,
+                &pool_name,
+                move || {
+                    // The operator may be gone at shutdown; nothing to wake then.
+                    let _ = activator.activate();
+                },
+                work,
+            );
             let mut held: HashMap<u64, Capability<u64>> = HashMap::new();
             let mut next_id = 0u64;
             move |(input, _frontier), output| {
                 let port = output.output_index();
                 input.for_each(|cap, data| {
                     for item in data.drain(..) {
-                        let c = cap.retain_least(port).expect("u64 stamps have a least time");
+                        let c = cap
+                            .retain_least(port)
+                            .expect("u64 stamps have a least time");
                         held.insert(next_id, c);
                         pool.submit(next_id, item);
                         next_id += 1;
@@ -143,10 +159,16 @@ mod tests {
                 let sink = sink.clone();
                 let probe = worker.dataflow(|scope| {
                     let stream = scope.input_from(&mut input).container::<Vec<u64>>();
-                    let doubled = pooled_map(stream, "double", 2, |x: &u64| *x, |x: u64| {
-                        std::thread::sleep(std::time::Duration::from_millis(x % 3));
-                        x * 2
-                    });
+                    let doubled = pooled_map(
+                        stream,
+                        "double",
+                        2,
+                        |x: &u64| *x,
+                        |x: u64| {
+                            std::thread::sleep(std::time::Duration::from_millis(x % 3));
+                            x * 2
+                        },
+                    );
                     let (probe, doubled) = doubled.probe();
                     doubled.sink(Pipeline, "collect", move |(input, _)| {
                         input.for_each(|_, data| sink.lock().unwrap().extend(data.drain(..)));
@@ -169,7 +191,11 @@ mod tests {
             .unwrap();
             let mut got = seen.lock().unwrap().clone();
             got.sort_unstable();
-            assert_eq!(got, (0..100).map(|x| x * 2).collect::<Vec<_>>(), "workers={workers}");
+            assert_eq!(
+                got,
+                (0..100).map(|x| x * 2).collect::<Vec<_>>(),
+                "workers={workers}"
+            );
         }
     }
 }

@@ -97,9 +97,10 @@ impl Progress {
     pub fn new(rows: Vec<Row>, mode: ProgressMode) -> Self {
         let bars = (mode == ProgressMode::Auto && std::io::stderr().is_terminal()).then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{prefix:>16} [{bar:30}] {pos}/{len} {msg} eta {eta}")
-                .expect("template is valid")
-                .progress_chars("=> ");
+            let style =
+                ProgressStyle::with_template("{prefix:>16} [{bar:30}] {pos}/{len} {msg} eta {eta}")
+                    .expect("template is valid")
+                    .progress_chars("=> ");
             let bars = rows
                 .iter()
                 .map(|row| {
@@ -121,7 +122,11 @@ impl Progress {
             bars,
             started: Instant::now(),
             // Quiet mode never prints: push the next line to the far future.
-            last_line: if quiet { Instant::now() + Duration::from_secs(1 << 40) } else { Instant::now() },
+            last_line: if quiet {
+                Instant::now() + Duration::from_secs(1 << 40)
+            } else {
+                Instant::now()
+            },
         }
     }
 
@@ -162,7 +167,12 @@ impl Progress {
         if self.rows[i].calls {
             let c = &self.calls[i];
             if c.sent + c.cached > 0 {
-                parts.push(format!("{} calls ({} cached), {} tokens", c.sent + c.cached, c.cached, c.prompt_tokens + c.completion_tokens));
+                parts.push(format!(
+                    "{} calls ({} cached), {} tokens",
+                    c.sent + c.cached,
+                    c.cached,
+                    c.prompt_tokens + c.completion_tokens
+                ));
             }
         }
         parts.join(", ")
@@ -179,7 +189,10 @@ impl Progress {
         self.last_line = Instant::now();
         let secs = self.started.elapsed().as_secs_f64();
         for i in 0..self.rows.len() {
-            let mut line = format!("[{secs:>7.1}s] {}: {}/{}", self.rows[i].name, self.done[i], self.rows[i].total);
+            let mut line = format!(
+                "[{secs:>7.1}s] {}: {}/{}",
+                self.rows[i].name, self.done[i], self.rows[i].total
+            );
             let detail = self.detail(i);
             if !detail.is_empty() {
                 line.push_str(&format!(", {detail}"));
@@ -192,7 +205,9 @@ impl Progress {
             }
             eprintln!("{line}");
         }
-        if self.rows.iter().any(|r| r.calls && r.done < r.total) && CALLS_ANSWERED.load(Ordering::Relaxed) + calls_in_flight() as u64 > 0 {
+        if self.rows.iter().any(|r| r.calls && r.done < r.total)
+            && CALLS_ANSWERED.load(Ordering::Relaxed) + calls_in_flight() as u64 > 0
+        {
             eprintln!("[{secs:>7.1}s] {}", calls_line());
         }
     }
@@ -223,13 +238,35 @@ mod tests {
 
     #[test]
     fn the_time_left_follows_the_rate_of_new_items() {
-        let rows = vec![Row { name: "caption".into(), total: 10, done: 2, calls: true }];
+        let rows = vec![Row {
+            name: "caption".into(),
+            total: 10,
+            done: 2,
+            calls: true,
+        }];
         let mut p = Progress::new(rows, ProgressMode::Quiet);
         assert_eq!(p.eta(0, Duration::from_secs(10)), None);
-        p.advance(0, 0, &CallCounts { sent: 3, cached: 1, prompt_tokens: 100, completion_tokens: 20, ..Default::default() });
+        p.advance(
+            0,
+            0,
+            &CallCounts {
+                sent: 3,
+                cached: 1,
+                prompt_tokens: 100,
+                completion_tokens: 20,
+                ..Default::default()
+            },
+        );
         // One new item in 10 s; seven are left.
-        assert_eq!(p.eta(0, Duration::from_secs(10)), Some(Duration::from_secs(70)));
-        assert!(p.detail(0).contains("4 calls (1 cached)") && p.detail(0).contains("120 tokens"), "{}", p.detail(0));
+        assert_eq!(
+            p.eta(0, Duration::from_secs(10)),
+            Some(Duration::from_secs(70))
+        );
+        assert!(
+            p.detail(0).contains("4 calls (1 cached)") && p.detail(0).contains("120 tokens"),
+            "{}",
+            p.detail(0)
+        );
         let guard = CallInFlight::start();
         assert!(calls_in_flight() >= 1);
         guard.answered(50);

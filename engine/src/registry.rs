@@ -21,7 +21,8 @@ use crate::spec::tree::Node;
 ///
 /// The engine knows clips, a producer's frames and records; what a frame
 /// consumer hands on per frame (a motion field, keypoints, a region) is a
-/// [`ProductType`] that the operators name.
+/// [`ProductType`], and what a per-clip record holds (a descriptor, QA items)
+/// is a [`RecordType`], both named by the operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PortType {
     /// Clip records from a source.
@@ -30,8 +31,21 @@ pub enum PortType {
     Frames,
     /// Per frame: an operator's product, passed on inside the clip's frame stage.
     PerFrame(ProductType),
+    /// A per-clip record of one kind.
+    Record(RecordType),
     /// Any per-clip record (every node has one).
     Any,
+}
+
+/// A kind of per-clip record, declared by the operators that make and read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordType {
+    /// Short name, shown by `maflow ops` as the port's type.
+    pub name: &'static str,
+    /// What it is, in words, for error messages (`a clip's QA items`).
+    pub description: &'static str,
+    /// What to connect a port of this type to, shown when a spec connects something else.
+    pub hint: &'static str,
 }
 
 /// A kind of per-frame product, declared by the operators that make and read it.
@@ -66,6 +80,7 @@ impl PortType {
             PortType::Clips => "clips",
             PortType::Frames => "frames",
             PortType::PerFrame(product) => product.name,
+            PortType::Record(record) => record.name,
             PortType::Any => "any",
         }
     }
@@ -76,6 +91,7 @@ impl PortType {
             PortType::Clips => "clips",
             PortType::Frames => "frames",
             PortType::PerFrame(product) => product.description,
+            PortType::Record(record) => record.description,
             PortType::Any => "records",
         }
     }
@@ -109,7 +125,12 @@ pub struct Port {
 impl Port {
     /// A port at `index` taking `ty`.
     pub const fn new(index: usize, name: &'static str, ty: PortType) -> Self {
-        Port { index, name, ty, hint: "" }
+        Port {
+            index,
+            name,
+            ty,
+            hint: "",
+        }
     }
 
     /// The same port with a hint for specs that connect it wrongly.
@@ -118,23 +139,24 @@ impl Port {
     }
 }
 
-/// A named record input port of a record operator: declares the kind's
+/// A typed record input port of a record operator: declares the kind's
 /// [`Port`] and picks its record from the operator's inputs.
 #[derive(Clone, Copy, Debug)]
 pub struct RecordIn {
     index: usize,
     name: &'static str,
+    ty: RecordType,
 }
 
 impl RecordIn {
-    /// The port at `index` among the kind's inputs.
-    pub const fn new(index: usize, name: &'static str) -> Self {
-        RecordIn { index, name }
+    /// The port at `index` among the kind's inputs, taking records of `ty`.
+    pub const fn new(index: usize, name: &'static str, ty: RecordType) -> Self {
+        RecordIn { index, name, ty }
     }
 
     /// The kind's port, for its `inputs` table.
     pub const fn port(&self) -> Port {
-        Port::new(self.index, self.name, PortType::Any)
+        Port::new(self.index, self.name, PortType::Record(self.ty)).hint(self.ty.hint)
     }
 
     /// This port's record among a record operator's inputs (listed in port order).
@@ -143,7 +165,10 @@ impl RecordIn {
     /// When fewer inputs are given than the kind declares: the engine checks
     /// every node's inputs against its ports, so that is a bug.
     pub fn read<'v>(&self, inputs: &[&'v serde_json::Value]) -> &'v serde_json::Value {
-        inputs.get(self.index).copied().unwrap_or_else(|| panic!("input `{}` missing: the graph gives every port", self.name))
+        inputs
+            .get(self.index)
+            .copied()
+            .unwrap_or_else(|| panic!("input `{}` missing: the graph gives every port", self.name))
     }
 }
 
@@ -158,12 +183,21 @@ pub struct FrameIn<T> {
 impl<T: FrameProductType> FrameIn<T> {
     /// The port at `index` among the kind's inputs.
     pub const fn new(index: usize, name: &'static str) -> Self {
-        FrameIn { index, name, product: PhantomData }
+        FrameIn {
+            index,
+            name,
+            product: PhantomData,
+        }
     }
 
     /// The kind's port, for its `inputs` table.
     pub const fn port(&self, hint: &'static str) -> Port {
-        Port { index: self.index, name: self.name, ty: PortType::PerFrame(T::PRODUCT), hint }
+        Port {
+            index: self.index,
+            name: self.name,
+            ty: PortType::PerFrame(T::PRODUCT),
+            hint,
+        }
     }
 }
 
@@ -207,7 +241,10 @@ impl OperatorKind {
 
 impl std::fmt::Debug for OperatorKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OperatorKind").field("name", &self.name).field("version", &self.version).finish()
+        f.debug_struct("OperatorKind")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .finish()
     }
 }
 
@@ -321,7 +358,12 @@ pub trait FrameConsumer: Send + Sync {
     /// A task that yields this consumer's per-frame products again from its
     /// cached output, without computing, for consumers downstream that must
     /// run (e.g. a stored per-frame track, for a consumer downstream whose params changed).
-    fn replay(&self, _clip: &Clip, _info: &VideoInfo, _cached: &Output) -> Result<Box<dyn FrameTask>, String> {
+    fn replay(
+        &self,
+        _clip: &Clip,
+        _info: &VideoInfo,
+        _cached: &Output,
+    ) -> Result<Box<dyn FrameTask>, String> {
         Err("this operator cannot replay a stored output".into())
     }
 }
@@ -330,7 +372,11 @@ pub trait FrameConsumer: Send + Sync {
 pub trait FrameTask {
     /// Takes the next frame and its inputs' products; returns this frame's
     /// product for consumers downstream, if the kind has one.
-    fn push(&mut self, frame: &Frame, inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String>;
+    fn push(
+        &mut self,
+        frame: &Frame,
+        inputs: &FrameInputs<'_>,
+    ) -> Result<Option<FrameProduct>, String>;
     /// The per-clip output after the last frame.
     fn finish(self: Box<Self>) -> Result<Output, String>;
 }
@@ -342,7 +388,12 @@ pub trait FrameTask {
 /// its context.
 pub trait RecordOperator: Send + Sync {
     /// Computes the clip's output from its inputs' records, in port order.
-    fn run(&self, clip: &Clip, inputs: &[&serde_json::Value], ctx: &mut RecordContext<'_>) -> Result<Output, String>;
+    fn run(
+        &self,
+        clip: &Clip,
+        inputs: &[&serde_json::Value],
+        ctx: &mut RecordContext<'_>,
+    ) -> Result<Output, String>;
 
     /// What the service behind it serves now (for a model: its id and what
     /// identifies its weights), asked once per run or plan
@@ -428,7 +479,11 @@ pub trait SinkWriter {
     /// Takes one clip's records of every input (`None` where that input failed
     /// for the clip); by default writes the first input's record, if any.
     /// Sinks over several inputs (scores, reports) override this.
-    fn write_inputs(&mut self, clip: &Clip, records: &[Option<&serde_json::Value>]) -> io::Result<()> {
+    fn write_inputs(
+        &mut self,
+        clip: &Clip,
+        records: &[Option<&serde_json::Value>],
+    ) -> io::Result<()> {
         match records.first().copied().flatten() {
             Some(record) => self.write(&clip.id, record),
             None => Ok(()),
@@ -496,10 +551,17 @@ impl Registry {
     pub fn new(kinds: Vec<OperatorKind>) -> Self {
         let mut names: Vec<_> = kinds.iter().map(|k| k.name).collect();
         names.sort_unstable();
-        assert!(names.windows(2).all(|w| w[0] != w[1]), "duplicate operator kind in {names:?}");
+        assert!(
+            names.windows(2).all(|w| w[0] != w[1]),
+            "duplicate operator kind in {names:?}"
+        );
         for kind in &kinds {
             for (position, port) in kind.inputs.iter().enumerate() {
-                assert_eq!(port.index, position, "`{}`: port `{}` is declared at index {} but listed at {position}", kind.name, port.name, port.index);
+                assert_eq!(
+                    port.index, position,
+                    "`{}`: port `{}` is declared at index {} but listed at {position}",
+                    kind.name, port.name, port.index
+                );
             }
         }
         Self { kinds }

@@ -108,19 +108,28 @@ const CACHE_BYTES: usize = 64 << 20;
 impl Store {
     /// Opens (creating if needed) the store in `dir` for reading and writing.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let open_err = |cause: String| StoreError::Open { path: dir.to_path_buf(), cause };
+        let open_err = |cause: String| StoreError::Open {
+            path: dir.to_path_buf(),
+            cause,
+        };
         fs::create_dir_all(dir.join("blobs")).map_err(|e| open_err(e.to_string()))?;
-        let db = redb::Builder::new().set_cache_size(CACHE_BYTES).create(dir.join("index.redb")).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => {
-                open_err("another maflow process is using it; wait for it or use another `store`".into())
-            }
-            e => open_err(e.to_string()),
-        })?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(dir.join("index.redb"))
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => open_err(
+                    "another maflow process is using it; wait for it or use another `store`".into(),
+                ),
+                e => open_err(e.to_string()),
+            })?;
         let txn = db.begin_write().map_err(db_err)?;
         txn.open_table(ENTRIES).map_err(db_err)?;
         txn.open_table(FILES).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
-        Ok(Self { db: Db::ReadWrite(db), root: dir.to_path_buf() })
+        Ok(Self {
+            db: Db::ReadWrite(db),
+            root: dir.to_path_buf(),
+        })
     }
 
     /// Opens an existing store for lookups only; `None` when there is none yet.
@@ -132,8 +141,14 @@ impl Store {
         let db = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
             .open_read_only(&index)
-            .map_err(|e| StoreError::Open { path: dir.to_path_buf(), cause: e.to_string() })?;
-        Ok(Some(Self { db: Db::ReadOnly(db), root: dir.to_path_buf() }))
+            .map_err(|e| StoreError::Open {
+                path: dir.to_path_buf(),
+                cause: e.to_string(),
+            })?;
+        Ok(Some(Self {
+            db: Db::ReadOnly(db),
+            root: dir.to_path_buf(),
+        }))
     }
 
     fn read_txn(&self) -> Result<redb::ReadTransaction, StoreError> {
@@ -154,9 +169,11 @@ impl Store {
     pub fn get(&self, key: &Key) -> Result<Option<Stored>, StoreError> {
         let txn = self.read_txn()?;
         let table = txn.open_table(ENTRIES).map_err(db_err)?;
-        let Some(value) = table.get(key.as_slice()).map_err(db_err)? else { return Ok(None) };
-        let stored: Stored =
-            serde_json::from_slice(value.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let Some(value) = table.get(key.as_slice()).map_err(db_err)? else {
+            return Ok(None);
+        };
+        let stored: Stored = serde_json::from_slice(value.value())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let blobs_present = stored
             .blobs
             .iter()
@@ -174,15 +191,24 @@ impl Store {
         let db = self.writable()?;
         let mut stored = Vec::with_capacity(items.len());
         for (_, output) in items {
-            let blobs = output.blobs.iter().map(|b| self.write_blob(b)).collect::<Result<Vec<_>, _>>()?;
-            stored.push(Stored { record: output.record.clone(), blobs });
+            let blobs = output
+                .blobs
+                .iter()
+                .map(|b| self.write_blob(b))
+                .collect::<Result<Vec<_>, _>>()?;
+            stored.push(Stored {
+                record: output.record.clone(),
+                blobs,
+            });
         }
         let txn = db.begin_write().map_err(db_err)?;
         {
             let mut table = txn.open_table(ENTRIES).map_err(db_err)?;
             for ((key, _), entry) in items.iter().zip(&stored) {
                 let bytes = serde_json::to_vec(entry).expect("stored entries serialise");
-                table.insert(key.as_slice(), bytes.as_slice()).map_err(db_err)?;
+                table
+                    .insert(key.as_slice(), bytes.as_slice())
+                    .map_err(db_err)?;
             }
         }
         txn.commit().map_err(db_err)?;
@@ -191,7 +217,11 @@ impl Store {
 
     fn write_blob(&self, blob: &Blob) -> Result<BlobRef, StoreError> {
         let hash = blake3::hash(&blob.bytes).to_hex().to_string();
-        let r = BlobRef { ext: blob.ext.clone(), hash, len: blob.bytes.len() as u64 };
+        let r = BlobRef {
+            ext: blob.ext.clone(),
+            hash,
+            len: blob.bytes.len() as u64,
+        };
         let path = self.blob_path(&r);
         if fs::metadata(&path).is_ok_and(|m| m.len() == r.len) {
             return Ok(r);
@@ -202,7 +232,10 @@ impl Store {
 
     /// Where a blob's file is.
     pub fn blob_path(&self, blob: &BlobRef) -> PathBuf {
-        self.root.join("blobs").join(&blob.hash[..2]).join(format!("{}.{}", blob.hash, blob.ext))
+        self.root
+            .join("blobs")
+            .join(&blob.hash[..2])
+            .join(format!("{}.{}", blob.hash, blob.ext))
     }
 
     /// Reads a blob.
@@ -214,7 +247,10 @@ impl Store {
     /// blake3 of a file's contents, remembered by (path, size, mtime) so reruns do not reread it.
     pub fn file_hash(&self, path: &Path) -> Result<[u8; 32], std::io::Error> {
         let meta = fs::metadata(path)?;
-        let mtime = meta.modified()?.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let mtime = meta
+            .modified()?
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let canonical = fs::canonicalize(path)?;
         let memo_key = format!("{}\0{}\0{}", canonical.display(), meta.len(), mtime);
         if let Ok(txn) = self.read_txn()
@@ -228,7 +264,10 @@ impl Store {
         if let Ok(db) = self.writable() {
             let remember = || -> Result<(), StoreError> {
                 let txn = db.begin_write().map_err(db_err)?;
-                txn.open_table(FILES).map_err(db_err)?.insert(memo_key.as_str(), hash.as_slice()).map_err(db_err)?;
+                txn.open_table(FILES)
+                    .map_err(db_err)?
+                    .insert(memo_key.as_str(), hash.as_slice())
+                    .map_err(db_err)?;
                 txn.commit().map_err(db_err)
             };
             if let Err(e) = remember() {
@@ -242,7 +281,10 @@ impl Store {
     pub fn len(&self) -> Result<u64, StoreError> {
         use redb::ReadableTableMetadata;
         let txn = self.read_txn()?;
-        txn.open_table(ENTRIES).map_err(db_err)?.len().map_err(db_err)
+        txn.open_table(ENTRIES)
+            .map_err(db_err)?
+            .len()
+            .map_err(db_err)
     }
 
     /// Whether the store has no entries.
@@ -260,7 +302,10 @@ pub fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
 
 /// Writes a file so that readers see the old contents or the new, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    write_file_atomic(path, bytes).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })
+    write_file_atomic(path, bytes).map_err(|source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// [`write_atomic`] with a plain I/O error, for sinks.
@@ -289,7 +334,11 @@ impl AtomicFile {
         fs::create_dir_all(path.parent().expect("files are written inside a folder"))?;
         let tmp = temp_path(path);
         let file = std::io::BufWriter::new(fs::File::create(&tmp)?);
-        Ok(Self { path: path.to_path_buf(), tmp, file })
+        Ok(Self {
+            path: path.to_path_buf(),
+            tmp,
+            file,
+        })
     }
 
     /// Appends bytes.
@@ -299,7 +348,10 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames the file into place.
     pub fn commit(self) -> std::io::Result<()> {
-        let file = self.file.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+        let file = self
+            .file
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
         fs::rename(&self.tmp, &self.path)
     }
@@ -311,7 +363,10 @@ impl AtomicFile {
 pub fn temp_path(path: &Path) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
@@ -319,7 +374,9 @@ pub fn temp_path(path: &Path) -> PathBuf {
 /// run left behind (their process is gone); returns how many.
 pub fn remove_stale_temp_files(dir: &Path) -> std::io::Result<usize> {
     let mut removed = 0;
-    let Ok(entries) = fs::read_dir(dir) else { return Ok(0) };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(0);
+    };
     for entry in entries {
         let entry = entry?;
         let path = entry.path();
@@ -328,10 +385,16 @@ pub fn remove_stale_temp_files(dir: &Path) -> std::io::Result<usize> {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else { continue };
+        let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+            continue;
+        };
         let mut fields = inner.rsplitn(3, '.');
-        let (Some(_n), Some(pid), Some(_)) = (fields.next(), fields.next(), fields.next()) else { continue };
-        let Ok(pid) = pid.parse::<u32>() else { continue };
+        let (Some(_n), Some(pid), Some(_)) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
         if !process_alive(pid) {
             fs::remove_file(&path)?;
             removed += 1;
@@ -366,7 +429,10 @@ mod tests {
         for p in [&dead, &ours, &other] {
             fs::write(p, b"x").unwrap();
         }
-        assert_eq!(remove_stale_temp_files(dir.path()).unwrap(), usize::from(Path::new("/proc").is_dir()));
+        assert_eq!(
+            remove_stale_temp_files(dir.path()).unwrap(),
+            usize::from(Path::new("/proc").is_dir())
+        );
         assert!(ours.exists() && other.exists());
     }
 
@@ -374,7 +440,13 @@ mod tests {
     fn blobs_round_trip_and_a_lost_blob_makes_the_entry_absent() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let out = Output { record: serde_json::json!({"n": 1}), blobs: vec![Blob { ext: "png".into(), bytes: vec![1, 2, 3] }] };
+        let out = Output {
+            record: serde_json::json!({"n": 1}),
+            blobs: vec![Blob {
+                ext: "png".into(),
+                bytes: vec![1, 2, 3],
+            }],
+        };
         let key = [7u8; 32];
         let stored = store.put_many(&[(key, &out)]).unwrap();
         assert_eq!(store.get(&key).unwrap().as_ref(), Some(&stored[0]));
@@ -389,9 +461,18 @@ mod tests {
         let store = Store::open(&dir.path().join("s")).unwrap();
         let f = dir.path().join("clip.mp4");
         fs::write(&f, b"abc").unwrap();
-        assert_eq!(store.file_hash(&f).unwrap(), *blake3::hash(b"abc").as_bytes());
-        assert_eq!(store.file_hash(&f).unwrap(), *blake3::hash(b"abc").as_bytes());
+        assert_eq!(
+            store.file_hash(&f).unwrap(),
+            *blake3::hash(b"abc").as_bytes()
+        );
+        assert_eq!(
+            store.file_hash(&f).unwrap(),
+            *blake3::hash(b"abc").as_bytes()
+        );
         fs::write(&f, b"abcd").unwrap();
-        assert_eq!(store.file_hash(&f).unwrap(), *blake3::hash(b"abcd").as_bytes());
+        assert_eq!(
+            store.file_hash(&f).unwrap(),
+            *blake3::hash(b"abcd").as_bytes()
+        );
     }
 }

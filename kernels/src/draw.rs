@@ -20,7 +20,11 @@ pub struct Canvas {
 impl Canvas {
     /// A canvas filled with one colour.
     pub fn new(width: usize, height: usize, colour: [u8; 3]) -> Self {
-        Self { width, height, rgb: colour.repeat(width * height) }
+        Self {
+            width,
+            height,
+            rgb: colour.repeat(width * height),
+        }
     }
 
     /// Copies `rgb` (`w × h`) with its top-left corner at (x, y), clipped.
@@ -42,8 +46,14 @@ impl Canvas {
     /// A segment of the given thickness with round ends.
     pub fn line(&mut self, a: (f32, f32), b: (f32, f32), thickness: f32, colour: [u8; 3]) {
         let r = thickness / 2.0;
-        let (x0, x1) = ((a.0.min(b.0) - r).floor() as isize, (a.0.max(b.0) + r).ceil() as isize);
-        let (y0, y1) = ((a.1.min(b.1) - r).floor() as isize, (a.1.max(b.1) + r).ceil() as isize);
+        let (x0, x1) = (
+            (a.0.min(b.0) - r).floor() as isize,
+            (a.0.max(b.0) + r).ceil() as isize,
+        );
+        let (y0, y1) = (
+            (a.1.min(b.1) - r).floor() as isize,
+            (a.1.max(b.1) + r).ceil() as isize,
+        );
         for y in y0.max(0)..=y1.min(self.height as isize - 1) {
             for x in x0.max(0)..=x1.min(self.width as isize - 1) {
                 if distance_to_segment((x as f32 + 0.5, y as f32 + 0.5), a, b) <= r {
@@ -59,7 +69,14 @@ impl Canvas {
     }
 
     /// An arrow from `a` to `b` with a head a third of its length (at most `head` pixels).
-    pub fn arrow(&mut self, a: (f32, f32), b: (f32, f32), thickness: f32, head: f32, colour: [u8; 3]) {
+    pub fn arrow(
+        &mut self,
+        a: (f32, f32),
+        b: (f32, f32),
+        thickness: f32,
+        head: f32,
+        colour: [u8; 3],
+    ) {
         self.line(a, b, thickness, colour);
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         let len = dx.hypot(dy);
@@ -72,7 +89,12 @@ impl Canvas {
             // Barbs at ±30° from the shaft, pointing back.
             let (c, s) = (0.866, 0.5 * side);
             let back = (-(ux * c - uy * s), -(ux * s + uy * c));
-            self.line(b, (b.0 + back.0 * size, b.1 + back.1 * size), thickness, colour);
+            self.line(
+                b,
+                (b.0 + back.0 * size, b.1 + back.1 * size),
+                thickness,
+                colour,
+            );
         }
     }
 
@@ -113,7 +135,13 @@ mod tests {
     fn shapes_land_where_asked_and_are_clipped() {
         let mut c = Canvas::new(20, 10, [0, 0, 0]);
         c.line((2.0, 5.0), (17.0, 5.0), 2.0, [255, 0, 0]);
-        let at = |c: &Canvas, x: usize, y: usize| [c.rgb[(y * 20 + x) * 3], c.rgb[(y * 20 + x) * 3 + 1], c.rgb[(y * 20 + x) * 3 + 2]];
+        let at = |c: &Canvas, x: usize, y: usize| {
+            [
+                c.rgb[(y * 20 + x) * 3],
+                c.rgb[(y * 20 + x) * 3 + 1],
+                c.rgb[(y * 20 + x) * 3 + 2],
+            ]
+        };
         assert_eq!(at(&c, 10, 5), [255, 0, 0]);
         assert_eq!(at(&c, 10, 8), [0, 0, 0]);
         c.disc((-5.0, -5.0), 3.0, [0, 255, 0]);

@@ -6,7 +6,11 @@
 fn offset_from_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> (f32, f32) {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if len2 > 0.0 {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     (p.0 - a.0 - t * dx, p.1 - a.1 - t * dy)
 }
 
@@ -30,8 +34,14 @@ mod tests {
 
     #[test]
     fn distance_is_to_the_nearest_point_of_the_segment() {
-        assert_eq!(distance_to_segment((5.0, 3.0), (0.0, 0.0), (10.0, 0.0)), 3.0);
-        assert_eq!(distance_to_segment((13.0, 4.0), (0.0, 0.0), (10.0, 0.0)), 5.0);
+        assert_eq!(
+            distance_to_segment((5.0, 3.0), (0.0, 0.0), (10.0, 0.0)),
+            3.0
+        );
+        assert_eq!(
+            distance_to_segment((13.0, 4.0), (0.0, 0.0), (10.0, 0.0)),
+            5.0
+        );
         assert_eq!(distance_to_segment((3.0, 4.0), (0.0, 0.0), (0.0, 0.0)), 5.0);
         assert!(within_segment((13.0, 4.0), (0.0, 0.0), (10.0, 0.0), 5.0));
         assert!(!within_segment((13.0, 4.0), (0.0, 0.0), (10.0, 0.0), 4.99));

@@ -5,10 +5,10 @@
 //! twin here as the reference.
 #![forbid(missing_docs)]
 
-pub mod flow;
-pub mod geometry;
-pub mod gpu;
 pub mod crop;
 pub mod draw;
+pub mod flow;
 pub mod font;
+pub mod geometry;
+pub mod gpu;
 pub mod resize;

@@ -29,10 +29,22 @@ pub struct ImageView<'a> {
 /// When the view is inconsistent (buffer too short) or a size is zero: both
 /// are caller bugs, not data errors.
 pub fn resize_area(src: ImageView<'_>, dst_width: usize, dst_height: usize) -> Vec<u8> {
-    let ImageView { data, width, height, stride, channels } = src;
-    assert!(width > 0 && height > 0 && dst_width > 0 && dst_height > 0, "empty image");
+    let ImageView {
+        data,
+        width,
+        height,
+        stride,
+        channels,
+    } = src;
+    assert!(
+        width > 0 && height > 0 && dst_width > 0 && dst_height > 0,
+        "empty image"
+    );
     assert!(stride >= width * channels, "stride shorter than a row");
-    assert!(data.len() >= stride * (height - 1) + width * channels, "buffer shorter than the image");
+    assert!(
+        data.len() >= stride * (height - 1) + width * channels,
+        "buffer shorter than the image"
+    );
 
     let x_spans = coverage(width, dst_width);
     let y_spans = coverage(height, dst_height);
@@ -97,12 +109,20 @@ mod tests {
     use super::*;
 
     fn gray(data: &[u8], width: usize, height: usize) -> ImageView<'_> {
-        ImageView { data, width, height, stride: width, channels: 1 }
+        ImageView {
+            data,
+            width,
+            height,
+            stride: width,
+            channels: 1,
+        }
     }
 
     #[test]
     fn halving_averages_two_by_two_blocks() {
-        let src = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150];
+        let src = [
+            0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150,
+        ];
         let out = resize_area(gray(&src, 4, 4), 2, 2);
         assert_eq!(out, vec![25, 45, 105, 125]);
     }
@@ -111,7 +131,13 @@ mod tests {
     fn same_size_is_identity_and_respects_stride() {
         // 3x2 RGB image stored with a 2-byte pad per row.
         let src: Vec<u8> = (0..22).map(|v| v as u8).collect();
-        let view = ImageView { data: &src, width: 3, height: 2, stride: 11, channels: 3 };
+        let view = ImageView {
+            data: &src,
+            width: 3,
+            height: 2,
+            stride: 11,
+            channels: 3,
+        };
         let out = resize_area(view, 3, 2);
         let expected: Vec<u8> = (0..9).chain(11..20).map(|v| v as u8).collect();
         assert_eq!(out, expected);
@@ -122,7 +148,9 @@ mod tests {
         let src = vec![77u8; 7 * 5];
         assert!(resize_area(gray(&src, 7, 5), 3, 2).iter().all(|&v| v == 77));
         // A horizontal ramp keeps its mean within rounding.
-        let ramp: Vec<u8> = (0..5).flat_map(|_| (0..7).map(|x| (x * 30) as u8)).collect();
+        let ramp: Vec<u8> = (0..5)
+            .flat_map(|_| (0..7).map(|x| (x * 30) as u8))
+            .collect();
         let out = resize_area(gray(&ramp, 7, 5), 3, 2);
         let mean_in = ramp.iter().map(|&v| f64::from(v)).sum::<f64>() / ramp.len() as f64;
         let mean_out = out.iter().map(|&v| f64::from(v)).sum::<f64>() / out.len() as f64;

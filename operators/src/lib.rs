@@ -14,9 +14,9 @@ use std::sync::OnceLock;
 use maflow_engine::registry::Registry;
 
 pub mod common;
-pub mod prelude;
 pub mod frame;
 pub mod language;
+pub mod prelude;
 pub mod sinks;
 pub mod sources;
 
@@ -67,20 +67,41 @@ mod tests {
         for kind in registry().kinds() {
             assert!(!kind.doc.trim().is_empty(), "{} has no doc", kind.name);
             let example = kind.example();
-            let node = parse(&example, 0, 0).unwrap_or_else(|e| panic!("{} example: {e:?}", kind.name));
-            let built = (kind.build)(&node).unwrap_or_else(|e| panic!("{} example does not build: {e:?}", kind.name));
-            let example_keys: Vec<String> =
-                node.as_map().unwrap_or_default().iter().map(|(k, _)| k.scalar_text()).collect();
+            let node =
+                parse(&example, 0, 0).unwrap_or_else(|e| panic!("{} example: {e:?}", kind.name));
+            let built = (kind.build)(&node)
+                .unwrap_or_else(|e| panic!("{} example does not build: {e:?}", kind.name));
+            let example_keys: Vec<String> = node
+                .as_map()
+                .unwrap_or_default()
+                .iter()
+                .map(|(k, _)| k.scalar_text())
+                .collect();
             // Fields starting with `_` are derived (e.g. a digest of input files), not params.
-            for field in built.config.as_object().expect("configs are structs").keys().filter(|k| !k.starts_with('_')) {
-                assert!(example_keys.contains(field), "{}: example lacks field `{field}`", kind.name);
+            for field in built
+                .config
+                .as_object()
+                .expect("configs are structs")
+                .keys()
+                .filter(|k| !k.starts_with('_'))
+            {
+                assert!(
+                    example_keys.contains(field),
+                    "{}: example lacks field `{field}`",
+                    kind.name
+                );
             }
             match (&built.runtime, kind.section) {
                 (Runtime::Source(_), s) => assert_eq!(s, Section::Sources, "{}", kind.name),
                 (Runtime::RecordSink(_), s) => assert_eq!(s, Section::Sinks, "{}", kind.name),
                 _ => assert!(!kind.inputs.is_empty(), "{} needs inputs", kind.name),
             }
-            assert_eq!(kind.output.is_none(), kind.section == Section::Sinks, "{}", kind.name);
+            assert_eq!(
+                kind.output.is_none(),
+                kind.section == Section::Sinks,
+                "{}",
+                kind.name
+            );
         }
     }
 }

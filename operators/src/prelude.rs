@@ -7,9 +7,9 @@ pub use maflow_engine::data::{Blob, Clip, Frame, ItemError, Output, PixelFormat,
 pub use maflow_engine::diagnostic::Diagnostic;
 pub use maflow_engine::params::{Configurable, built, configurable, param_error, parse_params};
 pub use maflow_engine::registry::{
-    Built, ClipSource, FrameConsumer, FrameIn, FrameInputs, FrameProduct, FrameProductType, FrameProducer, FrameStream,
-    FrameTask, OperatorKind, Port, PortType, ProductType, RecordContext, RecordIn, RecordOperator, RecordSink, Runtime, SinkWriter,
-    SourceScan,
+    Built, ClipSource, FrameConsumer, FrameIn, FrameInputs, FrameProducer, FrameProduct,
+    FrameProductType, FrameStream, FrameTask, OperatorKind, Port, PortType, ProductType,
+    RecordContext, RecordIn, RecordOperator, RecordSink, Runtime, SinkWriter, SourceScan,
 };
 pub use maflow_engine::spec::Section;
 pub use maflow_engine::spec::tree::Node;

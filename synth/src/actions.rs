@@ -120,9 +120,21 @@ impl Performance {
         let since = (t - self.onset).max(0.0);
         let moving = t >= self.onset;
         // Repeated motions: a whole number of sine cycles starting at rest.
-        let cycle = |size: f32| if moving { size * (2.0 * PI * self.speed * since).sin() } else { 0.0 };
+        let cycle = |size: f32| {
+            if moving {
+                size * (2.0 * PI * self.speed * since).sin()
+            } else {
+                0.0
+            }
+        };
         // A down-and-back bump per cycle (0 → size → 0).
-        let bump = |size: f32| if moving { size * 0.5 * (1.0 - (2.0 * PI * self.speed * since).cos()) } else { 0.0 };
+        let bump = |size: f32| {
+            if moving {
+                size * 0.5 * (1.0 - (2.0 * PI * self.speed * since).cos())
+            } else {
+                0.0
+            }
+        };
         // One-way motions: ease from 0 to size over 1 / speed seconds.
         let reach = |size: f32| size * ease(since * self.speed);
         match self.action {
@@ -167,9 +179,14 @@ mod tests {
     fn ids_name_the_same_actions_in_the_real_label_file() {
         let labels = include_str!("../../tests/data/ma52/label_name.txt");
         for action in Action::ALL {
-            let line = labels.lines().find(|l| l.split('\t').next() == Some(&action.ma52_id().to_string())).unwrap();
+            let line = labels
+                .lines()
+                .find(|l| l.split('\t').next() == Some(&action.ma52_id().to_string()))
+                .unwrap();
             let label = line.split('\t').nth(1).unwrap().replace(' ', "_");
-            let ours = action.name().replace("touching_neck", "scratching_or_touching_neck");
+            let ours = action
+                .name()
+                .replace("touching_neck", "scratching_or_touching_neck");
             assert_eq!(label, ours, "{action:?}");
         }
     }
@@ -177,7 +194,12 @@ mod tests {
     #[test]
     fn still_before_the_onset_and_moving_after() {
         for action in Action::ALL {
-            let perf = Performance { action, amplitude: 1.0, speed: 1.5, onset: 0.5 };
+            let perf = Performance {
+                action,
+                amplitude: 1.0,
+                speed: 1.5,
+                onset: 0.5,
+            };
             let rest = perf.pose(0.0);
             assert_eq!(perf.pose(0.4), rest, "{action:?}");
             assert_ne!(perf.pose(0.7), rest, "{action:?}");

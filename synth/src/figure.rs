@@ -124,8 +124,24 @@ pub fn parts() -> [PartDef; PART_COUNT] {
         colour,
         depth,
     };
-    let head = PartDef { a: rest(HeadCenter), b: rest(HeadCenter), radius: 125.0, parent: Some(1), pivot: rest(Neck), colour: SKIN, depth: 3 };
-    let torso = PartDef { a: (540.0, 470.0), b: rest(Pelvis), radius: 150.0, parent: None, pivot: rest(Pelvis), colour: SHIRT, depth: 2 };
+    let head = PartDef {
+        a: rest(HeadCenter),
+        b: rest(HeadCenter),
+        radius: 125.0,
+        parent: Some(1),
+        pivot: rest(Neck),
+        colour: SKIN,
+        depth: 3,
+    };
+    let torso = PartDef {
+        a: (540.0, 470.0),
+        b: rest(Pelvis),
+        radius: 150.0,
+        parent: None,
+        pivot: rest(Pelvis),
+        colour: SHIRT,
+        depth: 2,
+    };
     [
         head,
         torso,
@@ -155,13 +171,22 @@ pub struct Rigid {
 
 impl Rigid {
     /// No motion.
-    pub const IDENTITY: Rigid = Rigid { angle: 0.0, t: (0.0, 0.0) };
+    pub const IDENTITY: Rigid = Rigid {
+        angle: 0.0,
+        t: (0.0, 0.0),
+    };
 
     /// A turn by `angle` about `pivot`, then a shift by `shift`.
     pub fn about(pivot: (f32, f32), angle: f32, shift: (f32, f32)) -> Rigid {
         let (s, c) = angle.sin_cos();
         let (px, py) = pivot;
-        Rigid { angle, t: (px - (c * px - s * py) + shift.0, py - (s * px + c * py) + shift.1) }
+        Rigid {
+            angle,
+            t: (
+                px - (c * px - s * py) + shift.0,
+                py - (s * px + c * py) + shift.1,
+            ),
+        }
     }
 
     /// Applies it to a point.
@@ -174,13 +199,19 @@ impl Rigid {
     pub fn inverse(&self) -> Rigid {
         let (s, c) = self.angle.sin_cos();
         let (tx, ty) = self.t;
-        Rigid { angle: -self.angle, t: (-(c * tx + s * ty), -(-s * tx + c * ty)) }
+        Rigid {
+            angle: -self.angle,
+            t: (-(c * tx + s * ty), -(-s * tx + c * ty)),
+        }
     }
 
     /// `self` after `inner`: x ↦ self(inner(x)).
     pub fn then_after(&self, inner: &Rigid) -> Rigid {
         let t = self.apply(inner.t);
-        Rigid { angle: self.angle + inner.angle, t }
+        Rigid {
+            angle: self.angle + inner.angle,
+            t,
+        }
     }
 }
 
@@ -215,7 +246,9 @@ fn noise(x: f32, y: f32, period: f32, seed: u32) -> f32 {
     let smooth = |t: f32| t * t * (3.0 - 2.0 * t);
     let (sx, sy) = (smooth(fx), smooth(fy));
     let h = |i: i32, j: i32| {
-        let mut v = (i as u32).wrapping_mul(0x9E37_79B1) ^ (j as u32).wrapping_mul(0x85EB_CA77) ^ seed.wrapping_mul(0xC2B2_AE3D);
+        let mut v = (i as u32).wrapping_mul(0x9E37_79B1)
+            ^ (j as u32).wrapping_mul(0x85EB_CA77)
+            ^ seed.wrapping_mul(0xC2B2_AE3D);
         v ^= v >> 15;
         v = v.wrapping_mul(0x2C1B_3C6D);
         v ^= v >> 12;
@@ -262,10 +295,19 @@ pub fn render(pose: &Pose, width: usize, height: usize, textured: bool) -> Rende
         first..=last
     };
     for &i in &order {
-        let (a, b, r) = (transforms[i].apply(defs[i].a), transforms[i].apply(defs[i].b), defs[i].radius);
+        let (a, b, r) = (
+            transforms[i].apply(defs[i].a),
+            transforms[i].apply(defs[i].b),
+            defs[i].radius,
+        );
         for y in span(a.1.min(b.1) - r, a.1.max(b.1) + r, height) {
             for x in span(a.0.min(b.0) - r, a.0.max(b.0) + r, width) {
-                if within_segment(((x as f32 + 0.5) * scale, (y as f32 + 0.5) * scale), a, b, r) {
+                if within_segment(
+                    ((x as f32 + 0.5) * scale, (y as f32 + 0.5) * scale),
+                    a,
+                    b,
+                    r,
+                ) {
                     owner[y * width + x] = i as u8;
                 }
             }
@@ -276,7 +318,10 @@ pub fn render(pose: &Pose, width: usize, height: usize, textured: bool) -> Rende
         rgb.reserve_exact(width * height * 3);
         for (n, &k) in owner.iter().enumerate() {
             // Rest-pose pixel coordinates of this pixel's centre.
-            let p = (((n % width) as f32 + 0.5) * scale, ((n / width) as f32 + 0.5) * scale);
+            let p = (
+                ((n % width) as f32 + 0.5) * scale,
+                ((n / width) as f32 + 0.5) * scale,
+            );
             let colour = match k as usize {
                 14 => texture(14, [225.0, 222.0, 215.0], p.0, p.1),
                 i => {
@@ -293,7 +338,13 @@ pub fn render(pose: &Pose, width: usize, height: usize, textured: bool) -> Rende
 /// Per part, the true motion from `before` to `after` of its pixels visible
 /// in `before` (`owner` of that frame): the median displacement [vx, vy]
 /// in frame pixels with y up, and the number of pixels; `None` when hidden.
-pub fn true_motion(before: &Pose, after: &Pose, owner: &[u8], width: usize, height: usize) -> [Option<[f32; 2]>; PART_COUNT] {
+pub fn true_motion(
+    before: &Pose,
+    after: &Pose,
+    owner: &[u8],
+    width: usize,
+    height: usize,
+) -> [Option<[f32; 2]>; PART_COUNT] {
     let defs = parts();
     let (t0, t1) = (world(before, &defs), world(after, &defs));
     let back: Vec<Rigid> = t0.iter().map(Rigid::inverse).collect();
@@ -335,14 +386,29 @@ pub fn skeleton(pose: &Pose, height: usize) -> Skeleton {
     let scale = height as f32 / BASE.1;
     let at = |part: usize, j: J| {
         let (x, y) = w[part].apply(rest(j));
-        Keypoint { x: x * scale, y: y * scale, score: 1.0 }
+        Keypoint {
+            x: x * scale,
+            y: y * scale,
+            score: 1.0,
+        }
     };
     let off = |part: usize, j: J, dx: f32, dy: f32| {
         let (x, y) = rest(j);
         let (x, y) = w[part].apply((x + dx, y + dy));
-        Keypoint { x: x * scale, y: y * scale, score: 1.0 }
+        Keypoint {
+            x: x * scale,
+            y: y * scale,
+            score: 1.0,
+        }
     };
-    let mut k = vec![Keypoint { x: 0.0, y: 0.0, score: 1.0 }; 33];
+    let mut k = vec![
+        Keypoint {
+            x: 0.0,
+            y: 0.0,
+            score: 1.0
+        };
+        33
+    ];
     k[0] = at(0, Nose);
     // Eyes (inner, centre, outer) and ears around the head centre; left is image right.
     for (i, dx) in [(1, 15.0), (2, 30.0), (3, 45.0)] {
@@ -368,7 +434,10 @@ pub fn skeleton(pose: &Pose, height: usize) -> Skeleton {
         k[29 + o] = off(foot, Ankle(side), 0.0, 15.0);
         k[31 + o] = at(foot, Toe(side));
     }
-    Skeleton { layout: Layout::Blazepose33, keypoints: k }
+    Skeleton {
+        layout: Layout::Blazepose33,
+        keypoints: k,
+    }
 }
 
 #[cfg(test)]
@@ -400,7 +469,10 @@ mod tests {
         let r = render(&still, w, h, true);
         let m = true_motion(&still, &moved, &r.owner, w, h);
         let head = m[0].unwrap();
-        assert!((head[0] - 0.5).abs() < 1e-4 && (head[1] - 0.25).abs() < 1e-4, "{head:?}");
+        assert!(
+            (head[0] - 0.5).abs() < 1e-4 && (head[1] - 0.25).abs() < 1e-4,
+            "{head:?}"
+        );
         // The arms hang from the torso, not the head: they stay.
         assert_eq!(m[2].unwrap(), [0.0, 0.0]);
         // The child follows its parent: turning the left upper arm moves the left hand.

@@ -28,11 +28,11 @@ use serde_json::json;
 
 use maflow_engine::data::VideoInfo;
 
-use maflow_operators::frame::align::PartsFrame;
-use maflow_operators::common::body::{PART_COUNT, PARTS};
-use maflow_operators::frame::descriptor::{DescriptorConfig, assemble};
-use maflow_operators::common::rounding::round_to;
 use actions::{Action, Performance};
+use maflow_operators::common::body::{PART_COUNT, PARTS};
+use maflow_operators::common::rounding::round_to;
+use maflow_operators::frame::align::PartsFrame;
+use maflow_operators::frame::descriptor::{DescriptorConfig, assemble};
 
 /// What to render.
 #[derive(Clone, Debug)]
@@ -97,7 +97,8 @@ impl Draw {
 pub fn generate(options: &SynthOptions) -> Result<Vec<SynthClip>, String> {
     let out = &options.out;
     for dir in ["videos", "skeletons", "truth", "descriptors"] {
-        std::fs::create_dir_all(out.join(dir)).map_err(|e| format!("cannot create {}: {e}", out.join(dir).display()))?;
+        std::fs::create_dir_all(out.join(dir))
+            .map_err(|e| format!("cannot create {}: {e}", out.join(dir).display()))?;
     }
     let width = ((1080.0 * options.scale / 2.0).round() as usize * 2).max(64);
     let height = ((1296.0 * options.scale / 2.0).round() as usize * 2).max(64);
@@ -105,12 +106,24 @@ pub fn generate(options: &SynthOptions) -> Result<Vec<SynthClip>, String> {
     let mut jobs = Vec::new();
     for (a, &action) in options.actions.iter().enumerate() {
         for k in 0..options.per_action {
-            let repeated = matches!(action, Action::Nodding | Action::ShakingHead | Action::TiltingHead | Action::Shrugging | Action::ShakingLegs | Action::Waving);
+            let repeated = matches!(
+                action,
+                Action::Nodding
+                    | Action::ShakingHead
+                    | Action::TiltingHead
+                    | Action::Shrugging
+                    | Action::ShakingLegs
+                    | Action::Waving
+            );
             // Draws happen whether or not a value is fixed, so fixing one leaves the others as they were.
             let drawn = Performance {
                 action,
                 amplitude: draw.between(0.7, 1.3),
-                speed: if repeated { draw.between(1.2, 2.0) } else { 1.0 / draw.between(0.6, 1.0) },
+                speed: if repeated {
+                    draw.between(1.2, 2.0)
+                } else {
+                    1.0 / draw.between(0.6, 1.0)
+                },
                 onset: draw.between(0.2, 0.5),
             };
             let performance = Performance {
@@ -126,26 +139,59 @@ pub fn generate(options: &SynthOptions) -> Result<Vec<SynthClip>, String> {
     }
     let clips: Vec<SynthClip> = jobs
         .par_iter()
-        .map(|(id, performance, frames)| render_clip(out, id, performance, *frames, (width, height), options.video.then_some(options.crf)))
+        .map(|(id, performance, frames)| {
+            render_clip(
+                out,
+                id,
+                performance,
+                *frames,
+                (width, height),
+                options.video.then_some(options.crf),
+            )
+        })
         .collect::<Result<_, String>>()?;
-    let list: String = clips.iter().map(|c| format!("{}.mp4 {}\n", c.id, c.performance.action.ma52_id())).collect();
-    let write = |name: &str, text: &str| std::fs::write(out.join(name), text).map_err(|e| format!("cannot write {name}: {e}"));
+    let list: String = clips
+        .iter()
+        .map(|c| format!("{}.mp4 {}\n", c.id, c.performance.action.ma52_id()))
+        .collect();
+    let write = |name: &str, text: &str| {
+        std::fs::write(out.join(name), text).map_err(|e| format!("cannot write {name}: {e}"))
+    };
     write("train_list_videos.txt", &list)?;
     write("val_list_videos.txt", "")?;
     write("test_list_videos.txt", "")?;
-    let labels: String = maflow_operators::common::taxonomy::ACTIONS.iter().enumerate().map(|(i, a)| format!("{i}\t{}\n", a.name)).collect();
+    let labels: String = maflow_operators::common::taxonomy::ACTIONS
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("{i}\t{}\n", a.name))
+        .collect();
     write("label_name.txt", &labels)?;
     Ok(clips)
 }
 
 /// Renders one clip; `crf` is the video's quality, `None` for no video.
-fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, (width, height): (usize, usize), crf: Option<u32>) -> Result<SynthClip, String> {
+fn render_clip(
+    out: &Path,
+    id: &str,
+    performance: &Performance,
+    frames: usize,
+    (width, height): (usize, usize),
+    crf: Option<u32>,
+) -> Result<SynthClip, String> {
     let mut video = match crf {
-        Some(crf) => Some(encode::Mp4Writer::create(&out.join(format!("videos/{id}.mp4")), width as u32, height as u32, FPS, crf)?),
+        Some(crf) => Some(encode::Mp4Writer::create(
+            &out.join(format!("videos/{id}.mp4")),
+            width as u32,
+            height as u32,
+            FPS,
+            crf,
+        )?),
         None => None,
     };
     let mut csv = String::from("frame,joint,x,y,score\n");
-    let mut truth: Vec<Vec<Option<[f32; 2]>>> = (0..PART_COUNT).map(|_| Vec::with_capacity(frames)).collect();
+    let mut truth: Vec<Vec<Option<[f32; 2]>>> = (0..PART_COUNT)
+        .map(|_| Vec::with_capacity(frames))
+        .collect();
     let mut energy = [0f64; PART_COUNT];
     let mut measured: Vec<PartsFrame> = Vec::with_capacity(frames);
     let mut previous: Option<(figure::Pose, Vec<u8>)> = None;
@@ -163,14 +209,24 @@ fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, (
             None => std::array::from_fn(|_| Some([0.0, 0.0])),
         };
         let centroids = centroids(&frame.owner, width, height);
-        let mut parts = PartsFrame { vector: [[0.0; 2]; PART_COUNT], coord: [[0.0; 2]; PART_COUNT], sure: [false; PART_COUNT], pixels: [0; PART_COUNT] };
+        let mut parts = PartsFrame {
+            vector: [[0.0; 2]; PART_COUNT],
+            coord: [[0.0; 2]; PART_COUNT],
+            sure: [false; PART_COUNT],
+            pixels: [0; PART_COUNT],
+        };
         for p in 0..PART_COUNT {
             if let Some([vx, vy]) = motion[p] {
                 energy[p] += f64::from(vx * vx + vy * vy);
             }
             truth[p].push(motion[p]);
             if let (Some(v), Some((c, pixels))) = (motion[p], centroids[p]) {
-                (parts.vector[p], parts.coord[p], parts.sure[p], parts.pixels[p]) = (v, c, true, pixels);
+                (
+                    parts.vector[p],
+                    parts.coord[p],
+                    parts.sure[p],
+                    parts.pixels[p],
+                ) = (v, c, true, pixels);
             }
         }
         measured.push(parts);
@@ -182,12 +238,25 @@ fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, (
     // The parts that move most: within 5% of the largest true energy (mirror-image
     // actions move both sides alike).
     let top = energy.iter().copied().fold(0.0, f64::max);
-    let dominant: Vec<&'static str> = (0..PART_COUNT).filter(|&p| energy[p] >= 0.95 * top).map(|p| PARTS[p]).collect();
+    let dominant: Vec<&'static str> = (0..PART_COUNT)
+        .filter(|&p| energy[p] >= 0.95 * top)
+        .map(|p| PARTS[p])
+        .collect();
     let round = |v: f32| round_to(f64::from(v), 4);
     let parts: serde_json::Map<String, serde_json::Value> = PARTS
         .iter()
         .zip(&truth)
-        .map(|(name, track)| (name.to_string(), json!(track.iter().map(|m| m.map(|v| v.map(round))).collect::<Vec<_>>())))
+        .map(|(name, track)| {
+            (
+                name.to_string(),
+                json!(
+                    track
+                        .iter()
+                        .map(|m| m.map(|v| v.map(round)))
+                        .collect::<Vec<_>>()
+                ),
+            )
+        })
         .collect();
     let record = json!({
         "clip": id,
@@ -200,15 +269,35 @@ fn render_clip(out: &Path, id: &str, performance: &Performance, frames: usize, (
         "vector_units": "pixels/frame, x right, y up; median over the part's visible pixels; null: hidden",
         "parts": parts,
     });
-    let write = |path: PathBuf, bytes: &[u8]| std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()));
+    let write = |path: PathBuf, bytes: &[u8]| {
+        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
     write(out.join(format!("skeletons/{id}.csv")), csv.as_bytes())?;
-    write(out.join(format!("truth/{id}.json")), (serde_json::to_string(&record).expect("JSON") + "\n").as_bytes())?;
-    let info = VideoInfo { width: width as u32, height: height as u32, fps: f64::from(FPS), declared_frames: Some(frames as u64), codec: "synth".into() };
-    let descriptor = assemble(&measured, &info, &DescriptorConfig::default()).map_err(|e| format!("{id}: {e}"))?;
+    write(
+        out.join(format!("truth/{id}.json")),
+        (serde_json::to_string(&record).expect("JSON") + "\n").as_bytes(),
+    )?;
+    let info = VideoInfo {
+        width: width as u32,
+        height: height as u32,
+        fps: f64::from(FPS),
+        declared_frames: Some(frames as u64),
+        codec: "synth".into(),
+    };
+    let descriptor = assemble(&measured, &info, &DescriptorConfig::default())
+        .map_err(|e| format!("{id}: {e}"))?;
     for blob in &descriptor.blobs {
-        write(out.join(format!("descriptors/{id}.{}", blob.ext)), &blob.bytes)?;
+        write(
+            out.join(format!("descriptors/{id}.{}", blob.ext)),
+            &blob.bytes,
+        )?;
     }
-    Ok(SynthClip { id: id.to_string(), performance: *performance, frames, dominant })
+    Ok(SynthClip {
+        id: id.to_string(),
+        performance: *performance,
+        frames,
+        dominant,
+    })
 }
 
 /// Per part: the centroid of its visible pixels (normalised, origin top-left)
@@ -217,10 +306,22 @@ fn centroids(owner: &[u8], width: usize, height: usize) -> [Option<([f32; 2], u3
     let mut sums = [(0f64, 0f64, 0u32); PART_COUNT];
     for (i, &k) in owner.iter().enumerate() {
         if let Some(s) = sums.get_mut(k as usize) {
-            *s = (s.0 + (i % width) as f64 + 0.5, s.1 + (i / width) as f64 + 0.5, s.2 + 1);
+            *s = (
+                s.0 + (i % width) as f64 + 0.5,
+                s.1 + (i / width) as f64 + 0.5,
+                s.2 + 1,
+            );
         }
     }
     sums.map(|(x, y, n)| {
-        (n >= 50).then(|| ([(x / f64::from(n) / width as f64) as f32, (y / f64::from(n) / height as f64) as f32], n))
+        (n >= 50).then(|| {
+            (
+                [
+                    (x / f64::from(n) / width as f64) as f32,
+                    (y / f64::from(n) / height as f64) as f32,
+                ],
+                n,
+            )
+        })
     })
 }

@@ -29,7 +29,12 @@ pub fn configurable(attr: TokenStream, item: TokenStream) -> TokenStream {
         "" => false,
         "default" => true,
         _ => {
-            return syn::Error::new_spanned(attr, "`#[configurable]` takes no argument but `default`").to_compile_error().into();
+            return syn::Error::new_spanned(
+                attr,
+                "`#[configurable]` takes no argument but `default`",
+            )
+            .to_compile_error()
+            .into();
         }
     };
     let mut input = parse_macro_input!(item as DeriveInput);
@@ -43,13 +48,22 @@ fn expand(input: &mut DeriveInput, with_default: bool) -> syn::Result<Tokens> {
     let name = input.ident.clone();
     let doc = doc_text(&input.attrs);
     if doc.is_empty() {
-        return Err(syn::Error::new_spanned(&input.ident, "an operator's params need a doc comment: it is the kind's documentation"));
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            "an operator's params need a doc comment: it is the kind's documentation",
+        ));
     }
     let Data::Struct(data) = &mut input.data else {
-        return Err(syn::Error::new_spanned(&input.ident, "`#[configurable]` works on structs"));
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            "`#[configurable]` works on structs",
+        ));
     };
     let Fields::Named(fields) = &mut data.fields else {
-        return Err(syn::Error::new_spanned(&input.ident, "`#[configurable]` needs named fields (or `{}`)"));
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            "`#[configurable]` needs named fields (or `{}`)",
+        ));
     };
     let mut parts = Vec::new();
     for field in fields.named.iter_mut() {
@@ -96,7 +110,10 @@ fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::
     let ty = field.ty.clone();
     let field_doc = doc_text(&field.attrs);
     if field_doc.is_empty() {
-        return Err(syn::Error::new_spanned(&ident, "every param needs a doc comment: it is the user reference"));
+        return Err(syn::Error::new_spanned(
+            &ident,
+            "every param needs a doc comment: it is the user reference",
+        ));
     }
     let default = take_attr(&mut field.attrs, "default")?;
     let example = match take_attr(&mut field.attrs, "example")? {
@@ -115,7 +132,10 @@ fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::
     // The default's value as an expression, if the field has one.
     let value = match (default, serde_default(&field.attrs)?) {
         (Some(_), Some(_)) => {
-            return Err(syn::Error::new_spanned(&ident, "give either `#[default(..)]` or `#[serde(default)]`, not both"));
+            return Err(syn::Error::new_spanned(
+                &ident,
+                "give either `#[default(..)]` or `#[serde(default)]`, not both",
+            ));
         }
         (Some(expr), None) => {
             let fn_name = format_ident!("__{}_default_{}", name, ident);
@@ -125,22 +145,32 @@ fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::
                 #[allow(non_snake_case)]
                 fn #fn_name() -> #ty { #expr }
             });
-            field.attrs.push(syn::parse_quote!(#[serde(default = #path)]));
+            field
+                .attrs
+                .push(syn::parse_quote!(#[serde(default = #path)]));
             Some(quote! { #fn_name() })
         }
         (None, Some(Some(path))) => Some(quote! { #path() }),
         (None, Some(None)) => Some(quote! { <#ty as ::core::default::Default>::default() }),
         (None, None) if with_default => {
-            return Err(syn::Error::new_spanned(&ident, "`#[configurable(default)]` needs a default for every param"));
+            return Err(syn::Error::new_spanned(
+                &ident,
+                "`#[configurable(default)]` needs a default for every param",
+            ));
         }
         (None, None) if example.is_none() => {
-            return Err(syn::Error::new_spanned(&ident, "a required param needs `#[example(\"YAML\")]`"));
+            return Err(syn::Error::new_spanned(
+                &ident,
+                "a required param needs `#[example(\"YAML\")]`",
+            ));
         }
         (None, None) => None,
     };
     let init = value.as_ref().map(|v| quote! { #ident: #v });
     let default_value = match &value {
-        Some(v) => quote! { ::core::option::Option::Some(::maflow_engine::params::to_param_value(&#v)) },
+        Some(v) => {
+            quote! { ::core::option::Option::Some(::maflow_engine::params::to_param_value(&#v)) }
+        }
         None => quote! { ::core::option::Option::None },
     };
     let key = LitStr::new(&ident.to_string(), ident.span());
@@ -152,7 +182,11 @@ fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::
     let doc = quote! {
         ::maflow_engine::params::ParamDoc { name: #key, doc: #field_doc, default: #default_value, example: #example, fields: #fields }
     };
-    Ok(Param { doc, default_fn, init })
+    Ok(Param {
+        doc,
+        default_fn,
+        init,
+    })
 }
 
 /// The doc comment's text, lines joined with `\n`, each without the one space after `///`.
@@ -163,10 +197,18 @@ fn doc_text(attrs: &[Attribute]) -> String {
             continue;
         }
         if let syn::Meta::NameValue(nv) = &attr.meta
-            && let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
         {
             let line = s.value();
-            lines.push(line.strip_prefix(' ').unwrap_or(&line).trim_end().to_string());
+            lines.push(
+                line.strip_prefix(' ')
+                    .unwrap_or(&line)
+                    .trim_end()
+                    .to_string(),
+            );
         }
     }
     lines.join("\n").trim().to_string()
@@ -174,10 +216,15 @@ fn doc_text(attrs: &[Attribute]) -> String {
 
 /// Removes `#[name(..)]` from the attributes and returns what was inside.
 fn take_attr(attrs: &mut Vec<Attribute>, name: &str) -> syn::Result<Option<Tokens>> {
-    let Some(pos) = attrs.iter().position(|a| a.path().is_ident(name)) else { return Ok(None) };
+    let Some(pos) = attrs.iter().position(|a| a.path().is_ident(name)) else {
+        return Ok(None);
+    };
     let attr = attrs.remove(pos);
     if attrs.iter().any(|a| a.path().is_ident(name)) {
-        return Err(syn::Error::new_spanned(attr, format!("`#[{name}]` given twice")));
+        return Err(syn::Error::new_spanned(
+            attr,
+            format!("`#[{name}]` given twice"),
+        ));
     }
     Ok(Some(attr.meta.require_list()?.tokens.clone()))
 }

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{RunOptions, RunScope, WorkResult};
 use super::prepare::Prepared;
 use super::records::{RecordJob, RecordResult};
 use super::stage::{Outcome, StageResult};
 use super::written::Written;
+use super::{RunOptions, RunScope, WorkResult};
 use crate::data::{ItemError, Output};
 use crate::graph::Plan;
 use crate::progress::{LINE_EVERY, Progress, Row};
@@ -145,17 +145,28 @@ impl<'a> Coordinator<'a> {
         options: &RunOptions,
     ) -> Result<Self, CoordinatorError> {
         let scope = options.scope;
-        fs::create_dir_all(out_dir).map_err(|source| CoordinatorError::Output { path: out_dir.to_path_buf(), source })?;
+        fs::create_dir_all(out_dir).map_err(|source| CoordinatorError::Output {
+            path: out_dir.to_path_buf(),
+            source,
+        })?;
         // A run killed mid-write leaves temporary files; they are never outputs.
-        let stale = crate::store::remove_stale_temp_files(out_dir)
-            .map_err(|source| CoordinatorError::Output { path: out_dir.to_path_buf(), source })?;
+        let stale = crate::store::remove_stale_temp_files(out_dir).map_err(|source| {
+            CoordinatorError::Output {
+                path: out_dir.to_path_buf(),
+                source,
+            }
+        })?;
         if stale > 0 {
             tracing::info!(stale, "removed temporary files left by an interrupted run");
         }
         let mut stats: Vec<NodeStats> = plan
             .nodes
             .iter()
-            .map(|n| NodeStats { kind: n.kind.name.into(), version: n.kind.version, ..Default::default() })
+            .map(|n| NodeStats {
+                kind: n.kind.name.into(),
+                version: n.kind.version,
+                ..Default::default()
+            })
             .collect();
         for clip in &prepared.clips {
             for (i, key) in clip.keys.iter().enumerate() {
@@ -170,23 +181,34 @@ impl<'a> Coordinator<'a> {
             if let Runtime::RecordSink(sink) = &node.runtime
                 && scope == RunScope::Everything
             {
-                let writer = sink
-                    .open(out_dir, &node.id)
-                    .map_err(|source| CoordinatorError::Output { path: out_dir.join(&node.id), source })?;
-                sinks.push(SinkState { node: i, writer, upstream: upstream_of(plan, i), failures: Vec::new() });
+                let writer =
+                    sink.open(out_dir, &node.id)
+                        .map_err(|source| CoordinatorError::Output {
+                            path: out_dir.join(&node.id),
+                            source,
+                        })?;
+                sinks.push(SinkState {
+                    node: i,
+                    writer,
+                    upstream: upstream_of(plan, i),
+                    failures: Vec::new(),
+                });
             }
         }
         let records = prepared
             .clips
             .iter()
-            .map(|clip| match scope == RunScope::FrameStages || record_nodes_needed(plan, clip).is_empty() {
-                true => Records::Done,
-                false => Records::Waiting,
+            .map(|clip| {
+                match scope == RunScope::FrameStages || record_nodes_needed(plan, clip).is_empty() {
+                    true => Records::Done,
+                    false => Records::Waiting,
+                }
             })
             .collect();
         // One row per node that computes per clip: the frame stages and, unless only those run, the record operators.
         let shown = |n: &crate::graph::PlanNode| {
-            n.stage.is_some() || (scope == RunScope::Everything && matches!(n.runtime, Runtime::Record(_)))
+            n.stage.is_some()
+                || (scope == RunScope::Everything && matches!(n.runtime, Runtime::Record(_)))
         };
         let mut progress_rows = vec![None; plan.nodes.len()];
         let mut rows = Vec::new();
@@ -194,7 +216,12 @@ impl<'a> Coordinator<'a> {
             if shown(n) {
                 progress_rows[i] = Some(rows.len());
                 let calls = matches!(n.runtime, Runtime::Record(_));
-                rows.push(Row { name: n.id.clone(), total: s.items, done: s.cached, calls });
+                rows.push(Row {
+                    name: n.id.clone(),
+                    total: s.items,
+                    done: s.cached,
+                    calls,
+                });
             }
         }
         let progress = Progress::new(rows, options.progress);
@@ -210,7 +237,14 @@ impl<'a> Coordinator<'a> {
             max_records_in_flight: max_records_in_flight.max(1),
             next_emit: 0,
             sinks,
-            written: (if scope == RunScope::Everything { Written::load(out_dir) } else { Written::default() }, Written::default()),
+            written: (
+                if scope == RunScope::Everything {
+                    Written::load(out_dir)
+                } else {
+                    Written::default()
+                },
+                Written::default(),
+            ),
             stats,
             errors: BTreeMap::new(),
             progress,
@@ -237,7 +271,12 @@ impl<'a> Coordinator<'a> {
             clips: self.prepared.clips.len(),
             cache_hits: self.stats.iter().map(|s| s.cached).sum(),
             cache_misses: self.stats.iter().map(|s| s.items - s.cached).sum(),
-            nodes: self.plan.nodes.iter().map(|n| (n.id.clone(), n.kind.name.to_string(), n.config.clone())).collect(),
+            nodes: self
+                .plan
+                .nodes
+                .iter()
+                .map(|n| (n.id.clone(), n.kind.name.to_string(), n.config.clone()))
+                .collect(),
             sources: self.prepared.notes.clone(),
         }
     }
@@ -277,11 +316,21 @@ impl<'a> Coordinator<'a> {
         }
         drop(record_jobs);
         let (stats, errors) = self.finish()?;
-        Ok((stats, errors, Lost { received, missing: outstanding }))
+        Ok((
+            stats,
+            errors,
+            Lost {
+                received,
+                missing: outstanding,
+            },
+        ))
     }
 
     /// Sends the record jobs ready now; returns how many went out.
-    fn release_records(&mut self, record_jobs: &Sender<RecordJob>) -> Result<usize, CoordinatorError> {
+    fn release_records(
+        &mut self,
+        record_jobs: &Sender<RecordJob>,
+    ) -> Result<usize, CoordinatorError> {
         let mut sent = 0;
         for job in self.dispatch_records()? {
             // Worker 0 is gone only if the dataflow died; the jobs missing at the end report that.
@@ -318,7 +367,8 @@ impl<'a> Coordinator<'a> {
         for (node, outcome, seconds) in result.outcomes {
             // The producer read the clip's frames, and every consumer that computed went over them all
             // (a consumer replayed from the store, skipped or failed counts none).
-            let over_frames = node == self.plan.stages[result.stage].producer || matches!(outcome, Outcome::Done(_));
+            let over_frames = node == self.plan.stages[result.stage].producer
+                || matches!(outcome, Outcome::Done(_));
             done.extend(self.tally(seq, node, outcome, seconds));
             let frames = if over_frames { result.frames } else { 0 };
             self.stats[node].frames += frames;
@@ -353,18 +403,31 @@ impl<'a> Coordinator<'a> {
 
     /// Counts one node's outcome for a clip and records its error; returns
     /// what to commit when it was computed.
-    fn tally(&mut self, seq: usize, node: usize, outcome: Outcome, seconds: f64) -> Option<([u8; 32], Output)> {
+    fn tally(
+        &mut self,
+        seq: usize,
+        node: usize,
+        outcome: Outcome,
+        seconds: f64,
+    ) -> Option<([u8; 32], Output)> {
         let clip = &self.prepared.clips[seq];
         let stats = &mut self.stats[node];
         stats.seconds += seconds;
         match outcome {
             Outcome::Done(wire) => {
                 stats.computed += 1;
-                return Some((clip.keys[node].expect("computed nodes have keys"), wire.into_output()));
+                return Some((
+                    clip.keys[node].expect("computed nodes have keys"),
+                    wire.into_output(),
+                ));
             }
             Outcome::Failed(cause) => {
                 stats.failed += 1;
-                let error = ItemError { clip: clip.clip.id.clone(), operator: self.plan.nodes[node].id.clone(), cause };
+                let error = ItemError {
+                    clip: clip.clip.id.clone(),
+                    operator: self.plan.nodes[node].id.clone(),
+                    cause,
+                };
                 tracing::info!(clip = %error.clip, operator = %error.operator, cause = %error.cause, "item failed");
                 self.errors.insert((seq as u64, node), error);
             }
@@ -385,7 +448,9 @@ impl<'a> Coordinator<'a> {
     fn dispatch_records(&mut self) -> Result<Vec<RecordJob>, CoordinatorError> {
         let mut jobs = Vec::new();
         while self.records_in_flight < self.max_records_in_flight {
-            let Some(seq) = self.record_queue.pop_front() else { break };
+            let Some(seq) = self.record_queue.pop_front() else {
+                break;
+            };
             let clip = &self.prepared.clips[seq];
             let needed = record_nodes_needed(self.plan, clip);
             let mut inputs = Vec::new();
@@ -405,7 +470,12 @@ impl<'a> Coordinator<'a> {
             }
             self.records[seq] = Records::Running;
             self.records_in_flight += 1;
-            jobs.push(RecordJob { seq: seq as u64, clip: clip.clip.clone(), needed, inputs });
+            jobs.push(RecordJob {
+                seq: seq as u64,
+                clip: clip.clip.clone(),
+                needed,
+                inputs,
+            });
         }
         Ok(jobs)
     }
@@ -433,21 +503,43 @@ impl<'a> Coordinator<'a> {
                 let node = &self.plan.nodes[sink.node];
                 let input = sink_input(self.store, &self.written.0, node, clip, &mut read)?;
                 if input.incomplete {
-                    let errors = self.errors.range((seq as u64, 0)..(seq as u64 + 1, 0)).filter(|((_, n), _)| sink.upstream[*n]);
+                    let errors = self
+                        .errors
+                        .range((seq as u64, 0)..(seq as u64 + 1, 0))
+                        .filter(|((_, n), _)| sink.upstream[*n]);
                     let mut errors: Vec<ItemError> = errors.map(|(_, e)| e.clone()).collect();
                     if errors.is_empty() {
-                        errors.push(ItemError { clip: clip.clip.id.clone(), operator: node.id.clone(), cause: "an input was not computed".into() });
+                        errors.push(ItemError {
+                            clip: clip.clip.id.clone(),
+                            operator: node.id.clone(),
+                            cause: "an input was not computed".into(),
+                        });
                     }
-                    sink.failures.extend(errors.into_iter().map(|error| SinkFailure { error, kept: input.kept }));
+                    sink.failures
+                        .extend(errors.into_iter().map(|error| SinkFailure {
+                            error,
+                            kept: input.kept,
+                        }));
                     self.stats[sink.node].kept += u64::from(input.kept);
                 }
-                let present: Vec<Option<Key>> = input.keys.iter().zip(&input.outputs).map(|(k, o)| o.as_ref().and(*k)).collect();
+                let present: Vec<Option<Key>> = input
+                    .keys
+                    .iter()
+                    .zip(&input.outputs)
+                    .map(|(k, o)| o.as_ref().and(*k))
+                    .collect();
                 self.written.1.insert(&node.id, &clip.clip.id, &present);
-                let records: Vec<Option<&serde_json::Value>> = input.outputs.iter().map(|o| o.as_ref().map(|o| &o.record)).collect();
-                sink.writer.write_inputs(&clip.clip, &records).map_err(|source| CoordinatorError::Output {
-                    path: self.out_dir.join(&node.id),
-                    source,
-                })?;
+                let records: Vec<Option<&serde_json::Value>> = input
+                    .outputs
+                    .iter()
+                    .map(|o| o.as_ref().map(|o| &o.record))
+                    .collect();
+                sink.writer
+                    .write_inputs(&clip.clip, &records)
+                    .map_err(|source| CoordinatorError::Output {
+                        path: self.out_dir.join(&node.id),
+                        source,
+                    })?;
                 self.stats[sink.node].written += u64::from(records[0].is_some());
             }
             for (i, node) in self.plan.nodes.iter().enumerate() {
@@ -458,7 +550,12 @@ impl<'a> Coordinator<'a> {
                 if let Some(output) = read(i)?
                     && !output.blobs.is_empty()
                 {
-                    materialise_blobs(self.store, &output, &self.out_dir.join(&node.id), &clip.clip.id)?;
+                    materialise_blobs(
+                        self.store,
+                        &output,
+                        &self.out_dir.join(&node.id),
+                        &clip.clip.id,
+                    )?;
                 }
             }
             self.next_emit += 1;
@@ -474,15 +571,28 @@ impl<'a> Coordinator<'a> {
         for mut sink in self.sinks {
             sink.writer.run_info(&run);
             // Entries that never became clips (missing or unreadable files) are failures of every sink.
-            let unlisted = self.prepared.errors.iter().map(|error| SinkFailure { error: error.clone(), kept: false });
+            let unlisted = self.prepared.errors.iter().map(|error| SinkFailure {
+                error: error.clone(),
+                kept: false,
+            });
             let failures: Vec<SinkFailure> = unlisted.chain(sink.failures).collect();
             sink.writer.failures(&failures);
-            sink.writer.finish().map_err(|source| CoordinatorError::Output { path: self.out_dir.clone(), source })?;
+            sink.writer
+                .finish()
+                .map_err(|source| CoordinatorError::Output {
+                    path: self.out_dir.clone(),
+                    source,
+                })?;
         }
         if has_sinks {
             self.written.1.save(&self.out_dir)?;
         }
-        let errors: Vec<ItemError> = self.prepared.errors.into_iter().chain(self.errors.into_values()).collect();
+        let errors: Vec<ItemError> = self
+            .prepared
+            .errors
+            .into_iter()
+            .chain(self.errors.into_values())
+            .collect();
         if self.scope == RunScope::FrameStages {
             return Ok((self.stats, errors));
         }
@@ -499,7 +609,11 @@ impl<'a> Coordinator<'a> {
 /// The clip's record-level nodes whose outputs are not in the store, in plan order.
 fn record_nodes_needed(plan: &Plan, clip: &super::prepare::ClipEntry) -> Vec<usize> {
     (0..plan.nodes.len())
-        .filter(|&i| matches!(plan.nodes[i].runtime, Runtime::Record(_)) && clip.keys[i].is_some() && !clip.cached[i])
+        .filter(|&i| {
+            matches!(plan.nodes[i].runtime, Runtime::Record(_))
+                && clip.keys[i].is_some()
+                && !clip.cached[i]
+        })
         .collect()
 }
 
@@ -525,16 +639,36 @@ fn sink_input(
     read: &mut dyn FnMut(usize) -> Result<Option<Stored>, StoreError>,
 ) -> Result<SinkInput, StoreError> {
     let keys: Vec<Option<Key>> = node.inputs.iter().map(|&j| clip.keys[j]).collect();
-    let outputs = node.inputs.iter().map(|&j| read(j)).collect::<Result<Vec<_>, _>>()?;
-    let incomplete = keys.iter().zip(&outputs).any(|(k, o)| k.is_some() && o.is_none());
+    let outputs = node
+        .inputs
+        .iter()
+        .map(|&j| read(j))
+        .collect::<Result<Vec<_>, _>>()?;
+    let incomplete = keys
+        .iter()
+        .zip(&outputs)
+        .any(|(k, o)| k.is_some() && o.is_none());
     if incomplete && let Some(earlier_keys) = earlier.get(&node.id, &clip.clip.id, keys.len()) {
-        let found = earlier_keys.iter().map(|k| k.map_or(Ok(None), |k| store.get(&k))).collect::<Result<Vec<_>, _>>()?;
+        let found = earlier_keys
+            .iter()
+            .map(|k| k.map_or(Ok(None), |k| store.get(&k)))
+            .collect::<Result<Vec<_>, _>>()?;
         let present = |o: &[Option<Stored>]| o.iter().filter(|o| o.is_some()).count();
         if present(&found) > present(&outputs) {
-            return Ok(SinkInput { keys: earlier_keys, outputs: found, incomplete, kept: true });
+            return Ok(SinkInput {
+                keys: earlier_keys,
+                outputs: found,
+                incomplete,
+                kept: true,
+            });
         }
     }
-    Ok(SinkInput { keys, outputs, incomplete, kept: false })
+    Ok(SinkInput {
+        keys,
+        outputs,
+        incomplete,
+        kept: false,
+    })
 }
 
 /// Per node: whether it feeds `sink`, directly or not.
@@ -550,15 +684,20 @@ fn upstream_of(plan: &Plan, sink: usize) -> Vec<bool> {
 }
 
 /// Copies a stored output's blobs to `<dir>/<clip>.<ext>`, unless an identical file is there.
-fn materialise_blobs(store: &Store, stored: &Stored, dir: &Path, clip: &str) -> Result<(), CoordinatorError> {
+fn materialise_blobs(
+    store: &Store,
+    stored: &Stored,
+    dir: &Path,
+    clip: &str,
+) -> Result<(), CoordinatorError> {
     for blob in &stored.blobs {
         let path = dir.join(format!("{clip}.{}", blob.ext));
         let same = fs::metadata(&path).is_ok_and(|m| m.len() == blob.len)
-            && fs::read(&path).is_ok_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == blob.hash);
+            && fs::read(&path)
+                .is_ok_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == blob.hash);
         if !same {
             write_atomic(&path, &store.read_blob(blob)?)?;
         }
     }
     Ok(())
 }
-

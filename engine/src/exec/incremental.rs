@@ -20,14 +20,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use differential_dataflow::{AsCollection, VecCollection};
 use differential_dataflow::input::{Input, InputSession};
+use differential_dataflow::{AsCollection, VecCollection};
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
-use super::{RECORD_THREADS, RunError, route};
 use super::prepare::Prepared;
 use super::records::run_record_node;
+use super::{RECORD_THREADS, RunError, route};
 use crate::data::{Clip, ItemError};
 use crate::graph::Plan;
 use crate::keys::output_key;
@@ -78,9 +78,21 @@ pub struct Shape {
 impl Shape {
     /// The shape of a plan: node ids, which are record nodes, and the edges.
     pub fn of(plan: &Plan) -> Self {
-        let nodes =
-            plan.nodes.iter().map(|n| (n.id.clone(), matches!(n.runtime, Runtime::Record(_)), n.inputs.clone())).collect();
-        Self { nodes, store: plan.spec.defaults.store.clone() }
+        let nodes = plan
+            .nodes
+            .iter()
+            .map(|n| {
+                (
+                    n.id.clone(),
+                    matches!(n.runtime, Runtime::Record(_)),
+                    n.inputs.clone(),
+                )
+            })
+            .collect();
+        Self {
+            nodes,
+            store: plan.spec.defaults.store.clone(),
+        }
     }
 }
 
@@ -105,7 +117,10 @@ impl Facts {
         }
         for entry in &prepared.clips {
             let id = entry.clip.id.clone();
-            facts.clips.insert((id.clone(), serde_json::to_string(&entry.clip).expect("clips serialise")));
+            facts.clips.insert((
+                id.clone(),
+                serde_json::to_string(&entry.clip).expect("clips serialise"),
+            ));
             for (n, node) in plan.nodes.iter().enumerate() {
                 let frame_level = !node.runtime.is_record_level();
                 if let Some(key) = entry.keys[n]
@@ -133,7 +148,10 @@ struct Shared {
 }
 
 impl Shared {
-    fn tally<R>(&self, f: impl FnOnce(&mut (BTreeMap<usize, NodeChanges>, Vec<ItemError>)) -> R) -> R {
+    fn tally<R>(
+        &self,
+        f: impl FnOnce(&mut (BTreeMap<usize, NodeChanges>, Vec<ItemError>)) -> R,
+    ) -> R {
         f(&mut self.tally.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
@@ -141,26 +159,49 @@ impl Shared {
     /// computed (or found in the store) and remembered; a retraction takes the
     /// outcome remembered at its insertion, so it replays no call and retracts
     /// exactly what was added.
-    fn outcome(&self, node: usize, clip: &str, record: &str, key: &Key, inputs: &[Key], diff: isize) -> Outcome {
+    fn outcome(
+        &self,
+        node: usize,
+        clip: &str,
+        record: &str,
+        key: &Key,
+        inputs: &[Key],
+        diff: isize,
+    ) -> Outcome {
         let memo_key = (node, clip.to_string(), *key);
         if diff > 0 {
             let outcome = self.compute(node, record, key, inputs);
-            self.memo.lock().unwrap_or_else(PoisonError::into_inner).insert(memo_key, outcome.clone());
+            self.memo
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(memo_key, outcome.clone());
             return outcome;
         }
-        let remembered = self.memo.lock().unwrap_or_else(PoisonError::into_inner).remove(&memo_key);
+        let remembered = self
+            .memo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&memo_key);
         // A revision starts only when the last one is done, so its insertions are remembered.
         remembered.unwrap_or_else(|| self.compute(node, record, key, inputs))
     }
 
     /// The output of `node` for a clip under `key`: from the store, or computed from its inputs' stored records and stored.
     fn compute(&self, node: usize, clip: &str, key: &Key, inputs: &[Key]) -> Outcome {
-        let plan = self.plan.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let plan = self
+            .plan
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let clip: Clip = serde_json::from_str(clip).expect("clips are JSON we wrote");
         let fail = |cause: String| {
             self.tally(|(nodes, errors)| {
                 nodes.entry(node).or_default().failed += 1;
-                errors.push(ItemError { clip: clip.id.clone(), operator: plan.nodes[node].id.clone(), cause: cause.clone() });
+                errors.push(ItemError {
+                    clip: clip.id.clone(),
+                    operator: plan.nodes[node].id.clone(),
+                    cause: cause.clone(),
+                });
             });
             Err(cause)
         };
@@ -180,10 +221,21 @@ impl Shared {
                 Err(e) => return fail(format!("store: {e}")),
             }
         }
-        let Runtime::Record(op) = &plan.nodes[node].runtime else { unreachable!("the graph computes record nodes only") };
-        let (result, _, calls) = run_record_node(op.as_ref(), &clip, &records.iter().collect::<Vec<_>>(), &self.cache_dir);
+        let Runtime::Record(op) = &plan.nodes[node].runtime else {
+            unreachable!("the graph computes record nodes only")
+        };
+        let (result, _, calls) = run_record_node(
+            op.as_ref(),
+            &clip,
+            &records.iter().collect::<Vec<_>>(),
+            &self.cache_dir,
+        );
         self.tally(|(nodes, _)| nodes.entry(node).or_default().calls.add(&calls));
-        match result.and_then(|output| self.store.put_many(&[(*key, &output)]).map_err(|e| format!("store: {e}"))) {
+        match result.and_then(|output| {
+            self.store
+                .put_many(&[(*key, &output)])
+                .map_err(|e| format!("store: {e}"))
+        }) {
             Ok(stored) => {
                 self.tally(|(nodes, _)| nodes.entry(node).or_default().computed += 1);
                 Ok(stored[0].digest())
@@ -227,7 +279,10 @@ fn build(worker: &mut Worker, plan: &Plan, shared: &Arc<Shared>) -> (Inputs, Pro
             }
             let input = |j: usize| match done.get(&j) {
                 Some(outputs) => outputs.clone(),
-                None => frames.clone().filter(move |(_, (m, _))| *m as usize == j).map(|(clip, (_, key))| (clip, key)),
+                None => frames
+                    .clone()
+                    .filter(move |(_, (m, _))| *m as usize == j)
+                    .map(|(clip, (_, key))| (clip, key)),
             };
             let mut joined = input(node.inputs[0]).map(|(clip, key)| (clip, vec![key]));
             for &j in &node.inputs[1..] {
@@ -236,7 +291,10 @@ fn build(worker: &mut Worker, plan: &Plan, shared: &Arc<Shared>) -> (Inputs, Pro
                     (clip, keys)
                 });
             }
-            let fingerprint = configs.clone().filter(move |(m, _)| *m as usize == n).map(|(_, fp)| ((), fp));
+            let fingerprint = configs
+                .clone()
+                .filter(move |(m, _)| *m as usize == n)
+                .map(|(_, fp)| ((), fp));
             // Consolidated, so an update that cancels within a revision never reaches the pool.
             let keyed = joined
                 .map(|(clip, keys)| ((), (clip, keys)))
@@ -272,9 +330,19 @@ fn build(worker: &mut Worker, plan: &Plan, shared: &Arc<Shared>) -> (Inputs, Pro
                     })
                 })
                 .probe_with(&probe);
-            done.insert(n, outcomes.flat_map(|(clip, (key, outcome))| outcome.ok().map(|_| (clip, key))));
+            done.insert(
+                n,
+                outcomes.flat_map(|(clip, (key, outcome))| outcome.ok().map(|_| (clip, key))),
+            );
         }
-        (Inputs { clips: clips_in, frames: frames_in, configs: configs_in }, probe)
+        (
+            Inputs {
+                clips: clips_in,
+                frames: frames_in,
+                configs: configs_in,
+            },
+            probe,
+        )
     })
 }
 
@@ -293,10 +361,18 @@ impl Revisions<'_> {
     /// must already be in the store) and returns what changed.
     pub fn apply(&mut self, plan: Arc<Plan>, prepared: &Prepared) -> Changes {
         let facts = Facts::of(&plan, prepared);
-        *self.shared.plan.write().unwrap_or_else(PoisonError::into_inner) = plan.clone();
+        *self
+            .shared
+            .plan
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = plan.clone();
         update(&mut self.inputs.clips, &self.facts.clips, &facts.clips);
         update(&mut self.inputs.frames, &self.facts.frames, &facts.frames);
-        update(&mut self.inputs.configs, &self.facts.configs, &facts.configs);
+        update(
+            &mut self.inputs.configs,
+            &self.facts.configs,
+            &facts.configs,
+        );
         self.facts = facts;
         self.epoch += 1;
         self.inputs.advance(self.epoch);
@@ -332,17 +408,32 @@ fn update<D: differential_dataflow::ExchangeData + Ord + Clone>(
 /// Runs the record-level graph of `plan`'s shape on `workers` threads;
 /// `drive` runs on worker 0 and applies revisions until it returns. The
 /// other workers compute their share of every revision.
-pub fn run_incremental<R, D>(plan: Arc<Plan>, workers: usize, store: Arc<Store>, drive: D) -> Result<R, RunError>
+pub fn run_incremental<R, D>(
+    plan: Arc<Plan>,
+    workers: usize,
+    store: Arc<Store>,
+    drive: D,
+) -> Result<R, RunError>
 where
     R: Send + 'static,
     D: FnOnce(&mut Revisions<'_>) -> R + Send + 'static,
 {
     let cache_dir = plan.spec.defaults.store.join("requests");
-    let shared = Arc::new(Shared { plan: RwLock::new(plan), store, cache_dir, tally: Mutex::default(), memo: Mutex::default() });
+    let shared = Arc::new(Shared {
+        plan: RwLock::new(plan),
+        store,
+        cache_dir,
+        tally: Mutex::default(),
+        memo: Mutex::default(),
+    });
     let drive = Mutex::new(Some(drive));
     let config = timely::Config::process(workers.max(1));
     let guards = timely::execute(config, move |worker| {
-        let plan = shared.plan.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let plan = shared
+            .plan
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let (inputs, probe) = build(worker, &plan, &shared);
         let drive = match worker.index() {
             0 => drive.lock().unwrap_or_else(PoisonError::into_inner).take(),
@@ -353,8 +444,14 @@ where
         let result = match drive {
             Some(drive) => {
                 let facts = Facts::default();
-                let mut revisions =
-                    Revisions { worker: &mut *worker, inputs, probe: probe.clone(), shared: shared.clone(), facts, epoch: 0 };
+                let mut revisions = Revisions {
+                    worker: &mut *worker,
+                    inputs,
+                    probe: probe.clone(),
+                    shared: shared.clone(),
+                    facts,
+                    epoch: 0,
+                };
                 Some(drive(&mut revisions))
             }
             None => {

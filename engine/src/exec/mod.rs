@@ -28,11 +28,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::{InputHandle, ProbeHandle};
-use timely::worker::Worker;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::{Concat, Input, Probe};
+use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::worker::Worker;
 
 pub use coordinator::{CoordinatorError, NodeStats};
 pub use incremental::{Changes, NodeChanges, Revisions, Shape, run_incremental};
@@ -70,13 +70,20 @@ pub enum Topology {
 
 impl Topology {
     fn is_coordinator(&self) -> bool {
-        matches!(self, Topology::Local { .. } | Topology::Cluster { process: 0, .. })
+        matches!(
+            self,
+            Topology::Local { .. } | Topology::Cluster { process: 0, .. }
+        )
     }
 
     fn timely_config(&self) -> timely::Config {
         let communication = match self {
             Topology::Local { workers } => timely::CommunicationConfig::Process(*workers),
-            Topology::Cluster { workers, process, hosts } => timely::CommunicationConfig::Cluster {
+            Topology::Cluster {
+                workers,
+                process,
+                hosts,
+            } => timely::CommunicationConfig::Cluster {
                 threads: *workers,
                 process: *process,
                 addresses: hosts.clone(),
@@ -84,7 +91,10 @@ impl Topology {
                 zerocopy: false,
             },
         };
-        timely::Config { communication, worker: timely::WorkerConfig::default() }
+        timely::Config {
+            communication,
+            worker: timely::WorkerConfig::default(),
+        }
     }
 
     fn describe(&self) -> (usize, usize) {
@@ -172,9 +182,15 @@ pub fn run(plan: Arc<Plan>, options: &RunOptions) -> Result<Option<RunSummary>, 
 /// worker 0 of process 0 feeds it ([`feed`]); process 0's main thread
 /// coordinates ([`Coordinator::drive`]): it releases record jobs and takes
 /// every result.
-pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) -> Result<Option<RunSummary>, RunError> {
+pub fn run_with(
+    plan: Arc<Plan>,
+    options: &RunOptions,
+    store: Option<&Store>,
+) -> Result<Option<RunSummary>, RunError> {
     let started = Instant::now();
-    let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let started_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let coordinator_side = options.topology.is_coordinator();
     let (prepared, jobs) = match store {
         Some(store) if coordinator_side => {
@@ -197,14 +213,27 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
         results: Mutex::new(coordinator_side.then_some(tx)),
         record_jobs: Mutex::new(coordinator_side.then_some(record_rx)),
     };
-    let shared = Arc::new((plan.clone(), worker_zero, threads_per_worker(&plan, &options.topology)));
+    let shared = Arc::new((
+        plan.clone(),
+        worker_zero,
+        threads_per_worker(&plan, &options.topology),
+    ));
     let guards = timely::execute(options.topology.timely_config(), move |worker| {
         let (plan, worker_zero, threads) = &*shared;
         let index = worker.index();
-        let results_out = if index == 0 { worker_zero.results.lock().expect("not poisoned").take() } else { None };
+        let results_out = if index == 0 {
+            worker_zero.results.lock().expect("not poisoned").take()
+        } else {
+            None
+        };
         let mut inputs = build_dataflow(worker, plan, *threads, results_out);
         if index == 0 {
-            let jobs = worker_zero.jobs.lock().expect("not poisoned").take().unwrap_or_default();
+            let jobs = worker_zero
+                .jobs
+                .lock()
+                .expect("not poisoned")
+                .take()
+                .unwrap_or_default();
             let record_jobs = worker_zero.record_jobs.lock().expect("not poisoned").take();
             feed(worker, &mut inputs, jobs, record_jobs);
         }
@@ -223,8 +252,16 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
             let notes = prepared.notes.clone();
             let (workers, processes) = options.topology.describe();
             let max_records = RECORD_THREADS * workers * processes * 2;
-            let coordinator = Coordinator::new(&plan, store, &out_dir, prepared, jobs_per_clip, max_records, options)?
-                .started(started, started_unix);
+            let coordinator = Coordinator::new(
+                &plan,
+                store,
+                &out_dir,
+                prepared,
+                jobs_per_clip,
+                max_records,
+                options,
+            )?
+            .started(started, started_unix);
             let (stats, errors, lost) = coordinator.drive(&rx, record_tx, job_count)?;
             if lost.missing > 0 {
                 return Err(RunError::Dataflow(format!(
@@ -233,12 +270,28 @@ pub fn run_with(plan: Arc<Plan>, options: &RunOptions, store: Option<&Store>) ->
                     lost.received + lost.missing
                 )));
             }
-            let stats: Vec<(String, NodeStats)> = plan.nodes.iter().map(|n| n.id.clone()).zip(stats).collect();
+            let stats: Vec<(String, NodeStats)> =
+                plan.nodes.iter().map(|n| n.id.clone()).zip(stats).collect();
             if options.scope == RunScope::Everything {
-                let timing = RunTiming { started, started_unix };
-                write_run_json(&plan, (clips, &notes), options, &out_dir, &stats, &errors, timing)?;
+                let timing = RunTiming {
+                    started,
+                    started_unix,
+                };
+                write_run_json(
+                    &plan,
+                    (clips, &notes),
+                    options,
+                    &out_dir,
+                    &stats,
+                    &errors,
+                    timing,
+                )?;
             }
-            Some(RunSummary { errors, stats, out_dir })
+            Some(RunSummary {
+                errors,
+                stats,
+                out_dir,
+            })
         }
         _ => None,
     };
@@ -298,14 +351,22 @@ fn build_dataflow(
             .expect("a thread pool starts"),
     );
     let (probe, stage_probe) = worker.dataflow::<u64, _, _>(|scope| {
-        let jobs = scope.input_from(&mut stage_input).container::<Vec<StageJob>>();
+        let jobs = scope
+            .input_from(&mut stage_input)
+            .container::<Vec<StageJob>>();
         let stage_plan = plan.clone();
         // Stage jobs go round-robin by clip position: balanced in count
         // whatever the ids; a clip's stages all run on one worker.
-        let results = pooled_map(jobs, "frame-stage", 1, |job: &StageJob| job.seq, move |job| {
-            stage_pool.install(|| WorkResult::Stage(run_stage(&stage_plan, job)))
-        });
-        let record_jobs = scope.input_from(&mut record_input).container::<Vec<RecordJob>>();
+        let results = pooled_map(
+            jobs,
+            "frame-stage",
+            1,
+            |job: &StageJob| job.seq,
+            move |job| stage_pool.install(|| WorkResult::Stage(run_stage(&stage_plan, job))),
+        );
+        let record_jobs = scope
+            .input_from(&mut record_input)
+            .container::<Vec<RecordJob>>();
         let record_plan = plan.clone();
         let record_results = pooled_map(
             record_jobs,
@@ -319,18 +380,27 @@ fn build_dataflow(
         // joint frontier would stall the stage feed.
         let (stage_probe, results) = results.probe();
         let (probe, results) = results.concat(record_results).probe();
-        results.sink(Exchange::new(|_: &WorkResult| 0), "coordinator", move |(input, _)| {
-            input.for_each(|_, data| {
-                for result in data.drain(..) {
-                    if let Some(tx) = &results_out {
-                        let _ = tx.send(result);
+        results.sink(
+            Exchange::new(|_: &WorkResult| 0),
+            "coordinator",
+            move |(input, _)| {
+                input.for_each(|_, data| {
+                    for result in data.drain(..) {
+                        if let Some(tx) = &results_out {
+                            let _ = tx.send(result);
+                        }
                     }
-                }
-            });
-        });
+                });
+            },
+        );
         (probe, stage_probe)
     });
-    DataflowInputs { stage_jobs: Some(stage_input), record_jobs: Some(record_input), stage_probe, probe }
+    DataflowInputs {
+        stage_jobs: Some(stage_input),
+        record_jobs: Some(record_input),
+        stage_probe,
+        probe,
+    }
 }
 
 /// Worker 0's loop: sends the stage jobs epoch by epoch, with a bounded
@@ -353,7 +423,10 @@ fn feed(
             };
             let epoch = (*n / batch) as u64;
             if epoch > *handle.time() {
-                if inputs.stage_probe.less_than(&epoch.saturating_sub(EPOCHS_IN_FLIGHT)) {
+                if inputs
+                    .stage_probe
+                    .less_than(&epoch.saturating_sub(EPOCHS_IN_FLIGHT))
+                {
                     break;
                 }
                 handle.advance_to(epoch);
@@ -361,7 +434,9 @@ fn feed(
             handle.send(jobs.next().expect("peeked").1);
         }
         if inputs.record_jobs.is_some() {
-            let rx = record_jobs.as_ref().expect("worker 0 of the coordinator holds the record feed");
+            let rx = record_jobs
+                .as_ref()
+                .expect("worker 0 of the coordinator holds the record feed");
             feed_record_jobs(&mut inputs.record_jobs, rx);
         }
         if inputs.stage_jobs.is_none() && inputs.record_jobs.is_none() {
@@ -408,7 +483,11 @@ pub(super) fn route(id: &str) -> u64 {
 /// One job per (clip, stage) with at least one stage output missing from the
 /// store. A cached consumer that feeds a missing one replays its stored record
 /// when it can, and is computed again otherwise.
-fn stage_jobs(plan: &Plan, prepared: &Prepared, store: &Store) -> Result<Vec<StageJob>, StoreError> {
+fn stage_jobs(
+    plan: &Plan,
+    prepared: &Prepared,
+    store: &Store,
+) -> Result<Vec<StageJob>, StoreError> {
     let mut jobs = Vec::new();
     for clip in &prepared.clips {
         for (s, stage) in plan.stages.iter().enumerate() {
@@ -427,12 +506,18 @@ fn stage_jobs(plan: &Plan, prepared: &Prepared, store: &Store) -> Result<Vec<Sta
             let mut computing: Vec<usize> = needed.clone();
             let (mut feeders, mut replay) = (Vec::new(), Vec::new());
             for &node in stage.consumers.iter().rev() {
-                let feeds = computing.iter().any(|&r| plan.nodes[r].inputs.contains(&node));
+                let feeds = computing
+                    .iter()
+                    .any(|&r| plan.nodes[r].inputs.contains(&node));
                 if !clip.cached[node] || !feeds {
                     continue;
                 }
                 let replays = matches!(&plan.nodes[node].runtime, Runtime::FrameConsumer(c) if c.can_replay());
-                let stored = if replays { store.get(&clip.keys[node].expect("stage nodes have keys"))? } else { None };
+                let stored = if replays {
+                    store.get(&clip.keys[node].expect("stage nodes have keys"))?
+                } else {
+                    None
+                };
                 match stored {
                     Some(stored) => {
                         let output = crate::data::Output::record(stored.record);
@@ -444,7 +529,14 @@ fn stage_jobs(plan: &Plan, prepared: &Prepared, store: &Store) -> Result<Vec<Sta
                     }
                 }
             }
-            jobs.push(StageJob { seq: clip.seq, stage: s, clip: clip.clip.clone(), needed, feeders, replay });
+            jobs.push(StageJob {
+                seq: clip.seq,
+                stage: s,
+                clip: clip.clip.clone(),
+                needed,
+                feeders,
+                replay,
+            });
         }
     }
     Ok(jobs)
@@ -475,7 +567,8 @@ fn write_run_json(
             if c.answered > 0 {
                 // What one answered call and one computed clip cost in prompt tokens (a caption, a clip's 14).
                 value["calls"]["prompt_tokens_per_call"] = (c.prompt_tokens / c.answered).into();
-                value["calls"]["mean_answer_s"] = (c.answer_ms as f64 / c.answered as f64 / 1000.0).into();
+                value["calls"]["mean_answer_s"] =
+                    (c.answer_ms as f64 / c.answered as f64 / 1000.0).into();
             }
             if c.answered > 0 && s.computed > 0 {
                 value["calls"]["prompt_tokens_per_clip"] = (c.prompt_tokens / s.computed).into();
@@ -502,7 +595,11 @@ fn write_run_json(
     });
     let mut run = run;
     if !notes.is_empty() {
-        run["sources"] = notes.iter().cloned().collect::<serde_json::Map<_, _>>().into();
+        run["sources"] = notes
+            .iter()
+            .cloned()
+            .collect::<serde_json::Map<_, _>>()
+            .into();
     }
     let text = serde_json::to_string_pretty(&run).expect("run.json serialises") + "\n";
     write_atomic(&out_dir.join("run.json"), text.as_bytes())
@@ -525,21 +622,32 @@ pub struct PlanCounts {
 pub fn plan_counts(plan: &Plan) -> Result<PlanReport, StoreError> {
     let store = Store::open_read_only(&plan.spec.defaults.store)?;
     let prepared = prepare(plan, store.as_ref())?;
-    let counts = plan
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, node)| !matches!(node.runtime, Runtime::RecordSink(_)))
-        .map(|(i, node)| {
-            let (items, cached) = prepared.clips.iter().fold((0, 0), |(n, c), clip| match clip.keys[i] {
-                Some(_) => (n + 1, c + u64::from(clip.cached[i])),
-                None => (n, c),
-            });
-            PlanCounts { id: node.id.clone(), items, cached, to_run: items - cached }
-        })
-        .collect();
+    let counts =
+        plan.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| !matches!(node.runtime, Runtime::RecordSink(_)))
+            .map(|(i, node)| {
+                let (items, cached) = prepared.clips.iter().fold((0, 0), |(n, c), clip| match clip
+                    .keys[i]
+                {
+                    Some(_) => (n + 1, c + u64::from(clip.cached[i])),
+                    None => (n, c),
+                });
+                PlanCounts {
+                    id: node.id.clone(),
+                    items,
+                    cached,
+                    to_run: items - cached,
+                }
+            })
+            .collect();
     Ok((counts, prepared.errors, prepared.notes))
 }
 
 /// Counts per computing node, listing errors, and per source its notes.
-pub type PlanReport = (Vec<PlanCounts>, Vec<ItemError>, Vec<(String, serde_json::Value)>);
+pub type PlanReport = (
+    Vec<PlanCounts>,
+    Vec<ItemError>,
+    Vec<(String, serde_json::Value)>,
+);

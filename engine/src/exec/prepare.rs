@@ -43,16 +43,24 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreErro
     let mut prepared = Prepared::default();
     for source in plan.sources() {
         let node = &plan.nodes[source];
-        let Runtime::Source(runtime) = &node.runtime else { unreachable!("sources() yields sources") };
+        let Runtime::Source(runtime) = &node.runtime else {
+            unreachable!("sources() yields sources")
+        };
         let scan = match runtime.scan(&node.id) {
             Ok(scan) => scan,
             Err(cause) => {
-                prepared.errors.push(ItemError { clip: format!("<{}>", node.id), operator: node.id.clone(), cause });
+                prepared.errors.push(ItemError {
+                    clip: format!("<{}>", node.id),
+                    operator: node.id.clone(),
+                    cause,
+                });
                 continue;
             }
         };
         prepared.errors.extend(scan.errors);
-        prepared.notes.extend(scan.notes.map(|n| (node.id.clone(), n)));
+        prepared
+            .notes
+            .extend(scan.notes.map(|n| (node.id.clone(), n)));
         let mut seen = std::collections::HashSet::new();
         let mut clips = Vec::new();
         for clip in scan.clips {
@@ -60,13 +68,18 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreErro
                 prepared.errors.push(ItemError {
                     clip: clip.id.clone(),
                     operator: node.id.clone(),
-                    cause: "clip id is not a plain file name (letters, digits, `_`, `-`, `.`); skipped".into(),
+                    cause:
+                        "clip id is not a plain file name (letters, digits, `_`, `-`, `.`); skipped"
+                            .into(),
                 });
             } else if !seen.insert(clip.id.clone()) {
                 prepared.errors.push(ItemError {
                     clip: clip.id.clone(),
                     operator: node.id.clone(),
-                    cause: format!("duplicate clip id; the second file {} is skipped", clip.path.display()),
+                    cause: format!(
+                        "duplicate clip id; the second file {} is skipped",
+                        clip.path.display()
+                    ),
                 });
             } else {
                 clips.push(clip);
@@ -78,7 +91,9 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreErro
                 Ok(h) => h,
                 // A source that lists clips without their files (their records
                 // are read from elsewhere) keys them by their record alone.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => *blake3::hash(b"maflow: no file").as_bytes(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    *blake3::hash(b"maflow: no file").as_bytes()
+                }
                 Err(e) => {
                     prepared.errors.push(ItemError {
                         clip: clip.id.clone(),
@@ -91,7 +106,10 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreErro
             let mut keys: Vec<Option<Key>> = vec![None; plan.nodes.len()];
             keys[source] = Some(clip_key(&clip, &content));
             for (i, n) in plan.nodes.iter().enumerate() {
-                if i == source || plan.source_of(i) != source || matches!(n.runtime, Runtime::RecordSink(_)) {
+                if i == source
+                    || plan.source_of(i) != source
+                    || matches!(n.runtime, Runtime::RecordSink(_))
+                {
                     continue;
                 }
                 let inputs: Option<Vec<Key>> = n.inputs.iter().map(|&j| keys[j]).collect();
@@ -105,7 +123,13 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreErro
                 None => vec![false; keys.len()],
             };
             let seq = prepared.clips.len() as u64;
-            prepared.clips.push(ClipEntry { seq, source, clip, keys, cached });
+            prepared.clips.push(ClipEntry {
+                seq,
+                source,
+                clip,
+                keys,
+                cached,
+            });
         }
     }
     Ok(prepared)
@@ -117,13 +141,18 @@ fn hash_files(clips: &[Clip], store: Option<&Store>) -> Vec<std::io::Result<[u8;
         Some(store) => store.file_hash(path),
         None => hash_file(path),
     };
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
     let chunk = clips.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = clips
             .chunks(chunk)
             .map(|part| s.spawn(move || part.iter().map(|c| hash_one(&c.path)).collect::<Vec<_>>()))
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("hashing threads do not panic")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("hashing threads do not panic"))
+            .collect()
     })
 }

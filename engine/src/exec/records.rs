@@ -48,8 +48,11 @@ pub fn run_records(plan: &Plan, job: RecordJob, cache_dir: &Path) -> RecordResul
         let Runtime::Record(op) = &plan.nodes[node].runtime else {
             unreachable!("record jobs list record nodes only")
         };
-        let inputs: Option<Vec<&serde_json::Value>> =
-            plan.nodes[node].inputs.iter().map(|&j| records[j].as_ref()).collect();
+        let inputs: Option<Vec<&serde_json::Value>> = plan.nodes[node]
+            .inputs
+            .iter()
+            .map(|&j| records[j].as_ref())
+            .collect();
         let Some(inputs) = inputs else {
             outcomes.push((node, Outcome::Skipped, 0.0, CallCounts::default()));
             continue;
@@ -65,7 +68,10 @@ pub fn run_records(plan: &Plan, job: RecordJob, cache_dir: &Path) -> RecordResul
         };
         outcomes.push((node, outcome, seconds, calls));
     }
-    RecordResult { seq: job.seq, outcomes }
+    RecordResult {
+        seq: job.seq,
+        outcomes,
+    }
 }
 
 /// Runs one record operator on one clip: its result, the seconds it took and
@@ -76,11 +82,16 @@ pub(super) fn run_record_node(
     inputs: &[&serde_json::Value],
     cache_dir: &Path,
 ) -> (Result<Output, String>, f64, CallCounts) {
-    let mut ctx = RecordContext { cache_dir, calls: CallCounts::default() };
+    let mut ctx = RecordContext {
+        cache_dir,
+        calls: CallCounts::default(),
+    };
     let t = Instant::now();
     // A panicking operator is a bug, but it must not take the run down with it.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.run(clip, inputs, &mut ctx)))
-        .unwrap_or_else(|panic| Err(format!("internal error: {}", panic_message(&panic))));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        op.run(clip, inputs, &mut ctx)
+    }))
+    .unwrap_or_else(|panic| Err(format!("internal error: {}", panic_message(&panic))));
     (result, t.elapsed().as_secs_f64(), ctx.calls)
 }
 

@@ -42,12 +42,18 @@ pub struct WireOutput {
 impl WireOutput {
     /// An output as it crosses processes.
     pub fn from_output(o: Output) -> Self {
-        Self { record: o.record.to_string(), blobs: o.blobs }
+        Self {
+            record: o.record.to_string(),
+            blobs: o.blobs,
+        }
     }
 
     /// Back to an [`Output`].
     pub fn into_output(self) -> Output {
-        Output { record: serde_json::from_str(&self.record).expect("records are JSON we wrote"), blobs: self.blobs }
+        Output {
+            record: serde_json::from_str(&self.record).expect("records are JSON we wrote"),
+            blobs: self.blobs,
+        }
     }
 }
 
@@ -95,7 +101,12 @@ struct ConsumerRun {
 /// Runs a stage job.
 pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
     let stage = &plan.stages[job.stage];
-    let mut result = StageResult { seq: job.seq, stage: job.stage, outcomes: Vec::new(), frames: 0 };
+    let mut result = StageResult {
+        seq: job.seq,
+        stage: job.stage,
+        outcomes: Vec::new(),
+        frames: 0,
+    };
     let Runtime::FrameProducer(producer) = &plan.nodes[stage.producer].runtime else {
         unreachable!("a stage starts at a frame producer")
     };
@@ -107,7 +118,9 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
         .filter(|c| job.needed.contains(c) || job.feeders.contains(c) || replayed.contains(c))
         .collect();
     let fail_all = |result: &mut StageResult, cause: String, producer_seconds: f64| {
-        result.outcomes.push((stage.producer, Outcome::Failed(cause), producer_seconds));
+        result
+            .outcomes
+            .push((stage.producer, Outcome::Failed(cause), producer_seconds));
         for &c in running.iter().filter(|&&c| job.needed.contains(&c)) {
             result.outcomes.push((c, Outcome::Skipped, 0.0));
         }
@@ -146,9 +159,11 @@ pub fn run_stage(plan: &Plan, job: StageJob) -> StageResult {
     let produced = stream.finish();
     producer_seconds += t.elapsed().as_secs_f64();
     match produced {
-        Ok(out) if job.needed.contains(&stage.producer) => {
-            result.outcomes.push((stage.producer, Outcome::Done(WireOutput::from_output(out)), producer_seconds))
-        }
+        Ok(out) if job.needed.contains(&stage.producer) => result.outcomes.push((
+            stage.producer,
+            Outcome::Done(WireOutput::from_output(out)),
+            producer_seconds,
+        )),
         Ok(_) => {}
         Err(cause) => {
             fail_all(&mut result, cause, producer_seconds);
@@ -176,7 +191,13 @@ fn start_consumers(
         let inputs = plan.nodes[node]
             .inputs
             .iter()
-            .map(|&j| if j == producer { None } else { running.iter().position(|&r| r == j) })
+            .map(|&j| {
+                if j == producer {
+                    None
+                } else {
+                    running.iter().position(|&r| r == j)
+                }
+            })
             .collect();
         let t = Instant::now();
         let started = match replay.iter().position(|(n, _)| *n == node) {
@@ -190,7 +211,13 @@ fn start_consumers(
             Ok(task) => (Some(task), None),
             Err(cause) => (None, Some(Stop::Failed(cause))),
         };
-        runs.push(ConsumerRun { node, inputs, task, seconds: t.elapsed().as_secs_f64(), stop });
+        runs.push(ConsumerRun {
+            node,
+            inputs,
+            task,
+            seconds: t.elapsed().as_secs_f64(),
+            stop,
+        });
     }
     runs
 }
@@ -211,13 +238,23 @@ impl FrameProducts {
             if runs[k].task.is_none() {
                 continue;
             }
-            if runs[k].inputs.iter().flatten().any(|&i| runs[i].task.is_none()) {
+            if runs[k]
+                .inputs
+                .iter()
+                .flatten()
+                .any(|&i| runs[i].task.is_none())
+            {
                 runs[k].task = None;
                 runs[k].stop = Some(Stop::Skipped);
                 continue;
             }
             self.port_products.clear();
-            self.port_products.extend(runs[k].inputs.iter().map(|i| i.and_then(|i| self.products[i].clone())));
+            self.port_products.extend(
+                runs[k]
+                    .inputs
+                    .iter()
+                    .map(|i| i.and_then(|i| self.products[i].clone())),
+            );
             let run = &mut runs[k];
             let task = run.task.as_mut().expect("checked above");
             let t = Instant::now();
@@ -234,8 +271,20 @@ impl FrameProducts {
 }
 
 /// Each consumer's outcome after the last frame: needed ones always, cached feeders and replays only when they failed.
-fn finish_consumers(runs: Vec<ConsumerRun>, needed: &[usize], replayed: &[usize], result: &mut StageResult) {
-    for ConsumerRun { node, task, mut seconds, stop, .. } in runs {
+fn finish_consumers(
+    runs: Vec<ConsumerRun>,
+    needed: &[usize],
+    replayed: &[usize],
+    result: &mut StageResult,
+) {
+    for ConsumerRun {
+        node,
+        task,
+        mut seconds,
+        stop,
+        ..
+    } in runs
+    {
         let outcome = match (task, stop) {
             (_, Some(Stop::Failed(cause))) => Outcome::Failed(cause),
             (_, Some(Stop::Skipped)) => Outcome::Skipped,

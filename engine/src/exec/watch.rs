@@ -21,7 +21,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Changes, Prepared, Revisions, RunOptions, RunScope, Shape, Topology, prepare, run_incremental, run_with};
+use super::{
+    Changes, Prepared, Revisions, RunOptions, RunScope, Shape, Topology, prepare, run_incremental,
+    run_with,
+};
 use crate::graph::{Plan, compile};
 use crate::progress::ProgressMode;
 use crate::registry::Registry;
@@ -97,7 +100,11 @@ enum Next {
 }
 
 /// Watches until `revisions` revisions have run (or forever); `Err` when the store or a run fails.
-pub fn watch(options: &WatchOptions, registry: &'static Registry, listener: WatchListener) -> Result<(), String> {
+pub fn watch(
+    options: &WatchOptions,
+    registry: &'static Registry,
+    listener: WatchListener,
+) -> Result<(), String> {
     let mut plan = wait_for_valid_spec(options, registry, &listener);
     let mut revision = 0;
     loop {
@@ -108,7 +115,12 @@ pub fn watch(options: &WatchOptions, registry: &'static Registry, listener: Watc
         let driver_store = store.clone();
         let (settings, listener_here) = (options.clone(), listener.clone());
         let outcome = run_incremental(graph_plan, workers, store, move |graph| {
-            let driver = Driver { options: &settings, registry, store: &driver_store, listener: &listener_here };
+            let driver = Driver {
+                options: &settings,
+                registry,
+                store: &driver_store,
+                listener: &listener_here,
+            };
             driver.drive(graph, first, revision)
         })
         .map_err(|e| e.to_string())?;
@@ -133,7 +145,12 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     /// Worker 0's loop: a revision whenever the keys change, until the shape changes or the revisions are done.
-    fn drive(&self, graph: &mut Revisions<'_>, first: Arc<Plan>, mut revision: usize) -> (Next, usize) {
+    fn drive(
+        &self,
+        graph: &mut Revisions<'_>,
+        first: Arc<Plan>,
+        mut revision: usize,
+    ) -> (Next, usize) {
         let mut last_keys: Option<Keys> = None;
         let mut last_error = String::new();
         let shape = Shape::of(&first);
@@ -155,13 +172,19 @@ impl Driver<'_> {
                 }
             }
             std::thread::sleep(Duration::from_secs_f64(self.options.poll));
-            let compiled = compile_spec(&self.options.spec, &self.options.set, self.registry).and_then(|plan| {
-                prepare(&plan, Some(self.store)).map(|prepared| (plan, prepared)).map_err(|e| e.to_string())
-            });
+            let compiled = compile_spec(&self.options.spec, &self.options.set, self.registry)
+                .and_then(|plan| {
+                    prepare(&plan, Some(self.store))
+                        .map(|prepared| (plan, prepared))
+                        .map_err(|e| e.to_string())
+                });
             match compiled {
                 Err(rendered) => {
                     if rendered != last_error {
-                        (self.listener)(WatchEvent::SpecError { rendered: &rendered, outputs_kept: true });
+                        (self.listener)(WatchEvent::SpecError {
+                            rendered: &rendered,
+                            outputs_kept: true,
+                        });
                         last_error = rendered;
                     }
                 }
@@ -187,27 +210,50 @@ impl Driver<'_> {
         workers: usize,
         revision: usize,
     ) -> Result<(), String> {
-        let options = |scope| RunOptions { topology: Topology::Local { workers }, progress: ProgressMode::Quiet, scope };
+        let options = |scope| RunOptions {
+            topology: Topology::Local { workers },
+            progress: ProgressMode::Quiet,
+            scope,
+        };
         let err = |e: &dyn std::fmt::Display| e.to_string();
         let mut computed = 0;
         let frames_missing = prepared.clips.iter().any(|clip| {
-            plan.nodes.iter().zip(&clip.cached).zip(&clip.keys).any(|((node, cached), key)| {
-                key.is_some() && !cached && !node.runtime.is_record_level()
-            })
+            plan.nodes
+                .iter()
+                .zip(&clip.cached)
+                .zip(&clip.keys)
+                .any(|((node, cached), key)| {
+                    key.is_some() && !cached && !node.runtime.is_record_level()
+                })
         });
         if frames_missing {
-            let summary = run_with(plan.clone(), &options(RunScope::FrameStages), Some(self.store)).map_err(|e| err(&e))?;
+            let summary = run_with(
+                plan.clone(),
+                &options(RunScope::FrameStages),
+                Some(self.store),
+            )
+            .map_err(|e| err(&e))?;
             computed += summary.map_or(0, |s| s.stats.iter().map(|(_, n)| n.computed).sum::<u64>());
             prepared = prepare(plan, Some(self.store)).map_err(|e| err(&e))?;
         }
         let changes = graph.apply(plan.clone(), &prepared);
         computed += changes.nodes.iter().map(|(_, c)| c.computed).sum::<u64>();
         // Everything is in the store now but what failed (tried once more here): this writes the sinks.
-        let summary = run_with(plan.clone(), &options(RunScope::Everything), Some(self.store))
-            .map_err(|e| err(&e))?
-            .expect("a local run is its own coordinator");
+        let summary = run_with(
+            plan.clone(),
+            &options(RunScope::Everything),
+            Some(self.store),
+        )
+        .map_err(|e| err(&e))?
+        .expect("a local run is its own coordinator");
         computed += summary.stats.iter().map(|(_, n)| n.computed).sum::<u64>();
-        let report = RevisionReport { revision, computed, errors: summary.errors.len(), out_dir: summary.out_dir, changes };
+        let report = RevisionReport {
+            revision,
+            computed,
+            errors: summary.errors.len(),
+            out_dir: summary.out_dir,
+            changes,
+        };
         (self.listener)(WatchEvent::Revision(&report));
         Ok(())
     }
@@ -217,19 +263,33 @@ impl Driver<'_> {
 fn compile_spec(path: &Path, set: &[String], registry: &'static Registry) -> Result<Plan, String> {
     let spec = spec::load(path, set).map_err(|e| e.render())?;
     let mut plan = compile(spec, registry).map_err(|e| e.render())?;
+    let unresolved = plan.unresolved();
+    if !unresolved.is_empty() {
+        return Err(unresolved
+            .iter()
+            .map(|d| d.render(&plan.spec.sources) + "\n")
+            .collect());
+    }
     plan.ask_services();
     Ok(plan)
 }
 
 /// Compiles the spec until it is valid, reporting each new mistake once.
-fn wait_for_valid_spec(options: &WatchOptions, registry: &'static Registry, listener: &WatchListener) -> Plan {
+fn wait_for_valid_spec(
+    options: &WatchOptions,
+    registry: &'static Registry,
+    listener: &WatchListener,
+) -> Plan {
     let mut last_error = String::new();
     loop {
         match compile_spec(&options.spec, &options.set, registry) {
             Ok(plan) => return plan,
             Err(rendered) => {
                 if rendered != last_error {
-                    listener(WatchEvent::SpecError { rendered: &rendered, outputs_kept: false });
+                    listener(WatchEvent::SpecError {
+                        rendered: &rendered,
+                        outputs_kept: false,
+                    });
                     last_error = rendered;
                 }
             }

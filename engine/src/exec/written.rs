@@ -32,7 +32,9 @@ impl Written {
     /// The folder's file; empty when there is none or it cannot be read (then nothing is kept from earlier runs).
     pub fn load(out_dir: &Path) -> Self {
         let path = path_in(out_dir);
-        let Ok(text) = std::fs::read_to_string(&path) else { return Self::default() };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Self::default();
+        };
         match serde_json::from_str::<Written>(&text) {
             Ok(w) if w.format == FORMAT => w,
             _ => {
@@ -45,18 +47,32 @@ impl Written {
     /// The keys `sink` wrote for `clip`, if it wrote the clip with `inputs` inputs.
     pub fn get(&self, sink: &str, clip: &str, inputs: usize) -> Option<Vec<Option<Key>>> {
         let keys = self.sinks.get(sink)?.get(clip)?;
-        (keys.len() == inputs).then(|| keys.iter().map(|k| k.as_deref().and_then(parse_key)).collect())
+        (keys.len() == inputs).then(|| {
+            keys.iter()
+                .map(|k| k.as_deref().and_then(parse_key))
+                .collect()
+        })
     }
 
     /// Notes what `sink` wrote for `clip`.
     pub fn insert(&mut self, sink: &str, clip: &str, keys: &[Option<Key>]) {
-        let hex = keys.iter().map(|k| k.map(|k| blake3::Hash::from_bytes(k).to_hex().to_string())).collect();
-        self.sinks.entry(sink.to_string()).or_default().insert(clip.to_string(), hex);
+        let hex = keys
+            .iter()
+            .map(|k| k.map(|k| blake3::Hash::from_bytes(k).to_hex().to_string()))
+            .collect();
+        self.sinks
+            .entry(sink.to_string())
+            .or_default()
+            .insert(clip.to_string(), hex);
     }
 
     /// Writes it into the folder (atomically).
     pub fn save(&self, out_dir: &Path) -> Result<(), StoreError> {
-        let text = serde_json::to_string(&Written { format: FORMAT, sinks: self.sinks.clone() }).expect("serialises");
+        let text = serde_json::to_string(&Written {
+            format: FORMAT,
+            sinks: self.sinks.clone(),
+        })
+        .expect("serialises");
         write_atomic(&path_in(out_dir), text.as_bytes())
     }
 }

@@ -31,7 +31,11 @@ impl DeError {
 
     /// As a spec diagnostic.
     pub fn into_diagnostic(self) -> Diagnostic {
-        Diagnostic { message: self.message, span: self.span, help: self.help }
+        Diagnostic {
+            message: self.message,
+            span: self.span,
+            help: self.help,
+        }
     }
 }
 
@@ -45,7 +49,11 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        Self { message: msg.to_string(), span: None, help: None }
+        Self {
+            message: msg.to_string(),
+            span: None,
+            help: None,
+        }
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
@@ -53,7 +61,11 @@ impl de::Error for DeError {
             Some(best) => format!("did you mean `{best}`?"),
             None => format!("valid fields: {}", expected.join(", ")),
         };
-        Self { message: format!("unknown field `{field}`"), span: None, help: Some(help) }
+        Self {
+            message: format!("unknown field `{field}`"),
+            span: None,
+            help: Some(help),
+        }
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
@@ -61,7 +73,11 @@ impl de::Error for DeError {
             Some(best) => format!("did you mean `{best}`?"),
             None => format!("expected one of: {}", expected.join(", ")),
         };
-        Self { message: format!("unknown value `{variant}`"), span: None, help: Some(help) }
+        Self {
+            message: format!("unknown value `{variant}`"),
+            span: None,
+            help: Some(help),
+        }
     }
 }
 
@@ -84,8 +100,13 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDeserializer<'a> {
             Value::Int(i) => visitor.visit_i64(*i),
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_str(s),
-            Value::Seq(items) => visitor.visit_seq(SeqNodes { items: items.iter() }),
-            Value::Map(entries) => visitor.visit_map(MapNodes { entries: entries.iter(), value: None }),
+            Value::Seq(items) => visitor.visit_seq(SeqNodes {
+                items: items.iter(),
+            }),
+            Value::Map(entries) => visitor.visit_map(MapNodes {
+                entries: entries.iter(),
+                value: None,
+            }),
         }
     }
 
@@ -110,7 +131,9 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDeserializer<'a> {
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match &self.0.value {
             // A plain scalar such as `42` or `true` is still a valid string value.
-            Value::Int(_) | Value::Float(_) | Value::Bool(_) => visitor.visit_string(self.0.scalar_text()),
+            Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+                visitor.visit_string(self.0.scalar_text())
+            }
             _ => self.deserialize_any(visitor),
         }
     }
@@ -135,9 +158,10 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDeserializer<'a> {
     ) -> Result<V::Value, DeError> {
         match &self.0.value {
             Value::Str(s) => visitor.visit_enum(s.as_str().into_deserializer()),
-            Value::Map(entries) if entries.len() == 1 => {
-                visitor.visit_enum(EnumNode { key: &entries[0].0, value: &entries[0].1 })
-            }
+            Value::Map(entries) if entries.len() == 1 => visitor.visit_enum(EnumNode {
+                key: &entries[0].0,
+                value: &entries[0].1,
+            }),
             _ => Err(de::Error::custom(format!(
                 "expected a variant name or a one-key mapping, found {}",
                 self.0.type_name()
@@ -162,9 +186,15 @@ struct SeqNodes<'a> {
 impl<'de, 'a> de::SeqAccess<'de> for SeqNodes<'a> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         match self.items.next() {
-            Some(node) => seed.deserialize(NodeDeserializer(node)).map(Some).map_err(|e| e.at(node.span)),
+            Some(node) => seed
+                .deserialize(NodeDeserializer(node))
+                .map(Some)
+                .map_err(|e| e.at(node.span)),
             None => Ok(None),
         }
     }
@@ -178,19 +208,28 @@ struct MapNodes<'a> {
 impl<'de, 'a> de::MapAccess<'de> for MapNodes<'a> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.entries.next() {
             Some((key, value)) => {
                 self.value = Some(value);
-                seed.deserialize(NodeDeserializer(key)).map(Some).map_err(|e| e.at(key.span))
+                seed.deserialize(NodeDeserializer(key))
+                    .map(Some)
+                    .map_err(|e| e.at(key.span))
             }
             None => Ok(None),
         }
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let node = self.value.take().expect("serde asks for a value after its key");
-        seed.deserialize(NodeDeserializer(node)).map_err(|e| e.at(node.span))
+        let node = self
+            .value
+            .take()
+            .expect("serde asks for a value after its key");
+        seed.deserialize(NodeDeserializer(node))
+            .map_err(|e| e.at(node.span))
     }
 }
 
@@ -203,8 +242,13 @@ impl<'de, 'a> de::EnumAccess<'de> for EnumNode<'a> {
     type Error = DeError;
     type Variant = NodeDeserializer<'a>;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self::Variant), DeError> {
-        let variant = seed.deserialize(NodeDeserializer(self.key)).map_err(|e| e.at(self.key.span))?;
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self::Variant), DeError> {
+        let variant = seed
+            .deserialize(NodeDeserializer(self.key))
+            .map_err(|e| e.at(self.key.span))?;
         Ok((variant, NodeDeserializer(self.value)))
     }
 }
@@ -259,7 +303,14 @@ mod tests {
     #[test]
     fn reads_typed_values_and_plain_scalars_as_strings() {
         let cfg = read("format: rgb\nwidth: 320\nlabel: 42\n").unwrap();
-        assert_eq!(cfg, Cfg { format: Format::Rgb, width: Some(320), label: "42".into() });
+        assert_eq!(
+            cfg,
+            Cfg {
+                format: Format::Rgb,
+                width: Some(320),
+                label: "42".into()
+            }
+        );
     }
 
     #[test]
@@ -275,7 +326,10 @@ mod tests {
     fn bad_values_point_at_the_value() {
         let err = read("format: grey\nlabel: x\n").unwrap_err();
         assert_eq!(err.span().map(|s| (s.line, s.column)), Some((1, 9)));
-        assert_eq!(err.into_diagnostic().help.as_deref(), Some("did you mean `gray`?"));
+        assert_eq!(
+            err.into_diagnostic().help.as_deref(),
+            Some("did you mean `gray`?")
+        );
         let err = read("format: gray\nwidth: -4\nlabel: x\n").unwrap_err();
         assert_eq!(err.span().map(|s| (s.line, s.column)), Some((2, 8)));
         assert!(err.to_string().contains("-4"), "{err}");

@@ -78,7 +78,12 @@ fn default_workers() -> usize {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Self { out: default_out(), store: default_store(), workers: default_workers(), threads_per_worker: None }
+        Self {
+            out: default_out(),
+            store: default_store(),
+            workers: default_workers(),
+            threads_per_worker: None,
+        }
     }
 }
 
@@ -133,9 +138,16 @@ pub struct SpecErrors {
 impl SpecErrors {
     /// Renders every diagnostic with its snippet, then a count.
     pub fn render(&self) -> String {
-        let mut out: String = self.diagnostics.iter().map(|d| d.render(&self.sources) + "\n").collect();
+        let mut out: String = self
+            .diagnostics
+            .iter()
+            .map(|d| d.render(&self.sources) + "\n")
+            .collect();
         let n = self.diagnostics.len();
-        out.push_str(&format!("{n} error{} in spec\n", if n == 1 { "" } else { "s" }));
+        out.push_str(&format!(
+            "{n} error{} in spec\n",
+            if n == 1 { "" } else { "s" }
+        ));
         out
     }
 }
@@ -152,7 +164,10 @@ impl std::error::Error for SpecErrors {}
 pub fn load(path: &Path, overrides: &[String]) -> Result<Spec, SpecErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| SpecErrors {
         sources: SourceMap::default(),
-        diagnostics: vec![Diagnostic::global(format!("cannot read spec {}: {e}", path.display()))],
+        diagnostics: vec![Diagnostic::global(format!(
+            "cannot read spec {}: {e}",
+            path.display()
+        ))],
     })?;
     parse(&path.display().to_string(), &text, overrides)
 }
@@ -163,39 +178,76 @@ pub fn parse(name: &str, text: &str, overrides: &[String]) -> Result<Spec, SpecE
     let file = sources.add(name, text);
     let mut root = match tree::parse(text, file, 0) {
         Ok(root) => root,
-        Err(d) => return Err(SpecErrors { sources, diagnostics: vec![d] }),
+        Err(d) => {
+            return Err(SpecErrors {
+                sources,
+                diagnostics: vec![d],
+            });
+        }
     };
-    let mut deferred: Vec<Diagnostic> =
-        overrides.iter().filter_map(|arg| apply_override(&mut root, arg, &mut sources).err()).collect();
+    let mut deferred: Vec<Diagnostic> = overrides
+        .iter()
+        .filter_map(|arg| apply_override(&mut root, arg, &mut sources).err())
+        .collect();
     let mut diagnostics = Vec::new();
     let spec = check_shape(&root, &mut diagnostics, &mut deferred);
     match spec {
         Some((name, description, defaults, nodes)) if diagnostics.is_empty() => {
-            let hash = blake3::hash(root.to_json().to_string().as_bytes()).to_hex().to_string();
-            Ok(Spec { sources, name, description, defaults, nodes, hash, deferred })
+            let hash = blake3::hash(root.to_json().to_string().as_bytes())
+                .to_hex()
+                .to_string();
+            Ok(Spec {
+                sources,
+                name,
+                description,
+                defaults,
+                nodes,
+                hash,
+                deferred,
+            })
         }
         _ => {
             diagnostics.extend(deferred);
             sort_diagnostics(&mut diagnostics);
-            Err(SpecErrors { sources, diagnostics })
+            Err(SpecErrors {
+                sources,
+                diagnostics,
+            })
         }
     }
 }
 
 type Shape = (String, Option<String>, Defaults, Vec<NodeDecl>);
 
-const TOP_KEYS: [&str; 6] = ["name", "description", "defaults", "sources", "operators", "sinks"];
+const TOP_KEYS: [&str; 6] = [
+    "name",
+    "description",
+    "defaults",
+    "sources",
+    "operators",
+    "sinks",
+];
 const NODE_KEYS: [&str; 4] = ["id", "kind", "inputs", "params"];
 
-fn check_shape(root: &Node, diags: &mut Vec<Diagnostic>, deferred: &mut Vec<Diagnostic>) -> Option<Shape> {
+fn check_shape(
+    root: &Node,
+    diags: &mut Vec<Diagnostic>,
+    deferred: &mut Vec<Diagnostic>,
+) -> Option<Shape> {
     let Some(entries) = root.as_map() else {
-        diags.push(Diagnostic::at(root.span, format!("a spec is a mapping, found {}", root.type_name())));
+        diags.push(Diagnostic::at(
+            root.span,
+            format!("a spec is a mapping, found {}", root.type_name()),
+        ));
         return None;
     };
     for (key, _) in entries {
         let k = key.scalar_text();
         if !TOP_KEYS.contains(&k.as_str()) {
-            diags.push(Diagnostic::at(key.span, format!("unknown top-level field `{k}`")).suggest(&k, TOP_KEYS));
+            diags.push(
+                Diagnostic::at(key.span, format!("unknown top-level field `{k}`"))
+                    .suggest(&k, TOP_KEYS),
+            );
         }
     }
     let name = match root.get("name") {
@@ -224,7 +276,10 @@ fn check_shape(root: &Node, diags: &mut Vec<Diagnostic>, deferred: &mut Vec<Diag
             }
             Ok(d) if d.threads_per_worker == Some(0) => {
                 let span = node.get("threads_per_worker").map_or(node.span, |w| w.span);
-                deferred.push(Diagnostic::at(span, "`threads_per_worker` must be at least 1").with_help("leave it out to share the cores among the workers"));
+                deferred.push(
+                    Diagnostic::at(span, "`threads_per_worker` must be at least 1")
+                        .with_help("leave it out to share the cores among the workers"),
+                );
                 Defaults::default()
             }
             Ok(d) => d,
@@ -237,13 +292,23 @@ fn check_shape(root: &Node, diags: &mut Vec<Diagnostic>, deferred: &mut Vec<Diag
     };
     let mut nodes = Vec::new();
     for section in Section::ALL {
-        let Some(list) = root.get(section.key()) else { continue };
+        let Some(list) = root.get(section.key()) else {
+            continue;
+        };
         match &list.value {
-            Value::Seq(items) => nodes.extend(items.iter().filter_map(|item| check_node(section, item, diags))),
+            Value::Seq(items) => nodes.extend(
+                items
+                    .iter()
+                    .filter_map(|item| check_node(section, item, diags)),
+            ),
             Value::Null => {}
             _ => diags.push(Diagnostic::at(
                 list.span,
-                format!("`{}` is a list of nodes, found {}", section.key(), list.type_name()),
+                format!(
+                    "`{}` is a list of nodes, found {}",
+                    section.key(),
+                    list.type_name()
+                ),
             )),
         }
     }
@@ -255,14 +320,23 @@ fn check_shape(root: &Node, diags: &mut Vec<Diagnostic>, deferred: &mut Vec<Diag
 
 fn check_node(section: Section, node: &Node, diags: &mut Vec<Diagnostic>) -> Option<NodeDecl> {
     let Some(entries) = node.as_map() else {
-        diags.push(Diagnostic::at(node.span, format!("a node is a mapping with id and kind, found {}", node.type_name())));
+        diags.push(Diagnostic::at(
+            node.span,
+            format!(
+                "a node is a mapping with id and kind, found {}",
+                node.type_name()
+            ),
+        ));
         return None;
     };
     let mut ok = true;
     for (key, _) in entries {
         let k = key.scalar_text();
         if !NODE_KEYS.contains(&k.as_str()) {
-            diags.push(Diagnostic::at(key.span, format!("unknown node field `{k}`")).suggest(&k, NODE_KEYS));
+            diags.push(
+                Diagnostic::at(key.span, format!("unknown node field `{k}`"))
+                    .suggest(&k, NODE_KEYS),
+            );
             ok = false;
         }
     }
@@ -270,7 +344,10 @@ fn check_node(section: Section, node: &Node, diags: &mut Vec<Diagnostic>) -> Opt
         Some(v) => match v.as_str() {
             Some(s) if !s.is_empty() => Some((s.to_string(), v.span)),
             _ => {
-                diags.push(Diagnostic::at(v.span, format!("`{field}` must be a non-empty string")));
+                diags.push(Diagnostic::at(
+                    v.span,
+                    format!("`{field}` must be a non-empty string"),
+                ));
                 None
             }
         },
@@ -284,7 +361,10 @@ fn check_node(section: Section, node: &Node, diags: &mut Vec<Diagnostic>) -> Opt
     if let Some((id, span)) = &id
         && !is_safe_name(id)
     {
-        diags.push(Diagnostic::at(*span, format!("node id `{id}` must be letters, digits, `_`, `-` or `.`")));
+        diags.push(Diagnostic::at(
+            *span,
+            format!("node id `{id}` must be letters, digits, `_`, `-` or `.`"),
+        ));
         ok = false;
     }
     let inputs = match node.get("inputs") {
@@ -311,23 +391,41 @@ fn check_node(section: Section, node: &Node, diags: &mut Vec<Diagnostic>) -> Opt
         },
     };
     let params = match node.get("params") {
-        None => Node { value: Value::Map(Vec::new()), span: node.span },
-        Some(p) if matches!(p.value, Value::Null) => Node { value: Value::Map(Vec::new()), span: p.span },
+        None => Node {
+            value: Value::Map(Vec::new()),
+            span: node.span,
+        },
+        Some(p) if matches!(p.value, Value::Null) => Node {
+            value: Value::Map(Vec::new()),
+            span: p.span,
+        },
         Some(p) if p.as_map().is_some() => p.clone(),
         Some(p) => {
-            diags.push(Diagnostic::at(p.span, format!("`params` is a mapping, found {}", p.type_name())));
+            diags.push(Diagnostic::at(
+                p.span,
+                format!("`params` is a mapping, found {}", p.type_name()),
+            ));
             return None;
         }
     };
     let ((id, id_span), (kind, kind_span)) = (id?, kind?);
-    ok.then_some(NodeDecl { section, id, id_span, kind, kind_span, inputs, params })
+    ok.then_some(NodeDecl {
+        section,
+        id,
+        id_span,
+        kind,
+        kind_span,
+        inputs,
+        params,
+    })
 }
 
 /// True for names usable as file names: letters, digits, `_`, `-`, `.`, not starting with `.`.
 pub fn is_safe_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('.')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 #[cfg(test)]
@@ -339,10 +437,18 @@ mod tests {
     #[test]
     fn parses_nodes_in_declaration_order() {
         let spec = parse("s.yaml", GOOD, &[]).unwrap();
-        let ids: Vec<_> = spec.nodes.iter().map(|n| (n.section, n.id.as_str())).collect();
+        let ids: Vec<_> = spec
+            .nodes
+            .iter()
+            .map(|n| (n.section, n.id.as_str()))
+            .collect();
         assert_eq!(
             ids,
-            [(Section::Sources, "clips"), (Section::Operators, "frames"), (Section::Sinks, "sheets")]
+            [
+                (Section::Sources, "clips"),
+                (Section::Operators, "frames"),
+                (Section::Sinks, "sheets")
+            ]
         );
         assert_eq!(spec.nodes[2].inputs[0].0, "frames");
         assert_eq!(spec.defaults.workers, 1);
@@ -350,9 +456,14 @@ mod tests {
 
     #[test]
     fn reports_every_shape_error_sorted() {
-        let text = "name: ../x\nsorces: []\noperators:\n  - id: a\n    knd: frames\n  - kind: frames\n";
+        let text =
+            "name: ../x\nsorces: []\noperators:\n  - id: a\n    knd: frames\n  - kind: frames\n";
         let errs = parse("s.yaml", text, &[]).unwrap_err();
-        let lines: Vec<_> = errs.diagnostics.iter().map(|d| (d.span.unwrap().line, d.message.as_str())).collect();
+        let lines: Vec<_> = errs
+            .diagnostics
+            .iter()
+            .map(|d| (d.span.unwrap().line, d.message.as_str()))
+            .collect();
         assert_eq!(lines.len(), 5, "{}", errs.render());
         assert_eq!(lines[0].0, 1);
         assert!(errs.render().contains("did you mean `sources`?"));
@@ -364,6 +475,9 @@ mod tests {
         let a = parse("s.yaml", GOOD, &[]).unwrap();
         let b = parse("s.yaml", GOOD, &["sources.clips.path=other".into()]).unwrap();
         assert_ne!(a.hash, b.hash);
-        assert_eq!(b.nodes[0].params.get("path").unwrap().as_str(), Some("other"));
+        assert_eq!(
+            b.nodes[0].params.get("path").unwrap().as_str(),
+            Some("other")
+        );
     }
 }

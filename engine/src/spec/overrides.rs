@@ -14,21 +14,44 @@ const LISTS: [&str; 3] = ["sources", "operators", "sinks"];
 const SCALAR_TOP: [&str; 3] = ["name", "description", "defaults"];
 
 /// Applies one `PATH=VALUE` argument to the spec tree.
-pub fn apply_override(root: &mut Node, arg: &str, sources: &mut SourceMap) -> Result<(), Diagnostic> {
+pub fn apply_override(
+    root: &mut Node,
+    arg: &str,
+    sources: &mut SourceMap,
+) -> Result<(), Diagnostic> {
     let id = sources.add("--set", arg);
-    let whole = Span { source: id, line: 1, column: 1, len: arg.chars().count() as u32 };
-    let Some((path, value_text)) = arg.split_once('=') else {
-        return Err(Diagnostic::at(whole, "expected PATH=VALUE").with_help("for example --set defaults.workers=4"));
+    let whole = Span {
+        source: id,
+        line: 1,
+        column: 1,
+        len: arg.chars().count() as u32,
     };
-    let key_span = Span { len: path.chars().count() as u32, ..whole };
+    let Some((path, value_text)) = arg.split_once('=') else {
+        return Err(Diagnostic::at(whole, "expected PATH=VALUE")
+            .with_help("for example --set defaults.workers=4"));
+    };
+    let key_span = Span {
+        len: path.chars().count() as u32,
+        ..whole
+    };
     let value = if value_text.trim().is_empty() {
-        Node { value: Value::Null, span: Span { column: key_span.len + 2, len: 0, ..whole } }
+        Node {
+            value: Value::Null,
+            span: Span {
+                column: key_span.len + 2,
+                len: 0,
+                ..whole
+            },
+        }
     } else {
         tree::parse(value_text, id, key_span.len + 1)?
     };
     let segs: Vec<&str> = path.split('.').collect();
     if segs.iter().any(|s| s.is_empty()) {
-        return Err(Diagnostic::at(key_span, format!("empty segment in path `{path}`")));
+        return Err(Diagnostic::at(
+            key_span,
+            format!("empty segment in path `{path}`"),
+        ));
     }
     let Value::Map(_) = root.value else {
         return Err(Diagnostic::at(key_span, "the spec is not a mapping"));
@@ -48,8 +71,10 @@ pub fn apply_override(root: &mut Node, arg: &str, sources: &mut SourceMap) -> Re
                 .suggest(id, all_ids.iter().map(String::as_str).chain(SCALAR_TOP))
         })?;
         if rest.is_empty() {
-            return Err(Diagnostic::at(key_span, format!("say which field of `{id}` to set"))
-                .with_help(format!("for example --set {id}.params.NAME=VALUE")));
+            return Err(
+                Diagnostic::at(key_span, format!("say which field of `{id}` to set"))
+                    .with_help(format!("for example --set {id}.params.NAME=VALUE")),
+            );
         }
         let mut rest = rest.to_vec();
         if !NODE_FIELDS.contains(&rest[0]) {
@@ -75,14 +100,18 @@ fn node_ids(root: &Node) -> Vec<String> {
 }
 
 fn find_node<'a>(root: &'a mut Node, list_filter: Option<&str>, id: &str) -> Option<&'a mut Node> {
-    let Value::Map(entries) = &mut root.value else { return None };
+    let Value::Map(entries) = &mut root.value else {
+        return None;
+    };
     for (key, list) in entries.iter_mut() {
         let name = key.scalar_text();
         if !LISTS.contains(&name.as_str()) || list_filter.is_some_and(|f| f != name) {
             continue;
         }
         if let Value::Seq(items) = &mut list.value
-            && let Some(node) = items.iter_mut().find(|n| n.get("id").and_then(Node::as_str) == Some(id))
+            && let Some(node) = items
+                .iter_mut()
+                .find(|n| n.get("id").and_then(Node::as_str) == Some(id))
         {
             return Some(node);
         }
@@ -98,12 +127,23 @@ fn set_path(node: &mut Node, path: &[&str], value: Node, key_span: Span) {
     if !matches!(node.value, Value::Map(_)) {
         node.value = Value::Map(Vec::new());
     }
-    let Value::Map(entries) = &mut node.value else { unreachable!("made a map above") };
+    let Value::Map(entries) = &mut node.value else {
+        unreachable!("made a map above")
+    };
     let pos = match entries.iter().position(|(k, _)| k.scalar_text() == *first) {
         Some(pos) => pos,
         None => {
-            let key = Node { value: Value::Str(first.to_string()), span: key_span };
-            entries.push((key, Node { value: Value::Map(Vec::new()), span: key_span }));
+            let key = Node {
+                value: Value::Str(first.to_string()),
+                span: key_span,
+            };
+            entries.push((
+                key,
+                Node {
+                    value: Value::Map(Vec::new()),
+                    span: key_span,
+                },
+            ));
             entries.len() - 1
         }
     };

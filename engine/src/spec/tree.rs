@@ -57,7 +57,10 @@ impl Node {
 
     /// The value under a string key of a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     /// A short name of the value's type for messages.
@@ -84,7 +87,10 @@ impl Node {
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => J::Object(
-                entries.iter().map(|(k, v)| (k.scalar_text(), v.to_json())).collect(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.scalar_text(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -107,14 +113,20 @@ impl Node {
 /// `first_line` and `first_column` shift positions, for texts cut out of a
 /// larger line (a `--set key=value` argument).
 pub fn parse(text: &str, source: SourceId, first_column: u32) -> Result<Node, Diagnostic> {
-    let raw: Spanned<Raw> = serde_saphyr::from_str(text).map_err(|e| saphyr_error(&e, source, first_column))?;
+    let raw: Spanned<Raw> =
+        serde_saphyr::from_str(text).map_err(|e| saphyr_error(&e, source, first_column))?;
     Ok(convert(raw, source, first_column))
 }
 
 fn saphyr_error(error: &serde_saphyr::Error, source: SourceId, shift: u32) -> Diagnostic {
     let message = error.to_string();
     // The first line of serde-saphyr's message is the cause; its position comes separately.
-    let cause = message.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let cause = message
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string();
     match error.location() {
         Some(loc) if loc.line() > 0 => Diagnostic::at(
             Span {
@@ -144,9 +156,17 @@ fn convert(raw: Spanned<Raw>, source: SourceId, shift: u32) -> Node {
         Raw::Int(i) => Value::Int(i),
         Raw::Float(f) => Value::Float(f),
         Raw::Str(s) => Value::Str(s),
-        Raw::Seq(items) => Value::Seq(items.into_iter().map(|n| convert(n, source, shift)).collect()),
+        Raw::Seq(items) => Value::Seq(
+            items
+                .into_iter()
+                .map(|n| convert(n, source, shift))
+                .collect(),
+        ),
         Raw::Map(entries) => Value::Map(
-            entries.into_iter().map(|(k, v)| (convert(k, source, shift), convert(v, source, shift))).collect(),
+            entries
+                .into_iter()
+                .map(|(k, v)| (convert(k, source, shift), convert(v, source, shift)))
+                .collect(),
         ),
     };
     Node { value, span }
@@ -236,7 +256,9 @@ mod tests {
         let text = "name: demo\nsources:\n  - id: clips\n    kind: list\n    params: {path: data, limit: 3}\n";
         let root = parse(text, 0, 0).unwrap();
         let node = &root.get("sources").unwrap();
-        let Value::Seq(items) = &node.value else { panic!("not a list") };
+        let Value::Seq(items) = &node.value else {
+            panic!("not a list")
+        };
         let kind = items[0].get("kind").unwrap();
         assert_eq!(kind.as_str(), Some("list"));
         assert_eq!((kind.span.line, kind.span.column), (4, 11));

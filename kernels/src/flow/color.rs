@@ -51,7 +51,11 @@ pub fn flow_to_rgb(flow: &FlowField, max_speed: Option<f32>) -> Vec<u8> {
         let f = fk - fk.floor();
         for (c0, c1) in colors[k0].iter().zip(&colors[k1]) {
             let col = ((1.0 - f) * c0 + f * c1) / 255.0;
-            let col = if radius <= 1.0 { 1.0 - radius * (1.0 - col) } else { col * 0.75 };
+            let col = if radius <= 1.0 {
+                1.0 - radius * (1.0 - col)
+            } else {
+                col * 0.75
+            };
             out.push((255.0 * col).round().clamp(0.0, 255.0) as u8);
         }
     }
@@ -89,7 +93,13 @@ pub fn key_strip(width: usize, max_speed: f32, note: &str) -> Vec<u8> {
     let mut c = Canvas::new(width, KEY_STRIP_HEIGHT, [255, 255, 255]);
     c.blit(&wheel_key(side), side, side, 4, 2);
     let label = format!("full colour = {} px/frame{note}", speed_label(max_speed));
-    c.text(side as isize + 10, (KEY_STRIP_HEIGHT as isize - 9) / 2 + 1, &label, 1, [20, 20, 20]);
+    c.text(
+        side as isize + 10,
+        (KEY_STRIP_HEIGHT as isize - 9) / 2 + 1,
+        &label,
+        1,
+        [20, 20, 20],
+    );
     c.rgb
 }
 
@@ -97,7 +107,11 @@ pub fn key_strip(width: usize, max_speed: f32, note: &str) -> Vec<u8> {
 pub fn speed_label(v: f32) -> String {
     let digits = if v >= 10.0 { 1 } else { 2 };
     let s = format!("{v:.digits$}");
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
     s.to_string()
 }
 
@@ -120,9 +134,22 @@ mod tests {
         let strip = key_strip(300, 0.5, "");
         assert_eq!(strip.len(), 300 * KEY_STRIP_HEIGHT * 3);
         // The key's rim is coloured; some text pixels are dark.
-        assert!(strip.chunks(3).any(|p| p[0] > 220 && p[1] < 90 && p[2] < 90), "a saturated red at the rim");
+        assert!(
+            strip
+                .chunks(3)
+                .any(|p| p[0] > 220 && p[1] < 90 && p[2] < 90),
+            "a saturated red at the rim"
+        );
         assert!(strip.chunks(3).any(|p| p == [20, 20, 20]));
-        assert_eq!([speed_label(2.0), speed_label(0.5), speed_label(0.126), speed_label(12.44)], ["2", "0.5", "0.13", "12.4"]);
+        assert_eq!(
+            [
+                speed_label(2.0),
+                speed_label(0.5),
+                speed_label(0.126),
+                speed_label(12.44)
+            ],
+            ["2", "0.5", "0.13", "12.4"]
+        );
     }
 
     #[test]
@@ -134,7 +161,15 @@ mod tests {
         let rgb = flow_to_rgb(&f, Some(1.0));
         assert_eq!(&rgb[0..3], &[255, 255, 255]);
         assert_eq!(&rgb[3..6], &[255, 0, 0], "right is red");
-        assert!(rgb[6] == 0 && rgb[7] > 200 && rgb[8] > 200, "left is cyan: {:?}", &rgb[6..9]);
-        assert!(rgb[11] < 100 && rgb[10] > 150, "down is yellow-green: {:?}", &rgb[9..12]);
+        assert!(
+            rgb[6] == 0 && rgb[7] > 200 && rgb[8] > 200,
+            "left is cyan: {:?}",
+            &rgb[6..9]
+        );
+        assert!(
+            rgb[11] < 100 && rgb[10] > 150,
+            "down is yellow-green: {:?}",
+            &rgb[9..12]
+        );
     }
 }

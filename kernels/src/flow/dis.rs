@@ -112,7 +112,13 @@ fn butterfly(l: [f32; WARP]) -> f32 {
 #[inline(always)]
 fn bilinear_row_minus(out: &mut [f32], top: &[f32], bottom: &[f32], t: &[f32], wt: [f32; 4]) {
     let n = out.len();
-    let (tl, tr, bl, br, t) = (&top[..n], &top[1..][..n], &bottom[..n], &bottom[1..][..n], &t[..n]);
+    let (tl, tr, bl, br, t) = (
+        &top[..n],
+        &top[1..][..n],
+        &bottom[..n],
+        &bottom[1..][..n],
+        &t[..n],
+    );
     for i in 0..n {
         out[i] = wt[0] * tl[i] + wt[1] * tr[i] + wt[2] * bl[i] + wt[3] * br[i] - t[i];
     }
@@ -164,7 +170,12 @@ pub(crate) const STRIPE_ROWS: usize = 4;
 ///
 /// # Panics
 /// When the images differ in size or are smaller than a patch.
-pub fn dis_flow(i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> FlowField {
+pub fn dis_flow(
+    i0: &GrayImage,
+    i1: &GrayImage,
+    params: &DisParams,
+    init: Option<&FlowField>,
+) -> FlowField {
     DisFlow::new(params.clone()).flow_with(i0, i1, params, init)
 }
 
@@ -182,7 +193,10 @@ pub struct DisFlow {
 impl DisFlow {
     /// An estimator with these settings and no working memory yet.
     pub fn new(params: DisParams) -> Self {
-        Self { params, planes: PlanePool::default() }
+        Self {
+            params,
+            planes: PlanePool::default(),
+        }
     }
 
     /// Its settings.
@@ -194,20 +208,38 @@ impl DisFlow {
     ///
     /// # Panics
     /// When the images differ in size or are smaller than a patch.
-    pub fn flow_with(&self, i0: &GrayImage, i1: &GrayImage, params: &DisParams, init: Option<&FlowField>) -> FlowField {
-        assert_eq!((i0.width, i0.height), (i1.width, i1.height), "frames differ in size");
+    pub fn flow_with(
+        &self,
+        i0: &GrayImage,
+        i1: &GrayImage,
+        params: &DisParams,
+        init: Option<&FlowField>,
+    ) -> FlowField {
+        assert_eq!(
+            (i0.width, i0.height),
+            (i1.width, i1.height),
+            "frames differ in size"
+        );
         let pool = &self.planes;
         let (w, h) = (i0.width, i0.height);
         let ps = params.patch_size.max(2);
         let (finest, coarsest) = level_range(w, h, params);
 
-        let (p0, p1) = rayon::join(|| pyramid(i0, coarsest, pool), || pyramid(i1, coarsest, pool));
+        let (p0, p1) = rayon::join(
+            || pyramid(i0, coarsest, pool),
+            || pyramid(i1, coarsest, pool),
+        );
         let mut flow: Option<FlowField> = None;
         for s in (finest..=coarsest).rev() {
             let (a, b) = (level(i0, &p0, s), level(i1, &p1, s));
             let start = match flow.as_ref().or(init) {
                 Some(f) => resize_flow_in(pool, f, a.width, a.height),
-                None => FlowField { width: a.width, height: a.height, u: pool.zeros(a.width * a.height), v: pool.zeros(a.width * a.height) },
+                None => FlowField {
+                    width: a.width,
+                    height: a.height,
+                    u: pool.zeros(a.width * a.height),
+                    v: pool.zeros(a.width * a.height),
+                },
             };
             if let Some(coarser) = flow.take() {
                 pool.give([coarser.u, coarser.v]);
@@ -217,7 +249,15 @@ impl DisFlow {
             pool.give([start.u, start.v]);
             let mut dense = densify(a, b, &patches, ps, pool);
             if params.refinement_iterations > 0 {
-                refine(pool, a, b, (&gx, &gy), &mut dense, params.refinement_iterations, &params.refinement);
+                refine(
+                    pool,
+                    a,
+                    b,
+                    (&gx, &gy),
+                    &mut dense,
+                    params.refinement_iterations,
+                    &params.refinement,
+                );
             }
             pool.give([gx.data, gy.data]);
             flow = Some(dense);
@@ -246,8 +286,13 @@ impl DisFlow {
 /// When the image is smaller than a patch.
 pub(crate) fn level_range(w: usize, h: usize, params: &DisParams) -> (usize, usize) {
     let ps = params.patch_size.max(2);
-    assert!(w >= ps && h >= ps, "image {w}x{h} smaller than a {ps}-pixel patch");
-    let auto = ((w.max(h) as f64 / (4.0 * ps as f64)).log2() + 0.5).floor().max(0.0) as usize;
+    assert!(
+        w >= ps && h >= ps,
+        "image {w}x{h} smaller than a {ps}-pixel patch"
+    );
+    let auto = ((w.max(h) as f64 / (4.0 * ps as f64)).log2() + 0.5)
+        .floor()
+        .max(0.0) as usize;
     let fits = |s: usize| (w >> s) >= ps && (h >> s) >= ps;
     // A level must hold a patch: on small images even the finest scale asked for may not.
     let mut finest = params.finest_scale;
@@ -275,20 +320,32 @@ fn pyramid(img: &GrayImage, top: usize, pool: &PlanePool) -> Vec<GrayImage> {
         let prev = levels.last().unwrap_or(img);
         let (w, h) = ((prev.width / 2).max(1), (prev.height / 2).max(1));
         let mut data = pool.scratch(w * h);
-        data.par_chunks_mut(w).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, row)| {
-            let line = |y: usize| &prev.data[y.min(prev.height - 1) * prev.width..][..prev.width];
-            let (r0, r1) = (line(2 * y), line(2 * y + 1));
-            // Full 2×2 blocks; only a 1-pixel-wide level below has none (its column is repeated).
-            let full = (prev.width / 2).min(w);
-            for ((out, a), b) in row[..full].iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
-                *out = 0.25 * (a[0] + a[1] + b[0] + b[1]);
-            }
-            for (x, out) in row.iter_mut().enumerate().skip(full) {
-                let (c0, c1) = ((2 * x).min(prev.width - 1), (2 * x + 1).min(prev.width - 1));
-                *out = 0.25 * (r0[c0] + r0[c1] + r1[c0] + r1[c1]);
-            }
+        data.par_chunks_mut(w)
+            .enumerate()
+            .with_min_len(rows_per_task(w))
+            .for_each(|(y, row)| {
+                let line =
+                    |y: usize| &prev.data[y.min(prev.height - 1) * prev.width..][..prev.width];
+                let (r0, r1) = (line(2 * y), line(2 * y + 1));
+                // Full 2×2 blocks; only a 1-pixel-wide level below has none (its column is repeated).
+                let full = (prev.width / 2).min(w);
+                for ((out, a), b) in row[..full]
+                    .iter_mut()
+                    .zip(r0.chunks_exact(2))
+                    .zip(r1.chunks_exact(2))
+                {
+                    *out = 0.25 * (a[0] + a[1] + b[0] + b[1]);
+                }
+                for (x, out) in row.iter_mut().enumerate().skip(full) {
+                    let (c0, c1) = ((2 * x).min(prev.width - 1), (2 * x + 1).min(prev.width - 1));
+                    *out = 0.25 * (r0[c0] + r0[c1] + r1[c0] + r1[c1]);
+                }
+            });
+        levels.push(GrayImage {
+            width: w,
+            height: h,
+            data,
         });
-        levels.push(GrayImage { width: w, height: h, data });
     }
     levels
 }
@@ -306,9 +363,17 @@ fn resize_flow_in(pool: &PlanePool, f: &FlowField, width: usize, height: usize) 
             out.copy_from_slice(plane);
             out
         };
-        return FlowField { width, height, u: copy(&f.u), v: copy(&f.v) };
+        return FlowField {
+            width,
+            height,
+            u: copy(&f.u),
+            v: copy(&f.v),
+        };
     }
-    let (sx, sy) = (f.width as f32 / width as f32, f.height as f32 / height as f32);
+    let (sx, sy) = (
+        f.width as f32 / width as f32,
+        f.height as f32 / height as f32,
+    );
     let (sw, sh) = (f.width, f.height);
     // Bilinear sampling as GrayImage::sample does it (horizontal, then vertical),
     // separated: each source row is interpolated horizontally once.
@@ -321,27 +386,40 @@ fn resize_flow_in(pool: &PlanePool, f: &FlowField, width: usize, height: usize) 
         .collect();
     let horizontal = |plane: &[f32]| -> Vec<f32> {
         let mut out = pool.scratch(sh * width);
-        out.par_chunks_mut(width).enumerate().with_min_len(rows_per_task(width)).for_each(|(y, row)| {
-            let src = &plane[y * sw..][..sw];
-            for (o, &(x0, x1, fx)) in row.iter_mut().zip(&columns) {
-                *o = src[x0] + fx * (src[x1] - src[x0]);
-            }
-        });
+        out.par_chunks_mut(width)
+            .enumerate()
+            .with_min_len(rows_per_task(width))
+            .for_each(|(y, row)| {
+                let src = &plane[y * sw..][..sw];
+                for (o, &(x0, x1, fx)) in row.iter_mut().zip(&columns) {
+                    *o = src[x0] + fx * (src[x1] - src[x0]);
+                }
+            });
         out
     };
     let (hu, hv) = rayon::join(|| horizontal(&f.u), || horizontal(&f.v));
-    let mut out = FlowField { width, height, u: pool.scratch(width * height), v: pool.scratch(width * height) };
-    out.u.par_chunks_mut(width).zip(out.v.par_chunks_mut(width)).enumerate().with_min_len(rows_per_task(width)).for_each(|(y, (ur, vr))| {
-        let fy = ((y as f32 + 0.5) * sy - 0.5).clamp(0.0, (sh - 1) as f32);
-        let y0 = fy as usize;
-        let (y1, fy) = ((y0 + 1).min(sh - 1), fy - y0 as f32);
-        for (out, (h, s)) in [(ur, (&hu, sx)), (vr, (&hv, sy))] {
-            let (top, bottom) = (&h[y0 * width..][..width], &h[y1 * width..][..width]);
-            for x in 0..width {
-                out[x] = (top[x] + fy * (bottom[x] - top[x])) / s;
+    let mut out = FlowField {
+        width,
+        height,
+        u: pool.scratch(width * height),
+        v: pool.scratch(width * height),
+    };
+    out.u
+        .par_chunks_mut(width)
+        .zip(out.v.par_chunks_mut(width))
+        .enumerate()
+        .with_min_len(rows_per_task(width))
+        .for_each(|(y, (ur, vr))| {
+            let fy = ((y as f32 + 0.5) * sy - 0.5).clamp(0.0, (sh - 1) as f32);
+            let y0 = fy as usize;
+            let (y1, fy) = ((y0 + 1).min(sh - 1), fy - y0 as f32);
+            for (out, (h, s)) in [(ur, (&hu, sx)), (vr, (&hv, sy))] {
+                let (top, bottom) = (&h[y0 * width..][..width], &h[y1 * width..][..width]);
+                for x in 0..width {
+                    out[x] = (top[x] + fy * (bottom[x] - top[x])) / s;
+                }
             }
-        }
-    });
+        });
     pool.give([hu, hv]);
     out
 }
@@ -391,7 +469,13 @@ impl Templates {
         let (t, rest) = d.split_at(self.n);
         let (jx, jy) = rest.split_at(self.n);
         let (sums, hinv) = self.scalars[k];
-        Template { t, jx, jy, sums, hinv }
+        Template {
+            t,
+            jx,
+            jy,
+            sums,
+            hinv,
+        }
     }
 }
 
@@ -442,7 +526,11 @@ impl<const P: usize> LevelData<'_, P> {
         }
         let (jx, jy) = (&*jx, &*jy);
         let sums = (warp_sum(n, |k| jx[k]), warp_sum(n, |k| jy[k]));
-        let (a, b, c) = (warp_sum(n, |k| jx[k] * jx[k]), warp_sum(n, |k| jx[k] * jy[k]), warp_sum(n, |k| jy[k] * jy[k]));
+        let (a, b, c) = (
+            warp_sum(n, |k| jx[k] * jx[k]),
+            warp_sum(n, |k| jx[k] * jy[k]),
+            warp_sum(n, |k| jy[k] * jy[k]),
+        );
         let damping = HESSIAN_RIDGE * n as f32 + HESSIAN_DAMPING * (a + c);
         let (a, c) = (a + damping, c + damping);
         let det = a * c - b * b;
@@ -450,7 +538,15 @@ impl<const P: usize> LevelData<'_, P> {
     }
 
     /// I1 around (px + u, py + v) minus the template's I0, into `diff`.
-    fn difference(&self, tpl: &Template<'_>, px: usize, py: usize, u: f32, v: f32, diff: &mut [f32]) {
+    fn difference(
+        &self,
+        tpl: &Template<'_>,
+        px: usize,
+        py: usize,
+        u: f32,
+        v: f32,
+        diff: &mut [f32],
+    ) {
         let ps = self.ps();
         let (x, y) = (px as f32 + u, py as f32 + v);
         let (x0, y0) = (floor(x), floor(y));
@@ -459,8 +555,17 @@ impl<const P: usize> LevelData<'_, P> {
         let img = self.i1;
         let (w, h) = (img.width as isize, img.height as isize);
         let inside = x0 >= 0 && y0 >= 0 && x0 + ps as isize + 1 < w && y0 + ps as isize + 1 < h;
-        let wt = [(1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy];
-        for (j, (out, t)) in diff.chunks_exact_mut(ps).zip(tpl.t.chunks_exact(ps)).enumerate() {
+        let wt = [
+            (1.0 - fx) * (1.0 - fy),
+            fx * (1.0 - fy),
+            (1.0 - fx) * fy,
+            fx * fy,
+        ];
+        for (j, (out, t)) in diff
+            .chunks_exact_mut(ps)
+            .zip(tpl.t.chunks_exact(ps))
+            .enumerate()
+        {
             if inside {
                 // Same bilinear weights for every pixel: two source rows of ps + 1 values.
                 let base = (y0 as usize + j) * img.width + x0 as usize;
@@ -469,7 +574,11 @@ impl<const P: usize> LevelData<'_, P> {
                 let yj = y0 + j as isize;
                 for (i, (o, t)) in out.iter_mut().zip(t).enumerate() {
                     let xi = x0 + i as isize;
-                    *o = wt[0] * img.at(xi, yj) + wt[1] * img.at(xi + 1, yj) + wt[2] * img.at(xi, yj + 1) + wt[3] * img.at(xi + 1, yj + 1) - t;
+                    *o = wt[0] * img.at(xi, yj)
+                        + wt[1] * img.at(xi + 1, yj)
+                        + wt[2] * img.at(xi, yj + 1)
+                        + wt[3] * img.at(xi + 1, yj + 1)
+                        - t;
                 }
             }
         }
@@ -478,21 +587,45 @@ impl<const P: usize> LevelData<'_, P> {
     /// SSD and Σ J·r at (u, v), with r = d − mean(d) for d = I1(x + u) − I0(x)
     /// (or r = d without mean normalisation): Σ r² = Σ d² − (Σ d)² / n and
     /// Σ J·r = Σ J·d − mean(d) · Σ J, one pass over the patch.
-    fn measure(&self, tpl: &Template<'_>, px: usize, py: usize, u: f32, v: f32, diff: &mut [f32]) -> Measure {
+    fn measure(
+        &self,
+        tpl: &Template<'_>,
+        px: usize,
+        py: usize,
+        u: f32,
+        v: f32,
+        diff: &mut [f32],
+    ) -> Measure {
         self.difference(tpl, px, py, u, v, diff);
         let [sd, sx, sy, sdd] = warp_sums4(diff, tpl.jx, tpl.jy);
         if self.mean_norm {
             let m = sd / diff.len() as f32;
-            Measure { ssd: sdd - sd * m, bx: sx - m * tpl.sums.0, by: sy - m * tpl.sums.1 }
+            Measure {
+                ssd: sdd - sd * m,
+                bx: sx - m * tpl.sums.0,
+                by: sy - m * tpl.sums.1,
+            }
         } else {
-            Measure { ssd: sdd, bx: sx, by: sy }
+            Measure {
+                ssd: sdd,
+                bx: sx,
+                by: sy,
+            }
         }
     }
 
     /// Gauss–Newton from (u, v), whose measure is `at_start`. It stops when the
     /// SSD rises, at the best point seen or, with `step_on_rise`, one step on
     /// from the point where it rose.
-    fn search(&self, tpl: &Template<'_>, (px, py): (usize, usize), (mut u, mut v): (f32, f32), at_start: Measure, iters: usize, diff: &mut [f32]) -> (f32, f32) {
+    fn search(
+        &self,
+        tpl: &Template<'_>,
+        (px, py): (usize, usize),
+        (mut u, mut v): (f32, f32),
+        at_start: Measure,
+        iters: usize,
+        diff: &mut [f32],
+    ) -> (f32, f32) {
         let mut best = ((u, v), f32::INFINITY);
         let mut here = at_start;
         for it in 0..iters {
@@ -521,7 +654,14 @@ impl<const P: usize> LevelData<'_, P> {
 }
 
 /// Patch flows of one level; `grad` are I0's Sobel gradients.
-fn search_level(i0: &GrayImage, i1: &GrayImage, grad: (&GrayImage, &GrayImage), start: &FlowField, params: &DisParams, pool: &PlanePool) -> PatchFlows {
+fn search_level(
+    i0: &GrayImage,
+    i1: &GrayImage,
+    grad: (&GrayImage, &GrayImage),
+    start: &FlowField,
+    params: &DisParams,
+    pool: &PlanePool,
+) -> PatchFlows {
     match params.patch_size {
         8 => search_level_with::<8>(i0, i1, grad, start, params, pool),
         12 => search_level_with::<12>(i0, i1, grad, start, params, pool),
@@ -530,10 +670,25 @@ fn search_level(i0: &GrayImage, i1: &GrayImage, grad: (&GrayImage, &GrayImage), 
     }
 }
 
-fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (&GrayImage, &GrayImage), start: &FlowField, params: &DisParams, pool: &PlanePool) -> PatchFlows {
+fn search_level_with<const P: usize>(
+    i0: &GrayImage,
+    i1: &GrayImage,
+    (gx, gy): (&GrayImage, &GrayImage),
+    start: &FlowField,
+    params: &DisParams,
+    pool: &PlanePool,
+) -> PatchFlows {
     let ps = params.patch_size;
     assert!(P == 0 || P == ps, "patch size {ps} dispatched as {P}");
-    let data = LevelData::<P> { i0, i1, gx, gy, ps, mean_norm: params.mean_normalization, step_on_rise: params.step_on_rise };
+    let data = LevelData::<P> {
+        i0,
+        i1,
+        gx,
+        gy,
+        ps,
+        mean_norm: params.mean_normalization,
+        step_on_rise: params.step_on_rise,
+    };
     let xs = grid(i0.width, ps, params.patch_stride);
     let ys = grid(i0.height, ps, params.patch_stride);
     let cols = xs.len();
@@ -542,7 +697,10 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (
         .flat_map(|&py| {
             xs.iter().map(move |&px| {
                 let (cx, cy) = (px + ps / 2, py + ps / 2);
-                (start.u[cy * start.width + cx], start.v[cy * start.width + cx])
+                (
+                    start.u[cy * start.width + cx],
+                    start.v[cy * start.width + cx],
+                )
             })
         })
         .collect();
@@ -550,53 +708,74 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (
     let (xs_ref, ys_ref) = (&xs, &ys);
     let first_half = params.iterations.div_ceil(2);
     let second_half = params.iterations - first_half;
-    flow.par_chunks_mut(cols * STRIPE_ROWS).enumerate().for_each(|(stripe, chunk)| {
-        let row0 = stripe * STRIPE_ROWS;
-        let rows = chunk.len() / cols;
-        let n = ps * ps;
-        let mut templates = Templates { n, data: pool.scratch(rows * cols * 3 * n), scalars: Vec::with_capacity(rows * cols) };
-        for (k, out) in templates.data.chunks_exact_mut(3 * n).enumerate() {
-            templates.scalars.push(data.template(xs_ref[k % cols], ys_ref[row0 + k / cols], out));
-        }
-        let mut diff = vec![0.0f32; n];
-        let limit = ps as f32;
-        let mut sweep = |order: &mut dyn Iterator<Item = (usize, usize)>, step: isize, iters: usize, chunk: &mut [(f32, f32)]| {
-            for (r, c) in order {
-                let k = r * cols + c;
-                let (px, py) = (xs_ref[c], ys_ref[row0 + r]);
-                let tpl = &templates.get(k);
-                let mut cand = chunk[k];
-                let mut at_cand = data.measure(tpl, px, py, cand.0, cand.1, &mut diff);
-                if params.spatial_propagation {
-                    let nc = c as isize - step;
-                    let nr = r as isize - step;
-                    let neighbours = [
-                        (nc >= 0 && (nc as usize) < cols).then(|| chunk[r * cols + nc as usize]),
-                        (nr >= 0 && (nr as usize) < rows).then(|| chunk[nr as usize * cols + c]),
-                    ];
-                    for n in neighbours.into_iter().flatten() {
-                        let at_n = data.measure(tpl, px, py, n.0, n.1, &mut diff);
-                        if at_n.ssd < at_cand.ssd {
-                            at_cand = at_n;
-                            cand = n;
+    flow.par_chunks_mut(cols * STRIPE_ROWS)
+        .enumerate()
+        .for_each(|(stripe, chunk)| {
+            let row0 = stripe * STRIPE_ROWS;
+            let rows = chunk.len() / cols;
+            let n = ps * ps;
+            let mut templates = Templates {
+                n,
+                data: pool.scratch(rows * cols * 3 * n),
+                scalars: Vec::with_capacity(rows * cols),
+            };
+            for (k, out) in templates.data.chunks_exact_mut(3 * n).enumerate() {
+                templates.scalars.push(data.template(
+                    xs_ref[k % cols],
+                    ys_ref[row0 + k / cols],
+                    out,
+                ));
+            }
+            let mut diff = vec![0.0f32; n];
+            let limit = ps as f32;
+            let mut sweep = |order: &mut dyn Iterator<Item = (usize, usize)>,
+                             step: isize,
+                             iters: usize,
+                             chunk: &mut [(f32, f32)]| {
+                for (r, c) in order {
+                    let k = r * cols + c;
+                    let (px, py) = (xs_ref[c], ys_ref[row0 + r]);
+                    let tpl = &templates.get(k);
+                    let mut cand = chunk[k];
+                    let mut at_cand = data.measure(tpl, px, py, cand.0, cand.1, &mut diff);
+                    if params.spatial_propagation {
+                        let nc = c as isize - step;
+                        let nr = r as isize - step;
+                        let neighbours = [
+                            (nc >= 0 && (nc as usize) < cols)
+                                .then(|| chunk[r * cols + nc as usize]),
+                            (nr >= 0 && (nr as usize) < rows)
+                                .then(|| chunk[nr as usize * cols + c]),
+                        ];
+                        for n in neighbours.into_iter().flatten() {
+                            let at_n = data.measure(tpl, px, py, n.0, n.1, &mut diff);
+                            if at_n.ssd < at_cand.ssd {
+                                at_cand = at_n;
+                                cand = n;
+                            }
                         }
                     }
+                    let (u, v) = data.search(tpl, (px, py), cand, at_cand, iters, &mut diff);
+                    let origin = init[(row0 + r) * cols + c];
+                    // An update larger than the patch is not trusted (lengths compared squared: no libm call).
+                    let (du, dv) = (u - origin.0, v - origin.1);
+                    chunk[k] = if du * du + dv * dv > limit * limit {
+                        origin
+                    } else {
+                        (u, v)
+                    };
                 }
-                let (u, v) = data.search(tpl, (px, py), cand, at_cand, iters, &mut diff);
-                let origin = init[(row0 + r) * cols + c];
-                // An update larger than the patch is not trusted (lengths compared squared: no libm call).
-                let (du, dv) = (u - origin.0, v - origin.1);
-                chunk[k] = if du * du + dv * dv > limit * limit { origin } else { (u, v) };
+            };
+            let mut forward = (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c)));
+            sweep(&mut forward, 1, first_half, chunk);
+            if second_half > 0 {
+                let mut backward = (0..rows)
+                    .rev()
+                    .flat_map(|r| (0..cols).rev().map(move |c| (r, c)));
+                sweep(&mut backward, -1, second_half, chunk);
             }
-        };
-        let mut forward = (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c)));
-        sweep(&mut forward, 1, first_half, chunk);
-        if second_half > 0 {
-            let mut backward = (0..rows).rev().flat_map(|r| (0..cols).rev().map(move |c| (r, c)));
-            sweep(&mut backward, -1, second_half, chunk);
-        }
-        pool.give([templates.data]);
-    });
+            pool.give([templates.data]);
+        });
     PatchFlows { xs, ys, flow }
 }
 
@@ -604,7 +783,10 @@ fn search_level_with<const P: usize>(i0: &GrayImage, i1: &GrayImage, (gx, gy): (
 pub(crate) fn covering(len: usize, starts: &[usize], ps: usize) -> Vec<(usize, usize)> {
     (0..len)
         .map(|x| {
-            let lo = starts.iter().position(|&s| s + ps > x).unwrap_or(starts.len());
+            let lo = starts
+                .iter()
+                .position(|&s| s + ps > x)
+                .unwrap_or(starts.len());
             let hi = starts.iter().rposition(|&s| s <= x).map_or(0, |i| i + 1);
             (lo, hi)
         })
@@ -615,11 +797,22 @@ pub(crate) fn covering(len: usize, starts: &[usize], ps: usize) -> Vec<(usize, u
 ///
 /// Row by row, patch by patch in row-major order, so every pixel sums its
 /// covering patches in the same order as a per-pixel loop would.
-fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize, pool: &PlanePool) -> FlowField {
+fn densify(
+    i0: &GrayImage,
+    i1: &GrayImage,
+    patches: &PatchFlows,
+    ps: usize,
+    pool: &PlanePool,
+) -> FlowField {
     let (w, h) = (i0.width, i0.height);
     let cols = patches.xs.len();
     let ycov = covering(h, &patches.ys, ps);
-    let mut out = FlowField { width: w, height: h, u: pool.zeros(w * h), v: pool.zeros(w * h) };
+    let mut out = FlowField {
+        width: w,
+        height: h,
+        u: pool.zeros(w * h),
+        v: pool.zeros(w * h),
+    };
     // Each patch samples I1 at a constant offset: integer part and bilinear weights once per patch.
     let offsets: Vec<(isize, isize, [f32; 4])> = patches
         .flow
@@ -627,56 +820,84 @@ fn densify(i0: &GrayImage, i1: &GrayImage, patches: &PatchFlows, ps: usize, pool
         .map(|&(u, v)| {
             let (fu, fv) = (floor(u), floor(v));
             let (ax, ay) = (u - fu, v - fv);
-            (fu as isize, fv as isize, [(1.0 - ax) * (1.0 - ay), ax * (1.0 - ay), (1.0 - ax) * ay, ax * ay])
+            (
+                fu as isize,
+                fv as isize,
+                [
+                    (1.0 - ax) * (1.0 - ay),
+                    ax * (1.0 - ay),
+                    (1.0 - ax) * ay,
+                    ax * ay,
+                ],
+            )
         })
         .collect();
-    out.u.par_chunks_mut(w).zip(out.v.par_chunks_mut(w)).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, (ur, vr))| {
-        let mut sw = vec![0.0f32; w];
-        let i0_row = &i0.data[y * w..][..w];
-        for r in ycov[y].0..ycov[y].1 {
-            for c in 0..cols {
-                let k = r * cols + c;
-                let (u, v) = patches.flow[k];
-                let (ox, oy, wt) = offsets[k];
-                let x0 = patches.xs[c];
-                let (sx, sy) = (x0 as isize + ox, y as isize + oy);
-                let span = x0..x0 + ps;
-                if sx >= 0 && sy >= 0 && sx + (ps as isize) < w as isize && sy + 1 < h as isize {
-                    // The whole span samples inside: one set of weights over two source rows.
-                    let b = sy as usize * w + sx as usize;
-                    let (top, bottom) = (&i1.data[b..][..ps + 1], &i1.data[b + w..][..ps + 1]);
-                    let (su, sv, sw, i0s) = (&mut ur[span.clone()], &mut vr[span.clone()], &mut sw[span.clone()], &i0_row[span]);
-                    for i in 0..ps {
-                        let warped = wt[0] * top[i] + wt[1] * top[i + 1] + wt[2] * bottom[i] + wt[3] * bottom[i + 1];
-                        let wgt = 1.0 / (warped - i0s[i]).abs().max(1.0);
-                        su[i] += wgt * u;
-                        sv[i] += wgt * v;
-                        sw[i] += wgt;
-                    }
-                } else {
-                    for x in span {
-                        let (sx, sy) = (x as isize + ox, y as isize + oy);
-                        let warped = if sx >= 0 && sy >= 0 && sx + 1 < w as isize && sy + 1 < h as isize {
-                            let b = sy as usize * w + sx as usize;
-                            wt[0] * i1.data[b] + wt[1] * i1.data[b + 1] + wt[2] * i1.data[b + w] + wt[3] * i1.data[b + w + 1]
-                        } else {
-                            i1.sample(x as f32 + u, y as f32 + v)
-                        };
-                        let wgt = 1.0 / (warped - i0_row[x]).abs().max(1.0);
-                        ur[x] += wgt * u;
-                        vr[x] += wgt * v;
-                        sw[x] += wgt;
+    out.u
+        .par_chunks_mut(w)
+        .zip(out.v.par_chunks_mut(w))
+        .enumerate()
+        .with_min_len(rows_per_task(w))
+        .for_each(|(y, (ur, vr))| {
+            let mut sw = vec![0.0f32; w];
+            let i0_row = &i0.data[y * w..][..w];
+            for r in ycov[y].0..ycov[y].1 {
+                for c in 0..cols {
+                    let k = r * cols + c;
+                    let (u, v) = patches.flow[k];
+                    let (ox, oy, wt) = offsets[k];
+                    let x0 = patches.xs[c];
+                    let (sx, sy) = (x0 as isize + ox, y as isize + oy);
+                    let span = x0..x0 + ps;
+                    if sx >= 0 && sy >= 0 && sx + (ps as isize) < w as isize && sy + 1 < h as isize
+                    {
+                        // The whole span samples inside: one set of weights over two source rows.
+                        let b = sy as usize * w + sx as usize;
+                        let (top, bottom) = (&i1.data[b..][..ps + 1], &i1.data[b + w..][..ps + 1]);
+                        let (su, sv, sw, i0s) = (
+                            &mut ur[span.clone()],
+                            &mut vr[span.clone()],
+                            &mut sw[span.clone()],
+                            &i0_row[span],
+                        );
+                        for i in 0..ps {
+                            let warped = wt[0] * top[i]
+                                + wt[1] * top[i + 1]
+                                + wt[2] * bottom[i]
+                                + wt[3] * bottom[i + 1];
+                            let wgt = 1.0 / (warped - i0s[i]).abs().max(1.0);
+                            su[i] += wgt * u;
+                            sv[i] += wgt * v;
+                            sw[i] += wgt;
+                        }
+                    } else {
+                        for x in span {
+                            let (sx, sy) = (x as isize + ox, y as isize + oy);
+                            let warped =
+                                if sx >= 0 && sy >= 0 && sx + 1 < w as isize && sy + 1 < h as isize
+                                {
+                                    let b = sy as usize * w + sx as usize;
+                                    wt[0] * i1.data[b]
+                                        + wt[1] * i1.data[b + 1]
+                                        + wt[2] * i1.data[b + w]
+                                        + wt[3] * i1.data[b + w + 1]
+                                } else {
+                                    i1.sample(x as f32 + u, y as f32 + v)
+                                };
+                            let wgt = 1.0 / (warped - i0_row[x]).abs().max(1.0);
+                            ur[x] += wgt * u;
+                            vr[x] += wgt * v;
+                            sw[x] += wgt;
+                        }
                     }
                 }
             }
-        }
-        for ((u, v), s) in ur.iter_mut().zip(vr.iter_mut()).zip(&sw) {
-            if *s > 0.0 {
-                *u /= s;
-                *v /= s;
+            for ((u, v), s) in ur.iter_mut().zip(vr.iter_mut()).zip(&sw) {
+                if *s > 0.0 {
+                    *u /= s;
+                    *v /= s;
+                }
             }
-        }
-    });
+        });
     out
 }
 
@@ -690,18 +911,41 @@ mod tests {
         let f = FlowField {
             width: w,
             height: h,
-            u: (0..w * h).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.13).collect(),
-            v: (0..w * h).map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.07).collect(),
+            u: (0..w * h)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.13)
+                .collect(),
+            v: (0..w * h)
+                .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.07)
+                .collect(),
         };
-        let (u, v) = (GrayImage { width: w, height: h, data: f.u.clone() }, GrayImage { width: w, height: h, data: f.v.clone() });
+        let (u, v) = (
+            GrayImage {
+                width: w,
+                height: h,
+                data: f.u.clone(),
+            },
+            GrayImage {
+                width: w,
+                height: h,
+                data: f.v.clone(),
+            },
+        );
         for (ow, oh) in [(26, 18), (52, 36), (7, 5), (13, 9)] {
             let r = resize_flow(&f, ow, oh);
             let (sx, sy) = (w as f32 / ow as f32, h as f32 / oh as f32);
             for y in 0..oh {
                 for x in 0..ow {
                     let (fx, fy) = ((x as f32 + 0.5) * sx - 0.5, (y as f32 + 0.5) * sy - 0.5);
-                    assert_eq!(r.u[y * ow + x], u.sample(fx, fy) / sx, "u at {x},{y} for {ow}x{oh}");
-                    assert_eq!(r.v[y * ow + x], v.sample(fx, fy) / sy, "v at {x},{y} for {ow}x{oh}");
+                    assert_eq!(
+                        r.u[y * ow + x],
+                        u.sample(fx, fy) / sx,
+                        "u at {x},{y} for {ow}x{oh}"
+                    );
+                    assert_eq!(
+                        r.v[y * ow + x],
+                        v.sample(fx, fy) / sy,
+                        "v at {x},{y} for {ow}x{oh}"
+                    );
                 }
             }
         }

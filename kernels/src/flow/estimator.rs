@@ -19,7 +19,12 @@ use crate::gpu::{Device, GpuError};
 /// Computes the flow of image pairs with settings fixed at construction.
 pub trait FlowEstimator: Send {
     /// The flow from `i0` to `i1` (same size), optionally starting from `init`.
-    fn flow(&self, i0: &GrayImage, i1: &GrayImage, init: Option<&FlowField>) -> Result<FlowField, GpuError>;
+    fn flow(
+        &self,
+        i0: &GrayImage,
+        i1: &GrayImage,
+        init: Option<&FlowField>,
+    ) -> Result<FlowField, GpuError>;
     /// Takes back a field it returned, once the caller is done with it (a
     /// CPU estimator writes its next result into that memory).
     fn recycle(&self, _field: FlowField) {}
@@ -28,7 +33,12 @@ pub trait FlowEstimator: Send {
 }
 
 impl FlowEstimator for DisFlow {
-    fn flow(&self, i0: &GrayImage, i1: &GrayImage, init: Option<&FlowField>) -> Result<FlowField, GpuError> {
+    fn flow(
+        &self,
+        i0: &GrayImage,
+        i1: &GrayImage,
+        init: Option<&FlowField>,
+    ) -> Result<FlowField, GpuError> {
         Ok(self.flow_with(i0, i1, self.params(), init))
     }
 
@@ -42,7 +52,12 @@ impl FlowEstimator for DisFlow {
 }
 
 impl<D: Device + Send> FlowEstimator for GpuDis<D> {
-    fn flow(&self, i0: &GrayImage, i1: &GrayImage, init: Option<&FlowField>) -> Result<FlowField, GpuError> {
+    fn flow(
+        &self,
+        i0: &GrayImage,
+        i1: &GrayImage,
+        init: Option<&FlowField>,
+    ) -> Result<FlowField, GpuError> {
         GpuDis::flow(self, i0, i1, init)
     }
 
@@ -55,8 +70,16 @@ impl<D: Device + Send> FlowEstimator for GpuDis<D> {
 struct SharedGpu(Arc<Mutex<GpuDis<CudaDevice>>>);
 
 impl FlowEstimator for SharedGpu {
-    fn flow(&self, i0: &GrayImage, i1: &GrayImage, init: Option<&FlowField>) -> Result<FlowField, GpuError> {
-        let gpu = self.0.lock().map_err(|_| GpuError::Device("a thread using the GPU panicked".into()))?;
+    fn flow(
+        &self,
+        i0: &GrayImage,
+        i1: &GrayImage,
+        init: Option<&FlowField>,
+    ) -> Result<FlowField, GpuError> {
+        let gpu = self
+            .0
+            .lock()
+            .map_err(|_| GpuError::Device("a thread using the GPU panicked".into()))?;
         FlowEstimator::flow(&*gpu, i0, i1, init)
     }
 
@@ -94,12 +117,28 @@ impl FlowBackend {
     /// reason ([`fallback`](Self::fallback)).
     pub fn open(backend: Backend, params: DisParams) -> Result<Self, GpuError> {
         let gpu = match backend {
-            Backend::Cpu => return Ok(Self { params, gpu: None, fallback: None }),
-            Backend::Cuda | Backend::Auto => CudaDevice::open(0).and_then(|device| GpuDis::new(device, params.clone())),
+            Backend::Cpu => {
+                return Ok(Self {
+                    params,
+                    gpu: None,
+                    fallback: None,
+                });
+            }
+            Backend::Cuda | Backend::Auto => {
+                CudaDevice::open(0).and_then(|device| GpuDis::new(device, params.clone()))
+            }
         };
         match (gpu, backend) {
-            (Ok(gpu), _) => Ok(Self { params, gpu: Some(Arc::new(Mutex::new(gpu))), fallback: None }),
-            (Err(why), Backend::Auto) => Ok(Self { params, gpu: None, fallback: Some(why.to_string()) }),
+            (Ok(gpu), _) => Ok(Self {
+                params,
+                gpu: Some(Arc::new(Mutex::new(gpu))),
+                fallback: None,
+            }),
+            (Err(why), Backend::Auto) => Ok(Self {
+                params,
+                gpu: None,
+                fallback: Some(why.to_string()),
+            }),
             (Err(why), _) => Err(why),
         }
     }
@@ -142,9 +181,16 @@ mod tests {
     use crate::flow::dis::{Preset, dis_flow};
 
     fn ramp(w: usize, h: usize, shift: f32) -> GrayImage {
-        let data: Vec<f32> =
-            (0..w * h).map(|i| ((i % w) as f32 + shift).sin() * 60.0 + ((i / w) as f32 * 0.3).cos() * 40.0 + 128.0).collect();
-        GrayImage { width: w, height: h, data }
+        let data: Vec<f32> = (0..w * h)
+            .map(|i| {
+                ((i % w) as f32 + shift).sin() * 60.0 + ((i / w) as f32 * 0.3).cos() * 40.0 + 128.0
+            })
+            .collect();
+        GrayImage {
+            width: w,
+            height: h,
+            data,
+        }
     }
 
     #[test]
@@ -156,7 +202,10 @@ mod tests {
         let estimator = backend.estimator();
         let ours = estimator.flow(&a, &b, None).unwrap();
         let reference = dis_flow(&a, &b, &params, None);
-        assert_eq!((ours.u.as_slice(), ours.v.as_slice()), (reference.u.as_slice(), reference.v.as_slice()));
+        assert_eq!(
+            (ours.u.as_slice(), ours.v.as_slice()),
+            (reference.u.as_slice(), reference.v.as_slice())
+        );
         assert_eq!(estimator.device(), "CPU");
     }
 
@@ -169,7 +218,9 @@ mod tests {
         let auto = FlowBackend::open(Backend::Auto, params.clone()).unwrap();
         assert!(!auto.is_gpu());
         assert!(!auto.fallback().unwrap_or_default().is_empty());
-        let err = FlowBackend::open(Backend::Cuda, params).err().expect("no GPU here");
+        let err = FlowBackend::open(Backend::Cuda, params)
+            .err()
+            .expect("no GPU here");
         assert!(matches!(err, GpuError::Unavailable(_)), "{err:?}");
     }
 }

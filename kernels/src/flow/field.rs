@@ -24,17 +24,25 @@ pub const UNKNOWN_FLOW: f32 = 1e9;
 impl FlowField {
     /// A field of zeros.
     pub fn zeros(width: usize, height: usize) -> Self {
-        Self { width, height, u: vec![0.0; width * height], v: vec![0.0; width * height] }
+        Self {
+            width,
+            height,
+            u: vec![0.0; width * height],
+            v: vec![0.0; width * height],
+        }
     }
 
     /// Reads a `.flo` file: magic, width, height, then interleaved little-endian f32 (u, v).
     pub fn read_flo(mut r: impl Read) -> io::Result<Self> {
         let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
         let mut head = [0u8; 12];
-        r.read_exact(&mut head).map_err(|_| bad("too short for a .flo header".into()))?;
+        r.read_exact(&mut head)
+            .map_err(|_| bad("too short for a .flo header".into()))?;
         let magic = f32::from_le_bytes(head[0..4].try_into().expect("4 bytes"));
         if magic != FLO_MAGIC {
-            return Err(bad(format!("not a .flo file (magic {magic}, expected {FLO_MAGIC})")));
+            return Err(bad(format!(
+                "not a .flo file (magic {magic}, expected {FLO_MAGIC})"
+            )));
         }
         let dim = |b: &[u8]| i32::from_le_bytes(b.try_into().expect("4 bytes"));
         let (w, h) = (dim(&head[4..8]), dim(&head[8..12]));
@@ -46,7 +54,11 @@ impl FlowField {
         let mut bytes = Vec::new();
         r.take((w * h * 8) as u64).read_to_end(&mut bytes)?;
         if bytes.len() != w * h * 8 {
-            return Err(bad(format!("truncated .flo: {w}x{h} needs {} data bytes, found {}", w * h * 8, bytes.len())));
+            return Err(bad(format!(
+                "truncated .flo: {w}x{h} needs {} data bytes, found {}",
+                w * h * 8,
+                bytes.len()
+            )));
         }
         let mut field = Self::zeros(w, h);
         for (i, px) in bytes.chunks_exact(8).enumerate() {
@@ -83,7 +95,10 @@ impl FlowField {
 
     /// Whether the flow at index `i` is known (Middlebury marks unknown with huge values).
     pub fn known(&self, i: usize) -> bool {
-        self.u[i].abs() < UNKNOWN_FLOW && self.v[i].abs() < UNKNOWN_FLOW && self.u[i].is_finite() && self.v[i].is_finite()
+        self.u[i].abs() < UNKNOWN_FLOW
+            && self.v[i].abs() < UNKNOWN_FLOW
+            && self.u[i].is_finite()
+            && self.v[i].is_finite()
     }
 }
 
@@ -92,11 +107,18 @@ impl FlowField {
 /// # Panics
 /// When the sizes differ.
 pub fn average_endpoint_error(flow: &FlowField, truth: &FlowField) -> f64 {
-    assert_eq!((flow.width, flow.height), (truth.width, truth.height), "flow and truth sizes differ");
+    assert_eq!(
+        (flow.width, flow.height),
+        (truth.width, truth.height),
+        "flow and truth sizes differ"
+    );
     let (mut sum, mut n) = (0.0f64, 0usize);
     for i in 0..truth.u.len() {
         if truth.known(i) {
-            let (du, dv) = (f64::from(flow.u[i] - truth.u[i]), f64::from(flow.v[i] - truth.v[i]));
+            let (du, dv) = (
+                f64::from(flow.u[i] - truth.u[i]),
+                f64::from(flow.v[i] - truth.v[i]),
+            );
             sum += (du * du + dv * dv).sqrt();
             n += 1;
         }
@@ -117,13 +139,28 @@ mod tests {
         f.write_flo(&mut bytes).unwrap();
         assert_eq!(bytes.len(), 12 + 3 * 2 * 8);
         assert_eq!(FlowField::read_flo(bytes.as_slice()).unwrap(), f);
-        assert!(FlowField::read_flo(&bytes[..20]).unwrap_err().to_string().contains("truncated"));
+        assert!(
+            FlowField::read_flo(&bytes[..20])
+                .unwrap_err()
+                .to_string()
+                .contains("truncated")
+        );
         let mut wrong = bytes.clone();
         wrong[0] = 0;
-        assert!(FlowField::read_flo(wrong.as_slice()).unwrap_err().to_string().contains("magic"));
+        assert!(
+            FlowField::read_flo(wrong.as_slice())
+                .unwrap_err()
+                .to_string()
+                .contains("magic")
+        );
         let mut huge = bytes;
         huge[4..8].copy_from_slice(&(1i32 << 30).to_le_bytes());
-        assert!(FlowField::read_flo(huge.as_slice()).unwrap_err().to_string().contains("implausible"));
+        assert!(
+            FlowField::read_flo(huge.as_slice())
+                .unwrap_err()
+                .to_string()
+                .contains("implausible")
+        );
     }
 
     #[test]
@@ -132,7 +169,15 @@ mod tests {
         (f.u[0], f.v[0]) = (2.0, -1.5); // right and up (y points down)
         (f.u[1], f.v[1]) = (-0.5, 0.25); // left and down
         let [up, right, down, left] = f.directional_components();
-        assert_eq!((up, right, down, left), (vec![1.5, 0.0], vec![2.0, 0.0], vec![0.0, 0.25], vec![0.0, 0.5]));
+        assert_eq!(
+            (up, right, down, left),
+            (
+                vec![1.5, 0.0],
+                vec![2.0, 0.0],
+                vec![0.0, 0.25],
+                vec![0.0, 0.5]
+            )
+        );
     }
 
     #[test]
@@ -147,8 +192,12 @@ mod tests {
 
     #[test]
     fn reads_the_real_middlebury_ground_truth() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/middlebury/Grove2/flow10.flo");
-        let f = FlowField::read_flo(std::fs::File::open(path).expect("shared Middlebury data")).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/middlebury/Grove2/flow10.flo"
+        );
+        let f = FlowField::read_flo(std::fs::File::open(path).expect("shared Middlebury data"))
+            .unwrap();
         assert_eq!((f.width, f.height), (640, 480));
         assert!((0..f.u.len()).all(|i| f.known(i)));
     }

@@ -29,8 +29,16 @@ pub struct GrayImage {
 impl GrayImage {
     /// From 8-bit luma.
     pub fn from_u8(width: usize, height: usize, data: &[u8]) -> Self {
-        assert_eq!(data.len(), width * height, "buffer size does not match {width}x{height}");
-        Self { width, height, data: data.iter().map(|&v| f32::from(v)).collect() }
+        assert_eq!(
+            data.len(),
+            width * height,
+            "buffer size does not match {width}x{height}"
+        );
+        Self {
+            width,
+            height,
+            data: data.iter().map(|&v| f32::from(v)).collect(),
+        }
     }
 
     /// Value at integer coordinates, clamped to the border.
@@ -67,30 +75,52 @@ impl GrayImage {
         let (w, h) = (self.width, self.height);
         let mut gx = pool.scratch(w * h);
         let mut gy = pool.scratch(w * h);
-        gx.par_chunks_mut(w).zip(gy.par_chunks_mut(w)).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, (gx, gy))| {
-            let line = |y: usize| &self.data[y * w..][..w];
-            let (up, mid, down) = (line(y.saturating_sub(1)), line(y), line((y + 1).min(h - 1)));
-            let at = |x: usize, xm: usize, xp: usize| {
-                let gx = ((up[xp] + 2.0 * mid[xp] + down[xp]) - (up[xm] + 2.0 * mid[xm] + down[xm])) / 8.0;
-                let gy = ((down[xm] + 2.0 * down[x] + down[xp]) - (up[xm] + 2.0 * up[x] + up[xp])) / 8.0;
-                (gx, gy)
-            };
-            (gx[0], gy[0]) = at(0, 0, 1.min(w - 1));
-            (gx[w - 1], gy[w - 1]) = at(w - 1, w.saturating_sub(2), w - 1);
-            if w > 2 {
-                // Interior on shifted slices, which the compiler vectorises.
-                let n = w - 2;
-                let (ul, uc, ur) = (&up[..n], &up[1..][..n], &up[2..][..n]);
-                let (ml, mr) = (&mid[..n], &mid[2..][..n]);
-                let (dl, dc, dr) = (&down[..n], &down[1..][..n], &down[2..][..n]);
-                let (ox, oy) = (&mut gx[1..][..n], &mut gy[1..][..n]);
-                for k in 0..n {
-                    ox[k] = ((ur[k] + 2.0 * mr[k] + dr[k]) - (ul[k] + 2.0 * ml[k] + dl[k])) / 8.0;
-                    oy[k] = ((dl[k] + 2.0 * dc[k] + dr[k]) - (ul[k] + 2.0 * uc[k] + ur[k])) / 8.0;
+        gx.par_chunks_mut(w)
+            .zip(gy.par_chunks_mut(w))
+            .enumerate()
+            .with_min_len(rows_per_task(w))
+            .for_each(|(y, (gx, gy))| {
+                let line = |y: usize| &self.data[y * w..][..w];
+                let (up, mid, down) =
+                    (line(y.saturating_sub(1)), line(y), line((y + 1).min(h - 1)));
+                let at = |x: usize, xm: usize, xp: usize| {
+                    let gx = ((up[xp] + 2.0 * mid[xp] + down[xp])
+                        - (up[xm] + 2.0 * mid[xm] + down[xm]))
+                        / 8.0;
+                    let gy = ((down[xm] + 2.0 * down[x] + down[xp])
+                        - (up[xm] + 2.0 * up[x] + up[xp]))
+                        / 8.0;
+                    (gx, gy)
+                };
+                (gx[0], gy[0]) = at(0, 0, 1.min(w - 1));
+                (gx[w - 1], gy[w - 1]) = at(w - 1, w.saturating_sub(2), w - 1);
+                if w > 2 {
+                    // Interior on shifted slices, which the compiler vectorises.
+                    let n = w - 2;
+                    let (ul, uc, ur) = (&up[..n], &up[1..][..n], &up[2..][..n]);
+                    let (ml, mr) = (&mid[..n], &mid[2..][..n]);
+                    let (dl, dc, dr) = (&down[..n], &down[1..][..n], &down[2..][..n]);
+                    let (ox, oy) = (&mut gx[1..][..n], &mut gy[1..][..n]);
+                    for k in 0..n {
+                        ox[k] =
+                            ((ur[k] + 2.0 * mr[k] + dr[k]) - (ul[k] + 2.0 * ml[k] + dl[k])) / 8.0;
+                        oy[k] =
+                            ((dl[k] + 2.0 * dc[k] + dr[k]) - (ul[k] + 2.0 * uc[k] + ur[k])) / 8.0;
+                    }
                 }
-            }
-        });
-        (GrayImage { width: w, height: h, data: gx }, GrayImage { width: w, height: h, data: gy })
+            });
+        (
+            GrayImage {
+                width: w,
+                height: h,
+                data: gx,
+            },
+            GrayImage {
+                width: w,
+                height: h,
+                data: gy,
+            },
+        )
     }
 }
 
@@ -109,25 +139,46 @@ pub fn floor(x: f32) -> f32 {
 ///
 /// # Panics
 /// When `k` does not divide both sides, or `data` is not `width * height` bytes.
-pub fn block_mean_u8(width: usize, height: usize, data: &[u8], k: usize, mut storage: Vec<f32>) -> GrayImage {
-    assert!(k > 0 && width.is_multiple_of(k) && height.is_multiple_of(k), "{k} does not divide {width}x{height}");
-    assert_eq!(data.len(), width * height, "buffer size does not match {width}x{height}");
+pub fn block_mean_u8(
+    width: usize,
+    height: usize,
+    data: &[u8],
+    k: usize,
+    mut storage: Vec<f32>,
+) -> GrayImage {
+    assert!(
+        k > 0 && width.is_multiple_of(k) && height.is_multiple_of(k),
+        "{k} does not divide {width}x{height}"
+    );
+    assert_eq!(
+        data.len(),
+        width * height,
+        "buffer size does not match {width}x{height}"
+    );
     let (ow, oh) = (width / k, height / k);
     storage.clear();
     storage.resize(ow * oh, 0.0);
     let area = (k * k) as f32;
-    storage.par_chunks_mut(ow).with_min_len(rows_per_task(ow)).enumerate().for_each(|(y, out)| {
-        let mut sums = vec![0u32; width];
-        for row in data[y * k * width..(y + 1) * k * width].chunks_exact(width) {
-            for (s, &p) in sums.iter_mut().zip(row) {
-                *s += u32::from(p);
+    storage
+        .par_chunks_mut(ow)
+        .with_min_len(rows_per_task(ow))
+        .enumerate()
+        .for_each(|(y, out)| {
+            let mut sums = vec![0u32; width];
+            for row in data[y * k * width..(y + 1) * k * width].chunks_exact(width) {
+                for (s, &p) in sums.iter_mut().zip(row) {
+                    *s += u32::from(p);
+                }
             }
-        }
-        for (o, block) in out.iter_mut().zip(sums.chunks_exact(k)) {
-            *o = block.iter().sum::<u32>() as f32 / area;
-        }
-    });
-    GrayImage { width: ow, height: oh, data: storage }
+            for (o, block) in out.iter_mut().zip(sums.chunks_exact(k)) {
+                *o = block.iter().sum::<u32>() as f32 / area;
+            }
+        });
+    GrayImage {
+        width: ow,
+        height: oh,
+        data: storage,
+    }
 }
 
 /// Exact box-filter resize of a float image (the coverage of [`crate::resize`]).
@@ -138,7 +189,10 @@ pub fn area_resize_f32(src: &GrayImage, width: usize, height: usize) -> GrayImag
     for (y, yspan) in ys.iter().enumerate() {
         row.iter_mut().for_each(|v| *v = 0.0);
         for &(sy, wy) in &yspan.taps {
-            for (acc, &p) in row.iter_mut().zip(&src.data[sy * src.width..(sy + 1) * src.width]) {
+            for (acc, &p) in row
+                .iter_mut()
+                .zip(&src.data[sy * src.width..(sy + 1) * src.width])
+            {
                 *acc += wy * p;
             }
         }
@@ -147,7 +201,11 @@ pub fn area_resize_f32(src: &GrayImage, width: usize, height: usize) -> GrayImag
             out[y * width + x] = sum / (xspan.total * yspan.total);
         }
     }
-    GrayImage { width, height, data: out }
+    GrayImage {
+        width,
+        height,
+        data: out,
+    }
 }
 
 #[cfg(test)]
@@ -157,7 +215,9 @@ mod tests {
     #[test]
     fn block_means_of_bytes_equal_the_float_area_resize() {
         let (w, h) = (60, 36);
-        let data: Vec<u8> = (0..w * h).map(|i| ((i * 7919 + i / 13) % 256) as u8).collect();
+        let data: Vec<u8> = (0..w * h)
+            .map(|i| ((i * 7919 + i / 13) % 256) as u8)
+            .collect();
         for k in [1, 2, 3, 4] {
             let fast = block_mean_u8(w, h, &data, k, Vec::new());
             let slow = area_resize_f32(&GrayImage::from_u8(w, h, &data), w / k, h / k);
@@ -167,7 +227,9 @@ mod tests {
 
     #[test]
     fn bilinear_sampling_and_gradients_of_a_ramp() {
-        let data: Vec<u8> = (0..5).flat_map(|_| (0..6).map(|x| (x * 10) as u8)).collect();
+        let data: Vec<u8> = (0..5)
+            .flat_map(|_| (0..6).map(|x| (x * 10) as u8))
+            .collect();
         let img = GrayImage::from_u8(6, 5, &data);
         assert!((img.sample(2.25, 1.5) - 22.5).abs() < 1e-4);
         let (gx, gy) = img.gradients();
@@ -177,7 +239,11 @@ mod tests {
 
     #[test]
     fn area_resize_halves_blocks() {
-        let img = GrayImage { width: 4, height: 2, data: vec![0.0, 2.0, 4.0, 6.0, 2.0, 4.0, 6.0, 8.0] };
+        let img = GrayImage {
+            width: 4,
+            height: 2,
+            data: vec![0.0, 2.0, 4.0, 6.0, 2.0, 4.0, 6.0, 8.0],
+        };
         assert_eq!(area_resize_f32(&img, 2, 1).data, vec![2.0, 6.0]);
     }
 }

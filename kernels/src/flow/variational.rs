@@ -38,7 +38,13 @@ pub struct RefineParams {
 
 impl Default for RefineParams {
     fn default() -> Self {
-        Self { alpha: 15.0, gamma: 10.0, delta: 5.0, sor_iterations: 5, omega: 1.8 }
+        Self {
+            alpha: 15.0,
+            gamma: 10.0,
+            delta: 5.0,
+            sor_iterations: 5,
+            omega: 1.8,
+        }
     }
 }
 
@@ -62,7 +68,13 @@ struct DataTerms {
 }
 
 impl DataTerms {
-    fn new(pool: &PlanePool, i0: &GrayImage, i1: &GrayImage, (i0x, i0y): (&GrayImage, &GrayImage), flow: &FlowField) -> Self {
+    fn new(
+        pool: &PlanePool,
+        i0: &GrayImage,
+        i1: &GrayImage,
+        (i0x, i0y): (&GrayImage, &GrayImage),
+        flow: &FlowField,
+    ) -> Self {
         let (w, h) = (i0.width, i0.height);
         let n = w * h;
         // Warp I1 by the current flow; pixels that leave the image get no data term.
@@ -84,17 +96,29 @@ impl DataTerms {
                 outside
             })
             .collect();
-        let warped = GrayImage { width: w, height: h, data: warped };
+        let warped = GrayImage {
+            width: w,
+            height: h,
+            data: warped,
+        };
         let mut avg = pool.scratch(n);
-        avg.iter_mut().zip(i0.data.iter().zip(&warped.data)).for_each(|(m, (a, b))| *m = 0.5 * (a + b));
-        let avg = GrayImage { width: w, height: h, data: avg };
+        avg.iter_mut()
+            .zip(i0.data.iter().zip(&warped.data))
+            .for_each(|(m, (a, b))| *m = 0.5 * (a + b));
+        let avg = GrayImage {
+            width: w,
+            height: h,
+            data: avg,
+        };
         let (gx, gy) = avg.gradients_in(pool);
         let (xx, xy) = gx.gradients_in(pool);
         let (yx, yy) = gy.gradients_in(pool);
         let (iwx, iwy) = warped.gradients_in(pool);
         let minus = |a: &[f32], b: &[f32]| -> Vec<f32> {
             let mut out = pool.scratch(n);
-            out.iter_mut().zip(a.iter().zip(b)).for_each(|(d, (a, b))| *d = a - b);
+            out.iter_mut()
+                .zip(a.iter().zip(b))
+                .for_each(|(d, (a, b))| *d = a - b);
             out
         };
         let mut d = Self {
@@ -108,14 +132,19 @@ impl DataTerms {
             yy: yy.data,
         };
         pool.give([warped.data, avg.data, yx.data, iwx.data, iwy.data]);
-        for plane in [&mut d.gx, &mut d.gy, &mut d.xx, &mut d.xy, &mut d.yy, &mut d.iz, &mut d.ixz, &mut d.iyz] {
+        for plane in [
+            &mut d.gx, &mut d.gy, &mut d.xx, &mut d.xy, &mut d.yy, &mut d.iz, &mut d.ixz,
+            &mut d.iyz,
+        ] {
             outside.iter().for_each(|&i| plane[i] = 0.0);
         }
         d
     }
 
     fn give_back(self, pool: &PlanePool) {
-        pool.give([self.gx, self.gy, self.xx, self.xy, self.yy, self.iz, self.ixz, self.iyz]);
+        pool.give([
+            self.gx, self.gy, self.xx, self.xy, self.yy, self.iz, self.ixz, self.iyz,
+        ]);
     }
 }
 
@@ -135,14 +164,20 @@ struct Split {
 impl Split {
     fn new(pool: &PlanePool, w: usize, h: usize) -> Self {
         let stride = split_stride(w);
-        Self { stride, planes: [pool.zeros(stride * h), pool.zeros(stride * h)] }
+        Self {
+            stride,
+            planes: [pool.zeros(stride * h), pool.zeros(stride * h)],
+        }
     }
 
     /// Row `y` back into `row`.
     fn gather_row(&self, y: usize, row: &mut [f32]) {
         let s = self.stride;
         let (even, odd) = if y.is_multiple_of(2) { (0, 1) } else { (1, 0) };
-        let (e, o) = (&self.planes[even][y * s + 1..][..row.len().div_ceil(2)], &self.planes[odd][y * s + 1..][..row.len() / 2]);
+        let (e, o) = (
+            &self.planes[even][y * s + 1..][..row.len().div_ceil(2)],
+            &self.planes[odd][y * s + 1..][..row.len() / 2],
+        );
         let mut pairs = row.chunks_exact_mut(2);
         for (pair, (e, o)) in (&mut pairs).zip(e.iter().zip(o)) {
             pair[0] = *e;
@@ -178,7 +213,10 @@ struct SorSystem {
 impl SorSystem {
     fn new(pool: &PlanePool, w: usize, h: usize) -> Self {
         let stride = split_stride(w);
-        Self { stride, data: pool.zeros(h * FIELDS * 2 * stride) }
+        Self {
+            stride,
+            data: pool.zeros(h * FIELDS * 2 * stride),
+        }
     }
 
     /// `m` slots of a field of colour `c` in row `y`, from slot 1.
@@ -191,7 +229,15 @@ impl SorSystem {
 /// Refines `flow` (from `i0` to `i1`, same size) in place, with working planes
 /// from `pool`; `i0_gradients` are I0's Sobel gradients ([`GrayImage::gradients`]),
 /// which the patch search has already.
-pub fn refine(pool: &PlanePool, i0: &GrayImage, i1: &GrayImage, i0_gradients: (&GrayImage, &GrayImage), flow: &mut FlowField, iterations: usize, p: &RefineParams) {
+pub fn refine(
+    pool: &PlanePool,
+    i0: &GrayImage,
+    i1: &GrayImage,
+    i0_gradients: (&GrayImage, &GrayImage),
+    flow: &mut FlowField,
+    iterations: usize,
+    p: &RefineParams,
+) {
     let (w, h) = (i0.width, i0.height);
     if w < 3 || h < 3 || iterations == 0 {
         return;
@@ -206,10 +252,14 @@ pub fn refine(pool: &PlanePool, i0: &GrayImage, i1: &GrayImage, i0_gradients: (&
         smoothness(flow, &du, &dv, p.alpha, &mut smooth);
         coefficients(&data, flow, &du, &dv, &smooth, p, &mut sys);
         sor_sweeps(&sys, &mut su, &mut sv, w, h, p.sor_iterations, p.omega);
-        du.par_chunks_mut(w).zip(dv.par_chunks_mut(w)).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, (ur, vr))| {
-            su.gather_row(y, ur);
-            sv.gather_row(y, vr);
-        });
+        du.par_chunks_mut(w)
+            .zip(dv.par_chunks_mut(w))
+            .enumerate()
+            .with_min_len(rows_per_task(w))
+            .for_each(|(y, (ur, vr))| {
+                su.gather_row(y, ur);
+                sv.gather_row(y, vr);
+            });
     }
     flow.u.iter_mut().zip(&du).for_each(|(f, d)| *f += d);
     flow.v.iter_mut().zip(&dv).for_each(|(f, d)| *f += d);
@@ -222,137 +272,238 @@ pub fn refine(pool: &PlanePool, i0: &GrayImage, i1: &GrayImage, i0_gradients: (&
 /// Robust smoothness weight α / (2 √(|∇(flow + d)|² + ε²)) per pixel (central differences, borders clamped).
 fn smoothness(flow: &FlowField, du: &[f32], dv: &[f32], alpha: f32, out: &mut [f32]) {
     let (w, h) = (flow.width, flow.height);
-    out.par_chunks_mut(w).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, row)| {
-        let (ym, yp) = (y.saturating_sub(1), (y + 1).min(h - 1));
-        let (fu, fv, du_, dv_) = (part(&flow.u, y * w, w), part(&flow.v, y * w, w), part(du, y * w, w), part(dv, y * w, w));
-        let (fum, fvm, dum, dvm) = (part(&flow.u, ym * w, w), part(&flow.v, ym * w, w), part(du, ym * w, w), part(dv, ym * w, w));
-        let (fup, fvp, dup, dvp) = (part(&flow.u, yp * w, w), part(&flow.v, yp * w, w), part(du, yp * w, w), part(dv, yp * w, w));
-        let at = |x: usize, xm: usize, xp: usize| {
-            let ux = 0.5 * (fu[xp] + du_[xp] - fu[xm] - du_[xm]);
-            let uy = 0.5 * (fup[x] + dup[x] - fum[x] - dum[x]);
-            let vx = 0.5 * (fv[xp] + dv_[xp] - fv[xm] - dv_[xm]);
-            let vy = 0.5 * (fvp[x] + dvp[x] - fvm[x] - dvm[x]);
-            alpha / (2.0 * (ux * ux + uy * uy + vx * vx + vy * vy + EPS2).sqrt())
-        };
-        row[0] = at(0, 0, 1);
-        row[w - 1] = at(w - 1, w - 2, w - 1);
-        // Interior: the same expression on shifted slices, which the compiler vectorises.
-        let n = w - 2;
-        let (fu_p, du_p, fu_m, du_m) = (&fu[2..][..n], &du_[2..][..n], &fu[..n], &du_[..n]);
-        let (fv_p, dv_p, fv_m, dv_m) = (&fv[2..][..n], &dv_[2..][..n], &fv[..n], &dv_[..n]);
-        let (fup, dup, fum, dum) = (&fup[1..][..n], &dup[1..][..n], &fum[1..][..n], &dum[1..][..n]);
-        let (fvp, dvp, fvm, dvm) = (&fvp[1..][..n], &dvp[1..][..n], &fvm[1..][..n], &dvm[1..][..n]);
-        let out = &mut row[1..][..n];
-        for k in 0..n {
-            let ux = 0.5 * (fu_p[k] + du_p[k] - fu_m[k] - du_m[k]);
-            let uy = 0.5 * (fup[k] + dup[k] - fum[k] - dum[k]);
-            let vx = 0.5 * (fv_p[k] + dv_p[k] - fv_m[k] - dv_m[k]);
-            let vy = 0.5 * (fvp[k] + dvp[k] - fvm[k] - dvm[k]);
-            out[k] = alpha / (2.0 * (ux * ux + uy * uy + vx * vx + vy * vy + EPS2).sqrt());
-        }
-    });
+    out.par_chunks_mut(w)
+        .enumerate()
+        .with_min_len(rows_per_task(w))
+        .for_each(|(y, row)| {
+            let (ym, yp) = (y.saturating_sub(1), (y + 1).min(h - 1));
+            let (fu, fv, du_, dv_) = (
+                part(&flow.u, y * w, w),
+                part(&flow.v, y * w, w),
+                part(du, y * w, w),
+                part(dv, y * w, w),
+            );
+            let (fum, fvm, dum, dvm) = (
+                part(&flow.u, ym * w, w),
+                part(&flow.v, ym * w, w),
+                part(du, ym * w, w),
+                part(dv, ym * w, w),
+            );
+            let (fup, fvp, dup, dvp) = (
+                part(&flow.u, yp * w, w),
+                part(&flow.v, yp * w, w),
+                part(du, yp * w, w),
+                part(dv, yp * w, w),
+            );
+            let at = |x: usize, xm: usize, xp: usize| {
+                let ux = 0.5 * (fu[xp] + du_[xp] - fu[xm] - du_[xm]);
+                let uy = 0.5 * (fup[x] + dup[x] - fum[x] - dum[x]);
+                let vx = 0.5 * (fv[xp] + dv_[xp] - fv[xm] - dv_[xm]);
+                let vy = 0.5 * (fvp[x] + dvp[x] - fvm[x] - dvm[x]);
+                alpha / (2.0 * (ux * ux + uy * uy + vx * vx + vy * vy + EPS2).sqrt())
+            };
+            row[0] = at(0, 0, 1);
+            row[w - 1] = at(w - 1, w - 2, w - 1);
+            // Interior: the same expression on shifted slices, which the compiler vectorises.
+            let n = w - 2;
+            let (fu_p, du_p, fu_m, du_m) = (&fu[2..][..n], &du_[2..][..n], &fu[..n], &du_[..n]);
+            let (fv_p, dv_p, fv_m, dv_m) = (&fv[2..][..n], &dv_[2..][..n], &fv[..n], &dv_[..n]);
+            let (fup, dup, fum, dum) = (
+                &fup[1..][..n],
+                &dup[1..][..n],
+                &fum[1..][..n],
+                &dum[1..][..n],
+            );
+            let (fvp, dvp, fvm, dvm) = (
+                &fvp[1..][..n],
+                &dvp[1..][..n],
+                &fvm[1..][..n],
+                &dvm[1..][..n],
+            );
+            let out = &mut row[1..][..n];
+            for k in 0..n {
+                let ux = 0.5 * (fu_p[k] + du_p[k] - fu_m[k] - du_m[k]);
+                let uy = 0.5 * (fup[k] + dup[k] - fum[k] - dum[k]);
+                let vx = 0.5 * (fv_p[k] + dv_p[k] - fv_m[k] - dv_m[k]);
+                let vy = 0.5 * (fvp[k] + dvp[k] - fvm[k] - dvm[k]);
+                out[k] = alpha / (2.0 * (ux * ux + uy * uy + vx * vx + vy * vy + EPS2).sqrt());
+            }
+        });
 }
 
 /// The SOR system of every pixel, written in split layout.
-fn coefficients(d: &DataTerms, flow: &FlowField, du: &[f32], dv: &[f32], smooth: &[f32], p: &RefineParams, sys: &mut SorSystem) {
+fn coefficients(
+    d: &DataTerms,
+    flow: &FlowField,
+    du: &[f32],
+    dv: &[f32],
+    smooth: &[f32],
+    p: &RefineParams,
+    sys: &mut SorSystem,
+) {
     let (w, h) = (flow.width, flow.height);
     let inv_gamma = p.gamma.recip();
     let s = sys.stride;
     // Per thread, one row of each field; the left weight of x = 0 and the right
     // weight of x = w − 1 are never written and stay zero.
-    sys.data.par_chunks_mut(FIELDS * 2 * s).enumerate().with_min_len(rows_per_task(w)).for_each_init(|| vec![0.0f32; FIELDS * w], |fields, (y, block)| {
-        let o = y * w;
-        let (wl_row, rest) = fields.split_at_mut(w);
-        let (wr_row, rest) = rest.split_at_mut(w);
-        let (wt_row, rest) = rest.split_at_mut(w);
-        let (wb_row, rest) = rest.split_at_mut(w);
-        let (a12_row, rest) = rest.split_at_mut(w);
-        let (iu_row, rest) = rest.split_at_mut(w);
-        let (iv_row, rest) = rest.split_at_mut(w);
-        let (cu_row, cv_row) = rest.split_at_mut(w);
-        let (sm, fu, fv) = (part(smooth, o, w), part(&flow.u, o, w), part(&flow.v, o, w));
-        // Neighbour rows; a missing one is replaced by this row with zero weight.
-        let (yt, yb) = (if y > 0 { y - 1 } else { y }, if y + 1 < h { y + 1 } else { y });
-        let (kt, kb) = (if y > 0 { 1.0 } else { 0.0 }, if y + 1 < h { 1.0 } else { 0.0 });
-        let (sm_t, sm_b, fu_t, fu_b, fv_t, fv_b) = (part(smooth, yt * w, w), part(smooth, yb * w, w), part(&flow.u, yt * w, w), part(&flow.u, yb * w, w), part(&flow.v, yt * w, w), part(&flow.v, yb * w, w));
-        for x in 0..w {
-            wt_row[x] = kt * (0.5 * (sm_t[x] + sm[x]));
-            wb_row[x] = kb * (0.5 * (sm[x] + sm_b[x]));
-        }
-        for x in 1..w {
-            wl_row[x] = 0.5 * (sm[x - 1] + sm[x]);
-            wr_row[x - 1] = 0.5 * (sm[x - 1] + sm[x]);
-        }
-        let (gx, gy, xx, xy, yy) = (part(&d.gx, o, w), part(&d.gy, o, w), part(&d.xx, o, w), part(&d.xy, o, w), part(&d.yy, o, w));
-        let (iz, ixz, iyz) = (part(&d.iz, o, w), part(&d.ixz, o, w), part(&d.iyz, o, w));
-        let (u, v) = (part(du, o, w), part(dv, o, w));
-        for x in 0..w {
-            let (gx, gy, xx, xy, yy) = (gx[x], gy[x], xx[x], xy[x], yy[x]);
-            let (iz, ixz, iyz, u, v) = (iz[x], ixz[x], iyz[x], u[x], v[x]);
-            // Normalisations δ / (|∇I|² + ζ²), γ / (|∇Iₓ|² + ζ²) and γ / (|∇I_y|² + ζ²).
-            let bd = p.delta / (gx * gx + gy * gy + ZETA2);
-            let bgx = p.gamma / (xx * xx + xy * xy + ZETA2);
-            let bgy = p.gamma / (xy * xy + yy * yy + ZETA2);
-            let rd = iz + gx * u + gy * v;
-            let wd = bd / (2.0 * (bd * rd * rd + EPS2).sqrt());
-            let rgx = ixz + xx * u + xy * v;
-            let rgy = iyz + xy * u + yy * v;
-            let psi_g = 1.0 / (2.0 * ((inv_gamma * (bgx * rgx * rgx + bgy * rgy * rgy)) + EPS2).sqrt());
-            let (wgx, wgy) = (psi_g * bgx, psi_g * bgy);
-            // Where the warp left the image every term is zero, and so is the data term.
-            let a11 = wd * gx * gx + wgx * xx * xx + wgy * xy * xy;
-            let a22 = wd * gy * gy + wgx * xy * xy + wgy * yy * yy;
-            a12_row[x] = wd * gx * gy + wgx * xx * xy + wgy * xy * yy;
-            let b1 = -(wd * gx * iz + wgx * xx * ixz + wgy * xy * iyz);
-            let b2 = -(wd * gy * iz + wgx * xy * ixz + wgy * yy * iyz);
-            let sw = wl_row[x] + wr_row[x] + wt_row[x] + wb_row[x];
-            iu_row[x] = 1.0 / (a11 + sw);
-            iv_row[x] = 1.0 / (a22 + sw);
-            cu_row[x] = b1;
-            cv_row[x] = b2;
-        }
-        // Neighbour terms of the current flow, Σ weight · (neighbour − self), in the order left, right, top, bottom.
-        // At the ends of the row the missing neighbour is the pixel itself, with zero weight.
-        let term = |x: usize, l: usize, r: usize| {
-            let su = wl_row[x] * (fu[l] - fu[x]) + wr_row[x] * (fu[r] - fu[x]) + wt_row[x] * (fu_t[x] - fu[x]) + wb_row[x] * (fu_b[x] - fu[x]);
-            let sv = wl_row[x] * (fv[l] - fv[x]) + wr_row[x] * (fv[r] - fv[x]) + wt_row[x] * (fv_t[x] - fv[x]) + wb_row[x] * (fv_b[x] - fv[x]);
-            (su, sv)
-        };
-        let (first, last) = (term(0, 0, 1.min(w - 1)), term(w - 1, w.saturating_sub(2), w - 1));
-        if w > 2 {
-            // Interior on shifted slices, which the compiler vectorises.
-            let m = w - 2;
-            let (ful, fuc, fur, fvl, fvc, fvr) = (&fu[..m], &fu[1..][..m], &fu[2..][..m], &fv[..m], &fv[1..][..m], &fv[2..][..m]);
-            let (fut, fub, fvt, fvb) = (&fu_t[1..][..m], &fu_b[1..][..m], &fv_t[1..][..m], &fv_b[1..][..m]);
-            let (wl, wr, wt, wb) = (&wl_row[1..][..m], &wr_row[1..][..m], &wt_row[1..][..m], &wb_row[1..][..m]);
-            let (cu, cv) = (&mut cu_row[1..][..m], &mut cv_row[1..][..m]);
-            for k in 0..m {
-                cu[k] += wl[k] * (ful[k] - fuc[k]) + wr[k] * (fur[k] - fuc[k]) + wt[k] * (fut[k] - fuc[k]) + wb[k] * (fub[k] - fuc[k]);
-                cv[k] += wl[k] * (fvl[k] - fvc[k]) + wr[k] * (fvr[k] - fvc[k]) + wt[k] * (fvt[k] - fvc[k]) + wb[k] * (fvb[k] - fvc[k]);
-            }
-        }
-        cu_row[0] += first.0;
-        cv_row[0] += first.1;
-        if w > 1 {
-            cu_row[w - 1] += last.0;
-            cv_row[w - 1] += last.1;
-        }
-        // Even x to colour y mod 2, odd x to the other, slot 1 + x / 2.
-        let even = y % 2;
-        let half = w / 2;
-        for (f, values) in fields.chunks_exact(w).enumerate() {
-            let (first, second) = block[f * 2 * s..(f + 1) * 2 * s].split_at_mut(s);
-            let (e, od) = if even == 0 { (first, second) } else { (second, first) };
-            let (e, od) = (&mut e[1..][..w.div_ceil(2)], &mut od[1..][..half]);
-            for ((e, o), pair) in e.iter_mut().zip(od.iter_mut()).zip(values.chunks_exact(2)) {
-                *e = pair[0];
-                *o = pair[1];
-            }
-            if w % 2 == 1 {
-                e[half] = values[w - 1];
-            }
-        }
-    });
+    sys.data
+        .par_chunks_mut(FIELDS * 2 * s)
+        .enumerate()
+        .with_min_len(rows_per_task(w))
+        .for_each_init(
+            || vec![0.0f32; FIELDS * w],
+            |fields, (y, block)| {
+                let o = y * w;
+                let (wl_row, rest) = fields.split_at_mut(w);
+                let (wr_row, rest) = rest.split_at_mut(w);
+                let (wt_row, rest) = rest.split_at_mut(w);
+                let (wb_row, rest) = rest.split_at_mut(w);
+                let (a12_row, rest) = rest.split_at_mut(w);
+                let (iu_row, rest) = rest.split_at_mut(w);
+                let (iv_row, rest) = rest.split_at_mut(w);
+                let (cu_row, cv_row) = rest.split_at_mut(w);
+                let (sm, fu, fv) = (part(smooth, o, w), part(&flow.u, o, w), part(&flow.v, o, w));
+                // Neighbour rows; a missing one is replaced by this row with zero weight.
+                let (yt, yb) = (
+                    if y > 0 { y - 1 } else { y },
+                    if y + 1 < h { y + 1 } else { y },
+                );
+                let (kt, kb) = (
+                    if y > 0 { 1.0 } else { 0.0 },
+                    if y + 1 < h { 1.0 } else { 0.0 },
+                );
+                let (sm_t, sm_b, fu_t, fu_b, fv_t, fv_b) = (
+                    part(smooth, yt * w, w),
+                    part(smooth, yb * w, w),
+                    part(&flow.u, yt * w, w),
+                    part(&flow.u, yb * w, w),
+                    part(&flow.v, yt * w, w),
+                    part(&flow.v, yb * w, w),
+                );
+                for x in 0..w {
+                    wt_row[x] = kt * (0.5 * (sm_t[x] + sm[x]));
+                    wb_row[x] = kb * (0.5 * (sm[x] + sm_b[x]));
+                }
+                for x in 1..w {
+                    wl_row[x] = 0.5 * (sm[x - 1] + sm[x]);
+                    wr_row[x - 1] = 0.5 * (sm[x - 1] + sm[x]);
+                }
+                let (gx, gy, xx, xy, yy) = (
+                    part(&d.gx, o, w),
+                    part(&d.gy, o, w),
+                    part(&d.xx, o, w),
+                    part(&d.xy, o, w),
+                    part(&d.yy, o, w),
+                );
+                let (iz, ixz, iyz) = (part(&d.iz, o, w), part(&d.ixz, o, w), part(&d.iyz, o, w));
+                let (u, v) = (part(du, o, w), part(dv, o, w));
+                for x in 0..w {
+                    let (gx, gy, xx, xy, yy) = (gx[x], gy[x], xx[x], xy[x], yy[x]);
+                    let (iz, ixz, iyz, u, v) = (iz[x], ixz[x], iyz[x], u[x], v[x]);
+                    // Normalisations δ / (|∇I|² + ζ²), γ / (|∇Iₓ|² + ζ²) and γ / (|∇I_y|² + ζ²).
+                    let bd = p.delta / (gx * gx + gy * gy + ZETA2);
+                    let bgx = p.gamma / (xx * xx + xy * xy + ZETA2);
+                    let bgy = p.gamma / (xy * xy + yy * yy + ZETA2);
+                    let rd = iz + gx * u + gy * v;
+                    let wd = bd / (2.0 * (bd * rd * rd + EPS2).sqrt());
+                    let rgx = ixz + xx * u + xy * v;
+                    let rgy = iyz + xy * u + yy * v;
+                    let psi_g = 1.0
+                        / (2.0 * ((inv_gamma * (bgx * rgx * rgx + bgy * rgy * rgy)) + EPS2).sqrt());
+                    let (wgx, wgy) = (psi_g * bgx, psi_g * bgy);
+                    // Where the warp left the image every term is zero, and so is the data term.
+                    let a11 = wd * gx * gx + wgx * xx * xx + wgy * xy * xy;
+                    let a22 = wd * gy * gy + wgx * xy * xy + wgy * yy * yy;
+                    a12_row[x] = wd * gx * gy + wgx * xx * xy + wgy * xy * yy;
+                    let b1 = -(wd * gx * iz + wgx * xx * ixz + wgy * xy * iyz);
+                    let b2 = -(wd * gy * iz + wgx * xy * ixz + wgy * yy * iyz);
+                    let sw = wl_row[x] + wr_row[x] + wt_row[x] + wb_row[x];
+                    iu_row[x] = 1.0 / (a11 + sw);
+                    iv_row[x] = 1.0 / (a22 + sw);
+                    cu_row[x] = b1;
+                    cv_row[x] = b2;
+                }
+                // Neighbour terms of the current flow, Σ weight · (neighbour − self), in the order left, right, top, bottom.
+                // At the ends of the row the missing neighbour is the pixel itself, with zero weight.
+                let term = |x: usize, l: usize, r: usize| {
+                    let su = wl_row[x] * (fu[l] - fu[x])
+                        + wr_row[x] * (fu[r] - fu[x])
+                        + wt_row[x] * (fu_t[x] - fu[x])
+                        + wb_row[x] * (fu_b[x] - fu[x]);
+                    let sv = wl_row[x] * (fv[l] - fv[x])
+                        + wr_row[x] * (fv[r] - fv[x])
+                        + wt_row[x] * (fv_t[x] - fv[x])
+                        + wb_row[x] * (fv_b[x] - fv[x]);
+                    (su, sv)
+                };
+                let (first, last) = (
+                    term(0, 0, 1.min(w - 1)),
+                    term(w - 1, w.saturating_sub(2), w - 1),
+                );
+                if w > 2 {
+                    // Interior on shifted slices, which the compiler vectorises.
+                    let m = w - 2;
+                    let (ful, fuc, fur, fvl, fvc, fvr) = (
+                        &fu[..m],
+                        &fu[1..][..m],
+                        &fu[2..][..m],
+                        &fv[..m],
+                        &fv[1..][..m],
+                        &fv[2..][..m],
+                    );
+                    let (fut, fub, fvt, fvb) = (
+                        &fu_t[1..][..m],
+                        &fu_b[1..][..m],
+                        &fv_t[1..][..m],
+                        &fv_b[1..][..m],
+                    );
+                    let (wl, wr, wt, wb) = (
+                        &wl_row[1..][..m],
+                        &wr_row[1..][..m],
+                        &wt_row[1..][..m],
+                        &wb_row[1..][..m],
+                    );
+                    let (cu, cv) = (&mut cu_row[1..][..m], &mut cv_row[1..][..m]);
+                    for k in 0..m {
+                        cu[k] += wl[k] * (ful[k] - fuc[k])
+                            + wr[k] * (fur[k] - fuc[k])
+                            + wt[k] * (fut[k] - fuc[k])
+                            + wb[k] * (fub[k] - fuc[k]);
+                        cv[k] += wl[k] * (fvl[k] - fvc[k])
+                            + wr[k] * (fvr[k] - fvc[k])
+                            + wt[k] * (fvt[k] - fvc[k])
+                            + wb[k] * (fvb[k] - fvc[k]);
+                    }
+                }
+                cu_row[0] += first.0;
+                cv_row[0] += first.1;
+                if w > 1 {
+                    cu_row[w - 1] += last.0;
+                    cv_row[w - 1] += last.1;
+                }
+                // Even x to colour y mod 2, odd x to the other, slot 1 + x / 2.
+                let even = y % 2;
+                let half = w / 2;
+                for (f, values) in fields.chunks_exact(w).enumerate() {
+                    let (first, second) = block[f * 2 * s..(f + 1) * 2 * s].split_at_mut(s);
+                    let (e, od) = if even == 0 {
+                        (first, second)
+                    } else {
+                        (second, first)
+                    };
+                    let (e, od) = (&mut e[1..][..w.div_ceil(2)], &mut od[1..][..half]);
+                    for ((e, o), pair) in
+                        e.iter_mut().zip(od.iter_mut()).zip(values.chunks_exact(2))
+                    {
+                        *e = pair[0];
+                        *o = pair[1];
+                    }
+                    if w % 2 == 1 {
+                        e[half] = values[w - 1];
+                    }
+                }
+            },
+        );
 }
 
 /// `m` values of `a` from `start`.
@@ -363,19 +514,48 @@ fn part(a: &[f32], start: usize, m: usize) -> &[f32] {
 /// Row `y` of one colour of a red-black sweep: pixels with (x + y) mod 2 = `c`,
 /// in `own` (that colour's row y), reading the other colour's planes.
 #[allow(clippy::too_many_arguments)]
-fn sor_row(sys: &SorSystem, (own_u, own_v): (&mut [f32], &mut [f32]), (other_u, other_v): (&[f32], &[f32]), w: usize, h: usize, y: usize, c: usize, omega: f32) {
+fn sor_row(
+    sys: &SorSystem,
+    (own_u, own_v): (&mut [f32], &mut [f32]),
+    (other_u, other_v): (&[f32], &[f32]),
+    w: usize,
+    h: usize,
+    y: usize,
+    c: usize,
+    omega: f32,
+) {
     let s = sys.stride;
     // This colour's pixels in row y: x = 2k + p for k < m, in slots 1 + k.
     let p = (y + c) % 2;
     let m = (w - p).div_ceil(2);
     let f = |field| sys.part(y, field, c, m);
-    let (wl, wr, wt, wb, a12, inv_u, inv_v, cu, cv) = (f(WL), f(WR), f(WT), f(WB), f(A12), f(INV_U), f(INV_V), f(CU), f(CV));
+    let (wl, wr, wt, wb, a12, inv_u, inv_v, cu, cv) = (
+        f(WL),
+        f(WR),
+        f(WT),
+        f(WB),
+        f(A12),
+        f(INV_U),
+        f(INV_V),
+        f(CU),
+        f(CV),
+    );
     // Left and right neighbours are the other colour's slots p + k and p + k + 1
     // (padding, with zero weight, where missing); up and down are slot 1 + k of
     // the rows above and below (any row where missing: the weight is zero).
     let (above, below) = (y.saturating_sub(1) * s + 1, (y + 1).min(h - 1) * s + 1);
-    let (ul, ur, ut, ub) = (part(other_u, y * s + p, m), part(other_u, y * s + p + 1, m), part(other_u, above, m), part(other_u, below, m));
-    let (vl, vr, vt, vb) = (part(other_v, y * s + p, m), part(other_v, y * s + p + 1, m), part(other_v, above, m), part(other_v, below, m));
+    let (ul, ur, ut, ub) = (
+        part(other_u, y * s + p, m),
+        part(other_u, y * s + p + 1, m),
+        part(other_u, above, m),
+        part(other_u, below, m),
+    );
+    let (vl, vr, vt, vb) = (
+        part(other_v, y * s + p, m),
+        part(other_v, y * s + p + 1, m),
+        part(other_v, above, m),
+        part(other_v, below, m),
+    );
     let (du, dv) = (&mut own_u[1..][..m], &mut own_v[1..][..m]);
     for k in 0..m {
         let nu = wl[k] * ul[k] + wr[k] * ur[k] + wt[k] * ut[k] + wb[k] * ub[k];
@@ -398,7 +578,15 @@ const PARALLEL_SOR_PIXELS: usize = 150_000;
 /// threads run each pass over all rows in parallel; otherwise the passes run
 /// as a single-threaded wavefront (pass j on row t − j), which keeps the rows
 /// in cache: large levels are bound by memory traffic.
-fn sor_sweeps(sys: &SorSystem, su: &mut Split, sv: &mut Split, w: usize, h: usize, sweeps: usize, omega: f32) {
+fn sor_sweeps(
+    sys: &SorSystem,
+    su: &mut Split,
+    sv: &mut Split,
+    w: usize,
+    h: usize,
+    sweeps: usize,
+    omega: f32,
+) {
     let s = su.stride;
     let passes = 2 * sweeps;
     if rayon::current_num_threads() > 1 && w * h < PARALLEL_SOR_PIXELS {
@@ -406,22 +594,46 @@ fn sor_sweeps(sys: &SorSystem, su: &mut Split, sv: &mut Split, w: usize, h: usiz
             let c = pass % 2;
             let [u0, u1] = &mut su.planes;
             let [v0, v1] = &mut sv.planes;
-            let (own_u, other_u, own_v, other_v) = if c == 0 { (u0, &*u1, v0, &*v1) } else { (u1, &*u0, v1, &*v0) };
-            own_u.par_chunks_mut(s).zip(own_v.par_chunks_mut(s)).enumerate().with_min_len(rows_per_task(w)).for_each(|(y, (ur, vr))| {
-                sor_row(sys, (ur, vr), (other_u, other_v), w, h, y, c, omega);
-            });
+            let (own_u, other_u, own_v, other_v) = if c == 0 {
+                (u0, &*u1, v0, &*v1)
+            } else {
+                (u1, &*u0, v1, &*v0)
+            };
+            own_u
+                .par_chunks_mut(s)
+                .zip(own_v.par_chunks_mut(s))
+                .enumerate()
+                .with_min_len(rows_per_task(w))
+                .for_each(|(y, (ur, vr))| {
+                    sor_row(sys, (ur, vr), (other_u, other_v), w, h, y, c, omega);
+                });
         }
         return;
     }
     for t in 0..h + passes - 1 {
         for pass in 0..passes {
-            let Some(y) = t.checked_sub(pass).filter(|&y| y < h) else { continue };
+            let Some(y) = t.checked_sub(pass).filter(|&y| y < h) else {
+                continue;
+            };
             let c = pass % 2;
             let [u0, u1] = &mut su.planes;
             let [v0, v1] = &mut sv.planes;
-            let (own_u, other_u, own_v, other_v) = if c == 0 { (u0, &*u1, v0, &*v1) } else { (u1, &*u0, v1, &*v0) };
+            let (own_u, other_u, own_v, other_v) = if c == 0 {
+                (u0, &*u1, v0, &*v1)
+            } else {
+                (u1, &*u0, v1, &*v0)
+            };
             let row = y * s..(y + 1) * s;
-            sor_row(sys, (&mut own_u[row.clone()], &mut own_v[row]), (other_u, other_v), w, h, y, c, omega);
+            sor_row(
+                sys,
+                (&mut own_u[row.clone()], &mut own_v[row]),
+                (other_u, other_v),
+                w,
+                h,
+                y,
+                c,
+                omega,
+            );
         }
     }
 }

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+};
 use cudarc::nvrtc::Ptx;
 
 use super::{Arg, Device, Element, GpuError, Launch, SOURCES, kernel_names, nvrtc};
@@ -33,25 +35,47 @@ impl CudaDevice {
     /// Opens GPU `ordinal` and compiles (or loads from the cache) the kernels for it.
     pub fn open(ordinal: usize) -> Result<Self, GpuError> {
         if !driver_present() {
-            return Err(GpuError::Unavailable("the NVIDIA driver library (libcuda.so) is not installed on this machine".into()));
+            return Err(GpuError::Unavailable(
+                "the NVIDIA driver library (libcuda.so) is not installed on this machine".into(),
+            ));
         }
-        let count = CudaContext::device_count().map_err(|e| GpuError::Unavailable(format!("the CUDA driver found no usable device ({e:?})")))?;
+        let count = CudaContext::device_count().map_err(|e| {
+            GpuError::Unavailable(format!("the CUDA driver found no usable device ({e:?})"))
+        })?;
         if ordinal as i32 >= count {
-            return Err(GpuError::Unavailable(format!("device {ordinal} asked for, {count} present")));
+            return Err(GpuError::Unavailable(format!(
+                "device {ordinal} asked for, {count} present"
+            )));
         }
-        let ctx = CudaContext::new(ordinal).map_err(|e| GpuError::Unavailable(format!("device {ordinal} did not open ({e:?})")))?;
-        let (major, minor) = ctx.compute_capability().map_err(driver_error("compute capability"))?;
+        let ctx = CudaContext::new(ordinal)
+            .map_err(|e| GpuError::Unavailable(format!("device {ordinal} did not open ({e:?})")))?;
+        let (major, minor) = ctx
+            .compute_capability()
+            .map_err(driver_error("compute capability"))?;
         let arch = format!("compute_{major}{minor}");
-        let name = format!("{} ({arch})", ctx.name().unwrap_or_else(|_| format!("CUDA device {ordinal}")));
+        let name = format!(
+            "{} ({arch})",
+            ctx.name()
+                .unwrap_or_else(|_| format!("CUDA device {ordinal}"))
+        );
         let mut functions = HashMap::new();
         for (file, source) in SOURCES {
             let ptx = nvrtc::compile_cached(file, source, &arch)?;
-            let module = ctx.load_module(Ptx::from_src(ptx)).map_err(driver_error(file))?;
+            let module = ctx
+                .load_module(Ptx::from_src(ptx))
+                .map_err(driver_error(file))?;
             for kernel in kernel_names(source) {
-                functions.insert(kernel.to_string(), module.load_function(kernel).map_err(driver_error(kernel))?);
+                functions.insert(
+                    kernel.to_string(),
+                    module.load_function(kernel).map_err(driver_error(kernel))?,
+                );
             }
         }
-        Ok(Self { stream: ctx.default_stream(), functions, name })
+        Ok(Self {
+            stream: ctx.default_stream(),
+            functions,
+            name,
+        })
     }
 }
 
@@ -63,15 +87,22 @@ impl Device for CudaDevice {
     }
 
     fn zeros<T: Element>(&self, len: usize) -> Result<CudaSlice<T>, GpuError> {
-        self.stream.alloc_zeros(len.max(1)).map_err(driver_error("alloc"))
+        self.stream
+            .alloc_zeros(len.max(1))
+            .map_err(driver_error("alloc"))
     }
 
     fn download<T: Element>(&self, buf: &CudaSlice<T>) -> Result<Vec<T>, GpuError> {
-        self.stream.clone_dtoh(buf).map_err(driver_error("download"))
+        self.stream
+            .clone_dtoh(buf)
+            .map_err(driver_error("download"))
     }
 
     fn launch(&self, kernel: &str, launch: Launch, args: &[Arg<'_, Self>]) -> Result<(), GpuError> {
-        let f = self.functions.get(kernel).ok_or_else(|| GpuError::Device(format!("no kernel {kernel}")))?;
+        let f = self
+            .functions
+            .get(kernel)
+            .ok_or_else(|| GpuError::Device(format!("no kernel {kernel}")))?;
         let mut builder = self.stream.launch_builder(f);
         for arg in args {
             match arg {
@@ -83,10 +114,16 @@ impl Device for CudaDevice {
         }
         let [gx, gy, gz] = launch.grid;
         let [bx, by, bz] = launch.block;
-        let cfg = LaunchConfig { grid_dim: (gx, gy, gz), block_dim: (bx, by, bz), shared_mem_bytes: 0 };
+        let cfg = LaunchConfig {
+            grid_dim: (gx, gy, gz),
+            block_dim: (bx, by, bz),
+            shared_mem_bytes: 0,
+        };
         // SAFETY: the host program passes each kernel the arguments of its signature
         // (checked by the emulator in tests) and buffers sized for the launch.
-        unsafe { builder.launch(cfg) }.map(|_| ()).map_err(driver_error(kernel))
+        unsafe { builder.launch(cfg) }
+            .map(|_| ())
+            .map_err(driver_error(kernel))
     }
 
     fn name(&self) -> String {

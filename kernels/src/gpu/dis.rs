@@ -5,7 +5,9 @@
 //! same-sized pairs processed by each launch (the grid's z axis).
 
 use super::{Arg, Device, GpuError, Launch};
-use crate::flow::dis::{DisParams, HESSIAN_DAMPING, HESSIAN_RIDGE, STRIPE_ROWS, covering, grid, level_range};
+use crate::flow::dis::{
+    DisParams, HESSIAN_DAMPING, HESSIAN_RIDGE, STRIPE_ROWS, covering, grid, level_range,
+};
 use crate::flow::field::FlowField;
 use crate::flow::image::GrayImage;
 
@@ -48,7 +50,12 @@ impl<D: Device> GpuDis<D> {
     }
 
     /// Flow of one pair.
-    pub fn flow(&self, i0: &GrayImage, i1: &GrayImage, init: Option<&FlowField>) -> Result<FlowField, GpuError> {
+    pub fn flow(
+        &self,
+        i0: &GrayImage,
+        i1: &GrayImage,
+        init: Option<&FlowField>,
+    ) -> Result<FlowField, GpuError> {
         let inits = init.map(std::slice::from_ref);
         Ok(self.flow_batch(&[(i0, i1)], inits)?.remove(0))
     }
@@ -57,11 +64,20 @@ impl<D: Device> GpuDis<D> {
     ///
     /// # Panics
     /// When the images differ in size, are smaller than a patch, or `inits` has the wrong length.
-    pub fn flow_batch(&self, pairs: &[(&GrayImage, &GrayImage)], inits: Option<&[FlowField]>) -> Result<Vec<FlowField>, GpuError> {
-        let Some(&(first, _)) = pairs.first() else { return Ok(Vec::new()) };
+    pub fn flow_batch(
+        &self,
+        pairs: &[(&GrayImage, &GrayImage)],
+        inits: Option<&[FlowField]>,
+    ) -> Result<Vec<FlowField>, GpuError> {
+        let Some(&(first, _)) = pairs.first() else {
+            return Ok(Vec::new());
+        };
         let (w, h) = (first.width, first.height);
         for (a, b) in pairs {
-            assert!((a.width, a.height, b.width, b.height) == (w, h, w, h), "all frames of a batch must be {w}x{h}");
+            assert!(
+                (a.width, a.height, b.width, b.height) == (w, h, w, h),
+                "all frames of a batch must be {w}x{h}"
+            );
         }
         if let Some(inits) = inits {
             assert_eq!(inits.len(), pairs.len(), "one initial field per pair");
@@ -71,8 +87,20 @@ impl<D: Device> GpuDis<D> {
         let ps = p.patch_size;
         let (finest, coarsest) = level_range(w, h, p);
 
-        let mut pyr0 = vec![Planes { w, h, data: self.device.upload(&stack(pairs.iter().map(|p| &p.0.data[..])))? }];
-        let mut pyr1 = vec![Planes { w, h, data: self.device.upload(&stack(pairs.iter().map(|p| &p.1.data[..])))? }];
+        let mut pyr0 = vec![Planes {
+            w,
+            h,
+            data: self
+                .device
+                .upload(&stack(pairs.iter().map(|p| &p.0.data[..])))?,
+        }];
+        let mut pyr1 = vec![Planes {
+            w,
+            h,
+            data: self
+                .device
+                .upload(&stack(pairs.iter().map(|p| &p.1.data[..])))?,
+        }];
         for _ in 0..coarsest {
             for pyr in [&mut pyr0, &mut pyr1] {
                 let prev = pyr.last().expect("level 0");
@@ -81,7 +109,14 @@ impl<D: Device> GpuDis<D> {
                     "flow_pyr_down",
                     &next,
                     batch,
-                    &[Arg::Floats(&prev.data), int(prev.w), int(prev.h), Arg::Floats(&next.data), int(next.w), int(next.h)],
+                    &[
+                        Arg::Floats(&prev.data),
+                        int(prev.w),
+                        int(prev.h),
+                        Arg::Floats(&next.data),
+                        int(next.w),
+                        int(next.h),
+                    ],
                 )?;
                 pyr.push(next);
             }
@@ -90,9 +125,20 @@ impl<D: Device> GpuDis<D> {
         let mut flow: Option<(Planes<D>, Planes<D>)> = match inits {
             Some(inits) => {
                 let (iw, ih) = (inits[0].width, inits[0].height);
-                assert!(inits.iter().all(|f| (f.width, f.height) == (iw, ih)), "initial fields differ in size");
-                let u = Planes { w: iw, h: ih, data: self.device.upload(&stack(inits.iter().map(|f| &f.u[..])))? };
-                let v = Planes { w: iw, h: ih, data: self.device.upload(&stack(inits.iter().map(|f| &f.v[..])))? };
+                assert!(
+                    inits.iter().all(|f| (f.width, f.height) == (iw, ih)),
+                    "initial fields differ in size"
+                );
+                let u = Planes {
+                    w: iw,
+                    h: ih,
+                    data: self.device.upload(&stack(inits.iter().map(|f| &f.u[..])))?,
+                };
+                let v = Planes {
+                    w: iw,
+                    h: ih,
+                    data: self.device.upload(&stack(inits.iter().map(|f| &f.v[..])))?,
+                };
                 Some((u, v))
             }
             None => None,
@@ -118,7 +164,10 @@ impl<D: Device> GpuDis<D> {
             let stripes = rows.div_ceil(STRIPE_ROWS);
             self.device.launch(
                 "flow_patch_search",
-                Launch { grid: [stripes as u32, 1, batch as u32], block: [32, STRIPE_ROWS as u32, 1] },
+                Launch {
+                    grid: [stripes as u32, 1, batch as u32],
+                    block: [32, STRIPE_ROWS as u32, 1],
+                },
                 &[
                     Arg::Floats(&a.data),
                     Arg::Floats(&b.data),
@@ -145,7 +194,8 @@ impl<D: Device> GpuDis<D> {
                 ],
             )?;
 
-            let flat = |cov: Vec<(usize, usize)>| to_i32(cov.into_iter().flat_map(|(lo, hi)| [lo, hi]));
+            let flat =
+                |cov: Vec<(usize, usize)>| to_i32(cov.into_iter().flat_map(|(lo, hi)| [lo, hi]));
             let xcov = self.device.upload(&flat(covering(lw, &xs, ps)))?;
             let ycov = self.device.upload(&flat(covering(lh, &ys, ps)))?;
             let (du, dv) = (self.planes(lw, lh, batch)?, self.planes(lw, lh, batch)?);
@@ -175,10 +225,18 @@ impl<D: Device> GpuDis<D> {
         }
         let (u, v) = flow.expect("at least one level");
         let (u, v) = self.resize(u, v, w, h, batch)?;
-        let (hu, hv) = (self.device.download(&u.data)?, self.device.download(&v.data)?);
+        let (hu, hv) = (
+            self.device.download(&u.data)?,
+            self.device.download(&v.data)?,
+        );
         let n = w * h;
         Ok((0..batch)
-            .map(|k| FlowField { width: w, height: h, u: hu[k * n..(k + 1) * n].to_vec(), v: hv[k * n..(k + 1) * n].to_vec() })
+            .map(|k| FlowField {
+                width: w,
+                height: h,
+                u: hu[k * n..(k + 1) * n].to_vec(),
+                v: hv[k * n..(k + 1) * n].to_vec(),
+            })
             .collect())
     }
 }
@@ -186,28 +244,80 @@ impl<D: Device> GpuDis<D> {
 impl<D: Device> GpuDis<D> {
     /// A zeroed batch of `w` × `h` planes.
     fn planes(&self, w: usize, h: usize, batch: usize) -> Result<Planes<D>, GpuError> {
-        Ok(Planes { w, h, data: self.device.zeros(w * h * batch)? })
+        Ok(Planes {
+            w,
+            h,
+            data: self.device.zeros(w * h * batch)?,
+        })
     }
 
     /// Launches a kernel with one thread per pixel of `out`'s planes.
-    fn per_pixel(&self, kernel: &str, out: &Planes<D>, batch: usize, args: &[Arg<'_, D>]) -> Result<(), GpuError> {
+    fn per_pixel(
+        &self,
+        kernel: &str,
+        out: &Planes<D>,
+        batch: usize,
+        args: &[Arg<'_, D>],
+    ) -> Result<(), GpuError> {
         const TILE: usize = 16;
-        let grid = [out.w.div_ceil(TILE) as u32, out.h.div_ceil(TILE) as u32, batch as u32];
-        self.device.launch(kernel, Launch { grid, block: [TILE as u32, TILE as u32, 1] }, args)
+        let grid = [
+            out.w.div_ceil(TILE) as u32,
+            out.h.div_ceil(TILE) as u32,
+            batch as u32,
+        ];
+        self.device.launch(
+            kernel,
+            Launch {
+                grid,
+                block: [TILE as u32, TILE as u32, 1],
+            },
+            args,
+        )
     }
 
     /// Launches a kernel with one thread per element of `n`.
     fn per_element(&self, kernel: &str, n: usize, args: &[Arg<'_, D>]) -> Result<(), GpuError> {
         const BLOCK: usize = 256;
-        self.device.launch(kernel, Launch { grid: [n.div_ceil(BLOCK) as u32, 1, 1], block: [BLOCK as u32, 1, 1] }, args)
+        self.device.launch(
+            kernel,
+            Launch {
+                grid: [n.div_ceil(BLOCK) as u32, 1, 1],
+                block: [BLOCK as u32, 1, 1],
+            },
+            args,
+        )
     }
 
-    fn sobel(&self, img: &Planes<D>, gx: &Planes<D>, gy: &Planes<D>, batch: usize) -> Result<(), GpuError> {
-        self.per_pixel("flow_sobel", img, batch, &[Arg::Floats(&img.data), int(img.w), int(img.h), Arg::Floats(&gx.data), Arg::Floats(&gy.data)])
+    fn sobel(
+        &self,
+        img: &Planes<D>,
+        gx: &Planes<D>,
+        gy: &Planes<D>,
+        batch: usize,
+    ) -> Result<(), GpuError> {
+        self.per_pixel(
+            "flow_sobel",
+            img,
+            batch,
+            &[
+                Arg::Floats(&img.data),
+                int(img.w),
+                int(img.h),
+                Arg::Floats(&gx.data),
+                Arg::Floats(&gy.data),
+            ],
+        )
     }
 
     /// The field (u, v) at `w` × `h` (bilinear, vectors scaled); unchanged when already that size.
-    fn resize(&self, u: Planes<D>, v: Planes<D>, w: usize, h: usize, batch: usize) -> Result<(Planes<D>, Planes<D>), GpuError> {
+    fn resize(
+        &self,
+        u: Planes<D>,
+        v: Planes<D>,
+        w: usize,
+        h: usize,
+        batch: usize,
+    ) -> Result<(Planes<D>, Planes<D>), GpuError> {
         if (u.w, u.h) == (w, h) {
             return Ok((u, v));
         }
@@ -216,13 +326,29 @@ impl<D: Device> GpuDis<D> {
             "flow_resize_field",
             &nu,
             batch,
-            &[Arg::Floats(&u.data), Arg::Floats(&v.data), int(u.w), int(u.h), Arg::Floats(&nu.data), Arg::Floats(&nv.data), int(w), int(h)],
+            &[
+                Arg::Floats(&u.data),
+                Arg::Floats(&v.data),
+                int(u.w),
+                int(u.h),
+                Arg::Floats(&nu.data),
+                Arg::Floats(&nv.data),
+                int(w),
+                int(h),
+            ],
         )?;
         Ok((nu, nv))
     }
 
     /// Variational refinement of (fu, fv) in place; `i0_grad` are I0's Sobel gradients.
-    fn refine(&self, i0: &Planes<D>, i1: &Planes<D>, i0_grad: (&Planes<D>, &Planes<D>), (fu, fv): (&Planes<D>, &Planes<D>), batch: usize) -> Result<(), GpuError> {
+    fn refine(
+        &self,
+        i0: &Planes<D>,
+        i1: &Planes<D>,
+        i0_grad: (&Planes<D>, &Planes<D>),
+        (fu, fv): (&Planes<D>, &Planes<D>),
+        batch: usize,
+    ) -> Result<(), GpuError> {
         let rp = &self.params.refinement;
         let (w, h) = (i0.w, i0.h);
         let n = w * h * batch;
@@ -233,17 +359,41 @@ impl<D: Device> GpuDis<D> {
             "flow_refine_warp",
             i0,
             batch,
-            &[Arg::Floats(&i0.data), Arg::Floats(&i1.data), Arg::Floats(&fu.data), Arg::Floats(&fv.data), int(w), int(h), Arg::Floats(&warped.data), Arg::Floats(&avg.data), Arg::Ints(&valid)],
+            &[
+                Arg::Floats(&i0.data),
+                Arg::Floats(&i1.data),
+                Arg::Floats(&fu.data),
+                Arg::Floats(&fv.data),
+                int(w),
+                int(h),
+                Arg::Floats(&warped.data),
+                Arg::Floats(&avg.data),
+                Arg::Ints(&valid),
+            ],
         )?;
-        let (ix, iy, ixx, ixy, iyy, unused) = (plane()?, plane()?, plane()?, plane()?, plane()?, plane()?);
+        let (ix, iy, ixx, ixy, iyy, unused) =
+            (plane()?, plane()?, plane()?, plane()?, plane()?, plane()?);
         self.sobel(&avg, &ix, &iy, batch)?;
         self.sobel(&ix, &ixx, &ixy, batch)?;
         self.sobel(&iy, &unused, &iyy, batch)?;
         let (iwx, iwy) = (plane()?, plane()?);
         self.sobel(&warped, &iwx, &iwy, batch)?;
         let (iz, ixz, iyz) = (plane()?, plane()?, plane()?);
-        for (a, b, out) in [(&warped, i0, &iz), (&iwx, i0_grad.0, &ixz), (&iwy, i0_grad.1, &iyz)] {
-            self.per_element("flow_difference", n, &[Arg::Floats(&a.data), Arg::Floats(&b.data), int(n), Arg::Floats(&out.data)])?;
+        for (a, b, out) in [
+            (&warped, i0, &iz),
+            (&iwx, i0_grad.0, &ixz),
+            (&iwy, i0_grad.1, &iyz),
+        ] {
+            self.per_element(
+                "flow_difference",
+                n,
+                &[
+                    Arg::Floats(&a.data),
+                    Arg::Floats(&b.data),
+                    int(n),
+                    Arg::Floats(&out.data),
+                ],
+            )?;
         }
         let (du, dv, smooth, east, south) = (plane()?, plane()?, plane()?, plane()?, plane()?);
         let coef = self.device.zeros::<f32>(5 * n)?;
@@ -252,9 +402,29 @@ impl<D: Device> GpuDis<D> {
                 "flow_refine_smoothness",
                 i0,
                 batch,
-                &[Arg::Floats(&fu.data), Arg::Floats(&fv.data), Arg::Floats(&du.data), Arg::Floats(&dv.data), int(w), int(h), Arg::Float(rp.alpha), Arg::Floats(&smooth.data)],
+                &[
+                    Arg::Floats(&fu.data),
+                    Arg::Floats(&fv.data),
+                    Arg::Floats(&du.data),
+                    Arg::Floats(&dv.data),
+                    int(w),
+                    int(h),
+                    Arg::Float(rp.alpha),
+                    Arg::Floats(&smooth.data),
+                ],
             )?;
-            self.per_pixel("flow_refine_edges", i0, batch, &[Arg::Floats(&smooth.data), int(w), int(h), Arg::Floats(&east.data), Arg::Floats(&south.data)])?;
+            self.per_pixel(
+                "flow_refine_edges",
+                i0,
+                batch,
+                &[
+                    Arg::Floats(&smooth.data),
+                    int(w),
+                    int(h),
+                    Arg::Floats(&east.data),
+                    Arg::Floats(&south.data),
+                ],
+            )?;
             self.per_pixel(
                 "flow_refine_coefficients",
                 i0,
@@ -288,13 +458,27 @@ impl<D: Device> GpuDis<D> {
                         "flow_refine_sor",
                         i0,
                         batch,
-                        &[Arg::Floats(&coef), Arg::Floats(&east.data), Arg::Floats(&south.data), int(w), int(h), Arg::Float(rp.omega), int(colour), Arg::Floats(&du.data), Arg::Floats(&dv.data)],
+                        &[
+                            Arg::Floats(&coef),
+                            Arg::Floats(&east.data),
+                            Arg::Floats(&south.data),
+                            int(w),
+                            int(h),
+                            Arg::Float(rp.omega),
+                            int(colour),
+                            Arg::Floats(&du.data),
+                            Arg::Floats(&dv.data),
+                        ],
                     )?;
                 }
             }
         }
         for (f, d) in [(fu, &du), (fv, &dv)] {
-            self.per_element("flow_accumulate", n, &[Arg::Floats(&f.data), Arg::Floats(&d.data), int(n)])?;
+            self.per_element(
+                "flow_accumulate",
+                n,
+                &[Arg::Floats(&f.data), Arg::Floats(&d.data), int(n)],
+            )?;
         }
         Ok(())
     }
@@ -310,5 +494,7 @@ fn stack<'a>(planes: impl Iterator<Item = &'a [f32]>) -> Vec<f32> {
 }
 
 fn to_i32(values: impl Iterator<Item = usize>) -> Vec<i32> {
-    values.map(|v| i32::try_from(v).expect("sizes fit in i32")).collect()
+    values
+        .map(|v| i32::try_from(v).expect("sizes fit in i32"))
+        .collect()
 }

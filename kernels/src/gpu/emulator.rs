@@ -11,7 +11,14 @@ use super::{Arg, Device, Element, GpuError, Launch};
 
 unsafe extern "C" {
     fn maflow_emu_signature(name: *const c_char) -> *const c_char;
-    fn maflow_emu_launch(name: *const c_char, grid: *const u32, block: *const u32, params: *mut *mut c_void, err: *mut c_char, err_len: usize) -> c_int;
+    fn maflow_emu_launch(
+        name: *const c_char,
+        grid: *const u32,
+        block: *const u32,
+        params: *mut *mut c_void,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> c_int;
 }
 
 /// The emulated device.
@@ -34,7 +41,11 @@ pub fn signature(kernel: &str) -> Option<String> {
     // SAFETY: `name` is a valid C string; the result is null or a static C string.
     let sig = unsafe { maflow_emu_signature(name.as_ptr()) };
     // SAFETY: checked non-null; static storage.
-    (!sig.is_null()).then(|| unsafe { CStr::from_ptr(sig) }.to_string_lossy().into_owned())
+    (!sig.is_null()).then(|| {
+        unsafe { CStr::from_ptr(sig) }
+            .to_string_lossy()
+            .into_owned()
+    })
 }
 
 #[repr(C)]
@@ -61,10 +72,13 @@ impl Device for Emulator {
     }
 
     fn launch(&self, kernel: &str, launch: Launch, args: &[Arg<'_, Self>]) -> Result<(), GpuError> {
-        let expected = signature(kernel).ok_or_else(|| GpuError::Device(format!("the emulator has no kernel {kernel}")))?;
+        let expected = signature(kernel)
+            .ok_or_else(|| GpuError::Device(format!("the emulator has no kernel {kernel}")))?;
         let given: String = args.iter().map(Arg::code).collect();
         if given != expected {
-            return Err(GpuError::Device(format!("{kernel} takes arguments ({expected}), launched with ({given})")));
+            return Err(GpuError::Device(format!(
+                "{kernel} takes arguments ({expected}), launched with ({given})"
+            )));
         }
         let mut slots: Vec<Slot> = args
             .iter()
@@ -75,17 +89,32 @@ impl Device for Emulator {
                 Arg::Int(i) => Slot { int: *i },
             })
             .collect();
-        let mut params: Vec<*mut c_void> = slots.iter_mut().map(|s| (s as *mut Slot).cast()).collect();
-        let name = CString::new(kernel).map_err(|_| GpuError::Device(format!("bad kernel name {kernel:?}")))?;
+        let mut params: Vec<*mut c_void> =
+            slots.iter_mut().map(|s| (s as *mut Slot).cast()).collect();
+        let name = CString::new(kernel)
+            .map_err(|_| GpuError::Device(format!("bad kernel name {kernel:?}")))?;
         let mut err = vec![0 as c_char; 1024];
         // SAFETY: the signature matches the argument kinds, every pointer is a live buffer
         // and every slot outlives the call, which returns once the whole grid has run.
-        let rc = unsafe { maflow_emu_launch(name.as_ptr(), launch.grid.as_ptr(), launch.block.as_ptr(), params.as_mut_ptr(), err.as_mut_ptr(), err.len()) };
+        let rc = unsafe {
+            maflow_emu_launch(
+                name.as_ptr(),
+                launch.grid.as_ptr(),
+                launch.block.as_ptr(),
+                params.as_mut_ptr(),
+                err.as_mut_ptr(),
+                err.len(),
+            )
+        };
         if rc == 0 {
             Ok(())
         } else {
             // SAFETY: the emulator wrote a terminated message into `err`.
-            Err(GpuError::Device(unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy().into_owned()))
+            Err(GpuError::Device(
+                unsafe { CStr::from_ptr(err.as_ptr()) }
+                    .to_string_lossy()
+                    .into_owned(),
+            ))
         }
     }
 

@@ -23,7 +23,10 @@ pub const COMMON_HEADER: &str = include_str!("../../cuda/common.cuh");
 pub const SOURCES: &[(&str, &str)] = &[
     ("densify.cu", include_str!("../../cuda/densify.cu")),
     ("image.cu", include_str!("../../cuda/image.cu")),
-    ("patch_search.cu", include_str!("../../cuda/patch_search.cu")),
+    (
+        "patch_search.cu",
+        include_str!("../../cuda/patch_search.cu"),
+    ),
     ("refine.cu", include_str!("../../cuda/refine.cu")),
 ];
 
@@ -68,7 +71,16 @@ impl fmt::Display for GpuError {
 impl std::error::Error for GpuError {}
 
 /// Element types of device buffers.
-pub trait Element: cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits + Copy + Default + Send + Sync + 'static {}
+pub trait Element:
+    cudarc::driver::DeviceRepr
+    + cudarc::driver::ValidAsZeroBits
+    + Copy
+    + Default
+    + Send
+    + Sync
+    + 'static
+{
+}
 impl Element for f32 {}
 impl Element for i32 {}
 

@@ -76,8 +76,10 @@ pub struct Skeleton {
 }
 
 impl maflow_engine::registry::FrameProductType for Skeleton {
-    const PRODUCT: maflow_engine::registry::ProductType =
-        maflow_engine::registry::ProductType { name: "skeleton", description: "per-frame skeletons" };
+    const PRODUCT: maflow_engine::registry::ProductType = maflow_engine::registry::ProductType {
+        name: "skeleton",
+        description: "per-frame skeletons",
+    };
 }
 
 /// A point with a confidence.
@@ -93,7 +95,11 @@ pub struct Joint {
 
 impl Joint {
     fn mid(a: Joint, b: Joint) -> Joint {
-        Joint { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0, score: a.score.min(b.score) }
+        Joint {
+            x: (a.x + b.x) / 2.0,
+            y: (a.y + b.y) / 2.0,
+            score: a.score.min(b.score),
+        }
     }
     fn dist(a: Joint, b: Joint) -> f32 {
         (a.x - b.x).hypot(a.y - b.y)
@@ -132,7 +138,11 @@ impl Joints {
         if k.len() < s.layout.keypoints() {
             return None;
         }
-        let j = |i: usize| Joint { x: k[i].x, y: k[i].y, score: k[i].score };
+        let j = |i: usize| Joint {
+            x: k[i].x,
+            y: k[i].y,
+            score: k[i].score,
+        };
         let mean = |idx: &[usize]| {
             let n = idx.len() as f32;
             Joint {
@@ -191,7 +201,9 @@ impl Joints {
     pub fn scale(&self) -> f32 {
         let neck = Joint::mid(self.shoulder[0], self.shoulder[1]);
         let pelvis = Joint::mid(self.hip[0], self.hip[1]);
-        Joint::dist(neck, pelvis).max(Joint::dist(self.shoulder[0], self.shoulder[1])).max(1.0)
+        Joint::dist(neck, pelvis)
+            .max(Joint::dist(self.shoulder[0], self.shoulder[1]))
+            .max(1.0)
     }
 }
 
@@ -220,7 +232,12 @@ impl PartShape {
     /// The bounding box (x0, y0, x1, y1) of the capsule.
     pub fn bounds(&self) -> (f32, f32, f32, f32) {
         let r = self.radius;
-        (self.a.0.min(self.b.0) - r, self.a.1.min(self.b.1) - r, self.a.0.max(self.b.0) + r, self.a.1.max(self.b.1) + r)
+        (
+            self.a.0.min(self.b.0) - r,
+            self.a.1.min(self.b.1) - r,
+            self.a.0.max(self.b.0) + r,
+            self.a.1.max(self.b.1) + r,
+        )
     }
 }
 
@@ -248,21 +265,53 @@ pub fn part_shapes(j: &Joints) -> [PartShape; PART_COUNT] {
     };
     let neck = Joint::mid(j.shoulder[0], j.shoulder[1]);
     let pelvis = Joint::mid(j.hip[0], j.hip[1]);
-    let head = PartShape { a: p(j.head), b: p(j.head), radius: HEAD_RADIUS * s, anchor: p(j.nose), score: j.nose.score.min(j.head.score) };
-    let torso_top = Joint { x: neck.x * 0.85 + pelvis.x * 0.15, y: neck.y * 0.85 + pelvis.y * 0.15, score: neck.score };
+    let head = PartShape {
+        a: p(j.head),
+        b: p(j.head),
+        radius: HEAD_RADIUS * s,
+        anchor: p(j.nose),
+        score: j.nose.score.min(j.head.score),
+    };
+    let torso_top = Joint {
+        x: neck.x * 0.85 + pelvis.x * 0.15,
+        y: neck.y * 0.85 + pelvis.y * 0.15,
+        score: neck.score,
+    };
     let torso = capsule(torso_top, pelvis, TORSO_RADIUS, mid(neck, pelvis));
     let side = |i: usize| {
         [
-            capsule(j.shoulder[i], j.elbow[i], UPPER_ARM_RADIUS, mid(j.shoulder[i], j.elbow[i])),
-            capsule(j.elbow[i], j.wrist[i], LOWER_ARM_RADIUS, mid(j.elbow[i], j.wrist[i])),
+            capsule(
+                j.shoulder[i],
+                j.elbow[i],
+                UPPER_ARM_RADIUS,
+                mid(j.shoulder[i], j.elbow[i]),
+            ),
+            capsule(
+                j.elbow[i],
+                j.wrist[i],
+                LOWER_ARM_RADIUS,
+                mid(j.elbow[i], j.wrist[i]),
+            ),
             capsule(j.wrist[i], j.hand[i], HAND_RADIUS, p(j.hand[i])),
-            capsule(j.hip[i], j.knee[i], UPPER_LEG_RADIUS, mid(j.hip[i], j.knee[i])),
-            capsule(j.knee[i], j.ankle[i], LOWER_LEG_RADIUS, mid(j.knee[i], j.ankle[i])),
+            capsule(
+                j.hip[i],
+                j.knee[i],
+                UPPER_LEG_RADIUS,
+                mid(j.hip[i], j.knee[i]),
+            ),
+            capsule(
+                j.knee[i],
+                j.ankle[i],
+                LOWER_LEG_RADIUS,
+                mid(j.knee[i], j.ankle[i]),
+            ),
             capsule(j.ankle[i], j.toe[i], FOOT_RADIUS, mid(j.ankle[i], j.toe[i])),
         ]
     };
     let (l, r) = (side(0), side(1));
-    [head, torso, l[0], r[0], l[1], r[1], l[2], r[2], l[3], r[3], l[4], r[4], l[5], r[5]]
+    [
+        head, torso, l[0], r[0], l[1], r[1], l[2], r[2], l[3], r[3], l[4], r[4], l[5], r[5],
+    ]
 }
 
 /// The part owning pixel (x, y): the one whose capsule reaches it most
@@ -274,7 +323,12 @@ pub fn owner(shapes: &[PartShape; PART_COUNT], x: f32, y: f32) -> Option<usize> 
 
 /// [`owner`] among some of the parts only (in ascending order): the caller
 /// has ruled the others out, e.g. because (x, y) is outside their [`PartShape::bounds`].
-pub fn owner_among(shapes: &[PartShape; PART_COUNT], parts: impl IntoIterator<Item = usize>, x: f32, y: f32) -> Option<usize> {
+pub fn owner_among(
+    shapes: &[PartShape; PART_COUNT],
+    parts: impl IntoIterator<Item = usize>,
+    x: f32,
+    y: f32,
+) -> Option<usize> {
     let mut best: Option<(usize, f32)> = None;
     for i in parts {
         let r = shapes[i].reach(x, y);
@@ -291,7 +345,14 @@ mod tests {
 
     /// A seated figure, facing the camera: the subject's left is the image's right.
     fn blazepose_figure() -> Skeleton {
-        let mut k = vec![Keypoint { x: 0.0, y: 0.0, score: 0.9 }; 33];
+        let mut k = vec![
+            Keypoint {
+                x: 0.0,
+                y: 0.0,
+                score: 0.9
+            };
+            33
+        ];
         let mut set = |i: usize, x: f32, y: f32| k[i] = Keypoint { x, y, score: 0.9 };
         set(0, 500.0, 300.0);
         set(7, 530.0, 290.0);
@@ -313,7 +374,10 @@ mod tests {
         set(28, 440.0, 1100.0);
         set(31, 570.0, 1150.0);
         set(32, 430.0, 1150.0);
-        Skeleton { layout: Layout::Blazepose33, keypoints: k }
+        Skeleton {
+            layout: Layout::Blazepose33,
+            keypoints: k,
+        }
     }
 
     #[test]
@@ -337,19 +401,64 @@ mod tests {
     fn every_layout_maps_sides_the_same_way() {
         // COCO and BODY_25 skeletons built from the BlazePose figure's joints.
         let b = blazepose_figure().keypoints;
-        let coco_from = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28];
-        let coco = Skeleton { layout: Layout::Coco17, keypoints: coco_from.iter().map(|&i| b[i]).collect() };
-        let mut op = vec![Keypoint { x: 0.0, y: 0.0, score: 0.0 }; 25];
-        for (o, i) in [(0, 0), (2, 12), (3, 14), (4, 16), (5, 11), (6, 13), (7, 15), (9, 24), (10, 26), (11, 28), (12, 23), (13, 25), (14, 27), (17, 8), (18, 7), (19, 31), (20, 31), (22, 32), (23, 32)] {
+        let coco_from = [
+            0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28,
+        ];
+        let coco = Skeleton {
+            layout: Layout::Coco17,
+            keypoints: coco_from.iter().map(|&i| b[i]).collect(),
+        };
+        let mut op = vec![
+            Keypoint {
+                x: 0.0,
+                y: 0.0,
+                score: 0.0
+            };
+            25
+        ];
+        for (o, i) in [
+            (0, 0),
+            (2, 12),
+            (3, 14),
+            (4, 16),
+            (5, 11),
+            (6, 13),
+            (7, 15),
+            (9, 24),
+            (10, 26),
+            (11, 28),
+            (12, 23),
+            (13, 25),
+            (14, 27),
+            (17, 8),
+            (18, 7),
+            (19, 31),
+            (20, 31),
+            (22, 32),
+            (23, 32),
+        ] {
             op[o] = b[i];
         }
-        let op = Skeleton { layout: Layout::Openpose25, keypoints: op };
+        let op = Skeleton {
+            layout: Layout::Openpose25,
+            keypoints: op,
+        };
         let reference = Joints::of(&blazepose_figure()).unwrap();
         for s in [coco, op] {
             let j = Joints::of(&s).unwrap();
-            for (a, r) in [(j.shoulder, reference.shoulder), (j.elbow, reference.elbow), (j.knee, reference.knee), (j.ankle, reference.ankle)] {
+            for (a, r) in [
+                (j.shoulder, reference.shoulder),
+                (j.elbow, reference.elbow),
+                (j.knee, reference.knee),
+                (j.ankle, reference.ankle),
+            ] {
                 for side in 0..2 {
-                    assert_eq!((a[side].x, a[side].y), (r[side].x, r[side].y), "{:?}", s.layout);
+                    assert_eq!(
+                        (a[side].x, a[side].y),
+                        (r[side].x, r[side].y),
+                        "{:?}",
+                        s.layout
+                    );
                 }
             }
         }
@@ -357,6 +466,12 @@ mod tests {
 
     #[test]
     fn an_empty_skeleton_has_no_joints() {
-        assert!(Joints::of(&Skeleton { layout: Layout::Coco17, keypoints: vec![] }).is_none());
+        assert!(
+            Joints::of(&Skeleton {
+                layout: Layout::Coco17,
+                keypoints: vec![]
+            })
+            .is_none()
+        );
     }
 }

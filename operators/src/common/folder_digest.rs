@@ -22,7 +22,12 @@ pub fn digest(dir: &Path) -> std::io::Result<String> {
     files.sort();
     let mut h = blake3::Hasher::new();
     for f in files {
-        h.update(f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().as_bytes());
+        h.update(
+            f.strip_prefix(dir)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
         h.update(&[0]);
         h.update_reader(std::fs::File::open(&f)?)?;
     }

@@ -8,5 +8,6 @@ pub mod onnx;
 pub mod onnx_prune;
 pub mod picture_grid;
 pub mod png_io;
+pub mod record_types;
 pub mod rounding;
 pub mod taxonomy;

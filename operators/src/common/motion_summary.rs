@@ -69,7 +69,10 @@ pub struct PairDistance {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MotionSummary {
     /// Per part, in [`PARTS`] order (a JSON object keyed by part name).
-    #[serde(serialize_with = "parts_as_object", deserialize_with = "parts_from_object")]
+    #[serde(
+        serialize_with = "parts_as_object",
+        deserialize_with = "parts_from_object"
+    )]
     pub parts: Vec<(String, PartSummary)>,
     /// Parts ordered by the start of their first active period (parts that never move are left out).
     pub onset_order: Vec<String>,
@@ -79,15 +82,24 @@ pub struct MotionSummary {
     pub distances: Vec<PairDistance>,
 }
 
-fn parts_as_object<S: serde::Serializer>(parts: &[(String, PartSummary)], s: S) -> Result<S::Ok, S::Error> {
+fn parts_as_object<S: serde::Serializer>(
+    parts: &[(String, PartSummary)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.collect_map(parts.iter().map(|(k, v)| (k, v)))
 }
 
-fn parts_from_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, PartSummary)>, D::Error> {
+fn parts_from_object<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<(String, PartSummary)>, D::Error> {
     // Maps keep their order (serde_json's `preserve_order`), so the part order survives.
     let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
     map.into_iter()
-        .map(|(k, v)| serde_json::from_value(v).map(|p| (k, p)).map_err(serde::de::Error::custom))
+        .map(|(k, v)| {
+            serde_json::from_value(v)
+                .map(|p| (k, p))
+                .map_err(serde::de::Error::custom)
+        })
         .collect()
 }
 
@@ -105,7 +117,16 @@ const PAIRS: [(&str, &str); 8] = [
 
 /// The compass name of a vector with y up.
 pub fn compass(vx: f32, vy: f32) -> &'static str {
-    const NAMES: [&str; 8] = ["right", "up-right", "up", "up-left", "left", "down-left", "down", "down-right"];
+    const NAMES: [&str; 8] = [
+        "right",
+        "up-right",
+        "up",
+        "up-left",
+        "left",
+        "down-left",
+        "down",
+        "down-right",
+    ];
     let angle = vy.atan2(vx).to_degrees();
     let sector = ((angle + 360.0 + 22.5) / 45.0).floor() as usize % 8;
     NAMES[sector]
@@ -113,7 +134,14 @@ pub fn compass(vx: f32, vy: f32) -> &'static str {
 
 /// Summarises per-part vectors and anchors (`vectors[p][t]`, `coords[p][t]`
 /// normalised) of a `width × height` clip at `fps`.
-pub fn summarise(vectors: &[Vec<[f32; 2]>], coords: &[Vec<[f32; 2]>], width: u32, height: u32, fps: f64, p: &SummaryParams) -> MotionSummary {
+pub fn summarise(
+    vectors: &[Vec<[f32; 2]>],
+    coords: &[Vec<[f32; 2]>],
+    width: u32,
+    height: u32,
+    fps: f64,
+    p: &SummaryParams,
+) -> MotionSummary {
     let seconds = |t: usize| round(t as f64 / fps, 1);
     let mut parts = Vec::new();
     let mut onsets: Vec<(f64, usize)> = Vec::new();
@@ -129,7 +157,9 @@ pub fn summarise(vectors: &[Vec<[f32; 2]>], coords: &[Vec<[f32; 2]>], width: u32
             })
             .collect();
         let peak = speed.iter().copied().fold(0f32, f32::max);
-        let threshold = p.noise_floor.max(p.relative_threshold * smooth.iter().copied().fold(0f32, f32::max));
+        let threshold = p
+            .noise_floor
+            .max(p.relative_threshold * smooth.iter().copied().fold(0f32, f32::max));
         let mut periods: Vec<(usize, usize)> = Vec::new();
         for t in 0..n {
             if smooth[t] < threshold || speed[t] < p.noise_floor {
@@ -157,7 +187,8 @@ pub fn summarise(vectors: &[Vec<[f32; 2]>], coords: &[Vec<[f32; 2]>], width: u32
         // A phase of a single frame is a wobble, not a phase; what it split is one phase again.
         phases.retain(|&(a, b, _)| b > a);
         phases.dedup_by(|next, prev| {
-            let joined = next.2 == prev.2 && periods.iter().any(|&(a, b)| a <= prev.0 && next.1 <= b);
+            let joined =
+                next.2 == prev.2 && periods.iter().any(|&(a, b)| a <= prev.0 && next.1 <= b);
             if joined {
                 prev.1 = next.1;
             }
@@ -173,15 +204,25 @@ pub fn summarise(vectors: &[Vec<[f32; 2]>], coords: &[Vec<[f32; 2]>], width: u32
             ],
             energy: round(energy, 2),
             peak_speed: round(f64::from(peak), 2),
-            mean_speed: round(speed.iter().skip(1).map(|s| f64::from(*s)).sum::<f64>() / pairs as f64, 3),
-            active_periods: periods.iter().map(|&(a, b)| [seconds(a), seconds(b)]).collect(),
+            mean_speed: round(
+                speed.iter().skip(1).map(|s| f64::from(*s)).sum::<f64>() / pairs as f64,
+                3,
+            ),
+            active_periods: periods
+                .iter()
+                .map(|&(a, b)| [seconds(a), seconds(b)])
+                .collect(),
             phases: phases
                 .iter()
                 .map(|&(a, b, d)| Phase {
                     direction: d.to_string(),
                     start: seconds(a),
                     end: seconds(b),
-                    mean_speed: round(speed[a..=b].iter().map(|s| f64::from(*s)).sum::<f64>() / (b - a + 1) as f64, 2),
+                    mean_speed: round(
+                        speed[a..=b].iter().map(|s| f64::from(*s)).sum::<f64>()
+                            / (b - a + 1) as f64,
+                        2,
+                    ),
                 })
                 .collect(),
         };
@@ -193,7 +234,12 @@ pub fn summarise(vectors: &[Vec<[f32; 2]>], coords: &[Vec<[f32; 2]>], width: u32
     }
     onsets.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     energies.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let index = |name: &str| PARTS.iter().position(|p| *p == name).expect("pairs name known parts");
+    let index = |name: &str| {
+        PARTS
+            .iter()
+            .position(|p| *p == name)
+            .expect("pairs name known parts")
+    };
     let distances = PAIRS
         .iter()
         .map(|&(a, b)| {
@@ -201,15 +247,27 @@ pub fn summarise(vectors: &[Vec<[f32; 2]>], coords: &[Vec<[f32; 2]>], width: u32
             let distance = ca
                 .iter()
                 .zip(cb)
-                .map(|(p, q)| round(f64::from((p[0] - q[0]) * width as f32).hypot(f64::from((p[1] - q[1]) * height as f32)), 1))
+                .map(|(p, q)| {
+                    round(
+                        f64::from((p[0] - q[0]) * width as f32)
+                            .hypot(f64::from((p[1] - q[1]) * height as f32)),
+                        1,
+                    )
+                })
                 .collect();
-            PairDistance { parts: [a.to_string(), b.to_string()], distance }
+            PairDistance {
+                parts: [a.to_string(), b.to_string()],
+                distance,
+            }
         })
         .collect();
     MotionSummary {
         parts,
         onset_order: onsets.iter().map(|&(_, i)| PARTS[i].to_string()).collect(),
-        by_energy: energies.iter().map(|&(_, i)| PARTS[i].to_string()).collect(),
+        by_energy: energies
+            .iter()
+            .map(|&(_, i)| PARTS[i].to_string())
+            .collect(),
         distances,
     }
 }
@@ -219,7 +277,12 @@ mod tests {
     use super::*;
     use crate::common::body::PART_COUNT;
 
-    const P: SummaryParams = SummaryParams { noise_floor: 0.3, relative_threshold: 0.3, merge_gap: 0.2, min_period: 0.1 };
+    const P: SummaryParams = SummaryParams {
+        noise_floor: 0.3,
+        relative_threshold: 0.3,
+        merge_gap: 0.2,
+        min_period: 0.1,
+    };
 
     #[test]
     fn compass_uses_y_up() {

@@ -26,12 +26,16 @@ pub fn environment() -> Result<&'static Environment, String> {
     static ENV: OnceLock<Result<Environment, String>> = OnceLock::new();
     ENV.get_or_init(|| {
         let path = find_library()?;
-        let builder = ort::init_from(&path).map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?;
+        let builder = ort::init_from(&path)
+            .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?;
         // The runtime's own messages (e.g. notes on unused initialisers) go to the log, not the terminal.
-        let logger: ort::logging::LoggerFunction = std::sync::Arc::new(|level, _category, _id, _location, message| match level {
-            ort::logging::LogLevel::Error | ort::logging::LogLevel::Fatal => tracing::warn!("onnxruntime: {message}"),
-            _ => tracing::debug!("onnxruntime: {message}"),
-        });
+        let logger: ort::logging::LoggerFunction =
+            std::sync::Arc::new(|level, _category, _id, _location, message| match level {
+                ort::logging::LogLevel::Error | ort::logging::LogLevel::Fatal => {
+                    tracing::warn!("onnxruntime: {message}")
+                }
+                _ => tracing::debug!("onnxruntime: {message}"),
+            });
         builder
             .with_name("maflow")
             .with_logger(logger)
@@ -45,9 +49,16 @@ pub fn environment() -> Result<&'static Environment, String> {
 fn find_library() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("MAFLOW_ONNXRUNTIME") {
         let p = PathBuf::from(p);
-        return if p.is_file() { Ok(p) } else { Err(format!("MAFLOW_ONNXRUNTIME={} is not a file", p.display())) };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("MAFLOW_ONNXRUNTIME={} is not a file", p.display()))
+        };
     }
-    for local in [Path::new(".maflow/lib/libonnxruntime.so").to_path_buf(), Path::new(REPO).join(".maflow/lib/libonnxruntime.so")] {
+    for local in [
+        Path::new(".maflow/lib/libonnxruntime.so").to_path_buf(),
+        Path::new(REPO).join(".maflow/lib/libonnxruntime.so"),
+    ] {
         if local.is_file() {
             return Ok(local);
         }
@@ -64,7 +75,11 @@ fn find_library() -> Result<PathBuf, String> {
             let mut libs: Vec<PathBuf> = entries
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so")))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("libonnxruntime.so"))
+                })
                 .collect();
             libs.sort();
             if let Some(lib) = libs.into_iter().next() {
@@ -115,7 +130,9 @@ fn verify_checksum(dir: &Path, file: &str) -> Result<(), String> {
     if VERIFIED.lock().expect("not poisoned").contains(&path) {
         return Ok(());
     }
-    let Ok(sums) = std::fs::read_to_string(dir.join("SHA256SUMS")) else { return Ok(()) };
+    let Ok(sums) = std::fs::read_to_string(dir.join("SHA256SUMS")) else {
+        return Ok(());
+    };
     let Some(want) = sums.lines().find_map(|l| {
         let (hash, name) = l.split_once(char::is_whitespace)?;
         (name.trim().trim_start_matches('*') == file).then(|| hash.to_ascii_lowercase())
@@ -125,7 +142,10 @@ fn verify_checksum(dir: &Path, file: &str) -> Result<(), String> {
     let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let got = sha256_hex(&bytes);
     if got != want {
-        return Err(format!("{} does not match its SHA256SUMS entry (got {got}, want {want}): the file is damaged", path.display()));
+        return Err(format!(
+            "{} does not match its SHA256SUMS entry (got {got}, want {want}): the file is damaged",
+            path.display()
+        ));
     }
     VERIFIED.lock().expect("not poisoned").push(path);
     Ok(())
@@ -158,14 +178,20 @@ impl SessionPool {
     /// `outputs` (every output when empty); opens one session now, so a
     /// broken model fails at build time.
     pub fn open(path: PathBuf, outputs: &[usize]) -> Result<Self, String> {
-        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read model {}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("cannot read model {}: {e}", path.display()))?;
         let model = if outputs.is_empty() {
             bytes
         } else {
-            super::onnx_prune::prune(&bytes, outputs).map_err(|e| format!("cannot prune model {}: {e}", path.display()))?
+            super::onnx_prune::prune(&bytes, outputs)
+                .map_err(|e| format!("cannot prune model {}: {e}", path.display()))?
         };
         let first = open_session(&path, &model, 1)?;
-        Ok(Self { path, model, free: Mutex::new(vec![(1, first)]) })
+        Ok(Self {
+            path,
+            model,
+            free: Mutex::new(vec![(1, first)]),
+        })
     }
 
     /// Runs `f` with a session of this model on the calling worker's threads.
@@ -173,14 +199,19 @@ impl SessionPool {
         let threads = rayon::current_num_threads().max(1);
         let taken = {
             let mut free = self.free.lock().expect("not poisoned");
-            free.iter().position(|(t, _)| *t == threads).map(|i| free.swap_remove(i).1)
+            free.iter()
+                .position(|(t, _)| *t == threads)
+                .map(|i| free.swap_remove(i).1)
         };
         let mut session = match taken {
             Some(s) => s,
             None => open_session(&self.path, &self.model, threads)?,
         };
         let result = f(&mut session);
-        self.free.lock().expect("not poisoned").push((threads, session));
+        self.free
+            .lock()
+            .expect("not poisoned")
+            .push((threads, session));
         result
     }
 }
@@ -190,10 +221,14 @@ fn open_session(path: &Path, model: &[u8], threads: usize) -> Result<Session, St
     let env = environment()?;
     let fail = |e: &dyn std::fmt::Display| format!("cannot open model {}: {e}", path.display());
     let builder = Session::builder(env).map_err(|e| fail(&e))?;
-    let builder = builder.with_optimization_level(GraphOptimizationLevel::All).map_err(|e| fail(&e))?;
+    let builder = builder
+        .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(|e| fail(&e))?;
     let builder = builder.with_intra_threads(threads).map_err(|e| fail(&e))?;
     let builder = builder.with_inter_threads(1).map_err(|e| fail(&e))?;
-    let mut builder = builder.with_intra_op_spinning(false).map_err(|e| fail(&e))?;
+    let mut builder = builder
+        .with_intra_op_spinning(false)
+        .map_err(|e| fail(&e))?;
     builder.commit_from_memory(model).map_err(|e| fail(&e))
 }
 
@@ -210,21 +245,38 @@ pub struct ModelBuffers {
 impl ModelBuffers {
     /// Buffers for an `input_len`-value input and `outputs` outputs.
     pub fn new(input_len: usize, outputs: usize) -> Self {
-        Self { input: vec![0.0; input_len], outputs: vec![Vec::new(); outputs] }
+        Self {
+            input: vec![0.0; input_len],
+            outputs: vec![Vec::new(); outputs],
+        }
     }
 }
 
 /// Runs a one-input model on an NHWC float tensor and copies its outputs,
 /// in order, into `outputs` (one buffer per output, reused from call to
 /// call, so a clip's frames allocate none of their own).
-pub fn run(session: &mut Session, input: &[f32], shape: [usize; 4], outputs: &mut [Vec<f32>]) -> Result<(), String> {
-    let tensor = ort::value::TensorRef::from_array_view((shape, input)).map_err(|e| format!("input tensor: {e}"))?;
-    let got = session.run(ort::inputs![tensor]).map_err(|e| format!("inference failed: {e}"))?;
+pub fn run(
+    session: &mut Session,
+    input: &[f32],
+    shape: [usize; 4],
+    outputs: &mut [Vec<f32>],
+) -> Result<(), String> {
+    let tensor = ort::value::TensorRef::from_array_view((shape, input))
+        .map_err(|e| format!("input tensor: {e}"))?;
+    let got = session
+        .run(ort::inputs![tensor])
+        .map_err(|e| format!("inference failed: {e}"))?;
     if got.len() != outputs.len() {
-        return Err(format!("the model gave {} outputs, {} expected", got.len(), outputs.len()));
+        return Err(format!(
+            "the model gave {} outputs, {} expected",
+            got.len(),
+            outputs.len()
+        ));
     }
     for (i, out) in outputs.iter_mut().enumerate() {
-        let (_, data) = got[i].try_extract_tensor::<f32>().map_err(|e| format!("output {i}: {e}"))?;
+        let (_, data) = got[i]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| format!("output {i}: {e}"))?;
         out.clear();
         out.extend_from_slice(data);
     }
@@ -239,7 +291,9 @@ mod tests {
     #[test]
     fn a_pruned_model_computes_its_kept_outputs_unchanged() {
         let Ok(path) = find_model("pose_landmark_full.onnx", None) else {
-            panic!("the landmark model is in ../shared/models or .maflow/models (bash scripts/setup.sh)");
+            panic!(
+                "the landmark model is in ../shared/models or .maflow/models (bash scripts/setup.sh)"
+            );
         };
         let bytes = std::fs::read(&path).unwrap();
         let names = super::super::onnx_prune::output_names(&bytes).unwrap();
@@ -248,19 +302,42 @@ mod tests {
         let pruned = SessionPool::open(path, &[0, 1]).unwrap();
         let count = |m: &[u8]| super::super::onnx_prune::node_count(m).unwrap();
         // The segmentation and heatmap heads are a quarter of the nodes (and half the work).
-        assert!(count(&pruned.model) < count(&whole.model) * 3 / 4, "{} of {} nodes", count(&pruned.model), count(&whole.model));
-        assert_eq!(super::super::onnx_prune::output_names(&pruned.model).unwrap(), names[..2]);
-        let input: Vec<f32> = (0..256 * 256 * 3).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+        assert!(
+            count(&pruned.model) < count(&whole.model) * 3 / 4,
+            "{} of {} nodes",
+            count(&pruned.model),
+            count(&whole.model)
+        );
+        assert_eq!(
+            super::super::onnx_prune::output_names(&pruned.model).unwrap(),
+            names[..2]
+        );
+        let input: Vec<f32> = (0..256 * 256 * 3)
+            .map(|i| ((i * 7919) % 255) as f32 / 255.0)
+            .collect();
         let mut all = vec![Vec::new(); 5];
         let mut kept = vec![Vec::new(); 2];
-        whole.with(|s| run(s, &input, [1, 256, 256, 3], &mut all)).unwrap();
-        pruned.with(|s| run(s, &input, [1, 256, 256, 3], &mut kept)).unwrap();
+        whole
+            .with(|s| run(s, &input, [1, 256, 256, 3], &mut all))
+            .unwrap();
+        pruned
+            .with(|s| run(s, &input, [1, 256, 256, 3], &mut kept))
+            .unwrap();
         for k in 0..2 {
             assert_eq!(all[k].len(), kept[k].len());
-            let worst = all[k].iter().zip(&kept[k]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            let worst = all[k]
+                .iter()
+                .zip(&kept[k])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
             assert!(worst < 1e-3, "output {k} moved by {worst}");
         }
-        assert!(pruned.with(|s| run(s, &input, [1, 256, 256, 3], &mut all)).is_err(), "five buffers for two outputs");
+        assert!(
+            pruned
+                .with(|s| run(s, &input, [1, 256, 256, 3], &mut all))
+                .is_err(),
+            "five buffers for two outputs"
+        );
         assert!(super::super::onnx_prune::prune(&bytes, &[5]).is_err());
     }
 }

@@ -69,7 +69,11 @@ fn fields(bytes: &[u8]) -> Result<Vec<Field<'_>>, String> {
             other => return Err(format!("unsupported wire type {other}")),
         }
         let raw = bytes.get(start..at).ok_or("field past the end")?;
-        out.push(Field { number, payload, raw });
+        out.push(Field {
+            number,
+            payload,
+            raw,
+        });
     }
     Ok(out)
 }
@@ -84,7 +88,10 @@ fn strings(message: &[u8], number: u32) -> Result<Vec<String>, String> {
 }
 
 fn name_of(message: &[u8], number: u32) -> Result<String, String> {
-    Ok(strings(message, number)?.into_iter().next().unwrap_or_default())
+    Ok(strings(message, number)?
+        .into_iter()
+        .next()
+        .unwrap_or_default())
 }
 
 fn encode_varint(mut v: u64, out: &mut Vec<u8>) {
@@ -97,25 +104,44 @@ fn encode_varint(mut v: u64, out: &mut Vec<u8>) {
 
 /// The names of a model's graph outputs, in order.
 pub fn output_names(model: &[u8]) -> Result<Vec<String>, String> {
-    let graph = fields(model)?.into_iter().find(|f| f.number == MODEL_GRAPH).ok_or("the model has no graph")?;
-    fields(graph.payload)?.iter().filter(|f| f.number == GRAPH_OUTPUT).map(|f| name_of(f.payload, VALUE_INFO_NAME)).collect()
+    let graph = fields(model)?
+        .into_iter()
+        .find(|f| f.number == MODEL_GRAPH)
+        .ok_or("the model has no graph")?;
+    fields(graph.payload)?
+        .iter()
+        .filter(|f| f.number == GRAPH_OUTPUT)
+        .map(|f| name_of(f.payload, VALUE_INFO_NAME))
+        .collect()
 }
 
 /// How many nodes a model's graph has.
 pub fn node_count(model: &[u8]) -> Result<usize, String> {
-    let graph = fields(model)?.into_iter().find(|f| f.number == MODEL_GRAPH).ok_or("the model has no graph")?;
-    Ok(fields(graph.payload)?.iter().filter(|f| f.number == GRAPH_NODE).count())
+    let graph = fields(model)?
+        .into_iter()
+        .find(|f| f.number == MODEL_GRAPH)
+        .ok_or("the model has no graph")?;
+    Ok(fields(graph.payload)?
+        .iter()
+        .filter(|f| f.number == GRAPH_NODE)
+        .count())
 }
 
 /// The model with only the graph outputs at positions `keep` and what they
 /// need. Graphs with control flow (subgraphs) are returned whole.
 pub fn prune(model: &[u8], keep: &[usize]) -> Result<Vec<u8>, String> {
     let top = fields(model)?;
-    let graph = top.iter().find(|f| f.number == MODEL_GRAPH).ok_or("the model has no graph")?;
+    let graph = top
+        .iter()
+        .find(|f| f.number == MODEL_GRAPH)
+        .ok_or("the model has no graph")?;
     let parts = fields(graph.payload)?;
     let outputs: Vec<&Field> = parts.iter().filter(|f| f.number == GRAPH_OUTPUT).collect();
     if let Some(&bad) = keep.iter().find(|&&k| k >= outputs.len()) {
-        return Err(format!("output {bad} asked for, the model has {}", outputs.len()));
+        return Err(format!(
+            "output {bad} asked for, the model has {}",
+            outputs.len()
+        ));
     }
     let nodes: Vec<&Field> = parts.iter().filter(|f| f.number == GRAPH_NODE).collect();
     let mut node_io = Vec::with_capacity(nodes.len());
@@ -124,10 +150,16 @@ pub fn prune(model: &[u8], keep: &[usize]) -> Result<Vec<u8>, String> {
         if matches!(op.as_str(), "If" | "Loop" | "Scan") {
             return Ok(model.to_vec());
         }
-        node_io.push((strings(node.payload, NODE_INPUT)?, strings(node.payload, NODE_OUTPUT)?));
+        node_io.push((
+            strings(node.payload, NODE_INPUT)?,
+            strings(node.payload, NODE_OUTPUT)?,
+        ));
     }
     // Walk back from the kept outputs: nodes are topologically ordered.
-    let mut needed: HashSet<String> = keep.iter().map(|&k| name_of(outputs[k].payload, VALUE_INFO_NAME)).collect::<Result<_, _>>()?;
+    let mut needed: HashSet<String> = keep
+        .iter()
+        .map(|&k| name_of(outputs[k].payload, VALUE_INFO_NAME))
+        .collect::<Result<_, _>>()?;
     let mut kept_nodes = vec![false; nodes.len()];
     for (i, (inputs, outs)) in node_io.iter().enumerate().rev() {
         if outs.iter().any(|o| needed.contains(o)) {
@@ -136,8 +168,11 @@ pub fn prune(model: &[u8], keep: &[usize]) -> Result<Vec<u8>, String> {
         }
     }
     // Old models list initialisers among the inputs too; those go with their initialiser.
-    let initializers: HashSet<String> =
-        parts.iter().filter(|f| f.number == GRAPH_INITIALIZER).map(|f| name_of(f.payload, TENSOR_NAME)).collect::<Result<_, _>>()?;
+    let initializers: HashSet<String> = parts
+        .iter()
+        .filter(|f| f.number == GRAPH_INITIALIZER)
+        .map(|f| name_of(f.payload, TENSOR_NAME))
+        .collect::<Result<_, _>>()?;
     let mut graph_bytes = Vec::with_capacity(graph.payload.len());
     let (mut node_at, mut output_at) = (0, 0);
     for f in &parts {

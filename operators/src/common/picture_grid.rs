@@ -11,7 +11,9 @@ pub fn sample_indices(n: u64, k: usize) -> Vec<u64> {
     if k == 1 {
         return vec![0];
     }
-    let mut v: Vec<u64> = (0..k).map(|j| ((j * (n - 1)) as f64 / (k - 1) as f64).round() as u64).collect();
+    let mut v: Vec<u64> = (0..k)
+        .map(|j| ((j * (n - 1)) as f64 / (k - 1) as f64).round() as u64)
+        .collect();
     v.dedup();
     v
 }

@@ -15,13 +15,20 @@ pub struct GrayPicture {
 
 /// Reads a PNG (gray, gray+alpha, RGB or RGBA; 8 or 16 bits) as luma with BT.601 weights.
 pub fn read_gray_png(path: &Path) -> Result<GrayPicture, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().map_err(|e| format!("{} is not a readable PNG: {e}", path.display()))?;
-    let size = reader.output_buffer_size().ok_or_else(|| format!("{}: image too large", path.display()))?;
+    let mut reader = decoder
+        .read_info()
+        .map_err(|e| format!("{} is not a readable PNG: {e}", path.display()))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| format!("{}: image too large", path.display()))?;
     let mut buf = vec![0; size];
-    let info = reader.next_frame(&mut buf).map_err(|e| format!("{}: corrupt PNG data: {e}", path.display()))?;
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("{}: corrupt PNG data: {e}", path.display()))?;
     let (w, h) = (info.width as usize, info.height as usize);
     let channels = info.color_type.samples();
     let stride = info.line_size;
@@ -35,7 +42,11 @@ pub fn read_gray_png(path: &Path) -> Result<GrayPicture, String> {
             });
         }
     }
-    Ok(GrayPicture { width: w, height: h, data })
+    Ok(GrayPicture {
+        width: w,
+        height: h,
+        data,
+    })
 }
 
 /// Luma of an RGB pixel with BT.601 weights, as OpenCV's RGB-to-gray conversion computes it.
@@ -76,7 +87,9 @@ mod tests {
         for r in 0..=255u8 {
             for g in 0..=255u8 {
                 for b in 0..=255u8 {
-                    let exact = (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)).round().clamp(0.0, 255.0) as u8;
+                    let exact = (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b))
+                        .round()
+                        .clamp(0.0, 255.0) as u8;
                     assert_eq!(luma(r, g, b), exact, "({r}, {g}, {b})");
                 }
             }
@@ -85,12 +98,22 @@ mod tests {
 
     #[test]
     fn reads_a_real_middlebury_frame_as_luma() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/middlebury/Grove2/frame10.png"));
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/middlebury/Grove2/frame10.png"
+        ));
         let pic = read_gray_png(path).unwrap();
-        assert_eq!((pic.width, pic.height, pic.data.len()), (640, 480, 640 * 480));
+        assert_eq!(
+            (pic.width, pic.height, pic.data.len()),
+            (640, 480, 640 * 480)
+        );
         let mean = pic.data.iter().map(|&v| f64::from(v)).sum::<f64>() / pic.data.len() as f64;
         assert!((20.0..235.0).contains(&mean), "{mean}");
-        let err = read_gray_png(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/bad/text.mp4"))).unwrap_err();
+        let err = read_gray_png(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/data/bad/text.mp4"
+        )))
+        .unwrap_err();
         assert!(err.contains("not a readable PNG"), "{err}");
     }
 
@@ -98,7 +121,9 @@ mod tests {
     fn rgb_png_round_trips() {
         let rgb: Vec<u8> = (0..2 * 3 * 3).map(|v| v as u8 * 10).collect();
         let bytes = encode_rgb_png(&rgb, 2, 3).unwrap();
-        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         reader.next_frame(&mut buf).unwrap();
         assert_eq!(buf, rgb);

@@ -79,12 +79,21 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         errors.push(param_error(params, "trim", "`trim` must be in [0, 0.5)"));
     }
     if !(0.0..=1.0).contains(&config.min_score) {
-        errors.push(param_error(params, "min_score", "`min_score` must be in [0, 1]"));
+        errors.push(param_error(
+            params,
+            "min_score",
+            "`min_score` must be in [0, 1]",
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(built(&config, Runtime::FrameConsumer(Arc::new(AlignOperator { config: config.clone() }))))
+    Ok(built(
+        &config,
+        Runtime::FrameConsumer(Arc::new(AlignOperator {
+            config: config.clone(),
+        })),
+    ))
 }
 
 /// One frame of the 14 parts.
@@ -101,7 +110,10 @@ pub struct PartsFrame {
 }
 
 impl FrameProductType for PartsFrame {
-    const PRODUCT: ProductType = ProductType { name: "parts", description: "per-frame body parts" };
+    const PRODUCT: ProductType = ProductType {
+        name: "parts",
+        description: "per-frame body parts",
+    };
 }
 
 /// The stored record of `align`.
@@ -138,8 +150,14 @@ impl FrameConsumer for AlignOperator {
         true
     }
 
-    fn replay(&self, _clip: &Clip, _info: &VideoInfo, cached: &Output) -> Result<Box<dyn FrameTask>, String> {
-        let track: PartTrack = serde_json::from_value(cached.record.clone()).map_err(|e| format!("stored part track: {e}"))?;
+    fn replay(
+        &self,
+        _clip: &Clip,
+        _info: &VideoInfo,
+        cached: &Output,
+    ) -> Result<Box<dyn FrameTask>, String> {
+        let track: PartTrack = serde_json::from_value(cached.record.clone())
+            .map_err(|e| format!("stored part track: {e}"))?;
         Ok(Box::new(ReplayTask::new(track.frames, "part track")))
     }
 }
@@ -156,7 +174,12 @@ struct AlignTask {
 
 impl AlignTask {
     /// Per part, the robust average flow over its region, and the sample count.
-    fn measure(&self, flow: &FlowProduct, shapes: &[PartShape; PART_COUNT], mask: &Mask) -> [([f32; 2], u32); PART_COUNT] {
+    fn measure(
+        &self,
+        flow: &FlowProduct,
+        shapes: &[PartShape; PART_COUNT],
+        mask: &Mask,
+    ) -> [([f32; 2], u32); PART_COUNT] {
         let field = &flow.field;
         let k = flow.to_input;
         let mut samples: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); PART_COUNT];
@@ -173,7 +196,11 @@ impl AlignTask {
             let pad = 1e-3 * (1.0 + shapes[p].radius);
             (bx0 - pad, by0 - pad, bx1 + pad, by1 + pad)
         });
-        for fy in to_field(y0, field.height)..to_field(y1, field.height).saturating_add(1).min(field.height) {
+        for fy in to_field(y0, field.height)
+            ..to_field(y1, field.height)
+                .saturating_add(1)
+                .min(field.height)
+        {
             let y = (fy as f32 + 0.5) * k;
             let mut rows = [0usize; PART_COUNT];
             let mut in_row = 0;
@@ -184,12 +211,17 @@ impl AlignTask {
                 }
             }
             let rows = &rows[..in_row];
-            for fx in to_field(x0, field.width)..to_field(x1, field.width).saturating_add(1).min(field.width) {
+            for fx in to_field(x0, field.width)
+                ..to_field(x1, field.width).saturating_add(1).min(field.width)
+            {
                 let x = (fx as f32 + 0.5) * k;
                 if !mask.contains(x, y) {
                     continue;
                 }
-                let near = rows.iter().copied().filter(|&p| boxes[p].0 <= x && x <= boxes[p].2);
+                let near = rows
+                    .iter()
+                    .copied()
+                    .filter(|&p| boxes[p].0 <= x && x <= boxes[p].2);
                 if let Some(p) = owner_among(shapes, near, x, y) {
                     let i = fy * field.width + fx;
                     samples[p].0.push(field.u[i] * k);
@@ -217,7 +249,10 @@ impl AlignTask {
                 let (below, middle, _) = values.select_nth_unstable_by(n / 2, f32::total_cmp);
                 match n % 2 {
                     1 => *middle,
-                    _ => (below.iter().copied().max_by(f32::total_cmp).expect("n ≥ 2") + *middle) / 2.0,
+                    _ => {
+                        (below.iter().copied().max_by(f32::total_cmp).expect("n ≥ 2") + *middle)
+                            / 2.0
+                    }
                 }
             }
             Average::TrimmedMean => {
@@ -231,15 +266,32 @@ impl AlignTask {
 }
 
 impl FrameTask for AlignTask {
-    fn push(&mut self, _frame: &Frame, inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
-        let mask = inputs.shared(&MASK).ok_or("align: no mask for this frame (the `mask` input must be a `segment`)")?;
-        let shapes = inputs.get(&SKELETON).and_then(Joints::of).map(|j| part_shapes(&j));
+    fn push(
+        &mut self,
+        _frame: &Frame,
+        inputs: &FrameInputs<'_>,
+    ) -> Result<Option<FrameProduct>, String> {
+        let mask = inputs
+            .shared(&MASK)
+            .ok_or("align: no mask for this frame (the `mask` input must be a `segment`)")?;
+        let shapes = inputs
+            .get(&SKELETON)
+            .and_then(Joints::of)
+            .map(|j| part_shapes(&j));
         let (w, h) = (self.info.width as f32, self.info.height as f32);
-        let mut out = PartsFrame { vector: [[0.0; 2]; PART_COUNT], coord: self.last_coord, sure: [false; PART_COUNT], pixels: [0; PART_COUNT] };
+        let mut out = PartsFrame {
+            vector: [[0.0; 2]; PART_COUNT],
+            coord: self.last_coord,
+            sure: [false; PART_COUNT],
+            pixels: [0; PART_COUNT],
+        };
         if let Some(shapes) = &shapes {
             for (p, s) in shapes.iter().enumerate() {
                 // Anchors a model places beyond the frame's edge (a foot out of view) sit on the edge.
-                out.coord[p] = [(s.anchor.0 / w).clamp(0.0, 1.0), (s.anchor.1 / h).clamp(0.0, 1.0)];
+                out.coord[p] = [
+                    (s.anchor.0 / w).clamp(0.0, 1.0),
+                    (s.anchor.1 / h).clamp(0.0, 1.0),
+                ];
             }
             self.last_coord = out.coord;
         }
@@ -249,14 +301,19 @@ impl FrameTask for AlignTask {
                 for p in 0..PART_COUNT {
                     out.vector[p] = measured[p].0;
                     out.pixels[p] = measured[p].1;
-                    let score = prev_shapes[p].score.min(shapes.as_ref().map_or(0.0, |s| s[p].score));
-                    out.sure[p] = score >= self.config.min_score && measured[p].1 as usize >= self.config.min_pixels;
+                    let score = prev_shapes[p]
+                        .score
+                        .min(shapes.as_ref().map_or(0.0, |s| s[p].score));
+                    out.sure[p] = score >= self.config.min_score
+                        && measured[p].1 as usize >= self.config.min_pixels;
                 }
             }
             // The first frame has no motion yet: a sure zero where the person is seen.
             (None, None) => {
                 for p in 0..PART_COUNT {
-                    out.sure[p] = shapes.as_ref().is_some_and(|s| s[p].score >= self.config.min_score);
+                    out.sure[p] = shapes
+                        .as_ref()
+                        .is_some_and(|s| s[p].score >= self.config.min_score);
                 }
             }
             // Nobody on the previous frame: nothing to measure.
@@ -276,6 +333,8 @@ impl FrameTask for AlignTask {
             fps: self.info.fps,
             frames: self.frames,
         };
-        Ok(Output::record(serde_json::to_value(&track).expect("tracks serialise")))
+        Ok(Output::record(
+            serde_json::to_value(&track).expect("tracks serialise"),
+        ))
     }
 }

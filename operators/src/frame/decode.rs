@@ -11,9 +11,9 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Once};
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
+use ffmpeg_next as ffmpeg;
 
 use crate::prelude::*;
 
@@ -50,9 +50,8 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Operators,
     version: 2,
     doc: DecodeConfig::DOC,
-    inputs: &[
-        Port::new(0, "clips", PortType::Clips).hint("connect it to a source such as `ma52` or `folder`"),
-    ],
+    inputs: &[Port::new(0, "clips", PortType::Clips)
+        .hint("connect it to a source such as `ma52` or `folder`")],
     output: Some(PortType::Frames),
     params: DecodeConfig::params,
     build,
@@ -63,7 +62,11 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     for (field, value) in [("width", config.width), ("height", config.height)] {
         if matches!(value, Some(v) if v == 0 || v > 16384) {
-            errors.push(param_error(params, field, format!("`{field}` must be between 1 and 16384")));
+            errors.push(param_error(
+                params,
+                field,
+                format!("`{field}` must be between 1 and 16384"),
+            ));
         }
     }
     if config.fps.is_some_and(|f| !(f > 0.0 && f <= 1000.0)) {
@@ -72,7 +75,12 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(built(&config, Runtime::FrameProducer(Arc::new(Decoder { config: config.clone() }))))
+    Ok(built(
+        &config,
+        Runtime::FrameProducer(Arc::new(Decoder {
+            config: config.clone(),
+        })),
+    ))
 }
 
 struct Decoder {
@@ -97,7 +105,8 @@ impl FrameProducer for Decoder {
 /// Opens a video file as a frame stream (also used by benchmarks).
 pub fn open_stream(config: &DecodeConfig, path: &std::path::Path) -> Result<VideoStream, String> {
     init_ffmpeg();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     if meta.len() == 0 {
         return Err(format!("{} is empty (0 bytes)", path.display()));
     }
@@ -115,7 +124,8 @@ pub fn open_stream(config: &DecodeConfig, path: &std::path::Path) -> Result<Vide
         .ok_or_else(|| "the video stream has no frame rate".to_string())?;
     // A variable-rate stream (average rate clearly below its base rate) is
     // resampled to its average rate, so that every frame pair spans the same time.
-    let variable = average.is_finite() && average > 0.0 && base.is_finite() && average < 0.99 * base;
+    let variable =
+        average.is_finite() && average > 0.0 && base.is_finite() && average < 0.99 * base;
     let declared = u64::try_from(stream.frames()).ok().filter(|&n| n > 0);
     let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
         .map_err(|e| format!("unsupported codec parameters ({e})"))?;
@@ -124,23 +134,37 @@ pub fn open_stream(config: &DecodeConfig, path: &std::path::Path) -> Result<Vide
         count: config.threads,
         ..Default::default()
     });
-    let decoder = context.decoder().video().map_err(|e| format!("cannot open the video decoder ({e})"))?;
+    let decoder = context
+        .decoder()
+        .video()
+        .map_err(|e| format!("cannot open the video decoder ({e})"))?;
     let (src_w, src_h) = (decoder.width(), decoder.height());
     if src_w == 0 || src_h == 0 {
         return Err(format!("invalid frame size {src_w}x{src_h}"));
     }
     if u64::from(src_w) * u64::from(src_h) > config.max_pixels {
-        return Err(format!("frame size {src_w}x{src_h} exceeds max_pixels {}", config.max_pixels));
+        return Err(format!(
+            "frame size {src_w}x{src_h} exceeds max_pixels {}",
+            config.max_pixels
+        ));
     }
     let (width, height) = output_size(src_w, src_h, config.width, config.height);
-    let codec = decoder.codec().map_or_else(|| "unknown".to_string(), |c| c.name().to_string());
+    let codec = decoder
+        .codec()
+        .map_or_else(|| "unknown".to_string(), |c| c.name().to_string());
     let out_fps = config.fps.or(variable.then_some(rate));
     let fps = out_fps.unwrap_or(rate);
     let info = VideoInfo {
         width,
         height,
         fps,
-        declared_frames: declared.map(|n| if out_fps.is_some() { (n as f64 * fps / rate).round() as u64 } else { n }),
+        declared_frames: declared.map(|n| {
+            if out_fps.is_some() {
+                (n as f64 * fps / rate).round() as u64
+            } else {
+                n
+            }
+        }),
         codec: codec.clone(),
     };
     Ok(VideoStream {
@@ -167,7 +191,9 @@ pub fn open_stream(config: &DecodeConfig, path: &std::path::Path) -> Result<Vide
 }
 
 fn output_size(w: u32, h: u32, want_w: Option<u32>, want_h: Option<u32>) -> (u32, u32) {
-    let scaled = |num: u32, a: u32, b: u32| ((f64::from(num) * f64::from(a) / f64::from(b)).round() as u32).max(1);
+    let scaled = |num: u32, a: u32, b: u32| {
+        ((f64::from(num) * f64::from(a) / f64::from(b)).round() as u32).max(1)
+    };
     match (want_w, want_h) {
         (Some(ww), Some(hh)) => (ww, hh),
         (Some(ww), None) => (ww, scaled(ww, h, w)),
@@ -220,9 +246,9 @@ impl VideoStream {
                 let mut packet = ffmpeg::Packet::empty();
                 match packet.read(&mut self.input) {
                     Ok(()) if packet.stream() == self.index => {
-                        self.decoder
-                            .send_packet(&packet)
-                            .map_err(|e| format!("corrupt data after {} frames ({e})", self.decoded))?;
+                        self.decoder.send_packet(&packet).map_err(|e| {
+                            format!("corrupt data after {} frames ({e})", self.decoded)
+                        })?;
                         break;
                     }
                     Ok(()) => {}
@@ -241,9 +267,15 @@ impl VideoStream {
     fn early_end(&self, e: &ffmpeg::Error) -> String {
         match self.declared {
             Some(declared) if self.decoded < declared => {
-                format!("stream ends after {} of {declared} declared frames (truncated file? {e})", self.decoded)
+                format!(
+                    "stream ends after {} of {declared} declared frames (truncated file? {e})",
+                    self.decoded
+                )
             }
-            _ => format!("reading the file failed after {} frames ({e})", self.decoded),
+            _ => format!(
+                "reading the file failed after {} frames ({e})",
+                self.decoded
+            ),
         }
     }
 
@@ -257,7 +289,12 @@ impl VideoStream {
                 f.height()
             ));
         }
-        let raw_time = f.timestamp().or(f.pts()).map_or(self.decoded as f64 / self.src_rate, |t| t as f64 * self.time_base);
+        let raw_time = f
+            .timestamp()
+            .or(f.pts())
+            .map_or(self.decoded as f64 / self.src_rate, |t| {
+                t as f64 * self.time_base
+            });
         let first = *self.first_time.get_or_insert(raw_time);
         let (w, h) = (self.info.width, self.info.height);
         let luma_direct = self.format == PixelFormat::Gray
@@ -283,16 +320,37 @@ impl VideoStream {
             };
             let stale = !matches!(&self.scaler, Some((fmt, sw, sh, _)) if *fmt == f.format() && (*sw, *sh) == (f.width(), f.height()));
             if stale {
-                let ctx = scaling::Context::get(f.format(), f.width(), f.height(), target, w, h, scaling::Flags::AREA)
-                    .map_err(|e| format!("cannot convert {:?} frames ({e})", f.format()))?;
+                let ctx = scaling::Context::get(
+                    f.format(),
+                    f.width(),
+                    f.height(),
+                    target,
+                    w,
+                    h,
+                    scaling::Flags::AREA,
+                )
+                .map_err(|e| format!("cannot convert {:?} frames ({e})", f.format()))?;
                 self.scaler = Some((f.format(), f.width(), f.height(), ctx));
             }
             let (_, _, _, ctx) = self.scaler.as_mut().expect("set above");
             let mut out = ffmpeg::frame::Video::empty();
-            ctx.run(f, &mut out).map_err(|e| format!("pixel conversion failed ({e})"))?;
-            copy_plane(out.data(0), out.stride(0), w as usize * self.format.channels(), h as usize)
+            ctx.run(f, &mut out)
+                .map_err(|e| format!("pixel conversion failed ({e})"))?;
+            copy_plane(
+                out.data(0),
+                out.stride(0),
+                w as usize * self.format.channels(),
+                h as usize,
+            )
         };
-        Ok(Frame { index: self.decoded, time: raw_time - first, width: w, height: h, format: self.format, data })
+        Ok(Frame {
+            index: self.decoded,
+            time: raw_time - first,
+            width: w,
+            height: h,
+            format: self.format,
+            data,
+        })
     }
 
     /// Queues output frames for a newly decoded one (or for the end, with `None`).
@@ -365,7 +423,10 @@ impl FrameStream for VideoStream {
         if let Some(declared) = self.declared
             && self.decoded < declared
         {
-            return Err(format!("stream ends after {} of {declared} declared frames (truncated?)", self.decoded));
+            return Err(format!(
+                "stream ends after {} of {declared} declared frames (truncated?)",
+                self.decoded
+            ));
         }
         let mut record = serde_json::json!({
             "width": self.info.width,
@@ -394,7 +455,10 @@ impl FrameStream for VideoStream {
 mod tests {
     use super::*;
 
-    const CLIP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/ma52/videos/0019_02_0078.mp4");
+    const CLIP: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/ma52/videos/0019_02_0078.mp4"
+    );
 
     fn decode(config: DecodeConfig) -> (Vec<Frame>, serde_json::Value) {
         let mut stream = Box::new(open_stream(&config, std::path::Path::new(CLIP)).unwrap());
@@ -406,7 +470,14 @@ mod tests {
     }
 
     fn config() -> DecodeConfig {
-        DecodeConfig { format: PixelFormat::Gray, width: None, height: None, fps: None, threads: 2, max_pixels: 1 << 24 }
+        DecodeConfig {
+            format: PixelFormat::Gray,
+            width: None,
+            height: None,
+            fps: None,
+            threads: 2,
+            max_pixels: 1 << 24,
+        }
     }
 
     #[test]
@@ -414,25 +485,50 @@ mod tests {
         let (frames, record) = decode(config());
         assert_eq!(frames.len(), 50);
         assert_eq!(record["frames"], 50);
-        assert!(frames.iter().all(|f| (f.width, f.height, f.data.len()) == (1080, 1296, 1080 * 1296)));
-        assert!(frames.windows(2).all(|w| (w[1].time - w[0].time - 1.0 / 30.0).abs() < 1e-6));
+        assert!(
+            frames
+                .iter()
+                .all(|f| (f.width, f.height, f.data.len()) == (1080, 1296, 1080 * 1296))
+        );
+        assert!(
+            frames
+                .windows(2)
+                .all(|w| (w[1].time - w[0].time - 1.0 / 30.0).abs() < 1e-6)
+        );
         // A real picture: light wall (about 190), dark hair and shoes.
-        let (lo, hi) = frames[0].data.iter().fold((255, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let (lo, hi) = frames[0]
+            .data
+            .iter()
+            .fold((255, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         assert!(lo < 40 && hi > 150, "{lo}..{hi}");
     }
 
     #[test]
     fn resize_and_rgb_go_through_swscale() {
-        let (frames, _) = decode(DecodeConfig { width: Some(270), format: PixelFormat::Rgb, ..config() });
+        let (frames, _) = decode(DecodeConfig {
+            width: Some(270),
+            format: PixelFormat::Rgb,
+            ..config()
+        });
         assert_eq!(frames.len(), 50);
-        assert_eq!((frames[0].width, frames[0].height, frames[0].data.len()), (270, 324, 270 * 324 * 3));
-        let (gray, _) = decode(DecodeConfig { width: Some(270), ..config() });
+        assert_eq!(
+            (frames[0].width, frames[0].height, frames[0].data.len()),
+            (270, 324, 270 * 324 * 3)
+        );
+        let (gray, _) = decode(DecodeConfig {
+            width: Some(270),
+            ..config()
+        });
         // Luma from RGB (BT.601 weights) agrees with swscale's gray within a few levels on average.
         let diff: f64 = frames[10]
             .data
             .chunks(3)
             .zip(&gray[10].data)
-            .map(|(p, &y)| (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]) - f64::from(y)).abs())
+            .map(|(p, &y)| {
+                (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])
+                    - f64::from(y))
+                .abs()
+            })
             .sum::<f64>()
             / gray[10].data.len() as f64;
         assert!(diff < 12.0, "mean |luma - gray| = {diff}");
@@ -440,23 +536,46 @@ mod tests {
 
     #[test]
     fn frame_rate_resampling_picks_the_nearest_frame() {
-        let (half, record) = decode(DecodeConfig { fps: Some(15.0), ..config() });
+        let (half, record) = decode(DecodeConfig {
+            fps: Some(15.0),
+            ..config()
+        });
         assert_eq!(half.len(), 25);
         assert_eq!(record["fps"], 15.0);
         let (full, _) = decode(config());
         // Output k at k/15 s shows source frame 2k.
-        assert!(half[3].data == full[6].data, "15 fps frame 3 is not source frame 6");
+        assert!(
+            half[3].data == full[6].data,
+            "15 fps frame 3 is not source frame 6"
+        );
         assert!((half[3].time - 0.2).abs() < 1e-9);
-        let (double, _) = decode(DecodeConfig { fps: Some(60.0), ..config() });
+        let (double, _) = decode(DecodeConfig {
+            fps: Some(60.0),
+            ..config()
+        });
         assert_eq!(double.len(), 100);
-        assert!(double[8].data == full[4].data, "60 fps frame 8 is not source frame 4");
+        assert!(
+            double[8].data == full[4].data,
+            "60 fps frame 8 is not source frame 4"
+        );
         // At a tie (0.15 s is halfway between source frames 4 and 5) the later frame is shown.
-        assert!(double[9].data == full[5].data, "60 fps frame 9 is not source frame 5");
+        assert!(
+            double[9].data == full[5].data,
+            "60 fps frame 9 is not source frame 5"
+        );
     }
 
     #[test]
     fn oversized_clips_are_refused() {
-        let err = open_stream(&DecodeConfig { max_pixels: 1000, ..config() }, std::path::Path::new(CLIP)).err().unwrap();
+        let err = open_stream(
+            &DecodeConfig {
+                max_pixels: 1000,
+                ..config()
+            },
+            std::path::Path::new(CLIP),
+        )
+        .err()
+        .unwrap();
         assert!(err.contains("exceeds max_pixels"), "{err}");
     }
 

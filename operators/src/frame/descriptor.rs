@@ -10,10 +10,11 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::frame::align::PartsFrame;
 use crate::common::body::PARTS;
 use crate::common::motion_summary::{SummaryParams, summarise};
+use crate::common::record_types::{self as records, record};
 use crate::common::rounding::round_to as round;
+use crate::frame::align::PartsFrame;
 use crate::prelude::*;
 
 /// The clip's motion descriptor: per body part (14) and frame {vector: [vx, vy] px/frame with vy > 0 up,
@@ -57,7 +58,7 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 2,
     doc: DescriptorConfig::DOC,
     inputs: &[PARTS_IN.port("connect it to an `align` operator")],
-    output: Some(PortType::Any),
+    output: Some(record(records::DESCRIPTOR)),
     params: DescriptorConfig::params,
     build,
 };
@@ -65,18 +66,34 @@ pub const KIND: OperatorKind = OperatorKind {
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: DescriptorConfig = parse_params(params)?;
     let mut errors = Vec::new();
-    for (field, v) in [("vector_decimals", config.vector_decimals), ("coord_decimals", config.coord_decimals)] {
+    for (field, v) in [
+        ("vector_decimals", config.vector_decimals),
+        ("coord_decimals", config.coord_decimals),
+    ] {
         if !(0..=6).contains(&v) {
-            errors.push(param_error(params, field, format!("`{field}` must be between 0 and 6")));
+            errors.push(param_error(
+                params,
+                field,
+                format!("`{field}` must be between 0 and 6"),
+            ));
         }
     }
     if !(0.0..=1.0).contains(&config.relative_threshold) {
-        errors.push(param_error(params, "relative_threshold", "`relative_threshold` must be in [0, 1]"));
+        errors.push(param_error(
+            params,
+            "relative_threshold",
+            "`relative_threshold` must be in [0, 1]",
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(built(&config, Runtime::FrameConsumer(Arc::new(DescriptorOperator { config: config.clone() }))))
+    Ok(built(
+        &config,
+        Runtime::FrameConsumer(Arc::new(DescriptorOperator {
+            config: config.clone(),
+        })),
+    ))
 }
 
 struct DescriptorOperator {
@@ -85,7 +102,11 @@ struct DescriptorOperator {
 
 impl FrameConsumer for DescriptorOperator {
     fn start(&self, _clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
-        Ok(Box::new(DescriptorTask { config: self.config.clone(), info: info.clone(), frames: Vec::new() }))
+        Ok(Box::new(DescriptorTask {
+            config: self.config.clone(),
+            info: info.clone(),
+            frames: Vec::new(),
+        }))
     }
 }
 
@@ -96,8 +117,14 @@ struct DescriptorTask {
 }
 
 impl FrameTask for DescriptorTask {
-    fn push(&mut self, frame: &Frame, inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
-        let parts = inputs.get(&PARTS_IN).ok_or_else(|| format!("descriptor: no body parts for frame {}", frame.index))?;
+    fn push(
+        &mut self,
+        frame: &Frame,
+        inputs: &FrameInputs<'_>,
+    ) -> Result<Option<FrameProduct>, String> {
+        let parts = inputs
+            .get(&PARTS_IN)
+            .ok_or_else(|| format!("descriptor: no body parts for frame {}", frame.index))?;
         self.frames.push(parts.clone());
         Ok(None)
     }
@@ -109,13 +136,19 @@ impl FrameTask for DescriptorTask {
 
 /// The descriptor record and its two files from a clip's frames of part
 /// measurements: unsure frames interpolated, values rounded, summary computed.
-pub fn assemble(frames: &[PartsFrame], info: &VideoInfo, config: &DescriptorConfig) -> Result<Output, String> {
+pub fn assemble(
+    frames: &[PartsFrame],
+    info: &VideoInfo,
+    config: &DescriptorConfig,
+) -> Result<Output, String> {
     let n = frames.len();
     if n == 0 {
         return Err("no frames".into());
     }
     if !frames.iter().any(|f| f.sure.iter().any(|&s| s)) {
-        return Err(format!("no body part was measured in any of the {n} frames (no person found)"));
+        return Err(format!(
+            "no body part was measured in any of the {n} frames (no person found)"
+        ));
     }
     let mut vectors: Vec<Vec<[f32; 2]>> = Vec::with_capacity(PART_COUNT);
     let mut coords: Vec<Vec<[f32; 2]>> = Vec::with_capacity(PART_COUNT);
@@ -123,12 +156,21 @@ pub fn assemble(frames: &[PartsFrame], info: &VideoInfo, config: &DescriptorConf
     let mut interpolated = Map::new();
     for (p, name) in PARTS.iter().enumerate() {
         let sure: Vec<bool> = frames.iter().map(|f| f.sure[p]).collect();
-        let v = fill_unsure(&frames.iter().map(|f| f.vector[p]).collect::<Vec<_>>(), &sure);
-        let c = fill_unsure(&frames.iter().map(|f| f.coord[p]).collect::<Vec<_>>(), &sure);
+        let v = fill_unsure(
+            &frames.iter().map(|f| f.vector[p]).collect::<Vec<_>>(),
+            &sure,
+        );
+        let c = fill_unsure(
+            &frames.iter().map(|f| f.coord[p]).collect::<Vec<_>>(),
+            &sure,
+        );
         vectors.push(v);
         coords.push(c);
         let sure_count = sure.iter().filter(|s| **s).count();
-        confidence.insert((*name).into(), json!(round(sure_count as f64 / n as f64, 3)));
+        confidence.insert(
+            (*name).into(),
+            json!(round(sure_count as f64 / n as f64, 3)),
+        );
         let filled: Vec<usize> = (0..n).filter(|&t| !sure[t]).collect();
         interpolated.insert((*name).into(), json!(filled));
     }
@@ -153,7 +195,14 @@ pub fn assemble(frames: &[PartsFrame], info: &VideoInfo, config: &DescriptorConf
         merge_gap: config.merge_gap,
         min_period: config.min_period,
     };
-    let summary = summarise(&vectors, &coords, info.width, info.height, info.fps, &params);
+    let summary = summarise(
+        &vectors,
+        &coords,
+        info.width,
+        info.height,
+        info.fps,
+        &params,
+    );
     let meta = json!({
         "format_version": FORMAT_VERSION,
         "fps": info.fps,
@@ -169,10 +218,19 @@ pub fn assemble(frames: &[PartsFrame], info: &VideoInfo, config: &DescriptorConf
     let descriptor = Value::Object(descriptor);
     let sidecar = json!({"meta": meta, "summary": summary});
     let blobs = vec![
-        Blob { ext: "json".into(), bytes: to_json_bytes(&descriptor) },
-        Blob { ext: "meta.json".into(), bytes: to_json_bytes(&sidecar) },
+        Blob {
+            ext: "json".into(),
+            bytes: to_json_bytes(&descriptor),
+        },
+        Blob {
+            ext: "meta.json".into(),
+            bytes: to_json_bytes(&sidecar),
+        },
     ];
-    Ok(Output { record: json!({"descriptor": descriptor, "meta": meta, "summary": summary}), blobs })
+    Ok(Output {
+        record: json!({"descriptor": descriptor, "meta": meta, "summary": summary}),
+        blobs,
+    })
 }
 
 fn to_json_bytes(v: &Value) -> Vec<u8> {
@@ -194,10 +252,16 @@ fn fill_unsure(values: &[[f32; 2]], sure: &[bool]) -> Vec<[f32; 2]> {
                 return values[t];
             }
             let after = known.partition_point(|&k| k < t);
-            match (after.checked_sub(1).map(|i| known[i]), known.get(after).copied()) {
+            match (
+                after.checked_sub(1).map(|i| known[i]),
+                known.get(after).copied(),
+            ) {
                 (Some(a), Some(b)) => {
                     let w = (t - a) as f32 / (b - a) as f32;
-                    [values[a][0] * (1.0 - w) + values[b][0] * w, values[a][1] * (1.0 - w) + values[b][1] * w]
+                    [
+                        values[a][0] * (1.0 - w) + values[b][0] * w,
+                        values[a][1] * (1.0 - w) + values[b][1] * w,
+                    ]
                 }
                 (Some(a), None) => values[a],
                 (None, Some(b)) => values[b],
@@ -215,25 +279,50 @@ mod tests {
     fn unsure_frames_are_interpolated_between_sure_ones_and_held_at_the_ends() {
         let v = [[9.0, 9.0], [1.0, 0.0], [9.0, 9.0], [3.0, 2.0], [9.0, 9.0]];
         let sure = [false, true, false, true, false];
-        assert_eq!(fill_unsure(&v, &sure), vec![[1.0, 0.0], [1.0, 0.0], [2.0, 1.0], [3.0, 2.0], [3.0, 2.0]]);
+        assert_eq!(
+            fill_unsure(&v, &sure),
+            vec![[1.0, 0.0], [1.0, 0.0], [2.0, 1.0], [3.0, 2.0], [3.0, 2.0]]
+        );
         assert_eq!(fill_unsure(&v, &[false; 5]), v.to_vec());
     }
 
     /// Three frames of two moving parts (the rest still), one unsure frame on the head.
     fn three_frames() -> Output {
-        let info = VideoInfo { width: 1080, height: 1296, fps: 30.0, declared_frames: Some(3), codec: "h264".into() };
+        let info = VideoInfo {
+            width: 1080,
+            height: 1296,
+            fps: 30.0,
+            declared_frames: Some(3),
+            codec: "h264".into(),
+        };
         let config: DescriptorConfig = serde_json::from_str("{}").unwrap();
-        let mut task: Box<dyn FrameTask> = Box::new(DescriptorTask { config, info, frames: Vec::new() });
+        let mut task: Box<dyn FrameTask> = Box::new(DescriptorTask {
+            config,
+            info,
+            frames: Vec::new(),
+        });
         let vectors = [[0.0, 0.0], [1.234, -0.5], [2.0, 0.25]];
         for (t, v) in vectors.iter().enumerate() {
-            let mut f = PartsFrame { vector: [[0.0; 2]; PART_COUNT], coord: [[0.5, 0.25]; PART_COUNT], sure: [true; PART_COUNT], pixels: [100; PART_COUNT] };
+            let mut f = PartsFrame {
+                vector: [[0.0; 2]; PART_COUNT],
+                coord: [[0.5, 0.25]; PART_COUNT],
+                sure: [true; PART_COUNT],
+                pixels: [100; PART_COUNT],
+            };
             f.vector[0] = *v;
             f.vector[7] = [-v[0] / 2.0, v[1]];
             f.coord[0] = [0.5 + t as f32 * 0.01, 0.2];
             if t == 1 {
                 f.sure[0] = false;
             }
-            let frame = Frame { index: t as u64, time: t as f64 / 30.0, width: 1080, height: 1296, format: maflow_engine::data::PixelFormat::Gray, data: Vec::new() };
+            let frame = Frame {
+                index: t as u64,
+                time: t as f64 / 30.0,
+                width: 1080,
+                height: 1296,
+                format: maflow_engine::data::PixelFormat::Gray,
+                data: Vec::new(),
+            };
             let product: FrameProduct = Arc::new(f);
             let products = [Some(product)];
             task.push(&frame, &FrameInputs::new(&products)).unwrap();
@@ -245,16 +334,42 @@ mod tests {
     fn descriptor_file_matches_the_golden_bytes() {
         let out = three_frames();
         let json = &out.blobs.iter().find(|b| b.ext == "json").unwrap().bytes;
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/golden/descriptor_three_frames.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/golden/descriptor_three_frames.json"
+        );
         // MAFLOW_BLESS=1 rewrites the golden file after a deliberate format change.
         if std::env::var_os("MAFLOW_BLESS").is_some() {
             std::fs::write(path, json).unwrap();
         }
-        assert_eq!(String::from_utf8_lossy(json), std::fs::read_to_string(path).unwrap());
-        let meta: Value = serde_json::from_slice(&out.blobs.iter().find(|b| b.ext == "meta.json").unwrap().bytes).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(json),
+            std::fs::read_to_string(path).unwrap()
+        );
+        let meta: Value = serde_json::from_slice(
+            &out.blobs
+                .iter()
+                .find(|b| b.ext == "meta.json")
+                .unwrap()
+                .bytes,
+        )
+        .unwrap();
         assert_eq!(meta["meta"]["interpolated_frames"]["Head"], json!([1]));
         assert_eq!(meta["meta"]["part_confidence"]["Head"], json!(0.667));
         let keys: Vec<&String> = meta["meta"].as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["format_version", "fps", "num_frames", "width", "height", "vector_units", "coord_units", "part_confidence", "interpolated_frames"]);
+        assert_eq!(
+            keys,
+            [
+                "format_version",
+                "fps",
+                "num_frames",
+                "width",
+                "height",
+                "vector_units",
+                "coord_units",
+                "part_confidence",
+                "interpolated_frames"
+            ]
+        );
     }
 }

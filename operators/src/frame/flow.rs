@@ -31,7 +31,10 @@ pub struct FlowProduct {
 }
 
 impl FrameProductType for FlowProduct {
-    const PRODUCT: ProductType = ProductType { name: "flow", description: "per-frame flow" };
+    const PRODUCT: ProductType = ProductType {
+        name: "flow",
+        description: "per-frame flow",
+    };
 }
 
 /// Dense optical flow (DIS) between consecutive frames, computed inside the clip's frame stage.
@@ -138,7 +141,9 @@ impl FlowConfig {
         p.patch_size = self.patch_size.unwrap_or(p.patch_size);
         p.patch_stride = self.patch_stride.unwrap_or(p.patch_stride);
         p.iterations = self.iterations.unwrap_or(p.iterations);
-        p.refinement_iterations = self.refinement_iterations.unwrap_or(p.refinement_iterations);
+        p.refinement_iterations = self
+            .refinement_iterations
+            .unwrap_or(p.refinement_iterations);
         p
     }
 }
@@ -149,9 +154,8 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Operators,
     version: 4,
     doc: FlowConfig::DOC,
-    inputs: &[
-        Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
-    ],
+    inputs: &[Port::new(0, "frames", PortType::Frames)
+        .hint("connect it to a frame producer such as `decode`")],
     output: Some(PortType::PerFrame(FlowProduct::PRODUCT)),
     params: FlowConfig::params,
     build,
@@ -164,17 +168,34 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         errors.push(param_error(params, "scale", "`scale` must be in (0, 1]"));
     }
     if config.patch_size.is_some_and(|p| !(4..=64).contains(&p)) {
-        errors.push(param_error(params, "patch_size", "`patch_size` must be between 4 and 64"));
+        errors.push(param_error(
+            params,
+            "patch_size",
+            "`patch_size` must be between 4 and 64",
+        ));
     }
-    if config.patch_stride.is_some_and(|s| s == 0 || s > config.patch_size.unwrap_or(8)) {
-        errors.push(param_error(params, "patch_stride", "`patch_stride` must be between 1 and the patch size"));
+    if config
+        .patch_stride
+        .is_some_and(|s| s == 0 || s > config.patch_size.unwrap_or(8))
+    {
+        errors.push(param_error(
+            params,
+            "patch_stride",
+            "`patch_stride` must be between 1 and the patch size",
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
     }
     let backend = match FlowBackend::open(config.backend.into(), config.dis_params()) {
         Ok(backend) => backend,
-        Err(why) => return Err(vec![param_error(params, "backend", format!("backend `cuda`: {why}; use `cpu` or `auto`"))]),
+        Err(why) => {
+            return Err(vec![param_error(
+                params,
+                "backend",
+                format!("backend `cuda`: {why}; use `cpu` or `auto`"),
+            )]);
+        }
     };
     if let Some(why) = backend.fallback() {
         static SAID: std::sync::Once = std::sync::Once::new();
@@ -182,7 +203,13 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     } else if backend.is_gpu() {
         tracing::info!("flow: running on {}", backend.device());
     }
-    Ok(built(&config, Runtime::FrameConsumer(Arc::new(FlowOperator { config: config.clone(), backend }))))
+    Ok(built(
+        &config,
+        Runtime::FrameConsumer(Arc::new(FlowOperator {
+            config: config.clone(),
+            backend,
+        })),
+    ))
 }
 
 struct FlowOperator {
@@ -197,9 +224,14 @@ impl FrameConsumer for FlowOperator {
         let sh = ((h as f64 * self.config.scale).round() as usize).max(16);
         let params = self.config.dis_params();
         if sw < params.patch_size || sh < params.patch_size {
-            return Err(format!("frames of {w}x{h} at scale {} are smaller than a patch", self.config.scale));
+            return Err(format!(
+                "frames of {w}x{h} at scale {} are smaller than a patch",
+                self.config.scale
+            ));
         }
-        let viz_at = info.declared_frames.map(|n| sample_indices(n.saturating_sub(1), self.config.viz_pairs));
+        let viz_at = info
+            .declared_frames
+            .map(|n| sample_indices(n.saturating_sub(1), self.config.viz_pairs));
         Ok(Box::new(FlowTask {
             config: self.config.clone(),
             estimator: self.backend.estimator(),
@@ -254,17 +286,33 @@ impl FlowTask {
             return block_mean_u8(w, h, luma, w / sw, storage);
         }
         let full = GrayImage::from_u8(w, h, luma);
-        if self.work_size == self.size { full } else { area_resize_f32(&full, sw, sh) }
+        if self.work_size == self.size {
+            full
+        } else {
+            area_resize_f32(&full, sw, sh)
+        }
     }
 }
 
 impl FrameTask for FlowTask {
-    fn push(&mut self, frame: &Frame, _inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
+    fn push(
+        &mut self,
+        frame: &Frame,
+        _inputs: &FrameInputs<'_>,
+    ) -> Result<Option<FrameProduct>, String> {
         let image = self.work_image(frame);
         if let Some(prev) = self.previous.take() {
-            let init = if self.config.temporal_init { self.previous_flow.as_ref().map(|p| &p.field) } else { None };
-            let flow = self.estimator.flow(&prev, &image, init).map_err(|e| e.to_string())?;
-            self.pairs.push(pair_summary(&flow, 1.0 / self.config.scale as f32));
+            let init = if self.config.temporal_init {
+                self.previous_flow.as_ref().map(|p| &p.field)
+            } else {
+                None
+            };
+            let flow = self
+                .estimator
+                .flow(&prev, &image, init)
+                .map_err(|e| e.to_string())?;
+            self.pairs
+                .push(pair_summary(&flow, 1.0 / self.config.scale as f32));
             let pair = self.pairs.len() as u64 - 1;
             let wanted = match &self.viz_at {
                 Some(at) => at.binary_search(&pair).is_ok(),
@@ -274,10 +322,17 @@ impl FrameTask for FlowTask {
                 self.viz.push((pair, flow.clone()));
             }
             // The last pair's field, when no later stage kept it, takes the next result.
-            if let Some(last) = self.previous_flow.take().and_then(|p| Arc::try_unwrap(p).ok()) {
+            if let Some(last) = self
+                .previous_flow
+                .take()
+                .and_then(|p| Arc::try_unwrap(p).ok())
+            {
                 self.estimator.recycle(last.field);
             }
-            self.previous_flow = Some(Arc::new(FlowProduct { field: flow, to_input: 1.0 / self.config.scale as f32 }));
+            self.previous_flow = Some(Arc::new(FlowProduct {
+                field: flow,
+                to_input: 1.0 / self.config.scale as f32,
+            }));
             self.spare = prev.data;
         }
         self.previous = Some(image);
@@ -302,7 +357,10 @@ impl FrameTask for FlowTask {
         if !self.viz.is_empty() {
             let (png, max_speed) = self.viz_sheet()?;
             record["viz_max_speed"] = round(max_speed).into();
-            blobs.push(Blob { ext: "png".into(), bytes: png });
+            blobs.push(Blob {
+                ext: "png".into(),
+                bytes: png,
+            });
         }
         Ok(Output { record, blobs })
     }
@@ -314,7 +372,15 @@ fn pair_summary(flow: &FlowField, k: f32) -> [f32; 7] {
     let n = flow.u.len() as f32;
     let mut sums = [0f32; 7];
     for (&u, &v) in flow.u.iter().zip(&flow.v) {
-        let parts = [u, v, (u * u + v * v).sqrt(), (-v).max(0.0), u.max(0.0), v.max(0.0), (-u).max(0.0)];
+        let parts = [
+            u,
+            v,
+            (u * u + v * v).sqrt(),
+            (-v).max(0.0),
+            u.max(0.0),
+            v.max(0.0),
+            (-u).max(0.0),
+        ];
         for (s, p) in sums.iter_mut().zip(parts) {
             *s += p;
         }
@@ -329,30 +395,54 @@ impl FlowTask {
         let k = 1.0 / self.config.scale as f32;
         // Auto scale: the 99th percentile of speed, so a few wild pixels do not wash the rest out.
         let max = self.config.viz_max_speed.map(|m| m / k).unwrap_or_else(|| {
-            let mut speeds: Vec<f32> =
-                self.viz.iter().flat_map(|(_, f)| f.u.iter().zip(&f.v).map(|(u, v)| u.hypot(*v))).collect();
+            let mut speeds: Vec<f32> = self
+                .viz
+                .iter()
+                .flat_map(|(_, f)| f.u.iter().zip(&f.v).map(|(u, v)| u.hypot(*v)))
+                .collect();
             let last = speeds.len() - 1;
             let at = ((speeds.len() as f64 * 0.99) as usize).min(last);
-            speeds.select_nth_unstable_by(at, f32::total_cmp).1.max(1e-3)
+            speeds
+                .select_nth_unstable_by(at, f32::total_cmp)
+                .1
+                .max(1e-3)
         });
         // Thumbnails 216 pixels wide in one row, like the contact sheets.
         let tw = 216.min(self.work_size.0);
-        let th = ((tw as f64 * self.work_size.1 as f64 / self.work_size.0 as f64).round() as usize).max(1);
+        let th = ((tw as f64 * self.work_size.1 as f64 / self.work_size.0 as f64).round() as usize)
+            .max(1);
         let pictures: Vec<Vec<u8>> = self
             .viz
             .iter()
             .map(|(pair, flow)| {
-                let rgb = flow_to_rgb(&resize_flow(flow, tw, th), Some(max * tw as f32 / flow.width as f32));
+                let rgb = flow_to_rgb(
+                    &resize_flow(flow, tw, th),
+                    Some(max * tw as f32 / flow.width as f32),
+                );
                 // Which frames each picture is the flow between.
-                let mut c = Canvas { width: tw, height: th, rgb };
+                let mut c = Canvas {
+                    width: tw,
+                    height: th,
+                    rgb,
+                };
                 c.text(3, 3, &format!("{pair}-{}", pair + 1), 1, [40, 40, 40]);
                 c.rgb
             })
             .collect();
         let thumbs: Vec<&[u8]> = pictures.iter().map(Vec::as_slice).collect();
-        let (mut canvas, w, h) = Grid { thumb: (tw, th), channels: 3, columns: thumbs.len(), gap: 4 }.tile(&thumbs);
+        let (mut canvas, w, h) = Grid {
+            thumb: (tw, th),
+            channels: 3,
+            columns: thumbs.len(),
+            gap: 4,
+        }
+        .tile(&thumbs);
         // Under the pictures, the key and the scale they share, in input pixels per frame.
-        let note = if self.config.viz_max_speed.is_some() { "" } else { ", the clip's 99th percentile" };
+        let note = if self.config.viz_max_speed.is_some() {
+            ""
+        } else {
+            ", the clip's 99th percentile"
+        };
         canvas.extend(key_strip(w, max * k, note));
         Ok((encode_rgb_png(&canvas, w, h + KEY_STRIP_HEIGHT)?, max * k))
     }

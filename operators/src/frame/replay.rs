@@ -18,13 +18,23 @@ pub struct ReplayTask<T> {
 impl<T> ReplayTask<T> {
     /// Replays `items`; `what` names the track in errors.
     pub fn new(items: Vec<T>, what: &'static str) -> Self {
-        Self { items: items.into_iter(), what }
+        Self {
+            items: items.into_iter(),
+            what,
+        }
     }
 }
 
 impl<T: Send + Sync + 'static> FrameTask for ReplayTask<T> {
-    fn push(&mut self, frame: &Frame, _inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
-        let item = self.items.next().ok_or_else(|| format!("the stored {} ends before frame {}", self.what, frame.index))?;
+    fn push(
+        &mut self,
+        frame: &Frame,
+        _inputs: &FrameInputs<'_>,
+    ) -> Result<Option<FrameProduct>, String> {
+        let item = self
+            .items
+            .next()
+            .ok_or_else(|| format!("the stored {} ends before frame {}", self.what, frame.index))?;
         Ok(Some(Arc::new(item)))
     }
 

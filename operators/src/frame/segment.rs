@@ -15,9 +15,9 @@ use maflow_kernels::crop::{Cropper, RotatedRect};
 use maflow_kernels::resize::{ImageView, resize_area};
 
 use crate::common::body::{Joints, PartShape, Skeleton, part_shapes};
+use crate::common::onnx::{ModelBuffers, SessionPool, find_model, run};
 use crate::common::picture_grid::{Grid, sample_indices};
 use crate::common::png_io::encode_rgb_png;
-use crate::common::onnx::{ModelBuffers, SessionPool, find_model, run};
 use crate::common::rounding::round_to;
 use crate::prelude::*;
 
@@ -76,7 +76,8 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 2,
     doc: SegmentConfig::DOC,
     inputs: &[
-        Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
+        Port::new(0, "frames", PortType::Frames)
+            .hint("connect it to a frame producer such as `decode`"),
         SKELETON.port("connect it to a `pose` operator or a `skeleton` reader"),
     ],
     output: Some(PortType::PerFrame(Mask::PRODUCT)),
@@ -88,10 +89,18 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: SegmentConfig = parse_params(params)?;
     let mut errors = Vec::new();
     if !(config.resolution > 0.0 && config.resolution <= 1.0) {
-        errors.push(param_error(params, "resolution", "`resolution` must be in (0, 1]"));
+        errors.push(param_error(
+            params,
+            "resolution",
+            "`resolution` must be in (0, 1]",
+        ));
     }
     if !(0.0..=1.0).contains(&config.threshold) {
-        errors.push(param_error(params, "threshold", "`threshold` must be in [0, 1]"));
+        errors.push(param_error(
+            params,
+            "threshold",
+            "`threshold` must be in [0, 1]",
+        ));
     }
     if config.margin.is_nan() || config.margin <= 0.0 {
         errors.push(param_error(params, "margin", "`margin` must be positive"));
@@ -107,7 +116,13 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         )),
         Method::Skeleton | Method::None => None,
     };
-    Ok(built(&config, Runtime::FrameConsumer(Arc::new(SegmentOperator { config: config.clone(), selfie }))))
+    Ok(built(
+        &config,
+        Runtime::FrameConsumer(Arc::new(SegmentOperator {
+            config: config.clone(),
+            selfie,
+        })),
+    ))
 }
 
 /// A binary human mask at a fraction of the frame size.
@@ -124,7 +139,10 @@ pub struct Mask {
 }
 
 impl FrameProductType for Mask {
-    const PRODUCT: ProductType = ProductType { name: "mask", description: "per-frame masks" };
+    const PRODUCT: ProductType = ProductType {
+        name: "mask",
+        description: "per-frame masks",
+    };
 }
 
 impl Mask {
@@ -132,11 +150,20 @@ impl Mask {
     /// person dimmed and tinted blue, so the mask's edge is plain to see.
     pub fn overlay(&self, frame: &Frame, width: usize, height: usize) -> Vec<u8> {
         let (fw, fh) = (frame.width as usize, frame.height as usize);
-        let view = ImageView { data: &frame.data, width: fw, height: fh, stride: fw * 3, channels: 3 };
+        let view = ImageView {
+            data: &frame.data,
+            width: fw,
+            height: fh,
+            stride: fw * 3,
+            channels: 3,
+        };
         let mut small = resize_area(view, width, height);
         let (kx, ky) = (fw as f32 / width as f32, fh as f32 / height as f32);
         for (i, px) in small.chunks_exact_mut(3).enumerate() {
-            let (x, y) = (((i % width) as f32 + 0.5) * kx, ((i / width) as f32 + 0.5) * ky);
+            let (x, y) = (
+                ((i % width) as f32 + 0.5) * kx,
+                ((i / width) as f32 + 0.5) * ky,
+            );
             if !self.contains(x, y) {
                 px[0] /= 3;
                 px[1] /= 3;
@@ -149,7 +176,11 @@ impl Mask {
     /// Whether the frame point (x, y) is on the person.
     pub fn contains(&self, x: f32, y: f32) -> bool {
         let (mx, my) = ((x * self.scale) as isize, (y * self.scale) as isize);
-        mx >= 0 && my >= 0 && (mx as usize) < self.width && (my as usize) < self.height && self.data[my as usize * self.width + mx as usize] != 0
+        mx >= 0
+            && my >= 0
+            && (mx as usize) < self.width
+            && (my as usize) < self.height
+            && self.data[my as usize * self.width + mx as usize] != 0
     }
 }
 
@@ -161,8 +192,13 @@ struct SegmentOperator {
 impl FrameConsumer for SegmentOperator {
     fn start(&self, _clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
         let scale = self.config.resolution;
-        let size = (((info.width as f32 * scale).round() as usize).max(1), ((info.height as f32 * scale).round() as usize).max(1));
-        let viz_at = info.declared_frames.map(|n| sample_indices(n, self.config.viz_frames));
+        let size = (
+            ((info.width as f32 * scale).round() as usize).max(1),
+            ((info.height as f32 * scale).round() as usize).max(1),
+        );
+        let viz_at = info
+            .declared_frames
+            .map(|n| sample_indices(n, self.config.viz_frames));
         Ok(Box::new(SegmentTask {
             config: self.config.clone(),
             selfie: self.selfie.clone(),
@@ -197,12 +233,18 @@ impl SegmentTask {
         let mut mask = vec![0u8; w * h];
         let Some(shapes) = shapes else { return mask };
         for s in shapes {
-            let widened = PartShape { radius: s.radius * self.config.margin, ..*s };
+            let widened = PartShape {
+                radius: s.radius * self.config.margin,
+                ..*s
+            };
             let (x0, y0, x1, y1) = widened.bounds();
             let clamp = |v: f32, n: usize| ((v * self.scale).floor().max(0.0) as usize).min(n);
             for my in clamp(y0, h)..clamp(y1, h).saturating_add(1).min(h) {
                 for mx in clamp(x0, w)..clamp(x1, w).saturating_add(1).min(w) {
-                    let (x, y) = ((mx as f32 + 0.5) / self.scale, (my as f32 + 0.5) / self.scale);
+                    let (x, y) = (
+                        (mx as f32 + 0.5) / self.scale,
+                        (my as f32 + 0.5) / self.scale,
+                    );
                     if widened.reach(x, y) <= 1.0 {
                         mask[my * w + mx] = 1;
                     }
@@ -212,15 +254,38 @@ impl SegmentTask {
         mask
     }
 
-    fn selfie_mask(&mut self, frame: &Frame, skeleton: Option<&Skeleton>) -> Result<Vec<u8>, String> {
+    fn selfie_mask(
+        &mut self,
+        frame: &Frame,
+        skeleton: Option<&Skeleton>,
+    ) -> Result<Vec<u8>, String> {
         let pool = self.selfie.as_ref().expect("selfie methods open the model");
         let (fw, fh) = (frame.width as usize, frame.height as usize);
-        let rgb = ImageView { data: &frame.data, width: fw, height: fh, stride: fw * 3, channels: 3 };
-        let region = skeleton.and_then(person_square).unwrap_or_else(|| RotatedRect::letterbox(fw, fh, 1.0));
-        self.cropper.crop(rgb, &region, SELFIE_SIZE, SELFIE_SIZE, 1.0 / 255.0, 0.0, &mut self.selfie_io.input);
+        let rgb = ImageView {
+            data: &frame.data,
+            width: fw,
+            height: fh,
+            stride: fw * 3,
+            channels: 3,
+        };
+        let region = skeleton
+            .and_then(person_square)
+            .unwrap_or_else(|| RotatedRect::letterbox(fw, fh, 1.0));
+        self.cropper.crop(
+            rgb,
+            &region,
+            SELFIE_SIZE,
+            SELFIE_SIZE,
+            1.0 / 255.0,
+            0.0,
+            &mut self.selfie_io.input,
+        );
         let ModelBuffers { input, outputs } = &mut self.selfie_io;
         pool.with(|s| run(s, input, [1, SELFIE_SIZE, SELFIE_SIZE, 3], outputs))?;
-        let prob = outputs.first().filter(|p| p.len() == SELFIE_SIZE * SELFIE_SIZE).ok_or("selfie model: unexpected output")?;
+        let prob = outputs
+            .first()
+            .filter(|p| p.len() == SELFIE_SIZE * SELFIE_SIZE)
+            .ok_or("selfie model: unexpected output")?;
         // Each mask pixel takes the model's pixel under its centre; the
         // crop's coordinates are linear along a mask row.
         let (w, h) = self.size;
@@ -255,16 +320,29 @@ fn person_square(s: &Skeleton) -> Option<RotatedRect> {
         (x0, y0, x1, y1) = (x0.min(k.x), y0.min(k.y), x1.max(k.x), y1.max(k.y));
     }
     let side = (x1 - x0).max(y1 - y0) * 1.35;
-    Some(RotatedRect { cx: (x0 + x1) / 2.0, cy: (y0 + y1) / 2.0, width: side, height: side, rotation: 0.0 })
+    Some(RotatedRect {
+        cx: (x0 + x1) / 2.0,
+        cy: (y0 + y1) / 2.0,
+        width: side,
+        height: side,
+        rotation: 0.0,
+    })
 }
 
 impl FrameTask for SegmentTask {
-    fn push(&mut self, frame: &Frame, inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
+    fn push(
+        &mut self,
+        frame: &Frame,
+        inputs: &FrameInputs<'_>,
+    ) -> Result<Option<FrameProduct>, String> {
         let skeleton = inputs.get(&SKELETON);
         let shapes = skeleton.and_then(Joints::of).map(|j| part_shapes(&j));
-        let needs_rgb = matches!(self.config.method, Method::Selfie | Method::Both) || self.config.viz_frames > 0;
+        let needs_rgb = matches!(self.config.method, Method::Selfie | Method::Both)
+            || self.config.viz_frames > 0;
         if needs_rgb && frame.format != PixelFormat::Rgb {
-            return Err("segment needs RGB frames: set `format: rgb` on the decode operator".into());
+            return Err(
+                "segment needs RGB frames: set `format: rgb` on the decode operator".into(),
+            );
         }
         let (w, h) = self.size;
         let data = match self.config.method {
@@ -281,15 +359,34 @@ impl FrameTask for SegmentTask {
         for (i, _) in data.iter().enumerate().filter(|(_, m)| **m != 0) {
             let (x, y) = (i % w, i / w);
             area += 1;
-            bx = [bx[0].min(x), bx[1].min(y), bx[2].max(x + 1), bx[3].max(y + 1)];
+            bx = [
+                bx[0].min(x),
+                bx[1].min(y),
+                bx[2].max(x + 1),
+                bx[3].max(y + 1),
+            ];
         }
-        let bbox = if area == 0 { [0.0; 4] } else { [bx[0] as f32 / w as f32, bx[1] as f32 / h as f32, bx[2] as f32 / w as f32, bx[3] as f32 / h as f32] };
+        let bbox = if area == 0 {
+            [0.0; 4]
+        } else {
+            [
+                bx[0] as f32 / w as f32,
+                bx[1] as f32 / h as f32,
+                bx[2] as f32 / w as f32,
+                bx[3] as f32 / h as f32,
+            ]
+        };
         self.stats.push((area as f32 / (w * h) as f32, bbox));
         let wanted = match &self.viz_at {
             Some(at) => at.binary_search(&frame.index).is_ok(),
             None => frame.index.is_multiple_of(15) && self.viz.len() < self.config.viz_frames,
         };
-        let mask = Mask { width: w, height: h, scale: self.scale, data };
+        let mask = Mask {
+            width: w,
+            height: h,
+            scale: self.scale,
+            data,
+        };
         if wanted && self.config.viz_frames > 0 {
             self.viz.push(mask.overlay(frame, w, h));
         }
@@ -307,8 +404,17 @@ impl FrameTask for SegmentTask {
         let mut blobs = Vec::new();
         if !self.viz.is_empty() {
             let thumbs: Vec<&[u8]> = self.viz.iter().map(Vec::as_slice).collect();
-            let (canvas, w, h) = Grid { thumb: self.size, channels: 3, columns: thumbs.len(), gap: 4 }.tile(&thumbs);
-            blobs.push(Blob { ext: "png".into(), bytes: encode_rgb_png(&canvas, w, h)? });
+            let (canvas, w, h) = Grid {
+                thumb: self.size,
+                channels: 3,
+                columns: thumbs.len(),
+                gap: 4,
+            }
+            .tile(&thumbs);
+            blobs.push(Blob {
+                ext: "png".into(),
+                bytes: encode_rgb_png(&canvas, w, h)?,
+            });
         }
         Ok(Output { record, blobs })
     }

@@ -86,16 +86,54 @@ pub struct Contradiction {
 }
 
 const VERBS: [&str; 40] = [
-    "move", "moves", "moving", "moved", "approach", "approaches", "approaching", "comes", "come", "stays", "stay", "remains",
-    "remain", "is", "are", "rises", "rise", "rising", "raises", "lifts", "drops", "drop", "dropping", "lowers", "sinks", "turns",
-    "sways", "sway", "nods", "shifts", "goes", "leads", "follows", "carries", "extends", "retracts", "sweeps", "crosses", "returns",
+    "move",
+    "moves",
+    "moving",
+    "moved",
+    "approach",
+    "approaches",
+    "approaching",
+    "comes",
+    "come",
+    "stays",
+    "stay",
+    "remains",
+    "remain",
+    "is",
+    "are",
+    "rises",
+    "rise",
+    "rising",
+    "raises",
+    "lifts",
+    "drops",
+    "drop",
+    "dropping",
+    "lowers",
+    "sinks",
+    "turns",
+    "sways",
+    "sway",
+    "nods",
+    "shifts",
+    "goes",
+    "leads",
+    "follows",
+    "carries",
+    "extends",
+    "retracts",
+    "sweeps",
+    "crosses",
+    "returns",
     "ends",
 ];
 
 fn way(word: &str) -> Option<&'static str> {
     Some(match word {
         "up" | "upward" | "upwards" | "rises" | "rise" | "rising" | "raises" | "lifts" => "up",
-        "down" | "downward" | "downwards" | "drops" | "drop" | "dropping" | "lowers" | "sinks" => "down",
+        "down" | "downward" | "downwards" | "drops" | "drop" | "dropping" | "lowers" | "sinks" => {
+            "down"
+        }
         "left" | "leftward" | "leftwards" => "left",
         "right" | "rightward" | "rightwards" => "right",
         _ => return None,
@@ -117,7 +155,9 @@ fn words(text: &str) -> Vec<String> {
     let mut word = String::new();
     let chars: Vec<char> = text.chars().collect();
     for (k, &c) in chars.iter().enumerate() {
-        let in_number = c == '.' && word.chars().last().is_some_and(|p| p.is_ascii_digit()) && chars.get(k + 1).is_some_and(char::is_ascii_digit);
+        let in_number = c == '.'
+            && word.chars().last().is_some_and(|p| p.is_ascii_digit())
+            && chars.get(k + 1).is_some_and(char::is_ascii_digit);
         if c.is_alphanumeric() || c == '\'' || in_number {
             word.extend(c.to_lowercase());
         } else if !word.is_empty() {
@@ -133,10 +173,22 @@ fn words(text: &str) -> Vec<String> {
 /// Part names as word lists with the parts they name, longest first so `left hand` wins over
 /// `hand`; a group (`legs`) names each of its parts.
 fn part_names() -> Vec<(Vec<usize>, Vec<String>)> {
-    let mut names: Vec<(Vec<usize>, Vec<String>)> =
-        PARTS.iter().enumerate().map(|(i, p)| (vec![i], spoken(p).split(' ').map(String::from).collect())).collect();
-    let having = |words: &[&str]| -> Vec<usize> { (0..PARTS.len()).filter(|&i| words.iter().any(|w| PARTS[i].contains(w))).collect() };
-    for (group, parts) in [("legs", having(&["Leg", "Foot"])), ("arms", having(&["Arm", "Hand"])), ("hands", having(&["Hand"])), ("feet", having(&["Foot"]))] {
+    let mut names: Vec<(Vec<usize>, Vec<String>)> = PARTS
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (vec![i], spoken(p).split(' ').map(String::from).collect()))
+        .collect();
+    let having = |words: &[&str]| -> Vec<usize> {
+        (0..PARTS.len())
+            .filter(|&i| words.iter().any(|w| PARTS[i].contains(w)))
+            .collect()
+    };
+    for (group, parts) in [
+        ("legs", having(&["Leg", "Foot"])),
+        ("arms", having(&["Arm", "Hand"])),
+        ("hands", having(&["Hand"])),
+        ("feet", having(&["Foot"])),
+    ] {
         names.push((parts, vec![group.to_string()]));
     }
     names.sort_by_key(|(_, w)| std::cmp::Reverse(w.len()));
@@ -145,11 +197,18 @@ fn part_names() -> Vec<(Vec<usize>, Vec<String>)> {
 
 fn read_clause(text: &str, names: &[(Vec<usize>, Vec<String>)]) -> Clause {
     let w = words(text);
-    let mut c = Clause { text: text.trim().trim_end_matches('.').to_string(), ..Clause::default() };
+    let mut c = Clause {
+        text: text.trim().trim_end_matches('.').to_string(),
+        ..Clause::default()
+    };
     let mut verb_at = None;
     let mut k = 0;
     while k < w.len() {
-        if let Some((parts, len)) = names.iter().find(|(_, n)| w[k..].starts_with(n)).map(|(i, n)| (i, n.len())) {
+        if let Some((parts, len)) = names
+            .iter()
+            .find(|(_, n)| w[k..].starts_with(n))
+            .map(|(i, n)| (i, n.len()))
+        {
             if verb_at.is_none() {
                 c.subjects.extend(parts);
             } else {
@@ -170,12 +229,23 @@ fn read_clause(text: &str, names: &[(Vec<usize>, Vec<String>)]) -> Clause {
         }
         match word {
             "still" | "motionless" | "stationary" => c.still = true,
-            "not" | "n't" | "doesn't" | "don't" if matches!(next, Some("move" | "moves" | "moving")) => c.still = true,
+            "not" | "n't" | "doesn't" | "don't"
+                if matches!(next, Some("move" | "moves" | "moving")) =>
+            {
+                c.still = true
+            }
             "slightly" => c.slight = true,
             "nothing" => c.none_moves = true,
-            "no" if matches!(next, Some("part" | "body" | "motion" | "movement" | "parts")) => c.none_moves = true,
+            "no" if matches!(
+                next,
+                Some("part" | "body" | "motion" | "movement" | "parts")
+            ) =>
+            {
+                c.none_moves = true
+            }
             "rest" | "other" | "others" => c.rest_still = true,
-            "approach" | "approaches" | "approaching" | "closer" | "nearer" | "toward" | "towards" | "retracts" => c.approach = true,
+            "approach" | "approaches" | "approaching" | "closer" | "nearer" | "toward"
+            | "towards" | "retracts" => c.approach = true,
             "away" | "apart" | "farther" | "further" | "extends" => c.away = true,
             _ => {}
         }
@@ -204,7 +274,8 @@ impl Reading {
         let mut sentences = Vec::new();
         for raw in split_sentences(text) {
             let phases = {
-                let mut p: Vec<&'static str> = words(&raw).iter().filter_map(|w| phase_word(w)).collect();
+                let mut p: Vec<&'static str> =
+                    words(&raw).iter().filter_map(|w| phase_word(w)).collect();
                 p.dedup();
                 p
             };
@@ -230,14 +301,23 @@ impl Reading {
             // "the head, the torso and the hand move left": names before the verb go with it.
             for k in (0..clauses.len().saturating_sub(1)).rev() {
                 let c = &clauses[k];
-                let leads = !c.has_verb && c.objects.is_empty() && c.ways.is_empty() && c.times.is_empty() && !c.subjects.is_empty();
+                let leads = !c.has_verb
+                    && c.objects.is_empty()
+                    && c.ways.is_empty()
+                    && c.times.is_empty()
+                    && !c.subjects.is_empty();
                 if leads && clauses[k + 1].has_verb {
                     let names = clauses.remove(k).subjects;
                     clauses[k].subjects.splice(0..0, names);
                 }
             }
             let order = words(&raw).iter().any(|w| w == "then" || w == "first");
-            sentences.push(Sentence { text: raw.trim().to_string(), phases, order, clauses });
+            sentences.push(Sentence {
+                text: raw.trim().to_string(),
+                phases,
+                order,
+                clauses,
+            });
         }
         Reading { sentences }
     }
@@ -256,28 +336,55 @@ impl Reading {
     }
 
     /// Whether the text says `part` moves in `phase` (a way among `ways`, when given).
-    fn says_moves(&self, phase: &str, part: usize, way: Option<&str>) -> Option<(&Sentence, &Clause)> {
-        self.clauses(Some(phase)).find(|(_, c)| c.moving(part) && way.is_none_or(|w| c.ways.contains(&w)))
+    fn says_moves(
+        &self,
+        phase: &str,
+        part: usize,
+        way: Option<&str>,
+    ) -> Option<(&Sentence, &Clause)> {
+        self.clauses(Some(phase))
+            .find(|(_, c)| c.moving(part) && way.is_none_or(|w| c.ways.contains(&w)))
     }
 
     /// Whether the text says `part` is still in `phase`, by name or as "the rest".
     fn says_still(&self, phase: &str, part: usize) -> bool {
-        let named_otherwise = self.clauses(Some(phase)).any(|(_, c)| c.subjects.contains(&part) && !c.still);
+        let named_otherwise = self
+            .clauses(Some(phase))
+            .any(|(_, c)| c.subjects.contains(&part) && !c.still);
         // A part still over the whole clip is still in each of its phases.
-        self.clauses(Some(phase)).any(|(_, c)| (c.still && c.subjects.contains(&part)) || (c.rest_still && !named_otherwise))
-            || self.clauses(None).any(|(_, c)| c.still && c.subjects.contains(&part))
+        self.clauses(Some(phase)).any(|(_, c)| {
+            (c.still && c.subjects.contains(&part)) || (c.rest_still && !named_otherwise)
+        }) || self
+            .clauses(None)
+            .any(|(_, c)| c.still && c.subjects.contains(&part))
     }
 
     /// A sentence saying `part` is still (or that nothing moves) in `phase` or over the whole clip.
     fn says_not_moving(&self, phase: &str, part: usize) -> Option<(&Sentence, &Clause)> {
         self.clauses(Some(phase))
             .find(|(_, c)| c.none_moves || (c.still && c.subjects.contains(&part)))
-            .or_else(|| self.clauses(None).find(|(_, c)| c.none_moves || (c.still && c.subjects.contains(&part))))
+            .or_else(|| {
+                self.clauses(None)
+                    .find(|(_, c)| c.none_moves || (c.still && c.subjects.contains(&part)))
+            })
     }
 
-    fn says_distance(&self, phase: &str, a: usize, b: usize, approach: bool) -> Option<(&Sentence, &Clause)> {
-        self.clauses(Some(phase))
-            .find(|(_, c)| c.subjects.contains(&a) && c.objects.contains(&b) && if approach { c.approach } else { c.away && !c.approach })
+    fn says_distance(
+        &self,
+        phase: &str,
+        a: usize,
+        b: usize,
+        approach: bool,
+    ) -> Option<(&Sentence, &Clause)> {
+        self.clauses(Some(phase)).find(|(_, c)| {
+            c.subjects.contains(&a)
+                && c.objects.contains(&b)
+                && if approach {
+                    c.approach
+                } else {
+                    c.away && !c.approach
+                }
+        })
     }
 
     /// When the text says `part` starts moving `direction` (compass, 8 ways), anywhere: the time it
@@ -294,7 +401,10 @@ impl Reading {
                 }
                 let at = match c.times.first() {
                     Some(&t) => StartAt::Time(t),
-                    None if s.order => StartAt::Place { sentence: n, clause: k },
+                    None if s.order => StartAt::Place {
+                        sentence: n,
+                        clause: k,
+                    },
                     None => return None,
                 };
                 Some((at, (s, c)))
@@ -304,35 +414,102 @@ impl Reading {
 
     /// Where the text contradicts `claim` having `answer`.
     pub fn contradicts(&self, claim: &Claim, answer: bool) -> Option<Contradiction> {
-        let found = |(s, c): (&Sentence, &Clause), why: String| Some(Contradiction { sentence: s.text.clone(), clause: c.text.clone(), why });
+        let found = |(s, c): (&Sentence, &Clause), why: String| {
+            Some(Contradiction {
+                sentence: s.text.clone(),
+                clause: c.text.clone(),
+                why,
+            })
+        };
         match claim {
-            Claim::Moves { part, phase, direction } => {
+            Claim::Moves {
+                part,
+                phase,
+                direction,
+            } => {
                 let p = index(part);
                 if answer {
-                    self.says_not_moving(phase, p).and_then(|s| found(s, format!("the {} moves {direction} in the {phase} phase", spoken(part))))
+                    self.says_not_moving(phase, p).and_then(|s| {
+                        found(
+                            s,
+                            format!(
+                                "the {} moves {direction} in the {phase} phase",
+                                spoken(part)
+                            ),
+                        )
+                    })
                 } else {
-                    self.says_moves(phase, p, Some(direction))
-                        .and_then(|s| found(s, format!("the {} does not move {direction} noticeably in the {phase} phase", spoken(part))))
+                    self.says_moves(phase, p, Some(direction)).and_then(|s| {
+                        found(
+                            s,
+                            format!(
+                                "the {} does not move {direction} noticeably in the {phase} phase",
+                                spoken(part)
+                            ),
+                        )
+                    })
                 }
             }
             Claim::MainAxis { part, axis } => {
                 // The text goes against it when it has the part move over the clip along one axis only, the other one.
-                let (on, off): (&[&str], &[&str]) = if axis == "vertical" { (&["up", "down"], &["left", "right"]) } else { (&["left", "right"], &["up", "down"]) };
+                let (on, off): (&[&str], &[&str]) = if axis == "vertical" {
+                    (&["up", "down"], &["left", "right"])
+                } else {
+                    (&["left", "right"], &["up", "down"])
+                };
                 let (on, off) = if answer { (on, off) } else { (off, on) };
                 let p = index(part);
                 self.clauses(None)
-                    .find(|(_, c)| c.moving(p) && !c.ways.is_empty() && c.ways.iter().all(|w| off.contains(w)) && !c.ways.iter().any(|w| on.contains(w)))
-                    .and_then(|s| found(s, format!("the {}'s motion runs mainly {}", spoken(part), if answer { axis.as_str() } else { "the other way" })))
+                    .find(|(_, c)| {
+                        c.moving(p)
+                            && !c.ways.is_empty()
+                            && c.ways.iter().all(|w| off.contains(w))
+                            && !c.ways.iter().any(|w| on.contains(w))
+                    })
+                    .and_then(|s| {
+                        found(
+                            s,
+                            format!(
+                                "the {}'s motion runs mainly {}",
+                                spoken(part),
+                                if answer {
+                                    axis.as_str()
+                                } else {
+                                    "the other way"
+                                }
+                            ),
+                        )
+                    })
             }
             Claim::BothMove { a, b, phase } => {
                 let (pa, pb) = (index(a), index(b));
                 if answer {
                     self.says_not_moving(phase, pa)
                         .or_else(|| self.says_not_moving(phase, pb))
-                        .and_then(|s| found(s, format!("the {} and the {} both move in the {phase} phase", spoken(a), spoken(b))))
+                        .and_then(|s| {
+                            found(
+                                s,
+                                format!(
+                                    "the {} and the {} both move in the {phase} phase",
+                                    spoken(a),
+                                    spoken(b)
+                                ),
+                            )
+                        })
                 } else {
-                    let both = self.says_moves(phase, pa, None).and(self.says_moves(phase, pb, None));
-                    both.and_then(|s| found(s, format!("the {} and the {} do not both move in the {phase} phase", spoken(a), spoken(b))))
+                    let both = self
+                        .says_moves(phase, pa, None)
+                        .and(self.says_moves(phase, pb, None));
+                    both.and_then(|s| {
+                        found(
+                            s,
+                            format!(
+                                "the {} and the {} do not both move in the {phase} phase",
+                                spoken(a),
+                                spoken(b)
+                            ),
+                        )
+                    })
                 }
             }
             Claim::MovesWhileStill { a, b, phase } => {
@@ -340,7 +517,16 @@ impl Reading {
                 if answer {
                     self.says_not_moving(phase, pa)
                         .or_else(|| self.says_moves(phase, pb, None))
-                        .and_then(|s| found(s, format!("the {} moves while the {} stays still in the {phase} phase", spoken(a), spoken(b))))
+                        .and_then(|s| {
+                            found(
+                                s,
+                                format!(
+                                    "the {} moves while the {} stays still in the {phase} phase",
+                                    spoken(a),
+                                    spoken(b)
+                                ),
+                            )
+                        })
                 } else if self.says_still(phase, pb) {
                     self.says_moves(phase, pa, None)
                         .and_then(|s| found(s, format!("it is not so that the {} moves while the {} stays still in the {phase} phase", spoken(a), spoken(b))))
@@ -352,32 +538,79 @@ impl Reading {
                 if answer {
                     self.says_not_moving(phase, index(a))
                         .or_else(|| self.says_not_moving(phase, index(b)))
-                        .and_then(|s| found(s, format!("the {} and the {} move in the {phase} phase", spoken(a), spoken(b))))
+                        .and_then(|s| {
+                            found(
+                                s,
+                                format!(
+                                    "the {} and the {} move in the {phase} phase",
+                                    spoken(a),
+                                    spoken(b)
+                                ),
+                            )
+                        })
                 } else {
                     None
                 }
             }
-            Claim::Before { a, dir_a, b, dir_b, .. } => {
-                let (Some((ta, at)), Some((tb, _))) = (self.start_of(index(a), dir_a), self.start_of(index(b), dir_b)) else {
+            Claim::Before {
+                a, dir_a, b, dir_b, ..
+            } => {
+                let (Some((ta, at)), Some((tb, _))) = (
+                    self.start_of(index(a), dir_a),
+                    self.start_of(index(b), dir_b),
+                ) else {
                     return None;
                 };
                 let earlier = earlier(ta, tb)?;
                 if earlier == answer {
                     return None;
                 }
-                let (x, y) = if answer { ((a, dir_a), (b, dir_b)) } else { ((b, dir_b), (a, dir_a)) };
-                found(at, format!("the {} moves {} before the {} moves {}", spoken(x.0), x.1, spoken(y.0), y.1))
+                let (x, y) = if answer {
+                    ((a, dir_a), (b, dir_b))
+                } else {
+                    ((b, dir_b), (a, dir_a))
+                };
+                found(
+                    at,
+                    format!(
+                        "the {} moves {} before the {} moves {}",
+                        spoken(x.0),
+                        x.1,
+                        spoken(y.0),
+                        y.1
+                    ),
+                )
             }
             Claim::Approaches { a, b, phase } | Claim::MovesAway { a, b, phase } => {
                 let approach = matches!(claim, Claim::Approaches { .. });
                 let (pa, pb) = (index(a), index(b));
-                let what = if approach { "approach" } else { "move away from" };
-                if answer {
-                    self.says_distance(phase, pa, pb, !approach)
-                        .and_then(|s| found(s, format!("the {} does {what} the {} in the {phase} phase", spoken(a), spoken(b))))
+                let what = if approach {
+                    "approach"
                 } else {
-                    self.says_distance(phase, pa, pb, approach)
-                        .and_then(|s| found(s, format!("the {} does not noticeably {what} the {} in the {phase} phase", spoken(a), spoken(b))))
+                    "move away from"
+                };
+                if answer {
+                    self.says_distance(phase, pa, pb, !approach).and_then(|s| {
+                        found(
+                            s,
+                            format!(
+                                "the {} does {what} the {} in the {phase} phase",
+                                spoken(a),
+                                spoken(b)
+                            ),
+                        )
+                    })
+                } else {
+                    self.says_distance(phase, pa, pb, approach).and_then(|s| {
+                        found(
+                            s,
+                            format!(
+                                "the {} does not noticeably {what} the {} in the {phase} phase",
+                                spoken(a),
+                                spoken(b)
+                            ),
+                        )
+                    })
                 }
             }
         }
@@ -387,21 +620,47 @@ impl Reading {
     /// it says), the still part, the approach, or both starts in their order.
     pub fn states(&self, claim: &Claim) -> bool {
         match claim {
-            Claim::Moves { part, phase, direction } => self.says_moves(phase, index(part), Some(direction)).is_some(),
+            Claim::Moves {
+                part,
+                phase,
+                direction,
+            } => self
+                .says_moves(phase, index(part), Some(direction))
+                .is_some(),
             Claim::MainAxis { part, axis } => {
-                let on: &[&str] = if axis == "vertical" { &["up", "down"] } else { &["left", "right"] };
-                self.clauses(None).any(|(_, c)| c.moving(index(part)) && !c.ways.is_empty() && c.ways.iter().all(|w| on.contains(w)))
+                let on: &[&str] = if axis == "vertical" {
+                    &["up", "down"]
+                } else {
+                    &["left", "right"]
+                };
+                self.clauses(None).any(|(_, c)| {
+                    c.moving(index(part))
+                        && !c.ways.is_empty()
+                        && c.ways.iter().all(|w| on.contains(w))
+                })
             }
             Claim::BothMove { a, b, phase } | Claim::SameDirection { a, b, phase } => {
-                self.says_moves(phase, index(a), None).is_some() && self.says_moves(phase, index(b), None).is_some()
+                self.says_moves(phase, index(a), None).is_some()
+                    && self.says_moves(phase, index(b), None).is_some()
             }
-            Claim::MovesWhileStill { a, b, phase } => self.says_moves(phase, index(a), None).is_some() && self.says_still(phase, index(b)),
-            Claim::Before { a, dir_a, b, dir_b, .. } => match (self.start_of(index(a), dir_a), self.start_of(index(b), dir_b)) {
+            Claim::MovesWhileStill { a, b, phase } => {
+                self.says_moves(phase, index(a), None).is_some() && self.says_still(phase, index(b))
+            }
+            Claim::Before {
+                a, dir_a, b, dir_b, ..
+            } => match (
+                self.start_of(index(a), dir_a),
+                self.start_of(index(b), dir_b),
+            ) {
                 (Some((ta, _)), Some((tb, _))) => earlier(ta, tb) == Some(true),
                 _ => false,
             },
-            Claim::Approaches { a, b, phase } => self.says_distance(phase, index(a), index(b), true).is_some(),
-            Claim::MovesAway { a, b, phase } => self.says_distance(phase, index(a), index(b), false).is_some(),
+            Claim::Approaches { a, b, phase } => self
+                .says_distance(phase, index(a), index(b), true)
+                .is_some(),
+            Claim::MovesAway { a, b, phase } => self
+                .says_distance(phase, index(a), index(b), false)
+                .is_some(),
         }
     }
 }
@@ -418,7 +677,16 @@ enum StartAt {
 fn earlier(a: StartAt, b: StartAt) -> Option<bool> {
     match (a, b) {
         (StartAt::Time(x), StartAt::Time(y)) => ((x - y).abs() > 1e-9).then_some(x < y),
-        (StartAt::Place { sentence: s, clause: c }, StartAt::Place { sentence: t, clause: d }) if s == t && c != d => Some(c < d),
+        (
+            StartAt::Place {
+                sentence: s,
+                clause: c,
+            },
+            StartAt::Place {
+                sentence: t,
+                clause: d,
+            },
+        ) if s == t && c != d => Some(c < d),
         _ => None,
     }
 }
@@ -434,7 +702,8 @@ fn split_sentences(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     for (k, &c) in chars.iter().enumerate() {
         current.push(c);
-        if matches!(c, '.' | '!' | '?' | '\n') && chars.get(k + 1).is_none_or(|n| n.is_whitespace()) {
+        if matches!(c, '.' | '!' | '?' | '\n') && chars.get(k + 1).is_none_or(|n| n.is_whitespace())
+        {
             if !current.trim().is_empty() {
                 out.push(std::mem::take(&mut current));
             }
@@ -452,15 +721,27 @@ mod tests {
     use super::*;
 
     fn moves(part: &str, phase: &str, direction: &str) -> Claim {
-        Claim::Moves { part: part.into(), phase: phase.into(), direction: direction.into() }
+        Claim::Moves {
+            part: part.into(),
+            phase: phase.into(),
+            direction: direction.into(),
+        }
     }
 
     #[test]
     fn a_phase_that_moves_contradicts_no_part_moving() {
-        let r = Reading::of("Over the 5.7 s clip the motion is repetitive. In the initial phase (0.0–1.9 s), no part moves noticeably.");
-        let c = r.contradicts(&moves("Head", "initial", "up"), true).expect("caught");
+        let r = Reading::of(
+            "Over the 5.7 s clip the motion is repetitive. In the initial phase (0.0–1.9 s), no part moves noticeably.",
+        );
+        let c = r
+            .contradicts(&moves("Head", "initial", "up"), true)
+            .expect("caught");
         assert!(c.sentence.starts_with("In the initial phase"), "{c:?}");
-        assert!(r.contradicts(&moves("Head", "middle", "up"), true).is_none(), "another phase says nothing");
+        assert!(
+            r.contradicts(&moves("Head", "middle", "up"), true)
+                .is_none(),
+            "another phase says nothing"
+        );
         assert!(!r.states(&moves("Head", "initial", "up")));
     }
 
@@ -470,17 +751,44 @@ mod tests {
             "In the middle phase (1.9–3.8 s), the head moves up and down (0.44 px/frame); the right hand, the left foot and \
              the left hand move left (0.3, 0.2 and 0.2 px/frame); the torso moves only slightly; the rest stays still.",
         );
-        assert!(r.states(&moves("Left_Foot", "middle", "left")) && r.states(&moves("Left_Hand", "middle", "left")));
+        assert!(
+            r.states(&moves("Left_Foot", "middle", "left"))
+                && r.states(&moves("Left_Hand", "middle", "left"))
+        );
         assert!(r.states(&moves("Head", "middle", "down")));
         assert!(r.states(&moves("Right_Hand", "middle", "left")));
-        assert!(!r.states(&moves("Right_Hand", "middle", "right")), "`right` in the part's name is no direction");
-        assert!(r.contradicts(&moves("Head", "middle", "up"), false).is_some());
-        assert!(r.contradicts(&moves("Head", "middle", "left"), false).is_none());
-        let still = Claim::MovesWhileStill { a: "Head".into(), b: "Right_Foot".into(), phase: "middle".into() };
+        assert!(
+            !r.states(&moves("Right_Hand", "middle", "right")),
+            "`right` in the part's name is no direction"
+        );
+        assert!(
+            r.contradicts(&moves("Head", "middle", "up"), false)
+                .is_some()
+        );
+        assert!(
+            r.contradicts(&moves("Head", "middle", "left"), false)
+                .is_none()
+        );
+        let still = Claim::MovesWhileStill {
+            a: "Head".into(),
+            b: "Right_Foot".into(),
+            phase: "middle".into(),
+        };
         assert!(r.states(&still));
-        let not_still = Claim::MovesWhileStill { a: "Head".into(), b: "Torso".into(), phase: "middle".into() };
-        assert!(!r.states(&not_still), "the torso moves slightly, it is not said to be still");
-        let both = Claim::BothMove { a: "Head".into(), b: "Right_Hand".into(), phase: "middle".into() };
+        let not_still = Claim::MovesWhileStill {
+            a: "Head".into(),
+            b: "Torso".into(),
+            phase: "middle".into(),
+        };
+        assert!(
+            !r.states(&not_still),
+            "the torso moves slightly, it is not said to be still"
+        );
+        let both = Claim::BothMove {
+            a: "Head".into(),
+            b: "Right_Hand".into(),
+            phase: "middle".into(),
+        };
         assert!(r.states(&both) && r.contradicts(&both, false).is_some());
     }
 
@@ -490,16 +798,49 @@ mod tests {
             "Motions begin in this order: the head up at 0.2 s, the head down at 0.6 s, the left hand up-left at 1.1 s. \
              In the late phase (3.8–5.7 s), the left hand approaches the head, the right hand and the torso; the head moves left.",
         );
-        let before = Claim::Before { a: "Head".into(), dir_a: "up".into(), b: "Left_Hand".into(), dir_b: "up-left".into(), within: None };
+        let before = Claim::Before {
+            a: "Head".into(),
+            dir_a: "up".into(),
+            b: "Left_Hand".into(),
+            dir_b: "up-left".into(),
+            within: None,
+        };
         assert!(r.states(&before));
         assert!(r.contradicts(&before, true).is_none());
-        let reversed = r.contradicts(&before, false).expect("the text has the head first");
-        assert!(reversed.why.contains("left hand moves up-left before the head moves up"), "{reversed:?}");
-        let near = Claim::Approaches { a: "Left_Hand".into(), b: "Torso".into(), phase: "late".into() };
+        let reversed = r
+            .contradicts(&before, false)
+            .expect("the text has the head first");
+        assert!(
+            reversed
+                .why
+                .contains("left hand moves up-left before the head moves up"),
+            "{reversed:?}"
+        );
+        let near = Claim::Approaches {
+            a: "Left_Hand".into(),
+            b: "Torso".into(),
+            phase: "late".into(),
+        };
         assert!(r.states(&near) && r.contradicts(&near, false).is_some());
-        assert!(r.contradicts(&Claim::MovesAway { a: "Left_Hand".into(), b: "Head".into(), phase: "late".into() }, true).is_some());
-        assert!(r.states(&Claim::Approaches { a: "Left_Hand".into(), b: "Right_Hand".into(), phase: "late".into() }));
-        assert!(r.states(&moves("Head", "late", "left")) && !r.states(&moves("Torso", "late", "left")));
+        assert!(
+            r.contradicts(
+                &Claim::MovesAway {
+                    a: "Left_Hand".into(),
+                    b: "Head".into(),
+                    phase: "late".into()
+                },
+                true
+            )
+            .is_some()
+        );
+        assert!(r.states(&Claim::Approaches {
+            a: "Left_Hand".into(),
+            b: "Right_Hand".into(),
+            phase: "late".into()
+        }));
+        assert!(
+            r.states(&moves("Head", "late", "left")) && !r.states(&moves("Torso", "late", "left"))
+        );
     }
 
     #[test]
@@ -510,24 +851,71 @@ mod tests {
              the torso; the legs stay still.",
         );
         // Verbs give directions; a sentence of order orders its clauses and says nothing of the whole clip.
-        assert!(r.states(&moves("Head", "late", "down")) && r.states(&moves("Head", "middle", "down")));
-        let before = Claim::Before { a: "Head".into(), dir_a: "up".into(), b: "Right_Hand".into(), dir_b: "down-left".into(), within: None };
+        assert!(
+            r.states(&moves("Head", "late", "down")) && r.states(&moves("Head", "middle", "down"))
+        );
+        let before = Claim::Before {
+            a: "Head".into(),
+            dir_a: "up".into(),
+            b: "Right_Hand".into(),
+            dir_b: "down-left".into(),
+            within: None,
+        };
         assert!(r.states(&before) && r.contradicts(&before, false).is_some());
-        assert!(r.states(&moves("Head", "whole", "up")) && !r.states(&moves("Right_Hand", "whole", "down")));
-        assert!(r.states(&Claim::MainAxis { part: "Head".into(), axis: "vertical".into() }));
-        assert!(r.contradicts(&Claim::MainAxis { part: "Head".into(), axis: "horizontal".into() }, true).is_some());
+        assert!(
+            r.states(&moves("Head", "whole", "up"))
+                && !r.states(&moves("Right_Hand", "whole", "down"))
+        );
+        assert!(r.states(&Claim::MainAxis {
+            part: "Head".into(),
+            axis: "vertical".into()
+        }));
+        assert!(
+            r.contradicts(
+                &Claim::MainAxis {
+                    part: "Head".into(),
+                    axis: "horizontal".into()
+                },
+                true
+            )
+            .is_some()
+        );
         // "Extends away from the torso" is a departure, and a group names each of its parts.
-        assert!(r.states(&Claim::MovesAway { a: "Right_Hand".into(), b: "Torso".into(), phase: "late".into() }));
-        let still = Claim::MovesWhileStill { a: "Head".into(), b: "Left_Foot".into(), phase: "middle".into() };
+        assert!(r.states(&Claim::MovesAway {
+            a: "Right_Hand".into(),
+            b: "Torso".into(),
+            phase: "late".into()
+        }));
+        let still = Claim::MovesWhileStill {
+            a: "Head".into(),
+            b: "Left_Foot".into(),
+            phase: "middle".into(),
+        };
         assert!(r.states(&still) && r.contradicts(&still, false).is_some());
-        assert!(r.contradicts(&moves("Right_Upper_Leg", "late", "up"), true).is_some(), "the legs' stillness covers each leg part");
-        assert!(r.contradicts(&moves("Right_Upper_Leg", "initial", "up"), true).is_none(), "another phase");
+        assert!(
+            r.contradicts(&moves("Right_Upper_Leg", "late", "up"), true)
+                .is_some(),
+            "the legs' stillness covers each leg part"
+        );
+        assert!(
+            r.contradicts(&moves("Right_Upper_Leg", "initial", "up"), true)
+                .is_none(),
+            "another phase"
+        );
     }
 
     #[test]
     fn a_still_clip_contradicts_every_motion() {
-        let r = Reading::of("Over the 3.0 s clip the person stays still: no body part moves noticeably.");
-        assert!(r.contradicts(&moves("Left_Foot", "late", "left"), true).is_some());
-        assert!(r.contradicts(&moves("Left_Foot", "late", "left"), false).is_none());
+        let r = Reading::of(
+            "Over the 3.0 s clip the person stays still: no body part moves noticeably.",
+        );
+        assert!(
+            r.contradicts(&moves("Left_Foot", "late", "left"), true)
+                .is_some()
+        );
+        assert!(
+            r.contradicts(&moves("Left_Foot", "late", "left"), false)
+                .is_none()
+        );
     }
 }

@@ -7,7 +7,10 @@ use super::qa::recognition::LETTERS;
 /// The option letter a reply picks, if exactly one can be read.
 pub fn option(reply: &str, options: &[String]) -> Option<String> {
     let letters = &LETTERS[..options.len().min(LETTERS.len())];
-    let clean: String = reply.chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    let clean: String = reply
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
     let words: Vec<&str> = clean.split_whitespace().collect();
     // "B", "Answer: B", "(B) head": a lone capital letter that names an option.
     for w in &words {
@@ -17,12 +20,19 @@ pub fn option(reply: &str, options: &[String]) -> Option<String> {
     }
     // The text of exactly one option, case-insensitively (longest first, so "head up" beats "head").
     let lower = reply.to_lowercase();
-    let mut hits: Vec<(usize, &String)> = options.iter().enumerate().filter(|(_, o)| lower.contains(&o.to_lowercase())).collect();
+    let mut hits: Vec<(usize, &String)> = options
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| lower.contains(&o.to_lowercase()))
+        .collect();
     hits.sort_by_key(|(_, o)| std::cmp::Reverse(o.len()));
     match hits.as_slice() {
         [] => None,
         [(i, _)] => Some(letters[*i].to_string()),
-        [(i, best), rest @ ..] => rest.iter().all(|(_, o)| best.to_lowercase().contains(&o.to_lowercase())).then(|| letters[*i].to_string()),
+        [(i, best), rest @ ..] => rest
+            .iter()
+            .all(|(_, o)| best.to_lowercase().contains(&o.to_lowercase()))
+            .then(|| letters[*i].to_string()),
     }
 }
 
@@ -39,8 +49,18 @@ pub fn yes_no(reply: &str) -> Option<String> {
 pub fn label_line(reply: &str) -> Option<(String, String)> {
     reply.lines().rev().find_map(|line| {
         let (left, right) = line.split_once('|')?;
-        let level = left.split_once(']')?.1.trim().trim_matches(|c: char| c == '*' || c == '"').to_string();
-        let action = right.split_once(']')?.1.trim().trim_matches(|c: char| c == '*' || c == '"' || c == '.').to_string();
+        let level = left
+            .split_once(']')?
+            .1
+            .trim()
+            .trim_matches(|c: char| c == '*' || c == '"')
+            .to_string();
+        let action = right
+            .split_once(']')?
+            .1
+            .trim()
+            .trim_matches(|c: char| c == '*' || c == '"' || c == '.')
+            .to_string();
         (!level.is_empty() && !action.is_empty()).then_some((level, action))
     })
 }
@@ -51,9 +71,15 @@ mod tests {
 
     #[test]
     fn options_are_read_from_letters_or_text() {
-        let opts: Vec<String> = ["nodding", "head up", "head", "shrugging", "waving"].iter().map(|s| s.to_string()).collect();
+        let opts: Vec<String> = ["nodding", "head up", "head", "shrugging", "waving"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(option("B", &opts).as_deref(), Some("B"));
-        assert_eq!(option("Answer: (D) shrugging.", &opts).as_deref(), Some("D"));
+        assert_eq!(
+            option("Answer: (D) shrugging.", &opts).as_deref(),
+            Some("D")
+        );
         assert_eq!(option("I think it is head up", &opts).as_deref(), Some("B"));
         assert_eq!(option("nodding or waving", &opts), None);
         assert_eq!(option("no idea", &opts), None);

@@ -41,8 +41,17 @@ pub fn build_llm(
     default_prompt: &str,
     placeholders: &[&str],
 ) -> Result<Option<LlmBackend>, Vec<Diagnostic>> {
-    let template = Template::load(prompt.map(|p| resolve(p)).as_deref(), default_prompt, placeholders)
-        .map_err(|e| vec![param_error(params, "prompt", e).with_help("fix the file or leave `prompt` out for the built-in one")])?;
+    let template = Template::load(
+        prompt.map(|p| resolve(p)).as_deref(),
+        default_prompt,
+        placeholders,
+    )
+    .map_err(|e| {
+        vec![
+            param_error(params, "prompt", e)
+                .with_help("fix the file or leave `prompt` out for the built-in one"),
+        ]
+    })?;
     match (backend, llm) {
         (Backend::Rules, _) => Ok(None),
         (Backend::Llm, None) => Err(vec![
@@ -72,6 +81,9 @@ pub struct WithPrompt<'a, C: Serialize> {
 impl<'a, C: Serialize> WithPrompt<'a, C> {
     /// The keyed config of `config` using `llm`.
     pub fn new(config: &'a C, llm: Option<&LlmBackend>) -> Self {
-        Self { config, _prompt: llm.map(|l| l.template.digest()) }
+        Self {
+            config,
+            _prompt: llm.map(|l| l.template.digest()),
+        }
     }
 }

@@ -18,6 +18,7 @@ use super::caption_rules;
 use super::clip_motion::ClipMotion;
 use super::facts::ClipFacts;
 use crate::common::body::PARTS;
+use crate::common::record_types::{self as records, record};
 use crate::language::llm::{Endpoint, Message, concurrently};
 use crate::prelude::*;
 
@@ -44,7 +45,9 @@ pub struct CaptionConfig {
     pub prompt: Option<PathBuf>,
     /// The endpoint for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[example(r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#)]
+    #[example(
+        r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#
+    )]
     #[fields(Endpoint)]
     pub llm: Option<Endpoint>,
     /// How `{{frames}}` gives a part's frames: `rows` (one `frame vx vy x y` line each) or `json` (the descriptor's `{vector, coord}` list).
@@ -70,9 +73,18 @@ pub fn frames_text(vectors: &[[f32; 2]], coords: &[[f32; 2]], form: FramesAs) ->
     match form {
         FramesAs::Json => {
             // Through its shortest decimal form, so 0.567 goes as 0.567, not as the f32's 0.5669999718666077.
-            let exact = |p: &[f32; 2]| p.map(|x| x.to_string().parse::<f64>().expect("floats print as numbers"));
-            let frames: Vec<Value> =
-                vectors.iter().zip(coords).map(|(v, c)| json!({"vector": exact(v), "coord": exact(c)})).collect();
+            let exact = |p: &[f32; 2]| {
+                p.map(|x| {
+                    x.to_string()
+                        .parse::<f64>()
+                        .expect("floats print as numbers")
+                })
+            };
+            let frames: Vec<Value> = vectors
+                .iter()
+                .zip(coords)
+                .map(|(v, c)| json!({"vector": exact(v), "coord": exact(c)}))
+                .collect();
             serde_json::to_string(&frames).expect("frames serialise")
         }
         FramesAs::Rows => {
@@ -86,9 +98,9 @@ pub fn frames_text(vectors: &[[f32; 2]], coords: &[[f32; 2]], form: FramesAs) ->
 }
 
 /// Input: the clip's descriptor.
-const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor");
+const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor", records::DESCRIPTOR);
 /// Input: the clip's facts (what counts as moving, for `rules`).
-const FACTS: RecordIn = RecordIn::new(1, "facts");
+const FACTS: RecordIn = RecordIn::new(1, "facts", records::FACTS);
 
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
@@ -97,16 +109,29 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 3,
     doc: CaptionConfig::DOC,
     inputs: &[DESCRIPTOR.port(), FACTS.port()],
-    output: Some(PortType::Any),
+    output: Some(record(records::CAPTIONS)),
     params: CaptionConfig::params,
     build,
 };
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: CaptionConfig = parse_params(params)?;
-    let llm = build_llm(params, config.backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &PLACEHOLDERS)?;
+    let llm = build_llm(
+        params,
+        config.backend,
+        config.llm.as_ref(),
+        config.prompt.as_ref(),
+        DEFAULT_PROMPT,
+        &PLACEHOLDERS,
+    )?;
     let keyed = WithPrompt::new(&config, llm.as_ref());
-    Ok(built(&keyed, Runtime::Record(Arc::new(Caption { llm, frames_as: config.frames_as }))))
+    Ok(built(
+        &keyed,
+        Runtime::Record(Arc::new(Caption {
+            llm,
+            frames_as: config.frames_as,
+        })),
+    ))
 }
 
 struct Caption {
@@ -115,13 +140,22 @@ struct Caption {
 }
 
 impl RecordOperator for Caption {
-    fn run(&self, _clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
+    fn run(
+        &self,
+        _clip: &Clip,
+        inputs: &[&Value],
+        ctx: &mut RecordContext<'_>,
+    ) -> Result<Output, String> {
         let motion = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
         let facts = ClipFacts::from_record(FACTS.read(inputs))?;
         let texts: Vec<Result<String, String>> = match &self.llm {
-            None => (0..PARTS.len()).map(|i| Ok(caption_rules::caption(&motion, &facts, i))).collect(),
+            None => (0..PARTS.len())
+                .map(|i| Ok(caption_rules::caption(&motion, &facts, i)))
+                .collect(),
             // The parts are asked at once, within the node's and the endpoint's slots.
-            Some(llm) => concurrently(PARTS.len(), ctx, |i, ctx| ask(llm, &motion, i, self.frames_as, ctx)),
+            Some(llm) => concurrently(PARTS.len(), ctx, |i, ctx| {
+                ask(llm, &motion, i, self.frames_as, ctx)
+            }),
         };
         let mut captions = Map::new();
         let mut failed = Vec::new();
@@ -143,13 +177,27 @@ impl RecordOperator for Caption {
                     None => by_cause.push((cause.clone(), vec![part])),
                 }
             }
-            let causes: Vec<String> = by_cause.iter().map(|(cause, parts)| format!("{}: {cause}", parts.join(", "))).collect();
-            return Err(format!("{} of {} parts got no caption: {}", failed.len(), PARTS.len(), causes.join("; ")));
+            let causes: Vec<String> = by_cause
+                .iter()
+                .map(|(cause, parts)| format!("{}: {cause}", parts.join(", ")))
+                .collect();
+            return Err(format!(
+                "{} of {} parts got no caption: {}",
+                failed.len(),
+                PARTS.len(),
+                causes.join("; ")
+            ));
         }
         let record = json!({"body_part_motion": captions});
         let mut bytes = serde_json::to_vec_pretty(&record).expect("captions serialise");
         bytes.push(b'\n');
-        Ok(Output { record, blobs: vec![Blob { ext: "json".into(), bytes }] })
+        Ok(Output {
+            record,
+            blobs: vec![Blob {
+                ext: "json".into(),
+                bytes,
+            }],
+        })
     }
 
     fn served(&self, cache_dir: &std::path::Path) -> Option<Value> {
@@ -157,9 +205,20 @@ impl RecordOperator for Caption {
     }
 }
 
-fn ask(llm: &LlmBackend, m: &ClipMotion, i: usize, form: FramesAs, ctx: &mut RecordContext<'_>) -> Result<String, String> {
+fn ask(
+    llm: &LlmBackend,
+    m: &ClipMotion,
+    i: usize,
+    form: FramesAs,
+    ctx: &mut RecordContext<'_>,
+) -> Result<String, String> {
     let frames = frames_text(&m.vectors[i], &m.coords[i], form);
-    let (n, fps, w, h) = (m.num_frames.to_string(), format!("{}", m.fps), m.width.to_string(), m.height.to_string());
+    let (n, fps, w, h) = (
+        m.num_frames.to_string(),
+        format!("{}", m.fps),
+        m.width.to_string(),
+        m.height.to_string(),
+    );
     let prompt = llm.template.render(&[
         ("part", PARTS[i]),
         ("num_frames", &n),
@@ -168,11 +227,16 @@ fn ask(llm: &LlmBackend, m: &ClipMotion, i: usize, form: FramesAs, ctx: &mut Rec
         ("height", &h),
         ("frames", &frames),
     ]);
-    llm.client.complete(&[Message::text("user", prompt)], false, ctx, |reply| {
-        let text = reply.trim();
-        if text.is_empty() { Err("the model's reply is empty".to_string()) } else { Ok(text.to_string()) }
-    })
-    .map_err(String::from)
+    llm.client
+        .complete(&[Message::text("user", prompt)], false, ctx, |reply| {
+            let text = reply.trim();
+            if text.is_empty() {
+                Err("the model's reply is empty".to_string())
+            } else {
+                Ok(text.to_string())
+            }
+        })
+        .map_err(String::from)
 }
 
 #[cfg(test)]
@@ -181,25 +245,49 @@ mod tests {
 
     #[test]
     fn rows_carry_every_value_of_the_json_in_fewer_characters() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/descriptors");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/descriptors");
         let mut checked = 0;
         for clip in ["0010_02_0101", "0019_02_0078", "0030_01_0002"] {
-            let parts: Value = serde_json::from_slice(&std::fs::read(dir.join(format!("{clip}.json"))).unwrap()).unwrap();
+            let parts: Value =
+                serde_json::from_slice(&std::fs::read(dir.join(format!("{clip}.json"))).unwrap())
+                    .unwrap();
             for part in PARTS {
-                let pair = |f: &Value, k: &str| [f[k][0].as_f64().unwrap() as f32, f[k][1].as_f64().unwrap() as f32];
+                let pair = |f: &Value, k: &str| {
+                    [
+                        f[k][0].as_f64().unwrap() as f32,
+                        f[k][1].as_f64().unwrap() as f32,
+                    ]
+                };
                 let frames = parts[part].as_array().unwrap();
                 let vectors: Vec<[f32; 2]> = frames.iter().map(|f| pair(f, "vector")).collect();
                 let coords: Vec<[f32; 2]> = frames.iter().map(|f| pair(f, "coord")).collect();
                 let rows = frames_text(&vectors, &coords, FramesAs::Rows);
                 let json = frames_text(&vectors, &coords, FramesAs::Json);
-                let read: Vec<Vec<f32>> =
-                    rows.lines().skip(1).map(|l| l.split(' ').skip(1).map(|x| x.parse().unwrap()).collect()).collect();
+                let read: Vec<Vec<f32>> = rows
+                    .lines()
+                    .skip(1)
+                    .map(|l| l.split(' ').skip(1).map(|x| x.parse().unwrap()).collect())
+                    .collect();
                 assert_eq!(read.len(), frames.len());
                 for (k, r) in read.iter().enumerate() {
-                    assert_eq!(r, &[vectors[k][0], vectors[k][1], coords[k][0], coords[k][1]], "{clip} {part} frame {k}");
+                    assert_eq!(
+                        r,
+                        &[vectors[k][0], vectors[k][1], coords[k][0], coords[k][1]],
+                        "{clip} {part} frame {k}"
+                    );
                 }
-                assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), parts[part], "the json form is the descriptor's");
-                assert!(rows.len() * 10 < json.len() * 7, "rows {} chars against json {}", rows.len(), json.len());
+                assert_eq!(
+                    serde_json::from_str::<Value>(&json).unwrap(),
+                    parts[part],
+                    "the json form is the descriptor's"
+                );
+                assert!(
+                    rows.len() * 10 < json.len() * 7,
+                    "rows {} chars against json {}",
+                    rows.len(),
+                    json.len()
+                );
                 checked += 1;
             }
         }

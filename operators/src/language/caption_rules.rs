@@ -24,7 +24,12 @@ pub fn caption(m: &ClipMotion, f: &ClipFacts, i: usize) -> String {
             .phases
             .iter()
             .filter(|p| p.parts[i].moves == Verdict::Yes)
-            .map(|p| format!("the {} phase ({:.2} px/frame)", p.name, p.parts[i].mean_speed))
+            .map(|p| {
+                format!(
+                    "the {} phase ({:.2} px/frame)",
+                    p.name, p.parts[i].mean_speed
+                )
+            })
             .collect();
         if noticed.is_empty() {
             return format!(
@@ -41,7 +46,9 @@ pub fn caption(m: &ClipMotion, f: &ClipFacts, i: usize) -> String {
             s.path_length
         );
     }
-    let (sum_x, sum_y) = v.iter().fold((0f64, 0f64), |(x, y), p| (x + f64::from(p[0].abs()), y + f64::from(p[1].abs())));
+    let (sum_x, sum_y) = v.iter().fold((0f64, 0f64), |(x, y), p| {
+        (x + f64::from(p[0].abs()), y + f64::from(p[1].abs()))
+    });
     let share_x = sum_x / (sum_x + sum_y).max(1e-9);
     let axis = if share_x > 0.65 {
         "mainly horizontally (left and right)"
@@ -56,9 +63,16 @@ pub fn caption(m: &ClipMotion, f: &ClipFacts, i: usize) -> String {
     let net_words = if net < f.thresholds.return_px {
         "ending close to where it started".to_string()
     } else {
-        format!("ending {net:.1} px {} of its start", compass(nx as f32, ny as f32))
+        format!(
+            "ending {net:.1} px {} of its start",
+            compass(nx as f32, ny as f32)
+        )
     };
-    let periods: Vec<String> = s.active_periods.iter().map(|[a, b]| format!("{}–{} s", secs(*a), secs(*b))).collect();
+    let periods: Vec<String> = s
+        .active_periods
+        .iter()
+        .map(|[a, b]| format!("{}–{} s", secs(*a), secs(*b)))
+        .collect();
     let mut text = format!(
         "The {part} moves {magnitude} and {axis} over the {dur} s clip, travelling {:.1} px and {net_words}; \
          its main motion is in {}.",
@@ -74,7 +88,9 @@ pub fn caption(m: &ClipMotion, f: &ClipFacts, i: usize) -> String {
         for (k, p) in shown.iter().enumerate() {
             let verb = match k {
                 0 => format!("from {} s it moves {}", secs(p.start), p.direction),
-                _ if opposite(&shown[k - 1].direction, &p.direction) => format!("reverses to {} at {} s", p.direction, secs(p.start)),
+                _ if opposite(&shown[k - 1].direction, &p.direction) => {
+                    format!("reverses to {} at {} s", p.direction, secs(p.start))
+                }
                 _ => format!("turns {} at {} s", p.direction, secs(p.start)),
             };
             steps.push(format!("{verb} ({:.1} px/frame)", p.mean_speed));
@@ -88,10 +104,17 @@ pub fn caption(m: &ClipMotion, f: &ClipFacts, i: usize) -> String {
             text.push_str(&join(&steps));
         }
         if s.phases.len() > shown.len() {
-            text.push_str(&format!(", and {} more direction changes follow", s.phases.len() - shown.len()));
+            text.push_str(&format!(
+                ", and {} more direction changes follow",
+                s.phases.len() - shown.len()
+            ));
         }
         text.push('.');
-        let reversals = s.phases.windows(2).filter(|w| opposite(&w[0].direction, &w[1].direction)).count();
+        let reversals = s
+            .phases
+            .windows(2)
+            .filter(|w| opposite(&w[0].direction, &w[1].direction))
+            .count();
         if reversals >= 2 {
             text.push_str(&format!(
                 " The motion is repetitive: it reverses direction {reversals} times between {} and {}.",
@@ -103,9 +126,16 @@ pub fn caption(m: &ClipMotion, f: &ClipFacts, i: usize) -> String {
     }
 
     let speeds: Vec<f64> = v.iter().map(|p| f64::from(p[0].hypot(p[1]))).collect();
-    let (t_peak, _) = speeds.iter().enumerate().fold((0, 0f64), |best, (t, &sp)| if sp > best.1 { (t, sp) } else { best });
+    let (t_peak, _) =
+        speeds.iter().enumerate().fold(
+            (0, 0f64),
+            |best, (t, &sp)| if sp > best.1 { (t, sp) } else { best },
+        );
     let [a, b] = s.active_periods[0];
-    let (fa, fb) = ((a * m.fps).round() as usize, ((b * m.fps).round() as usize).min(speeds.len().saturating_sub(1)));
+    let (fa, fb) = (
+        (a * m.fps).round() as usize,
+        ((b * m.fps).round() as usize).min(speeds.len().saturating_sub(1)),
+    );
     let trend = if fb > fa + 3 {
         let mid = (fa + fb) / 2;
         let mean = |r: &[f64]| r.iter().sum::<f64>() / r.len().max(1) as f64;
@@ -142,9 +172,22 @@ mod tests {
         let mut vectors = vec![vec![[0.0f32, 0.0]; n]; PART_COUNT];
         vectors[0] = head;
         let coords = vec![vec![[0.5f32, 0.5]; n]; PART_COUNT];
-        let p = SummaryParams { noise_floor: 0.3, relative_threshold: 0.3, merge_gap: 0.2, min_period: 0.1 };
+        let p = SummaryParams {
+            noise_floor: 0.3,
+            relative_threshold: 0.3,
+            merge_gap: 0.2,
+            min_period: 0.1,
+        };
         let summary = summarise(&vectors, &coords, 1080, 1296, 30.0, &p);
-        ClipMotion { fps: 30.0, num_frames: n, width: 1080, height: 1296, vectors, coords, summary }
+        ClipMotion {
+            fps: 30.0,
+            num_frames: n,
+            width: 1080,
+            height: 1296,
+            vectors,
+            coords,
+            summary,
+        }
     }
 
     #[test]
@@ -156,13 +199,28 @@ mod tests {
         let m = motion(head);
         let f = facts(&m, &Thresholds::default());
         let text = caption(&m, &f, 0);
-        assert!(text.starts_with("The head moves moderately and mainly vertically"), "{text}");
+        assert!(
+            text.starts_with("The head moves moderately and mainly vertically"),
+            "{text}"
+        );
         assert!(text.contains("0.5–1.1 s"), "{text}");
-        assert!(text.contains("From 0.5 s it moves up (2.0 px/frame)"), "{text}");
+        assert!(
+            text.contains("From 0.5 s it moves up (2.0 px/frame)"),
+            "{text}"
+        );
         assert!(text.contains("reverses to down at 0.7 s"), "{text}");
-        assert!(text.contains("repetitive: it reverses direction 3 times"), "{text}");
-        assert!(!text.contains(" frame ") && !text.contains("nervous"), "{text}");
+        assert!(
+            text.contains("repetitive: it reverses direction 3 times"),
+            "{text}"
+        );
+        assert!(
+            !text.contains(" frame ") && !text.contains("nervous"),
+            "{text}"
+        );
         let still = caption(&m, &f, 13);
-        assert!(still.starts_with("The right foot stays nearly still over the 2.0 s clip"), "{still}");
+        assert!(
+            still.starts_with("The right foot stays nearly still over the 2.0 s clip"),
+            "{still}"
+        );
     }
 }

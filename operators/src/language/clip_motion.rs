@@ -29,26 +29,61 @@ pub struct ClipMotion {
 impl ClipMotion {
     /// Reads a `descriptor` operator's record.
     pub fn from_record(record: &Value) -> Result<Self, String> {
-        let meta = record.get("meta").ok_or("the input is not a descriptor record (no `meta`)")?;
-        let fps = meta["fps"].as_f64().filter(|f| *f > 0.0).ok_or("descriptor meta without a positive fps")?;
+        let meta = record
+            .get("meta")
+            .ok_or("the input is not a descriptor record (no `meta`)")?;
+        let fps = meta["fps"]
+            .as_f64()
+            .filter(|f| *f > 0.0)
+            .ok_or("descriptor meta without a positive fps")?;
         let width = meta["width"].as_u64().unwrap_or(0) as u32;
         let height = meta["height"].as_u64().unwrap_or(0) as u32;
-        let descriptor = record.get("descriptor").and_then(Value::as_object).ok_or("descriptor record without `descriptor`")?;
+        let descriptor = record
+            .get("descriptor")
+            .and_then(Value::as_object)
+            .ok_or("descriptor record without `descriptor`")?;
         let mut vectors = Vec::with_capacity(PARTS.len());
         let mut coords = Vec::with_capacity(PARTS.len());
         for part in PARTS {
-            let frames = descriptor.get(part).and_then(Value::as_array).ok_or_else(|| format!("descriptor without part {part}"))?;
+            let frames = descriptor
+                .get(part)
+                .and_then(Value::as_array)
+                .ok_or_else(|| format!("descriptor without part {part}"))?;
             let pair = |v: &Value, key: &str| -> Result<[f32; 2], String> {
-                let a = v[key].as_array().filter(|a| a.len() == 2).ok_or_else(|| format!("{part}: `{key}` is not a pair"))?;
-                Ok([a[0].as_f64().unwrap_or(0.0) as f32, a[1].as_f64().unwrap_or(0.0) as f32])
+                let a = v[key]
+                    .as_array()
+                    .filter(|a| a.len() == 2)
+                    .ok_or_else(|| format!("{part}: `{key}` is not a pair"))?;
+                Ok([
+                    a[0].as_f64().unwrap_or(0.0) as f32,
+                    a[1].as_f64().unwrap_or(0.0) as f32,
+                ])
             };
-            vectors.push(frames.iter().map(|f| pair(f, "vector")).collect::<Result<Vec<_>, _>>()?);
-            coords.push(frames.iter().map(|f| pair(f, "coord")).collect::<Result<Vec<_>, _>>()?);
+            vectors.push(
+                frames
+                    .iter()
+                    .map(|f| pair(f, "vector"))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+            coords.push(
+                frames
+                    .iter()
+                    .map(|f| pair(f, "coord"))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
         }
         let num_frames = vectors[0].len();
-        let summary: MotionSummary =
-            serde_json::from_value(record["summary"].clone()).map_err(|e| format!("descriptor summary: {e}"))?;
-        Ok(Self { fps, num_frames, width, height, vectors, coords, summary })
+        let summary: MotionSummary = serde_json::from_value(record["summary"].clone())
+            .map_err(|e| format!("descriptor summary: {e}"))?;
+        Ok(Self {
+            fps,
+            num_frames,
+            width,
+            height,
+            vectors,
+            coords,
+            summary,
+        })
     }
 
     /// Duration in seconds.
@@ -58,7 +93,10 @@ impl ClipMotion {
 
     /// A part's index in [`PARTS`].
     pub fn index(part: &str) -> usize {
-        PARTS.iter().position(|p| *p == part).expect("part names come from PARTS")
+        PARTS
+            .iter()
+            .position(|p| *p == part)
+            .expect("part names come from PARTS")
     }
 
     /// A part's summary.
@@ -80,7 +118,8 @@ pub fn secs(t: f64) -> String {
 /// The text with its first letter in upper case.
 pub fn capitalised(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+    c.next()
+        .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }
 
 /// `a`, `a and b`, `a, b and c`.

@@ -20,8 +20,9 @@ use super::agreement::Reading;
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::clip_motion::{capitalised, join, secs, spoken};
 use super::facts::{ClipFacts, PhaseFacts, Verdict, adjacent};
-use crate::common::body::PARTS;
 use super::qa::claims::candidates;
+use crate::common::body::PARTS;
+use crate::common::record_types::{self as records, record};
 use crate::language::llm::{CallError, Endpoint, Message};
 use crate::prelude::*;
 
@@ -45,7 +46,9 @@ pub struct DescribeConfig {
     pub prompt: Option<PathBuf>,
     /// The endpoint for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[example(r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#)]
+    #[example(
+        r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#
+    )]
     #[fields(Endpoint)]
     pub llm: Option<Endpoint>,
     /// For `llm`: times a reply that contradicts the facts is asked again, with the contradiction named.
@@ -54,9 +57,9 @@ pub struct DescribeConfig {
 }
 
 /// Input: the clip's part captions.
-const CAPTIONS: RecordIn = RecordIn::new(0, "captions");
+const CAPTIONS: RecordIn = RecordIn::new(0, "captions", records::CAPTIONS);
 /// Input: the clip's facts.
-const FACTS: RecordIn = RecordIn::new(1, "facts");
+const FACTS: RecordIn = RecordIn::new(1, "facts", records::FACTS);
 
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
@@ -65,16 +68,29 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 3,
     doc: DescribeConfig::DOC,
     inputs: &[CAPTIONS.port(), FACTS.port()],
-    output: Some(PortType::Any),
+    output: Some(record(records::DESCRIPTION)),
     params: DescribeConfig::params,
     build,
 };
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: DescribeConfig = parse_params(params)?;
-    let llm = build_llm(params, config.backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &PLACEHOLDERS)?;
+    let llm = build_llm(
+        params,
+        config.backend,
+        config.llm.as_ref(),
+        config.prompt.as_ref(),
+        DEFAULT_PROMPT,
+        &PLACEHOLDERS,
+    )?;
     let keyed = WithPrompt::new(&config, llm.as_ref());
-    Ok(built(&keyed, Runtime::Record(Arc::new(Describe { llm, retries: config.retries }))))
+    Ok(built(
+        &keyed,
+        Runtime::Record(Arc::new(Describe {
+            llm,
+            retries: config.retries,
+        })),
+    ))
 }
 
 struct Describe {
@@ -92,9 +108,18 @@ fn ways(ways: &[&str]) -> String {
 /// parts approach or move away from which, then that the rest stays still. Clauses are separated
 /// by `;` so that each says one thing about its subjects.
 pub fn phase_text(f: &ClipFacts, phase: &PhaseFacts) -> String {
-    let mut movers: Vec<&super::facts::PartFacts> = phase.parts.iter().filter(|p| p.moves == Verdict::Yes).collect();
+    let mut movers: Vec<&super::facts::PartFacts> = phase
+        .parts
+        .iter()
+        .filter(|p| p.moves == Verdict::Yes)
+        .collect();
     movers.sort_by(|a, b| b.mean_speed.total_cmp(&a.mean_speed));
-    let slight: Vec<String> = phase.parts.iter().filter(|p| p.moves == Verdict::Unclear).map(|p| format!("the {}", spoken(&p.part))).collect();
+    let slight: Vec<String> = phase
+        .parts
+        .iter()
+        .filter(|p| p.moves == Verdict::Unclear)
+        .map(|p| format!("the {}", spoken(&p.part)))
+        .collect();
     // Parts that move the same ways are named together, fastest first.
     let mut groups: Vec<(Vec<&str>, Vec<&super::facts::PartFacts>)> = Vec::new();
     for p in &movers {
@@ -107,9 +132,19 @@ pub fn phase_text(f: &ClipFacts, phase: &PhaseFacts) -> String {
     let mut clauses: Vec<String> = groups
         .iter()
         .map(|(w, parts)| {
-            let way = if w.is_empty() { String::new() } else { format!(" {}", ways(w)) };
-            let names: Vec<String> = parts.iter().map(|p| format!("the {}", spoken(&p.part))).collect();
-            let speeds: Vec<String> = parts.iter().map(|p| format!("{:.2}", p.mean_speed)).collect();
+            let way = if w.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", ways(w))
+            };
+            let names: Vec<String> = parts
+                .iter()
+                .map(|p| format!("the {}", spoken(&p.part)))
+                .collect();
+            let speeds: Vec<String> = parts
+                .iter()
+                .map(|p| format!("{:.2}", p.mean_speed))
+                .collect();
             let verb = if parts.len() == 1 { "moves" } else { "move" };
             format!("{} {verb}{way} ({} px/frame)", join(&names), join(&speeds))
         })
@@ -133,7 +168,11 @@ pub fn phase_text(f: &ClipFacts, phase: &PhaseFacts) -> String {
             let objects: Vec<String> = f
                 .proximity
                 .iter()
-                .filter(|x| x.phase == phase.name && x.a == a && if approach { x.approaches } else { x.moves_away } == Verdict::Yes)
+                .filter(|x| {
+                    x.phase == phase.name
+                        && x.a == a
+                        && if approach { x.approaches } else { x.moves_away } == Verdict::Yes
+                })
                 .map(|x| format!("the {}", spoken(&x.b)))
                 .collect();
             clauses.push(format!("the {} {verb} {}", spoken(a), join(&objects)));
@@ -162,7 +201,12 @@ fn motion_words(ways: &[&str], many: bool) -> String {
 
 /// A part's amplitude in words, from the facts' magnitude: `small`, `moderate` or `large`.
 pub fn amplitude(f: &ClipFacts, part: &str) -> &'static str {
-    match f.parts.iter().find(|p| p.part == part).map(|p| p.magnitude.as_str()) {
+    match f
+        .parts
+        .iter()
+        .find(|p| p.part == part)
+        .map(|p| p.magnitude.as_str())
+    {
         Some("strongly") => "large",
         Some("moderately") => "moderate",
         _ => "small",
@@ -171,12 +215,21 @@ pub fn amplitude(f: &ClipFacts, part: &str) -> &'static str {
 
 /// A number from two to twelve in words (references state counts, never digits).
 fn count_word(n: u32) -> String {
-    const WORDS: [&str; 11] = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
-    WORDS.get(n.saturating_sub(2) as usize).map_or("many".into(), |w| (*w).into())
+    const WORDS: [&str; 11] = [
+        "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    ];
+    WORDS
+        .get(n.saturating_sub(2) as usize)
+        .map_or("many".into(), |w| (*w).into())
 }
 
 /// Body regions named when all their parts stay still, with their parts.
-const REGIONS: [(&str, &[usize]); 4] = [("the head", &[0]), ("the torso", &[1]), ("the arms", &[2, 3, 4, 5, 6, 7]), ("the legs", &[8, 9, 10, 11, 12, 13])];
+const REGIONS: [(&str, &[usize]); 4] = [
+    ("the head", &[0]),
+    ("the torso", &[1]),
+    ("the arms", &[2, 3, 4, 5, 6, 7]),
+    ("the legs", &[8, 9, 10, 11, 12, 13]),
+];
 
 /// How much a phase sentence says: the most parts it names as moving, and whether it names a change of distance.
 #[derive(Clone, Copy, Debug)]
@@ -191,18 +244,39 @@ pub struct Detail {
 /// one mover and adds detail phase by phase, a change of distance first (the PPR facts are the ones
 /// most often left unsaid otherwise), while the text fits its word budget.
 const DETAILS: [Detail; 4] = [
-    Detail { movers: 1, distances: 0 },
-    Detail { movers: 1, distances: 1 },
-    Detail { movers: 2, distances: 1 },
-    Detail { movers: 2, distances: 2 },
+    Detail {
+        movers: 1,
+        distances: 0,
+    },
+    Detail {
+        movers: 1,
+        distances: 1,
+    },
+    Detail {
+        movers: 2,
+        distances: 1,
+    },
+    Detail {
+        movers: 2,
+        distances: 2,
+    },
 ];
 
 /// One phase in MA-Bench's register: its fastest movers (at most `detail.movers`) with the ways
 /// they go, the clearest change of distance (a hand or foot extending from or retracting toward the
 /// torso, or approaching a part), and what stays still: "the rest" when every other part does, else
 /// the regions that do, less those `still_throughout` the clip (said once for the whole clip).
-pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts, detail: Detail, still_throughout: &[&str]) -> String {
-    let mut movers: Vec<&super::facts::PartFacts> = phase.parts.iter().filter(|p| p.moves == Verdict::Yes).collect();
+pub fn phase_sentence(
+    f: &ClipFacts,
+    phase: &PhaseFacts,
+    detail: Detail,
+    still_throughout: &[&str],
+) -> String {
+    let mut movers: Vec<&super::facts::PartFacts> = phase
+        .parts
+        .iter()
+        .filter(|p| p.moves == Verdict::Yes)
+        .collect();
     if movers.is_empty() {
         return format!("In the {} phase no part moves noticeably.", phase.name);
     }
@@ -227,10 +301,19 @@ pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts, detail: Detail, still_t
     // The clearest changes of distance: the largest ones among the phase's clear approaches and departures.
     let change = |x: &super::facts::Proximity| {
         let [start, closest, farthest, _] = x.distance;
-        if x.approaches == Verdict::Yes { start - closest } else { farthest - start }
+        if x.approaches == Verdict::Yes {
+            start - closest
+        } else {
+            farthest - start
+        }
     };
-    let mut changes: Vec<&super::facts::Proximity> =
-        f.proximity.iter().filter(|x| x.phase == phase.name && (x.approaches == Verdict::Yes || x.moves_away == Verdict::Yes)).collect();
+    let mut changes: Vec<&super::facts::Proximity> = f
+        .proximity
+        .iter()
+        .filter(|x| {
+            x.phase == phase.name && (x.approaches == Verdict::Yes || x.moves_away == Verdict::Yes)
+        })
+        .collect();
     changes.sort_by(|a, b| change(b).total_cmp(&change(a)));
     for x in changes.into_iter().take(detail.distances) {
         let extremity = x.a.ends_with("Hand") || x.a.ends_with("Foot");
@@ -243,15 +326,28 @@ pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts, detail: Detail, still_t
         clauses.push(format!("the {} {verb} the {}", spoken(&x.a), spoken(&x.b)));
         named.push(&x.a);
     }
-    let unnamed_still = |parts: &[usize]| parts.iter().all(|&i| phase.parts[i].moves == Verdict::No && !named.contains(&phase.parts[i].part.as_str()));
-    let all: Vec<usize> = (0..phase.parts.len()).filter(|&i| !named.contains(&phase.parts[i].part.as_str())).collect();
+    let unnamed_still = |parts: &[usize]| {
+        parts.iter().all(|&i| {
+            phase.parts[i].moves == Verdict::No && !named.contains(&phase.parts[i].part.as_str())
+        })
+    };
+    let all: Vec<usize> = (0..phase.parts.len())
+        .filter(|&i| !named.contains(&phase.parts[i].part.as_str()))
+        .collect();
     if !all.is_empty() && unnamed_still(&all) {
         clauses.push("the rest stays still".into());
     } else {
-        let still: Vec<String> =
-            REGIONS.iter().filter(|(name, parts)| !still_throughout.contains(name) && unnamed_still(parts)).map(|(name, _)| name.to_string()).collect();
+        let still: Vec<String> = REGIONS
+            .iter()
+            .filter(|(name, parts)| !still_throughout.contains(name) && unnamed_still(parts))
+            .map(|(name, _)| name.to_string())
+            .collect();
         if !still.is_empty() {
-            let verb = if still.len() == 1 && !still[0].ends_with('s') { "stays" } else { "stay" };
+            let verb = if still.len() == 1 && !still[0].ends_with('s') {
+                "stays"
+            } else {
+                "stay"
+            };
             clauses.push(format!("{} {verb} still", join(&still)));
         }
     }
@@ -260,7 +356,10 @@ pub fn phase_sentence(f: &ClipFacts, phase: &PhaseFacts, detail: Detail, still_t
 
 /// Where the clip's first placed dominant part is against the body over the clip, as one sentence.
 fn place_sentence(f: &ClipFacts) -> Option<String> {
-    let part = f.dominant.iter().find(|d| super::facts::PLACED.contains(&d.as_str()))?;
+    let part = f
+        .dominant
+        .iter()
+        .find(|d| super::facts::PLACED.contains(&d.as_str()))?;
     let p = f.placement(super::facts::WHOLE, part)?;
     let height = match p.height.as_str() {
         "high" => "high above the shoulders",
@@ -268,14 +367,23 @@ fn place_sentence(f: &ClipFacts) -> Option<String> {
         "middle" => "at the height of the torso",
         _ => return None,
     };
-    let front = if p.in_front == Some(Verdict::Yes) { " in front of the torso" } else { "" };
+    let front = if p.in_front == Some(Verdict::Yes) {
+        " in front of the torso"
+    } else {
+        ""
+    };
     let cross = match (p.crosses_midline, p.in_front) {
-        (Some(Verdict::Yes), Some(Verdict::Yes)) => " and sweeps across the front of the body past its midline",
+        (Some(Verdict::Yes), Some(Verdict::Yes)) => {
+            " and sweeps across the front of the body past its midline"
+        }
         (Some(Verdict::Yes), _) => " and crosses the body's midline",
         (Some(Verdict::No), _) => " and keeps to its own side of the body's midline",
         _ => "",
     };
-    Some(format!("The {} stays {height}{front}{cross}.", spoken(part)))
+    Some(format!(
+        "The {} stays {height}{front}{cross}.",
+        spoken(part)
+    ))
 }
 
 /// The rules description of a clip in MA-Bench's register, from general to specific: the dominant
@@ -307,25 +415,60 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
                 rests on its posture alone."
             .into();
     };
-    let whole = f.whole.parts.iter().find(|p| p.part == *lead).map(|p| p.ways()).unwrap_or_default();
+    let whole = f
+        .whole
+        .parts
+        .iter()
+        .find(|p| p.part == *lead)
+        .map(|p| p.ways())
+        .unwrap_or_default();
     let mut text = if whole.is_empty() {
-        format!("The {} carries most of the motion with a {} amplitude.", spoken(lead), amplitude(f, lead))
+        format!(
+            "The {} carries most of the motion with a {} amplitude.",
+            spoken(lead),
+            amplitude(f, lead)
+        )
     } else {
-        format!("The {} carries most of the motion and {} with a {} amplitude.", spoken(lead), motion_words(&whole, false), amplitude(f, lead))
+        format!(
+            "The {} carries most of the motion and {} with a {} amplitude.",
+            spoken(lead),
+            motion_words(&whole, false),
+            amplitude(f, lead)
+        )
     };
     // The follower: the next dominant part off the lead's limb.
     let at = |p: &str| PARTS.iter().position(|q| *q == p).unwrap_or(0);
     if let Some(next) = f.dominant[1..].iter().find(|p| !adjacent(at(lead), at(p))) {
-        let ways = f.whole.parts.iter().find(|p| p.part == *next).map(|p| p.ways()).unwrap_or_default();
-        let how = if ways.is_empty() { String::new() } else { format!(" and {}", motion_words(&ways, false)) };
-        text.push_str(&format!(" The {} follows with less motion{how}.", spoken(next)));
+        let ways = f
+            .whole
+            .parts
+            .iter()
+            .find(|p| p.part == *next)
+            .map(|p| p.ways())
+            .unwrap_or_default();
+        let how = if ways.is_empty() {
+            String::new()
+        } else {
+            format!(" and {}", motion_words(&ways, false))
+        };
+        text.push_str(&format!(
+            " The {} follows with less motion{how}.",
+            spoken(next)
+        ));
     }
     // The order of the first motions (one limb part each): lead and follow.
     let mut firsts: Vec<&super::facts::Start> = Vec::new();
     // Each listed start comes clearly after the one before it, so that every order stated is a clear fact.
     for s in &f.starts {
-        let after = firsts.last().is_none_or(|x| s.start - x.start >= f.thresholds.order_gap_s - 1e-9);
-        if firsts.len() < 3 && after && !firsts.iter().any(|x| x.part != s.part && adjacent(at(&x.part), at(&s.part))) {
+        let after = firsts
+            .last()
+            .is_none_or(|x| s.start - x.start >= f.thresholds.order_gap_s - 1e-9);
+        if firsts.len() < 3
+            && after
+            && !firsts
+                .iter()
+                .any(|x| x.part != s.part && adjacent(at(&x.part), at(&s.part)))
+        {
             firsts.push(s);
         }
     }
@@ -339,10 +482,17 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
     if starts.len() >= 2 {
         text.push_str(&format!(" First {}.", starts.join(", then ")));
     } else if let [(a, _), (b, _), ..] = f.onsets.as_slice() {
-        text.push_str(&format!(" The {} leads and the {} follows.", spoken(a), spoken(b)));
+        text.push_str(&format!(
+            " The {} leads and the {} follows.",
+            spoken(a),
+            spoken(b)
+        ));
     }
     let trend = match f.tendency.as_str() {
-        "repetitive" => format!("The motion is repetitive, about {} back-and-forth cycles", count_word(f.cycles.max(2))),
+        "repetitive" => format!(
+            "The motion is repetitive, about {} back-and-forth cycles",
+            count_word(f.cycles.max(2))
+        ),
         "single" => "The motion is a single movement".to_string(),
         _ => "The motion is continuous".to_string(),
     };
@@ -358,19 +508,32 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
     // Regions still in every phase are said once, for the whole clip.
     let still_throughout: Vec<&str> = REGIONS
         .iter()
-        .filter(|(_, parts)| f.phases.iter().all(|p| parts.iter().all(|&i| p.parts[i].moves == Verdict::No)))
+        .filter(|(_, parts)| {
+            f.phases
+                .iter()
+                .all(|p| parts.iter().all(|&i| p.parts[i].moves == Verdict::No))
+        })
         .map(|(name, _)| *name)
         .collect();
     if !still_throughout.is_empty() {
         let names: Vec<String> = still_throughout.iter().map(|n| n.to_string()).collect();
-        let verb = if names.len() == 1 && !names[0].ends_with('s') { "stays" } else { "stay" };
-        text.push_str(&format!(" {} {verb} still throughout.", capitalised(&join(&names))));
+        let verb = if names.len() == 1 && !names[0].ends_with('s') {
+            "stays"
+        } else {
+            "stay"
+        };
+        text.push_str(&format!(
+            " {} {verb} still throughout.",
+            capitalised(&join(&names))
+        ));
     }
     // Phases that read alike are said once: "In the middle and late phases …".
     let mut said: Vec<(Vec<&str>, String)> = Vec::new();
     for (phase, detail) in f.phases.iter().zip(details) {
         let sentence = phase_sentence(f, phase, detail, &still_throughout);
-        let body = sentence.split_once(" phase ").map_or(sentence.clone(), |(_, b)| b.to_string());
+        let body = sentence
+            .split_once(" phase ")
+            .map_or(sentence.clone(), |(_, b)| b.to_string());
         match said.last_mut() {
             Some((names, last)) if *last == body => names.push(&phase.name),
             _ => said.push((vec![&phase.name], body)),
@@ -397,13 +560,20 @@ pub fn register_problems(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let words = text.split_whitespace().count();
     if !DESCRIPTION_WORDS.contains(&words) {
-        out.push(format!("it has {words} words, and a description has {} to {}", DESCRIPTION_WORDS.start(), DESCRIPTION_WORDS.end()));
+        out.push(format!(
+            "it has {words} words, and a description has {} to {}",
+            DESCRIPTION_WORDS.start(),
+            DESCRIPTION_WORDS.end()
+        ));
     }
     if text.contains("px") || text.contains("pixel") {
         out.push("it gives a speed in pixels; state amplitude in words".into());
     }
     let chars: Vec<char> = text.chars().collect();
-    if chars.windows(3).any(|w| w[0].is_ascii_digit() && w[1] == '.' && w[2].is_ascii_digit()) {
+    if chars
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && w[1] == '.' && w[2].is_ascii_digit())
+    {
         out.push("it gives a decimal number (a time or a speed); name the phase and state amounts in words".into());
     }
     out
@@ -416,7 +586,10 @@ pub fn contradictions(f: &ClipFacts, description: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in candidates(f) {
         if let Some(x) = reading.contradicts(&c.claim, c.answer) {
-            let line = format!("\"{}\" (in \"{}\") contradicts the measurements: {}", x.clause, x.sentence, x.why);
+            let line = format!(
+                "\"{}\" (in \"{}\") contradicts the measurements: {}",
+                x.clause, x.sentence, x.why
+            );
             if !out.contains(&line) {
                 out.push(line);
             }
@@ -426,21 +599,50 @@ pub fn contradictions(f: &ClipFacts, description: &str) -> Vec<String> {
 }
 
 impl RecordOperator for Describe {
-    fn run(&self, _clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
-        let captions = CAPTIONS.read(inputs).get("body_part_motion").and_then(Value::as_object).ok_or("the `captions` input is not a caption record")?;
+    fn run(
+        &self,
+        _clip: &Clip,
+        inputs: &[&Value],
+        ctx: &mut RecordContext<'_>,
+    ) -> Result<Output, String> {
+        let captions = CAPTIONS
+            .read(inputs)
+            .get("body_part_motion")
+            .and_then(Value::as_object)
+            .ok_or("the `captions` input is not a caption record")?;
         let f = ClipFacts::from_record(FACTS.read(inputs))?;
         let description = match &self.llm {
             None => describe_rules(&f),
             Some(llm) => {
-                let captions: Vec<String> =
-                    captions.iter().map(|(k, v)| format!("- {k}: {}", v.as_str().unwrap_or(""))).collect();
-                let phases: Vec<String> =
-                    f.phases.iter().map(|p| format!("- {} phase ({}–{} s): {}", p.name, secs(p.start), secs(p.end), phase_text(&f, p))).collect();
+                let captions: Vec<String> = captions
+                    .iter()
+                    .map(|(k, v)| format!("- {k}: {}", v.as_str().unwrap_or("")))
+                    .collect();
+                let phases: Vec<String> = f
+                    .phases
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "- {} phase ({}–{} s): {}",
+                            p.name,
+                            secs(p.start),
+                            secs(p.end),
+                            phase_text(&f, p)
+                        )
+                    })
+                    .collect();
                 let prompt = llm.template.render(&[
                     ("seconds", &secs(f.seconds)),
                     ("captions", &captions.join("\n")),
                     ("by_energy", &f.by_energy.join(", ")),
-                    ("onset_order", &f.onsets.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", ")),
+                    (
+                        "onset_order",
+                        &f.onsets
+                            .iter()
+                            .map(|(p, _)| p.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
                     ("phases", &phases.join("\n")),
                 ]);
                 self.ask(llm, &f, prompt, ctx)?
@@ -455,7 +657,13 @@ impl RecordOperator for Describe {
         });
         let mut bytes = serde_json::to_vec_pretty(&record).expect("descriptions serialise");
         bytes.push(b'\n');
-        Ok(Output { record, blobs: vec![Blob { ext: "json".into(), bytes }] })
+        Ok(Output {
+            record,
+            blobs: vec![Blob {
+                ext: "json".into(),
+                bytes,
+            }],
+        })
     }
 
     fn served(&self, cache_dir: &std::path::Path) -> Option<Value> {
@@ -465,7 +673,13 @@ impl RecordOperator for Describe {
 
 impl Describe {
     /// Asks for a description that contradicts none of the facts, re-asking with the contradictions named.
-    fn ask(&self, llm: &LlmBackend, f: &ClipFacts, prompt: String, ctx: &mut RecordContext<'_>) -> Result<String, String> {
+    fn ask(
+        &self,
+        llm: &LlmBackend,
+        f: &ClipFacts,
+        prompt: String,
+        ctx: &mut RecordContext<'_>,
+    ) -> Result<String, String> {
         let accept = |reply: &str| {
             let t = reply.trim();
             if t.is_empty() {
@@ -473,7 +687,11 @@ impl Describe {
             }
             let mut wrong = contradictions(f, t);
             wrong.extend(register_problems(t));
-            if wrong.is_empty() { Ok(t.to_string()) } else { Err(wrong.join("; ")) }
+            if wrong.is_empty() {
+                Ok(t.to_string())
+            } else {
+                Err(wrong.join("; "))
+            }
         };
         let mut messages = vec![Message::text("user", prompt)];
         let mut last = String::new();
@@ -491,7 +709,10 @@ impl Describe {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(format!("the description does not fit the facts or the register after {} tries: {last}", self.retries + 1))
+        Err(format!(
+            "the description does not fit the facts or the register after {} tries: {last}",
+            self.retries + 1
+        ))
     }
 }
 
@@ -504,24 +725,60 @@ mod tests {
 
     #[test]
     fn the_register_refuses_numbers_and_lengths_outside_the_references() {
-        assert!(register_problems("The head moves.").iter().any(|p| p.contains("3 words")));
+        assert!(
+            register_problems("The head moves.")
+                .iter()
+                .any(|p| p.contains("3 words"))
+        );
         let long = "word ".repeat(131);
-        assert!(register_problems(&long).iter().any(|p| p.contains("131 words")));
+        assert!(
+            register_problems(&long)
+                .iter()
+                .any(|p| p.contains("131 words"))
+        );
         let numbers = format!("{} the head moves at 0.4 px/frame.", "word ".repeat(45));
         let problems = register_problems(&numbers);
-        assert!(problems.iter().any(|p| p.contains("pixels")) && problems.iter().any(|p| p.contains("decimal")), "{problems:?}");
-        assert!(register_problems(&format!("{} about three cycles.", "word ".repeat(45))).is_empty());
+        assert!(
+            problems.iter().any(|p| p.contains("pixels"))
+                && problems.iter().any(|p| p.contains("decimal")),
+            "{problems:?}"
+        );
+        assert!(
+            register_problems(&format!("{} about three cycles.", "word ".repeat(45))).is_empty()
+        );
         assert_eq!(count_word(3), "three");
         assert_eq!(motion_words(&["up"], false), "rises");
-        assert_eq!(motion_words(&["right", "left"], true), "sway left and right");
+        assert_eq!(
+            motion_words(&["right", "left"], true),
+            "sway left and right"
+        );
         // A clip where nothing moves is described in the register too.
         let n = 60;
-        let (vectors, coords) = (vec![vec![[0.0f32, 0.0]; n]; PARTS.len()], vec![vec![[0.5f32, 0.5]; n]; PARTS.len()]);
-        let p = SummaryParams { noise_floor: 0.1, relative_threshold: 0.3, merge_gap: 0.2, min_period: 0.1 };
+        let (vectors, coords) = (
+            vec![vec![[0.0f32, 0.0]; n]; PARTS.len()],
+            vec![vec![[0.5f32, 0.5]; n]; PARTS.len()],
+        );
+        let p = SummaryParams {
+            noise_floor: 0.1,
+            relative_threshold: 0.3,
+            merge_gap: 0.2,
+            min_period: 0.1,
+        };
         let summary = summarise(&vectors, &coords, 1080, 1296, 30.0, &p);
-        let m = ClipMotion { fps: 30.0, num_frames: n, width: 1080, height: 1296, vectors, coords, summary };
+        let m = ClipMotion {
+            fps: 30.0,
+            num_frames: n,
+            width: 1080,
+            height: 1296,
+            vectors,
+            coords,
+            summary,
+        };
         let text = describe_rules(&facts(&m, &Thresholds::default()));
         assert!(register_problems(&text).is_empty(), "{text}");
-        assert!(contradictions(&facts(&m, &Thresholds::default()), &text).is_empty(), "{text}");
+        assert!(
+            contradictions(&facts(&m, &Thresholds::default()), &text).is_empty(),
+            "{text}"
+        );
     }
 }

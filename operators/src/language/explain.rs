@@ -31,14 +31,31 @@ fn path_words(f: &ClipFacts, lead: &str) -> Option<String> {
 fn set_aside(near: &Action, m: &Motion) -> String {
     let [vertical, repeated, rises, reaches] = implied(near);
     match (vertical, m.vertical, repeated, rises, m.rises, reaches) {
-        (Some(true), Some(false), ..) => "it would move the part up and down, while here the path is sideways".into(),
-        (Some(false), Some(true), ..) => "it would move the part sideways, while here the path is vertical".into(),
-        (_, _, Some(true), ..) if !m.repeated => "it would repeat, while here the motion does not go back and forth".into(),
-        (_, _, Some(false), ..) if m.repeated => "it is typically a single motion, while here the motion repeats".into(),
-        (_, _, _, Some(true), Some(false), _) => "it would end higher, while here the part ends lower".into(),
-        (_, _, _, Some(false), Some(true), _) => "it would end lower, while here the part ends higher".into(),
-        (.., Some(true)) if m.reached.is_empty() => "a hand would reach the body, while here no hand reaches another part".into(),
-        _ => format!("the motion fits the labelled action's definition more closely than {}'s", near.name),
+        (Some(true), Some(false), ..) => {
+            "it would move the part up and down, while here the path is sideways".into()
+        }
+        (Some(false), Some(true), ..) => {
+            "it would move the part sideways, while here the path is vertical".into()
+        }
+        (_, _, Some(true), ..) if !m.repeated => {
+            "it would repeat, while here the motion does not go back and forth".into()
+        }
+        (_, _, Some(false), ..) if m.repeated => {
+            "it is typically a single motion, while here the motion repeats".into()
+        }
+        (_, _, _, Some(true), Some(false), _) => {
+            "it would end higher, while here the part ends lower".into()
+        }
+        (_, _, _, Some(false), Some(true), _) => {
+            "it would end lower, while here the part ends higher".into()
+        }
+        (.., Some(true)) if m.reached.is_empty() => {
+            "a hand would reach the body, while here no hand reaches another part".into()
+        }
+        _ => format!(
+            "the motion fits the labelled action's definition more closely than {}'s",
+            near.name
+        ),
     }
 }
 
@@ -47,9 +64,14 @@ pub fn mare_reference(description: &str, f: &ClipFacts, action: &Action) -> Stri
     let level = action.body_level().name;
     let mut evidence: Vec<String> = Vec::new();
     match f.dominant.first() {
-        None => evidence.push("no body part moves noticeably, so the label rests on the posture alone".into()),
+        None => evidence
+            .push("no body part moves noticeably, so the label rests on the posture alone".into()),
         Some(lead) => {
-            evidence.push(format!("the {} carries the motion with a {} amplitude", spoken(lead), amplitude(f, lead)));
+            evidence.push(format!(
+                "the {} carries the motion with a {} amplitude",
+                spoken(lead),
+                amplitude(f, lead)
+            ));
             evidence.push(match path_words(f, lead) {
                 Some(path) => format!("its path runs {path} over the clip"),
                 None => "its direction changes within the clip rather than holding one way".into(),
@@ -62,7 +84,10 @@ pub fn mare_reference(description: &str, f: &ClipFacts, action: &Action) -> Stri
             // Contact: where the lead hand goes, when a hand leads.
             let hand = ["Left_Hand", "Right_Hand"].iter().position(|h| h == lead);
             if let Some(near) = hand.and_then(|k| f.hand_near[k].first()) {
-                evidence.push(format!("it comes close to the {}", spoken(near).replace("upper leg", "thigh")));
+                evidence.push(format!(
+                    "it comes close to the {}",
+                    spoken(near).replace("upper leg", "thigh")
+                ));
             }
         }
     }
@@ -73,7 +98,11 @@ pub fn mare_reference(description: &str, f: &ClipFacts, action: &Action) -> Stri
         action.definition.trim_end_matches('.').to_lowercase()
     ));
     if let Some(near) = neighbours(action).first() {
-        text.push_str(&format!(" The near neighbour {} is set aside: {}.", near.name, set_aside(near, &motion(f))));
+        text.push_str(&format!(
+            " The near neighbour {} is set aside: {}.",
+            near.name,
+            set_aside(near, &motion(f))
+        ));
     }
     text.push(' ');
     // The action capitalised, as the authors' label lines write it ("Bowing head").

@@ -21,6 +21,7 @@
 use serde_json::Value;
 
 use super::clip_motion::ClipMotion;
+use crate::common::record_types::{self as records, record};
 use crate::common::rounding::round_to;
 use crate::prelude::*;
 
@@ -81,7 +82,11 @@ impl Thresholds {
     /// The thresholds for a clip `height` pixels high: pixel values scale
     /// against MA-52's 1296, so a clip at half size states the same facts.
     pub fn for_height(&self, height: u32) -> Thresholds {
-        let k = if height > 0 { f64::from(height) / REFERENCE_HEIGHT } else { 1.0 };
+        let k = if height > 0 {
+            f64::from(height) / REFERENCE_HEIGHT
+        } else {
+            1.0
+        };
         Thresholds {
             yes_speed: self.yes_speed * k,
             no_speed: self.no_speed * k,
@@ -154,7 +159,12 @@ pub struct PartFacts {
 impl PartFacts {
     /// The directions it clearly moves.
     pub fn ways(&self) -> Vec<&'static str> {
-        DIRECTIONS.iter().zip(&self.directions).filter(|(_, v)| **v == Verdict::Yes).map(|(d, _)| *d).collect()
+        DIRECTIONS
+            .iter()
+            .zip(&self.directions)
+            .filter(|(_, v)| **v == Verdict::Yes)
+            .map(|(d, _)| *d)
+            .collect()
     }
 }
 
@@ -288,7 +298,8 @@ pub struct ClipFacts {
 impl ClipFacts {
     /// Reads a `facts` operator's record.
     pub fn from_record(record: &Value) -> Result<Self, String> {
-        serde_json::from_value(record.clone()).map_err(|e| format!("the input is not a facts record: {e}"))
+        serde_json::from_value(record.clone())
+            .map_err(|e| format!("the input is not a facts record: {e}"))
     }
 
     /// The phase called `name` (`whole`: the whole clip).
@@ -301,7 +312,9 @@ impl ClipFacts {
 
     /// Where `part` is in `phase` (`whole`: over the clip).
     pub fn placement(&self, phase: &str, part: &str) -> Option<&Placement> {
-        self.placement.iter().find(|p| p.phase == phase && p.part == part)
+        self.placement
+            .iter()
+            .find(|p| p.phase == phase && p.part == part)
     }
 
     /// Part `part` in phase `phase`.
@@ -349,7 +362,16 @@ pub fn related_pairs() -> Vec<(usize, usize)> {
     };
     for (side, other) in [("Left", "Right"), ("Right", "Left")] {
         let hand = format!("{side}_Hand");
-        for target in ["Head", "Torso", "Left_Upper_Leg", "Right_Upper_Leg", "Left_Lower_Leg", "Right_Lower_Leg", "Left_Foot", "Right_Foot"] {
+        for target in [
+            "Head",
+            "Torso",
+            "Left_Upper_Leg",
+            "Right_Upper_Leg",
+            "Left_Lower_Leg",
+            "Right_Lower_Leg",
+            "Left_Foot",
+            "Right_Foot",
+        ] {
             add(&hand, target);
         }
         for target in ["Hand", "Upper_Arm", "Lower_Arm"] {
@@ -378,15 +400,32 @@ pub fn distances(m: &ClipMotion, a: usize, b: usize, frames: std::ops::Range<usi
 
 /// Whether two compass names point opposite ways (within 45°).
 pub fn opposite(a: &str, b: &str) -> bool {
-    const NAMES: [&str; 8] = ["right", "up-right", "up", "up-left", "left", "down-left", "down", "down-right"];
-    let (Some(i), Some(j)) = (NAMES.iter().position(|n| *n == a), NAMES.iter().position(|n| *n == b)) else {
+    const NAMES: [&str; 8] = [
+        "right",
+        "up-right",
+        "up",
+        "up-left",
+        "left",
+        "down-left",
+        "down",
+        "down-right",
+    ];
+    let (Some(i), Some(j)) = (
+        NAMES.iter().position(|n| *n == a),
+        NAMES.iter().position(|n| *n == b),
+    ) else {
         return false;
     };
     let d = (i as i32 - j as i32).rem_euclid(8);
     (3..=5).contains(&d)
 }
 
-fn part_facts(m: &ClipMotion, i: usize, frames: std::ops::Range<usize>, t: &Thresholds) -> PartFacts {
+fn part_facts(
+    m: &ClipMotion,
+    i: usize,
+    frames: std::ops::Range<usize>,
+    t: &Thresholds,
+) -> PartFacts {
     let r = |x: f64| round_to(x, 4);
     let vectors = &m.vectors[i][frames.start.min(m.num_frames)..frames.end.min(m.num_frames)];
     let n = vectors.len().max(1) as f64;
@@ -410,7 +449,12 @@ fn part_facts(m: &ClipMotion, i: usize, frames: std::ops::Range<usize>, t: &Thre
         path: r(path),
         directional: directional.map(r),
         moves: Verdict::of(mean_speed >= t.yes_speed, mean_speed <= t.no_speed),
-        directions: directional.map(|d| Verdict::of(d >= t.yes_speed && d >= t.direction_share * mean_speed, d <= t.no_speed)),
+        directions: directional.map(|d| {
+            Verdict::of(
+                d >= t.yes_speed && d >= t.direction_share * mean_speed,
+                d <= t.no_speed,
+            )
+        }),
     }
 }
 
@@ -422,16 +466,27 @@ fn mean_anchor(m: &ClipMotion, i: usize, frames: &std::ops::Range<usize>) -> Opt
         return None;
     }
     let (w, h) = (f64::from(m.width), f64::from(m.height));
-    let sum = m.coords[i][r].iter().fold([0.0, 0.0], |s, c| [s[0] + f64::from(c[0]) * w, s[1] + f64::from(c[1]) * h]);
+    let sum = m.coords[i][r].iter().fold([0.0, 0.0], |s, c| {
+        [s[0] + f64::from(c[0]) * w, s[1] + f64::from(c[1]) * h]
+    });
     Some([sum[0] / n as f64, sum[1] / n as f64])
 }
 
 /// Where the [`PLACED`] parts are against the body over `frames` (see [`Placement`]).
-fn placements(m: &ClipMotion, phase: &str, frames: std::ops::Range<usize>, t: &Thresholds) -> Vec<Placement> {
+fn placements(
+    m: &ClipMotion,
+    phase: &str,
+    frames: std::ops::Range<usize>,
+    t: &Thresholds,
+) -> Vec<Placement> {
     let at = |name: &str| mean_anchor(m, ClipMotion::index(name), &frames);
-    let (Some(torso), Some(hip_l), Some(hip_r), Some(arm_l), Some(arm_r)) =
-        (at("Torso"), at("Left_Upper_Leg"), at("Right_Upper_Leg"), at("Left_Upper_Arm"), at("Right_Upper_Arm"))
-    else {
+    let (Some(torso), Some(hip_l), Some(hip_r), Some(arm_l), Some(arm_r)) = (
+        at("Torso"),
+        at("Left_Upper_Leg"),
+        at("Right_Upper_Leg"),
+        at("Left_Upper_Arm"),
+        at("Right_Upper_Arm"),
+    ) else {
         return Vec::new();
     };
     let hips = (hip_l[1] + hip_r[1]) / 2.0;
@@ -462,15 +517,30 @@ fn placements(m: &ClipMotion, phase: &str, frames: std::ops::Range<usize>, t: &T
             let crosses_midline = (part != "Head").then(|| {
                 let r = frames.start.min(m.num_frames)..frames.end.min(m.num_frames);
                 let w = f64::from(m.width);
-                let least = m.coords[i][r].iter().map(|c| own * (f64::from(c[0]) * w - midline)).fold(f64::INFINITY, f64::min);
+                let least = m.coords[i][r]
+                    .iter()
+                    .map(|c| own * (f64::from(c[0]) * w - midline))
+                    .fold(f64::INFINITY, f64::min);
                 Verdict::of(least <= -margin, least >= margin)
             });
             let in_front = part.ends_with("Hand").then(|| {
-                let inside = x > arm_lo + margin && x < arm_hi - margin && y > neck + margin && y < hips - margin;
-                let outside = x < arm_lo - margin || x > arm_hi + margin || y < neck - margin || y > hips + margin;
+                let inside = x > arm_lo + margin
+                    && x < arm_hi - margin
+                    && y > neck + margin
+                    && y < hips - margin;
+                let outside = x < arm_lo - margin
+                    || x > arm_hi + margin
+                    || y < neck - margin
+                    || y > hips + margin;
                 Verdict::of(inside, outside)
             });
-            Some(Placement { part: part.into(), phase: phase.into(), height: height.into(), crosses_midline, in_front })
+            Some(Placement {
+                part: part.into(),
+                phase: phase.into(),
+                height: height.into(),
+                crosses_midline,
+                in_front,
+            })
         })
         .collect()
 }
@@ -487,7 +557,9 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
             to,
             start,
             end,
-            parts: (0..PART_COUNT).map(|i| part_facts(m, i, from..to, &t)).collect(),
+            parts: (0..PART_COUNT)
+                .map(|i| part_facts(m, i, from..to, &t))
+                .collect(),
         })
         .collect();
     let whole = PhaseFacts {
@@ -496,11 +568,18 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
         to: m.num_frames,
         start: 0.0,
         end: r2(m.seconds()),
-        parts: (0..PART_COUNT).map(|i| part_facts(m, i, 0..m.num_frames, &t)).collect(),
+        parts: (0..PART_COUNT)
+            .map(|i| part_facts(m, i, 0..m.num_frames, &t))
+            .collect(),
     };
-    let mut placement: Vec<Placement> = phases.iter().flat_map(|p| placements(m, &p.name, p.from..p.to, &t)).collect();
+    let mut placement: Vec<Placement> = phases
+        .iter()
+        .flat_map(|p| placements(m, &p.name, p.from..p.to, &t))
+        .collect();
     placement.extend(placements(m, WHOLE, 0..m.num_frames, &t));
-    let moving: Vec<bool> = (0..PART_COUNT).map(|i| phases.iter().any(|p| p.parts[i].moves == Verdict::Yes)).collect();
+    let moving: Vec<bool> = (0..PART_COUNT)
+        .map(|i| phases.iter().any(|p| p.parts[i].moves == Verdict::Yes))
+        .collect();
     let parts = (0..PART_COUNT)
         .map(|i| {
             let peak = m.part(i).peak_speed;
@@ -511,7 +590,11 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
             } else {
                 "slightly"
             };
-            PartOverall { part: PARTS[i].into(), moves: moving[i], magnitude: magnitude.into() }
+            PartOverall {
+                part: PARTS[i].into(),
+                moves: moving[i],
+                magnitude: magnitude.into(),
+            }
         })
         .collect();
 
@@ -519,15 +602,31 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
     for phase in &phases {
         for (i, j) in related_pairs() {
             {
-                let (a, b) = if phase.parts[i].path >= phase.parts[j].path { (i, j) } else { (j, i) };
+                let (a, b) = if phase.parts[i].path >= phase.parts[j].path {
+                    (i, j)
+                } else {
+                    (j, i)
+                };
                 let d = distances(m, a, b, phase.from..phase.to);
-                let (Some(&start), Some(&end)) = (d.first(), d.last()) else { continue };
-                let (closest, farthest) = d.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+                let (Some(&start), Some(&end)) = (d.first(), d.last()) else {
+                    continue;
+                };
+                let (closest, farthest) = d
+                    .iter()
+                    .fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
                 let need = t.approach_px.max(t.approach_fraction * start);
-                let clear = |change: f64, net: f64| Verdict::of(change >= need && net >= need / 2.0, change <= need / 4.0);
+                let clear = |change: f64, net: f64| {
+                    Verdict::of(change >= need && net >= need / 2.0, change <= need / 4.0)
+                };
                 // Only a part that moves approaches: a distance that changes while both stay still is
                 // the anchors' noise, and "the foot moves away" would contradict "the foot is still".
-                let mover = |v: Verdict| if v == Verdict::Yes && phase.parts[a].moves != Verdict::Yes { Verdict::Unclear } else { v };
+                let mover = |v: Verdict| {
+                    if v == Verdict::Yes && phase.parts[a].moves != Verdict::Yes {
+                        Verdict::Unclear
+                    } else {
+                        v
+                    }
+                };
                 let approaches = mover(clear(start - closest, start - end));
                 let moves_away = mover(clear(farthest - start, end - start));
                 if approaches == Verdict::Unclear && moves_away == Verdict::Unclear {
@@ -547,9 +646,20 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
     }
 
     let energy = |i: usize| m.part(i).energy;
-    let by_energy: Vec<usize> = m.summary.by_energy.iter().map(|p| ClipMotion::index(p)).filter(|&i| moving[i]).collect();
+    let by_energy: Vec<usize> = m
+        .summary
+        .by_energy
+        .iter()
+        .map(|p| ClipMotion::index(p))
+        .filter(|&i| moving[i])
+        .collect();
     let top = by_energy.first().map_or(0.0, |&i| energy(i));
-    let dominant: Vec<usize> = by_energy.iter().copied().filter(|&i| energy(i) >= t.dominant_share * top).take(3).collect();
+    let dominant: Vec<usize> = by_energy
+        .iter()
+        .copied()
+        .filter(|&i| energy(i) >= t.dominant_share * top)
+        .take(3)
+        .collect();
     let total: f64 = (0..PART_COUNT).map(energy).sum::<f64>().max(1e-9);
     let mut starts: Vec<Start> = Vec::new();
     // The order of motions is the dominant parts' (a sequence of sub-actions, not every twitch).
@@ -558,21 +668,40 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
         for p in &s.phases {
             // Times are rounded to 0.1 s: compare with a tolerance, or 0.3 − 0.2 falls short of 0.1.
             let long = p.end - p.start >= t.min_phase_s - 1e-9;
-            if p.mean_speed >= t.yes_speed && long && !starts.iter().any(|x| x.part == PARTS[i] && x.direction == p.direction) {
-                starts.push(Start { part: PARTS[i].into(), direction: p.direction.clone(), start: p.start });
+            if p.mean_speed >= t.yes_speed
+                && long
+                && !starts
+                    .iter()
+                    .any(|x| x.part == PARTS[i] && x.direction == p.direction)
+            {
+                starts.push(Start {
+                    part: PARTS[i].into(),
+                    direction: p.direction.clone(),
+                    start: p.start,
+                });
             }
         }
     }
     starts.sort_by(|a, b| a.start.total_cmp(&b.start));
 
-    let reversals = dominant.first().map_or(0, |&i| m.part(i).phases.windows(2).filter(|w| opposite(&w[0].direction, &w[1].direction)).count());
+    let reversals = dominant.first().map_or(0, |&i| {
+        m.part(i)
+            .phases
+            .windows(2)
+            .filter(|w| opposite(&w[0].direction, &w[1].direction))
+            .count()
+    });
     let tendency = match dominant.first().map(|&i| m.part(i)) {
         None => "still",
         Some(_) if reversals >= 2 => "repetitive",
         Some(s) if s.phases.len() <= 1 && s.active_periods.len() <= 1 => "single",
         Some(_) => "continuous",
     };
-    let cycles = if tendency == "repetitive" { reversals as u32 / 2 + 1 } else { 0 };
+    let cycles = if tendency == "repetitive" {
+        reversals as u32 / 2 + 1
+    } else {
+        0
+    };
     let returns = match dominant.first() {
         None => Verdict::Unclear,
         Some(&i) => {
@@ -594,8 +723,18 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
     let hand_near = ["Left_Hand", "Right_Hand"].map(|hand| {
         let mut near: Vec<String> = Vec::new();
         for d in &m.summary.distances {
-            let other = if d.parts[0] == hand { &d.parts[1] } else if d.parts[1] == hand { &d.parts[0] } else { continue };
-            let name = if other.ends_with("Upper_Leg") { "Upper_Leg" } else { other.as_str() };
+            let other = if d.parts[0] == hand {
+                &d.parts[1]
+            } else if d.parts[1] == hand {
+                &d.parts[0]
+            } else {
+                continue;
+            };
+            let name = if other.ends_with("Upper_Leg") {
+                "Upper_Leg"
+            } else {
+                other.as_str()
+            };
             if d.distance.iter().any(|x| *x < close) && !near.iter().any(|n| n == name) {
                 near.push(name.to_string());
             }
@@ -613,7 +752,9 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
         proximity,
         dominant: dominant.iter().map(|&i| PARTS[i].to_string()).collect(),
         by_energy: by_energy.iter().map(|&i| PARTS[i].to_string()).collect(),
-        lead_share: dominant.first().map_or(0.0, |&i| round_to(energy(i) / total, 4)),
+        lead_share: dominant
+            .first()
+            .map_or(0.0, |&i| round_to(energy(i) / total, 4)),
         onsets,
         tendency: tendency.into(),
         cycles,
@@ -640,7 +781,7 @@ pub struct FactsConfig {
 }
 
 /// Input: the clip's descriptor.
-const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor");
+const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor", records::DESCRIPTOR);
 
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
@@ -649,7 +790,7 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 2,
     doc: FactsConfig::DOC,
     inputs: &[DESCRIPTOR.port()],
-    output: Some(PortType::Any),
+    output: Some(record(records::FACTS)),
     params: FactsConfig::params,
     build,
 };
@@ -660,20 +801,41 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     // Not ordered (a NaN included) is as wrong as the wrong order.
     if t.no_speed.partial_cmp(&t.yes_speed) != Some(std::cmp::Ordering::Less) || t.no_speed < 0.0 {
-        diags.push(param_error(params, "thresholds", "`no_speed` must be at least 0 and below `yes_speed`, or answers are not clear-cut"));
+        diags.push(param_error(
+            params,
+            "thresholds",
+            "`no_speed` must be at least 0 and below `yes_speed`, or answers are not clear-cut",
+        ));
     }
     if !(t.moderate_speed > 0.0 && t.moderate_speed < t.strong_speed) {
-        diags.push(param_error(params, "thresholds", "`moderate_speed` must be positive and below `strong_speed`"));
+        diags.push(param_error(
+            params,
+            "thresholds",
+            "`moderate_speed` must be positive and below `strong_speed`",
+        ));
     }
-    for (name, v) in [("direction_share", t.direction_share), ("approach_fraction", t.approach_fraction), ("dominant_share", t.dominant_share), ("near_fraction", t.near_fraction), ("body_margin", t.body_margin)] {
+    for (name, v) in [
+        ("direction_share", t.direction_share),
+        ("approach_fraction", t.approach_fraction),
+        ("dominant_share", t.dominant_share),
+        ("near_fraction", t.near_fraction),
+        ("body_margin", t.body_margin),
+    ] {
         if !(0.0..=1.0).contains(&v) {
-            diags.push(param_error(params, "thresholds", format!("`{name}` must be in [0, 1]")));
+            diags.push(param_error(
+                params,
+                "thresholds",
+                format!("`{name}` must be in [0, 1]"),
+            ));
         }
     }
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(built(&config.clone(), Runtime::Record(Arc::new(Facts { config }))))
+    Ok(built(
+        &config.clone(),
+        Runtime::Record(Arc::new(Facts { config })),
+    ))
 }
 
 struct Facts {
@@ -681,9 +843,15 @@ struct Facts {
 }
 
 impl RecordOperator for Facts {
-    fn run(&self, _clip: &Clip, inputs: &[&Value], _ctx: &mut RecordContext<'_>) -> Result<Output, String> {
+    fn run(
+        &self,
+        _clip: &Clip,
+        inputs: &[&Value],
+        _ctx: &mut RecordContext<'_>,
+    ) -> Result<Output, String> {
         let m = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
-        let record = serde_json::to_value(facts(&m, &self.config.thresholds)).expect("facts serialise");
+        let record =
+            serde_json::to_value(facts(&m, &self.config.thresholds)).expect("facts serialise");
         Ok(Output::record(record))
     }
 }
@@ -702,9 +870,22 @@ mod tests {
             *v = [0.0, 0.3 * k];
         }
         let coords = vec![vec![[0.5f32, 0.5]; n]; PART_COUNT];
-        let p = SummaryParams { noise_floor: 0.1, relative_threshold: 0.3, merge_gap: 0.2, min_period: 0.1 };
+        let p = SummaryParams {
+            noise_floor: 0.1,
+            relative_threshold: 0.3,
+            merge_gap: 0.2,
+            min_period: 0.1,
+        };
         let summary = summarise(&vectors, &coords, 1080, height, 30.0, &p);
-        ClipMotion { fps: 30.0, num_frames: n, width: 1080, height, vectors, coords, summary }
+        ClipMotion {
+            fps: 30.0,
+            num_frames: n,
+            width: 1080,
+            height,
+            vectors,
+            coords,
+            summary,
+        }
     }
 
     #[test]
@@ -729,18 +910,30 @@ mod tests {
         assert_eq!(f.part("initial", "Head").unwrap().moves, Verdict::Unclear);
         assert!(opposite("up", "down") && opposite("up", "down-left") && !opposite("up", "left"));
         // Thresholds that cannot give a clear verdict are refused before anything runs.
-        let node = maflow_engine::spec::tree::parse("thresholds: {yes_speed: 0.05, no_speed: 0.06}", 0, 0).unwrap();
+        let node =
+            maflow_engine::spec::tree::parse("thresholds: {yes_speed: 0.05, no_speed: 0.06}", 0, 0)
+                .unwrap();
         let errors = build(&node).err().expect("refused");
-        assert!(errors.iter().any(|e| format!("{e:?}").contains("below `yes_speed`")), "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| format!("{e:?}").contains("below `yes_speed`")),
+            "{errors:?}"
+        );
         // The record reads back as it was written.
-        assert_eq!(ClipFacts::from_record(&serde_json::to_value(&f).unwrap()).unwrap(), f);
+        assert_eq!(
+            ClipFacts::from_record(&serde_json::to_value(&f).unwrap()).unwrap(),
+            f
+        );
     }
 
     #[test]
     fn the_head_is_high_and_a_hand_that_sweeps_across_the_torso_crosses_the_midline() {
         let mut m = head_up(1296);
         // A seated figure: torso at the centre, hips (upper legs) below it, shoulders (upper arms) either side.
-        let at = |m: &mut ClipMotion, part: &str, xy: [f32; 2]| m.coords[ClipMotion::index(part)] = vec![xy; m.num_frames];
+        let at = |m: &mut ClipMotion, part: &str, xy: [f32; 2]| {
+            m.coords[ClipMotion::index(part)] = vec![xy; m.num_frames]
+        };
         at(&mut m, "Head", [0.5, 0.2]);
         at(&mut m, "Torso", [0.5, 0.45]);
         for (part, x) in [("Left_Upper_Leg", 0.55), ("Right_Upper_Leg", 0.45)] {
@@ -754,7 +947,9 @@ mod tests {
         at(&mut m, "Right_Foot", [0.45, 0.9]);
         // The subject's right hand (image left) sweeps from its own side across the midline at chest height.
         let n = m.num_frames;
-        m.coords[ClipMotion::index("Right_Hand")] = (0..n).map(|t| [0.3 + 0.4 * t as f32 / n as f32, 0.45]).collect();
+        m.coords[ClipMotion::index("Right_Hand")] = (0..n)
+            .map(|t| [0.3 + 0.4 * t as f32 / n as f32, 0.45])
+            .collect();
         let f = facts(&m, &Thresholds::default());
         let place = |part: &str| f.placement(WHOLE, part).unwrap().clone();
         assert_eq!(place("Head").height, "high");
@@ -764,7 +959,13 @@ mod tests {
         assert_eq!(place("Right_Hand").in_front, Some(Verdict::Yes));
         assert_eq!(place("Left_Hand").crosses_midline, Some(Verdict::No));
         assert_eq!(place("Left_Hand").in_front, Some(Verdict::No));
-        assert_eq!(f.placement("initial", "Right_Hand").unwrap().crosses_midline, Some(Verdict::No), "it crosses later");
+        assert_eq!(
+            f.placement("initial", "Right_Hand")
+                .unwrap()
+                .crosses_midline,
+            Some(Verdict::No),
+            "it crosses later"
+        );
         // The whole clip is a window of its own, and the head ends away from where it started.
         assert_eq!((f.whole.from, f.whole.to), (0, n));
         assert_eq!(f.returns, Verdict::No);

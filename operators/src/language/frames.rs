@@ -63,7 +63,14 @@ struct Source {
 }
 
 fn decode_config(width: Option<u32>, height: Option<u32>) -> DecodeConfig {
-    DecodeConfig { format: PixelFormat::Rgb, width, height, fps: None, threads: 2, max_pixels: 4096 * 4096 }
+    DecodeConfig {
+        format: PixelFormat::Rgb,
+        width,
+        height,
+        fps: None,
+        threads: 2,
+        max_pixels: 4096 * 4096,
+    }
 }
 
 /// Frame count, rate and size of the video at `path`; a container that does
@@ -86,19 +93,30 @@ fn probe(path: &std::path::Path) -> Result<Source, String> {
     if frames == 0 {
         return Err(format!("{}: no frames", path.display()));
     }
-    Ok(Source { frames, fps: info.fps, width: info.width, height: info.height })
+    Ok(Source {
+        frames,
+        fps: info.fps,
+        width: info.width,
+        height: info.height,
+    })
 }
 
 impl Sampling {
     /// Checks the settings; the message names the param.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         if self.fps.is_none() && self.frames == 0 {
-            return Err(("frames", "`frames` must be at least 1 (a model under test sees the clip)".into()));
+            return Err((
+                "frames",
+                "`frames` must be at least 1 (a model under test sees the clip)".into(),
+            ));
         }
         if let Some(fps) = self.fps
             && !(fps.is_finite() && fps > 0.0)
         {
-            return Err(("fps", format!("`fps` must be a positive number of frames per second, not {fps}")));
+            return Err((
+                "fps",
+                format!("`fps` must be a positive number of frames per second, not {fps}"),
+            ));
         }
         if self.fps.is_some() && self.max_frames == 0 {
             return Err(("max_frames", "`max_frames` must be at least 1".into()));
@@ -124,7 +142,9 @@ impl Sampling {
     /// How many frames a clip of `frames` frames at `fps` sends.
     fn count(&self, frames: usize, fps: f64) -> usize {
         let n = match self.fps {
-            Some(rate) if fps > 0.0 => ((frames as f64 / fps * rate).round() as usize).clamp(1, self.max_frames),
+            Some(rate) if fps > 0.0 => {
+                ((frames as f64 / fps * rate).round() as usize).clamp(1, self.max_frames)
+            }
             _ => self.frames.max(1),
         };
         n.min(frames)
@@ -133,26 +153,38 @@ impl Sampling {
     /// The frames of the video at `path`, as the model is to see them.
     pub fn sample(&self, path: &std::path::Path) -> Result<Sampled, String> {
         let source = probe(path)?;
-        let source_record =
-            json!({"frames": source.frames, "fps": source.fps, "width": source.width, "height": source.height});
+        let source_record = json!({"frames": source.frames, "fps": source.fps, "width": source.width, "height": source.height});
         if self.send == SendAs::Video {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let url = format!("data:{};base64,{}", video_mime(path), base64(&bytes));
             let record = json!({"send": "video", "bytes": bytes.len(), "source": source_record});
-            return Ok(Sampled { parts: vec![Content::VideoUrl(url)], record });
+            return Ok(Sampled {
+                parts: vec![Content::VideoUrl(url)],
+                record,
+            });
         }
         let n = self.count(source.frames, source.fps);
         let picks = uniform_picks(source.frames, n);
-        let budget = self.video_pixels.map_or(self.max_pixels, |total| (total / n as u64).min(self.max_pixels));
-        let (width, height) =
-            fit(source.width, source.height, self.min_pixels.min(budget), budget.max(u64::from(self.multiple).pow(2)), self.multiple);
+        let budget = self.video_pixels.map_or(self.max_pixels, |total| {
+            (total / n as u64).min(self.max_pixels)
+        });
+        let (width, height) = fit(
+            source.width,
+            source.height,
+            self.min_pixels.min(budget),
+            budget.max(u64::from(self.multiple).pow(2)),
+            self.multiple,
+        );
         let mut stream = open_stream(&decode_config(Some(width), Some(height)), path)?;
         let mut parts = Vec::with_capacity(n);
         let mut sent = Vec::with_capacity(n);
         let mut last = None;
         let mut index = 0;
         while parts.len() < n {
-            let Some(frame) = stream.next_frame()? else { break };
+            let Some(frame) = stream.next_frame()? else {
+                break;
+            };
             while parts.len() < n && picks[parts.len()] == index {
                 parts.push(Content::ImageUrl(data_url(&frame)?));
                 sent.push(index);
@@ -177,7 +209,9 @@ impl Sampling {
 
 /// `n` frame indices spread uniformly over `total` frames, each at the middle of its share.
 pub fn uniform_picks(total: usize, n: usize) -> Vec<usize> {
-    (0..n).map(|k| (((k as f64 + 0.5) * total as f64 / n as f64) as usize).min(total - 1)).collect()
+    (0..n)
+        .map(|k| (((k as f64 + 0.5) * total as f64 / n as f64) as usize).min(total - 1))
+        .collect()
 }
 
 /// The size a `w`×`h` frame is sent at: its aspect kept as nearly as sides
@@ -200,7 +234,12 @@ pub fn fit(w: u32, h: u32, min_pixels: u64, max_pixels: u64, m: u32) -> (u32, u3
 }
 
 fn video_mime(path: &std::path::Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("webm") => "video/webm",
         Some("mkv") => "video/x-matroska",
         Some("avi") => "video/x-msvideo",
@@ -213,7 +252,12 @@ fn video_mime(path: &std::path::Path) -> &'static str {
 fn data_url(f: &Frame) -> Result<String, String> {
     let mut jpeg = Vec::new();
     jpeg_encoder::Encoder::new(&mut jpeg, 85)
-        .encode(&f.data, f.width as u16, f.height as u16, jpeg_encoder::ColorType::Rgb)
+        .encode(
+            &f.data,
+            f.width as u16,
+            f.height as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
         .map_err(|e| format!("JPEG encoding: {e}"))?;
     Ok(format!("data:image/jpeg;base64,{}", base64(&jpeg)))
 }
@@ -232,7 +276,11 @@ pub fn probe_image() -> String {
     for y in 0..side {
         for x in 0..side {
             let inside = (f64::from(x) + 0.5 - c).hypot(f64::from(y) + 0.5 - c) < c * 0.6;
-            rgb.extend_from_slice(if inside { &[220, 30, 30] } else { &[30, 60, 200] });
+            rgb.extend_from_slice(if inside {
+                &[220, 30, 30]
+            } else {
+                &[30, 60, 200]
+            });
         }
     }
     let mut jpeg = Vec::new();
@@ -247,7 +295,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for k in 0..4 {
             if k <= chunk.len() {
@@ -268,29 +320,73 @@ mod tests {
     fn frames_fit_the_budget_in_whole_patches_and_keep_their_aspect() {
         // MA-52's 1080×1296 under Qwen2.5-VL's video budget per frame.
         let (w, h) = fit(1080, 1296, 16 * 32 * 32, 448 * 448, 28);
-        assert!((w % 28, h % 28) == (0, 0) && u64::from(w * h) <= 448 * 448, "{w}×{h}");
+        assert!(
+            (w % 28, h % 28) == (0, 0) && u64::from(w * h) <= 448 * 448,
+            "{w}×{h}"
+        );
         assert!(((f64::from(w) / f64::from(h)) - 1080.0 / 1296.0).abs() < 0.05);
-        assert!(u64::from(w * h) > 448 * 448 * 8 / 10, "the budget is nearly used: {w}×{h}");
-        assert_eq!(fit(1080, 1296, 0, u64::MAX, 1), (1080, 1296), "no budget, no resize");
+        assert!(
+            u64::from(w * h) > 448 * 448 * 8 / 10,
+            "the budget is nearly used: {w}×{h}"
+        );
+        assert_eq!(
+            fit(1080, 1296, 0, u64::MAX, 1),
+            (1080, 1296),
+            "no budget, no resize"
+        );
         let (w, h) = fit(64, 48, 16 * 32 * 32, 1280 * 32 * 32, 32);
-        assert!(u64::from(w * h) >= 16 * 32 * 32 && (w % 32, h % 32) == (0, 0), "small frames are scaled up: {w}×{h}");
+        assert!(
+            u64::from(w * h) >= 16 * 32 * 32 && (w % 32, h % 32) == (0, 0),
+            "small frames are scaled up: {w}×{h}"
+        );
     }
 
     #[test]
     fn a_rate_sets_the_count_within_the_clip_and_the_cap() {
-        let s = Sampling { frames: 8, fps: Some(3.0), max_frames: 32, min_pixels: 0, max_pixels: 1 << 20, video_pixels: None, multiple: 28, send: SendAs::Images };
+        let s = Sampling {
+            frames: 8,
+            fps: Some(3.0),
+            max_frames: 32,
+            min_pixels: 0,
+            max_pixels: 1 << 20,
+            video_pixels: None,
+            multiple: 28,
+            send: SendAs::Images,
+        };
         assert_eq!(s.count(75, 30.0), 8, "2.5 s at 3 fps");
         assert_eq!(s.count(3000, 30.0), 32, "capped");
         assert_eq!(s.count(2, 30.0), 1);
-        assert_eq!(Sampling { fps: None, ..s.clone() }.count(75, 30.0), 8);
-        assert_eq!(Sampling { fps: None, frames: 100, ..s }.count(75, 30.0), 75, "never more frames than the clip has");
+        assert_eq!(
+            Sampling {
+                fps: None,
+                ..s.clone()
+            }
+            .count(75, 30.0),
+            8
+        );
+        assert_eq!(
+            Sampling {
+                fps: None,
+                frames: 100,
+                ..s
+            }
+            .count(75, 30.0),
+            75,
+            "never more frames than the clip has"
+        );
         assert_eq!(uniform_picks(75, 3), vec![12, 37, 62]);
         assert_eq!(uniform_picks(2, 2), vec![0, 1]);
     }
 
     #[test]
     fn base64_matches_the_rfc_examples() {
-        for (raw, enc) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+        for (raw, enc) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(super::base64(raw.as_bytes()), enc);
         }
     }

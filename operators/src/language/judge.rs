@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
 use super::judge_rules;
 use super::qa::Item;
+use crate::common::record_types::{self as records, record};
 use crate::language::llm::{CallError, Message, json_object_in};
 use crate::language::prompt::Template;
 use crate::prelude::*;
@@ -38,7 +39,9 @@ pub struct JudgeConfig {
     pub prompt: Option<PathBuf>,
     /// The endpoint for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[example(r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#)]
+    #[example(
+        r#"{base_url: http://localhost:8000/v1, model: Qwen3-8B, api_key: "${env:LLM_KEY}"}"#
+    )]
     #[fields(crate::language::llm::Endpoint)]
     pub llm: Option<crate::language::llm::Endpoint>,
     /// Corrective retries after a reply that is not the asked-for JSON.
@@ -47,9 +50,9 @@ pub struct JudgeConfig {
 }
 
 /// Input: the clip's items.
-const QA: RecordIn = RecordIn::new(0, "qa");
+const QA: RecordIn = RecordIn::new(0, "qa", records::QA);
 /// Input: a model's answers to them.
-const RESPONSES: RecordIn = RecordIn::new(1, "responses");
+const RESPONSES: RecordIn = RecordIn::new(1, "responses", records::RESPONSES);
 
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
@@ -58,22 +61,34 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 1,
     doc: JudgeConfig::DOC,
     inputs: &[QA.port(), RESPONSES.port()],
-    output: Some(PortType::Any),
+    output: Some(record(records::JUDGEMENTS)),
     params: JudgeConfig::params,
     build,
 };
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: JudgeConfig = parse_params(params)?;
-    let llm = build_llm(params, config.backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &PLACEHOLDERS)?;
+    let llm = build_llm(
+        params,
+        config.backend,
+        config.llm.as_ref(),
+        config.prompt.as_ref(),
+        DEFAULT_PROMPT,
+        &PLACEHOLDERS,
+    )?;
     let rubrics = match &llm {
         None => None,
         Some(llm) => {
             let section = |task: &str| {
                 let text = llm.template.section(task).ok_or_else(|| {
-                    vec![param_error(params, "prompt", "the rubric file needs a `## MADU` and a `## MARE` section")]
+                    vec![param_error(
+                        params,
+                        "prompt",
+                        "the rubric file needs a `## MADU` and a `## MARE` section",
+                    )]
                 })?;
-                Template::load(None, &text, &PLACEHOLDERS).map_err(|e| vec![param_error(params, "prompt", e)])
+                Template::load(None, &text, &PLACEHOLDERS)
+                    .map_err(|e| vec![param_error(params, "prompt", e)])
             };
             Some([section("MADU")?, section("MARE")?])
         }
@@ -83,7 +98,15 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         Some(l) => format!("llm: {}", l.client.label()),
         None => "rules".to_string(),
     };
-    Ok(built(&keyed, Runtime::Record(Arc::new(Judge { llm, rubrics, label, retries: config.format_retries }))))
+    Ok(built(
+        &keyed,
+        Runtime::Record(Arc::new(Judge {
+            llm,
+            rubrics,
+            label,
+            retries: config.format_retries,
+        })),
+    ))
 }
 
 struct Judge {
@@ -95,10 +118,17 @@ struct Judge {
 }
 
 impl RecordOperator for Judge {
-    fn run(&self, _clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
-        let items: Vec<Item> =
-            serde_json::from_value(QA.read(inputs)["items"].clone()).map_err(|e| format!("the `qa` input is not a qa record: {e}"))?;
-        let answers = RESPONSES.read(inputs)["answers"].as_array().ok_or("the `responses` input is not a respond record")?;
+    fn run(
+        &self,
+        _clip: &Clip,
+        inputs: &[&Value],
+        ctx: &mut RecordContext<'_>,
+    ) -> Result<Output, String> {
+        let items: Vec<Item> = serde_json::from_value(QA.read(inputs)["items"].clone())
+            .map_err(|e| format!("the `qa` input is not a qa record: {e}"))?;
+        let answers = RESPONSES.read(inputs)["answers"]
+            .as_array()
+            .ok_or("the `responses` input is not a respond record")?;
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
             let answer = answers.iter().find(|a| a["id"] == item.id.as_str());
@@ -111,7 +141,9 @@ impl RecordOperator for Judge {
                     let [l1, l2, l3] = match &self.llm {
                         None if item.task == "MADU" => judge_rules::madu(reference, reply),
                         None => judge_rules::mare(reference, reply),
-                        Some(llm) => self.ask(llm, item, reference, reply, ctx).map_err(|e| format!("judging {}: {e}", item.id))?,
+                        Some(llm) => self
+                            .ask(llm, item, reference, reply, ctx)
+                            .map_err(|e| format!("judging {}: {e}", item.id))?,
                     };
                     row["L1"] = json!(l1);
                     row["L2"] = json!(l2);
@@ -121,7 +153,9 @@ impl RecordOperator for Judge {
             }
             out.push(row);
         }
-        Ok(Output::record(json!({"model": RESPONSES.read(inputs)["model"], "judge": self.label, "items": out})))
+        Ok(Output::record(
+            json!({"model": RESPONSES.read(inputs)["model"], "judge": self.label, "items": out}),
+        ))
     }
 
     fn served(&self, cache_dir: &std::path::Path) -> Option<Value> {
@@ -130,10 +164,25 @@ impl RecordOperator for Judge {
 }
 
 impl Judge {
-    fn ask(&self, llm: &LlmBackend, item: &Item, reference: &str, reply: &str, ctx: &mut RecordContext<'_>) -> Result<[u8; 3], String> {
+    fn ask(
+        &self,
+        llm: &LlmBackend,
+        item: &Item,
+        reference: &str,
+        reply: &str,
+        ctx: &mut RecordContext<'_>,
+    ) -> Result<[u8; 3], String> {
         let rubrics = self.rubrics.as_ref().expect("built with the llm backend");
-        let rubric = if item.task == "MADU" { &rubrics[0] } else { &rubrics[1] };
-        let prompt = rubric.render(&[("question", &item.question), ("reference", reference), ("answer", reply)]);
+        let rubric = if item.task == "MADU" {
+            &rubrics[0]
+        } else {
+            &rubrics[1]
+        };
+        let prompt = rubric.render(&[
+            ("question", &item.question),
+            ("reference", reference),
+            ("answer", reply),
+        ]);
         let mut messages = vec![Message::text("user", prompt)];
         let mut last = String::new();
         for _ in 0..=self.retries {
@@ -161,8 +210,14 @@ pub fn parse_scores(reply: &str) -> Result<[u8; 3], String> {
     let map = json_object_in(reply).map_err(|e| format!("judge reply: {e}"))?;
     let mut out = [0u8; 3];
     for (k, name) in ["L1_score", "L2_score", "L3_score"].iter().enumerate() {
-        let v = map.get(*name).and_then(Value::as_u64).ok_or_else(|| format!("judge reply: `{name}` missing or not an integer"))?;
-        out[k] = u8::try_from(v).ok().filter(|v| *v <= 5).ok_or_else(|| format!("judge reply: `{name}` = {v} is outside 0..5"))?;
+        let v = map
+            .get(*name)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("judge reply: `{name}` missing or not an integer"))?;
+        out[k] = u8::try_from(v)
+            .ok()
+            .filter(|v| *v <= 5)
+            .ok_or_else(|| format!("judge reply: `{name}` = {v} is outside 0..5"))?;
     }
     Ok(out)
 }
@@ -173,9 +228,17 @@ mod tests {
 
     #[test]
     fn scores_are_strict() {
-        assert_eq!(parse_scores(r#"{"L1_score": 4, "L2_score": 0, "L3_score": 5, "reason": "x"}"#).unwrap(), [4, 0, 5]);
+        assert_eq!(
+            parse_scores(r#"{"L1_score": 4, "L2_score": 0, "L3_score": 5, "reason": "x"}"#)
+                .unwrap(),
+            [4, 0, 5]
+        );
         assert!(parse_scores(r#"{"L1_score": 6, "L2_score": 0, "L3_score": 5}"#).is_err());
-        assert!(parse_scores("The answer is good.").unwrap_err().starts_with("judge reply"));
+        assert!(
+            parse_scores("The answer is good.")
+                .unwrap_err()
+                .starts_with("judge reply")
+        );
         assert!(parse_scores(r#"{"L1_score": 4, "L2_score": 0"#).is_err());
     }
 }

@@ -11,13 +11,28 @@ use std::collections::BTreeSet;
 use super::answers::label_line;
 use crate::common::taxonomy::ACTIONS;
 
-const PART_WORDS: [&str; 8] = ["head", "torso", "shoulder", "arm", "hand", "leg", "knee", "foot"];
-const DIRECTION_WORDS: [&str; 10] = ["left", "right", "up", "down", "toward", "away", "forward", "backward", "closer", "midline"];
-const TIME_WORDS: [&str; 9] = ["initial", "middle", "late", "first", "then", "before", "after", "repeat", "single"];
+const PART_WORDS: [&str; 8] = [
+    "head", "torso", "shoulder", "arm", "hand", "leg", "knee", "foot",
+];
+const DIRECTION_WORDS: [&str; 10] = [
+    "left", "right", "up", "down", "toward", "away", "forward", "backward", "closer", "midline",
+];
+const TIME_WORDS: [&str; 9] = [
+    "initial", "middle", "late", "first", "then", "before", "after", "repeat", "single",
+];
 const TENDENCIES: [&str; 4] = ["repetitive", "continuous", "single", "still"];
 /// Words for motion or its absence (folded as [`words`] folds them). An answer about the clip names a
 /// body part or uses one of these; verbs such as "turn" alone are too common in stray text to count.
-const MOTION_WORDS: &[&str] = &["move", "moving", "motion", "movement", "still", "static", "stationary", "motionless"];
+const MOTION_WORDS: &[&str] = &[
+    "move",
+    "moving",
+    "motion",
+    "movement",
+    "still",
+    "static",
+    "stationary",
+    "motionless",
+];
 
 /// Whether an answer speaks of the clip's motion at all.
 fn about_motion(answer: &[String]) -> bool {
@@ -25,20 +40,28 @@ fn about_motion(answer: &[String]) -> bool {
 }
 
 fn words(text: &str) -> Vec<String> {
-    text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| {
-        // Plurals and adverbs fold onto the vocabulary.
-        let w = w.trim_end_matches("wards").trim_end_matches("ward");
-        let w = w.strip_suffix("s").filter(|s| s.len() > 2).unwrap_or(w);
-        match w {
-            "feet" => "foot".to_string(),
-            "repeated" | "repeatedly" | "repeating" | "repetition" => "repeat".to_string(),
-            other => other.to_string(),
-        }
-    }).collect()
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            // Plurals and adverbs fold onto the vocabulary.
+            let w = w.trim_end_matches("wards").trim_end_matches("ward");
+            let w = w.strip_suffix("s").filter(|s| s.len() > 2).unwrap_or(w);
+            match w {
+                "feet" => "foot".to_string(),
+                "repeated" | "repeatedly" | "repeating" | "repetition" => "repeat".to_string(),
+                other => other.to_string(),
+            }
+        })
+        .collect()
 }
 
 fn found<'a>(text: &[String], vocabulary: &[&'a str]) -> BTreeSet<&'a str> {
-    vocabulary.iter().copied().filter(|v| text.iter().any(|w| w == v)).collect()
+    vocabulary
+        .iter()
+        .copied()
+        .filter(|v| text.iter().any(|w| w == v))
+        .collect()
 }
 
 fn f1(reference: &BTreeSet<&str>, answer: &BTreeSet<&str>) -> f64 {
@@ -46,7 +69,11 @@ fn f1(reference: &BTreeSet<&str>, answer: &BTreeSet<&str>) -> f64 {
         return if answer.is_empty() { 1.0 } else { 0.5 };
     }
     let hit = reference.intersection(answer).count() as f64;
-    if hit == 0.0 { 0.0 } else { 2.0 * hit / (reference.len() as f64 + answer.len() as f64) }
+    if hit == 0.0 {
+        0.0
+    } else {
+        2.0 * hit / (reference.len() as f64 + answer.len() as f64)
+    }
 }
 
 fn score(x: f64) -> u8 {
@@ -81,13 +108,16 @@ pub fn madu(reference: &str, answer: &str) -> [u8; 3] {
     let tendency = f1(&found(&r, &TENDENCIES), &found(&a, &TENDENCIES));
     let l1 = 0.7 * f1(&found(&r, &PART_WORDS), &found(&a, &PART_WORDS)) + 0.3 * tendency;
     let l2 = f1(&found(&r, &DIRECTION_WORDS), &found(&a, &DIRECTION_WORDS));
-    let l3 = 0.5 * f64::from(u8::from(same_order(&r, &a))) + 0.5 * f1(&found(&r, &TIME_WORDS), &found(&a, &TIME_WORDS));
+    let l3 = 0.5 * f64::from(u8::from(same_order(&r, &a)))
+        + 0.5 * f1(&found(&r, &TIME_WORDS), &found(&a, &TIME_WORDS));
     [score(l1), score(l2), score(l3)]
 }
 
 /// L1..L3 of a MARE answer.
 pub fn mare(reference: &str, answer: &str) -> [u8; 3] {
-    let Some((ref_level, ref_action)) = label_line(reference) else { return [0; 3] };
+    let Some((ref_level, ref_action)) = label_line(reference) else {
+        return [0; 3];
+    };
     let (r, a) = (words(reference), words(answer));
     let parsed = label_line(answer);
     if parsed.is_none() && !about_motion(&a) {
@@ -98,7 +128,12 @@ pub fn mare(reference: &str, answer: &str) -> [u8; 3] {
         Some((level, _)) if level.eq_ignore_ascii_case(&ref_level) => 1.0,
         _ => 0.4 * parts,
     };
-    let level_of = |action: &str| ACTIONS.iter().find(|x| x.name.eq_ignore_ascii_case(action)).map(|x| x.body_level().name);
+    let level_of = |action: &str| {
+        ACTIONS
+            .iter()
+            .find(|x| x.name.eq_ignore_ascii_case(action))
+            .map(|x| x.body_level().name)
+    };
     let l2 = match &parsed {
         Some((_, action)) if action.eq_ignore_ascii_case(&ref_action) => 1.0,
         Some((_, action)) if level_of(action) == Some(ref_level.as_str()) => 0.4,
@@ -125,10 +160,16 @@ mod tests {
         assert_eq!(madu(reference, reference), [5, 5, 5]);
         assert_eq!(madu(reference, ""), [0, 0, 0]);
         let partial = madu(reference, "The head moves.");
-        assert!(partial[0] > 0 && partial[0] < 5 && partial[1] == 0, "{partial:?}");
+        assert!(
+            partial[0] > 0 && partial[0] < 5 && partial[1] == 0,
+            "{partial:?}"
+        );
         let mref = "The head nods. [Body part (coarse-grained)] Head | [Micro-action (fine-grained)] nodding";
         assert_eq!(mare(mref, mref), [5, 5, 5]);
-        let wrong = mare(mref, "The head moves.\n[Body part (coarse-grained)] Head | [Micro-action (fine-grained)] shaking head");
+        let wrong = mare(
+            mref,
+            "The head moves.\n[Body part (coarse-grained)] Head | [Micro-action (fine-grained)] shaking head",
+        );
         assert_eq!(wrong[0], 5);
         assert_eq!(wrong[1], 2);
         assert_eq!(mare(mref, "no idea"), [0, 0, 0]);
@@ -140,7 +181,12 @@ mod tests {
         let still = "No part moves noticeably in any phase.";
         let moving = "The motion is repetitive and led by the head, then the right hand moves left in the middle phase.";
         let mref = "The head nods. [Body part (coarse-grained)] Head | [Micro-action (fine-grained)] nodding";
-        for answer in ["", "   ", "<start_of_turn>model\n<end_of_turn> lorem ipsum dolor sit amet 12 34", "Paris is the capital of France."] {
+        for answer in [
+            "",
+            "   ",
+            "<start_of_turn>model\n<end_of_turn> lorem ipsum dolor sit amet 12 34",
+            "Paris is the capital of France.",
+        ] {
             assert_eq!(madu(still, answer), [0, 0, 0], "{answer:?}");
             assert_eq!(madu(moving, answer), [0, 0, 0], "{answer:?}");
             assert_eq!(mare(mref, answer), [0, 0, 0], "{answer:?}");

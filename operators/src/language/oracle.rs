@@ -72,26 +72,53 @@ pub fn motion(f: &ClipFacts) -> Motion {
     };
     let rises = (rise.abs() >= 0.3 * path && path > 0.0).then_some(rise > 0.0);
     // Approaching, not resting near: a seated person's hands often lie on the thighs throughout.
-    let approached: Vec<&crate::language::facts::Proximity> =
-        f.proximity.iter().filter(|x| x.a.ends_with("Hand") && x.approaches == Verdict::Yes).collect();
+    let approached: Vec<&crate::language::facts::Proximity> = f
+        .proximity
+        .iter()
+        .filter(|x| x.a.ends_with("Hand") && x.approaches == Verdict::Yes)
+        .collect();
     let mut reached: Vec<String> = approached.iter().map(|x| x.b.clone()).collect();
     if !approached.is_empty() {
         reached.extend(f.hand_near.iter().flatten().cloned());
     }
     reached.sort();
     reached.dedup();
-    Motion { level, vertical: axis, repeated: f.tendency == "repetitive", rises, reached }
+    Motion {
+        level,
+        vertical: axis,
+        repeated: f.tendency == "repetitive",
+        rises,
+        reached,
+    }
 }
 
 /// The parts a definition's hand goes to, by the body words it names (`None`: it names none).
 fn target(definition: &str) -> Option<&'static [&'static str]> {
     const HEAD: &[&str] = &["Head"];
     const TORSO: &[&str] = &["Torso"];
-    const LEGS: &[&str] = &["Upper_Leg", "Left_Upper_Leg", "Right_Upper_Leg", "Left_Lower_Leg", "Right_Lower_Leg", "Left_Foot", "Right_Foot"];
-    const HANDS: &[&str] = &["Left_Hand", "Right_Hand", "Left_Lower_Arm", "Right_Lower_Arm", "Left_Upper_Arm", "Right_Upper_Arm"];
+    const LEGS: &[&str] = &[
+        "Upper_Leg",
+        "Left_Upper_Leg",
+        "Right_Upper_Leg",
+        "Left_Lower_Leg",
+        "Right_Lower_Leg",
+        "Left_Foot",
+        "Right_Foot",
+    ];
+    const HANDS: &[&str] = &[
+        "Left_Hand",
+        "Right_Hand",
+        "Left_Lower_Arm",
+        "Right_Lower_Arm",
+        "Left_Upper_Arm",
+        "Right_Upper_Arm",
+    ];
     let d = definition.to_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| d.contains(w));
-    if has(&["neck", "face", "forehead", "eyes", "nose", "ear", "mouth", "hair", "head", "glasses", "cheek"]) {
+    if has(&[
+        "neck", "face", "forehead", "eyes", "nose", "ear", "mouth", "hair", "head", "glasses",
+        "cheek",
+    ]) {
         Some(HEAD)
     } else if has(&["chest", "upper body", "shoulder", "hips"]) {
         Some(TORSO)
@@ -115,21 +142,48 @@ pub fn implied(a: &Action) -> [Option<bool>; 4] {
     } else {
         None
     };
-    let repeated = if has(&["continuous", "shaking", "back and forth", "waving", "rubbing", "scratch", "patting"]) {
+    let repeated = if has(&[
+        "continuous",
+        "shaking",
+        "back and forth",
+        "waving",
+        "rubbing",
+        "scratch",
+        "patting",
+    ]) {
         Some(true)
     } else if has(&["single motion"]) {
         Some(false)
     } else {
         None
     };
-    let rises = if has(&["raise"]) { Some(true) } else if has(&["lower"]) { Some(false) } else { None };
-    let reaches = has(&["touch", "close to", "covering", "scratch", "placing one or both hands", "crossing one's arms"]).then_some(true);
+    let rises = if has(&["raise"]) {
+        Some(true)
+    } else if has(&["lower"]) {
+        Some(false)
+    } else {
+        None
+    };
+    let reaches = has(&[
+        "touch",
+        "close to",
+        "covering",
+        "scratch",
+        "placing one or both hands",
+        "crossing one's arms",
+    ])
+    .then_some(true);
     [vertical, repeated, rises, reaches]
 }
 
 /// How well an action fits the motion: its level counts most, then each thing its definition says.
 fn fit(a: &Action, m: &Motion) -> i32 {
-    let seen = [m.vertical, Some(m.repeated), m.rises, Some(!m.reached.is_empty())];
+    let seen = [
+        m.vertical,
+        Some(m.repeated),
+        m.rises,
+        Some(!m.reached.is_empty()),
+    ];
     let implied = implied(a);
     let mut score = if a.body_level().name == m.level { 4 } else { 0 };
     for (want, got) in implied.iter().zip(seen) {
@@ -142,15 +196,26 @@ fn fit(a: &Action, m: &Motion) -> i32 {
         && !m.reached.is_empty()
         && let Some(parts) = target(a.definition)
     {
-        score += if m.reached.iter().any(|r| parts.contains(&r.as_str())) { 1 } else { -1 };
+        score += if m.reached.iter().any(|r| parts.contains(&r.as_str())) {
+            1
+        } else {
+            -1
+        };
     }
     score
 }
 
 /// The FMAR answer: the best-fitting option's letter, and the options that fit as well.
 pub fn pick_action(options: &[String], m: &Motion) -> (usize, Vec<usize>) {
-    let scores: Vec<i32> =
-        options.iter().map(|o| ACTIONS.iter().find(|a| a.name == o).map_or(i32::MIN, |a| fit(a, m))).collect();
+    let scores: Vec<i32> = options
+        .iter()
+        .map(|o| {
+            ACTIONS
+                .iter()
+                .find(|a| a.name == o)
+                .map_or(i32::MIN, |a| fit(a, m))
+        })
+        .collect();
     let best = scores.iter().copied().max().unwrap_or(0);
     let tied: Vec<usize> = (0..options.len()).filter(|&i| scores[i] == best).collect();
     (tied[0], tied)
@@ -160,7 +225,12 @@ pub fn pick_action(options: &[String], m: &Motion) -> (usize, Vec<usize>) {
 pub fn answer(item: &Item, m: &ClipMotion, f: &ClipFacts) -> String {
     let motion = motion(f);
     match item.task.as_str() {
-        "CMAR" => item.options.iter().position(|o| o == motion.level).map_or("A", |i| LETTERS[i]).to_string(),
+        "CMAR" => item
+            .options
+            .iter()
+            .position(|o| o == motion.level)
+            .map_or("A", |i| LETTERS[i])
+            .to_string(),
         "FMAR" => {
             let (pick, tied) = pick_action(&item.options, &motion);
             if tied.len() > 1 {
@@ -174,10 +244,17 @@ pub fn answer(item: &Item, m: &ClipMotion, f: &ClipFacts) -> String {
         "MARE" => {
             let options: Vec<String> = ACTIONS.iter().map(|a| a.name.to_string()).collect();
             let (pick, _) = pick_action(&options, &motion);
-            format!("{}\n{}", describe_rules(f), label_line(motion.level, &options[pick]))
+            format!(
+                "{}\n{}",
+                describe_rules(f),
+                label_line(motion.level, &options[pick])
+            )
         }
         _ => {
-            let claim: Option<Claim> = item.provenance.get("claim").and_then(|c| serde_json::from_value(c.clone()).ok());
+            let claim: Option<Claim> = item
+                .provenance
+                .get("claim")
+                .and_then(|c| serde_json::from_value(c.clone()).ok());
             let answer = claim.and_then(|c| check::check(m, &c, &f.thresholds));
             if answer.unwrap_or(true) { "yes" } else { "no" }.to_string()
         }
@@ -189,13 +266,27 @@ mod tests {
     use super::*;
 
     fn head(vertical: Option<bool>, repeated: bool, rises: Option<bool>) -> Motion {
-        Motion { level: "Head", vertical, repeated, rises, reached: Vec::new() }
+        Motion {
+            level: "Head",
+            vertical,
+            repeated,
+            rises,
+            reached: Vec::new(),
+        }
     }
 
     #[test]
     fn definitions_tell_head_actions_apart() {
-        let options: Vec<String> =
-            ["bowing head", "head up", "turning head", "nodding", "shaking head"].iter().map(|s| s.to_string()).collect();
+        let options: Vec<String> = [
+            "bowing head",
+            "head up",
+            "turning head",
+            "nodding",
+            "shaking head",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let name = |m: &Motion| options[pick_action(&options, m).0].as_str();
         assert_eq!(name(&head(Some(true), true, None)), "nodding");
         assert_eq!(name(&head(Some(false), true, None)), "shaking head");
@@ -203,16 +294,36 @@ mod tests {
         assert_eq!(name(&head(Some(true), false, Some(false))), "bowing head");
         assert_eq!(name(&head(Some(true), false, Some(true))), "head up");
         // A hand that reaches the neck is not a head action.
-        let touch = Motion { level: "Body-hand", vertical: None, repeated: false, rises: None, reached: vec!["Head".into()] };
-        let hands: Vec<String> =
-            ["scratching or touching chest", "scratching or touching neck", "nodding", "waving"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(pick_action(&hands, &touch).0, 1, "the hand went to the head, not the chest");
+        let touch = Motion {
+            level: "Body-hand",
+            vertical: None,
+            repeated: false,
+            rises: None,
+            reached: vec!["Head".into()],
+        };
+        let hands: Vec<String> = [
+            "scratching or touching chest",
+            "scratching or touching neck",
+            "nodding",
+            "waving",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            pick_action(&hands, &touch).0,
+            1,
+            "the hand went to the head, not the chest"
+        );
     }
 
     #[test]
     fn equal_fits_are_named_not_guessed() {
         // A repeated head motion on no clear axis: nodding and shaking the head fit it alike.
-        let options: Vec<String> = ["nodding", "shaking head", "bowing head"].iter().map(|s| s.to_string()).collect();
+        let options: Vec<String> = ["nodding", "shaking head", "bowing head"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let (_, tied) = pick_action(&options, &head(None, true, None));
         assert_eq!(tied, [0, 1]);
     }

@@ -20,7 +20,8 @@ impl Template {
     pub fn load(path: Option<&Path>, default: &str, allowed: &[&str]) -> Result<Self, String> {
         let (text, origin) = match path {
             Some(p) => (
-                std::fs::read_to_string(p).map_err(|e| format!("cannot read prompt file {}: {e}", p.display()))?,
+                std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read prompt file {}: {e}", p.display()))?,
                 p.display().to_string(),
             ),
             None => (default.to_string(), "built-in".to_string()),
@@ -31,7 +32,11 @@ impl Template {
                 return Err(format!(
                     "prompt {}: unknown placeholder `{{{{{name}}}}}`; available: {}",
                     template.origin,
-                    allowed.iter().map(|a| format!("{{{{{a}}}}}")).collect::<Vec<_>>().join(", ")
+                    allowed
+                        .iter()
+                        .map(|a| format!("{{{{{a}}}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
         }
@@ -77,7 +82,10 @@ impl Template {
 
     /// The text of section `## name` (up to the next `## ` line), trimmed.
     pub fn section(&self, name: &str) -> Option<String> {
-        let mut lines = self.text.lines().skip_while(|l| l.trim() != format!("## {name}"));
+        let mut lines = self
+            .text
+            .lines()
+            .skip_while(|l| l.trim() != format!("## {name}"));
         lines.next()?;
         let body: Vec<&str> = lines.take_while(|l| !l.starts_with("## ")).collect();
         Some(body.join("\n").trim().to_string())
@@ -91,7 +99,11 @@ pub fn resolve(path: &Path) -> PathBuf {
         return path.to_path_buf();
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
-    if repo.exists() { repo } else { path.to_path_buf() }
+    if repo.exists() {
+        repo
+    } else {
+        path.to_path_buf()
+    }
 }
 
 #[cfg(test)]
@@ -100,11 +112,25 @@ mod tests {
 
     #[test]
     fn placeholders_are_checked_and_rendered() {
-        let t = Template::load(None, "Part {{part}} at {{ fps }} fps.\n## A\nfirst\n## B\nsecond", &["part", "fps"]).unwrap();
-        assert_eq!(t.render(&[("part", "Head"), ("fps", "30")]).lines().next().unwrap(), "Part Head at 30 fps.");
+        let t = Template::load(
+            None,
+            "Part {{part}} at {{ fps }} fps.\n## A\nfirst\n## B\nsecond",
+            &["part", "fps"],
+        )
+        .unwrap();
+        assert_eq!(
+            t.render(&[("part", "Head"), ("fps", "30")])
+                .lines()
+                .next()
+                .unwrap(),
+            "Part Head at 30 fps."
+        );
         assert_eq!(t.section("A").unwrap(), "first");
         assert_eq!(t.section("B").unwrap(), "second");
         let err = Template::load(None, "{{nope}}", &["part"]).unwrap_err();
-        assert!(err.contains("`{{nope}}`") && err.contains("{{part}}"), "{err}");
+        assert!(
+            err.contains("`{{nope}}`") && err.contains("{{part}}"),
+            "{err}"
+        );
     }
 }

@@ -25,8 +25,9 @@ use super::oracle;
 use super::qa::recognition::{LETTERS, label_line};
 use super::qa::{Item, TASKS};
 use super::rng::Rng;
-use crate::language::llm::{Content, Endpoint, Message, concurrently};
+use crate::common::record_types::{self as records, record};
 use crate::common::taxonomy::{ACTIONS, BODY_LEVELS};
+use crate::language::llm::{Content, Endpoint, Message, concurrently};
 use crate::prelude::*;
 
 /// The built-in system prompts, one section per task.
@@ -98,11 +99,11 @@ pub struct RespondConfig {
 }
 
 /// Input: the clip's items.
-const QA: RecordIn = RecordIn::new(0, "qa");
+const QA: RecordIn = RecordIn::new(0, "qa", records::QA);
 /// Input: the clip's descriptor (for the oracle).
-const DESCRIPTOR: RecordIn = RecordIn::new(1, "descriptor");
+const DESCRIPTOR: RecordIn = RecordIn::new(1, "descriptor", records::DESCRIPTOR);
 /// Input: the clip's facts (for the oracle).
-const FACTS: RecordIn = RecordIn::new(2, "facts");
+const FACTS: RecordIn = RecordIn::new(2, "facts", records::FACTS);
 
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
@@ -111,34 +112,69 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 4,
     doc: RespondConfig::DOC,
     inputs: &[QA.port(), DESCRIPTOR.port(), FACTS.port()],
-    output: Some(PortType::Any),
+    output: Some(record(records::RESPONSES)),
     params: RespondConfig::params,
     build,
 };
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: RespondConfig = parse_params(params)?;
-    let backend = if config.backend == Responder::Llm { Backend::Llm } else { Backend::Rules };
-    let llm = build_llm(params, backend, config.llm.as_ref(), config.prompt.as_ref(), DEFAULT_PROMPT, &[])?;
+    let backend = if config.backend == Responder::Llm {
+        Backend::Llm
+    } else {
+        Backend::Rules
+    };
+    let llm = build_llm(
+        params,
+        backend,
+        config.llm.as_ref(),
+        config.prompt.as_ref(),
+        DEFAULT_PROMPT,
+        &[],
+    )?;
     let sampling = config.sampling();
-    sampling.validate().map_err(|(param, e)| vec![maflow_engine::params::param_error(params, param, e)])?;
+    sampling
+        .validate()
+        .map_err(|(param, e)| vec![maflow_engine::params::param_error(params, param, e)])?;
     if let Some(llm) = &llm {
-        let missing: Vec<&str> = TASKS.iter().copied().filter(|t| llm.template.section(t).is_none()).collect();
+        let missing: Vec<&str> = TASKS
+            .iter()
+            .copied()
+            .filter(|t| llm.template.section(t).is_none())
+            .collect();
         if !missing.is_empty() {
             return Err(vec![maflow_engine::params::param_error(
                 params,
                 "prompt",
-                format!("the prompt file has no `## TASK` section for {}", missing.join(", ")),
+                format!(
+                    "the prompt file has no `## TASK` section for {}",
+                    missing.join(", ")
+                ),
             )]);
         }
     }
     let keyed = WithPrompt::new(&config, llm.as_ref());
     let canonical = serde_json::to_value(&keyed).expect("configs serialise");
-    let name = config.name.clone().unwrap_or_else(|| match (&config.backend, &config.llm) {
-        (Responder::Llm, Some(e)) => e.model.clone(),
-        (b, _) => serde_json::to_value(b).expect("serialises").as_str().unwrap_or("model").to_string(),
-    });
-    Ok(built(&canonical, Runtime::Record(Arc::new(Respond { config, sampling, name, llm }))))
+    let name = config
+        .name
+        .clone()
+        .unwrap_or_else(|| match (&config.backend, &config.llm) {
+            (Responder::Llm, Some(e)) => e.model.clone(),
+            (b, _) => serde_json::to_value(b)
+                .expect("serialises")
+                .as_str()
+                .unwrap_or("model")
+                .to_string(),
+        });
+    Ok(built(
+        &canonical,
+        Runtime::Record(Arc::new(Respond {
+            config,
+            sampling,
+            name,
+            llm,
+        })),
+    ))
 }
 
 impl RespondConfig {
@@ -165,9 +201,14 @@ struct Respond {
 }
 
 impl RecordOperator for Respond {
-    fn run(&self, clip: &Clip, inputs: &[&Value], ctx: &mut RecordContext<'_>) -> Result<Output, String> {
-        let items: Vec<Item> =
-            serde_json::from_value(QA.read(inputs)["items"].clone()).map_err(|e| format!("the `qa` input is not a qa record: {e}"))?;
+    fn run(
+        &self,
+        clip: &Clip,
+        inputs: &[&Value],
+        ctx: &mut RecordContext<'_>,
+    ) -> Result<Output, String> {
+        let items: Vec<Item> = serde_json::from_value(QA.read(inputs)["items"].clone())
+            .map_err(|e| format!("the `qa` input is not a qa record: {e}"))?;
         let motion = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
         let facts = ClipFacts::from_record(FACTS.read(inputs))?;
         let seen = match &self.llm {
@@ -180,15 +221,21 @@ impl RecordOperator for Respond {
         };
         let replies: Vec<Result<String, String>> = match (self.config.backend, &self.llm, &seen) {
             // The items are asked at once, within the node's and the endpoint's slots.
-            (Responder::Llm, Some(llm), Some(seen)) => concurrently(items.len(), ctx, |i, ctx| ask(llm, &items[i], seen, ctx)),
+            (Responder::Llm, Some(llm), Some(seen)) => {
+                concurrently(items.len(), ctx, |i, ctx| ask(llm, &items[i], seen, ctx))
+            }
             (backend, ..) => items
                 .iter()
                 .map(|item| {
                     Ok(match backend {
-                        Responder::Random => random(item, &mut Rng::new(self.config.seed, &[&item.id])),
+                        Responder::Random => {
+                            random(item, &mut Rng::new(self.config.seed, &[&item.id]))
+                        }
                         Responder::Majority => majority(item),
                         Responder::DescriptorOracle => oracle::answer(item, &motion, &facts),
-                        Responder::Llm => unreachable!("an llm responder is built with its endpoint and samples its frames"),
+                        Responder::Llm => unreachable!(
+                            "an llm responder is built with its endpoint and samples its frames"
+                        ),
                     })
                 })
                 .collect(),
@@ -199,14 +246,21 @@ impl RecordOperator for Respond {
             match reply {
                 Ok(reply) => {
                     let parsed = parse(item, &reply);
-                    answers.push(json!({"id": item.id, "task": item.task, "reply": reply, "parsed": parsed}));
+                    answers.push(
+                        json!({"id": item.id, "task": item.task, "reply": reply, "parsed": parsed}),
+                    );
                 }
                 Err(e) => failed.push(format!("{}: {e}", item.id)),
             }
         }
         if !failed.is_empty() {
             // Not stored: the rerun asks again, and answers already given come from the request cache.
-            return Err(format!("{} of {} items got no answer: {}", failed.len(), items.len(), failed.join("; ")));
+            return Err(format!(
+                "{} of {} items got no answer: {}",
+                failed.len(),
+                items.len(),
+                failed.join("; ")
+            ));
         }
         let mut record = json!({"model": self.name, "answers": answers});
         if let Some(seen) = seen {
@@ -230,7 +284,12 @@ pub fn parse(item: &Item, reply: &str) -> Value {
     }
 }
 
-fn ask(llm: &LlmBackend, item: &Item, seen: &Sampled, ctx: &mut RecordContext<'_>) -> Result<String, String> {
+fn ask(
+    llm: &LlmBackend,
+    item: &Item,
+    seen: &Sampled,
+    ctx: &mut RecordContext<'_>,
+) -> Result<String, String> {
     let system = llm.template.section(&item.task).unwrap_or_default();
     let mut text = item.question.clone();
     for (l, o) in LETTERS.iter().zip(&item.options) {
@@ -238,8 +297,16 @@ fn ask(llm: &LlmBackend, item: &Item, seen: &Sampled, ctx: &mut RecordContext<'_
     }
     let mut content = seen.parts.clone();
     content.push(Content::Text(text));
-    let messages = [Message::text("system", system), Message { role: "user", content }];
-    llm.client.complete(&messages, false, ctx, |reply| Ok(reply.trim().to_string())).map_err(String::from)
+    let messages = [
+        Message::text("system", system),
+        Message {
+            role: "user",
+            content,
+        },
+    ];
+    llm.client
+        .complete(&messages, false, ctx, |reply| Ok(reply.trim().to_string()))
+        .map_err(String::from)
 }
 
 fn random(item: &Item, rng: &mut Rng) -> String {
@@ -255,18 +322,39 @@ fn random(item: &Item, rng: &mut Rng) -> String {
 }
 
 /// Body levels by their share of the reference benchmark's clips, largest first.
-const LEVELS_BY_SHARE: [&str; 7] = ["Upper limb", "Lower limb", "Head", "Body", "Head-hand", "Leg-hand", "Body-hand"];
+const LEVELS_BY_SHARE: [&str; 7] = [
+    "Upper limb",
+    "Lower limb",
+    "Head",
+    "Body",
+    "Head-hand",
+    "Leg-hand",
+    "Body-hand",
+];
 
 fn majority(item: &Item) -> String {
     match item.task.as_str() {
-        "CMAR" => item.options.iter().position(|o| o == LEVELS_BY_SHARE[0]).map_or("A", |i| LETTERS[i]).to_string(),
+        "CMAR" => item
+            .options
+            .iter()
+            .position(|o| o == LEVELS_BY_SHARE[0])
+            .map_or("A", |i| LETTERS[i])
+            .to_string(),
         "FMAR" => {
             let rank = |name: &String| {
-                ACTIONS.iter().find(|a| a.name == name).map_or(usize::MAX, |a| {
-                    LEVELS_BY_SHARE.iter().position(|l| *l == a.body_level().name).unwrap_or(usize::MAX)
-                })
+                ACTIONS
+                    .iter()
+                    .find(|a| a.name == name)
+                    .map_or(usize::MAX, |a| {
+                        LEVELS_BY_SHARE
+                            .iter()
+                            .position(|l| *l == a.body_level().name)
+                            .unwrap_or(usize::MAX)
+                    })
             };
-            let best = (0..item.options.len()).min_by_key(|&i| rank(&item.options[i])).unwrap_or(0);
+            let best = (0..item.options.len())
+                .min_by_key(|&i| rank(&item.options[i]))
+                .unwrap_or(0);
             LETTERS[best].to_string()
         }
         "MADU" => String::new(),

@@ -15,7 +15,9 @@ impl Rng {
             h.update(l.as_bytes());
             h.update(&[0]);
         }
-        Self(u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes")))
+        Self(u64::from_le_bytes(
+            h.finalize().as_bytes()[..8].try_into().expect("8 bytes"),
+        ))
     }
 
     /// The next number.

@@ -61,8 +61,10 @@ pub fn readable(row: &Value) -> bool {
 }
 
 /// The columns of the paper's table, in order.
-pub const COLUMNS: [&str; 14] =
-    ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "AVG", "MADU_L1", "MADU_L2", "MADU_L3", "MARE_L1", "MARE_L2", "MARE_L3", "OPEN_AVG"];
+pub const COLUMNS: [&str; 14] = [
+    "CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "AVG", "MADU_L1", "MADU_L2", "MADU_L3", "MARE_L1",
+    "MARE_L2", "MARE_L3", "OPEN_AVG",
+];
 
 /// Per clip, the values each column averages (accuracy as 0/100 per item, judge scores as they are).
 type ClipValues = BTreeMap<&'static str, Vec<f64>>;
@@ -72,9 +74,14 @@ fn clip_values(judged: &Value) -> ClipValues {
     for item in judged["items"].as_array().into_iter().flatten() {
         let task = item["task"].as_str().unwrap_or("");
         if let Some(t) = CLOSED.iter().find(|t| **t == task) {
-            out.entry(t).or_default().push(if item["correct"] == true { 100.0 } else { 0.0 });
+            out.entry(t)
+                .or_default()
+                .push(if item["correct"] == true { 100.0 } else { 0.0 });
         }
-        for (open, cols) in [("MADU", ["MADU_L1", "MADU_L2", "MADU_L3"]), ("MARE", ["MARE_L1", "MARE_L2", "MARE_L3"])] {
+        for (open, cols) in [
+            ("MADU", ["MADU_L1", "MADU_L2", "MADU_L3"]),
+            ("MARE", ["MARE_L1", "MARE_L2", "MARE_L3"]),
+        ] {
             if task == open {
                 for (k, col) in cols.iter().enumerate() {
                     if let Some(v) = item[format!("L{}", k + 1)].as_f64() {
@@ -97,10 +104,16 @@ fn columns(clips: &[&ClipValues]) -> BTreeMap<&'static str, (f64, usize)> {
             e.1 += values.len();
         }
     }
-    let mut out: BTreeMap<&'static str, (f64, usize)> =
-        sums.into_iter().filter(|(_, (_, n))| *n > 0).map(|(k, (s, n))| (k, (s / n as f64, n))).collect();
+    let mut out: BTreeMap<&'static str, (f64, usize)> = sums
+        .into_iter()
+        .filter(|(_, (_, n))| *n > 0)
+        .map(|(k, (s, n))| (k, (s / n as f64, n)))
+        .collect();
     let mean_of = |cols: &[&str], out: &BTreeMap<&'static str, (f64, usize)>| {
-        let vals: Vec<f64> = cols.iter().filter_map(|c| out.get(c).map(|v| v.0)).collect();
+        let vals: Vec<f64> = cols
+            .iter()
+            .filter_map(|c| out.get(c).map(|v| v.0))
+            .collect();
         (vals.len() == cols.len()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
     };
     if let Some(avg) = mean_of(&CLOSED, &out) {
@@ -113,7 +126,13 @@ fn columns(clips: &[&ClipValues]) -> BTreeMap<&'static str, (f64, usize)> {
 }
 
 /// Scores of one model from its judged records (one per clip), with `resamples` bootstrap draws.
-pub fn score_model(model: &str, judge: &str, judged: &[&Value], resamples: usize, seed: u64) -> ModelScores {
+pub fn score_model(
+    model: &str,
+    judge: &str,
+    judged: &[&Value],
+    resamples: usize,
+    seed: u64,
+) -> ModelScores {
     let per_clip: Vec<ClipValues> = judged.iter().map(|j| clip_values(j)).collect();
     let refs: Vec<&ClipValues> = per_clip.iter().collect();
     let point = columns(&refs);
@@ -121,7 +140,9 @@ pub fn score_model(model: &str, judge: &str, judged: &[&Value], resamples: usize
     let mut rng = Rng::new(seed, &[model, "bootstrap"]);
     if !refs.is_empty() {
         for _ in 0..resamples {
-            let sample: Vec<&ClipValues> = (0..refs.len()).map(|_| refs[rng.below(refs.len())]).collect();
+            let sample: Vec<&ClipValues> = (0..refs.len())
+                .map(|_| refs[rng.below(refs.len())])
+                .collect();
             for (col, (v, _)) in columns(&sample) {
                 draws.entry(col).or_default().push(v);
             }
@@ -132,13 +153,35 @@ pub fn score_model(model: &str, judge: &str, judged: &[&Value], resamples: usize
         .map(|(col, (value, n))| {
             let mut d = draws.remove(col).unwrap_or_default();
             d.sort_by(f64::total_cmp);
-            let q = |p: f64| if d.is_empty() { value } else { d[((d.len() - 1) as f64 * p).round() as usize] };
-            (col.to_string(), Metric { value, low: q(0.025), high: q(0.975), n })
+            let q = |p: f64| {
+                if d.is_empty() {
+                    value
+                } else {
+                    d[((d.len() - 1) as f64 * p).round() as usize]
+                }
+            };
+            (
+                col.to_string(),
+                Metric {
+                    value,
+                    low: q(0.025),
+                    high: q(0.975),
+                    n,
+                },
+            )
         })
         .collect();
-    let rows: Vec<&Value> = judged.iter().flat_map(|j| j["items"].as_array().into_iter().flatten()).collect();
+    let rows: Vec<&Value> = judged
+        .iter()
+        .flat_map(|j| j["items"].as_array().into_iter().flatten())
+        .collect();
     let parsed = (rows.iter().filter(|r| readable(r)).count(), rows.len());
-    ModelScores { model: model.to_string(), judge: judge.to_string(), metrics, parsed }
+    ModelScores {
+        model: model.to_string(),
+        judge: judge.to_string(),
+        metrics,
+        parsed,
+    }
 }
 
 #[cfg(test)]
@@ -159,7 +202,10 @@ mod tests {
         let s = score_model("m", "rules", &refs, 200, 0);
         assert_eq!(s.metrics["CMAR"].value, 50.0);
         assert_eq!(s.metrics["MAS"].value, 0.0);
-        assert!((s.metrics["AVG"].value - (50.0 + 100.0 + 50.0 + 100.0 + 0.0 + 100.0) / 6.0).abs() < 1e-9);
+        assert!(
+            (s.metrics["AVG"].value - (50.0 + 100.0 + 50.0 + 100.0 + 0.0 + 100.0) / 6.0).abs()
+                < 1e-9
+        );
         assert_eq!(s.metrics["MADU_L1"].value, 2.0);
         assert!((s.metrics["OPEN_AVG"].value - 3.5).abs() < 1e-9);
         let ci = &s.metrics["CMAR"];

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use maflow_engine::store::AtomicFile;
 use serde_json::Value;
 
+use crate::common::record_types::{self as records, record};
 use crate::prelude::*;
 
 /// Benchmark files from `qa` records: `bench.jsonl` (all items) and `qa/<task>.jsonl`.
@@ -24,7 +25,7 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Sinks,
     version: 1,
     doc: BenchConfig::DOC,
-    inputs: &[Port::new(0, "qa", PortType::Any)],
+    inputs: &[Port::new(0, "qa", record(records::QA)).hint(records::QA.hint)],
     output: None,
     params: BenchConfig::params,
     build,
@@ -39,7 +40,11 @@ struct Bench;
 
 impl RecordSink for Bench {
     fn open(&self, dir: &Path, _node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
-        Ok(Box::new(BenchWriter { dir: dir.to_path_buf(), all: AtomicFile::create(&dir.join("bench.jsonl"))?, tasks: BTreeMap::new() }))
+        Ok(Box::new(BenchWriter {
+            dir: dir.to_path_buf(),
+            all: AtomicFile::create(&dir.join("bench.jsonl"))?,
+            tasks: BTreeMap::new(),
+        }))
     }
 }
 
@@ -57,7 +62,9 @@ impl SinkWriter for BenchWriter {
             let task = item["task"].as_str().unwrap_or("unknown");
             let file = match self.tasks.entry(task.to_string()) {
                 Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => e.insert(AtomicFile::create(&self.dir.join("qa").join(format!("{task}.jsonl")))?),
+                Entry::Vacant(e) => e.insert(AtomicFile::create(
+                    &self.dir.join("qa").join(format!("{task}.jsonl")),
+                )?),
             };
             file.write_all(line.as_bytes())?;
         }

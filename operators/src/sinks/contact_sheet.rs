@@ -35,9 +35,8 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Sinks,
     version: 1,
     doc: ContactSheetConfig::DOC,
-    inputs: &[
-        Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
-    ],
+    inputs: &[Port::new(0, "frames", PortType::Frames)
+        .hint("connect it to a frame producer such as `decode`")],
     output: None,
     params: ContactSheetConfig::params,
     build,
@@ -47,18 +46,35 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: ContactSheetConfig = parse_params(params)?;
     let mut errors = Vec::new();
     if !(1..=256).contains(&config.frames) {
-        errors.push(param_error(params, "frames", "`frames` must be between 1 and 256"));
+        errors.push(param_error(
+            params,
+            "frames",
+            "`frames` must be between 1 and 256",
+        ));
     }
     if config.columns == 0 {
-        errors.push(param_error(params, "columns", "`columns` must be at least 1"));
+        errors.push(param_error(
+            params,
+            "columns",
+            "`columns` must be at least 1",
+        ));
     }
     if !(8..=2048).contains(&config.thumb_width) {
-        errors.push(param_error(params, "thumb_width", "`thumb_width` must be between 8 and 2048"));
+        errors.push(param_error(
+            params,
+            "thumb_width",
+            "`thumb_width` must be between 8 and 2048",
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(built(&config, Runtime::FrameConsumer(Arc::new(ContactSheet { config: config.clone() }))))
+    Ok(built(
+        &config,
+        Runtime::FrameConsumer(Arc::new(ContactSheet {
+            config: config.clone(),
+        })),
+    ))
 }
 
 struct ContactSheet {
@@ -68,11 +84,15 @@ struct ContactSheet {
 impl FrameConsumer for ContactSheet {
     fn start(&self, clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
         let thumb_w = self.config.thumb_width.min(info.width).max(1);
-        let thumb_h = ((f64::from(thumb_w) * f64::from(info.height) / f64::from(info.width)).round() as u32).max(1);
+        let thumb_h =
+            ((f64::from(thumb_w) * f64::from(info.height) / f64::from(info.width)).round() as u32)
+                .max(1);
         Ok(Box::new(SheetTask {
             config: self.config.clone(),
             clip: clip.id.clone(),
-            targets: info.declared_frames.map(|n| sample_indices(n, self.config.frames)),
+            targets: info
+                .declared_frames
+                .map(|n| sample_indices(n, self.config.frames)),
             stride: 1,
             thumbs: Vec::new(),
             thumb_size: (thumb_w, thumb_h),
@@ -94,7 +114,11 @@ struct SheetTask {
 }
 
 impl FrameTask for SheetTask {
-    fn push(&mut self, frame: &Frame, _inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
+    fn push(
+        &mut self,
+        frame: &Frame,
+        _inputs: &FrameInputs<'_>,
+    ) -> Result<Option<FrameProduct>, String> {
         let keep = match &self.targets {
             Some(t) => t.binary_search(&frame.index).is_ok(),
             None => frame.index.is_multiple_of(self.stride),
@@ -131,17 +155,29 @@ impl FrameTask for SheetTask {
         };
         let (tw, th) = (self.thumb_size.0 as usize, self.thumb_size.1 as usize);
         let thumbs: Vec<&[u8]> = picks.iter().map(|(_, t)| t.as_slice()).collect();
-        let grid = Grid { thumb: (tw, th), channels: format.channels(), columns: self.config.columns, gap: self.config.gap as usize };
+        let grid = Grid {
+            thumb: (tw, th),
+            channels: format.channels(),
+            columns: self.config.columns,
+            gap: self.config.gap as usize,
+        };
         let (canvas, w, h) = grid.tile(&thumbs);
         let indices: Vec<u64> = picks.iter().map(|(i, _)| *i).collect();
-        let png = encode_png(&canvas, w as u32, h as u32, format, &self.clip, &indices).map_err(|e| e.to_string())?;
+        let png = encode_png(&canvas, w as u32, h as u32, format, &self.clip, &indices)
+            .map_err(|e| e.to_string())?;
         let record = serde_json::json!({
             "frames": indices,
             "width": w,
             "height": h,
             "thumb": [tw, th],
         });
-        Ok(Output { record, blobs: vec![Blob { ext: "png".into(), bytes: png }] })
+        Ok(Output {
+            record,
+            blobs: vec![Blob {
+                ext: "png".into(),
+                bytes: png,
+            }],
+        })
     }
 }
 
@@ -175,18 +211,44 @@ mod tests {
     use super::*;
 
     fn frame(index: u64, value: u8) -> Frame {
-        Frame { index, time: index as f64 / 30.0, width: 40, height: 20, format: PixelFormat::Gray, data: vec![value; 800] }
+        Frame {
+            index,
+            time: index as f64 / 30.0,
+            width: 40,
+            height: 20,
+            format: PixelFormat::Gray,
+            data: vec![value; 800],
+        }
     }
 
     fn run(declared: Option<u64>, n: u64) -> (serde_json::Value, Vec<u8>) {
         let sheet = ContactSheet {
-            config: ContactSheetConfig { frames: 4, columns: 2, thumb_width: 10, gap: 1 },
+            config: ContactSheetConfig {
+                frames: 4,
+                columns: 2,
+                thumb_width: 10,
+                gap: 1,
+            },
         };
-        let info = VideoInfo { width: 40, height: 20, fps: 30.0, declared_frames: declared, codec: "t".into() };
-        let clip = Clip { id: "c".into(), path: "c.mp4".into(), label: None, label_name: None, participant: None, split: None };
+        let info = VideoInfo {
+            width: 40,
+            height: 20,
+            fps: 30.0,
+            declared_frames: declared,
+            codec: "t".into(),
+        };
+        let clip = Clip {
+            id: "c".into(),
+            path: "c.mp4".into(),
+            label: None,
+            label_name: None,
+            participant: None,
+            split: None,
+        };
         let mut task = sheet.start(&clip, &info).unwrap();
         for i in 0..n {
-            task.push(&frame(i, (i * 2) as u8), &FrameInputs::none()).unwrap();
+            task.push(&frame(i, (i * 2) as u8), &FrameInputs::none())
+                .unwrap();
         }
         let out = task.finish().unwrap();
         (out.record, out.blobs[0].bytes.clone())
@@ -196,7 +258,10 @@ mod tests {
     fn grid_holds_the_sampled_frames_with_or_without_a_declared_count() {
         let (record, png_bytes) = run(Some(100), 100);
         assert_eq!(record["frames"], serde_json::json!([0, 33, 66, 99]));
-        assert_eq!((record["width"].as_u64(), record["height"].as_u64()), (Some(23), Some(13)));
+        assert_eq!(
+            (record["width"].as_u64(), record["height"].as_u64()),
+            (Some(23), Some(13))
+        );
         let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];

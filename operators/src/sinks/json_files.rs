@@ -73,11 +73,17 @@ mod tests {
         let mut w = JsonFilesSink.open(dir.path(), "videos").unwrap();
         w.write("a", &serde_json::json!({"frames": 3})).unwrap();
         let path = dir.path().join("videos/a.json");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\n  \"frames\": 3\n}\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\n  \"frames\": 3\n}\n"
+        );
         let before = std::fs::metadata(&path).unwrap().modified().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         w.write("a", &serde_json::json!({"frames": 3})).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), before);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            before
+        );
         w.write("a", &serde_json::json!({"frames": 4})).unwrap();
         assert!(std::fs::read_to_string(&path).unwrap().contains('4'));
         w.finish().unwrap();

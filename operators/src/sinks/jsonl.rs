@@ -37,7 +37,9 @@ struct JsonlSink;
 
 impl RecordSink for JsonlSink {
     fn open(&self, dir: &Path, node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
-        Ok(Box::new(JsonlWriter { file: AtomicFile::create(&dir.join(format!("{node_id}.jsonl")))? }))
+        Ok(Box::new(JsonlWriter {
+            file: AtomicFile::create(&dir.join(format!("{node_id}.jsonl")))?,
+        }))
     }
 }
 
@@ -84,11 +86,15 @@ mod tests {
     fn lines_put_the_clip_first_and_file_appears_only_when_finished() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = JsonlSink.open(dir.path(), "clips").unwrap();
-        w.write("a", &serde_json::json!({"frames": 3, "clip": "ignored"})).unwrap();
+        w.write("a", &serde_json::json!({"frames": 3, "clip": "ignored"}))
+            .unwrap();
         w.write("b", &serde_json::json!(7)).unwrap();
         assert!(!dir.path().join("clips.jsonl").exists());
         w.finish().unwrap();
         let text = std::fs::read_to_string(dir.path().join("clips.jsonl")).unwrap();
-        assert_eq!(text, "{\"clip\":\"a\",\"frames\":3}\n{\"clip\":\"b\",\"value\":7}\n");
+        assert_eq!(
+            text,
+            "{\"clip\":\"a\",\"frames\":3}\n{\"clip\":\"b\",\"value\":7}\n"
+        );
     }
 }

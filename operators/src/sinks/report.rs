@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 use maflow_engine::store::write_file_atomic;
 use serde_json::Value;
 
-use super::{recognition, report_html};
 use super::results_table::{Row, flat_header, footnote, format, is_best, table};
+use super::{recognition, report_html};
+use crate::common::record_types::{self as records, record};
 use crate::language::oracle::UNDECIDED;
 use crate::language::score::{COLUMNS, ModelScores, readable, score_model};
-use maflow_engine::registry::{RunInfo, SinkFailure};
 use crate::prelude::*;
+use maflow_engine::registry::{RunInfo, SinkFailure};
 
 /// Scores and reports: from the qa items and one `judge` output per model, writes `scores.csv`,
 /// `report.md` and `report.html` (run details; the table in the paper's grouped layout with 95%
@@ -51,7 +52,10 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Sinks,
     version: 1,
     doc: ReportConfig::DOC,
-    inputs: &[Port::new(0, "qa", PortType::Any), Port::new(1, "judged...", PortType::Any)],
+    inputs: &[
+        Port::new(0, "qa", record(records::QA)).hint(records::QA.hint),
+        Port::new(1, "judged...", record(records::JUDGEMENTS)).hint(records::JUDGEMENTS.hint),
+    ],
     output: None,
     params: ReportConfig::params,
     build,
@@ -59,7 +63,10 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: ReportConfig = parse_params(params)?;
-    Ok(built(&config.clone(), Runtime::RecordSink(Arc::new(Report { config }))))
+    Ok(built(
+        &config.clone(),
+        Runtime::RecordSink(Arc::new(Report { config })),
+    ))
 }
 
 struct Report {
@@ -96,9 +103,23 @@ pub struct Collected {
 
 impl Collected {
     /// Recognition per action: the rows, the models' names (in the rows' order) and the undecided replies.
-    pub fn by_action(&self) -> (Vec<recognition::ActionRow>, Vec<&str>, recognition::Undecided) {
-        let items: BTreeMap<&str, &Value> = self.items.iter().filter_map(|i| Some((i["id"].as_str()?, i))).collect();
-        let models: Vec<(&str, &[Value])> = self.judged.iter().map(|((m, _), r)| (m.as_str(), r.as_slice())).collect();
+    pub fn by_action(
+        &self,
+    ) -> (
+        Vec<recognition::ActionRow>,
+        Vec<&str>,
+        recognition::Undecided,
+    ) {
+        let items: BTreeMap<&str, &Value> = self
+            .items
+            .iter()
+            .filter_map(|i| Some((i["id"].as_str()?, i)))
+            .collect();
+        let models: Vec<(&str, &[Value])> = self
+            .judged
+            .iter()
+            .map(|((m, _), r)| (m.as_str(), r.as_slice()))
+            .collect();
         let (rows, undecided) = recognition::by_action(&items, &models);
         (rows, models.iter().map(|(m, _)| *m).collect(), undecided)
     }
@@ -118,7 +139,10 @@ impl Collected {
             }
         }
         for record in judged.iter().flatten() {
-            let key = (record["model"].as_str().unwrap_or("model").to_string(), record["judge"].as_str().unwrap_or("").to_string());
+            let key = (
+                record["model"].as_str().unwrap_or("model").to_string(),
+                record["judge"].as_str().unwrap_or("").to_string(),
+            );
             let rows: Vec<Value> = record["items"]
                 .as_array()
                 .into_iter()
@@ -132,7 +156,9 @@ impl Collected {
                         Some("CMAR" | "FMAR") => {
                             let mut kept = fields(row, &["id", "task", "correct", "parsed"]);
                             // Options named as equally fitting, for the per-action view.
-                            if let Some(reply) = row["reply"].as_str().filter(|r| r.contains(UNDECIDED)) {
+                            if let Some(reply) =
+                                row["reply"].as_str().filter(|r| r.contains(UNDECIDED))
+                            {
                                 kept["reply"] = reply.into();
                             }
                             kept
@@ -145,14 +171,22 @@ impl Collected {
                     }
                 })
                 .collect();
-            self.judged.entry(key).or_default().push(serde_json::json!({"items": rows}));
+            self.judged
+                .entry(key)
+                .or_default()
+                .push(serde_json::json!({"items": rows}));
         }
     }
 }
 
 /// An object with only the named fields.
 fn fields(v: &Value, keep: &[&str]) -> Value {
-    v.as_object().map_or(Value::Null, |o| o.iter().filter(|(k, _)| keep.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
+    v.as_object().map_or(Value::Null, |o| {
+        o.iter()
+            .filter(|(k, _)| keep.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
 }
 
 struct ReportWriter {
@@ -171,7 +205,13 @@ impl SinkWriter for ReportWriter {
 
     fn write_inputs(&mut self, _clip: &Clip, records: &[Option<&Value>]) -> io::Result<()> {
         // Clips without items (failed, or outside the qa's splits) are not part of the benchmark.
-        let Some(qa) = records[0].filter(|qa| qa["items"].as_array().is_some_and(|items| !items.is_empty())) else { return Ok(()) };
+        let Some(qa) = records[0].filter(|qa| {
+            qa["items"]
+                .as_array()
+                .is_some_and(|items| !items.is_empty())
+        }) else {
+            return Ok(());
+        };
         self.clips += 1;
         self.collected.add(qa, &records[1..], self.config.max_items);
         Ok(())
@@ -196,8 +236,16 @@ impl SinkWriter for ReportWriter {
             })
             .collect();
         write_file_atomic(&self.dir.join("scores.csv"), scores_csv(&scores).as_bytes())?;
-        let shown = Shown { clips: self.clips, items: collected.total_items, failures: &self.failures, run: self.run.as_ref() };
-        write_file_atomic(&self.dir.join("report.md"), report_md(&scores, &collected, &shown).as_bytes())?;
+        let shown = Shown {
+            clips: self.clips,
+            items: collected.total_items,
+            failures: &self.failures,
+            run: self.run.as_ref(),
+        };
+        write_file_atomic(
+            &self.dir.join("report.md"),
+            report_md(&scores, &collected, &shown).as_bytes(),
+        )?;
         let html = report_html::render(&scores, &collected, &self.dir, &self.config, &shown);
         write_file_atomic(&self.dir.join("report.html"), html.as_bytes())
     }
@@ -209,18 +257,35 @@ pub fn scores_csv(scores: &[ModelScores]) -> String {
     for s in scores {
         for col in COLUMNS {
             if let Some(m) = s.metrics.get(col) {
-                out.push_str(&format!("{},{},{col},{:.2},{:.2},{:.2},{}\n", csv(&s.model), csv(&s.judge), m.value, m.low, m.high, m.n));
+                out.push_str(&format!(
+                    "{},{},{col},{:.2},{:.2},{:.2},{}\n",
+                    csv(&s.model),
+                    csv(&s.judge),
+                    m.value,
+                    m.low,
+                    m.high,
+                    m.n
+                ));
             }
         }
         if let Some(rate) = s.parse_rate() {
-            out.push_str(&format!("{},{},PARSED,{rate:.2},,,{}\n", csv(&s.model), csv(&s.judge), s.parsed.1));
+            out.push_str(&format!(
+                "{},{},PARSED,{rate:.2},,,{}\n",
+                csv(&s.model),
+                csv(&s.judge),
+                s.parsed.1
+            ));
         }
     }
     out
 }
 
 fn csv(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 /// What the report covers: clips and items shown, and the clips this run could not compute.
@@ -238,7 +303,12 @@ pub struct Shown<'a> {
 impl Shown<'_> {
     /// Clips shown from an earlier run because this run's chain failed for them.
     pub fn kept(&self) -> usize {
-        let clips: std::collections::BTreeSet<&str> = self.failures.iter().filter(|f| f.kept).map(|f| f.error.clip.as_str()).collect();
+        let clips: std::collections::BTreeSet<&str> = self
+            .failures
+            .iter()
+            .filter(|f| f.kept)
+            .map(|f| f.error.clip.as_str())
+            .collect();
         clips.len()
     }
 
@@ -257,7 +327,11 @@ impl Shown<'_> {
 
 /// How a failure shows in the report.
 pub fn failure_effect(f: &SinkFailure) -> &'static str {
-    if f.kept { "shown from an earlier run" } else { "left out" }
+    if f.kept {
+        "shown from an earlier run"
+    } else {
+        "left out"
+    }
 }
 
 /// The parse-rate line of each model, flagged where most replies could not be read.
@@ -278,7 +352,9 @@ pub fn parse_lines(scores: &[ModelScores]) -> Vec<(String, bool)> {
 
 fn report_md(scores: &[ModelScores], collected: &Collected, shown: &Shown<'_>) -> String {
     let (clips, items) = (shown.clips, shown.items);
-    let mut out = format!("# Benchmark report\n\n{clips} clips, {items} items. Accuracy in %, judge scores 0..5; 95% bootstrap intervals over clips in `scores.csv`.\n\n");
+    let mut out = format!(
+        "# Benchmark report\n\n{clips} clips, {items} items. Accuracy in %, judge scores 0..5; 95% bootstrap intervals over clips in `scores.csv`.\n\n"
+    );
     if let Some(summary) = shown.summary() {
         out.push_str(&format!("**{summary}**\n\n"));
     }
@@ -297,7 +373,11 @@ fn report_md(scores: &[ModelScores], collected: &Collected, shown: &Shown<'_>) -
                 None => "-".to_string(),
                 Some(x) => {
                     let v = format(x.value);
-                    let mut text = if is_best(&t, c, x.value) { format!("**{v}**") } else { v };
+                    let mut text = if is_best(&t, c, x.value) {
+                        format!("**{v}**")
+                    } else {
+                        v
+                    };
                     if let Some((lo, hi)) = x.interval {
                         text.push_str(&format!(" [{}, {}]", format(lo), format(hi)));
                     }
@@ -314,18 +394,26 @@ fn report_md(scores: &[ModelScores], collected: &Collected, shown: &Shown<'_>) -
     for row in &t.ours {
         out.push_str(&md_row(row));
     }
-    out.push_str(&format!("| *published (MA-Bench)*¹ |{}\n", " |".repeat(COLUMNS.len())));
+    out.push_str(&format!(
+        "| *published (MA-Bench)*¹ |{}\n",
+        " |".repeat(COLUMNS.len())
+    ));
     for row in &t.published {
         out.push_str(&md_row(row));
     }
     out.push_str(&format!("\n¹ {}\n\n", footnote(&t)));
     for (line, flag) in parse_lines(scores) {
-        out.push_str(&format!("- {}{line}\n", if flag { "**Warning:** " } else { "" }));
+        out.push_str(&format!(
+            "- {}{line}\n",
+            if flag { "**Warning:** " } else { "" }
+        ));
     }
     out.push_str("\nScores from the `rules` judge are an offline proxy for an LLM judge and are not comparable with the published judge scores.\n");
     let (rows, models, undecided) = collected.by_action();
     out.push_str(&recognition::markdown(&rows, &models, &undecided));
-    out.push_str(&super::report_selection::markdown(shown.run.map_or(&[][..], |r| &r.sources)));
+    out.push_str(&super::report_selection::markdown(
+        shown.run.map_or(&[][..], |r| &r.sources),
+    ));
     if !shown_failures(&mut out, shown.failures) {
         out.push_str("\nEvery clip was computed in this run or taken from the store.\n");
     }
@@ -337,10 +425,18 @@ fn shown_failures(out: &mut String, failures: &[SinkFailure]) -> bool {
     if failures.is_empty() {
         return false;
     }
-    out.push_str(&format!("\n## Failures ({})\n\n| clip | operator | cause | in this report |\n|---|---|---|---|\n", failures.len()));
+    out.push_str(&format!(
+        "\n## Failures ({})\n\n| clip | operator | cause | in this report |\n|---|---|---|---|\n",
+        failures.len()
+    ));
     for f in failures {
         let cause = f.error.cause.replace('|', "\\|").replace('\n', " ");
-        out.push_str(&format!("| {} | {} | {cause} | {} |\n", f.error.clip, f.error.operator, failure_effect(f)));
+        out.push_str(&format!(
+            "| {} | {} | {cause} | {} |\n",
+            f.error.clip,
+            f.error.operator,
+            failure_effect(f)
+        ));
     }
     true
 }
@@ -361,15 +457,41 @@ mod tests {
         let s = score_model("babbler", "rules", &[&judged], 10, 0);
         assert_eq!(s.parsed, (1, 4));
         let lines = parse_lines(&[s]);
-        assert!(lines[0].1 && lines[0].0.contains("25% of 4 replies") && lines[0].0.contains("do not parse"), "{lines:?}");
+        assert!(
+            lines[0].1
+                && lines[0].0.contains("25% of 4 replies")
+                && lines[0].0.contains("do not parse"),
+            "{lines:?}"
+        );
     }
 
     #[test]
     fn scores_csv_format_is_pinned() {
         let mut metrics = BTreeMap::new();
-        metrics.insert("CMAR".to_string(), Metric { value: 50.0, low: 0.0, high: 100.0, n: 2 });
-        metrics.insert("MADU_L1".to_string(), Metric { value: 2.5, low: 1.0, high: 4.0, n: 2 });
-        let s = ModelScores { model: "a,b".into(), judge: "rules".into(), metrics, parsed: (1, 4) };
+        metrics.insert(
+            "CMAR".to_string(),
+            Metric {
+                value: 50.0,
+                low: 0.0,
+                high: 100.0,
+                n: 2,
+            },
+        );
+        metrics.insert(
+            "MADU_L1".to_string(),
+            Metric {
+                value: 2.5,
+                low: 1.0,
+                high: 4.0,
+                n: 2,
+            },
+        );
+        let s = ModelScores {
+            model: "a,b".into(),
+            judge: "rules".into(),
+            metrics,
+            parsed: (1, 4),
+        };
         assert_eq!(
             scores_csv(&[s]),
             "model,judge,metric,value,ci_low,ci_high,n\n\"a,b\",rules,CMAR,50.00,0.00,100.00,2\n\"a,b\",rules,MADU_L1,2.50,1.00,4.00,2\n\"a,b\",rules,PARSED,25.00,,,4\n"

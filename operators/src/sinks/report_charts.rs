@@ -8,10 +8,15 @@ use crate::language::score::ModelScores;
 use super::results_table::{Table, format};
 
 /// Colours of this run's models, in order.
-pub const COLOURS: [&str; 6] = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2"];
+pub const COLOURS: [&str; 6] = [
+    "#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2",
+];
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A bar: its value and, when known, its 95% interval.
@@ -57,7 +62,9 @@ pub fn grouped_bars(groups: &[&str], series: &[Series], y_max: f64, y_title: &st
     for (g, name) in groups.iter().enumerate() {
         let x0 = left + group_w * g as f64 + (group_w - bar_w * series.len() as f64) / 2.0;
         for (m, sr) in series.iter().enumerate() {
-            let Some((v, interval)) = sr.values.get(g).copied().flatten() else { continue };
+            let Some((v, interval)) = sr.values.get(g).copied().flatten() else {
+                continue;
+            };
             let x = x0 + bar_w * m as f64;
             let colour = COLOURS[m % COLOURS.len()];
             // One decimal above the bars, where three labels share a group's width; the table has two.
@@ -87,9 +94,17 @@ pub fn grouped_bars(groups: &[&str], series: &[Series], y_max: f64, y_title: &st
             }
             s.push_str(&format!("<text x=\"{cx:.1}\" y=\"{label_y:.1}\" text-anchor=\"middle\" font-size=\"9\">{text}</text>"));
         }
-        s.push_str(&format!("<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>", left + group_w * (g as f64 + 0.5), bottom + 16.0, esc(name)));
+        s.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            left + group_w * (g as f64 + 0.5),
+            bottom + 16.0,
+            esc(name)
+        ));
     }
-    s.push_str(&format!("<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{bottom}\" y2=\"{bottom}\" stroke=\"#222\"/>", left + plot_w));
+    s.push_str(&format!(
+        "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{bottom}\" y2=\"{bottom}\" stroke=\"#222\"/>",
+        left + plot_w
+    ));
     for (m, sr) in series.iter().enumerate() {
         let yy = bottom + 32.0 + 18.0 * m as f64;
         s.push_str(&format!(
@@ -116,7 +131,10 @@ pub fn series(scores: &[ModelScores], cols: &[&str]) -> Vec<Series> {
         .iter()
         .map(|s| Series {
             name: format!("{} (judge: {})", s.model, s.judge),
-            values: cols.iter().map(|c| s.metrics.get(*c).map(|m| (m.value, Some((m.low, m.high))))).collect(),
+            values: cols
+                .iter()
+                .map(|c| s.metrics.get(*c).map(|m| (m.value, Some((m.low, m.high)))))
+                .collect(),
         })
         .collect()
 }
@@ -141,7 +159,11 @@ pub fn ranking(t: &Table, col: usize, title: &str, x_max: f64) -> String {
     for (i, (name, v, ours)) in rows.iter().enumerate() {
         let y = top + bar_h * i as f64;
         let w = (plot_w * (v / x_max).clamp(0.0, 1.0)).max(1.5);
-        let (fill, weight, mark) = if *ours { ("#4c78a8", "bold", " ◆ this run") } else { ("#bbb", "normal", "") };
+        let (fill, weight, mark) = if *ours {
+            ("#4c78a8", "bold", " ◆ this run")
+        } else {
+            ("#bbb", "normal", "")
+        };
         s.push_str(&format!(
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-weight=\"{weight}\">{}{mark}</text><rect x=\"{left}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{fill}\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
             left - 6.0,
@@ -171,12 +193,29 @@ mod tests {
 
     #[test]
     fn a_zero_is_drawn_and_labelled_and_intervals_get_error_bars() {
-        let series = vec![Series { name: "m".into(), values: vec![Some((0.0, Some((0.0, 0.0)))), Some((50.0, Some((25.0, 75.0)))), None] }];
+        let series = vec![Series {
+            name: "m".into(),
+            values: vec![
+                Some((0.0, Some((0.0, 0.0)))),
+                Some((50.0, Some((25.0, 75.0)))),
+                None,
+            ],
+        }];
         let svg = grouped_bars(&["CMAR", "FMAR", "SAD"], &series, 100.0, "accuracy (%)");
-        assert_eq!(svg.matches("<rect").count(), 3, "two bars and a legend swatch: {svg}");
+        assert_eq!(
+            svg.matches("<rect").count(),
+            3,
+            "two bars and a legend swatch: {svg}"
+        );
         assert!(svg.contains("height=\"1.5\""), "the zero is a hairline");
-        assert!(svg.contains(">0.0</text>") && svg.contains(">50.0</text>"), "value labels");
-        assert!(svg.contains("accuracy (%)") && svg.contains(">100</text>"), "axis title and ticks");
+        assert!(
+            svg.contains(">0.0</text>") && svg.contains(">50.0</text>"),
+            "value labels"
+        );
+        assert!(
+            svg.contains("accuracy (%)") && svg.contains(">100</text>"),
+            "axis title and ticks"
+        );
         assert_eq!(svg.matches("<path").count(), 2, "error bars");
     }
 
@@ -184,7 +223,10 @@ mod tests {
     fn the_ranking_marks_this_runs_rows() {
         let t = super::super::results_table::table(&[]);
         let svg = ranking(&t, 6, "closed-task AVG (accuracy %)", 100.0);
-        assert!(svg.find("Gemini-2.5-Flash").unwrap() < svg.find("Random").unwrap(), "highest first");
+        assert!(
+            svg.find("Gemini-2.5-Flash").unwrap() < svg.find("Random").unwrap(),
+            "highest first"
+        );
         assert!(!svg.contains("this run"));
     }
 }

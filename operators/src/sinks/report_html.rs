@@ -8,25 +8,33 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::language::frames::base64;
-use crate::language::qa::recognition::LETTERS;
-use super::report::{Collected, ReportConfig, Shown, failure_effect, parse_lines};
-use crate::common::png_io::encode_rgb_png;
-use maflow_kernels::flow::color::wheel_key;
 use super::recognition;
+use super::report::{Collected, ReportConfig, Shown, failure_effect, parse_lines};
 use super::report_charts::{grouped_bars, ranking, series};
 use super::results_table::{GROUPS, Row, Table, footnote, format, is_best, table};
+use crate::common::png_io::encode_rgb_png;
+use crate::common::taxonomy::{ACTIONS, BODY_LEVELS};
+use crate::language::frames::base64;
+use crate::language::qa::recognition::LETTERS;
 use crate::language::score::ModelScores;
 use maflow_engine::registry::RunInfo;
-use crate::common::taxonomy::{ACTIONS, BODY_LEVELS};
+use maflow_kernels::flow::color::wheel_key;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
-
 /// The whole page.
-pub fn render(scores: &[ModelScores], c: &Collected, dir: &Path, config: &ReportConfig, shown: &Shown<'_>) -> String {
+pub fn render(
+    scores: &[ModelScores],
+    c: &Collected,
+    dir: &Path,
+    config: &ReportConfig,
+    shown: &Shown<'_>,
+) -> String {
     let clips = shown.clips;
     let mut h = String::from(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>maflow benchmark report</title><style>\
@@ -41,21 +49,42 @@ pub fn render(scores: &[ModelScores], c: &Collected, dir: &Path, config: &Report
         h.push_str(&run_details(run));
     }
     if let Some(summary) = shown.summary() {
-        h.push_str(&format!("<p class=\"bad\"><b>{}</b> <a href=\"#failures\">Failures</a></p>", esc(&summary)));
+        h.push_str(&format!(
+            "<p class=\"bad\"><b>{}</b> <a href=\"#failures\">Failures</a></p>",
+            esc(&summary)
+        ));
     }
     h.push_str("<h2>Results</h2>");
     h.push_str(&results_html(&table(scores)));
     for (line, flag) in parse_lines(scores) {
-        h.push_str(&format!("<p class=\"{}\">{}</p>", if flag { "bad" } else { "muted" }, esc(&line)));
+        h.push_str(&format!(
+            "<p class=\"{}\">{}</p>",
+            if flag { "bad" } else { "muted" },
+            esc(&line)
+        ));
     }
     h.push_str("<p class=\"muted\">Judge scores from the <code>rules</code> judge are an offline proxy, not comparable with published LLM-judge scores.</p>");
     h.push_str("<h2>Accuracy per task</h2><p class=\"muted\">Bars: value; whiskers: 95% bootstrap interval over clips.</p>");
     let closed = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "AVG"];
-    h.push_str(&grouped_bars(&closed, &series(scores, &closed), 100.0, "accuracy (%)"));
+    h.push_str(&grouped_bars(
+        &closed,
+        &series(scores, &closed),
+        100.0,
+        "accuracy (%)",
+    ));
     h.push_str("<h2>Judge scores per level</h2>");
-    let open = ["MADU_L1", "MADU_L2", "MADU_L3", "MARE_L1", "MARE_L2", "MARE_L3"];
-    let open_names = ["MADU L1", "MADU L2", "MADU L3", "MARE L1", "MARE L2", "MARE L3"];
-    h.push_str(&grouped_bars(&open_names, &series(scores, &open), 5.0, "judge score (0–5)"));
+    let open = [
+        "MADU_L1", "MADU_L2", "MADU_L3", "MARE_L1", "MARE_L2", "MARE_L3",
+    ];
+    let open_names = [
+        "MADU L1", "MADU L2", "MADU L3", "MARE L1", "MARE L2", "MARE L3",
+    ];
+    h.push_str(&grouped_bars(
+        &open_names,
+        &series(scores, &open),
+        5.0,
+        "judge score (0–5)",
+    ));
     h.push_str("<h2>This run among the published models</h2>");
     let t = table(scores);
     h.push_str(&ranking(&t, 6, "closed-task AVG (accuracy %)", 100.0));
@@ -64,14 +93,21 @@ pub fn render(scores: &[ModelScores], c: &Collected, dir: &Path, config: &Report
         h.push_str("<p class=\"muted\">Open-task scores from the <code>rules</code> judge are an offline proxy and do not rank against published LLM-judge scores.</p>");
     }
     h.push_str("<h2>Recognition: CMAR body levels, FMAR actions</h2>");
-    let items: BTreeMap<&str, &Value> = c.items.iter().filter_map(|i| Some((i["id"].as_str()?, i))).collect();
+    let items: BTreeMap<&str, &Value> = c
+        .items
+        .iter()
+        .filter_map(|i| Some((i["id"].as_str()?, i)))
+        .collect();
     let (rows, models, undecided) = c.by_action();
     h.push_str(&recognition::html(&rows, &models, &undecided, esc));
     for ((model, _), records) in &c.judged {
         h.push_str(&confusion(model, "CMAR", records, &items));
         h.push_str(&fmar_picks(model, records, &items));
     }
-    h.push_str(&super::report_selection::html(shown.run.map_or(&[][..], |r| &r.sources), esc));
+    h.push_str(&super::report_selection::html(
+        shown.run.map_or(&[][..], |r| &r.sources),
+        esc,
+    ));
     h.push_str("<h2>Items</h2>");
     h.push_str(&item_list(c, dir, config));
     if !shown.failures.is_empty() {
@@ -124,7 +160,10 @@ fn run_details(run: &RunInfo) -> String {
             ),
             _ => format!("<code>{}</code> (built in)", esc(backend)),
         };
-        h.push_str(&format!("<tr><th>{role}</th><td><b>{}</b> ({kind}): {who}</td></tr>", esc(id)));
+        h.push_str(&format!(
+            "<tr><th>{role}</th><td><b>{}</b> ({kind}): {who}</td></tr>",
+            esc(id)
+        ));
     }
     h.push_str("</table>");
     h
@@ -144,7 +183,11 @@ fn utc(unix: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, secs / 60 % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60
+    )
 }
 
 /// The results table: grouped headers, this run's rows with their intervals
@@ -152,9 +195,14 @@ fn utc(unix: u64) -> String {
 /// value of each column in bold.
 fn results_html(t: &Table) -> String {
     let columns: usize = GROUPS.iter().map(|(_, cols)| cols.len()).sum();
-    let mut h = String::from("<div class=\"scroll\"><table class=\"results\"><tr><th rowspan=\"2\">model</th>");
+    let mut h = String::from(
+        "<div class=\"scroll\"><table class=\"results\"><tr><th rowspan=\"2\">model</th>",
+    );
     for (title, cols) in GROUPS {
-        h.push_str(&format!("<th colspan=\"{}\" class=\"group\">{title}</th>", cols.len()));
+        h.push_str(&format!(
+            "<th colspan=\"{}\" class=\"group\">{title}</th>",
+            cols.len()
+        ));
     }
     h.push_str("</tr><tr>");
     for (_, cols) in GROUPS {
@@ -171,7 +219,11 @@ fn results_html(t: &Table) -> String {
                 continue;
             };
             let v = format(x.value);
-            let v = if is_best(t, c, x.value) { format!("<b title=\"best in this column\">{v}</b>") } else { v };
+            let v = if is_best(t, c, x.value) {
+                format!("<b title=\"best in this column\">{v}</b>")
+            } else {
+                v
+            };
             let mut extra = Vec::new();
             if let Some((lo, hi)) = x.interval {
                 extra.push(format!("[{}, {}]", format(lo), format(hi)));
@@ -183,7 +235,9 @@ fn results_html(t: &Table) -> String {
             if extra.is_empty() {
                 r.push_str(&format!("<td>{v}</td>"));
             } else {
-                r.push_str(&format!("<td>{v}<br><small class=\"muted\">{extra}</small></td>"));
+                r.push_str(&format!(
+                    "<td>{v}<br><small class=\"muted\">{extra}</small></td>"
+                ));
             }
         }
         r.push_str("</tr>");
@@ -193,11 +247,17 @@ fn results_html(t: &Table) -> String {
     for row in &t.ours {
         h.push_str(&row_html(row, "ours"));
     }
-    h.push_str(&format!("<tr><th colspan=\"{}\" class=\"section\">Published: MA-Bench¹</th></tr>", columns + 1));
+    h.push_str(&format!(
+        "<tr><th colspan=\"{}\" class=\"section\">Published: MA-Bench¹</th></tr>",
+        columns + 1
+    ));
     for row in &t.published {
         h.push_str(&row_html(row, "published"));
     }
-    h.push_str(&format!("</table></div><p class=\"muted\">¹ {}</p>", esc(&footnote(t))));
+    h.push_str(&format!(
+        "</table></div><p class=\"muted\">¹ {}</p>",
+        esc(&footnote(t))
+    ));
     h
 }
 
@@ -207,7 +267,12 @@ fn level_of(item: &Value, letter: &str) -> Option<usize> {
     let level = if item["task"] == "CMAR" {
         option.to_string()
     } else {
-        ACTIONS.iter().find(|a| a.name == option)?.body_level().name.to_string()
+        ACTIONS
+            .iter()
+            .find(|a| a.name == option)?
+            .body_level()
+            .name
+            .to_string()
     };
     BODY_LEVELS.iter().position(|l| l.name == level)
 }
@@ -224,27 +289,49 @@ fn option_of<'a>(item: &'a Value, letter: &str) -> Option<&'a str> {
 fn fmar_picks(model: &str, records: &[Value], items: &BTreeMap<&str, &Value>) -> String {
     let mut picks: BTreeMap<(String, String), u32> = BTreeMap::new();
     let (mut right, mut total) = (0, 0);
-    for row in records.iter().flat_map(|r| r["items"].as_array().into_iter().flatten()).filter(|r| r["task"] == "FMAR") {
-        let Some(item) = row["id"].as_str().and_then(|id| items.get(id)) else { continue };
-        let Some(truth) = item["answer"].as_str().and_then(|a| option_of(item, a)) else { continue };
+    for row in records
+        .iter()
+        .flat_map(|r| r["items"].as_array().into_iter().flatten())
+        .filter(|r| r["task"] == "FMAR")
+    {
+        let Some(item) = row["id"].as_str().and_then(|id| items.get(id)) else {
+            continue;
+        };
+        let Some(truth) = item["answer"].as_str().and_then(|a| option_of(item, a)) else {
+            continue;
+        };
         total += 1;
-        let chosen = row["parsed"].as_str().and_then(|p| option_of(item, p)).unwrap_or("(unreadable)");
+        let chosen = row["parsed"]
+            .as_str()
+            .and_then(|p| option_of(item, p))
+            .unwrap_or("(unreadable)");
         if chosen == truth {
             right += 1;
         } else {
-            *picks.entry((truth.to_string(), chosen.to_string())).or_default() += 1;
+            *picks
+                .entry((truth.to_string(), chosen.to_string()))
+                .or_default() += 1;
         }
     }
     let mut wrong: Vec<((String, String), u32)> = picks.into_iter().collect();
     wrong.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut s = format!("<h3>{} — FMAR <span class=\"muted\">({right} of {total} right; the most common wrong picks)</span></h3>", esc(model));
+    let mut s = format!(
+        "<h3>{} — FMAR <span class=\"muted\">({right} of {total} right; the most common wrong picks)</span></h3>",
+        esc(model)
+    );
     if wrong.is_empty() {
         s.push_str("<p class=\"muted\">No wrong picks.</p>");
         return s;
     }
-    s.push_str("<table><tr><th>true action</th><th class=\"text\">chosen instead</th><th>times</th></tr>");
+    s.push_str(
+        "<table><tr><th>true action</th><th class=\"text\">chosen instead</th><th>times</th></tr>",
+    );
     for ((truth, chosen), n) in wrong.iter().take(10) {
-        s.push_str(&format!("<tr><td>{}</td><td class=\"text\">{}</td><td>{n}</td></tr>", esc(truth), esc(chosen)));
+        s.push_str(&format!(
+            "<tr><td>{}</td><td class=\"text\">{}</td><td>{n}</td></tr>",
+            esc(truth),
+            esc(chosen)
+        ));
     }
     s.push_str("</table>");
     s
@@ -253,13 +340,27 @@ fn fmar_picks(model: &str, records: &[Value], items: &BTreeMap<&str, &Value>) ->
 fn confusion(model: &str, task: &str, records: &[Value], items: &BTreeMap<&str, &Value>) -> String {
     let n = BODY_LEVELS.len();
     let mut m = vec![vec![0u32; n + 1]; n];
-    for row in records.iter().flat_map(|r| r["items"].as_array().into_iter().flatten()).filter(|r| r["task"] == task) {
-        let Some(item) = row["id"].as_str().and_then(|id| items.get(id)) else { continue };
-        let Some(truth) = item["answer"].as_str().and_then(|a| level_of(item, a)) else { continue };
-        let guess = row["parsed"].as_str().and_then(|p| level_of(item, p)).unwrap_or(n);
+    for row in records
+        .iter()
+        .flat_map(|r| r["items"].as_array().into_iter().flatten())
+        .filter(|r| r["task"] == task)
+    {
+        let Some(item) = row["id"].as_str().and_then(|id| items.get(id)) else {
+            continue;
+        };
+        let Some(truth) = item["answer"].as_str().and_then(|a| level_of(item, a)) else {
+            continue;
+        };
+        let guess = row["parsed"]
+            .as_str()
+            .and_then(|p| level_of(item, p))
+            .unwrap_or(n);
         m[truth][guess] += 1;
     }
-    let mut s = format!("<h3>{} — {task} <span class=\"muted\">(rows: true level, columns: chosen level)</span></h3><table><tr><th></th>", esc(model));
+    let mut s = format!(
+        "<h3>{} — {task} <span class=\"muted\">(rows: true level, columns: chosen level)</span></h3><table><tr><th></th>",
+        esc(model)
+    );
     for l in BODY_LEVELS {
         s.push_str(&format!("<th>{}</th>", l.name));
     }
@@ -269,7 +370,11 @@ fn confusion(model: &str, task: &str, records: &[Value], items: &BTreeMap<&str, 
         let total = m[i].iter().sum::<u32>().max(1);
         for (j, v) in m[i].iter().enumerate() {
             let shade = 255 - (f64::from(*v) / f64::from(total) * 150.0) as u32;
-            let colour = if i == j { format!("rgb({shade},255,{shade})") } else { format!("rgb(255,{shade},{shade})") };
+            let colour = if i == j {
+                format!("rgb({shade},255,{shade})")
+            } else {
+                format!("rgb(255,{shade},{shade})")
+            };
             s.push_str(&format!("<td style=\"background:{colour}\">{v}</td>"));
         }
         s.push_str("</tr>");
@@ -280,7 +385,9 @@ fn confusion(model: &str, task: &str, records: &[Value], items: &BTreeMap<&str, 
 
 /// The item filters (task, model, outcome) and the little inline script that applies them; no server, no outside file.
 fn filters(models: &[&str]) -> String {
-    let mut h = String::from("<form id=\"filters\" class=\"filters\">Show <select id=\"f-task\"><option value=\"\">every task</option>");
+    let mut h = String::from(
+        "<form id=\"filters\" class=\"filters\">Show <select id=\"f-task\"><option value=\"\">every task</option>",
+    );
     for task in ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "MADU", "MARE"] {
         h.push_str(&format!("<option>{task}</option>"));
     }
@@ -316,7 +423,9 @@ fn motion_pictures(dir: &Path, folders: &[std::path::PathBuf], clip: &str) -> St
     if found.is_empty() {
         return String::new();
     }
-    let mut s = String::from("<details class=\"pictures\"><summary>motion pictures</summary><div class=\"row\">");
+    let mut s = String::from(
+        "<details class=\"pictures\"><summary>motion pictures</summary><div class=\"row\">",
+    );
     for (folder, ext) in &found {
         let href = format!("{}/{clip}.{ext}", esc(folder));
         s.push_str(&format!(
@@ -354,7 +463,11 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
     let replies: BTreeMap<(&str, &str), &Value> = c
         .judged
         .iter()
-        .flat_map(|((model, _), recs)| recs.iter().flat_map(|r| r["items"].as_array().into_iter().flatten()).map(move |row| (model.as_str(), row)))
+        .flat_map(|((model, _), recs)| {
+            recs.iter()
+                .flat_map(|r| r["items"].as_array().into_iter().flatten())
+                .map(move |row| (model.as_str(), row))
+        })
         .filter_map(|(model, row)| Some(((row["id"].as_str()?, model), row)))
         .collect();
     let models: Vec<&str> = c.judged.keys().map(|(m, _)| m.as_str()).collect();
@@ -364,9 +477,20 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
         let tally: Vec<String> = models
             .iter()
             .map(|m| {
-                let rows: Vec<&&Value> = items.iter().filter_map(|i| replies.get(&(i["id"].as_str().unwrap_or(""), *m))).collect();
-                let closed: Vec<bool> = rows.iter().filter_map(|r| r.get("correct").and_then(Value::as_bool)).collect();
-                format!("{} {}/{}", esc(m), closed.iter().filter(|x| **x).count(), closed.len())
+                let rows: Vec<&&Value> = items
+                    .iter()
+                    .filter_map(|i| replies.get(&(i["id"].as_str().unwrap_or(""), *m)))
+                    .collect();
+                let closed: Vec<bool> = rows
+                    .iter()
+                    .filter_map(|r| r.get("correct").and_then(Value::as_bool))
+                    .collect();
+                format!(
+                    "{} {}/{}",
+                    esc(m),
+                    closed.iter().filter(|x| **x).count(),
+                    closed.len()
+                )
             })
             .collect();
         s.push_str(&format!(
@@ -375,25 +499,45 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
             tally.join(" · ")
         ));
         if let Ok(png) = std::fs::read(thumbs.join(format!("{clip}.png"))) {
-            s.push_str(&format!("<img alt=\"{0}\" src=\"data:image/png;base64,{1}\">", esc(clip), base64(&png)));
+            s.push_str(&format!(
+                "<img alt=\"{0}\" src=\"data:image/png;base64,{1}\">",
+                esc(clip),
+                base64(&png)
+            ));
         }
         s.push_str(&motion_pictures(dir, &config.pictures, clip));
         for item in items {
             let id = item["id"].as_str().unwrap_or("");
-            let mut summary = format!("<b>{}</b> {}", esc(item["task"].as_str().unwrap_or("")), esc(item["question"].as_str().unwrap_or("")));
+            let mut summary = format!(
+                "<b>{}</b> {}",
+                esc(item["task"].as_str().unwrap_or("")),
+                esc(item["question"].as_str().unwrap_or(""))
+            );
             if let Some(options) = item["options"].as_array().filter(|o| !o.is_empty()) {
-                let opts: Vec<String> = options.iter().zip(LETTERS).map(|(o, l)| format!("{l}. {}", esc(o.as_str().unwrap_or("")))).collect();
-                summary.push_str(&format!(" <span class=\"muted\">[{}]</span>", opts.join("; ")));
+                let opts: Vec<String> = options
+                    .iter()
+                    .zip(LETTERS)
+                    .map(|(o, l)| format!("{l}. {}", esc(o.as_str().unwrap_or(""))))
+                    .collect();
+                summary.push_str(&format!(
+                    " <span class=\"muted\">[{}]</span>",
+                    opts.join("; ")
+                ));
             }
-            let answer = item["answer"].as_str().filter(|a| !a.is_empty()).unwrap_or("(open)");
+            let answer = item["answer"]
+                .as_str()
+                .filter(|a| !a.is_empty())
+                .unwrap_or("(open)");
             // Each model's outcome, visible without opening the item, and as data for the filters.
             let mut chips = String::new();
             let mut data = String::new();
             for (k, m) in models.iter().enumerate() {
-                let outcome = replies.get(&(id, *m)).map_or("none", |row| match row.get("correct").and_then(Value::as_bool) {
-                    Some(true) => "right",
-                    Some(false) => "wrong",
-                    None => "open",
+                let outcome = replies.get(&(id, *m)).map_or("none", |row| {
+                    match row.get("correct").and_then(Value::as_bool) {
+                        Some(true) => "right",
+                        Some(false) => "wrong",
+                        None => "open",
+                    }
                 });
                 data.push_str(&format!(" data-m{k}=\"{outcome}\""));
                 let mark = match outcome {
@@ -401,7 +545,10 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
                     "wrong" => "<span class=\"bad\">✗</span>",
                     _ => "<span class=\"muted\">·</span>",
                 };
-                chips.push_str(&format!(" <span class=\"chip\" title=\"{0}: {outcome}\">{0} {mark}</span>", esc(m)));
+                chips.push_str(&format!(
+                    " <span class=\"chip\" title=\"{0}: {outcome}\">{0} {mark}</span>",
+                    esc(m)
+                ));
             }
             s.push_str(&format!(
                 "<details class=\"item\" id=\"{0}\" data-task=\"{1}\"{data}><summary><a href=\"#{0}\" class=\"muted\">#</a> {summary} — answer: <b>{2}</b>{chips}</summary>",
@@ -412,7 +559,9 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
             if let Some(r) = item["reference"].as_str() {
                 s.push_str(&format!("<p><i>Reference:</i> {}</p>", esc(r)));
             }
-            s.push_str("<table><tr><th>model</th><th>reply</th><th>parsed</th><th>result</th></tr>");
+            s.push_str(
+                "<table><tr><th>model</th><th>reply</th><th>parsed</th><th>result</th></tr>",
+            );
             for (model, _) in c.judged.keys() {
                 if let Some(row) = replies.get(&(id, model.as_str())) {
                     let result = match row.get("correct").and_then(Value::as_bool) {
@@ -421,7 +570,11 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
                         None => format!("L1 {} · L2 {} · L3 {}", row["L1"], row["L2"], row["L3"]),
                     };
                     let reply = row["reply"].as_str().unwrap_or("");
-                    let reply = if reply.trim().is_empty() { "<span class=\"muted\">(empty)</span>".to_string() } else { esc(reply) };
+                    let reply = if reply.trim().is_empty() {
+                        "<span class=\"muted\">(empty)</span>".to_string()
+                    } else {
+                        esc(reply)
+                    };
                     // An open answer is its own reading: only closed answers and MARE's label line are parsed.
                     let parsed = match (item["task"].as_str(), &row["parsed"]) {
                         (Some("MADU"), _) => "<span class=\"muted\">(the reply)</span>".to_string(),
@@ -433,12 +586,18 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
                 }
             }
             s.push_str("</table>");
-            s.push_str(&format!("<pre>{}</pre></details>", esc(&serde_json::to_string_pretty(&item["provenance"]).unwrap_or_default())));
+            s.push_str(&format!(
+                "<pre>{}</pre></details>",
+                esc(&serde_json::to_string_pretty(&item["provenance"]).unwrap_or_default())
+            ));
         }
         s.push_str("</div>");
     }
     if c.total_items > max_items {
-        s.push_str(&format!("<p class=\"muted\">{} more items in bench.jsonl.</p>", c.total_items - max_items));
+        s.push_str(&format!(
+            "<p class=\"muted\">{} more items in bench.jsonl.</p>",
+            c.total_items - max_items
+        ));
     }
     s.push_str(FILTER_SCRIPT);
     s

@@ -40,10 +40,20 @@ fn summary(s: &Shown<'_>) -> String {
         count(&d["chosen"]),
         count(&d["available"]),
         count(&select["seed"]),
-        if by == "action" { "action" } else { "body level" },
+        if by == "action" {
+            "action"
+        } else {
+            "body level"
+        },
     );
-    if let Some([clips, people]) = d["train"].as_array().map(|t| [count(&t[0]), count(&t[1])]).as_ref() {
-        text.push_str(&format!("; training: {clips} clips of {people} other participants, none of them held out"));
+    if let Some([clips, people]) = d["train"]
+        .as_array()
+        .map(|t| [count(&t[0]), count(&t[1])])
+        .as_ref()
+    {
+        text.push_str(&format!(
+            "; training: {clips} clips of {people} other participants, none of them held out"
+        ));
     }
     text.push('.');
     text
@@ -52,16 +62,30 @@ fn summary(s: &Shown<'_>) -> String {
 /// Rows of stratum, quota, chosen, share of the chosen (%).
 fn rows(d: &Value) -> Vec<(String, u64, u64, f64)> {
     let by_level = d["select"]["by"].as_str() != Some("action");
-    let chosen = if by_level { &d["per_level"] } else { &d["per_action"] };
+    let chosen = if by_level {
+        &d["per_level"]
+    } else {
+        &d["per_action"]
+    };
     let total = count(&d["chosen"]).max(1) as f64;
-    let mut names: Vec<String> = d["quotas"].as_object().into_iter().flatten().map(|(k, _)| k.clone()).collect();
+    let mut names: Vec<String> = d["quotas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k.clone())
+        .collect();
     for k in chosen.as_object().into_iter().flatten().map(|(k, _)| k) {
         if !names.contains(k) {
             names.push(k.clone());
         }
     }
     if by_level {
-        let order = |n: &String| crate::common::taxonomy::BODY_LEVELS.iter().position(|l| l.name == n).unwrap_or(usize::MAX);
+        let order = |n: &String| {
+            crate::common::taxonomy::BODY_LEVELS
+                .iter()
+                .position(|l| l.name == n)
+                .unwrap_or(usize::MAX)
+        };
         names.sort_by_key(order);
     }
     names
@@ -78,11 +102,25 @@ fn rows(d: &Value) -> Vec<(String, u64, u64, f64)> {
 fn spread(d: &Value) -> Vec<String> {
     let mut lines = Vec::new();
     for s in d["short"].as_array().into_iter().flatten() {
-        lines.push(format!("`{}` was to get {} clips; the side has only {}.", s[0].as_str().unwrap_or("?"), count(&s[1]), count(&s[2])));
+        lines.push(format!(
+            "`{}` was to get {} clips; the side has only {}.",
+            s[0].as_str().unwrap_or("?"),
+            count(&s[1]),
+            count(&s[2])
+        ));
     }
     let range = |v: &Value| {
-        let n: Vec<u64> = v.as_object().into_iter().flatten().map(|(_, c)| count(c)).collect();
-        (n.len(), n.iter().min().copied().unwrap_or(0), n.iter().max().copied().unwrap_or(0))
+        let n: Vec<u64> = v
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, c)| count(c))
+            .collect();
+        (
+            n.len(),
+            n.iter().min().copied().unwrap_or(0),
+            n.iter().max().copied().unwrap_or(0),
+        )
     };
     let (actions, lo, hi) = range(&d["per_action"]);
     lines.push(format!("{actions} actions, {lo} to {hi} clips each."));
@@ -95,7 +133,10 @@ fn spread(d: &Value) -> Vec<String> {
 pub fn markdown(sources: &[(String, Value)]) -> String {
     let mut out = String::new();
     for s in selections(sources) {
-        out.push_str(&format!("\n## Selection\n\n{}\n\n| stratum | quota | chosen | share |\n|---|---|---|---|\n", summary(&s)));
+        out.push_str(&format!(
+            "\n## Selection\n\n{}\n\n| stratum | quota | chosen | share |\n|---|---|---|---|\n",
+            summary(&s)
+        ));
         for (name, quota, got, share) in rows(s.drawn) {
             out.push_str(&format!("| {name} | {quota} | {got} | {share:.1}% |\n"));
         }
@@ -111,11 +152,17 @@ pub fn markdown(sources: &[(String, Value)]) -> String {
 pub fn html(sources: &[(String, Value)], esc: impl Fn(&str) -> String) -> String {
     let mut h = String::new();
     for s in selections(sources) {
-        h.push_str(&format!("<h2 id=\"selection\">Selection</h2><p>{}</p>", esc(&summary(&s))));
+        h.push_str(&format!(
+            "<h2 id=\"selection\">Selection</h2><p>{}</p>",
+            esc(&summary(&s))
+        ));
         h.push_str("<table class=\"selection\"><tr><th>stratum</th><th>quota</th><th>chosen</th><th>share</th></tr>");
         for (name, quota, got, share) in rows(s.drawn) {
             let flag = if got < quota { " class=\"short\"" } else { "" };
-            h.push_str(&format!("<tr{flag}><td>{}</td><td>{quota}</td><td>{got}</td><td>{share:.1}%</td></tr>", esc(&name)));
+            h.push_str(&format!(
+                "<tr{flag}><td>{}</td><td>{quota}</td><td>{got}</td><td>{share:.1}%</td></tr>",
+                esc(&name)
+            ));
         }
         h.push_str("</table>");
         for line in spread(s.drawn) {
@@ -128,7 +175,9 @@ pub fn html(sources: &[(String, Value)], esc: impl Fn(&str) -> String) -> String
                 .flatten()
                 .map(|(k, c)| format!("<tr><td>{}</td><td>{}</td></tr>", esc(k), count(c)))
                 .collect();
-            format!("<details><summary>{title}</summary><table><tr><th>{title}</th><th>clips</th></tr>{cells}</table></details>")
+            format!(
+                "<details><summary>{title}</summary><table><tr><th>{title}</th><th>clips</th></tr>{cells}</table></details>"
+            )
         };
         h.push_str(&per("action", &s.drawn["per_action"]));
         h.push_str(&per("participant", &s.drawn["per_participant"]));
@@ -159,10 +208,22 @@ mod tests {
         let body = md.find("| Body | 4 | 3 | 30.0% |").unwrap();
         let head = md.find("| Head | 6 | 6 | 60.0% |").unwrap();
         assert!(body < head, "levels in taxonomy order: {md}");
-        assert!(md.contains("`Body` was to get 4 clips; the side has only 3.") && md.contains("3 actions, 2 to 4 clips each."), "{md}");
+        assert!(
+            md.contains("`Body` was to get 4 clips; the side has only 3.")
+                && md.contains("3 actions, 2 to 4 clips each."),
+            "{md}"
+        );
         let html = html(&run(drawn), |s| s.replace('<', "&lt;"));
-        assert!(html.contains("<tr class=\"short\"><td>Body</td><td>4</td><td>3</td>") && html.contains("<summary>participant</summary>"), "{html}");
-        assert_eq!(markdown(&run(json!({"other": 1}))), "", "a source without a selection shows none");
+        assert!(
+            html.contains("<tr class=\"short\"><td>Body</td><td>4</td><td>3</td>")
+                && html.contains("<summary>participant</summary>"),
+            "{html}"
+        );
+        assert_eq!(
+            markdown(&run(json!({"other": 1}))),
+            "",
+            "a source without a selection shows none"
+        );
         assert_eq!(markdown(&[]), "");
     }
 }

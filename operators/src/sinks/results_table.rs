@@ -9,14 +9,18 @@ use crate::language::score::{COLUMNS, ModelScores};
 pub const PAPER_RESULTS: &str = include_str!("../../data/paper-results.csv");
 
 /// Where the published rows come from.
-pub const SOURCE: &str = "MA-Bench (CVPR 2026), main results table, as printed (operators/data/paper-results.csv)";
+pub const SOURCE: &str =
+    "MA-Bench (CVPR 2026), main results table, as printed (operators/data/paper-results.csv)";
 
 /// Columns that are accuracies in % (the rest are judge scores 0..5).
 const ACCURACY_COLUMNS: usize = 7;
 
 /// Column groups: (title, columns), in order.
 pub const GROUPS: [(&str, &[&str]); 4] = [
-    ("Closed tasks (accuracy %)", &["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "AVG"]),
+    (
+        "Closed tasks (accuracy %)",
+        &["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "AVG"],
+    ),
     ("MADU (judge 0–5)", &["L1", "L2", "L3"]),
     ("MARE (judge 0–5)", &["L1", "L2", "L3"]),
     ("Open (judge 0–5)", &["AVG"]),
@@ -29,7 +33,11 @@ pub fn flat_header(col: usize) -> String {
         if col < at + cols.len() {
             let group = title.split(' ').next().unwrap_or("");
             let name = cols[col - at];
-            return if group == "Closed" && name != "AVG" { name.to_string() } else { format!("{group} {name}") };
+            return if group == "Closed" && name != "AVG" {
+                name.to_string()
+            } else {
+                format!("{group} {name}")
+            };
         }
         at += cols.len();
     }
@@ -89,17 +97,31 @@ pub fn table(scores: &[ModelScores]) -> Table {
             cells: COLUMNS
                 .iter()
                 .map(|c| {
-                    s.metrics.get(*c).map(|m| Cell { value: m.value, interval: Some((m.low, m.high)), n: (m.n > 0).then_some(m.n) })
+                    s.metrics.get(*c).map(|m| Cell {
+                        value: m.value,
+                        interval: Some((m.low, m.high)),
+                        n: (m.n > 0).then_some(m.n),
+                    })
                 })
                 .collect(),
         })
         .collect();
     let published = published_rows();
     let best = (0..COLUMNS.len())
-        .map(|c| ours.iter().chain(&published).filter_map(|r| r.cells[c].as_ref().map(|x| x.value)).reduce(f64::max))
+        .map(|c| {
+            ours.iter()
+                .chain(&published)
+                .filter_map(|r| r.cells[c].as_ref().map(|x| x.value))
+                .reduce(f64::max)
+        })
         .collect();
     let twins = twins(&published);
-    Table { ours, published, best, twins }
+    Table {
+        ours,
+        published,
+        best,
+        twins,
+    }
 }
 
 fn published_rows() -> Vec<Row> {
@@ -112,7 +134,16 @@ fn published_rows() -> Vec<Row> {
             Row {
                 name: cells[0].to_string(),
                 cells: (0..COLUMNS.len())
-                    .map(|c| cells.get(c + 1).and_then(|v| v.parse().ok()).map(|value| Cell { value, interval: None, n: None }))
+                    .map(|c| {
+                        cells
+                            .get(c + 1)
+                            .and_then(|v| v.parse().ok())
+                            .map(|value| Cell {
+                                value,
+                                interval: None,
+                                n: None,
+                            })
+                    })
                     .collect(),
             }
         })
@@ -121,7 +152,12 @@ fn published_rows() -> Vec<Row> {
 
 /// Pairs of rows with the same value in every closed-task column.
 fn twins(rows: &[Row]) -> Vec<(String, String)> {
-    let closed = |r: &Row| -> Option<Vec<f64>> { r.cells[..ACCURACY_COLUMNS].iter().map(|c| c.as_ref().map(|c| c.value)).collect() };
+    let closed = |r: &Row| -> Option<Vec<f64>> {
+        r.cells[..ACCURACY_COLUMNS]
+            .iter()
+            .map(|c| c.as_ref().map(|c| c.value))
+            .collect()
+    };
     let mut out = Vec::new();
     for (i, a) in rows.iter().enumerate() {
         for b in &rows[i + 1..] {
@@ -152,13 +188,38 @@ mod tests {
     fn published_rows_keep_their_source_and_the_twins_are_found() {
         let t = table(&[]);
         assert_eq!(t.published.len(), PAPER_RESULTS.lines().count() - 1);
-        assert_eq!(t.twins, vec![("InternVideo2-Chat-8B".to_string(), "InternVideo2.5-Chat-8B".to_string())]);
+        assert_eq!(
+            t.twins,
+            vec![(
+                "InternVideo2-Chat-8B".to_string(),
+                "InternVideo2.5-Chat-8B".to_string()
+            )]
+        );
         assert!(footnote(&t).contains("identical accuracies"));
         // The best CMAR of the published rows is the fine-tuned Qwen3-VL's 47.90.
         assert!(is_best(&t, 0, 47.9));
-        assert_eq!((format(47.9), format(1.5)), ("47.90".to_string(), "1.50".to_string()));
+        assert_eq!(
+            (format(47.9), format(1.5)),
+            ("47.90".to_string(), "1.50".to_string())
+        );
         // Published values read back exactly as printed.
-        assert_eq!(format(t.published[0].cells[6].as_ref().unwrap().value), "39.05");
-        assert_eq!((flat_header(0), flat_header(6), flat_header(8), flat_header(13)), ("CMAR".into(), "Closed AVG".into(), "MADU L2".into(), "Open AVG".into()));
+        assert_eq!(
+            format(t.published[0].cells[6].as_ref().unwrap().value),
+            "39.05"
+        );
+        assert_eq!(
+            (
+                flat_header(0),
+                flat_header(6),
+                flat_header(8),
+                flat_header(13)
+            ),
+            (
+                "CMAR".into(),
+                "Closed AVG".into(),
+                "MADU L2".into(),
+                "Open AVG".into()
+            )
+        );
     }
 }

@@ -13,15 +13,15 @@
 
 use maflow_kernels::draw::Canvas;
 use maflow_kernels::flow::color::{KEY_STRIP_HEIGHT, flow_to_rgb, key_strip, speed_label};
-use maflow_kernels::font::text_width;
 use maflow_kernels::flow::dis::resize_flow;
+use maflow_kernels::font::text_width;
 use maflow_kernels::resize::{ImageView, resize_area};
 
-use crate::frame::align::PartsFrame;
 use crate::common::body::{Joints, PARTS, Skeleton};
 use crate::common::picture_grid::sample_indices;
-use crate::frame::flow::FlowProduct;
 use crate::common::png_io::encode_rgb_png;
+use crate::frame::align::PartsFrame;
+use crate::frame::flow::FlowProduct;
 use crate::frame::segment::Mask;
 use crate::prelude::*;
 
@@ -80,7 +80,8 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 3,
     doc: ShowConfig::DOC,
     inputs: &[
-        Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
+        Port::new(0, "frames", PortType::Frames)
+            .hint("connect it to a frame producer such as `decode`"),
         SKELETON.port("connect it to a `pose` operator or a `skeleton` reader"),
         MASK.port("connect it to a `segment` operator"),
         FLOW.port("connect it to a `flow` operator"),
@@ -95,18 +96,35 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: ShowConfig = parse_params(params)?;
     let mut errors = Vec::new();
     if !(1..=16).contains(&config.frames) {
-        errors.push(param_error(params, "frames", "`frames` must be between 1 and 16"));
+        errors.push(param_error(
+            params,
+            "frames",
+            "`frames` must be between 1 and 16",
+        ));
     }
     if !(32..=1080).contains(&config.thumb_width) {
-        errors.push(param_error(params, "thumb_width", "`thumb_width` must be between 32 and 1080"));
+        errors.push(param_error(
+            params,
+            "thumb_width",
+            "`thumb_width` must be between 32 and 1080",
+        ));
     }
     if config.max_speed.is_nan() || config.max_speed <= 0.0 {
-        errors.push(param_error(params, "max_speed", "`max_speed` must be positive"));
+        errors.push(param_error(
+            params,
+            "max_speed",
+            "`max_speed` must be positive",
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(built(&config, Runtime::FrameConsumer(Arc::new(Show { config: config.clone() }))))
+    Ok(built(
+        &config,
+        Runtime::FrameConsumer(Arc::new(Show {
+            config: config.clone(),
+        })),
+    ))
 }
 
 struct Show {
@@ -116,13 +134,19 @@ struct Show {
 impl FrameConsumer for Show {
     fn start(&self, _clip: &Clip, info: &VideoInfo) -> Result<Box<dyn FrameTask>, String> {
         let tw = self.config.thumb_width.min(info.width as usize);
-        let th = ((tw as f64 * f64::from(info.height) / f64::from(info.width)).round() as usize).max(1);
+        let th =
+            ((tw as f64 * f64::from(info.height) / f64::from(info.width)).round() as usize).max(1);
         Ok(Box::new(ShowTask {
             config: self.config.clone(),
             info: info.clone(),
             thumb: (tw, th),
             // From the second frame on: the first has no flow into it.
-            targets: info.declared_frames.map(|n| sample_indices(n.saturating_sub(1), self.config.frames).into_iter().map(|i| i + 1).collect()),
+            targets: info.declared_frames.map(|n| {
+                sample_indices(n.saturating_sub(1), self.config.frames)
+                    .into_iter()
+                    .map(|i| i + 1)
+                    .collect()
+            }),
             pictures: Vec::new(),
             speeds: Vec::new(),
         }))
@@ -143,7 +167,11 @@ struct ShowTask {
 /// Bones drawn, as pairs of joints.
 fn bones(j: &Joints) -> Vec<((f32, f32), (f32, f32))> {
     let p = |q: crate::common::body::Joint| (q.x, q.y);
-    let mut out = vec![(p(j.shoulder[0]), p(j.shoulder[1])), (p(j.hip[0]), p(j.hip[1])), (p(j.head), p(j.nose))];
+    let mut out = vec![
+        (p(j.shoulder[0]), p(j.shoulder[1])),
+        (p(j.hip[0]), p(j.hip[1])),
+        (p(j.head), p(j.nose)),
+    ];
     for s in 0..2 {
         out.extend([
             (p(j.shoulder[s]), p(j.elbow[s])),
@@ -159,22 +187,44 @@ fn bones(j: &Joints) -> Vec<((f32, f32), (f32, f32))> {
 }
 
 impl ShowTask {
-    fn overlay(&self, frame: &Frame, skeleton: Option<&Skeleton>, mask: Option<&Mask>, parts: Option<&PartsFrame>) -> Vec<u8> {
+    fn overlay(
+        &self,
+        frame: &Frame,
+        skeleton: Option<&Skeleton>,
+        mask: Option<&Mask>,
+        parts: Option<&PartsFrame>,
+    ) -> Vec<u8> {
         let (tw, th) = self.thumb;
         let (fw, fh) = (frame.width as usize, frame.height as usize);
         let small = match mask {
             Some(mask) => mask.overlay(frame, tw, th),
-            None => resize_area(ImageView { data: &frame.data, width: fw, height: fh, stride: fw * 3, channels: 3 }, tw, th),
+            None => resize_area(
+                ImageView {
+                    data: &frame.data,
+                    width: fw,
+                    height: fh,
+                    stride: fw * 3,
+                    channels: 3,
+                },
+                tw,
+                th,
+            ),
         };
         let k = tw as f32 / fw as f32;
-        let mut canvas = Canvas { width: tw, height: th, rgb: small };
+        let mut canvas = Canvas {
+            width: tw,
+            height: th,
+            rgb: small,
+        };
         if let Some(j) = skeleton.and_then(Joints::of) {
             for (a, b) in bones(&j) {
                 canvas.line((a.0 * k, a.1 * k), (b.0 * k, b.1 * k), 1.5, [255, 255, 255]);
             }
         }
         if let Some(parts) = parts {
-            for ((coord, &[vx, vy]), &colour) in parts.coord.iter().zip(&parts.vector).zip(&PART_COLOURS) {
+            for ((coord, &[vx, vy]), &colour) in
+                parts.coord.iter().zip(&parts.vector).zip(&PART_COLOURS)
+            {
                 let a = (coord[0] * tw as f32, coord[1] * th as f32);
                 let s = self.config.arrow_scale * k;
                 // vy > 0 is up: drawn toward smaller y.
@@ -203,7 +253,10 @@ impl ShowTask {
     /// Every part's speed over the clip, `width` pixels wide, with labelled axes and a legend of part names.
     fn plot(&self, width: usize) -> Canvas {
         const INK: [u8; 3] = [20, 20, 20];
-        let names: Vec<String> = PARTS.iter().map(|p| p.to_lowercase().replace('_', " ")).collect();
+        let names: Vec<String> = PARTS
+            .iter()
+            .map(|p| p.to_lowercase().replace('_', " "))
+            .collect();
         let column = names.iter().map(|n| text_width(n, 1)).max().unwrap_or(0) + 24;
         let (left, top, plot_h) = (44.0f32, 18.0f32, 120.0f32);
         let columns = ((width as f32 - left) as usize / column).clamp(1, PART_COUNT);
@@ -223,7 +276,13 @@ impl ShowTask {
         while v <= y_max + 1e-6 {
             let (y, label) = (y_of(v), speed_label(v));
             c.line((left, y), (right, y), 1.0, [225, 225, 225]);
-            c.text((left - 5.0) as isize - text_width(&label, 1) as isize, y as isize - 3, &label, 1, INK);
+            c.text(
+                (left - 5.0) as isize - text_width(&label, 1) as isize,
+                y as isize - 3,
+                &label,
+                1,
+                INK,
+            );
             v += step as f32;
         }
         c.line((left, top), (left, bottom), 1.0, INK);
@@ -235,14 +294,33 @@ impl ShowTask {
             let x = x_of((second as f64 * fps) as usize);
             c.line((x, bottom), (x, bottom + 4.0), 1.0, INK);
             let label = format!("{second} s");
-            c.text(x as isize - text_width(&label, 1) as isize / 2, bottom as isize + 7, &label, 1, INK);
+            c.text(
+                x as isize - text_width(&label, 1) as isize / 2,
+                bottom as isize + 7,
+                &label,
+                1,
+                INK,
+            );
             second += 1;
         }
         for p in 0..PART_COUNT {
-            let points: Vec<(f32, f32)> = self.speeds.iter().enumerate().map(|(t, s)| (x_of(t), y_of(s[p]))).collect();
+            let points: Vec<(f32, f32)> = self
+                .speeds
+                .iter()
+                .enumerate()
+                .map(|(t, s)| (x_of(t), y_of(s[p])))
+                .collect();
             c.polyline(&points, 1.5, PART_COLOURS[p]);
-            let (x, y) = (left as usize + (p % columns) * column, legend_top + (p / columns) * 12);
-            c.line((x as f32, y as f32 + 3.5), (x as f32 + 12.0, y as f32 + 3.5), 5.0, PART_COLOURS[p]);
+            let (x, y) = (
+                left as usize + (p % columns) * column,
+                legend_top + (p / columns) * 12,
+            );
+            c.line(
+                (x as f32, y as f32 + 3.5),
+                (x as f32 + 12.0, y as f32 + 3.5),
+                5.0,
+                PART_COLOURS[p],
+            );
             c.text(x as isize + 17, y as isize, &names[p], 1, INK);
         }
         c
@@ -299,8 +377,12 @@ impl ShowTask {
         ));
         for (p, name) in PARTS.iter().enumerate() {
             let [r, g, b] = PART_COLOURS[p];
-            let points: Vec<String> =
-                self.speeds.iter().enumerate().map(|(t, sp)| format!("{:.1},{:.1}", x_of(t as f64), y_of(f64::from(sp[p])))).collect();
+            let points: Vec<String> = self
+                .speeds
+                .iter()
+                .enumerate()
+                .map(|(t, sp)| format!("{:.1},{:.1}", x_of(t as f64), y_of(f64::from(sp[p]))))
+                .collect();
             s.push_str(&format!("<polyline fill=\"none\" stroke=\"rgb({r},{g},{b})\" stroke-width=\"1.5\" points=\"{}\"><title>{name}</title></polyline>", points.join(" ")));
             let y = top + 14.0 * p as f64;
             s.push_str(&format!(
@@ -319,20 +401,36 @@ impl ShowTask {
 fn nice_step(raw: f64) -> f64 {
     let power = 10f64.powf(raw.max(1e-6).log10().floor());
     let m = raw / power;
-    power * if m <= 1.0 { 1.0 } else if m <= 2.0 { 2.0 } else if m <= 5.0 { 5.0 } else { 10.0 }
+    power
+        * if m <= 1.0 {
+            1.0
+        } else if m <= 2.0 {
+            2.0
+        } else if m <= 5.0 {
+            5.0
+        } else {
+            10.0
+        }
 }
 
 impl FrameTask for ShowTask {
-    fn push(&mut self, frame: &Frame, inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
+    fn push(
+        &mut self,
+        frame: &Frame,
+        inputs: &FrameInputs<'_>,
+    ) -> Result<Option<FrameProduct>, String> {
         let parts = inputs.get(&PARTS_IN);
-        self.speeds.push(parts.map_or([0.0; PART_COUNT], |p| p.vector.map(|[x, y]| x.hypot(y))));
+        self.speeds
+            .push(parts.map_or([0.0; PART_COUNT], |p| p.vector.map(|[x, y]| x.hypot(y))));
         let wanted = match &self.targets {
             Some(at) => at.binary_search(&frame.index).is_ok(),
             None => frame.index % 15 == 1 && self.pictures.len() < self.config.frames,
         };
         if wanted {
             if frame.format != PixelFormat::Rgb {
-                return Err("show needs RGB frames: set `format: rgb` on the decode operator".into());
+                return Err(
+                    "show needs RGB frames: set `format: rgb` on the decode operator".into(),
+                );
             }
             let overlay = self.overlay(frame, inputs.get(&SKELETON), inputs.get(&MASK), parts);
             let wheel = self.wheel(inputs.get(&FLOW));
@@ -355,13 +453,34 @@ impl FrameTask for ShowTask {
             c.blit(wheel, tw, th, x, 2 * gap + th);
         }
         // The wheels' scale, the same for every clip drawn with these params.
-        c.blit(&key_strip(width - 2 * gap, self.config.max_speed, ""), width - 2 * gap, KEY_STRIP_HEIGHT, gap, 3 * gap + 2 * th);
-        c.blit(&plot.rgb, plot.width, plot.height, gap, 4 * gap + 2 * th + KEY_STRIP_HEIGHT);
+        c.blit(
+            &key_strip(width - 2 * gap, self.config.max_speed, ""),
+            width - 2 * gap,
+            KEY_STRIP_HEIGHT,
+            gap,
+            3 * gap + 2 * th,
+        );
+        c.blit(
+            &plot.rgb,
+            plot.width,
+            plot.height,
+            gap,
+            4 * gap + 2 * th + KEY_STRIP_HEIGHT,
+        );
         let png = encode_rgb_png(&c.rgb, width, height)?;
         let svg = self.plot_svg().into_bytes();
         Ok(Output {
             record: serde_json::json!({"frames": self.pictures.len(), "width": width, "height": height}),
-            blobs: vec![Blob { ext: "png".into(), bytes: png }, Blob { ext: "svg".into(), bytes: svg }],
+            blobs: vec![
+                Blob {
+                    ext: "png".into(),
+                    bytes: png,
+                },
+                Blob {
+                    ext: "svg".into(),
+                    bytes: svg,
+                },
+            ],
         })
     }
 }

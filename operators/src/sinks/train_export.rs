@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use maflow_engine::store::write_file_atomic;
 use serde_json::{Value, json};
 
+use crate::common::record_types::{self as records, record};
 use crate::language::qa::recognition::MADU_QUESTION;
 use crate::prelude::*;
 
@@ -38,7 +39,9 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Sinks,
     version: 1,
     doc: TrainExportConfig::DOC,
-    inputs: &[Port::new(0, "description", PortType::Any)],
+    inputs: &[
+        Port::new(0, "description", record(records::DESCRIPTION)).hint(records::DESCRIPTION.hint)
+    ],
     output: None,
     params: TrainExportConfig::params,
     build,
@@ -46,7 +49,10 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: TrainExportConfig = parse_params(params)?;
-    Ok(built(&config.clone(), Runtime::RecordSink(Arc::new(TrainExport { config }))))
+    Ok(built(
+        &config.clone(),
+        Runtime::RecordSink(Arc::new(TrainExport { config })),
+    ))
 }
 
 struct TrainExport {
@@ -55,7 +61,12 @@ struct TrainExport {
 
 impl RecordSink for TrainExport {
     fn open(&self, dir: &Path, _node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
-        Ok(Box::new(Writer { config: self.config.clone(), dir: dir.join("train"), train: Vec::new(), eval_participants: BTreeSet::new() }))
+        Ok(Box::new(Writer {
+            config: self.config.clone(),
+            dir: dir.join("train"),
+            train: Vec::new(),
+            eval_participants: BTreeSet::new(),
+        }))
     }
 }
 
@@ -91,7 +102,11 @@ impl SinkWriter for Writer {
         let records: Vec<Value> = self
             .train
             .iter()
-            .filter(|(c, _)| c.participant.as_ref().is_none_or(|p| !self.eval_participants.contains(p)))
+            .filter(|(c, _)| {
+                c.participant
+                    .as_ref()
+                    .is_none_or(|p| !self.eval_participants.contains(p))
+            })
             .map(|(c, text)| {
                 let video = std::fs::canonicalize(&c.path).unwrap_or_else(|_| c.path.clone());
                 json!({
@@ -104,14 +119,20 @@ impl SinkWriter for Writer {
             })
             .collect();
         let file = format!("{}.json", self.config.dataset);
-        write_file_atomic(&self.dir.join(&file), (serde_json::to_string_pretty(&records).expect("serialises") + "\n").as_bytes())?;
+        write_file_atomic(
+            &self.dir.join(&file),
+            (serde_json::to_string_pretty(&records).expect("serialises") + "\n").as_bytes(),
+        )?;
         let info = json!({self.config.dataset.clone(): {
             "file_name": file,
             "formatting": "sharegpt",
             "columns": {"messages": "messages", "videos": "videos"},
             "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"},
         }});
-        write_file_atomic(&self.dir.join("dataset_info.json"), (serde_json::to_string_pretty(&info).expect("serialises") + "\n").as_bytes())?;
+        write_file_atomic(
+            &self.dir.join("dataset_info.json"),
+            (serde_json::to_string_pretty(&info).expect("serialises") + "\n").as_bytes(),
+        )?;
         let config = format!(
             "# LoRA SFT on the cross-subject training split ({n} clips), the reference recipe.\n\
              model_name_or_path: {model}\n\

@@ -48,9 +48,18 @@ pub const KIND: OperatorKind = OperatorKind {
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: FolderConfig = parse_params(params)?;
     if config.extensions.is_empty() {
-        return Err(vec![param_error(params, "extensions", "`extensions` must name at least one extension")]);
+        return Err(vec![param_error(
+            params,
+            "extensions",
+            "`extensions` must name at least one extension",
+        )]);
     }
-    Ok(built(&config, Runtime::Source(Arc::new(FolderSource { config: config.clone() }))))
+    Ok(built(
+        &config,
+        Runtime::Source(Arc::new(FolderSource {
+            config: config.clone(),
+        })),
+    ))
 }
 
 struct FolderSource {
@@ -65,8 +74,16 @@ impl ClipSource for FolderSource {
         }
         let mut files = Vec::new();
         walk(root, &mut files).map_err(|e| format!("cannot list {}: {e}", root.display()))?;
-        let wanted: Vec<String> = self.config.extensions.iter().map(|e| e.trim_start_matches('.').to_lowercase()).collect();
-        files.retain(|p| p.extension().is_some_and(|e| wanted.contains(&e.to_string_lossy().to_lowercase())));
+        let wanted: Vec<String> = self
+            .config
+            .extensions
+            .iter()
+            .map(|e| e.trim_start_matches('.').to_lowercase())
+            .collect();
+        files.retain(|p| {
+            p.extension()
+                .is_some_and(|e| wanted.contains(&e.to_string_lossy().to_lowercase()))
+        });
         files.sort();
 
         let mut scan = SourceScan::default();
@@ -81,7 +98,10 @@ impl ClipSource for FolderSource {
         for path in files {
             let rel = path.strip_prefix(root).expect("walked under root");
             let id = clip_id(rel);
-            let file = rel.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let file = rel
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let label = labels.get(&file).copied();
             scan.clips.push(Clip {
                 id,
@@ -115,19 +135,37 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// `a/b/c.mp4` → `a__b__c`; characters unsafe in file names become `_`.
 fn clip_id(rel: &Path) -> String {
     let stem = rel.with_extension("");
-    let parts: Vec<String> = stem.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let parts: Vec<String> = stem
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     let id: String = parts
         .join("__")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     id.trim_start_matches('.').to_string()
 }
 
-fn read_labels(path: &Path, node_id: &str, errors: &mut Vec<ItemError>) -> Result<HashMap<String, u32>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read labels {}: {e}", path.display()))?;
+fn read_labels(
+    path: &Path,
+    node_id: &str,
+    errors: &mut Vec<ItemError>,
+) -> Result<HashMap<String, u32>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read labels {}: {e}", path.display()))?;
     let mut labels = HashMap::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let mut f = line.split_whitespace();
         match (f.next(), f.next().map(str::parse::<u32>), f.next()) {
             (Some(name), Some(Ok(label)), None) => {
@@ -144,7 +182,8 @@ fn read_labels(path: &Path, node_id: &str, errors: &mut Vec<ItemError>) -> Resul
 }
 
 fn read_label_names(path: &Path) -> Result<HashMap<u32, String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read label names {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read label names {}: {e}", path.display()))?;
     Ok(text
         .lines()
         .filter_map(|l| l.split_once('\t'))
@@ -161,7 +200,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("v");
         std::fs::create_dir_all(root.join("p1/sub dir")).unwrap();
-        for f in ["a.mp4", "p1/b.MKV", "p1/sub dir/c.webm", "notes.txt", "p1/d.avi"] {
+        for f in [
+            "a.mp4",
+            "p1/b.MKV",
+            "p1/sub dir/c.webm",
+            "notes.txt",
+            "p1/d.avi",
+        ] {
             std::fs::write(root.join(f), b"x").unwrap();
         }
         let labels = dir.path().join("labels.txt");
@@ -170,7 +215,9 @@ mod tests {
         std::fs::write(&names, "9\tnodding\n").unwrap();
         let config = FolderConfig {
             path: root,
-            extensions: ["mp4", "avi", "mov", "mkv", "webm"].map(String::from).to_vec(),
+            extensions: ["mp4", "avi", "mov", "mkv", "webm"]
+                .map(String::from)
+                .to_vec(),
             labels: Some(labels),
             label_names: Some(names),
             limit: None,

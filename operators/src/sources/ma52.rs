@@ -97,7 +97,12 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     {
         return Err(vec![param_error(params, "select", why)]);
     }
-    Ok(built(&config, Runtime::Source(Arc::new(Ma52Source { config: config.clone() }))))
+    Ok(built(
+        &config,
+        Runtime::Source(Arc::new(Ma52Source {
+            config: config.clone(),
+        })),
+    ))
 }
 
 struct Ma52Source {
@@ -123,12 +128,18 @@ impl ClipSource for Ma52Source {
             lists_found += 1;
             for entry in parse_list(&text, split.name(), &list, &videos) {
                 match entry {
-                    Ok(clip) if clip.path.is_file() || self.config.missing == Missing::Keep => scan.clips.push(clip),
+                    Ok(clip) if clip.path.is_file() || self.config.missing == Missing::Keep => {
+                        scan.clips.push(clip)
+                    }
                     Ok(_) if self.config.missing == Missing::Skip => skipped_missing += 1,
                     Ok(clip) => scan.errors.push(ItemError {
                         clip: clip.id.clone(),
                         operator: node_id.into(),
-                        cause: format!("listed in {} but not found at {}", file_name(&list), clip.path.display()),
+                        cause: format!(
+                            "listed in {} but not found at {}",
+                            file_name(&list),
+                            clip.path.display()
+                        ),
                     }),
                     Err((line, cause)) => scan.errors.push(ItemError {
                         clip: format!("{}:{line}", file_name(&list)),
@@ -139,14 +150,23 @@ impl ClipSource for Ma52Source {
             }
         }
         if lists_found == 0 {
-            return Err(format!("no *_list_videos.txt for splits {:?} in {}", self.config.splits, root.display()));
+            return Err(format!(
+                "no *_list_videos.txt for splits {:?} in {}",
+                self.config.splits,
+                root.display()
+            ));
         }
         if skipped_missing > 0 {
             tracing::info!(skipped_missing, "listed clips absent on disk were skipped");
         }
         if let Some(select) = &self.config.select {
             let drawn = select.draw(&scan.clips);
-            tracing::info!(chosen = drawn.chosen, available = drawn.available, held_out = drawn.held_out.len(), "clips drawn");
+            tracing::info!(
+                chosen = drawn.chosen,
+                available = drawn.available,
+                held_out = drawn.held_out.len(),
+                "clips drawn"
+            );
             for (stratum, wanted, had) in &drawn.short {
                 tracing::warn!("selection: {stratum} wants {wanted} clips, the side has {had}");
             }
@@ -161,28 +181,51 @@ impl ClipSource for Ma52Source {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Parses a list file; bad lines come back as (line number, cause).
-pub fn parse_list(text: &str, split: &str, list: &Path, videos: &Path) -> Vec<Result<Clip, (usize, String)>> {
+pub fn parse_list(
+    text: &str,
+    split: &str,
+    list: &Path,
+    videos: &Path,
+) -> Vec<Result<Clip, (usize, String)>> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, line)| {
             let n = i + 1;
             let mut fields = line.split_whitespace();
-            let (Some(name), Some(label), None) = (fields.next(), fields.next(), fields.next()) else {
-                return Err((n, format!("expected `name.mp4 <action id>`, found `{}`", line.trim())));
+            let (Some(name), Some(label), None) = (fields.next(), fields.next(), fields.next())
+            else {
+                return Err((
+                    n,
+                    format!("expected `name.mp4 <action id>`, found `{}`", line.trim()),
+                ));
             };
-            let label: u32 = label.parse().map_err(|_| (n, format!("action id `{label}` is not a number")))?;
-            let action = taxonomy::action(label)
-                .ok_or_else(|| (n, format!("unknown action id {label} (MA-52 has ids 0..=51)")))?;
+            let label: u32 = label
+                .parse()
+                .map_err(|_| (n, format!("action id `{label}` is not a number")))?;
+            let action = taxonomy::action(label).ok_or_else(|| {
+                (
+                    n,
+                    format!("unknown action id {label} (MA-52 has ids 0..=51)"),
+                )
+            })?;
             let file = Path::new(name);
             if file.components().count() != 1 {
-                return Err((n, format!("`{name}` is not a plain file name (in {})", list.display())));
+                return Err((
+                    n,
+                    format!("`{name}` is not a plain file name (in {})", list.display()),
+                ));
             }
-            let id = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let id = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let participant = id.split_once('_').map(|(p, _)| p.to_string());
             Ok(Clip {
                 id,
@@ -207,14 +250,23 @@ mod tests {
         let Ok(train) = std::fs::read_to_string(format!("{SHARED}/train_list_videos.txt")) else {
             panic!("the real MA-52 list files are expected at {SHARED}");
         };
-        let clips = parse_list(&train, "train", Path::new("train_list_videos.txt"), Path::new("v"));
+        let clips = parse_list(
+            &train,
+            "train",
+            Path::new("train_list_videos.txt"),
+            Path::new("v"),
+        );
         assert_eq!(clips.len(), 11_250);
         assert!(clips.iter().all(Result::is_ok));
         let first = clips[0].as_ref().unwrap();
-        assert_eq!((first.id.as_str(), first.participant.as_deref(), first.label), ("0003_01_0001", Some("0003"), Some(9)));
+        assert_eq!(
+            (first.id.as_str(), first.participant.as_deref(), first.label),
+            ("0003_01_0001", Some("0003"), Some(9))
+        );
         assert_eq!(first.label_name.as_deref(), Some("nodding"));
         for (split, n) in [("val", 5_586), ("test", 5_586)] {
-            let text = std::fs::read_to_string(format!("{SHARED}/{split}_list_videos.txt")).unwrap();
+            let text =
+                std::fs::read_to_string(format!("{SHARED}/{split}_list_videos.txt")).unwrap();
             let clips = parse_list(&text, split, Path::new("l"), Path::new("v"));
             assert_eq!(clips.iter().filter(|c| c.is_ok()).count(), n, "{split}");
         }
@@ -225,9 +277,18 @@ mod tests {
         let text = "a_1.mp4 3\nbroken\nb_2.mp4 99\nc_3.mp4 x\n../d.mp4 1\n";
         let out = parse_list(text, "train", Path::new("l"), Path::new("v"));
         assert!(out[0].is_ok());
-        let errs: Vec<usize> = out.iter().filter_map(|r| r.as_ref().err().map(|e| e.0)).collect();
+        let errs: Vec<usize> = out
+            .iter()
+            .filter_map(|r| r.as_ref().err().map(|e| e.0))
+            .collect();
         assert_eq!(errs, [2, 3, 4, 5]);
-        assert!(out[2].as_ref().unwrap_err().1.contains("unknown action id 99"));
+        assert!(
+            out[2]
+                .as_ref()
+                .unwrap_err()
+                .1
+                .contains("unknown action id 99")
+        );
     }
 
     #[test]
@@ -235,7 +296,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("videos")).unwrap();
         std::fs::write(dir.path().join("videos/0001_01_0001.mp4"), b"x").unwrap();
-        std::fs::write(dir.path().join("train_list_videos.txt"), "0001_01_0001.mp4 0\n0001_01_0002.mp4 9\n").unwrap();
+        std::fs::write(
+            dir.path().join("train_list_videos.txt"),
+            "0001_01_0001.mp4 0\n0001_01_0002.mp4 9\n",
+        )
+        .unwrap();
         let config = Ma52Config {
             path: dir.path().into(),
             videos: "videos".into(),
@@ -244,11 +309,26 @@ mod tests {
             limit: None,
             select: None,
         };
-        let scan = Ma52Source { config: config.clone() }.scan("clips").unwrap();
+        let scan = Ma52Source {
+            config: config.clone(),
+        }
+        .scan("clips")
+        .unwrap();
         assert_eq!(scan.clips.len(), 1);
         assert_eq!(scan.errors.len(), 1);
-        assert!(scan.errors[0].cause.contains("not found"), "{:?}", scan.errors);
-        let scan = Ma52Source { config: Ma52Config { missing: Missing::Skip, ..config } }.scan("clips").unwrap();
+        assert!(
+            scan.errors[0].cause.contains("not found"),
+            "{:?}",
+            scan.errors
+        );
+        let scan = Ma52Source {
+            config: Ma52Config {
+                missing: Missing::Skip,
+                ..config
+            },
+        }
+        .scan("clips")
+        .unwrap();
         assert!(scan.errors.is_empty());
     }
 }

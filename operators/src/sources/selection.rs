@@ -138,7 +138,9 @@ impl Select {
     /// Checks the declaration; the message names the field.
     pub fn validate(&self) -> Result<(), String> {
         if self.count == Some(0) {
-            return Err("`count` must be at least 1 (leave it out to keep every clip of the side)".into());
+            return Err(
+                "`count` must be at least 1 (leave it out to keep every clip of the side)".into(),
+            );
         }
         if self.side != Side::Eval && self.hold_out.is_none() {
             return Err("`side: train` or `both` needs `hold_out` (which participants are held out for evaluation)".into());
@@ -153,10 +155,18 @@ impl Select {
                 }
                 if self.stratum_of_key(key).is_none() {
                     let known = match self.by {
-                        Strata::Level => BODY_LEVELS.iter().map(|l| l.name.to_lowercase()).collect::<Vec<_>>().join(", "),
+                        Strata::Level => BODY_LEVELS
+                            .iter()
+                            .map(|l| l.name.to_lowercase())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         Strata::Action => "action ids 0..=51".into(),
                     };
-                    return Err(format!("`{key}` is not a stratum of `by: {:?}` (known: {known})", self.by).to_lowercase());
+                    return Err(format!(
+                        "`{key}` is not a stratum of `by: {:?}` (known: {known})",
+                        self.by
+                    )
+                    .to_lowercase());
                 }
             }
             if map.values().sum::<f64>() <= 0.0 {
@@ -168,8 +178,15 @@ impl Select {
 
     fn stratum_of_key(&self, key: &str) -> Option<usize> {
         match self.by {
-            Strata::Level => BODY_LEVELS.iter().position(|l| l.name.eq_ignore_ascii_case(key.trim())),
-            Strata::Action => key.trim().parse::<u32>().ok().filter(|id| taxonomy::action(*id).is_some()).map(|id| id as usize),
+            Strata::Level => BODY_LEVELS
+                .iter()
+                .position(|l| l.name.eq_ignore_ascii_case(key.trim())),
+            Strata::Action => key
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|id| taxonomy::action(*id).is_some())
+                .map(|id| id as usize),
         }
     }
 
@@ -183,7 +200,9 @@ impl Select {
     fn stratum_name(&self, s: usize) -> String {
         match self.by {
             Strata::Level => BODY_LEVELS[s].name.to_string(),
-            Strata::Action => taxonomy::action(s as u32).map_or_else(|| s.to_string(), |a| a.name.to_string()),
+            Strata::Action => {
+                taxonomy::action(s as u32).map_or_else(|| s.to_string(), |a| a.name.to_string())
+            }
         }
     }
 
@@ -192,7 +211,11 @@ impl Select {
         if self.side != Side::Both {
             return self.draw_side(clips);
         }
-        let mut drawn = Select { side: Side::Eval, ..self.clone() }.draw_side(clips);
+        let mut drawn = Select {
+            side: Side::Eval,
+            ..self.clone()
+        }
+        .draw_side(clips);
         let held: BTreeSet<&String> = drawn.held_out.iter().collect();
         let chosen: BTreeSet<&str> = drawn.clips.iter().map(|c| c.id.as_str()).collect();
         let mut both = Vec::with_capacity(clips.len());
@@ -207,7 +230,10 @@ impl Select {
             } else {
                 continue;
             };
-            both.push(Clip { split: Some(role.into()), ..c.clone() });
+            both.push(Clip {
+                split: Some(role.into()),
+                ..c.clone()
+            });
         }
         drawn.train = Some((both.len() - drawn.chosen, train_people.len()));
         drawn.select = self.clone();
@@ -220,7 +246,10 @@ impl Select {
             use sha2::Digest;
             sha2::Sha256::digest(format!("{}\u{0}{kind}\u{0}{id}", self.seed)).into()
         };
-        let participants: BTreeSet<&str> = clips.iter().filter_map(|c| c.participant.as_deref()).collect();
+        let participants: BTreeSet<&str> = clips
+            .iter()
+            .filter_map(|c| c.participant.as_deref())
+            .collect();
         let held_out: BTreeSet<String> = match &self.hold_out {
             None => participants.iter().map(|p| p.to_string()).collect(),
             Some(HoldOut::List(ids)) => ids.iter().cloned().collect(),
@@ -231,7 +260,10 @@ impl Select {
             }
         };
         let on_side = |c: &Clip| {
-            let held = c.participant.as_deref().is_some_and(|p| held_out.contains(p));
+            let held = c
+                .participant
+                .as_deref()
+                .is_some_and(|p| held_out.contains(p));
             match self.side {
                 Side::Eval | Side::Both => held,
                 Side::Train => !held,
@@ -258,8 +290,12 @@ impl Select {
         let available: usize = pools.iter().map(Vec::len).sum();
         let count = self.count.unwrap_or(available);
         let quotas = self.quotas(count, &pools.iter().map(Vec::len).collect::<Vec<_>>());
-        let named_quotas: BTreeMap<String, usize> =
-            quotas.iter().enumerate().filter(|(_, q)| **q > 0).map(|(s, q)| (self.stratum_name(s), *q)).collect();
+        let named_quotas: BTreeMap<String, usize> = quotas
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| **q > 0)
+            .map(|(s, q)| (self.stratum_name(s), *q))
+            .collect();
         let mut chosen: BTreeSet<usize> = BTreeSet::new();
         let mut short = Vec::new();
         for (s, (pool, &quota)) in pools.iter().zip(&quotas).enumerate() {
@@ -268,7 +304,9 @@ impl Select {
                 // Each action of the level first gets its minimum, lowest rank first, within the quota.
                 let mut per_action: BTreeMap<u32, usize> = BTreeMap::new();
                 for &(i, _) in pool {
-                    let got = per_action.entry(clips[i].label.unwrap_or(u32::MAX)).or_default();
+                    let got = per_action
+                        .entry(clips[i].label.unwrap_or(u32::MAX))
+                        .or_default();
                     if *got < self.min_per_action && take.len() < quota {
                         *got += 1;
                         take.insert(i);
@@ -292,10 +330,14 @@ impl Select {
         let mut per_participant = BTreeMap::new();
         for c in &clips {
             if let Some(a) = c.label.and_then(taxonomy::action) {
-                *per_level.entry(a.body_level().name.to_string()).or_default() += 1;
+                *per_level
+                    .entry(a.body_level().name.to_string())
+                    .or_default() += 1;
                 *per_action.entry(a.name.to_string()).or_default() += 1;
             }
-            *per_participant.entry(c.participant.clone().unwrap_or_default()).or_default() += 1;
+            *per_participant
+                .entry(c.participant.clone().unwrap_or_default())
+                .or_default() += 1;
         }
         Drawn {
             chosen: clips.len(),
@@ -318,8 +360,13 @@ impl Select {
         let n = sizes.len();
         let weights: Vec<f64> = match &self.shares {
             Some(Shares::Named(NamedShares::Paper)) => PAPER_LEVEL_SHARES.to_vec(),
-            Some(Shares::Named(NamedShares::Equal)) => sizes.iter().map(|&s| if s > 0 { 1.0 } else { 0.0 }).collect(),
-            Some(Shares::Named(NamedShares::Proportional)) | None => sizes.iter().map(|&s| s as f64).collect(),
+            Some(Shares::Named(NamedShares::Equal)) => sizes
+                .iter()
+                .map(|&s| if s > 0 { 1.0 } else { 0.0 })
+                .collect(),
+            Some(Shares::Named(NamedShares::Proportional)) | None => {
+                sizes.iter().map(|&s| s as f64).collect()
+            }
             Some(Shares::Map(map)) => {
                 let mut w = vec![0.0; n];
                 for (key, share) in map {
@@ -338,7 +385,11 @@ impl Select {
         let mut quotas: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
         let mut left = count - quotas.iter().sum::<usize>();
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            (exact[b] - exact[b].floor())
+                .total_cmp(&(exact[a] - exact[a].floor()))
+                .then(a.cmp(&b))
+        });
         for s in order {
             if left == 0 {
                 break;
@@ -365,8 +416,13 @@ mod tests {
     fn labelled() -> Vec<Clip> {
         let mut clips = Vec::new();
         for split in ["train", "val"] {
-            let text = std::fs::read_to_string(format!("{SHARED}/{split}_list_videos.txt")).expect("the real MA-52 list files in ../shared");
-            clips.extend(parse_list(&text, split, Path::new("l"), Path::new("v")).into_iter().map(Result::unwrap));
+            let text = std::fs::read_to_string(format!("{SHARED}/{split}_list_videos.txt"))
+                .expect("the real MA-52 list files in ../shared");
+            clips.extend(
+                parse_list(&text, split, Path::new("l"), Path::new("v"))
+                    .into_iter()
+                    .map(Result::unwrap),
+            );
         }
         clips
     }
@@ -391,24 +447,52 @@ mod tests {
         assert!(eval.short.is_empty(), "{:?}", eval.short);
         for (level, share) in BODY_LEVELS.iter().zip(PAPER_LEVEL_SHARES) {
             let got = eval.per_level.get(level.name).copied().unwrap_or(0) as f64;
-            assert!((got - share * 1000.0).abs() <= 1.0, "{}: {got} clips for a share of {share}", level.name);
+            assert!(
+                (got - share * 1000.0).abs() <= 1.0,
+                "{}: {got} clips for a share of {share}",
+                level.name
+            );
         }
         let train = paper(Side::Train).draw(&clips);
         assert_eq!(eval.held_out, train.held_out);
         assert_eq!(eval.held_out.len(), 24);
         let eval_people: BTreeSet<&String> = eval.per_participant.keys().collect();
-        assert!(train.per_participant.keys().all(|p| !eval_people.contains(p)), "a participant on both sides");
+        assert!(
+            train
+                .per_participant
+                .keys()
+                .all(|p| !eval_people.contains(p)),
+            "a participant on both sides"
+        );
         assert!(eval_people.iter().all(|p| eval.held_out.contains(p)));
-        assert_eq!(train.per_participant.len() + 24, clips.iter().filter_map(|c| c.participant.as_ref()).collect::<BTreeSet<_>>().len());
+        assert_eq!(
+            train.per_participant.len() + 24,
+            clips
+                .iter()
+                .filter_map(|c| c.participant.as_ref())
+                .collect::<BTreeSet<_>>()
+                .len()
+        );
     }
 
     #[test]
     fn both_sides_make_one_benchmark_with_roles_as_splits() {
         let clips = labelled();
         let drawn = paper(Side::Both).draw(&clips);
-        let eval: Vec<&Clip> = drawn.clips.iter().filter(|c| c.split.as_deref() == Some("eval")).collect();
-        let train: Vec<&Clip> = drawn.clips.iter().filter(|c| c.split.as_deref() == Some("train")).collect();
-        assert_eq!((eval.len(), eval.len() + train.len()), (1000, drawn.clips.len()));
+        let eval: Vec<&Clip> = drawn
+            .clips
+            .iter()
+            .filter(|c| c.split.as_deref() == Some("eval"))
+            .collect();
+        let train: Vec<&Clip> = drawn
+            .clips
+            .iter()
+            .filter(|c| c.split.as_deref() == Some("train"))
+            .collect();
+        assert_eq!(
+            (eval.len(), eval.len() + train.len()),
+            (1000, drawn.clips.len())
+        );
         let (n, people) = drawn.train.unwrap();
         assert_eq!((n, people), (train.len(), 186 - 24));
         let eval_people: BTreeSet<_> = eval.iter().map(|c| &c.participant).collect();
@@ -420,13 +504,22 @@ mod tests {
         let clips = labelled();
         let first = paper(Side::Eval).draw(&clips);
         let again = paper(Side::Eval).draw(&clips);
-        let ids = |d: &Drawn| d.clips.iter().map(|c| c.id.clone()).collect::<BTreeSet<_>>();
+        let ids = |d: &Drawn| {
+            d.clips
+                .iter()
+                .map(|c| c.id.clone())
+                .collect::<BTreeSet<_>>()
+        };
         assert_eq!(ids(&first), ids(&again));
         // Unrelated clips (a participant outside the held-out ones would change the side; these join one already held out).
         let held = &first.held_out[0];
         let mut more = clips.clone();
         for k in 0..40 {
-            let mut c = clips.iter().find(|c| c.participant.as_deref() == Some(held.as_str())).unwrap().clone();
+            let mut c = clips
+                .iter()
+                .find(|c| c.participant.as_deref() == Some(held.as_str()))
+                .unwrap()
+                .clone();
             c.id = format!("{held}_99_{k:04}");
             more.push(c);
         }
@@ -438,7 +531,11 @@ mod tests {
         assert!(came.iter().all(|id| id.contains("_99_")), "{came:?}");
         assert_eq!(left.len(), came.len());
         assert!(came.len() < 40, "every newcomer was drawn");
-        let other_seed = Select { seed: 1, ..paper(Side::Eval) }.draw(&clips);
+        let other_seed = Select {
+            seed: 1,
+            ..paper(Side::Eval)
+        }
+        .draw(&clips);
         assert_ne!(ids(&first), ids(&other_seed));
     }
 
@@ -447,7 +544,11 @@ mod tests {
         let clips = labelled();
         let select = Select {
             seed: 3,
-            hold_out: Some(HoldOut::List(vec!["0003".into(), "0004".into(), "0005".into()])),
+            hold_out: Some(HoldOut::List(vec![
+                "0003".into(),
+                "0004".into(),
+                "0005".into(),
+            ])),
             side: Side::Eval,
             count: Some(700),
             by: Strata::Level,
@@ -456,28 +557,63 @@ mod tests {
         };
         let drawn = select.draw(&clips);
         assert!(drawn.held_out == ["0003", "0004", "0005"]);
-        assert!(drawn.clips.iter().all(|c| drawn.held_out.contains(c.participant.as_ref().unwrap())));
+        assert!(
+            drawn
+                .clips
+                .iter()
+                .all(|c| drawn.held_out.contains(c.participant.as_ref().unwrap()))
+        );
         // Three people do not have 100 clips of every level: what is missing is named, and not made up elsewhere.
         assert!(!drawn.short.is_empty());
         for (level, wanted, had) in &drawn.short {
-            assert!(had < wanted && drawn.per_level.get(level).copied().unwrap_or(0) == *had, "{level}: {wanted} {had}");
+            assert!(
+                had < wanted && drawn.per_level.get(level).copied().unwrap_or(0) == *had,
+                "{level}: {wanted} {had}"
+            );
         }
-        let missing: usize = drawn.short.iter().map(|(_, wanted, had)| wanted - had).sum();
+        let missing: usize = drawn
+            .short
+            .iter()
+            .map(|(_, wanted, had)| wanted - had)
+            .sum();
         assert_eq!(drawn.chosen + missing, 700);
         // Every action of the three people's clips has its two (they have at least two of each they have).
         let mut have: BTreeMap<u32, usize> = BTreeMap::new();
-        for c in clips.iter().filter(|c| drawn.held_out.contains(c.participant.as_ref().unwrap())) {
+        for c in clips
+            .iter()
+            .filter(|c| drawn.held_out.contains(c.participant.as_ref().unwrap()))
+        {
             *have.entry(c.label.unwrap()).or_default() += 1;
         }
         for (action, n) in have {
             let name = taxonomy::action(action).unwrap().name;
-            assert!(drawn.per_action.get(name).copied().unwrap_or(0) >= n.min(2), "{name}");
+            assert!(
+                drawn.per_action.get(name).copied().unwrap_or(0) >= n.min(2),
+                "{name}"
+            );
         }
-        let bad = Select { shares: Some(Shares::Map(BTreeMap::from([("elbow".to_string(), 1.0)]))), ..select.clone() };
-        assert!(bad.validate().unwrap_err().contains("`elbow` is not a stratum"), "{:?}", bad.validate());
-        let bad = Select { by: Strata::Action, shares: Some(Shares::Named(NamedShares::Paper)), ..select.clone() };
+        let bad = Select {
+            shares: Some(Shares::Map(BTreeMap::from([("elbow".to_string(), 1.0)]))),
+            ..select.clone()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .contains("`elbow` is not a stratum"),
+            "{:?}",
+            bad.validate()
+        );
+        let bad = Select {
+            by: Strata::Action,
+            shares: Some(Shares::Named(NamedShares::Paper)),
+            ..select.clone()
+        };
         assert!(bad.validate().unwrap_err().contains("by: level"));
-        let bad = Select { side: Side::Both, hold_out: None, ..select };
+        let bad = Select {
+            side: Side::Both,
+            hold_out: None,
+            ..select
+        };
         assert!(bad.validate().unwrap_err().contains("needs `hold_out`"));
         assert!(paper(Side::Both).validate().is_ok());
     }

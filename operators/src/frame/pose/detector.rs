@@ -39,7 +39,10 @@ fn anchors() -> Vec<(f32, f32)> {
         for y in 0..cells {
             for x in 0..cells {
                 for _ in 0..per_cell {
-                    out.push(((x as f32 + 0.5) / cells as f32, (y as f32 + 0.5) / cells as f32));
+                    out.push((
+                        (x as f32 + 0.5) / cells as f32,
+                        (y as f32 + 0.5) / cells as f32,
+                    ));
                 }
             }
         }
@@ -57,12 +60,31 @@ pub fn buffers() -> ModelBuffers {
 }
 
 /// Finds the most confident person in an RGB frame, if any scores above `threshold`.
-pub fn detect(pool: &SessionPool, rgb: ImageView<'_>, threshold: f32, cropper: &mut Cropper, io: &mut ModelBuffers) -> Result<Option<Detection>, String> {
+pub fn detect(
+    pool: &SessionPool,
+    rgb: ImageView<'_>,
+    threshold: f32,
+    cropper: &mut Cropper,
+    io: &mut ModelBuffers,
+) -> Result<Option<Detection>, String> {
     let letterbox = RotatedRect::letterbox(rgb.width, rgb.height, 1.0);
-    cropper.crop(rgb, &letterbox, SIZE, SIZE, 2.0 / 255.0, -1.0, &mut io.input);
+    cropper.crop(
+        rgb,
+        &letterbox,
+        SIZE,
+        SIZE,
+        2.0 / 255.0,
+        -1.0,
+        &mut io.input,
+    );
     let ModelBuffers { input, outputs } = io;
     pool.with(|s| run(s, input, [1, SIZE, SIZE, 3], outputs))?;
-    let [boxes, scores] = &outputs[..] else { return Err(format!("detector: expected {OUTPUTS} outputs, got {}", outputs.len())) };
+    let [boxes, scores] = &outputs[..] else {
+        return Err(format!(
+            "detector: expected {OUTPUTS} outputs, got {}",
+            outputs.len()
+        ));
+    };
     if boxes.len() != ANCHORS * 12 || scores.len() != ANCHORS {
         return Err("detector: unexpected output sizes".into());
     }
@@ -81,9 +103,15 @@ pub fn detect(pool: &SessionPool, rgb: ImageView<'_>, threshold: f32, cropper: &
         }
         candidates.push((score, decoded));
     }
-    let Some(best) = weighted_nms(candidates, 0.3) else { return Ok(None) };
+    let Some(best) = weighted_nms(candidates, 0.3) else {
+        return Ok(None);
+    };
     let to_frame = |u: f32, v: f32| letterbox.to_image(u, v);
-    Ok(Some(Detection { score: best.0, center: to_frame(best.1[4], best.1[5]), extent: to_frame(best.1[6], best.1[7]) }))
+    Ok(Some(Detection {
+        score: best.0,
+        center: to_frame(best.1[4], best.1[5]),
+        extent: to_frame(best.1[6], best.1[7]),
+    }))
 }
 
 /// The best cluster of overlapping candidates, its members averaged by score
@@ -124,7 +152,13 @@ pub fn body_region(center: (f32, f32), extent: (f32, f32)) -> RotatedRect {
     let (dx, dy) = (extent.0 - center.0, extent.1 - center.1);
     let size = 2.0 * dx.hypot(dy) * REGION_SCALE;
     let rotation = normalize_angle(std::f32::consts::FRAC_PI_2 - (-dy).atan2(dx));
-    RotatedRect { cx: center.0, cy: center.1, width: size, height: size, rotation }
+    RotatedRect {
+        cx: center.0,
+        cy: center.1,
+        width: size,
+        height: size,
+        rotation,
+    }
 }
 
 fn normalize_angle(a: f32) -> f32 {
@@ -160,7 +194,10 @@ mod tests {
         // Lying to the right (head to the right): the region turns a quarter.
         let r = body_region((500.0, 700.0), (900.0, 700.0));
         let (x, y) = r.to_image(0.5, 0.0);
-        assert!((x - 1000.0).abs() < 1e-2 && (y - 700.0).abs() < 1e-2, "({x}, {y})");
+        assert!(
+            (x - 1000.0).abs() < 1e-2 && (y - 700.0).abs() < 1e-2,
+            "({x}, {y})"
+        );
     }
 
     #[test]

@@ -41,7 +41,13 @@ pub fn buffers() -> ModelBuffers {
 }
 
 /// Runs the landmark model on `region` of an RGB frame.
-pub fn landmarks(pool: &SessionPool, rgb: ImageView<'_>, region: &RotatedRect, cropper: &mut Cropper, io: &mut ModelBuffers) -> Result<Landmarks, String> {
+pub fn landmarks(
+    pool: &SessionPool,
+    rgb: ImageView<'_>,
+    region: &RotatedRect,
+    cropper: &mut Cropper,
+    io: &mut ModelBuffers,
+) -> Result<Landmarks, String> {
     cropper.crop(rgb, region, SIZE, SIZE, INPUT_SCALE, 0.0, &mut io.input);
     infer(pool, region, io)
 }
@@ -50,11 +56,18 @@ pub fn landmarks(pool: &SessionPool, rgb: ImageView<'_>, region: &RotatedRect, c
 pub const INPUT_SCALE: f32 = 1.0 / 255.0;
 
 /// Runs the landmark model on the crop of `region` already in `io.input`.
-pub fn infer(pool: &SessionPool, region: &RotatedRect, io: &mut ModelBuffers) -> Result<Landmarks, String> {
+pub fn infer(
+    pool: &SessionPool,
+    region: &RotatedRect,
+    io: &mut ModelBuffers,
+) -> Result<Landmarks, String> {
     let ModelBuffers { input, outputs } = io;
     pool.with(|s| run(s, input, [1, SIZE, SIZE, 3], outputs))?;
     let [raw, flag] = &outputs[..] else {
-        return Err(format!("landmark model: expected 2 outputs, got {}", outputs.len()));
+        return Err(format!(
+            "landmark model: expected 2 outputs, got {}",
+            outputs.len()
+        ));
     };
     if raw.len() != LANDMARKS * 5 || flag.is_empty() {
         return Err("landmark model: unexpected output sizes".into());
@@ -69,5 +82,9 @@ pub fn infer(pool: &SessionPool, region: &RotatedRect, io: &mut ModelBuffers) ->
         })
         .collect();
     let next_region = body_region(point(BODY), point(BODY + 1));
-    Ok(Landmarks { presence: flag[0], keypoints, next_region })
+    Ok(Landmarks {
+        presence: flag[0],
+        keypoints,
+        next_region,
+    })
 }

@@ -20,8 +20,8 @@ use maflow_kernels::resize::ImageView;
 
 use crate::common::body::{Keypoint, Layout, Skeleton};
 use crate::common::onnx::{ModelBuffers, SessionPool, find_model};
-use crate::frame::replay::ReplayTask;
 use crate::common::rounding::round_to;
+use crate::frame::replay::ReplayTask;
 use one_euro::{OneEuro, OneEuroState};
 
 use crate::prelude::*;
@@ -70,9 +70,8 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Operators,
     version: 2,
     doc: PoseConfig::DOC,
-    inputs: &[
-        Port::new(0, "frames", PortType::Frames).hint("connect it to a frame producer such as `decode`"),
-    ],
+    inputs: &[Port::new(0, "frames", PortType::Frames)
+        .hint("connect it to a frame producer such as `decode`")],
     output: Some(PortType::PerFrame(Skeleton::PRODUCT)),
     params: PoseConfig::params,
     build,
@@ -81,15 +80,26 @@ pub const KIND: OperatorKind = OperatorKind {
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: PoseConfig = parse_params(params)?;
     let mut errors = Vec::new();
-    for (field, v) in [("detection_threshold", config.detection_threshold), ("presence_threshold", config.presence_threshold)] {
+    for (field, v) in [
+        ("detection_threshold", config.detection_threshold),
+        ("presence_threshold", config.presence_threshold),
+    ] {
         if !(0.0..=1.0).contains(&v) {
-            errors.push(param_error(params, field, format!("`{field}` must be in [0, 1]")));
+            errors.push(param_error(
+                params,
+                field,
+                format!("`{field}` must be in [0, 1]"),
+            ));
         }
     }
     if let Some(s) = &config.smoothing
         && !(s.min_cutoff > 0.0 && s.beta >= 0.0 && s.d_cutoff > 0.0)
     {
-        errors.push(param_error(params, "smoothing", "smoothing needs min_cutoff > 0, beta ≥ 0 and d_cutoff > 0"));
+        errors.push(param_error(
+            params,
+            "smoothing",
+            "smoothing needs min_cutoff > 0, beta ≥ 0 and d_cutoff > 0",
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -98,10 +108,17 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         PoseModel::Lite => "pose_landmark_lite.onnx",
         PoseModel::Full => "pose_landmark_full.onnx",
     };
-    let open = |file: &str, outputs: &[usize]| find_model(file, config.models.as_deref()).and_then(|p| SessionPool::open(p, outputs));
-    let models = open("pose_detection.onnx", &[]).and_then(|d| Ok((d, open(landmark_file, &landmarks::OUTPUTS)?)));
+    let open = |file: &str, outputs: &[usize]| {
+        find_model(file, config.models.as_deref()).and_then(|p| SessionPool::open(p, outputs))
+    };
+    let models = open("pose_detection.onnx", &[])
+        .and_then(|d| Ok((d, open(landmark_file, &landmarks::OUTPUTS)?)));
     let (detector, landmarker) = models.map_err(|why| vec![param_error(params, "model", why)])?;
-    let op = PoseOperator { config: config.clone(), detector: Arc::new(detector), landmarker: Arc::new(landmarker) };
+    let op = PoseOperator {
+        config: config.clone(),
+        detector: Arc::new(detector),
+        landmarker: Arc::new(landmarker),
+    };
     Ok(built(&config, Runtime::FrameConsumer(Arc::new(op))))
 }
 
@@ -133,11 +150,23 @@ impl FrameConsumer for PoseOperator {
         true
     }
 
-    fn replay(&self, _clip: &Clip, _info: &VideoInfo, cached: &Output) -> Result<Box<dyn FrameTask>, String> {
-        let track: SkeletonTrack =
-            serde_json::from_value(cached.record.clone()).map_err(|e| format!("stored skeleton track: {e}"))?;
-        let skeletons = track.frames.iter().map(|f| f.skeleton(track.layout)).collect();
-        Ok(Box::new(ReplayTask::<Skeleton>::new(skeletons, "skeleton track")))
+    fn replay(
+        &self,
+        _clip: &Clip,
+        _info: &VideoInfo,
+        cached: &Output,
+    ) -> Result<Box<dyn FrameTask>, String> {
+        let track: SkeletonTrack = serde_json::from_value(cached.record.clone())
+            .map_err(|e| format!("stored skeleton track: {e}"))?;
+        let skeletons = track
+            .frames
+            .iter()
+            .map(|f| f.skeleton(track.layout))
+            .collect();
+        Ok(Box::new(ReplayTask::<Skeleton>::new(
+            skeletons,
+            "skeleton track",
+        )))
     }
 }
 
@@ -163,8 +192,15 @@ pub struct TrackFrame {
 
 impl TrackFrame {
     fn skeleton(&self, layout: Layout) -> Skeleton {
-        let keypoints = self.keypoints.iter().map(|&[x, y, score]| Keypoint { x: x as f32, y: y as f32, score: score as f32 });
-        Skeleton { layout, keypoints: keypoints.collect() }
+        let keypoints = self.keypoints.iter().map(|&[x, y, score]| Keypoint {
+            x: x as f32,
+            y: y as f32,
+            score: score as f32,
+        });
+        Skeleton {
+            layout,
+            keypoints: keypoints.collect(),
+        }
     }
 }
 
@@ -186,8 +222,18 @@ struct PoseTask {
 
 impl PoseTask {
     /// The landmarks in `region`, if the model says a person is there.
-    fn look(&mut self, rgb: ImageView<'_>, region: &RotatedRect) -> Result<Option<landmarks::Landmarks>, String> {
-        let found = landmarks::landmarks(&self.landmarker, rgb, region, &mut self.cropper, &mut self.landmark_io)?;
+    fn look(
+        &mut self,
+        rgb: ImageView<'_>,
+        region: &RotatedRect,
+    ) -> Result<Option<landmarks::Landmarks>, String> {
+        let found = landmarks::landmarks(
+            &self.landmarker,
+            rgb,
+            region,
+            &mut self.cropper,
+            &mut self.landmark_io,
+        )?;
         Ok((found.presence >= self.config.presence_threshold).then_some(found))
     }
 
@@ -199,19 +245,38 @@ impl PoseTask {
             return Ok(Some(found));
         }
         self.detections += 1;
-        let Some(d) = detector::detect(&self.detector, rgb, self.config.detection_threshold, &mut self.cropper, &mut self.detector_io)? else { return Ok(None) };
+        let Some(d) = detector::detect(
+            &self.detector,
+            rgb,
+            self.config.detection_threshold,
+            &mut self.cropper,
+            &mut self.detector_io,
+        )?
+        else {
+            return Ok(None);
+        };
         tracing::debug!(score = d.score, "pose: person detected");
         self.look(rgb, &body_region(d.center, d.extent))
     }
 }
 
 impl FrameTask for PoseTask {
-    fn push(&mut self, frame: &Frame, _inputs: &FrameInputs<'_>) -> Result<Option<FrameProduct>, String> {
+    fn push(
+        &mut self,
+        frame: &Frame,
+        _inputs: &FrameInputs<'_>,
+    ) -> Result<Option<FrameProduct>, String> {
         if frame.format != PixelFormat::Rgb {
             return Err("pose needs RGB frames: set `format: rgb` on the decode operator".into());
         }
         let (w, h) = (frame.width as usize, frame.height as usize);
-        let rgb = ImageView { data: &frame.data, width: w, height: h, stride: w * 3, channels: 3 };
+        let rgb = ImageView {
+            data: &frame.data,
+            width: w,
+            height: h,
+            stride: w * 3,
+            channels: 3,
+        };
         let entry = match self.find(rgb)? {
             Some(found) => {
                 self.region = Some(found.next_region);
@@ -226,13 +291,22 @@ impl FrameTask for PoseTask {
                 let round = |v: f32, decimals| round_to(f64::from(v), decimals);
                 TrackFrame {
                     presence: round(found.presence, 4),
-                    keypoints: keypoints.iter().map(|k| [round(k.x, 2), round(k.y, 2), round(k.score, 4)]).collect(),
+                    keypoints: keypoints
+                        .iter()
+                        .map(|k| [round(k.x, 2), round(k.y, 2), round(k.score, 4)])
+                        .collect(),
                 }
             }
             None => {
                 self.region = None;
-                self.filters.iter_mut().flatten().for_each(OneEuroState::reset);
-                TrackFrame { presence: 0.0, keypoints: Vec::new() }
+                self.filters
+                    .iter_mut()
+                    .flatten()
+                    .for_each(OneEuroState::reset);
+                TrackFrame {
+                    presence: 0.0,
+                    keypoints: Vec::new(),
+                }
             }
         };
         let skeleton = entry.skeleton(Layout::Blazepose33);
@@ -241,8 +315,14 @@ impl FrameTask for PoseTask {
     }
 
     fn finish(self: Box<Self>) -> Result<Output, String> {
-        let track = SkeletonTrack { layout: Layout::Blazepose33, detections: self.detections, frames: self.track };
-        Ok(Output::record(serde_json::to_value(&track).expect("tracks serialise")))
+        let track = SkeletonTrack {
+            layout: Layout::Blazepose33,
+            detections: self.detections,
+            frames: self.track,
+        };
+        Ok(Output::record(
+            serde_json::to_value(&track).expect("tracks serialise"),
+        ))
     }
 }
 
@@ -261,44 +341,83 @@ mod tests {
     /// the yardstick: the warp may move them by no more than 1.5× that.
     #[test]
     fn the_warped_crop_moves_landmarks_no_more_than_a_one_pixel_shift_does() {
-        let model = |file: &str, outputs: &[usize]| SessionPool::open(find_model(file, None).expect("models (bash scripts/setup.sh)"), outputs).unwrap();
-        let (detector, landmarker) = (model("pose_detection.onnx", &[]), model("pose_landmark_full.onnx", &landmarks::OUTPUTS));
-        let config: DecodeConfig = serde_json::from_value(serde_json::json!({ "format": "rgb" })).unwrap();
-        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/ma52/videos");
-        let (mut cropper, mut io, mut detector_io) = (Cropper::new(), landmarks::buffers(), detector::buffers());
+        let model = |file: &str, outputs: &[usize]| {
+            SessionPool::open(
+                find_model(file, None).expect("models (bash scripts/setup.sh)"),
+                outputs,
+            )
+            .unwrap()
+        };
+        let (detector, landmarker) = (
+            model("pose_detection.onnx", &[]),
+            model("pose_landmark_full.onnx", &landmarks::OUTPUTS),
+        );
+        let config: DecodeConfig =
+            serde_json::from_value(serde_json::json!({ "format": "rgb" })).unwrap();
+        let repo =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/ma52/videos");
+        let (mut cropper, mut io, mut detector_io) =
+            (Cropper::new(), landmarks::buffers(), detector::buffers());
         // (sum, count, max) of the distance between visible landmarks: warp vs reference, reference vs shifted reference.
         let mut warp = (0.0f64, 0usize, 0.0f32);
         let mut shift = warp;
-        let add = |acc: &mut (f64, usize, f32), a: &landmarks::Landmarks, b: &landmarks::Landmarks| {
-            for (p, q) in a.keypoints.iter().zip(&b.keypoints).filter(|(p, q)| p.score > 0.5 && q.score > 0.5) {
-                let d = (p.x - q.x).hypot(p.y - q.y);
-                *acc = (acc.0 + f64::from(d), acc.1 + 1, acc.2.max(d));
-            }
-        };
+        let add =
+            |acc: &mut (f64, usize, f32), a: &landmarks::Landmarks, b: &landmarks::Landmarks| {
+                for (p, q) in a
+                    .keypoints
+                    .iter()
+                    .zip(&b.keypoints)
+                    .filter(|(p, q)| p.score > 0.5 && q.score > 0.5)
+                {
+                    let d = (p.x - q.x).hypot(p.y - q.y);
+                    *acc = (acc.0 + f64::from(d), acc.1 + 1, acc.2.max(d));
+                }
+            };
         for clip in ["0030_01_0002", "0010_02_0101", "0019_02_0078"] {
             let mut stream = open_stream(&config, &repo.join(format!("{clip}.mp4"))).unwrap();
             let mut region: Option<RotatedRect> = None;
             while let Some(frame) = stream.next_frame().unwrap() {
                 let (w, h) = (frame.width as usize, frame.height as usize);
-                let rgb = ImageView { data: &frame.data, width: w, height: h, stride: w * 3, channels: 3 };
+                let rgb = ImageView {
+                    data: &frame.data,
+                    width: w,
+                    height: h,
+                    stride: w * 3,
+                    channels: 3,
+                };
                 let r = match region {
                     Some(r) => r,
                     None => {
-                        let d = detector::detect(&detector, rgb, 0.5, &mut cropper, &mut detector_io).unwrap().expect("a person");
+                        let d =
+                            detector::detect(&detector, rgb, 0.5, &mut cropper, &mut detector_io)
+                                .unwrap()
+                                .expect("a person");
                         body_region(d.center, d.extent)
                     }
                 };
-                let fast = landmarks::landmarks(&landmarker, rgb, &r, &mut cropper, &mut io).unwrap();
+                let fast =
+                    landmarks::landmarks(&landmarker, rgb, &r, &mut cropper, &mut io).unwrap();
                 region = Some(fast.next_region);
                 if frame.index % 3 != 0 {
                     continue;
                 }
                 let mut reference = |rect: &RotatedRect| {
-                    supersampled(rgb, rect, landmarks::SIZE, landmarks::SIZE, landmarks::INPUT_SCALE, 0.0, &mut io.input);
+                    supersampled(
+                        rgb,
+                        rect,
+                        landmarks::SIZE,
+                        landmarks::SIZE,
+                        landmarks::INPUT_SCALE,
+                        0.0,
+                        &mut io.input,
+                    );
                     landmarks::infer(&landmarker, rect, &mut io).unwrap()
                 };
                 let slow = reference(&r);
-                let shifted = reference(&RotatedRect { cx: r.cx + 1.0, ..r });
+                let shifted = reference(&RotatedRect {
+                    cx: r.cx + 1.0,
+                    ..r
+                });
                 add(&mut warp, &fast, &slow);
                 add(&mut shift, &shifted, &slow);
             }
@@ -306,10 +425,19 @@ mod tests {
         let mean = |a: (f64, usize, f32)| a.0 / a.1.max(1) as f64;
         eprintln!(
             "landmarks, warp against the reference: mean {:.2} px, max {:.1} px; the reference shifted 1 px: mean {:.2} px, max {:.1} px ({} landmarks)",
-            mean(warp), warp.2, mean(shift), shift.2, warp.1
+            mean(warp),
+            warp.2,
+            mean(shift),
+            shift.2,
+            warp.1
         );
         assert!(warp.1 > 1000, "{} visible landmarks", warp.1);
-        assert!(mean(warp) < 1.5 * mean(shift) && mean(warp) < 3.0, "warp {:.2} px, one-pixel shift {:.2} px", mean(warp), mean(shift));
+        assert!(
+            mean(warp) < 1.5 * mean(shift) && mean(warp) < 3.0,
+            "warp {:.2} px, one-pixel shift {:.2} px",
+            mean(warp),
+            mean(shift)
+        );
         assert!(warp.2 < 30.0, "worst landmark moved {:.1} px", warp.2);
     }
 }

@@ -62,7 +62,11 @@ impl OneEuroState {
 mod tests {
     use super::*;
 
-    const F: OneEuro = OneEuro { min_cutoff: 1.0, beta: 5.0, d_cutoff: 1.0 };
+    const F: OneEuro = OneEuro {
+        min_cutoff: 1.0,
+        beta: 5.0,
+        d_cutoff: 1.0,
+    };
 
     #[test]
     fn a_constant_passes_unchanged() {

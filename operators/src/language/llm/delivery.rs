@@ -35,12 +35,18 @@ fn endpoint_id(e: &Endpoint) -> String {
 
 /// Whether a request has content parts (images, or text split in parts): what servers drop.
 pub fn has_parts(messages: &[Message]) -> bool {
-    messages.iter().any(|m| !matches!(m.content.as_slice(), [Content::Text(_)]))
+    messages
+        .iter()
+        .any(|m| !matches!(m.content.as_slice(), [Content::Text(_)]))
 }
 
 /// The failure an endpoint was already found with in this run for requests like these (with or without parts), if any.
 pub fn known_failure(e: &Endpoint, messages: &[Message]) -> Option<String> {
-    failures().lock().expect("not poisoned").get(&(endpoint_id(e), has_parts(messages))).cloned()
+    failures()
+        .lock()
+        .expect("not poisoned")
+        .get(&(endpoint_id(e), has_parts(messages)))
+        .cloned()
 }
 
 fn failures() -> &'static Mutex<HashMap<(String, bool), String>> {
@@ -49,7 +55,11 @@ fn failures() -> &'static Mutex<HashMap<(String, bool), String>> {
 }
 
 fn remember(e: &Endpoint, parts: bool, cause: &str) {
-    failures().lock().expect("not poisoned").entry((endpoint_id(e), parts)).or_insert_with(|| cause.to_string());
+    failures()
+        .lock()
+        .expect("not poisoned")
+        .entry((endpoint_id(e), parts))
+        .or_insert_with(|| cause.to_string());
 }
 
 /// The text characters and images of a request.
@@ -69,7 +79,12 @@ fn size(messages: &[Message]) -> (usize, usize) {
 
 /// Checks a reply's prompt tokens against the request; a server that
 /// reports none cannot be checked and passes.
-pub fn check(e: &Endpoint, label: &str, messages: &[Message], prompt_tokens: u64) -> Result<(), String> {
+pub fn check(
+    e: &Endpoint,
+    label: &str,
+    messages: &[Message],
+    prompt_tokens: u64,
+) -> Result<(), String> {
     let (chars, images) = size(messages);
     let floor = (chars / CHARS_PER_TOKEN_MAX) as u64;
     if prompt_tokens == 0 || prompt_tokens >= floor {
@@ -107,7 +122,12 @@ pub fn judge_probe(label: &str, plain: u64, with_image: u64) -> Result<(), Strin
 
 /// Runs `probe` once per endpoint in this run (callers at the same time wait for the first) and returns its verdict.
 pub fn probe_once(e: &Endpoint, probe: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-    let cell = verdicts().lock().expect("not poisoned").entry(endpoint_id(e)).or_default().clone();
+    let cell = verdicts()
+        .lock()
+        .expect("not poisoned")
+        .entry(endpoint_id(e))
+        .or_default()
+        .clone();
     let verdict = cell.get_or_init(probe).clone();
     if let Err(cause) = &verdict {
         remember(e, true, cause);
@@ -126,24 +146,46 @@ mod tests {
     #[test]
     fn dropped_content_is_caught_and_remembered() {
         let e = endpoint("http://delivery-test-1/v1");
-        let question = "In the middle phase of the clip, does the right hand move toward the head? ".repeat(20);
+        let question =
+            "In the middle phase of the clip, does the right hand move toward the head? "
+                .repeat(20);
         let messages = [Message {
             role: "user",
-            content: vec![Content::ImageUrl("data:".into()), Content::ImageUrl("data:".into()), Content::Text(question)],
+            content: vec![
+                Content::ImageUrl("data:".into()),
+                Content::ImageUrl("data:".into()),
+                Content::Text(question),
+            ],
         }];
         assert!(check(&e, "m @ h", &messages, 400).is_ok());
-        assert!(check(&e, "m @ h", &messages, 0).is_ok(), "no usage reported: nothing to check");
+        assert!(
+            check(&e, "m @ h", &messages, 0).is_ok(),
+            "no usage reported: nothing to check"
+        );
         assert_eq!(known_failure(&e, &messages), None);
         let err = check(&e, "m @ h", &messages, 7).unwrap_err();
-        assert!(err.contains("7 prompt tokens") && err.contains("with 2 images") && err.contains("ignores content parts"), "{err}");
+        assert!(
+            err.contains("7 prompt tokens")
+                && err.contains("with 2 images")
+                && err.contains("ignores content parts"),
+            "{err}"
+        );
         assert_eq!(known_failure(&e, &messages), Some(err));
-        assert_eq!(known_failure(&e, &[Message::text("user", "hi")]), None, "plain text requests still go out");
+        assert_eq!(
+            known_failure(&e, &[Message::text("user", "hi")]),
+            None,
+            "plain text requests still go out"
+        );
     }
 
     #[test]
     fn the_probe_asks_once_and_wants_tokens_for_the_image() {
         assert!(judge_probe("m", 20, 300).is_ok());
-        assert!(judge_probe("m", 20, 21).unwrap_err().contains("ignores image parts"));
+        assert!(
+            judge_probe("m", 20, 21)
+                .unwrap_err()
+                .contains("ignores image parts")
+        );
         assert!(judge_probe("m", 20, 3).unwrap_err().contains("added -17"));
         let e = endpoint("http://delivery-test-2/v1");
         let mut calls = 0;
@@ -155,6 +197,15 @@ mod tests {
             assert!(r.is_err());
         }
         assert_eq!(calls, 1);
-        assert!(known_failure(&e, &[Message { role: "user", content: vec![Content::ImageUrl("data:".into())] }]).is_some());
+        assert!(
+            known_failure(
+                &e,
+                &[Message {
+                    role: "user",
+                    content: vec![Content::ImageUrl("data:".into())]
+                }]
+            )
+            .is_some()
+        );
     }
 }

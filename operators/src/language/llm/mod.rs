@@ -103,7 +103,10 @@ pub struct Message {
 impl Message {
     /// A text-only message.
     pub fn text(role: &'static str, text: impl Into<String>) -> Self {
-        Self { role, content: vec![Content::Text(text.into())] }
+        Self {
+            role,
+            content: vec![Content::Text(text.into())],
+        }
     }
 
     fn to_json(&self) -> Value {
@@ -173,18 +176,30 @@ pub struct Client {
 impl Client {
     /// A client; checks the URL (the key is resolved at each request, so an unset variable fails the items, not the spec).
     pub fn new(endpoint: Endpoint) -> Result<Self, String> {
-        if !(endpoint.base_url.starts_with("http://") || endpoint.base_url.starts_with("https://")) {
-            return Err(format!("base_url `{}` must start with http:// or https://", endpoint.base_url));
+        if !(endpoint.base_url.starts_with("http://") || endpoint.base_url.starts_with("https://"))
+        {
+            return Err(format!(
+                "base_url `{}` must start with http:// or https://",
+                endpoint.base_url
+            ));
         }
         let slots = transport::Limiter::new(endpoint.concurrency);
-        Ok(Self { endpoint, slots, served: Arc::default() })
+        Ok(Self {
+            endpoint,
+            slots,
+            served: Arc::default(),
+        })
     }
 
     /// What the server serves under the model name (asked once per run; see [`served`]).
     pub fn served(&self, cache_dir: &Path) -> Value {
         self.served
             .get_or_init(|| {
-                let key = self.endpoint.api_key.as_ref().and_then(|s| s.resolve().ok());
+                let key = self
+                    .endpoint
+                    .api_key
+                    .as_ref()
+                    .and_then(|s| s.resolve().ok());
                 served::served(&self.endpoint, key.as_deref(), cache_dir)
             })
             .clone()
@@ -192,7 +207,15 @@ impl Client {
 
     /// Label for tables and records: `model @ host`.
     pub fn label(&self) -> String {
-        let host = self.endpoint.base_url.split("://").nth(1).unwrap_or("").split('/').next().unwrap_or("");
+        let host = self
+            .endpoint
+            .base_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("")
+            .split('/')
+            .next()
+            .unwrap_or("");
         format!("{} @ {host}", self.endpoint.model)
     }
 
@@ -224,7 +247,9 @@ impl Client {
         ctx: &mut RecordContext<'_>,
         accept: impl Fn(&str) -> Result<T, String>,
     ) -> Result<T, CallError> {
-        delivery::known_failure(&self.endpoint, messages).map_or(Ok(()), Err).map_err(CallError::Failed)?;
+        delivery::known_failure(&self.endpoint, messages)
+            .map_or(Ok(()), Err)
+            .map_err(CallError::Failed)?;
         let body = self.body(messages, json_mode);
         let key = self.request_key(&body);
         if let Some(reply) = cache::get(ctx.cache_dir, &key)
@@ -235,8 +260,12 @@ impl Client {
             return Ok(value);
         }
         let reply = self.send(&body, ctx)?;
-        delivery::check(&self.endpoint, &self.label(), messages, reply.prompt_tokens).map_err(CallError::Failed)?;
-        let value = accept(&reply.content).map_err(|cause| CallError::Refused { reply: reply.content.clone(), cause })?;
+        delivery::check(&self.endpoint, &self.label(), messages, reply.prompt_tokens)
+            .map_err(CallError::Failed)?;
+        let value = accept(&reply.content).map_err(|cause| CallError::Refused {
+            reply: reply.content.clone(),
+            cause,
+        })?;
         cache::put(ctx.cache_dir, &key, &reply);
         Ok(value)
     }
@@ -249,8 +278,13 @@ impl Client {
         delivery::probe_once(&self.endpoint, || {
             let text = "Name the main colour of the image in one word.";
             let plain = [Message::text("user", text)];
-            let with_image =
-                [Message { role: "user", content: vec![Content::ImageUrl(image_url.to_string()), Content::Text(text.into())] }];
+            let with_image = [Message {
+                role: "user",
+                content: vec![
+                    Content::ImageUrl(image_url.to_string()),
+                    Content::Text(text.into()),
+                ],
+            }];
             let mut tokens = [0u64; 2];
             for (i, messages) in [&plain[..], &with_image[..]].into_iter().enumerate() {
                 let mut body = self.body(messages, false);
@@ -283,7 +317,14 @@ impl Client {
             Some(secret) => Some(secret.resolve().map_err(CallError::Failed)?),
             None => None,
         };
-        let reply = transport::send(&self.endpoint, &self.slots, api_key.as_deref(), body, &mut ctx.calls).map_err(|f| {
+        let reply = transport::send(
+            &self.endpoint,
+            &self.slots,
+            api_key.as_deref(),
+            body,
+            &mut ctx.calls,
+        )
+        .map_err(|f| {
             ctx.calls.failed += 1;
             CallError::Failed(f.to_string())
         })?;
@@ -296,20 +337,33 @@ impl Client {
 /// Runs `ask` for `0..n` at once, each with a context of its own, so that
 /// a clip's parts or items fill the node's slots instead of waiting in turn;
 /// their call counts go to `ctx`. Results in order.
-pub fn concurrently<T: Send>(n: usize, ctx: &mut RecordContext<'_>, ask: impl Fn(usize, &mut RecordContext<'_>) -> T + Sync) -> Vec<T> {
+pub fn concurrently<T: Send>(
+    n: usize,
+    ctx: &mut RecordContext<'_>,
+    ask: impl Fn(usize, &mut RecordContext<'_>) -> T + Sync,
+) -> Vec<T> {
     let cache_dir = ctx.cache_dir;
     let done: Vec<(T, maflow_engine::registry::CallCounts)> = std::thread::scope(|scope| {
         let ask = &ask;
         let running: Vec<_> = (0..n)
             .map(|i| {
                 scope.spawn(move || {
-                    let mut own = RecordContext { cache_dir, calls: Default::default() };
+                    let mut own = RecordContext {
+                        cache_dir,
+                        calls: Default::default(),
+                    };
                     let result = ask(i, &mut own);
                     (result, own.calls)
                 })
             })
             .collect();
-        running.into_iter().map(|r| r.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        running
+            .into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     });
     done.into_iter()
         .map(|(result, calls)| {
@@ -337,9 +391,14 @@ mod tests {
 
     #[test]
     fn json_is_found_inside_prose_and_fences() {
-        let map = json_object_in("Sure!\n```json\n{\"L1_score\": 3, \"x\": {\"y\": 1}}\n```").unwrap();
+        let map =
+            json_object_in("Sure!\n```json\n{\"L1_score\": 3, \"x\": {\"y\": 1}}\n```").unwrap();
         assert_eq!(map["L1_score"], 3);
-        assert!(json_object_in("{\"L1_score\": 3,").unwrap_err().contains("malformed"));
+        assert!(
+            json_object_in("{\"L1_score\": 3,")
+                .unwrap_err()
+                .contains("malformed")
+        );
         assert!(json_object_in("no").is_err());
     }
 

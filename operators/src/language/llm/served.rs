@@ -20,7 +20,15 @@ use serde_json::{Map, Value, json};
 use super::Endpoint;
 use super::transport::{http_client, root_cause};
 
-const KEPT: [&str; 7] = ["id", "root", "parent", "digest", "size", "modified_at", "meta"];
+const KEPT: [&str; 7] = [
+    "id",
+    "root",
+    "parent",
+    "digest",
+    "size",
+    "modified_at",
+    "meta",
+];
 /// A `created` this close to now is the time of the request, not of the weights.
 const NOW_WINDOW_S: u64 = 120;
 
@@ -29,7 +37,12 @@ pub fn served(endpoint: &Endpoint, api_key: Option<&str>, cache_dir: &Path) -> V
     static MEMO: OnceLock<Mutex<HashMap<(String, String), Value>>> = OnceLock::new();
     let base = endpoint.base_url.trim_end_matches('/').to_string();
     let memo_key = (base.clone(), endpoint.model.clone());
-    if let Some(v) = MEMO.get_or_init(Default::default).lock().expect("not poisoned").get(&memo_key) {
+    if let Some(v) = MEMO
+        .get_or_init(Default::default)
+        .lock()
+        .expect("not poisoned")
+        .get(&memo_key)
+    {
         return v.clone();
     }
     let remembered = remembered_path(cache_dir, &base, &endpoint.model);
@@ -43,7 +56,9 @@ pub fn served(endpoint: &Endpoint, api_key: Option<&str>, cache_dir: &Path) -> V
             value
         }
         Err(cause) => {
-            let last = std::fs::read_to_string(&remembered).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok());
+            let last = std::fs::read_to_string(&remembered)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok());
             match last {
                 Some(last) => {
                     tracing::warn!(url = %base, cause = %cause, "could not list the server's models; keying by what it served when last asked");
@@ -56,12 +71,17 @@ pub fn served(endpoint: &Endpoint, api_key: Option<&str>, cache_dir: &Path) -> V
             }
         }
     };
-    MEMO.get_or_init(Default::default).lock().expect("not poisoned").insert(memo_key, value.clone());
+    MEMO.get_or_init(Default::default)
+        .lock()
+        .expect("not poisoned")
+        .insert(memo_key, value.clone());
     value
 }
 
 fn ask(base: &str, api_key: Option<&str>) -> Result<Value, String> {
-    let mut request = http_client().get(format!("{base}/models")).timeout(Duration::from_secs(5));
+    let mut request = http_client()
+        .get(format!("{base}/models"))
+        .timeout(Duration::from_secs(5));
     if let Some(key) = api_key {
         request = request.bearer_auth(key);
     }
@@ -70,7 +90,9 @@ fn ask(base: &str, api_key: Option<&str>) -> Result<Value, String> {
     if !status.is_success() {
         return Err(format!("HTTP {}", status.as_u16()));
     }
-    response.json::<Value>().map_err(|e| format!("not a model list: {e}"))
+    response
+        .json::<Value>()
+        .map_err(|e| format!("not a model list: {e}"))
 }
 
 /// The stable fields of the listed model named `model` (or of the only one listed).
@@ -80,8 +102,13 @@ pub fn identity(listing: &Value, model: &str, now_s: u64) -> Value {
         [only] => Some(only),
         _ => None,
     });
-    let Some(entry) = entry else { return json!({"listed": false}) };
-    let mut out: Map<String, Value> = KEPT.iter().filter_map(|k| entry.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
+    let Some(entry) = entry else {
+        return json!({"listed": false});
+    };
+    let mut out: Map<String, Value> = KEPT
+        .iter()
+        .filter_map(|k| entry.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect();
     if let Some(created) = entry["created"].as_u64()
         && created.abs_diff(now_s) > NOW_WINDOW_S
     {
@@ -92,11 +119,15 @@ pub fn identity(listing: &Value, model: &str, now_s: u64) -> Value {
 
 fn remembered_path(cache_dir: &Path, base: &str, model: &str) -> PathBuf {
     let name = blake3::hash(format!("{base}\0{model}").as_bytes()).to_hex();
-    cache_dir.join("served").join(format!("{}.json", &name[..32]))
+    cache_dir
+        .join("served")
+        .join(format!("{}.json", &name[..32]))
 }
 
 fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]
@@ -107,11 +138,21 @@ mod tests {
     fn weights_identify_a_model_and_request_times_do_not() {
         let now = 1_800_000_000;
         let vllm = json!({"data": [{"id": "Qwen", "object": "model", "created": now, "root": "/models/qwen-v2", "permission": [{"id": "modelperm-x"}]}]});
-        assert_eq!(identity(&vllm, "Qwen", now + 1), json!({"id": "Qwen", "root": "/models/qwen-v2"}));
-        let ollama = json!({"data": [{"id": "a", "created": 1}, {"id": "gemma3", "created": now - 86_400}]});
-        assert_eq!(identity(&ollama, "gemma3", now), json!({"id": "gemma3", "created": now - 86_400}));
+        assert_eq!(
+            identity(&vllm, "Qwen", now + 1),
+            json!({"id": "Qwen", "root": "/models/qwen-v2"})
+        );
+        let ollama =
+            json!({"data": [{"id": "a", "created": 1}, {"id": "gemma3", "created": now - 86_400}]});
+        assert_eq!(
+            identity(&ollama, "gemma3", now),
+            json!({"id": "gemma3", "created": now - 86_400})
+        );
         let one = json!({"data": [{"id": "/srv/gemma.gguf", "meta": {"n_params": 268_000_000}}]});
-        assert_eq!(identity(&one, "whatever", now)["meta"]["n_params"], 268_000_000);
+        assert_eq!(
+            identity(&one, "whatever", now)["meta"]["n_params"],
+            268_000_000
+        );
         assert_eq!(identity(&ollama, "missing", now), json!({"listed": false}));
     }
 }

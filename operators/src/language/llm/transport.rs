@@ -61,10 +61,14 @@ pub fn send(
     body: &Value,
     calls: &mut CallCounts,
 ) -> Result<Reply, Failure> {
-    let url = format!("{}/chat/completions", endpoint.base_url.trim_end_matches('/'));
+    let url = format!(
+        "{}/chat/completions",
+        endpoint.base_url.trim_end_matches('/')
+    );
     let waiting = Instant::now();
     let _node_slot = node_slots.clone().acquire();
-    let endpoint_slot = endpoint_limiter(&endpoint.base_url, endpoint.endpoint_concurrency).acquire();
+    let endpoint_slot =
+        endpoint_limiter(&endpoint.base_url, endpoint.endpoint_concurrency).acquire();
     calls.wait_ms += waiting.elapsed().as_millis() as u64;
     let gauge = CallInFlight::start();
     let client = http_client();
@@ -109,15 +113,25 @@ pub fn send(
                         }
                         Err(cause) => (None, cause),
                     },
-                    (200..=299, Err(e)) => (None, format!("reading the response: {}", short(&e.to_string()))),
+                    (200..=299, Err(e)) => (
+                        None,
+                        format!("reading the response: {}", short(&e.to_string())),
+                    ),
                     (429 | 500..=599, text) => {
                         if endpoint.adaptive && matches!(status, 429 | 503) {
                             endpoint_slot.overloaded();
                         }
-                        (retry_after, format!("HTTP {status}: {}", short(&text.unwrap_or_default())))
+                        (
+                            retry_after,
+                            format!("HTTP {status}: {}", short(&text.unwrap_or_default())),
+                        )
                     }
                     (_, text) => {
-                        return Err(Failure::Status { url, status, excerpt: short(&text.unwrap_or_default()) });
+                        return Err(Failure::Status {
+                            url,
+                            status,
+                            excerpt: short(&text.unwrap_or_default()),
+                        });
                     }
                 }
             }
@@ -126,7 +140,13 @@ pub fn send(
                 if endpoint.adaptive {
                     endpoint_slot.overloaded();
                 }
-                (None, format!("no answer within {:.1} s (timeout_s)", timeout.as_secs_f64()))
+                (
+                    None,
+                    format!(
+                        "no answer within {:.1} s (timeout_s)",
+                        timeout.as_secs_f64()
+                    ),
+                )
             }
             Err(e) => (None, root_cause(&e)),
         };
@@ -136,31 +156,53 @@ pub fn send(
             std::thread::sleep(backoff(endpoint.backoff_s, attempt, retry_after));
         }
     }
-    Err(Failure::Transport { url, cause: last, attempts })
+    Err(Failure::Transport {
+        url,
+        cause: last,
+        attempts,
+    })
 }
 
 /// The assistant's text and token usage of a chat-completions response.
 fn parse_reply(text: &str) -> Result<Reply, String> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| format!("malformed response JSON ({e}): {}", short(text)))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| format!("malformed response JSON ({e}): {}", short(text)))?;
     let content = value
         .pointer("/choices/0/message/content")
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("response without choices[0].message.content: {}", short(text)))?;
-    let usage = |name: &str| value.pointer(&format!("/usage/{name}")).and_then(Value::as_u64).unwrap_or(0);
-    Ok(Reply { content: content.to_string(), prompt_tokens: usage("prompt_tokens"), completion_tokens: usage("completion_tokens") })
+        .ok_or_else(|| {
+            format!(
+                "response without choices[0].message.content: {}",
+                short(text)
+            )
+        })?;
+    let usage = |name: &str| {
+        value
+            .pointer(&format!("/usage/{name}"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    Ok(Reply {
+        content: content.to_string(),
+        prompt_tokens: usage("prompt_tokens"),
+        completion_tokens: usage("completion_tokens"),
+    })
 }
 
 /// The wait before attempt `attempt + 1`: `base × 2^attempt`, jittered to
 /// 50–150 %, or the server's `Retry-After` when that is longer.
 fn backoff(base_s: f64, attempt: u32, retry_after: Option<Duration>) -> Duration {
     let jitter = 0.5 + f64::from(nanos_noise() % 1000) / 1000.0;
-    let exp = Duration::from_secs_f64((base_s * 2f64.powi(attempt.min(16) as i32) * jitter).min(MAX_WAIT.as_secs_f64()));
+    let exp = Duration::from_secs_f64(
+        (base_s * 2f64.powi(attempt.min(16) as i32) * jitter).min(MAX_WAIT.as_secs_f64()),
+    );
     retry_after.map_or(exp, |r| r.max(exp))
 }
 
 fn nanos_noise() -> u32 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let bytes = blake3::hash(&t.as_nanos().to_le_bytes());
     u32::from_le_bytes(bytes.as_bytes()[..4].try_into().expect("4 bytes"))
 }
@@ -173,11 +215,15 @@ pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
             let known = match io.kind() {
-                ConnectionRefused => Some("connection refused: nothing listens at that address; is the server running?"),
+                ConnectionRefused => Some(
+                    "connection refused: nothing listens at that address; is the server running?",
+                ),
                 ConnectionReset => Some("connection reset by the server"),
                 ConnectionAborted => Some("connection aborted"),
                 TimedOut => Some("connecting timed out"),
-                UnexpectedEof | BrokenPipe => Some("the server closed the connection before answering"),
+                UnexpectedEof | BrokenPipe => {
+                    Some("the server closed the connection before answering")
+                }
                 _ => None,
             };
             if let Some(known) = known {
@@ -194,7 +240,10 @@ pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     if chain.iter().any(|m| m.contains("dns error")) {
         return format!("DNS lookup failed: {}", short(&root));
     }
-    if chain.iter().any(|m| m.contains("certificate") || m.contains("tls") || m.contains("TLS")) {
+    if chain
+        .iter()
+        .any(|m| m.contains("certificate") || m.contains("tls") || m.contains("TLS"))
+    {
         return format!("TLS: {}", short(&root));
     }
     format!("connection failed: {}", short(&root))
@@ -249,7 +298,15 @@ impl Limiter {
     /// A limiter of `limit` slots (at least one).
     pub fn new(limit: usize) -> Arc<Self> {
         let limit = limit.max(1);
-        Arc::new(Limiter { state: Mutex::new(LimiterState { limit: limit as f64, ceiling: limit, in_use: 0, cuts: 0 }), freed: Condvar::new() })
+        Arc::new(Limiter {
+            state: Mutex::new(LimiterState {
+                limit: limit as f64,
+                ceiling: limit,
+                in_use: 0,
+                cuts: 0,
+            }),
+            freed: Condvar::new(),
+        })
     }
 
     fn acquire(self: Arc<Self>) -> Slot {
@@ -260,7 +317,10 @@ impl Limiter {
         state.in_use += 1;
         let cuts = state.cuts;
         drop(state);
-        Slot { limiter: self, cuts }
+        Slot {
+            limiter: self,
+            cuts,
+        }
     }
 
     fn lower_to(&self, ceiling: usize) {
@@ -293,7 +353,10 @@ impl Slot {
         if self.cuts == state.cuts {
             state.limit = (state.limit / 2.0).max(1.0);
             state.cuts += 1;
-            tracing::info!(limit = state.limit as usize, "the server is overloaded: fewer requests in flight");
+            tracing::info!(
+                limit = state.limit as usize,
+                "the server is overloaded: fewer requests in flight"
+            );
         }
     }
 }
@@ -308,8 +371,14 @@ impl Drop for Slot {
 /// The ceiling of an endpoint (by base URL) over every node that uses it: the lowest any node declares.
 fn endpoint_limiter(base_url: &str, ceiling: usize) -> Arc<Limiter> {
     static LIMITERS: OnceLock<Mutex<HashMap<String, Arc<Limiter>>>> = OnceLock::new();
-    let mut map = LIMITERS.get_or_init(Default::default).lock().expect("not poisoned");
-    let limiter = map.entry(base_url.trim_end_matches('/').to_string()).or_insert_with(|| Limiter::new(ceiling)).clone();
+    let mut map = LIMITERS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("not poisoned");
+    let limiter = map
+        .entry(base_url.trim_end_matches('/').to_string())
+        .or_insert_with(|| Limiter::new(ceiling))
+        .clone();
     limiter.lower_to(ceiling);
     limiter
 }
@@ -377,17 +446,35 @@ mod tests {
 
     #[test]
     fn a_refused_connection_says_so() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         // Nothing listens on the port once the listener is dropped.
-        let err = http_client().get(format!("http://127.0.0.1:{port}/v1/models")).send().unwrap_err();
-        assert!(root_cause(&err).starts_with("connection refused"), "{}", root_cause(&err));
+        let err = http_client()
+            .get(format!("http://127.0.0.1:{port}/v1/models"))
+            .send()
+            .unwrap_err();
+        assert!(
+            root_cause(&err).starts_with("connection refused"),
+            "{}",
+            root_cause(&err)
+        );
     }
 
     #[test]
     fn replies_and_usage_are_read_from_the_response() {
         let r = parse_reply(r#"{"choices":[{"message":{"content":"yes"}}],"usage":{"prompt_tokens":5,"completion_tokens":1}}"#).unwrap();
-        assert_eq!((r.content.as_str(), r.prompt_tokens, r.completion_tokens), ("yes", 5, 1));
-        assert!(parse_reply(r#"{"choices":[{"message":{"content":"ye"#).unwrap_err().contains("malformed"));
+        assert_eq!(
+            (r.content.as_str(), r.prompt_tokens, r.completion_tokens),
+            ("yes", 5, 1)
+        );
+        assert!(
+            parse_reply(r#"{"choices":[{"message":{"content":"ye"#)
+                .unwrap_err()
+                .contains("malformed")
+        );
         assert!(parse_reply(r#"{"error":"x"}"#).is_err());
     }
 }

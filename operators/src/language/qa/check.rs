@@ -18,12 +18,19 @@ fn frames(m: &ClipMotion, phase: &str) -> Option<std::ops::Range<usize>> {
     if phase == "whole" {
         return Some(0..n);
     }
-    let k = ["initial", "middle", "late"].iter().position(|p| *p == phase)?;
+    let k = ["initial", "middle", "late"]
+        .iter()
+        .position(|p| *p == phase)?;
     Some(n * k / 3..n * (k + 1) / 3)
 }
 
 /// Mean velocity, mean speed and mean positive projection on `dir` (unit, y up) over frames.
-fn stats(m: &ClipMotion, p: usize, r: std::ops::Range<usize>, dir: [f64; 2]) -> ([f64; 2], f64, f64) {
+fn stats(
+    m: &ClipMotion,
+    p: usize,
+    r: std::ops::Range<usize>,
+    dir: [f64; 2],
+) -> ([f64; 2], f64, f64) {
     let (mut vx, mut vy, mut speed, mut along) = (0.0, 0.0, 0.0, 0.0);
     let n = r.len().max(1) as f64;
     for v in &m.vectors[p][r] {
@@ -55,7 +62,10 @@ fn direction_unit(d: &str) -> Option<[f64; 2]> {
 /// running, at >= `speed` and at >= 40% of its peak speed (so that
 /// jitter before a motion does not count as its start).
 fn onset(m: &ClipMotion, p: usize, dir: [f64; 2], speed: f64) -> Option<f64> {
-    let peak = m.vectors[p].iter().map(|v| f64::from(v[0]).hypot(f64::from(v[1]))).fold(0.0, f64::max);
+    let peak = m.vectors[p]
+        .iter()
+        .map(|v| f64::from(v[0]).hypot(f64::from(v[1])))
+        .fold(0.0, f64::max);
     let speed = speed.max(0.4 * peak);
     let ok = |t: usize| {
         let v = m.vectors[p][t];
@@ -63,7 +73,9 @@ fn onset(m: &ClipMotion, p: usize, dir: [f64; 2], speed: f64) -> Option<f64> {
         let s = x.hypot(y);
         s >= speed && (x * dir[0] + y * dir[1]) / s >= std::f64::consts::FRAC_1_SQRT_2 - 1e-9
     };
-    (1..m.num_frames).find(|&t| ok(t - 1) && ok(t)).map(|t| (t - 1) as f64 / m.fps)
+    (1..m.num_frames)
+        .find(|&t| ok(t - 1) && ok(t))
+        .map(|t| (t - 1) as f64 / m.fps)
 }
 
 /// `Some(answer)` when the claim is clearly true or false, `None` when in
@@ -75,8 +87,13 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
     let (yes, no) = (t.yes_speed * 0.8, t.no_speed * 1.5);
     let share = t.direction_share * 0.85;
     match claim {
-        Claim::Moves { part: p, phase, direction } => {
-            let (_, speed, along) = stats(m, part(p)?, frames(m, phase)?, direction_unit(direction)?);
+        Claim::Moves {
+            part: p,
+            phase,
+            direction,
+        } => {
+            let (_, speed, along) =
+                stats(m, part(p)?, frames(m, phase)?, direction_unit(direction)?);
             if along >= yes && along >= share * speed {
                 Some(true)
             } else if along <= no {
@@ -93,7 +110,13 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
                 h += f64::from(x[0]).abs();
             }
             let share = v / (v + h).max(1e-12);
-            let vertical = if share >= 0.6 { true } else if share <= 0.4 { false } else { return None };
+            let vertical = if share >= 0.6 {
+                true
+            } else if share <= 0.4 {
+                false
+            } else {
+                return None;
+            };
             Some(vertical == (axis == "vertical"))
         }
         Claim::BothMove { a, b, phase } => {
@@ -128,7 +151,8 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
             if sa < yes || sb < yes {
                 return None;
             }
-            let cos = (va[0] * vb[0] + va[1] * vb[1]) / (va[0].hypot(va[1]) * vb[0].hypot(vb[1])).max(1e-12);
+            let cos = (va[0] * vb[0] + va[1] * vb[1])
+                / (va[0].hypot(va[1]) * vb[0].hypot(vb[1])).max(1e-12);
             if cos >= 60f64.to_radians().cos() {
                 Some(true)
             } else if cos <= 100f64.to_radians().cos() {
@@ -137,11 +161,17 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
                 None
             }
         }
-        Claim::Before { a, dir_a, b, dir_b, .. } => {
+        Claim::Before {
+            a, dir_a, b, dir_b, ..
+        } => {
             let ta = onset(m, part(a)?, direction_unit(dir_a)?, yes)?;
             let tb = onset(m, part(b)?, direction_unit(dir_b)?, yes)?;
             let gap = tb - ta;
-            if gap.abs() < t.order_gap_s * 2.0 / 3.0 { None } else { Some(gap > 0.0) }
+            if gap.abs() < t.order_gap_s * 2.0 / 3.0 {
+                None
+            } else {
+                Some(gap > 0.0)
+            }
         }
         Claim::Approaches { a, b, phase } | Claim::MovesAway { a, b, phase } => {
             let r = frames(m, phase)?;
@@ -149,13 +179,16 @@ pub fn check(m: &ClipMotion, claim: &Claim, t: &Thresholds) -> Option<bool> {
             let dist: Vec<f64> = r
                 .map(|t| {
                     let (p, q) = (m.coords[pa][t], m.coords[pb][t]);
-                    (f64::from(p[0] - q[0]) * f64::from(m.width)).hypot(f64::from(p[1] - q[1]) * f64::from(m.height))
+                    (f64::from(p[0] - q[0]) * f64::from(m.width))
+                        .hypot(f64::from(p[1] - q[1]) * f64::from(m.height))
                 })
                 .collect();
             let start = *dist.first()?;
             // How far the distance moves the claimed way from its start.
             let change = match claim {
-                Claim::Approaches { .. } => start - dist.iter().copied().fold(f64::INFINITY, f64::min),
+                Claim::Approaches { .. } => {
+                    start - dist.iter().copied().fold(f64::INFINITY, f64::min)
+                }
                 _ => dist.iter().copied().fold(0.0, f64::max) - start,
             };
             let need = t.approach_px.max(t.approach_fraction * start);

@@ -105,7 +105,9 @@ impl Claim {
     pub fn task(&self) -> &'static str {
         match self {
             Claim::Moves { .. } | Claim::MainAxis { .. } => "SAD",
-            Claim::BothMove { .. } | Claim::SameDirection { .. } | Claim::MovesWhileStill { .. } => "MAD",
+            Claim::BothMove { .. }
+            | Claim::SameDirection { .. }
+            | Claim::MovesWhileStill { .. } => "MAD",
             Claim::Before { .. } => "MAS",
             Claim::Approaches { .. } | Claim::MovesAway { .. } => "PPR",
         }
@@ -114,12 +116,22 @@ impl Claim {
     /// The question, in the benchmark's style, in one of its phrasings (chosen by `rng`).
     pub fn question(&self, rng: &mut Rng) -> String {
         match self {
-            Claim::Moves { part, phase, direction } => wording::moves(part, phase, direction, rng),
+            Claim::Moves {
+                part,
+                phase,
+                direction,
+            } => wording::moves(part, phase, direction, rng),
             Claim::MainAxis { part, axis } => wording::main_axis(part, axis, rng),
             Claim::BothMove { a, b, phase } => wording::both_move(a, b, phase, rng),
             Claim::SameDirection { a, b, phase } => wording::same_direction(a, b, phase, rng),
             Claim::MovesWhileStill { a, b, phase } => wording::moves_while_still(a, b, phase, rng),
-            Claim::Before { a, dir_a, b, dir_b, within } => wording::before(a, dir_a, b, dir_b, within.as_deref(), rng),
+            Claim::Before {
+                a,
+                dir_a,
+                b,
+                dir_b,
+                within,
+            } => wording::before(a, dir_a, b, dir_b, within.as_deref(), rng),
             Claim::Approaches { a, b, phase } => wording::distance(a, b, phase, true, rng),
             Claim::MovesAway { a, b, phase } => wording::distance(a, b, phase, false, rng),
         }
@@ -171,7 +183,11 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
     let t = &f.thresholds;
     let mut out = Vec::new();
     // Over the whole clip only the dominant parts are asked about: the clip's main motion.
-    let dominant: Vec<usize> = f.dominant.iter().filter_map(|d| PARTS.iter().position(|p| p == d)).collect();
+    let dominant: Vec<usize> = f
+        .dominant
+        .iter()
+        .filter_map(|d| PARTS.iter().position(|p| p == d))
+        .collect();
     for phase in f.phases.iter().chain(std::iter::once(&f.whole)) {
         let whole = phase.name == WHOLE;
         let asked = |i: usize| !whole || dominant.contains(&i);
@@ -180,7 +196,9 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
         // SAD.
         for (i, pf) in p.iter().enumerate().filter(|(i, _)| asked(*i)) {
             for (d, dir) in DIRECTIONS.iter().enumerate() {
-                let Some(answer) = pf.directions[d].answer() else { continue };
+                let Some(answer) = pf.directions[d].answer() else {
+                    continue;
+                };
                 out.push(Candidate {
                     claim: Claim::Moves { part: PARTS[i].into(), phase: phase.name.clone(), direction: (*dir).into() },
                     answer,
@@ -202,16 +220,36 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
                 // Over the whole clip among the dominant parts, "both move" and "one moves while the other is
                 // still" would hold a part's brief motion against its stillness the rest of the time: only the
                 // direction is asked there (and, below, a dominant part against a part still over the clip).
-                if !whole && let Some(answer) = Verdict::of(moving(fa) && moving(fb), (moving(fa) && still(fb)) || (still(fa) && moving(fb))).answer() {
+                if !whole
+                    && let Some(answer) = Verdict::of(
+                        moving(fa) && moving(fb),
+                        (moving(fa) && still(fb)) || (still(fa) && moving(fb)),
+                    )
+                    .answer()
+                {
                     out.push(Candidate {
-                        claim: Claim::BothMove { a: PARTS[a].into(), b: PARTS[b].into(), phase: phase.name.clone() },
+                        claim: Claim::BothMove {
+                            a: PARTS[a].into(),
+                            b: PARTS[b].into(),
+                            phase: phase.name.clone(),
+                        },
                         answer,
-                        provenance: provenance(format!("moving: mean speed >= {:.3}; still: <= {:.3}", t.yes_speed, t.no_speed)),
+                        provenance: provenance(format!(
+                            "moving: mean speed >= {:.3}; still: <= {:.3}",
+                            t.yes_speed, t.no_speed
+                        )),
                     });
                 }
                 // "a moves while b stays still", asked both ways round.
-                for (x, y, fx, fy) in [(a, b, fa, fb), (b, a, fb, fa)].into_iter().filter(|_| !whole) {
-                    let Some(answer) = Verdict::of(moving(fx) && still(fy), still(fx) || moving(fy)).answer() else { continue };
+                for (x, y, fx, fy) in [(a, b, fa, fb), (b, a, fb, fa)]
+                    .into_iter()
+                    .filter(|_| !whole)
+                {
+                    let Some(answer) =
+                        Verdict::of(moving(fx) && still(fy), still(fx) || moving(fy)).answer()
+                    else {
+                        continue;
+                    };
                     out.push(Candidate {
                         claim: Claim::MovesWhileStill { a: PARTS[x].into(), b: PARTS[y].into(), phase: phase.name.clone() },
                         answer,
@@ -219,10 +257,13 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
                             "rule": format!("yes if the first moves (mean speed >= {:.3}) and the second is still (<= {:.3}); no if the first is still or the second moves", t.yes_speed, t.no_speed)}),
                     });
                 }
-                let steady = |x: &PartFacts| moving(x) && x.net[0].hypot(x.net[1]) >= STEADY_SHARE * x.path;
+                let steady =
+                    |x: &PartFacts| moving(x) && x.net[0].hypot(x.net[1]) >= STEADY_SHARE * x.path;
                 if steady(fa) && steady(fb) {
                     let angle = angle_between(fa.net, fb.net);
-                    let Some(answer) = Verdict::of(angle <= 45.0, angle >= 120.0).answer() else { continue };
+                    let Some(answer) = Verdict::of(angle <= 45.0, angle >= 120.0).answer() else {
+                        continue;
+                    };
                     out.push(Candidate {
                         claim: Claim::SameDirection { a: PARTS[a].into(), b: PARTS[b].into(), phase: phase.name.clone() },
                         answer,
@@ -242,7 +283,11 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
         }
         for b in (0..PART_COUNT).filter(|b| !dominant.contains(b) && !adjacent(a, *b)) {
             let fb = &f.whole.parts[b];
-            let Some(answer) = Verdict::of(fb.moves == Verdict::No, fb.moves == Verdict::Yes).answer() else { continue };
+            let Some(answer) =
+                Verdict::of(fb.moves == Verdict::No, fb.moves == Verdict::Yes).answer()
+            else {
+                continue;
+            };
             out.push(Candidate {
                 claim: Claim::MovesWhileStill { a: PARTS[a].into(), b: PARTS[b].into(), phase: WHOLE.into() },
                 answer,
@@ -257,10 +302,24 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
         if pf.moves != Verdict::Yes {
             continue;
         }
-        let (v, h) = (pf.directional[0] + pf.directional[2], pf.directional[1] + pf.directional[3]);
+        let (v, h) = (
+            pf.directional[0] + pf.directional[2],
+            pf.directional[1] + pf.directional[3],
+        );
         let share = v / (v + h).max(1e-12);
-        for (axis, answer) in [("vertical", Verdict::of(share >= MAIN_AXIS_SHARE, share <= 1.0 - MAIN_AXIS_SHARE)), ("horizontal", Verdict::of(share <= 1.0 - MAIN_AXIS_SHARE, share >= MAIN_AXIS_SHARE))] {
-            let Some(answer) = answer.answer() else { continue };
+        for (axis, answer) in [
+            (
+                "vertical",
+                Verdict::of(share >= MAIN_AXIS_SHARE, share <= 1.0 - MAIN_AXIS_SHARE),
+            ),
+            (
+                "horizontal",
+                Verdict::of(share <= 1.0 - MAIN_AXIS_SHARE, share >= MAIN_AXIS_SHARE),
+            ),
+        ] {
+            let Some(answer) = answer.answer() else {
+                continue;
+            };
             out.push(Candidate {
                 claim: Claim::MainAxis { part: PARTS[i].into(), axis: axis.into() },
                 answer,
@@ -275,11 +334,29 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
         let [start, closest, farthest, end] = x.distance;
         let facts = json!({"start": start, "closest": closest, "farthest": farthest, "end": end});
         let forms = [
-            (x.approaches, Claim::Approaches { a: x.a.clone(), b: x.b.clone(), phase: x.phase.clone() }, "drops"),
-            (x.moves_away, Claim::MovesAway { a: x.a.clone(), b: x.b.clone(), phase: x.phase.clone() }, "grows"),
+            (
+                x.approaches,
+                Claim::Approaches {
+                    a: x.a.clone(),
+                    b: x.b.clone(),
+                    phase: x.phase.clone(),
+                },
+                "drops",
+            ),
+            (
+                x.moves_away,
+                Claim::MovesAway {
+                    a: x.a.clone(),
+                    b: x.b.clone(),
+                    phase: x.phase.clone(),
+                },
+                "grows",
+            ),
         ];
         for (verdict, claim, change) in forms {
-            let Some(answer) = verdict.answer() else { continue };
+            let Some(answer) = verdict.answer() else {
+                continue;
+            };
             out.push(Candidate {
                 claim,
                 answer,
@@ -296,7 +373,11 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
                 continue;
             }
             // Both starts inside one phase: the question may name it.
-            let shared = f.phases.iter().find(|p| p.start <= x.start.min(y.start) && x.start.max(y.start) < p.end).map(|p| p.name.clone());
+            let shared = f
+                .phases
+                .iter()
+                .find(|p| p.start <= x.start.min(y.start) && x.start.max(y.start) < p.end)
+                .map(|p| p.name.clone());
             for within in std::iter::once(None).chain(shared.map(Some)) {
                 out.push(Candidate {
                     claim: Claim::Before { a: x.part.clone(), dir_a: x.direction.clone(), b: y.part.clone(), dir_b: y.direction.clone(), within },
@@ -319,5 +400,9 @@ fn window_json(w: &PhaseFacts) -> Value {
 pub fn angle_between(a: [f64; 2], b: [f64; 2]) -> f64 {
     let dot = a[0] * b[0] + a[1] * b[1];
     let norm = a[0].hypot(a[1]) * b[0].hypot(b[1]);
-    if norm == 0.0 { 90.0 } else { (dot / norm).clamp(-1.0, 1.0).acos().to_degrees() }
+    if norm == 0.0 {
+        90.0
+    } else {
+        (dot / norm).clamp(-1.0, 1.0).acos().to_degrees()
+    }
 }

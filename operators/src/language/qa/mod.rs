@@ -34,14 +34,23 @@ use super::rng::Rng;
 use crate::common::taxonomy::action;
 use claims::{Candidate, Claim, candidates};
 
+use crate::common::record_types::{self as records, record};
 use crate::prelude::*;
 
 /// Every task, in the paper's column order.
 pub const TASKS: [&str; 8] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "MADU", "MARE"];
 
 /// Items per task and clip in the reference recipe (MA-Bench's 12 per clip).
-const REFERENCE_MIX: [(&str, u32); 8] =
-    [("CMAR", 1), ("FMAR", 1), ("SAD", 2), ("MAD", 2), ("MAS", 2), ("PPR", 2), ("MADU", 1), ("MARE", 1)];
+const REFERENCE_MIX: [(&str, u32); 8] = [
+    ("CMAR", 1),
+    ("FMAR", 1),
+    ("SAD", 2),
+    ("MAD", 2),
+    ("MAS", 2),
+    ("PPR", 2),
+    ("MADU", 1),
+    ("MARE", 1),
+];
 
 /// The share of each yes/no task's questions that name a phase, near MA-Bench's own.
 const PHASE_SHARE: [(&str, f64); 4] = [("SAD", 0.25), ("MAD", 0.85), ("MAS", 0.05), ("PPR", 1.0)];
@@ -80,13 +89,12 @@ pub struct QaConfig {
     pub phase_share: BTreeMap<String, f64>,
 }
 
-
 /// Input: the clip's descriptor.
-const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor");
+const DESCRIPTOR: RecordIn = RecordIn::new(0, "descriptor", records::DESCRIPTOR);
 /// Input: the clip's description.
-const DESCRIPTION: RecordIn = RecordIn::new(1, "description");
+const DESCRIPTION: RecordIn = RecordIn::new(1, "description", records::DESCRIPTION);
 /// Input: the clip's facts.
-const FACTS: RecordIn = RecordIn::new(2, "facts");
+const FACTS: RecordIn = RecordIn::new(2, "facts", records::FACTS);
 
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
@@ -95,7 +103,7 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 5,
     doc: QaConfig::DOC,
     inputs: &[DESCRIPTOR.port(), DESCRIPTION.port(), FACTS.port()],
-    output: Some(PortType::Any),
+    output: Some(record(records::QA)),
     params: QaConfig::params,
     build,
 };
@@ -114,24 +122,48 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     // MA-52's lists, and the roles a source's `select: {side: both}` gives.
     const SPLITS: [&str; 4] = ["train", "val", "test", "eval"];
     if !(0.0..=1.0).contains(&config.fmar_same_level) {
-        diags.push(param_error(params, "fmar_same_level", format!("`fmar_same_level` is {}, and a share is in [0, 1]", config.fmar_same_level)));
+        diags.push(param_error(
+            params,
+            "fmar_same_level",
+            format!(
+                "`fmar_same_level` is {}, and a share is in [0, 1]",
+                config.fmar_same_level
+            ),
+        ));
     }
     for (task, share) in &config.phase_share {
         if !PHASE_SHARE.iter().any(|(t, _)| t == task) {
-            diags.push(param_error(params, "phase_share", format!("`{task}` is not a yes/no task")).suggest(task, PHASE_SHARE.iter().map(|(t, _)| *t)));
+            diags.push(
+                param_error(
+                    params,
+                    "phase_share",
+                    format!("`{task}` is not a yes/no task"),
+                )
+                .suggest(task, PHASE_SHARE.iter().map(|(t, _)| *t)),
+            );
         } else if !(0.0..=1.0).contains(share) {
-            diags.push(param_error(params, "phase_share", format!("`{task}`: {share} is not in [0, 1]")));
+            diags.push(param_error(
+                params,
+                "phase_share",
+                format!("`{task}`: {share} is not in [0, 1]"),
+            ));
         }
     }
     for split in config.splits.iter().flatten() {
         if !SPLITS.contains(&split.as_str()) {
-            diags.push(param_error(params, "splits", format!("unknown split `{split}`")).suggest(split, SPLITS.iter().copied()));
+            diags.push(
+                param_error(params, "splits", format!("unknown split `{split}`"))
+                    .suggest(split, SPLITS.iter().copied()),
+            );
         }
     }
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(built(&config.clone(), Runtime::Record(Arc::new(Qa { config }))))
+    Ok(built(
+        &config.clone(),
+        Runtime::Record(Arc::new(Qa { config })),
+    ))
 }
 
 /// One benchmark item.
@@ -162,19 +194,30 @@ struct Qa {
 }
 
 impl RecordOperator for Qa {
-    fn run(&self, clip: &Clip, inputs: &[&Value], _ctx: &mut RecordContext<'_>) -> Result<Output, String> {
+    fn run(
+        &self,
+        clip: &Clip,
+        inputs: &[&Value],
+        _ctx: &mut RecordContext<'_>,
+    ) -> Result<Output, String> {
         let facts = ClipFacts::from_record(FACTS.read(inputs))?;
         let thresholds = &facts.thresholds;
         if let Some(splits) = &self.config.splits
             && !clip.split.as_ref().is_some_and(|s| splits.contains(s))
         {
             let split = clip.split.as_deref().unwrap_or("none");
-            return Ok(Output::record(json!({"items": [], "shortfall": {}, "rejected": 0, "unstated": 0, "thresholds": thresholds, "not_evaluated": format!("split `{split}`")})));
+            return Ok(Output::record(
+                json!({"items": [], "shortfall": {}, "rejected": 0, "unstated": 0, "thresholds": thresholds, "not_evaluated": format!("split `{split}`")}),
+            ));
         }
         let m = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
-        let description = DESCRIPTION.read(inputs)["description"].as_str().ok_or("the `description` input is not a description record")?;
+        let description = DESCRIPTION.read(inputs)["description"]
+            .as_str()
+            .ok_or("the `description` input is not a description record")?;
         let made = make_items(clip, &m, &facts, description, &self.config)?;
-        Ok(Output::record(json!({"items": made.items, "shortfall": made.shortfall, "rejected": made.rejected, "unstated": made.unstated, "thresholds": thresholds})))
+        Ok(Output::record(
+            json!({"items": made.items, "shortfall": made.shortfall, "rejected": made.rejected, "unstated": made.unstated, "thresholds": thresholds}),
+        ))
     }
 }
 
@@ -196,15 +239,28 @@ pub struct Made {
 /// # Errors
 /// When the description contradicts one of the clip's clear facts (asked as an item or not): the
 /// sentence, what it contradicts, and the item when one asks it.
-pub fn make_items(clip: &Clip, m: &ClipMotion, facts: &ClipFacts, description: &str, config: &QaConfig) -> Result<Made, String> {
+pub fn make_items(
+    clip: &Clip,
+    m: &ClipMotion,
+    facts: &ClipFacts,
+    description: &str,
+    config: &QaConfig,
+) -> Result<Made, String> {
     let t = &facts.thresholds;
     let all = candidates(facts);
     let total = all.len();
-    let checked: Vec<Candidate> = all.into_iter().filter(|c| check::check(m, &c.claim, t) == Some(c.answer)).collect();
+    let checked: Vec<Candidate> = all
+        .into_iter()
+        .filter(|c| check::check(m, &c.claim, t) == Some(c.answer))
+        .collect();
     let rejected = total - checked.len();
     // A "yes" the reference does not state would mark a model wrong for saying what the reference leaves out.
     let reading = Reading::of(description);
-    let kept: Vec<Candidate> = checked.iter().filter(|c| !c.answer || reading.states(&c.claim)).cloned().collect();
+    let kept: Vec<Candidate> = checked
+        .iter()
+        .filter(|c| !c.answer || reading.states(&c.claim))
+        .cloned()
+        .collect();
     let unstated = checked.len() - kept.len();
     let labelled = clip.label.and_then(action);
     let mut items = Vec::new();
@@ -242,53 +298,108 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, facts: &ClipFacts, description: &
             }
             "MADU" => {
                 for _ in 0..want {
-                    made.push((recognition::madu_question(&mut rng), Vec::new(), String::new(), Some(description.to_string()), json!({"source": "description"})));
+                    made.push((
+                        recognition::madu_question(&mut rng),
+                        Vec::new(),
+                        String::new(),
+                        Some(description.to_string()),
+                        json!({"source": "description"}),
+                    ));
                 }
             }
             _ => {
-                let mut pool: Vec<&Candidate> = kept.iter().filter(|c| c.claim.task() == task).collect();
+                let mut pool: Vec<&Candidate> =
+                    kept.iter().filter(|c| c.claim.task() == task).collect();
                 rng.shuffle(&mut pool);
                 let first_yes = rng.below(2) == 0;
-                let share = config.phase_share.get(task).copied().or_else(|| PHASE_SHARE.iter().find(|(t, _)| *t == task).map(|(_, s)| *s)).unwrap_or(1.0);
+                let share = config
+                    .phase_share
+                    .get(task)
+                    .copied()
+                    .or_else(|| {
+                        PHASE_SHARE
+                            .iter()
+                            .find(|(t, _)| *t == task)
+                            .map(|(_, s)| *s)
+                    })
+                    .unwrap_or(1.0);
                 let mut used: Vec<&Claim> = Vec::new();
                 for target in answer_plan(&pool, want, first_yes) {
                     // Whether this item names a phase is drawn first; a clip without such a candidate asks the other kind.
                     let named = rng.chance(share);
                     // A claim is asked once, whether or not its question names a phase.
                     let fits = |c: &&&Candidate, named: bool| {
-                        c.answer == target && c.claim.names_phase() == named && !used.iter().any(|u| **u == c.claim || same_order(u, &c.claim))
+                        c.answer == target
+                            && c.claim.names_phase() == named
+                            && !used
+                                .iter()
+                                .any(|u| **u == c.claim || same_order(u, &c.claim))
                     };
                     let fresh = |c: &&&Candidate| !used.iter().any(|u| same_subject(u, &c.claim));
                     let pick = [named, !named]
                         .into_iter()
                         .find_map(|n| pool.iter().find(|c| fits(c, n) && fresh(c)))
-                        .or_else(|| [named, !named].into_iter().find_map(|n| pool.iter().find(|c| fits(c, n))));
+                        .or_else(|| {
+                            [named, !named]
+                                .into_iter()
+                                .find_map(|n| pool.iter().find(|c| fits(c, n)))
+                        });
                     let Some(c) = pick else { break };
                     used.push(&c.claim);
                     let mut provenance = c.provenance.clone();
                     provenance["claim"] = serde_json::to_value(&c.claim).expect("claims serialise");
                     provenance["checked"] = json!(true);
-                    made.push((c.claim.question(&mut rng), Vec::new(), if c.answer { "yes" } else { "no" }.into(), None, provenance));
+                    made.push((
+                        c.claim.question(&mut rng),
+                        Vec::new(),
+                        if c.answer { "yes" } else { "no" }.into(),
+                        None,
+                        provenance,
+                    ));
                 }
             }
         }
         if (made.len() as u32) < want {
             shortfall.insert(task.to_string(), want - made.len() as u32);
         }
-        for (n, (question, options, answer, reference, provenance)) in made.into_iter().enumerate() {
-            items.push(Item { id: format!("{}-{task}-{}", clip.id, n + 1), clip: clip.id.clone(), task: task.into(), question, options, answer, reference, provenance });
+        for (n, (question, options, answer, reference, provenance)) in made.into_iter().enumerate()
+        {
+            items.push(Item {
+                id: format!("{}-{task}-{}", clip.id, n + 1),
+                clip: clip.id.clone(),
+                task: task.into(),
+                question,
+                options,
+                answer,
+                reference,
+                provenance,
+            });
         }
     }
     // The reference may go against no clear fact of the clip, asked or not: an omitted "yes" is
     // never asked, so only a check against every fact catches a reference that says otherwise.
     let mut contradictions: Vec<(String, Vec<String>)> = Vec::new();
     for c in &checked {
-        let Some(x) = reading.contradicts(&c.claim, c.answer) else { continue };
-        let asked = items.iter().find(|i| i.provenance.get("claim") == serde_json::to_value(&c.claim).ok().as_ref());
+        let Some(x) = reading.contradicts(&c.claim, c.answer) else {
+            continue;
+        };
+        let asked = items
+            .iter()
+            .find(|i| i.provenance.get("claim") == serde_json::to_value(&c.claim).ok().as_ref());
         let label = asked.map_or(String::new(), |i| format!(", item {}", i.id));
-        let question = asked.map_or_else(|| c.claim.question(&mut Rng::new(config.seed, &[&clip.id])), |i| i.question.clone());
-        let fact = format!("{} (\"{question}\" is {}{label})", x.why, if c.answer { "yes" } else { "no" });
-        match contradictions.iter_mut().find(|(clause, _)| *clause == x.clause) {
+        let question = asked.map_or_else(
+            || c.claim.question(&mut Rng::new(config.seed, &[&clip.id])),
+            |i| i.question.clone(),
+        );
+        let fact = format!(
+            "{} (\"{question}\" is {}{label})",
+            x.why,
+            if c.answer { "yes" } else { "no" }
+        );
+        match contradictions
+            .iter_mut()
+            .find(|(clause, _)| *clause == x.clause)
+        {
             Some((_, facts)) => facts.push(fact),
             None => contradictions.push((x.clause, vec![fact])),
         }
@@ -299,14 +410,33 @@ pub fn make_items(clip: &Clip, m: &ClipMotion, facts: &ClipFacts, description: &
             .iter()
             .take(3)
             .map(|(clause, facts)| {
-                let more = if facts.len() > 2 { format!(" and {} more", facts.len() - 2) } else { String::new() };
-                format!("\"{clause}\" says otherwise, but {}{more}", facts[..facts.len().min(2)].join("; and "))
+                let more = if facts.len() > 2 {
+                    format!(" and {} more", facts.len() - 2)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "\"{clause}\" says otherwise, but {}{more}",
+                    facts[..facts.len().min(2)].join("; and ")
+                )
             })
             .collect();
-        let rest = if contradictions.len() > 3 { format!(" ({} more clauses)", contradictions.len() - 3) } else { String::new() };
-        return Err(format!("the description contradicts {n} of the clip's facts: {}{rest}", shown.join(" | ")));
+        let rest = if contradictions.len() > 3 {
+            format!(" ({} more clauses)", contradictions.len() - 3)
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "the description contradicts {n} of the clip's facts: {}{rest}",
+            shown.join(" | ")
+        ));
     }
-    Ok(Made { items, shortfall, rejected, unstated })
+    Ok(Made {
+        items,
+        shortfall,
+        rejected,
+        unstated,
+    })
 }
 
 /// An item before it has an id: question, options, answer, reference, provenance.
@@ -339,19 +469,46 @@ fn same_order(a: &Claim, b: &Claim) -> bool {
 /// Whether two claims ask about the same part(s) in the same phase (a clip's two items should differ).
 fn same_subject(a: &Claim, b: &Claim) -> bool {
     match (a, b) {
-        (Claim::Moves { part: p, phase: f, .. }, Claim::Moves { part: q, phase: g, .. }) => p == q && f == g,
+        (
+            Claim::Moves {
+                part: p, phase: f, ..
+            },
+            Claim::Moves {
+                part: q, phase: g, ..
+            },
+        ) => p == q && f == g,
         // "Mainly vertical?" and "mainly horizontal?" are one fact.
         (Claim::MainAxis { part: p, .. }, Claim::MainAxis { part: q, .. }) => p == q,
-        (Claim::Approaches { a, b, .. } | Claim::MovesAway { a, b, .. }, Claim::Approaches { a: c, b: d, .. } | Claim::MovesAway { a: c, b: d, .. }) => {
-            a == c && b == d
-        }
-        (Claim::BothMove { a, b, phase: f } | Claim::MovesWhileStill { a, b, phase: f }, Claim::BothMove { a: c, b: d, phase: g } | Claim::MovesWhileStill { a: c, b: d, phase: g }) => {
-            f == g && ((a, b) == (c, d) || (a, b) == (d, c))
-        }
+        (
+            Claim::Approaches { a, b, .. } | Claim::MovesAway { a, b, .. },
+            Claim::Approaches { a: c, b: d, .. } | Claim::MovesAway { a: c, b: d, .. },
+        ) => a == c && b == d,
+        (
+            Claim::BothMove { a, b, phase: f } | Claim::MovesWhileStill { a, b, phase: f },
+            Claim::BothMove {
+                a: c,
+                b: d,
+                phase: g,
+            }
+            | Claim::MovesWhileStill {
+                a: c,
+                b: d,
+                phase: g,
+            },
+        ) => f == g && ((a, b) == (c, d) || (a, b) == (d, c)),
         // "A before B" and "B before A" ask the same thing twice.
-        (Claim::Before { a, dir_a, b, dir_b, .. }, Claim::Before { a: c, dir_a: dc, b: d, dir_b: dd, .. }) => {
-            (a, dir_a, b, dir_b) == (d, dd, c, dc) || (a, dir_a, b, dir_b) == (c, dc, d, dd)
-        }
+        (
+            Claim::Before {
+                a, dir_a, b, dir_b, ..
+            },
+            Claim::Before {
+                a: c,
+                dir_a: dc,
+                b: d,
+                dir_b: dd,
+                ..
+            },
+        ) => (a, dir_a, b, dir_b) == (d, dd, c, dc) || (a, dir_a, b, dir_b) == (c, dc, d, dd),
         _ => false,
     }
 }
@@ -381,9 +538,22 @@ mod tests {
             }
             coords[7][t] = hand;
         }
-        let p = SummaryParams { noise_floor: 0.3, relative_threshold: 0.3, merge_gap: 0.2, min_period: 0.1 };
+        let p = SummaryParams {
+            noise_floor: 0.3,
+            relative_threshold: 0.3,
+            merge_gap: 0.2,
+            min_period: 0.1,
+        };
         let summary = summarise(&vectors, &coords, 1080, 1296, 30.0, &p);
-        ClipMotion { fps: 30.0, num_frames: n, width: 1080, height: 1296, vectors, coords, summary }
+        ClipMotion {
+            fps: 30.0,
+            num_frames: n,
+            width: 1080,
+            height: 1296,
+            vectors,
+            coords,
+            summary,
+        }
     }
 
     fn described(m: &ClipMotion) -> (ClipFacts, String) {
@@ -394,7 +564,14 @@ mod tests {
 
     #[test]
     fn twelve_items_balanced_checked_labelled_and_stated_by_the_description() {
-        let clip = Clip { id: "0001_01_0001".into(), path: "x.mp4".into(), label: Some(9), label_name: None, participant: None, split: None };
+        let clip = Clip {
+            id: "0001_01_0001".into(),
+            path: "x.mp4".into(),
+            label: Some(9),
+            label_name: None,
+            participant: None,
+            split: None,
+        };
         let config: QaConfig = serde_json::from_value(json!({})).unwrap();
         let m = clip_motion();
         let (f, description) = described(&m);
@@ -402,54 +579,126 @@ mod tests {
         let items = &made.items;
         assert!(made.shortfall.is_empty(), "{:?}", made.shortfall);
         // The reference states the salient facts in MA-Bench's register, not every true claim: the rest are never asked "yes".
-        assert!(crate::language::describe::register_problems(&description).is_empty(), "{description}");
+        assert!(
+            crate::language::describe::register_problems(&description).is_empty(),
+            "{description}"
+        );
         assert!(made.unstated > 0, "{description}");
         assert_eq!(items.len(), 12);
         let cmar = items.iter().find(|i| i.task == "CMAR").unwrap();
-        assert_eq!(cmar.options[recognition::LETTERS.iter().position(|l| *l == cmar.answer).unwrap()], "Head");
+        assert_eq!(
+            cmar.options[recognition::LETTERS
+                .iter()
+                .position(|l| *l == cmar.answer)
+                .unwrap()],
+            "Head"
+        );
         let fmar = items.iter().find(|i| i.task == "FMAR").unwrap();
         assert_eq!(fmar.options.len(), 5);
-        assert_eq!(fmar.options[recognition::LETTERS.iter().position(|l| *l == fmar.answer).unwrap()], "nodding");
+        assert_eq!(
+            fmar.options[recognition::LETTERS
+                .iter()
+                .position(|l| *l == fmar.answer)
+                .unwrap()],
+            "nodding"
+        );
         for task in ["SAD", "MAD", "MAS", "PPR"] {
-            let answers: Vec<&str> = items.iter().filter(|i| i.task == task).map(|i| i.answer.as_str()).collect();
+            let answers: Vec<&str> = items
+                .iter()
+                .filter(|i| i.task == task)
+                .map(|i| i.answer.as_str())
+                .collect();
             let mut sorted = answers.clone();
             sorted.sort_unstable();
             assert_eq!(sorted, ["no", "yes"], "{task}: one yes and one no per clip");
         }
         let reading = Reading::of(&description);
-        for item in items.iter().filter(|i| ["SAD", "MAD", "MAS", "PPR"].contains(&i.task.as_str())) {
+        for item in items
+            .iter()
+            .filter(|i| ["SAD", "MAD", "MAS", "PPR"].contains(&i.task.as_str()))
+        {
             let claim: Claim = serde_json::from_value(item.provenance["claim"].clone()).unwrap();
-            assert_eq!(check::check(&m, &claim, &f.thresholds), Some(item.answer == "yes"), "{}", item.question);
-            assert!(reading.contradicts(&claim, item.answer == "yes").is_none(), "{}", item.question);
-            assert!(item.answer == "no" || reading.states(&claim), "{} is not in: {description}", item.question);
+            assert_eq!(
+                check::check(&m, &claim, &f.thresholds),
+                Some(item.answer == "yes"),
+                "{}",
+                item.question
+            );
+            assert!(
+                reading.contradicts(&claim, item.answer == "yes").is_none(),
+                "{}",
+                item.question
+            );
+            assert!(
+                item.answer == "no" || reading.states(&claim),
+                "{} is not in: {description}",
+                item.question
+            );
         }
-        let ppr_yes = items.iter().find(|i| i.task == "PPR" && i.answer == "yes").unwrap();
-        assert!(ppr_yes.question.contains("right hand") && ppr_yes.question.contains("middle"), "{}", ppr_yes.question);
+        let ppr_yes = items
+            .iter()
+            .find(|i| i.task == "PPR" && i.answer == "yes")
+            .unwrap();
+        assert!(
+            ppr_yes.question.contains("right hand") && ppr_yes.question.contains("middle"),
+            "{}",
+            ppr_yes.question
+        );
         // The same clip and seed give the same items.
-        assert_eq!(&make_items(&clip, &m, &f, &description, &config).unwrap().items, items);
+        assert_eq!(
+            &make_items(&clip, &m, &f, &description, &config)
+                .unwrap()
+                .items,
+            items
+        );
     }
 
     #[test]
     fn a_description_that_contradicts_an_item_is_an_error_naming_it() {
-        let clip = Clip { id: "0001_01_0001".into(), path: "x.mp4".into(), label: Some(9), label_name: None, participant: None, split: None };
+        let clip = Clip {
+            id: "0001_01_0001".into(),
+            path: "x.mp4".into(),
+            label: Some(9),
+            label_name: None,
+            participant: None,
+            split: None,
+        };
         let config: QaConfig = serde_json::from_value(json!({})).unwrap();
         let m = clip_motion();
         let (f, description) = described(&m);
         // Hand-edited: the initial phase, where the head nods, now says nothing moves.
         let start = description.find("In the initial phase").unwrap();
         let end = start + description[start..].find(". In the middle").unwrap();
-        let planted = format!("{}In the initial phase (0.0–1.0 s), no part moves noticeably{}", &description[..start], &description[end..]);
+        let planted = format!(
+            "{}In the initial phase (0.0–1.0 s), no part moves noticeably{}",
+            &description[..start],
+            &description[end..]
+        );
         let err = make_items(&clip, &m, &f, &planted, &config).unwrap_err();
         assert!(err.contains("the description contradicts"), "{err}");
-        assert!(err.contains("\"no part moves noticeably\" says otherwise, but the head moves"), "{err}");
-        assert!(err.contains("the head move upward") && err.contains("\" is yes"), "the fact is named: {err}");
+        assert!(
+            err.contains("\"no part moves noticeably\" says otherwise, but the head moves"),
+            "{err}"
+        );
+        assert!(
+            err.contains("the head move upward") && err.contains("\" is yes"),
+            "the fact is named: {err}"
+        );
     }
 
     #[test]
     fn shares_out_of_range_or_for_other_tasks_are_refused_before_anything_runs() {
-        let node = maflow_engine::spec::tree::parse("phase_share: {SADD: 0.3, MAS: 1.5}\nfmar_same_level: 2", 0, 0).unwrap();
+        let node = maflow_engine::spec::tree::parse(
+            "phase_share: {SADD: 0.3, MAS: 1.5}\nfmar_same_level: 2",
+            0,
+            0,
+        )
+        .unwrap();
         let errors = format!("{:?}", build(&node).err().expect("refused"));
-        assert!(errors.contains("`SADD` is not a yes/no task") && errors.contains("SAD"), "{errors}");
+        assert!(
+            errors.contains("`SADD` is not a yes/no task") && errors.contains("SAD"),
+            "{errors}"
+        );
         assert!(errors.contains("`MAS`: 1.5 is not in [0, 1]"), "{errors}");
         assert!(errors.contains("fmar_same_level"), "{errors}");
         // A task left out keeps its default share.
@@ -461,20 +710,41 @@ mod tests {
     fn clips_outside_the_evaluated_splits_get_no_items() {
         let config: QaConfig = serde_json::from_value(json!({"splits": ["test"]})).unwrap();
         let qa = Qa { config };
-        let mut clip = Clip { id: "0001_01_0001".into(), path: "x.mp4".into(), label: Some(9), label_name: None, participant: None, split: Some("train".into()) };
+        let mut clip = Clip {
+            id: "0001_01_0001".into(),
+            path: "x.mp4".into(),
+            label: Some(9),
+            label_name: None,
+            participant: None,
+            split: Some("train".into()),
+        };
         let m = clip_motion();
         let (f, text) = described(&m);
         let descriptor = json!({"descriptor": {}, "meta": {"fps": 30.0}, "summary": {}});
         let description = json!({"description": text});
         let facts_record = serde_json::to_value(&f).unwrap();
         let dir = std::env::temp_dir();
-        let mut ctx = RecordContext { cache_dir: &dir, calls: Default::default() };
-        let out = qa.run(&clip, &[&descriptor, &description, &facts_record], &mut ctx).unwrap();
+        let mut ctx = RecordContext {
+            cache_dir: &dir,
+            calls: Default::default(),
+        };
+        let out = qa
+            .run(&clip, &[&descriptor, &description, &facts_record], &mut ctx)
+            .unwrap();
         assert_eq!(out.record["items"], json!([]));
         assert_eq!(out.record["not_evaluated"], "split `train`");
         // A test clip is read and asked (here the descriptor record is not a real one, so it fails on it).
         clip.split = Some("test".into());
-        assert!(qa.run(&clip, &[&descriptor, &description, &facts_record], &mut ctx).is_err());
-        assert_eq!(make_items(&clip, &m, &f, &text, &qa.config).unwrap().items.len(), 12);
+        assert!(
+            qa.run(&clip, &[&descriptor, &description, &facts_record], &mut ctx)
+                .is_err()
+        );
+        assert_eq!(
+            make_items(&clip, &m, &f, &text, &qa.config)
+                .unwrap()
+                .items
+                .len(),
+            12
+        );
     }
 }

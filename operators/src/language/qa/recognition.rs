@@ -58,7 +58,10 @@ pub fn cmar(action: &Action, rng: &mut Rng) -> (String, Vec<String>, String, Val
     let mut options: Vec<&str> = BODY_LEVELS.iter().map(|l| l.name).collect();
     rng.shuffle(&mut options);
     let level = action.body_level().name;
-    let at = options.iter().position(|l| *l == level).expect("levels listed");
+    let at = options
+        .iter()
+        .position(|l| *l == level)
+        .expect("levels listed");
     (
         rng.pick(&CMAR_QUESTIONS).to_string(),
         options.iter().map(|o| o.to_string()).collect(),
@@ -70,20 +73,33 @@ pub fn cmar(action: &Action, rng: &mut Rng) -> (String, Vec<String>, String, Val
 /// The FMAR item parts: 5 options, the action and 4 distractors. Each distractor is from the
 /// action's own level with probability `same_level` (the confusable neighbours first, then the
 /// level's other actions at random), else from another level at random; options in a seeded order.
-pub fn fmar(action: &Action, same_level: f64, rng: &mut Rng) -> (String, Vec<String>, String, Value) {
-    let mut own: Vec<&Action> = ACTIONS.iter().filter(|a| a.level == action.level && a.id != action.id).collect();
+pub fn fmar(
+    action: &Action,
+    same_level: f64,
+    rng: &mut Rng,
+) -> (String, Vec<String>, String, Value) {
+    let mut own: Vec<&Action> = ACTIONS
+        .iter()
+        .filter(|a| a.level == action.level && a.id != action.id)
+        .collect();
     rng.shuffle(&mut own);
     let near = neighbours(action);
     own.sort_by_key(|a| !near.iter().any(|n| n.id == a.id));
     let mut other: Vec<&Action> = ACTIONS.iter().filter(|a| a.level != action.level).collect();
     rng.shuffle(&mut other);
-    let from_own = (0..4).filter(|_| rng.chance(same_level)).count().min(own.len());
+    let from_own = (0..4)
+        .filter(|_| rng.chance(same_level))
+        .count()
+        .min(own.len());
     let mut distractors: Vec<&Action> = own[..from_own].to_vec();
     distractors.extend(other.into_iter().take(4 - from_own));
     let mut options: Vec<&Action> = distractors.clone();
     options.push(action);
     rng.shuffle(&mut options);
-    let at = options.iter().position(|a| a.id == action.id).expect("the action is an option");
+    let at = options
+        .iter()
+        .position(|a| a.id == action.id)
+        .expect("the action is an option");
     (
         rng.pick(&FMAR_QUESTIONS).to_string(),
         options.iter().map(|a| a.name.to_string()).collect(),
@@ -121,14 +137,27 @@ mod tests {
         for k in 0..400 {
             let mut rng = Rng::new(0, &[&format!("clip{k}"), "CMAR"]);
             let (_, options, answer, _) = cmar(nodding, &mut rng);
-            assert_eq!(options[LETTERS.iter().position(|l| *l == answer).unwrap()], "Head");
+            assert_eq!(
+                options[LETTERS.iter().position(|l| *l == answer).unwrap()],
+                "Head"
+            );
             orders.insert(options);
             letters[LETTERS.iter().position(|l| *l == answer).unwrap()] += 1;
-            let (_, options, answer, _) = fmar(nodding, 0.4, &mut Rng::new(0, &[&format!("clip{k}"), "FMAR"]));
+            let (_, options, answer, _) = fmar(
+                nodding,
+                0.4,
+                &mut Rng::new(0, &[&format!("clip{k}"), "FMAR"]),
+            );
             assert_eq!(options.len(), 5);
-            assert_eq!(options[LETTERS.iter().position(|l| *l == answer).unwrap()], "nodding");
+            assert_eq!(
+                options[LETTERS.iter().position(|l| *l == answer).unwrap()],
+                "nodding"
+            );
             let level = |n: &str| ACTIONS.iter().find(|a| a.name == n).unwrap().level;
-            same += options.iter().filter(|o| o.as_str() != "nodding" && level(o) == 'B').count();
+            same += options
+                .iter()
+                .filter(|o| o.as_str() != "nodding" && level(o) == 'B')
+                .count();
             total += 4;
         }
         assert!(orders.len() > 300, "{} orders", orders.len());
@@ -137,7 +166,10 @@ mod tests {
         assert!((share - 0.4).abs() < 0.05, "{share}");
         // All from the level: the neighbours come first.
         let (_, options, _, provenance) = fmar(nodding, 1.0, &mut Rng::new(1, &["x"]));
-        assert!(options.iter().any(|o| o == "bowing head") && options.iter().any(|o| o == "head up"), "{options:?}");
+        assert!(
+            options.iter().any(|o| o == "bowing head") && options.iter().any(|o| o == "head up"),
+            "{options:?}"
+        );
         assert_eq!(provenance["distractors"].as_array().unwrap().len(), 4);
     }
 }

@@ -12,8 +12,15 @@ use super::{Row, jsonl, per_task};
 /// Writes the folder.
 pub fn write(dir: &Path, name: &str, rows: &[Row]) -> io::Result<()> {
     write_file_atomic(&dir.join("data").join("test.jsonl"), jsonl(rows).as_bytes())?;
-    let clips = rows.iter().map(|r| r.clip.as_str()).collect::<std::collections::BTreeSet<_>>().len();
-    let tasks: String = per_task(rows).iter().map(|(t, n)| format!("| {t} | {n} |\n")).collect();
+    let clips = rows
+        .iter()
+        .map(|r| r.clip.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let tasks: String = per_task(rows)
+        .iter()
+        .map(|(t, n)| format!("| {t} | {n} |\n"))
+        .collect();
     let card = format!(
         "---\n\
          pretty_name: {name}\n\

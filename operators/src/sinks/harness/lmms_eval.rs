@@ -27,21 +27,42 @@ pub const UTILS: &str = include_str!("lmms_eval_utils.py");
 /// Writes the folder.
 pub fn write(dir: &Path, name: &str, rows: &[Row]) -> io::Result<()> {
     let sections = |text: &str, tasks: &[&str]| {
-        let template = Template::load(None, text, &["question", "reference", "answer"]).expect("built-in prompts load");
-        tasks.iter().map(|t| (t.to_string(), json!(template.section(t).unwrap_or_default()))).collect::<serde_json::Map<_, _>>()
+        let template = Template::load(None, text, &["question", "reference", "answer"])
+            .expect("built-in prompts load");
+        tasks
+            .iter()
+            .map(|t| {
+                (
+                    t.to_string(),
+                    json!(template.section(t).unwrap_or_default()),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
     };
     let prompts = json!({"respond": sections(respond::DEFAULT_PROMPT, &TASKS), "judge": sections(judge::DEFAULT_PROMPT, &["MADU", "MARE"])});
-    write_file_atomic(&dir.join("prompts.json"), (serde_json::to_string_pretty(&prompts).expect("serialises") + "\n").as_bytes())?;
+    write_file_atomic(
+        &dir.join("prompts.json"),
+        (serde_json::to_string_pretty(&prompts).expect("serialises") + "\n").as_bytes(),
+    )?;
     write_file_atomic(&dir.join("utils.py"), UTILS.as_bytes())?;
-    let data = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()).join("data");
+    let data = std::fs::canonicalize(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .join("data");
     let tasks = per_task(rows);
     for (task, _) in &tasks {
-        write_file_atomic(&dir.join("data").join(format!("{task}.jsonl")), jsonl(rows.iter().filter(|r| r.task == *task)).as_bytes())?;
+        write_file_atomic(
+            &dir.join("data").join(format!("{task}.jsonl")),
+            jsonl(rows.iter().filter(|r| r.task == *task)).as_bytes(),
+        )?;
         let closed = CLOSED.contains(task);
         let metrics = if closed {
             "  - metric: accuracy\n    aggregation: mean\n    higher_is_better: true\n".to_string()
         } else {
-            (1..=3).map(|k| format!("  - metric: L{k}\n    aggregation: mean\n    higher_is_better: true\n")).collect()
+            (1..=3)
+                .map(|k| {
+                    format!("  - metric: L{k}\n    aggregation: mean\n    higher_is_better: true\n")
+                })
+                .collect()
         };
         let yaml = format!(
             "# {task} of {name}, written by maflow's `harness-export`.\n\
@@ -60,7 +81,10 @@ pub fn write(dir: &Path, name: &str, rows: &[Row]) -> io::Result<()> {
             file = yaml_string(&data.join(format!("{task}.jsonl")).display().to_string()),
             tokens = if closed { 16 } else { 1024 },
         );
-        write_file_atomic(&dir.join(format!("{name}_{}.yaml", task.to_lowercase())), yaml.as_bytes())?;
+        write_file_atomic(
+            &dir.join(format!("{name}_{}.yaml", task.to_lowercase())),
+            yaml.as_bytes(),
+        )?;
     }
     let group = |suffix: &str, only_closed: bool| {
         let members: String = tasks
@@ -70,8 +94,14 @@ pub fn write(dir: &Path, name: &str, rows: &[Row]) -> io::Result<()> {
             .collect();
         format!("group: {name}{suffix}\ntask:\n{members}")
     };
-    write_file_atomic(&dir.join(format!("{name}.yaml")), group("", false).as_bytes())?;
-    write_file_atomic(&dir.join(format!("{name}_closed.yaml")), group("_closed", true).as_bytes())
+    write_file_atomic(
+        &dir.join(format!("{name}.yaml")),
+        group("", false).as_bytes(),
+    )?;
+    write_file_atomic(
+        &dir.join(format!("{name}_closed.yaml")),
+        group("_closed", true).as_bytes(),
+    )
 }
 
 /// A YAML double-quoted string.

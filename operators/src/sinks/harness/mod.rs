@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::common::record_types::{self as records, record};
 use crate::common::taxonomy;
 use crate::prelude::*;
 
@@ -49,7 +50,7 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Sinks,
     version: 1,
     doc: HarnessExportConfig::DOC,
-    inputs: &[Port::new(0, "qa", PortType::Any)],
+    inputs: &[Port::new(0, "qa", record(records::QA)).hint(records::QA.hint)],
     output: None,
     params: HarnessExportConfig::params,
     build,
@@ -57,14 +58,34 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: HarnessExportConfig = parse_params(params)?;
-    if config.name.is_empty() || !config.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(vec![param_error(params, "name", format!("`{}` is not a harness name: use letters, digits and `_`", config.name))
-            .with_help("e.g. `name: ma_bench`")]);
+    if config.name.is_empty()
+        || !config
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(vec![
+            param_error(
+                params,
+                "name",
+                format!(
+                    "`{}` is not a harness name: use letters, digits and `_`",
+                    config.name
+                ),
+            )
+            .with_help("e.g. `name: ma_bench`"),
+        ]);
     }
     if config.formats.is_empty() {
-        return Err(vec![param_error(params, "formats", "no format to write").with_help("e.g. `formats: [hf-datasets, lmms-eval]`")]);
+        return Err(vec![
+            param_error(params, "formats", "no format to write")
+                .with_help("e.g. `formats: [hf-datasets, lmms-eval]`"),
+        ]);
     }
-    Ok(built(&config.clone(), Runtime::RecordSink(Arc::new(HarnessExport { config }))))
+    Ok(built(
+        &config.clone(),
+        Runtime::RecordSink(Arc::new(HarnessExport { config })),
+    ))
 }
 
 struct HarnessExport {
@@ -115,7 +136,9 @@ impl ClipFields {
         ClipFields {
             id: clip.id.clone(),
             video: video.display().to_string(),
-            level: action.map(|a| a.body_level().name.to_string()).unwrap_or_default(),
+            level: action
+                .map(|a| a.body_level().name.to_string())
+                .unwrap_or_default(),
             action: action.map(|a| a.name.to_string()).unwrap_or_default(),
         }
     }
@@ -131,7 +154,13 @@ impl Row {
             video: clip.video.clone(),
             task: text("task"),
             question: text("question"),
-            options: item["options"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
+            options: item["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
             answer: text("answer"),
             reference: text("reference"),
             level: clip.level.clone(),
@@ -143,7 +172,11 @@ impl Row {
 
 impl RecordSink for HarnessExport {
     fn open(&self, dir: &Path, _node_id: &str) -> io::Result<Box<dyn SinkWriter>> {
-        Ok(Box::new(Writer { config: self.config.clone(), dir: dir.join("exports"), rows: Vec::new() }))
+        Ok(Box::new(Writer {
+            config: self.config.clone(),
+            dir: dir.join("exports"),
+            rows: Vec::new(),
+        }))
     }
 }
 
@@ -159,7 +192,9 @@ impl SinkWriter for Writer {
     }
 
     fn write_inputs(&mut self, clip: &Clip, records: &[Option<&Value>]) -> io::Result<()> {
-        let items = records[0].and_then(|r| r["items"].as_array()).filter(|items| !items.is_empty());
+        let items = records[0]
+            .and_then(|r| r["items"].as_array())
+            .filter(|items| !items.is_empty());
         if let Some(items) = items {
             let fields = ClipFields::of(clip);
             for item in items {
@@ -173,9 +208,15 @@ impl SinkWriter for Writer {
         let name = &self.config.name;
         for format in &self.config.formats {
             match format {
-                Format::HfDatasets => hf_dataset::write(&self.dir.join("hf-datasets").join(name), name, &self.rows)?,
-                Format::LmmsEval => lmms_eval::write(&self.dir.join("lmms-eval").join(name), name, &self.rows)?,
-                Format::Vlmevalkit => vlmevalkit::write(&self.dir.join("vlmevalkit"), name, &self.rows)?,
+                Format::HfDatasets => {
+                    hf_dataset::write(&self.dir.join("hf-datasets").join(name), name, &self.rows)?
+                }
+                Format::LmmsEval => {
+                    lmms_eval::write(&self.dir.join("lmms-eval").join(name), name, &self.rows)?
+                }
+                Format::Vlmevalkit => {
+                    vlmevalkit::write(&self.dir.join("vlmevalkit"), name, &self.rows)?
+                }
             }
         }
         Ok(())
@@ -184,10 +225,16 @@ impl SinkWriter for Writer {
 
 /// Rows as JSON Lines.
 pub fn jsonl<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
-    rows.into_iter().map(|r| serde_json::to_string(r).expect("rows serialise") + "\n").collect()
+    rows.into_iter()
+        .map(|r| serde_json::to_string(r).expect("rows serialise") + "\n")
+        .collect()
 }
 
 /// Items per task, in [`crate::language::qa::TASKS`] order (tasks with none left out).
 pub fn per_task(rows: &[Row]) -> Vec<(&'static str, usize)> {
-    crate::language::qa::TASKS.iter().map(|t| (*t, rows.iter().filter(|r| r.task == *t).count())).filter(|(_, n)| *n > 0).collect()
+    crate::language::qa::TASKS
+        .iter()
+        .map(|t| (*t, rows.iter().filter(|r| r.task == *t).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }

@@ -26,12 +26,25 @@ pub fn write(dir: &Path, name: &str, rows: &[Row]) -> io::Result<()> {
     out.push_str("\treference\tlevel\taction\n");
     for r in rows {
         let options = serde_json::to_string(&r.options).expect("strings serialise");
-        let mut line = format!("{}\t{}\t{}\t{}\t{}\t{}", r.index, cell(&r.video), cell(&r.question), cell(&options), r.answer, r.task);
+        let mut line = format!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            r.index,
+            cell(&r.video),
+            cell(&r.question),
+            cell(&options),
+            r.answer,
+            r.task
+        );
         for k in 0..LETTERS.len() {
             line.push('\t');
             line.push_str(&cell(r.options.get(k).map_or("", String::as_str)));
         }
-        line.push_str(&format!("\t{}\t{}\t{}\n", cell(&r.reference), cell(&r.level), cell(&r.action)));
+        line.push_str(&format!(
+            "\t{}\t{}\t{}\n",
+            cell(&r.reference),
+            cell(&r.level),
+            cell(&r.action)
+        ));
         out.push_str(&line);
     }
     write_file_atomic(&dir.join(format!("{name}.tsv")), out.as_bytes())

@@ -207,6 +207,62 @@ fn changing_one_operators_params_reruns_only_it_and_downstream() {
     let after = std::fs::read(scratch.out("demo").join("contact-sheets/0019_02_0078.png")).unwrap();
     assert_ne!(before, after);
 
+    // Picture settings key only the pictures: drawing none leaves everything cached,
+    // drawing others recomputes the nodes that draw them and nothing they feed.
+    let mut args: Vec<String> = vec![
+        "plan".into(),
+        "pipelines/demo.yaml".into(),
+        "--set".into(),
+        "segment.params.viz_frames=0".into(),
+    ];
+    args.extend(scratch.redirect());
+    let plan = text(&maflow(&args).stdout);
+    let to_run: Vec<&str> = plan
+        .lines()
+        .skip_while(|l| !l.starts_with("operator "))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(
+        to_run.len() >= 19 && to_run.iter().all(|row| row.ends_with(" 0")),
+        "{plan}"
+    );
+    let descriptors = read_tree(&scratch.out("demo").join("descriptors"));
+    let segment_png = |s: &Scratch| {
+        png_size(&std::fs::read(s.out("demo").join("segment/0019_02_0078.png")).unwrap())
+    };
+    let (width, height) = segment_png(&scratch);
+    let redrawn = run_demo(
+        &scratch,
+        &[
+            "--set",
+            "segment.params.viz_frames=2",
+            "--set",
+            "flow.params.viz_pairs=2",
+        ],
+    );
+    for (node, computed) in [
+        ("segment", 3),
+        ("flow", 3),
+        ("pose", 0),
+        ("align", 0),
+        ("descriptors", 0),
+        ("facts", 0),
+        ("qa", 0),
+    ] {
+        assert_eq!(redrawn["operators"][node]["computed"], computed, "{node}");
+    }
+    assert_eq!(redrawn["cache"]["misses"], 6, "{redrawn:#}");
+    let (narrow, same) = segment_png(&scratch);
+    assert!(
+        narrow < width / 2 + 8 && same == height,
+        "{width}x{height} became {narrow}x{same}"
+    );
+    assert_eq!(
+        read_tree(&scratch.out("demo").join("descriptors")),
+        descriptors
+    );
+
     // A descriptor setting: only descriptors run, reading the stored part tracks
     // (no pose, no segmentation, no flow).
     let summary = run_demo(&scratch, &["--set", "descriptors.params.noise_floor=0.5"]);

@@ -42,7 +42,11 @@ fn flow_on_the_real_clips_writes_pictures_and_reruns_from_cache() {
             "{}: max mean speed {max}",
             m["clip"]
         );
-        assert_eq!(m["viz_pairs"].as_array().unwrap().len(), 4);
+        // What is drawn keys only the pictures: the motion record does not depend on it.
+        assert!(
+            m.get("viz_pairs").is_none() && m.get("viz_max_speed").is_none(),
+            "{m}"
+        );
         // Directional components are the positive parts of -v, u, v, -u.
         let f = |k: &str, i: usize| m[k][i].as_f64().unwrap();
         for i in 0..speeds.len() {

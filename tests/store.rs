@@ -30,6 +30,7 @@ fn output(value: u32, with_blob: bool) -> Output {
         } else {
             vec![]
         },
+        pictures: None,
     }
 }
 
@@ -94,6 +95,7 @@ fn child_value(i: u64) -> Output {
                 .as_bytes()
                 .repeat(1 + (i % 64) as usize),
         }],
+        pictures: None,
     }
 }
 

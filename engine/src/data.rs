@@ -86,21 +86,49 @@ pub struct Blob {
     pub bytes: Vec<u8>,
 }
 
-/// What one node produced for one clip: a JSON record plus optional blobs.
+/// What one node produced for one clip: a JSON record plus optional blobs,
+/// and the pictures it drew.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Output {
     /// The record (small, JSON).
     pub record: serde_json::Value,
     /// Attached binaries.
     pub blobs: Vec<Blob>,
+    /// Pictures for people to look at, which nothing downstream reads: stored
+    /// under their own key, by the settings that draw them, so that changing
+    /// those settings never recomputes what follows.
+    pub pictures: Option<Pictures>,
+}
+
+/// Pictures a node drew for a clip, with what a reader needs to know about them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pictures {
+    /// What the pictures show (which frames, the colour scale), as JSON.
+    pub note: serde_json::Value,
+    /// The pictures; a sink writes each as `<clip>.<ext>` beside the output's blobs.
+    pub blobs: Vec<Blob>,
 }
 
 impl Output {
     /// An output with a record and no blobs.
     pub fn record(record: serde_json::Value) -> Self {
+        Self::new(record, Vec::new())
+    }
+
+    /// An output with a record and blobs, no pictures.
+    pub fn new(record: serde_json::Value, blobs: Vec<Blob>) -> Self {
         Self {
             record,
-            blobs: Vec::new(),
+            blobs,
+            pictures: None,
+        }
+    }
+
+    /// The same output with pictures.
+    pub fn with_pictures(self, pictures: Pictures) -> Self {
+        Self {
+            pictures: Some(pictures),
+            ..self
         }
     }
 }

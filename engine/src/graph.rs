@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, Span, sort_diagnostics};
-use crate::registry::{OperatorKind, Port, PortType, Registry, Runtime};
+use crate::registry::{Built, OperatorKind, Port, PortType, Registry, Runtime};
 use crate::spec::{NodeDecl, Spec, SpecErrors};
 
 /// A node of the compiled graph.
@@ -27,8 +27,25 @@ pub struct PlanNode {
     pub config: serde_json::Value,
     /// blake3 of (kind, version, config): what the node does, independent of data.
     pub fingerprint: [u8; 32],
+    /// The settings of the pictures it draws, when it draws any (not in `config`).
+    pub pictures: Option<serde_json::Value>,
+    /// blake3 of (kind, version, picture settings): keys its pictures, with its output's key.
+    pub picture_fingerprint: Option<[u8; 32]>,
     /// The stage it runs in, if it is frame-level.
     pub stage: Option<usize>,
+}
+
+impl PlanNode {
+    /// Its config as the spec sets it: the keyed config with the picture settings.
+    pub fn full_config(&self) -> serde_json::Value {
+        let mut config = self.config.clone();
+        if let (Some(map), Some(serde_json::Value::Object(pictures))) =
+            (config.as_object_mut(), &self.pictures)
+        {
+            map.extend(pictures.clone());
+        }
+        config
+    }
 }
 
 /// A fused per-clip chain: one frame producer and the consumers of its frames.
@@ -132,10 +149,7 @@ impl Plan {
 }
 
 /// What a node's declaration compiled into: its kind and, when its params are good, its runtime and config.
-type BuiltDecl = (
-    Option<&'static OperatorKind>,
-    Option<(Runtime, serde_json::Value)>,
-);
+type BuiltDecl = (Option<&'static OperatorKind>, Option<Built>);
 
 /// Compiles a spec against the registry.
 pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErrors> {
@@ -174,11 +188,16 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
     let mut nodes: Vec<PlanNode> = order
         .iter()
         .map(|&old| {
-            let (runtime, config) = built[old]
+            let Built {
+                runtime,
+                config,
+                pictures,
+            } = built[old]
                 .take()
                 .expect("every node built when no diagnostics");
             let kind = kinds[old].expect("every kind known when no diagnostics");
             let fingerprint = node_fingerprint(kind, &config);
+            let picture_fingerprint = pictures.as_ref().map(|p| picture_fingerprint(kind, p));
             PlanNode {
                 id: spec.nodes[old].id.clone(),
                 kind,
@@ -186,6 +205,8 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
                 runtime,
                 config,
                 fingerprint,
+                pictures,
+                picture_fingerprint,
                 stage: None,
             }
         })
@@ -258,7 +279,7 @@ fn build_node(
         ));
     }
     match (kind.build)(&decl.params) {
-        Ok(b) => (Some(kind), Some((b.runtime, b.config))),
+        Ok(b) => (Some(kind), Some(b)),
         Err(d) => {
             diags.extend(d.into_iter().map(|mut diag| {
                 diag.message = format!("{} (`{}` params): {}", decl.id, kind.name, diag.message);
@@ -441,8 +462,17 @@ fn port_mismatch(
 
 /// blake3 over kind name, version and canonical config.
 pub fn node_fingerprint(kind: &OperatorKind, config: &serde_json::Value) -> [u8; 32] {
+    fingerprint(b"maflow.node.v1\0", kind, config)
+}
+
+/// blake3 over kind name, version and picture settings.
+pub fn picture_fingerprint(kind: &OperatorKind, pictures: &serde_json::Value) -> [u8; 32] {
+    fingerprint(b"maflow.pictures.v1\0", kind, pictures)
+}
+
+fn fingerprint(domain: &[u8], kind: &OperatorKind, config: &serde_json::Value) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
-    h.update(b"maflow.node.v1\0");
+    h.update(domain);
     h.update(kind.name.as_bytes());
     h.update(&[0]);
     h.update(&kind.version.to_le_bytes());

@@ -205,8 +205,12 @@ impl<T: FrameProductType> FrameIn<T> {
 pub struct Built {
     /// What runs.
     pub runtime: Runtime,
-    /// The full config with defaults filled in, serialised: part of every cache key.
+    /// The config with defaults filled in, serialised: part of every cache key.
+    /// It leaves out the settings that only change pictures.
     pub config: serde_json::Value,
+    /// The settings that only change the pictures it draws, when it draws any:
+    /// they key the pictures alone.
+    pub pictures: Option<serde_json::Value>,
 }
 
 /// Builds a runtime from a node's params, or says everything wrong with them.

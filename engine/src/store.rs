@@ -446,6 +446,7 @@ mod tests {
                 ext: "png".into(),
                 bytes: vec![1, 2, 3],
             }],
+            pictures: None,
         };
         let key = [7u8; 32];
         let stored = store.put_many(&[(key, &out)]).unwrap();

@@ -275,7 +275,7 @@ impl<'a> Coordinator<'a> {
                 .plan
                 .nodes
                 .iter()
-                .map(|n| (n.id.clone(), n.kind.name.to_string(), n.config.clone()))
+                .map(|n| (n.id.clone(), n.kind.name.to_string(), n.full_config()))
                 .collect(),
             sources: self.prepared.notes.clone(),
         }
@@ -409,17 +409,21 @@ impl<'a> Coordinator<'a> {
         node: usize,
         outcome: Outcome,
         seconds: f64,
-    ) -> Option<([u8; 32], Output)> {
+    ) -> Vec<([u8; 32], Output)> {
         let clip = &self.prepared.clips[seq];
         let stats = &mut self.stats[node];
         stats.seconds += seconds;
         match outcome {
             Outcome::Done(wire) => {
                 stats.computed += 1;
-                return Some((
-                    clip.keys[node].expect("computed nodes have keys"),
-                    wire.into_output(),
-                ));
+                let mut output = wire.into_output();
+                let pictures = output.pictures.take();
+                let mut commit = vec![(clip.keys[node].expect("computed nodes have keys"), output)];
+                // Pictures go under their own key; a node told to draw none has none to keep.
+                if let (Some(key), Some(pictures)) = (clip.picture_keys[node], pictures) {
+                    commit.push((key, Output::new(pictures.note, pictures.blobs)));
+                }
+                return commit;
             }
             Outcome::Failed(cause) => {
                 stats.failed += 1;
@@ -433,7 +437,7 @@ impl<'a> Coordinator<'a> {
             }
             Outcome::Skipped => stats.skipped += 1,
         }
-        None
+        Vec::new()
     }
 
     /// Queues the clip's record chain once its frame stages are all back.
@@ -547,15 +551,19 @@ impl<'a> Coordinator<'a> {
                 if matches!(node.runtime, Runtime::RecordSink(_) | Runtime::Source(_)) {
                     continue;
                 }
-                if let Some(output) = read(i)?
-                    && !output.blobs.is_empty()
-                {
-                    materialise_blobs(
-                        self.store,
-                        &output,
-                        &self.out_dir.join(&node.id),
-                        &clip.clip.id,
-                    )?;
+                let pictures = match clip.picture_keys[i] {
+                    Some(key) => self.store.get(&key)?,
+                    None => None,
+                };
+                for stored in read(i)?.iter().chain(&pictures) {
+                    if !stored.blobs.is_empty() {
+                        materialise_blobs(
+                            self.store,
+                            stored,
+                            &self.out_dir.join(&node.id),
+                            &clip.clip.id,
+                        )?;
+                    }
                 }
             }
             self.next_emit += 1;

@@ -23,7 +23,9 @@ pub struct ClipEntry {
     pub clip: Clip,
     /// Per node: its output key for this clip (`None` for nodes of other sources and for record sinks).
     pub keys: Vec<Option<Key>>,
-    /// Per node: whether that output is already in the store.
+    /// Per node that draws pictures: their key (its picture settings and its output's key).
+    pub picture_keys: Vec<Option<Key>>,
+    /// Per node: whether that output, and its pictures if it draws any, are already in the store.
     pub cached: Vec<bool>,
 }
 
@@ -115,11 +117,21 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreErro
                 let inputs: Option<Vec<Key>> = n.inputs.iter().map(|&j| keys[j]).collect();
                 keys[i] = inputs.map(|inputs| output_key(&n.fingerprint, &inputs));
             }
+            let picture_keys: Vec<Option<Key>> = plan
+                .nodes
+                .iter()
+                .zip(&keys)
+                .map(|(n, key)| Some(output_key(&n.picture_fingerprint?, &[(*key)?])))
+                .collect();
             let cached = match store {
                 Some(store) => keys
                     .iter()
-                    .map(|k| k.map_or(Ok(false), |k| store.contains(&k)))
-                    .collect::<Result<Vec<_>, _>>()?,
+                    .zip(&picture_keys)
+                    .map(|(k, p)| {
+                        Ok(k.map_or(Ok(false), |k| store.contains(&k))?
+                            && p.map_or(Ok(true), |p| store.contains(&p))?)
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?,
                 None => vec![false; keys.len()],
             };
             let seq = prepared.clips.len() as u64;
@@ -128,6 +140,7 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreErro
                 source,
                 clip,
                 keys,
+                picture_keys,
                 cached,
             });
         }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Blob, Clip, Frame, Output, VideoInfo};
+use crate::data::{Blob, Clip, Frame, Output, Pictures, VideoInfo};
 use crate::graph::Plan;
 use crate::registry::{FrameInputs, FrameProduct, FrameTask, Runtime};
 
@@ -37,6 +37,8 @@ pub struct WireOutput {
     pub record: String,
     /// Blobs.
     pub blobs: Vec<Blob>,
+    /// Pictures: their note as JSON text, and the pictures.
+    pub pictures: Option<(String, Vec<Blob>)>,
 }
 
 impl WireOutput {
@@ -45,14 +47,20 @@ impl WireOutput {
         Self {
             record: o.record.to_string(),
             blobs: o.blobs,
+            pictures: o.pictures.map(|p| (p.note.to_string(), p.blobs)),
         }
     }
 
     /// Back to an [`Output`].
     pub fn into_output(self) -> Output {
+        let json = |text: &str| serde_json::from_str(text).expect("records are JSON we wrote");
         Output {
-            record: serde_json::from_str(&self.record).expect("records are JSON we wrote"),
+            record: json(&self.record),
             blobs: self.blobs,
+            pictures: self.pictures.map(|(note, blobs)| Pictures {
+                note: json(&note),
+                blobs,
+            }),
         }
     }
 }

@@ -230,6 +230,7 @@ pub fn assemble(
     Ok(Output {
         record: json!({"descriptor": descriptor, "meta": meta, "summary": summary}),
         blobs,
+        pictures: None,
     })
 }
 

@@ -203,8 +203,10 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     } else if backend.is_gpu() {
         tracing::info!("flow: running on {}", backend.device());
     }
-    Ok(built(
+    Ok(built_drawing(
         &config,
+        &["viz_pairs", "viz_max_speed"],
+        config.viz_pairs > 0,
         Runtime::FrameConsumer(Arc::new(FlowOperator {
             config: config.clone(),
             backend,
@@ -341,7 +343,7 @@ impl FrameTask for FlowTask {
 
     fn finish(self: Box<Self>) -> Result<Output, String> {
         let round = |x: f32| round_to(f64::from(x), 4);
-        let mut record = serde_json::json!({
+        let record = serde_json::json!({
             "pairs": self.pairs.len(),
             "work_size": [self.work_size.0, self.work_size.1],
             "mean_u": self.pairs.iter().map(|p| round(p[0])).collect::<Vec<_>>(),
@@ -351,18 +353,22 @@ impl FrameTask for FlowTask {
             "mean_right": self.pairs.iter().map(|p| round(p[4])).collect::<Vec<_>>(),
             "mean_down": self.pairs.iter().map(|p| round(p[5])).collect::<Vec<_>>(),
             "mean_left": self.pairs.iter().map(|p| round(p[6])).collect::<Vec<_>>(),
-            "viz_pairs": self.viz.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
         });
-        let mut blobs = Vec::new();
+        let mut output = Output::record(record);
         if !self.viz.is_empty() {
             let (png, max_speed) = self.viz_sheet()?;
-            record["viz_max_speed"] = round(max_speed).into();
-            blobs.push(Blob {
-                ext: "png".into(),
-                bytes: png,
+            output = output.with_pictures(Pictures {
+                note: serde_json::json!({
+                    "viz_pairs": self.viz.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+                    "viz_max_speed": round(max_speed),
+                }),
+                blobs: vec![Blob {
+                    ext: "png".into(),
+                    bytes: png,
+                }],
             });
         }
-        Ok(Output { record, blobs })
+        Ok(output)
     }
 }
 

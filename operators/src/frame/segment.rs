@@ -116,8 +116,10 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         )),
         Method::Skeleton | Method::None => None,
     };
-    Ok(built(
+    Ok(built_drawing(
         &config,
+        &["viz_frames"],
+        config.viz_frames > 0,
         Runtime::FrameConsumer(Arc::new(SegmentOperator {
             config: config.clone(),
             selfie,
@@ -401,7 +403,7 @@ impl FrameTask for SegmentTask {
             "area": self.stats.iter().map(|s| round(s.0)).collect::<Vec<_>>(),
             "box": self.stats.iter().map(|s| s.1.map(round)).collect::<Vec<_>>(),
         });
-        let mut blobs = Vec::new();
+        let mut output = Output::record(record);
         if !self.viz.is_empty() {
             let thumbs: Vec<&[u8]> = self.viz.iter().map(Vec::as_slice).collect();
             let (canvas, w, h) = Grid {
@@ -411,11 +413,14 @@ impl FrameTask for SegmentTask {
                 gap: 4,
             }
             .tile(&thumbs);
-            blobs.push(Blob {
-                ext: "png".into(),
-                bytes: encode_rgb_png(&canvas, w, h)?,
+            output = output.with_pictures(Pictures {
+                note: serde_json::json!({"frames": thumbs.len()}),
+                blobs: vec![Blob {
+                    ext: "png".into(),
+                    bytes: encode_rgb_png(&canvas, w, h)?,
+                }],
             });
         }
-        Ok(Output { record, blobs })
+        Ok(output)
     }
 }

@@ -197,6 +197,7 @@ impl RecordOperator for Caption {
                 ext: "json".into(),
                 bytes,
             }],
+            pictures: None,
         })
     }
 

@@ -663,6 +663,7 @@ impl RecordOperator for Describe {
                 ext: "json".into(),
                 bytes,
             }],
+            pictures: None,
         })
     }
 

@@ -177,6 +177,7 @@ impl FrameTask for SheetTask {
                 ext: "png".into(),
                 bytes: png,
             }],
+            pictures: None,
         })
     }
 }

@@ -481,6 +481,7 @@ impl FrameTask for ShowTask {
                     bytes: svg,
                 },
             ],
+            pictures: None,
         })
     }
 }

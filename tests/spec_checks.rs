@@ -145,3 +145,36 @@ fn an_unset_secret_is_a_warning_for_validate_and_refused_by_plan_and_run_before_
         );
     }
 }
+
+#[test]
+fn a_param_the_chosen_backend_never_reads_is_refused_where_it_is_written() {
+    let out = maflow(&[
+        "validate",
+        "pipelines/demo.yaml",
+        "--set",
+        "captions.params.prompt=pipelines/prompts/caption.md",
+        "--set",
+        "majority.params.seed=3",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for (message, help) in [
+        (
+            "captions (`caption` params): `prompt` has no effect with `backend: rules`",
+            "use `backend: llm`, which reads it",
+        ),
+        (
+            "majority (`respond` params): `seed` has no effect with `backend: majority`",
+            "use `backend: random`, which reads it",
+        ),
+    ] {
+        assert!(
+            err.contains(message) && err.contains(help),
+            "{message}:\n{err}"
+        );
+    }
+    assert!(
+        err.contains("--> --set:1:24") && err.contains("--> --set:1:22"),
+        "{err}"
+    );
+}

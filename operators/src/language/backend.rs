@@ -31,6 +31,33 @@ pub struct LlmBackend {
     pub template: Template,
 }
 
+/// Refuses each of `unread` that `params` sets: the chosen backend (`which`,
+/// as the spec writes it) never reads it, so it could only mislead a reader
+/// and change a cache key while changing no output. `reader` names the
+/// backend that reads them.
+pub fn refuse_unread(
+    params: &Node,
+    which: &str,
+    unread: &[&str],
+    reader: &str,
+) -> Result<(), Vec<Diagnostic>> {
+    let found: Vec<Diagnostic> = unread
+        .iter()
+        .filter(|name| params.get(name).is_some())
+        .map(|name| {
+            param_error(
+                params,
+                name,
+                format!("`{name}` has no effect with `backend: {which}`"),
+            )
+            .with_help(format!(
+                "remove it, or use `backend: {reader}`, which reads it"
+            ))
+        })
+        .collect();
+    if found.is_empty() { Ok(()) } else { Err(found) }
+}
+
 /// Builds the LLM backend when `backend` is `llm` (then `llm` is required);
 /// `None` for `rules`. Errors point at the param at fault.
 pub fn build_llm(

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
-use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
+use super::backend::{Backend, LlmBackend, WithPrompt, build_llm, refuse_unread};
 use super::caption_rules;
 use super::clip_motion::ClipMotion;
 use super::facts::ClipFacts;
@@ -116,6 +116,9 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: CaptionConfig = parse_params(params)?;
+    if config.backend == Backend::Rules {
+        refuse_unread(params, "rules", &["prompt", "llm", "frames_as"], "llm")?;
+    }
     let llm = build_llm(
         params,
         config.backend,

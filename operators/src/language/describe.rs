@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::agreement::Reading;
-use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
+use super::backend::{Backend, LlmBackend, WithPrompt, build_llm, refuse_unread};
 use super::clip_motion::{capitalised, join, secs, spoken};
 use super::facts::{ClipFacts, PhaseFacts, Verdict, adjacent};
 use super::qa::claims::candidates;
@@ -75,6 +75,9 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: DescribeConfig = parse_params(params)?;
+    if config.backend == Backend::Rules {
+        refuse_unread(params, "rules", &["prompt", "llm", "retries"], "llm")?;
+    }
     let llm = build_llm(
         params,
         config.backend,

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
+use super::backend::{Backend, LlmBackend, WithPrompt, build_llm, refuse_unread};
 use super::judge_rules;
 use super::qa::Item;
 use crate::common::record_types::{self as records, record};
@@ -68,6 +68,9 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: JudgeConfig = parse_params(params)?;
+    if config.backend == Backend::Rules {
+        refuse_unread(params, "rules", &["prompt", "llm", "format_retries"], "llm")?;
+    }
     let llm = build_llm(
         params,
         config.backend,

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::answers;
-use super::backend::{Backend, LlmBackend, WithPrompt, build_llm};
+use super::backend::{Backend, LlmBackend, WithPrompt, build_llm, refuse_unread};
 use super::clip_motion::ClipMotion;
 use super::facts::ClipFacts;
 use super::frames::{Sampled, Sampling, SendAs, probe_image};
@@ -117,8 +117,30 @@ pub const KIND: OperatorKind = OperatorKind {
     build,
 };
 
+/// The params only the `llm` responder reads.
+const LLM_ONLY: [&str; 10] = [
+    "frames",
+    "fps",
+    "max_frames",
+    "min_pixels",
+    "max_pixels",
+    "video_pixels",
+    "multiple",
+    "send",
+    "prompt",
+    "llm",
+];
+
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: RespondConfig = parse_params(params)?;
+    let which = serde_json::to_value(config.backend).expect("backends serialise");
+    let which = which.as_str().unwrap_or_default();
+    if config.backend != Responder::Llm {
+        refuse_unread(params, which, &LLM_ONLY, "llm")?;
+    }
+    if config.backend != Responder::Random {
+        refuse_unread(params, which, &["seed"], "random")?;
+    }
     let backend = if config.backend == Responder::Llm {
         Backend::Llm
     } else {

@@ -14,6 +14,47 @@ fn run_demo(scratch: &Scratch, extra: &[&str]) -> serde_json::Value {
     run_json(&scratch.out("demo"))
 }
 
+/// The training export shares no clip and no participant with the benchmark,
+/// holds `written` clips, and says so in `run.json` and the report.
+fn check_no_clip_and_no_participant_on_both_sides(out: &std::path::Path, written: usize) {
+    let participant = |clip: &str| clip.split('_').next().unwrap().to_string();
+    let bench: std::collections::BTreeSet<String> = jsonl(&out.join("bench.jsonl"))
+        .iter()
+        .map(|item| item["clip"].as_str().unwrap().to_string())
+        .collect();
+    let train: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("train/ma52_describe.json")).unwrap(),
+    )
+    .unwrap();
+    let trained: Vec<String> = train
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let video = std::path::Path::new(r["videos"][0].as_str().unwrap());
+            video.file_stem().unwrap().to_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(trained.len(), written, "{trained:?}");
+    for clip in &trained {
+        assert!(
+            !bench.contains(clip),
+            "{clip} is trained on and in the benchmark"
+        );
+        assert!(
+            bench.iter().all(|b| participant(b) != participant(clip)),
+            "participant of {clip} is on both sides"
+        );
+    }
+    let note = &run_json(out)["sinks"]["train"];
+    assert_eq!(note["written"], written, "{note:#}");
+    let summary = note["summary"].as_str().unwrap();
+    assert!(
+        text(&std::fs::read(out.join("report.md")).unwrap()).contains(summary),
+        "the report says what the export holds"
+    );
+}
+
 fn png_size(bytes: &[u8]) -> (u32, u32) {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
     let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
@@ -71,11 +112,12 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
     // One truth: the references state what the yes items assert and say nothing against them.
     assert_eq!(
         assert_references_agree(&scratch.out("demo").join("bench.jsonl")),
-        3 * 4,
-        "one yes item per clip and yes/no task, each checked"
+        4,
+        "one yes item per yes/no task of the test clip, each checked"
     );
-    // The report, in a browser: 3 clips × 12 items listed.
-    crate::report_browser::check_report(&scratch.out("demo").join("report.html"), 36);
+    // The report, in a browser: the test clip's 12 items listed.
+    crate::report_browser::check_report(&scratch.out("demo").join("report.html"), 12);
+    check_no_clip_and_no_participant_on_both_sides(&scratch.out("demo"), 2);
     for node in ["pose", "segment", "flow", "align", "descriptors"] {
         assert_eq!(first["operators"][node]["computed"], 3, "{node}");
         // Every frame-level operator counts the frames it went over (75 + 47 + 50).
@@ -206,6 +248,14 @@ fn changing_one_operators_params_reruns_only_it_and_downstream() {
     assert_eq!(changed["operators"]["contact-sheets"]["computed"], 3);
     let after = std::fs::read(scratch.out("demo").join("contact-sheets/0019_02_0078.png")).unwrap();
     assert_ne!(before, after);
+
+    // Items on every split: the training export leaves out the clips with items, and says why.
+    let every_split = run_demo(&scratch, &["--set", "qa.params.splits=[train, test]"]);
+    assert_eq!(
+        every_split["sinks"]["train"]["left_out"][0]["why"],
+        "it has benchmark items"
+    );
+    check_no_clip_and_no_participant_on_both_sides(&scratch.out("demo"), 0);
 
     // Picture settings key only the pictures: drawing none leaves everything cached,
     // drawing others recomputes the nodes that draw them and nothing they feed.

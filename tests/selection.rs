@@ -178,3 +178,93 @@ fn ma_bench_draws_the_papers_shape_participant_disjoint_and_stable() {
         "{shown}"
     );
 }
+
+/// `plan` with `select` set to `select` on the MA-52 layout: exit code and output.
+fn plan_select(s: &Scratch, data: &Path, select: &str) -> (Option<i32>, String) {
+    let mut args = vec![
+        "plan".to_string(),
+        s.path("spec.yaml").display().to_string(),
+    ];
+    for set in [
+        format!("sources.clips.path={}", data.display()),
+        format!("sources.clips.params.select={select}"),
+    ] {
+        args.extend(["--set".to_string(), set]);
+    }
+    args.extend(s.redirect());
+    let out = maflow(&args);
+    (out.status.code(), text(&out.stdout) + &text(&out.stderr))
+}
+
+#[test]
+fn a_select_names_actions_and_levels_as_people_write_them() {
+    let s = Scratch::new();
+    let data = s.path("ma52");
+    layout(&data);
+    std::fs::write(s.path("spec.yaml"), spec()).unwrap();
+    // Shares by action name (unquoted and quoted) draw by action.
+    let (code, plan) = plan_select(
+        &s,
+        &data,
+        r#"{seed: 0, hold_out: 24, count: 40, shares: {nodding: 1, "shaking head": 1}}"#,
+    );
+    assert_eq!(code, Some(0), "{plan}");
+    for action in ["nodding", "shaking head"] {
+        assert!(
+            plan.contains(&format!("| {action} | 20 |")),
+            "{action}:\n{plan}"
+        );
+    }
+    // Only the head level; participants by number.
+    let (code, plan) = plan_select(
+        &s,
+        &data,
+        "{seed: 0, hold_out: [3, 44, 52], count: 30, levels: [Head]}",
+    );
+    assert_eq!(code, Some(0), "{plan}");
+    assert!(
+        plan.contains("| Head | 30 |") && !plan.contains("| Upper limb |"),
+        "{plan}"
+    );
+    assert!(plan.contains("3 held-out participants"), "{plan}");
+    // Ids as numbers or strings mean the same action.
+    let by_id = plan_select(
+        &s,
+        &data,
+        r#"{seed: 0, hold_out: 24, count: 40, shares: {9: 1, "10": 1}}"#,
+    );
+    assert_eq!(by_id.0, Some(0));
+    assert!(
+        by_id.1.contains("| nodding | 20 |") && by_id.1.contains("| shaking head | 20 |"),
+        "{}",
+        by_id.1
+    );
+    // A wrong name is an error at the name, listing the valid ones.
+    let (code, err) = plan_select(
+        &s,
+        &data,
+        "{seed: 0, hold_out: 24, shares: {Head: 1, nodding: 1}, by: level}",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("`nodding` is an action, but the draw is `by: level`")
+            && err.contains("--> --set:1:"),
+        "{err}"
+    );
+    let column = |err: &str| {
+        err.lines()
+            .find_map(|l| l.trim().strip_prefix("--> --set:1:"))
+            .map(String::from)
+    };
+    let set = format!(
+        "sources.clips.params.select={{seed: 0, hold_out: 24, shares: {{Head: 1, nodding: 1}}, by: level}}"
+    );
+    assert_eq!(
+        column(&err).unwrap().parse::<usize>().unwrap(),
+        set.find("nodding").unwrap() + 1,
+        "{err}"
+    );
+    let (code, err) = plan_select(&s, &data, "{seed: 0, hold_out: 24, levels: [Hed]}");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("`Hed` is not a body level (did you mean `Head`?); the levels are Body, Head, Upper limb"), "{err}");
+}

@@ -498,6 +498,12 @@ pub trait SinkWriter {
     /// once, before [`finish`](Self::finish); sinks that show a run (the
     /// report) list them, file writers need not.
     fn failures(&mut self, _failures: &[SinkFailure]) {}
+    /// What the sink decided beyond writing (what an export left out and
+    /// why), once every clip is in. Asked of every sink before any is told
+    /// [`run_info`](Self::run_info): `run.json` and the report show it.
+    fn notes(&mut self) -> Option<serde_json::Value> {
+        None
+    }
     /// What ran: the spec, the version, the time, the counts and every
     /// node's config. Called once, before [`finish`](Self::finish); sinks
     /// that show a run (the report) print it.
@@ -529,6 +535,8 @@ pub struct RunInfo {
     pub nodes: Vec<(String, String, serde_json::Value)>,
     /// Per source that stated them, its notes ([`SourceScan::notes`]: e.g. what a selection drew and why).
     pub sources: Vec<(String, serde_json::Value)>,
+    /// Per sink that stated them, its notes ([`SinkWriter::notes`]: e.g. what an export left out and why).
+    pub sinks: Vec<(String, serde_json::Value)>,
 }
 
 /// A clip whose records did not reach a sink as this run's own.

@@ -60,6 +60,16 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// What a run ends with: per-node counts, every error in order, and the sinks' notes.
+pub struct Finished {
+    /// Per node, in plan order.
+    pub stats: Vec<NodeStats>,
+    /// Listing failures, then item failures, in order.
+    pub errors: Vec<ItemError>,
+    /// Per sink that stated them, its notes.
+    pub sink_notes: Vec<(String, serde_json::Value)>,
+}
+
 /// Results that never came back from the workers (a worker or process died).
 #[derive(Clone, Copy, Debug)]
 pub struct Lost {
@@ -261,7 +271,7 @@ impl<'a> Coordinator<'a> {
     }
 
     /// What ran, for the sinks that show it.
-    fn run_info(&self) -> RunInfo {
+    fn run_info(&self, sinks: Vec<(String, serde_json::Value)>) -> RunInfo {
         RunInfo {
             spec: self.plan.spec.name.clone(),
             spec_hash: self.plan.spec.hash.clone(),
@@ -278,6 +288,7 @@ impl<'a> Coordinator<'a> {
                 .map(|n| (n.id.clone(), n.kind.name.to_string(), n.full_config()))
                 .collect(),
             sources: self.prepared.notes.clone(),
+            sinks,
         }
     }
 
@@ -291,7 +302,7 @@ impl<'a> Coordinator<'a> {
         results: &Receiver<WorkResult>,
         record_jobs: Sender<RecordJob>,
         stage_jobs: usize,
-    ) -> Result<(Vec<NodeStats>, Vec<ItemError>, Lost), CoordinatorError> {
+    ) -> Result<(Finished, Lost), CoordinatorError> {
         self.start()?;
         let mut outstanding = stage_jobs;
         let mut received = 0;
@@ -315,10 +326,9 @@ impl<'a> Coordinator<'a> {
             outstanding += self.release_records(&record_jobs)?;
         }
         drop(record_jobs);
-        let (stats, errors) = self.finish()?;
+        let finished = self.finish()?;
         Ok((
-            stats,
-            errors,
+            finished,
             Lost {
                 received,
                 missing: outstanding,
@@ -572,8 +582,13 @@ impl<'a> Coordinator<'a> {
     }
 
     /// Closes sinks and writes `errors.jsonl`; returns every error in order.
-    fn finish(self) -> Result<(Vec<NodeStats>, Vec<ItemError>), CoordinatorError> {
-        let run = self.run_info();
+    fn finish(mut self) -> Result<Finished, CoordinatorError> {
+        let notes: Vec<(String, serde_json::Value)> = self
+            .sinks
+            .iter_mut()
+            .filter_map(|sink| Some((self.plan.nodes[sink.node].id.clone(), sink.writer.notes()?)))
+            .collect();
+        let run = self.run_info(notes);
         self.progress.finish();
         let has_sinks = !self.sinks.is_empty();
         for mut sink in self.sinks {
@@ -601,16 +616,21 @@ impl<'a> Coordinator<'a> {
             .into_iter()
             .chain(self.errors.into_values())
             .collect();
+        let finished = Finished {
+            stats: self.stats,
+            errors,
+            sink_notes: run.sinks,
+        };
         if self.scope == RunScope::FrameStages {
-            return Ok((self.stats, errors));
+            return Ok(finished);
         }
         let mut text = String::new();
-        for e in &errors {
+        for e in &finished.errors {
             text.push_str(&serde_json::to_string(e).expect("errors serialise"));
             text.push('\n');
         }
         write_atomic(&self.out_dir.join("errors.jsonl"), text.as_bytes())?;
-        Ok((self.stats, errors))
+        Ok(finished)
     }
 }
 

@@ -262,7 +262,14 @@ pub fn run_with(
                 options,
             )?
             .started(started, started_unix);
-            let (stats, errors, lost) = coordinator.drive(&rx, record_tx, job_count)?;
+            let (
+                coordinator::Finished {
+                    stats,
+                    errors,
+                    sink_notes,
+                },
+                lost,
+            ) = coordinator.drive(&rx, record_tx, job_count)?;
             if lost.missing > 0 {
                 return Err(RunError::Dataflow(format!(
                     "the dataflow stopped after {} of {} jobs (a worker or process died); rerun to resume from the store",
@@ -279,7 +286,7 @@ pub fn run_with(
                 };
                 write_run_json(
                     &plan,
-                    (clips, &notes),
+                    (clips, &notes, &sink_notes),
                     options,
                     &out_dir,
                     &stats,
@@ -548,10 +555,14 @@ struct RunTiming {
     started_unix: u64,
 }
 
-/// `clips`: how many, and the sources' notes.
+/// `clips`: how many, the sources' notes and the sinks' notes.
 fn write_run_json(
     plan: &Plan,
-    (clips, notes): (usize, &[(String, serde_json::Value)]),
+    (clips, notes, sink_notes): (
+        usize,
+        &[(String, serde_json::Value)],
+        &[(String, serde_json::Value)],
+    ),
     options: &RunOptions,
     out_dir: &std::path::Path,
     stats: &[(String, NodeStats)],
@@ -596,6 +607,13 @@ fn write_run_json(
     let mut run = run;
     if !notes.is_empty() {
         run["sources"] = notes
+            .iter()
+            .cloned()
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
+    if !sink_notes.is_empty() {
+        run["sinks"] = sink_notes
             .iter()
             .cloned()
             .collect::<serde_json::Map<_, _>>()

@@ -11,6 +11,7 @@ pub mod jsonl;
 pub mod recognition;
 pub mod report;
 pub mod report_charts;
+pub mod report_exports;
 pub mod report_html;
 pub mod report_selection;
 pub mod results_table;

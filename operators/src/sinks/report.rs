@@ -414,6 +414,9 @@ fn report_md(scores: &[ModelScores], collected: &Collected, shown: &Shown<'_>) -
     out.push_str(&super::report_selection::markdown(
         shown.run.map_or(&[][..], |r| &r.sources),
     ));
+    out.push_str(&super::report_exports::markdown(
+        shown.run.map_or(&[][..], |r| &r.sinks),
+    ));
     if !shown_failures(&mut out, shown.failures) {
         out.push_str("\nEvery clip was computed in this run or taken from the store.\n");
     }

@@ -108,6 +108,10 @@ pub fn render(
         shown.run.map_or(&[][..], |r| &r.sources),
         esc,
     ));
+    h.push_str(&super::report_exports::html(
+        shown.run.map_or(&[][..], |r| &r.sinks),
+        esc,
+    ));
     h.push_str("<h2>Items</h2>");
     h.push_str(&item_list(c, dir, config));
     if !shown.failures.is_empty() {

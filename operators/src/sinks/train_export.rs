@@ -3,11 +3,13 @@
 //! (ShareGPT-style records with the video path), `train/dataset_info.json`
 //! and `train/qwen3vl_lora_sft.yaml`, the fine-tuning recipe of the reference.
 //!
-//! A clip enters only if its split is `train` and its participant appears in
-//! no evaluation clip of the run (`val`/`test`): no evaluation participant is
-//! ever trained on.
+//! A clip enters only if its split is `train`, it has no benchmark items,
+//! and its participant has no evaluation clip (`val`/`test`) and no clip
+//! with items: whatever the splits say, nothing in the benchmark is ever
+//! trained on. What it leaves out, and why, is in its notes (`run.json`,
+//! the report).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -18,9 +20,10 @@ use crate::common::record_types::{self as records, record};
 use crate::language::qa::recognition::MADU_QUESTION;
 use crate::prelude::*;
 
-/// Cross-subject training export for LLaMA-Factory: train-split clips whose participant is in no
-/// evaluation clip, with their descriptions, as ShareGPT-style records with video paths, plus
-/// `dataset_info.json` and a LoRA SFT config mirroring the reference recipe.
+/// Cross-subject training export for LLaMA-Factory: train-split clips with no benchmark item and
+/// whose participant has no evaluation clip and no clip with items, with their descriptions, as
+/// ShareGPT-style records with video paths, plus `dataset_info.json` and a LoRA SFT config
+/// mirroring the reference recipe.
 #[configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,10 +40,11 @@ pub struct TrainExportConfig {
 pub const KIND: OperatorKind = OperatorKind {
     name: "train-export",
     section: Section::Sinks,
-    version: 1,
+    version: 2,
     doc: TrainExportConfig::DOC,
     inputs: &[
-        Port::new(0, "description", record(records::DESCRIPTION)).hint(records::DESCRIPTION.hint)
+        Port::new(0, "description", record(records::DESCRIPTION)).hint(records::DESCRIPTION.hint),
+        Port::new(1, "qa", record(records::QA)).hint(records::QA.hint),
     ],
     output: None,
     params: TrainExportConfig::params,
@@ -65,16 +69,68 @@ impl RecordSink for TrainExport {
             config: self.config.clone(),
             dir: dir.join("train"),
             train: Vec::new(),
-            eval_participants: BTreeSet::new(),
+            held: BTreeMap::new(),
         }))
     }
 }
 
+/// Why a clip is kept out of training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Held {
+    /// It has benchmark items.
+    Items,
+    /// Its QA failed in this run: whether it has items is unknown.
+    Unknown,
+    /// It is an evaluation clip (split `val`/`test`, or any split but `train`).
+    Evaluation,
+}
+
+impl Held {
+    fn why(self) -> &'static str {
+        match self {
+            Held::Items => "it has benchmark items",
+            Held::Unknown => "its QA items were not computed, so it may be in the benchmark",
+            Held::Evaluation => "it is an evaluation clip",
+        }
+    }
+}
+
+/// A training clip: the clip, its description, and whether it has to stay out itself.
+type Candidate = (Clip, Option<String>, Option<Held>);
+
 struct Writer {
     config: TrainExportConfig,
     dir: PathBuf,
-    train: Vec<(Clip, String)>,
-    eval_participants: BTreeSet<String>,
+    train: Vec<Candidate>,
+    /// Per participant of a clip that is held out: the strongest reason.
+    held: BTreeMap<String, Held>,
+}
+
+impl Writer {
+    /// Each training clip with the reason it is left out, if it is.
+    fn decided(&self) -> Vec<(&Clip, Option<&str>, Option<String>)> {
+        self.train
+            .iter()
+            .map(|(clip, text, own)| {
+                let why = match (
+                    own,
+                    clip.participant.as_ref().and_then(|p| self.held.get(p)),
+                ) {
+                    (Some(own), _) => Some(own.why().to_string()),
+                    (None, Some(held)) => Some(format!(
+                        "its participant {} has a clip that is held out ({})",
+                        clip.participant.as_deref().unwrap_or_default(),
+                        held.why()
+                    )),
+                    (None, None) if text.is_none() => {
+                        Some("its description was not computed".to_string())
+                    }
+                    (None, None) => None,
+                };
+                (clip, text.as_deref(), why)
+            })
+            .collect()
+    }
 }
 
 impl SinkWriter for Writer {
@@ -83,30 +139,57 @@ impl SinkWriter for Writer {
     }
 
     fn write_inputs(&mut self, clip: &Clip, records: &[Option<&Value>]) -> io::Result<()> {
-        match clip.split.as_deref() {
-            Some("train") => {
-                if let Some(text) = records[0].and_then(|r| r["description"].as_str()) {
-                    self.train.push((clip.clone(), text.to_string()));
-                }
-            }
-            _ => {
-                if let Some(p) = &clip.participant {
-                    self.eval_participants.insert(p.clone());
-                }
-            }
+        let items = records
+            .get(1)
+            .copied()
+            .flatten()
+            .map(|qa| qa["items"].as_array().is_some_and(|i| !i.is_empty()));
+        let held = match (clip.split.as_deref(), items) {
+            (_, Some(true)) => Some(Held::Items),
+            (_, None) => Some(Held::Unknown),
+            (Some("train"), Some(false)) => None,
+            (_, Some(false)) => Some(Held::Evaluation),
+        };
+        if let (Some(held), Some(p)) = (held, &clip.participant) {
+            let strongest = self.held.entry(p.clone()).or_insert(held);
+            *strongest = (*strongest).min(held);
+        }
+        if clip.split.as_deref() == Some("train") {
+            let text = records[0]
+                .and_then(|r| r["description"].as_str())
+                .map(String::from);
+            self.train.push((clip.clone(), text, held));
         }
         Ok(())
     }
 
+    fn notes(&mut self) -> Option<Value> {
+        let decided = self.decided();
+        let written = decided.iter().filter(|(_, _, why)| why.is_none()).count();
+        let mut left_out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (clip, _, why) in &decided {
+            if let Some(why) = why {
+                left_out.entry(why.as_str()).or_default().push(&clip.id);
+            }
+        }
+        let participants: BTreeSet<&str> = self.held.keys().map(String::as_str).collect();
+        Some(json!({
+            "summary": format!(
+                "The training export holds {written} of {} training-split clips; {} left out so that no clip and no participant is on both sides.",
+                decided.len(),
+                decided.len() - written
+            ),
+            "written": written,
+            "left_out": left_out.iter().map(|(why, clips)| json!({"why": why, "clips": clips})).collect::<Vec<_>>(),
+            "held_out_participants": participants,
+        }))
+    }
+
     fn finish(self: Box<Self>) -> io::Result<()> {
         let records: Vec<Value> = self
-            .train
-            .iter()
-            .filter(|(c, _)| {
-                c.participant
-                    .as_ref()
-                    .is_none_or(|p| !self.eval_participants.contains(p))
-            })
+            .decided()
+            .into_iter()
+            .filter_map(|(clip, text, why)| Some((clip, text?)).filter(|_| why.is_none()))
             .map(|(c, text)| {
                 let video = std::fs::canonicalize(&c.path).unwrap_or_else(|_| c.path.clone());
                 json!({

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use crate::prelude::*;
 
 use crate::common::taxonomy;
-use crate::sources::selection::Select;
+use crate::sources::select_names::Stratum;
+use crate::sources::selection::{Select, SelectError};
 
 /// Clips of the MA-52 layout: a videos folder and train/val/test list files.
 /// Labels come from the list files and are resolved through the 52-action taxonomy;
@@ -36,10 +37,10 @@ pub struct Ma52Config {
     /// Read at most this many clips (after the split order), for quick trials.
     #[serde(default)]
     pub limit: Option<usize>,
-    /// Draw the clips instead of taking them all: `seed`, `hold_out` (participants for evaluation: a number or a list of ids),
-    /// `side` (`eval`, `train`, or `both`: split `eval` for the draw and `train` for the others), `count`, `by` (`level` or `action`), `shares` (`paper`, `equal`, `proportional` or a map)
-    /// and `min_per_action`. What was drawn and why is in run.json under `sources`.
+    /// Draw the clips instead of taking them all (fields below). What was drawn and why is in run.json under `sources`.
     #[serde(default)]
+    #[example("{seed: 0, hold_out: 24, side: both, count: 1000, shares: paper}")]
+    #[fields(Select)]
     pub select: Option<Select>,
 }
 
@@ -91,11 +92,12 @@ pub const KIND: OperatorKind = OperatorKind {
 };
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
-    let config: Ma52Config = parse_params(params)?;
-    if let Some(select) = &config.select
-        && let Err(why) = select.validate()
-    {
-        return Err(vec![param_error(params, "select", why)]);
+    let mut config: Ma52Config = parse_params(params)?;
+    if let Some(select) = config.select.take() {
+        let resolved = select
+            .resolved()
+            .map_err(|e| vec![select_error(params, &e)])?;
+        config.select = Some(resolved);
     }
     Ok(built(
         &config,
@@ -103,6 +105,25 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
             config: config.clone(),
         })),
     ))
+}
+
+/// The diagnostic of a `select` mistake, at the key it names (or the nearest key written).
+fn select_error(params: &Node, error: &SelectError) -> Diagnostic {
+    let mut node = params.get("select");
+    let mut span = node.map_or(params.span, |n| n.span);
+    for key in &error.path {
+        let Some(entry) = node.and_then(Node::as_map).and_then(|entries| {
+            entries.iter().find(|(k, _)| {
+                k.scalar_text() == *key
+                    || Stratum::parse(&k.scalar_text()).is_ok_and(|s| s.name() == key)
+            })
+        }) else {
+            break;
+        };
+        span = entry.0.span;
+        node = Some(&entry.1);
+    }
+    Diagnostic::at(span, format!("`select`: {}", error.message))
 }
 
 struct Ma52Source {

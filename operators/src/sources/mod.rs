@@ -3,4 +3,5 @@
 
 pub mod folder;
 pub mod ma52;
+pub mod select_names;
 pub mod selection;

@@ -15,47 +15,53 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::select_names::{ActionId, Level, Stratum};
+pub use super::select_names::{HoldOut, NamedShares, Shares};
 use crate::common::taxonomy::{self, BODY_LEVELS};
 use maflow_engine::data::Clip;
 
 /// MA-Bench's mix of body levels (its 1,000 test videos), in [`BODY_LEVELS`] order.
 pub const PAPER_LEVEL_SHARES: [f64; 7] = [0.102, 0.196, 0.321, 0.206, 0.041, 0.081, 0.053];
 
-/// The draw, as a source declares it.
+/// The draw, as a source declares it: which participants are held out, which side is kept, and
+/// how many clips of which levels or actions are drawn from it. What was drawn and why is in
+/// run.json under `sources`, and in `maflow plan` and the report.
+#[maflow_engine::params::configurable]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Select {
     /// Seed of the participant and clip ranks.
     #[serde(default)]
     pub seed: u64,
-    /// Participants held out for evaluation: how many (the lowest-ranked) or which (ids).
+    /// Participants held out for evaluation: how many (the lowest-ranked) or which (ids; a number is written with four digits, so `3` is `0003`).
     #[serde(default)]
+    #[example("[3, 44, \"0052\"]")]
     pub hold_out: Option<HoldOut>,
-    /// The side kept: `eval` (the held-out participants) or `train` (the others).
+    /// The side kept: `eval` (the held-out participants), `train` (the others), or `both` (split `eval` for the draw, `train` for every clip of the others).
     #[serde(default)]
     pub side: Side,
     /// Clips to draw from the side (absent: all of it).
     #[serde(default)]
+    #[example("1000")]
     pub count: Option<usize>,
-    /// Strata of the draw: `level` (the 7 body levels) or `action` (the 52 actions).
+    /// Strata of the draw: `level` (the 7 body levels) or `action` (the 52 actions); absent: `action` when the shares name actions, else `level`.
     #[serde(default)]
-    pub by: Strata,
-    /// Share of each stratum: `paper` (MA-Bench's level mix), `equal`, `proportional` (as in the side; the default), or a map of level name or action id to share.
+    pub by: Option<Strata>,
+    /// Share of each stratum: `paper` (MA-Bench's level mix), `equal`, `proportional` (as in the side; the default), or a map of body level, or action name or id, to share.
     #[serde(default)]
+    #[example("{nodding: 1, \"shaking head\": 1, 5: 2}")]
     pub shares: Option<Shares>,
+    /// Only clips of these body levels (`Body`, `Head`, `Upper limb`, `Lower limb`, `Body-hand`, `Head-hand`, `Leg-hand`).
+    #[serde(default)]
+    #[example("[Head]")]
+    pub levels: Option<Vec<Level>>,
+    /// Only clips of these actions, by name or id.
+    #[serde(default)]
+    #[example("[nodding, 5]")]
+    pub actions: Option<Vec<ActionId>>,
     /// Every action gets at least this many clips when it has them (inside its level's quota).
     #[serde(default)]
     pub min_per_action: usize,
-}
-
-/// Held-out participants.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum HoldOut {
-    /// The lowest-ranked this many.
-    Count(usize),
-    /// These ids.
-    List(Vec<String>),
 }
 
 /// Which side of the participant split a source keeps.
@@ -84,26 +90,27 @@ pub enum Strata {
     Action,
 }
 
-/// How the count is shared out over the strata.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Shares {
-    /// `paper`, `equal` or `proportional`.
-    Named(NamedShares),
-    /// Explicit shares by level name (`head`, `upper limb`, …) or action id.
-    Map(BTreeMap<String, f64>),
+/// A mistake in a `select`: the field path (`shares`, `nodding`) and what is wrong.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelectError {
+    /// Keys from `select` down to the one at fault.
+    pub path: Vec<String>,
+    /// What is wrong.
+    pub message: String,
 }
 
-/// The named share presets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NamedShares {
-    /// MA-Bench's body-level mix (levels only).
-    Paper,
-    /// The same number per stratum.
-    Equal,
-    /// As the side has them.
-    Proportional,
+fn at(path: &[&str], message: impl Into<String>) -> SelectError {
+    SelectError {
+        path: path.iter().map(|p| p.to_string()).collect(),
+        message: message.into(),
+    }
+}
+
+fn by_name(by: Strata) -> &'static str {
+    match by {
+        Strata::Level => "level",
+        Strata::Action => "action",
+    }
 }
 
 /// What a draw chose and why.
@@ -135,75 +142,97 @@ pub struct Drawn {
 }
 
 impl Select {
-    /// Checks the declaration; the message names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the declaration and fills in `by`; the error names the key at fault.
+    pub fn resolved(mut self) -> Result<Select, SelectError> {
         if self.count == Some(0) {
-            return Err(
-                "`count` must be at least 1 (leave it out to keep every clip of the side)".into(),
-            );
+            return Err(at(
+                &["count"],
+                "`count` must be at least 1 (leave it out to keep every clip of the side)",
+            ));
         }
         if self.side != Side::Eval && self.hold_out.is_none() {
-            return Err("`side: train` or `both` needs `hold_out` (which participants are held out for evaluation)".into());
+            return Err(at(
+                &["side"],
+                "`side: train` or `both` needs `hold_out` (which participants are held out for evaluation)",
+            ));
         }
-        if self.shares == Some(Shares::Named(NamedShares::Paper)) && self.by != Strata::Level {
-            return Err("`shares: paper` gives body-level shares: use it with `by: level`".into());
+        let named = self.shares.as_ref().map_or(&[][..], Shares::map);
+        let names_actions = named.iter().any(|(s, _)| matches!(s, Stratum::Action(_)));
+        let by = *self.by.get_or_insert(if names_actions {
+            Strata::Action
+        } else {
+            Strata::Level
+        });
+        if self.shares == Some(Shares::Named(NamedShares::Paper)) && by != Strata::Level {
+            return Err(at(
+                &["shares"],
+                "`shares: paper` gives body-level shares: use it with `by: level`",
+            ));
         }
-        if let Some(Shares::Map(map)) = &self.shares {
-            for (key, share) in map {
-                if !(share.is_finite() && *share >= 0.0) {
-                    return Err(format!("share of `{key}` must be a non-negative number"));
-                }
-                if self.stratum_of_key(key).is_none() {
-                    let known = match self.by {
-                        Strata::Level => BODY_LEVELS
-                            .iter()
-                            .map(|l| l.name.to_lowercase())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        Strata::Action => "action ids 0..=51".into(),
-                    };
-                    return Err(format!(
-                        "`{key}` is not a stratum of `by: {:?}` (known: {known})",
-                        self.by
-                    )
-                    .to_lowercase());
-                }
+        for (stratum, _) in named {
+            let fits = matches!(
+                (stratum, by),
+                (Stratum::Level(_), Strata::Level) | (Stratum::Action(_), Strata::Action)
+            );
+            if !fits {
+                let (what, fix) = match by {
+                    Strata::Level => ("an action", "give body levels, or draw `by: action`"),
+                    Strata::Action => ("a body level", "give actions, or draw `by: level`"),
+                };
+                let written = by_name(by);
+                return Err(at(
+                    &["shares", stratum.name()],
+                    format!(
+                        "`{}` is {what}, but the draw is `by: {written}`: {fix}",
+                        stratum.name()
+                    ),
+                ));
             }
-            if map.values().sum::<f64>() <= 0.0 {
-                return Err("the shares add up to 0".into());
-            }
         }
-        Ok(())
+        if !named.is_empty() && named.iter().map(|(_, share)| share).sum::<f64>() <= 0.0 {
+            return Err(at(&["shares"], "the shares add up to 0"));
+        }
+        Ok(self)
     }
 
-    fn stratum_of_key(&self, key: &str) -> Option<usize> {
-        match self.by {
-            Strata::Level => BODY_LEVELS
-                .iter()
-                .position(|l| l.name.eq_ignore_ascii_case(key.trim())),
-            Strata::Action => key
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|id| taxonomy::action(*id).is_some())
-                .map(|id| id as usize),
+    fn strata(&self) -> Strata {
+        self.by.unwrap_or_default()
+    }
+
+    fn stratum_index(&self, stratum: Stratum) -> Option<usize> {
+        match (stratum, self.strata()) {
+            (Stratum::Level(l), Strata::Level) => Some(l.0),
+            (Stratum::Action(a), Strata::Action) => Some(a.0 as usize),
+            _ => None,
         }
     }
 
     fn stratum_count(&self) -> usize {
-        match self.by {
+        match self.strata() {
             Strata::Level => BODY_LEVELS.len(),
             Strata::Action => 52,
         }
     }
 
     fn stratum_name(&self, s: usize) -> String {
-        match self.by {
+        match self.strata() {
             Strata::Level => BODY_LEVELS[s].name.to_string(),
             Strata::Action => {
                 taxonomy::action(s as u32).map_or_else(|| s.to_string(), |a| a.name.to_string())
             }
         }
+    }
+
+    /// Whether the `levels` and `actions` filters keep a clip of this action.
+    fn kept(&self, action: &taxonomy::Action) -> bool {
+        let level = BODY_LEVELS.iter().position(|l| l.code == action.level);
+        self.levels
+            .as_ref()
+            .is_none_or(|ls| ls.iter().any(|l| Some(l.0) == level))
+            && self
+                .actions
+                .as_ref()
+                .is_none_or(|ids| ids.iter().any(|id| id.0 == action.id))
     }
 
     /// Draws from `clips` (labelled; unlabelled clips cannot be stratified and are left out).
@@ -252,7 +281,7 @@ impl Select {
             .collect();
         let held_out: BTreeSet<String> = match &self.hold_out {
             None => participants.iter().map(|p| p.to_string()).collect(),
-            Some(HoldOut::List(ids)) => ids.iter().cloned().collect(),
+            Some(HoldOut::List(ids)) => ids.iter().map(|p| p.0.clone()).collect(),
             Some(HoldOut::Count(n)) => {
                 let mut ranked: Vec<&str> = participants.iter().copied().collect();
                 ranked.sort_by_key(|p| rank("participant", p));
@@ -270,8 +299,8 @@ impl Select {
             }
         };
         let stratum = |c: &Clip| {
-            let action = taxonomy::action(c.label?)?;
-            Some(match self.by {
+            let action = taxonomy::action(c.label?).filter(|a| self.kept(a))?;
+            Some(match self.strata() {
                 Strata::Level => BODY_LEVELS.iter().position(|l| l.code == action.level)?,
                 Strata::Action => action.id as usize,
             })
@@ -300,7 +329,7 @@ impl Select {
         let mut short = Vec::new();
         for (s, (pool, &quota)) in pools.iter().zip(&quotas).enumerate() {
             let mut take: BTreeSet<usize> = BTreeSet::new();
-            if self.min_per_action > 0 && self.by == Strata::Level {
+            if self.min_per_action > 0 && self.strata() == Strata::Level {
                 // Each action of the level first gets its minimum, lowest rank first, within the quota.
                 let mut per_action: BTreeMap<u32, usize> = BTreeMap::new();
                 for &(i, _) in pool {
@@ -369,8 +398,8 @@ impl Select {
             }
             Some(Shares::Map(map)) => {
                 let mut w = vec![0.0; n];
-                for (key, share) in map {
-                    if let Some(s) = self.stratum_of_key(key) {
+                for (stratum, share) in map {
+                    if let Some(s) = self.stratum_index(*stratum) {
                         w[s] += share;
                     }
                 }
@@ -409,6 +438,7 @@ mod tests {
 
     use super::*;
     use crate::sources::ma52::parse_list;
+    use crate::sources::select_names::Participant;
 
     const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/ma52");
 
@@ -433,8 +463,10 @@ mod tests {
             hold_out: Some(HoldOut::Count(24)),
             side,
             count: (side != Side::Train).then_some(1000),
-            by: Strata::Level,
+            by: Some(Strata::Level),
             shares: Some(Shares::Named(NamedShares::Paper)),
+            levels: None,
+            actions: None,
             min_per_action: 0,
         }
     }
@@ -544,15 +576,17 @@ mod tests {
         let clips = labelled();
         let select = Select {
             seed: 3,
-            hold_out: Some(HoldOut::List(vec![
-                "0003".into(),
-                "0004".into(),
-                "0005".into(),
-            ])),
+            hold_out: Some(HoldOut::List(
+                ["0003", "0004", "0005"]
+                    .map(|p| Participant(p.into()))
+                    .to_vec(),
+            )),
             side: Side::Eval,
             count: Some(700),
-            by: Strata::Level,
+            by: Some(Strata::Level),
             shares: Some(Shares::Named(NamedShares::Equal)),
+            levels: None,
+            actions: None,
             min_per_action: 2,
         };
         let drawn = select.draw(&clips);
@@ -593,28 +627,76 @@ mod tests {
             );
         }
         let bad = Select {
-            shares: Some(Shares::Map(BTreeMap::from([("elbow".to_string(), 1.0)]))),
-            ..select.clone()
-        };
-        assert!(
-            bad.validate()
-                .unwrap_err()
-                .contains("`elbow` is not a stratum"),
-            "{:?}",
-            bad.validate()
-        );
-        let bad = Select {
-            by: Strata::Action,
+            by: Some(Strata::Action),
             shares: Some(Shares::Named(NamedShares::Paper)),
             ..select.clone()
         };
-        assert!(bad.validate().unwrap_err().contains("by: level"));
+        assert!(bad.resolved().unwrap_err().message.contains("by: level"));
         let bad = Select {
             side: Side::Both,
             hold_out: None,
-            ..select
+            ..select.clone()
         };
-        assert!(bad.validate().unwrap_err().contains("needs `hold_out`"));
-        assert!(paper(Side::Both).validate().is_ok());
+        assert!(
+            bad.resolved()
+                .unwrap_err()
+                .message
+                .contains("needs `hold_out`")
+        );
+        assert!(paper(Side::Both).resolved().is_ok());
+        // Shares naming actions draw by action; an action among level shares is refused at its key.
+        let nodding = Stratum::parse("nodding").unwrap();
+        let by_action = Select {
+            by: None,
+            shares: Some(Shares::Map(vec![(nodding, 1.0)])),
+            ..select.clone()
+        };
+        assert_eq!(
+            by_action.clone().resolved().unwrap().by,
+            Some(Strata::Action)
+        );
+        let mixed = Select {
+            by: Some(Strata::Level),
+            ..by_action
+        };
+        assert_eq!(mixed.resolved().unwrap_err().path, ["shares", "nodding"]);
+    }
+
+    #[test]
+    fn level_and_action_filters_keep_only_their_clips() {
+        let clips = labelled();
+        let head = Level::parse("Head").unwrap();
+        let only_head = Select {
+            levels: Some(vec![head]),
+            ..paper(Side::Eval)
+        };
+        let only_head = Select {
+            shares: None,
+            count: Some(50),
+            ..only_head
+        }
+        .resolved()
+        .unwrap()
+        .draw(&clips);
+        assert_eq!(only_head.chosen, 50);
+        assert_eq!(only_head.per_level.keys().collect::<Vec<_>>(), ["Head"]);
+        let two = [
+            ActionId::parse("nodding").unwrap(),
+            ActionId::parse("2").unwrap(),
+        ];
+        let drawn = Select {
+            actions: Some(two.to_vec()),
+            shares: None,
+            count: None,
+            ..paper(Side::Eval)
+        }
+        .resolved()
+        .unwrap()
+        .draw(&clips);
+        let names: Vec<&str> = drawn.per_action.keys().map(String::as_str).collect();
+        assert!(
+            !names.is_empty() && names.iter().all(|n| *n == "nodding" || *n == two[1].name()),
+            "{names:?}"
+        );
     }
 }

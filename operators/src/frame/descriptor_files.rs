@@ -42,6 +42,7 @@ pub struct DescriptorFilesConfig {
     pub height: Option<u32>,
     /// Rounding and summary rules, as the `descriptor` operator's params.
     #[serde(default)]
+    #[fields(DescriptorConfig)]
     pub descriptor: DescriptorConfig,
 }
 

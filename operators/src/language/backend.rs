@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use maflow_engine::diagnostic::Diagnostic;
-use maflow_engine::params::param_error;
+use maflow_engine::params::{ParamDoc, param_error};
 use maflow_engine::spec::tree::Node;
 use serde::{Deserialize, Serialize};
 
@@ -31,19 +31,31 @@ pub struct LlmBackend {
     pub template: Template,
 }
 
-/// Refuses each of `unread` that `params` sets: the chosen backend (`which`,
-/// as the spec writes it) never reads it, so it could only mislead a reader
-/// and change a cache key while changing no output. `reader` names the
-/// backend that reads them.
+/// Refuses each of `unread` that `params` sets to other than its default
+/// (`docs` gives the defaults): the chosen backend (`which`, as the spec
+/// writes it) never reads it, so it could only mislead a reader and change
+/// a cache key while changing no output. `reader` names the backend that
+/// reads them. Written with its default (as `maflow ops` prints every
+/// param), it changes nothing and passes.
 pub fn refuse_unread(
     params: &Node,
     which: &str,
     unread: &[&str],
     reader: &str,
+    docs: &[ParamDoc],
 ) -> Result<(), Vec<Diagnostic>> {
+    let default = |name: &str| {
+        docs.iter()
+            .find(|d| d.name == name)
+            .and_then(|d| d.default.clone())
+    };
     let found: Vec<Diagnostic> = unread
         .iter()
-        .filter(|name| params.get(name).is_some())
+        .filter(|name| {
+            params
+                .get(name)
+                .is_some_and(|v| Some(v.to_json()) != default(name))
+        })
         .map(|name| {
             param_error(
                 params,

@@ -117,7 +117,13 @@ pub const KIND: OperatorKind = OperatorKind {
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: CaptionConfig = parse_params(params)?;
     if config.backend == Backend::Rules {
-        refuse_unread(params, "rules", &["prompt", "llm", "frames_as"], "llm")?;
+        refuse_unread(
+            params,
+            "rules",
+            &["prompt", "llm", "frames_as"],
+            "llm",
+            &CaptionConfig::params(),
+        )?;
     }
     let llm = build_llm(
         params,

@@ -76,7 +76,13 @@ pub const KIND: OperatorKind = OperatorKind {
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: DescribeConfig = parse_params(params)?;
     if config.backend == Backend::Rules {
-        refuse_unread(params, "rules", &["prompt", "llm", "retries"], "llm")?;
+        refuse_unread(
+            params,
+            "rules",
+            &["prompt", "llm", "retries"],
+            "llm",
+            &DescribeConfig::params(),
+        )?;
     }
     let llm = build_llm(
         params,

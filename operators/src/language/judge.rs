@@ -69,7 +69,13 @@ pub const KIND: OperatorKind = OperatorKind {
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: JudgeConfig = parse_params(params)?;
     if config.backend == Backend::Rules {
-        refuse_unread(params, "rules", &["prompt", "llm", "format_retries"], "llm")?;
+        refuse_unread(
+            params,
+            "rules",
+            &["prompt", "llm", "format_retries"],
+            "llm",
+            &JudgeConfig::params(),
+        )?;
     }
     let llm = build_llm(
         params,

@@ -109,7 +109,7 @@ const FACTS: RecordIn = RecordIn::new(2, "facts", records::FACTS);
 pub const KIND: OperatorKind = OperatorKind {
     name: "respond",
     section: Section::Operators,
-    version: 4,
+    version: 5,
     doc: RespondConfig::DOC,
     inputs: &[QA.port(), DESCRIPTOR.port(), FACTS.port()],
     output: Some(record(records::RESPONSES)),
@@ -136,10 +136,10 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let which = serde_json::to_value(config.backend).expect("backends serialise");
     let which = which.as_str().unwrap_or_default();
     if config.backend != Responder::Llm {
-        refuse_unread(params, which, &LLM_ONLY, "llm")?;
+        refuse_unread(params, which, &LLM_ONLY, "llm", &RespondConfig::params())?;
     }
     if config.backend != Responder::Random {
-        refuse_unread(params, which, &["seed"], "random")?;
+        refuse_unread(params, which, &["seed"], "random", &RespondConfig::params())?;
     }
     let backend = if config.backend == Responder::Llm {
         Backend::Llm
@@ -334,7 +334,13 @@ fn ask(
 fn random(item: &Item, rng: &mut Rng) -> String {
     match item.task.as_str() {
         "CMAR" | "FMAR" => LETTERS[rng.below(item.options.len().max(1))].to_string(),
-        "MADU" => String::new(),
+        // A description that reads as one and says nothing of the clip: a part drawn at random.
+        "MADU" => {
+            let part = PARTS[rng.below(PARTS.len())]
+                .replace('_', " ")
+                .to_lowercase();
+            format!("The {part} moves slightly; the rest of the body stays still.")
+        }
         "MARE" => {
             let a = &ACTIONS[rng.below(ACTIONS.len())];
             label_line(BODY_LEVELS[rng.below(BODY_LEVELS.len())].name, a.name)
@@ -379,7 +385,8 @@ fn majority(item: &Item) -> String {
                 .unwrap_or(0);
             LETTERS[best].to_string()
         }
-        "MADU" => String::new(),
+        // The level most clips are of, said as a description.
+        "MADU" => "The hands and arms move slightly; the rest of the body stays still.".to_string(),
         "MARE" => label_line(LEVELS_BY_SHARE[0], "unknown"),
         _ => "yes".to_string(),
     }

@@ -116,11 +116,15 @@ fn columns(clips: &[&ClipValues]) -> BTreeMap<&'static str, (f64, usize)> {
             .collect();
         (vals.len() == cols.len()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
     };
+    // An average's n is the items it covers: every closed item; each open item once, not per level.
+    let items = |cols: &[&str], out: &BTreeMap<&'static str, (f64, usize)>| -> usize {
+        cols.iter().filter_map(|c| out.get(c).map(|v| v.1)).sum()
+    };
     if let Some(avg) = mean_of(&CLOSED, &out) {
-        out.insert("AVG", (avg, 0));
+        out.insert("AVG", (avg, items(&CLOSED, &out)));
     }
     if let Some(avg) = mean_of(&COLUMNS[7..13], &out) {
-        out.insert("OPEN_AVG", (avg, 0));
+        out.insert("OPEN_AVG", (avg, items(&["MADU_L1", "MARE_L1"], &out)));
     }
     out
 }
@@ -208,6 +212,8 @@ mod tests {
         );
         assert_eq!(s.metrics["MADU_L1"].value, 2.0);
         assert!((s.metrics["OPEN_AVG"].value - 3.5).abs() < 1e-9);
+        // The averages count the items they cover: 2 clips × 6 closed items, 2 × 2 open ones.
+        assert_eq!((s.metrics["AVG"].n, s.metrics["OPEN_AVG"].n), (12, 4));
         let ci = &s.metrics["CMAR"];
         assert!(ci.low <= ci.value && ci.value <= ci.high && ci.low >= 0.0 && ci.high <= 100.0);
         assert_eq!((ci.low, ci.high), (0.0, 100.0));

@@ -373,7 +373,7 @@ fn report_md(scores: &[ModelScores], collected: &Collected, shown: &Shown<'_>) -
                 None => "-".to_string(),
                 Some(x) => {
                     let v = format(x.value);
-                    let mut text = if is_best(&t, c, x.value) {
+                    let mut text = if is_best(&t, row, c, x.value) {
                         format!("**{v}**")
                     } else {
                         v

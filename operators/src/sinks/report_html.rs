@@ -223,8 +223,10 @@ fn results_html(t: &Table) -> String {
                 continue;
             };
             let v = format(x.value);
-            let v = if is_best(t, c, x.value) {
-                format!("<b title=\"best in this column\">{v}</b>")
+            let v = if is_best(t, row, c, x.value) {
+                format!(
+                    "<b title=\"best in this column among rows of the same kind of judge\">{v}</b>"
+                )
             } else {
                 v
             };

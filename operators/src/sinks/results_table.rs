@@ -62,6 +62,10 @@ pub struct Row {
     pub name: String,
     /// Per column of [`COLUMNS`].
     pub cells: Vec<Option<Cell>>,
+    /// Whether its open-task scores come from the offline `rules` judge (the
+    /// published rows' come from an LLM judge): open scores are compared only
+    /// among rows of the same kind of judge.
+    pub offline_judge: bool,
 }
 
 /// The whole table.
@@ -71,8 +75,9 @@ pub struct Table {
     pub ours: Vec<Row>,
     /// The published rows.
     pub published: Vec<Row>,
-    /// Per column, the best value over every row.
-    pub best: Vec<Option<f64>>,
+    /// Per column, the best value: over every row for the closed tasks, and
+    /// for the open tasks per kind of judge (`[LLM judge, offline judge]`).
+    pub best: Vec<[Option<f64>; 2]>,
     /// Published rows whose closed-task accuracies are all equal, as the paper prints them.
     pub twins: Vec<(String, String)>,
 }
@@ -83,9 +88,16 @@ pub fn format(v: f64) -> String {
     format!("{v:.2}")
 }
 
-/// Whether `v` is the best of column `col`.
-pub fn is_best(table: &Table, col: usize, v: f64) -> bool {
-    table.best[col].is_some_and(|b| format(b) == format(v))
+/// Whether `v`, in `row`, is the best of column `col` among the rows it compares with.
+pub fn is_best(table: &Table, row: &Row, col: usize, v: f64) -> bool {
+    table.best[col][usize::from(row.offline_judge)].is_some_and(|b| format(b) == format(v))
+}
+
+/// Whether column `col` holds judge scores (open tasks), which only the same kind of judge compares.
+fn judged(col: usize) -> bool {
+    COLUMNS[col].starts_with("MADU")
+        || COLUMNS[col].starts_with("MARE")
+        || COLUMNS[col] == "OPEN_AVG"
 }
 
 /// The table of this run's scores beside the published rows.
@@ -94,6 +106,7 @@ pub fn table(scores: &[ModelScores]) -> Table {
         .iter()
         .map(|s| Row {
             name: format!("{} (judge: {})", s.model, s.judge),
+            offline_judge: s.judge == "rules",
             cells: COLUMNS
                 .iter()
                 .map(|c| {
@@ -109,10 +122,13 @@ pub fn table(scores: &[ModelScores]) -> Table {
     let published = published_rows();
     let best = (0..COLUMNS.len())
         .map(|c| {
-            ours.iter()
-                .chain(&published)
-                .filter_map(|r| r.cells[c].as_ref().map(|x| x.value))
-                .reduce(f64::max)
+            [false, true].map(|offline| {
+                ours.iter()
+                    .chain(&published)
+                    .filter(|r| !judged(c) || r.offline_judge == offline)
+                    .filter_map(|r| r.cells[c].as_ref().map(|x| x.value))
+                    .reduce(f64::max)
+            })
         })
         .collect();
     let twins = twins(&published);
@@ -133,6 +149,7 @@ fn published_rows() -> Vec<Row> {
             let cells: Vec<&str> = line.split(',').collect();
             Row {
                 name: cells[0].to_string(),
+                offline_judge: false,
                 cells: (0..COLUMNS.len())
                     .map(|c| {
                         cells
@@ -197,7 +214,12 @@ mod tests {
         );
         assert!(footnote(&t).contains("identical accuracies"));
         // The best CMAR of the published rows is the fine-tuned Qwen3-VL's 47.90.
-        assert!(is_best(&t, 0, 47.9));
+        let fine_tuned = t
+            .published
+            .iter()
+            .find(|r| r.cells[0].as_ref().is_some_and(|c| c.value == 47.9))
+            .unwrap();
+        assert!(is_best(&t, fine_tuned, 0, 47.9));
         assert_eq!(
             (format(47.9), format(1.5)),
             ("47.90".to_string(), "1.50".to_string())
@@ -221,5 +243,52 @@ mod tests {
                 "Open AVG".into()
             )
         );
+    }
+
+    #[test]
+    fn open_scores_are_best_only_among_rows_of_the_same_kind_of_judge() {
+        let metric = |value: f64| crate::language::score::Metric {
+            value,
+            low: value,
+            high: value,
+            n: 12,
+        };
+        let scores = |judge: &str| ModelScores {
+            model: "m".into(),
+            judge: judge.into(),
+            metrics: [("CMAR", 99.0), ("MADU_L1", 5.0)]
+                .into_iter()
+                .map(|(c, v)| (c.to_string(), metric(v)))
+                .collect(),
+            parsed: (12, 12),
+        };
+        let t = table(&[scores("rules")]);
+        let (ours, madu) = (
+            &t.ours[0],
+            COLUMNS.iter().position(|c| *c == "MADU_L1").unwrap(),
+        );
+        // Accuracy compares with every row; an offline judge's 5.00 only with offline rows.
+        assert!(is_best(&t, ours, 0, 99.0) && is_best(&t, ours, madu, 5.0));
+        let published_best = t.best[madu][0].unwrap();
+        assert!(
+            published_best < 5.0,
+            "the published rows' best MADU L1 is {published_best}"
+        );
+        let holder = t
+            .published
+            .iter()
+            .find(|r| {
+                r.cells[madu]
+                    .as_ref()
+                    .is_some_and(|c| c.value == published_best)
+            })
+            .unwrap();
+        assert!(
+            is_best(&t, holder, madu, published_best),
+            "the published best stays marked"
+        );
+        // An LLM judge's 5.00 competes with the published rows and takes the mark from them.
+        let t = table(&[scores("llm: Qwen3-8B")]);
+        assert!(is_best(&t, &t.ours[0], madu, 5.0) && !is_best(&t, holder, madu, published_best));
     }
 }

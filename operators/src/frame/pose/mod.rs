@@ -50,6 +50,7 @@ pub struct PoseConfig {
     pub presence_threshold: f32,
     /// One Euro smoothing of the landmarks over time (`~`: none). Values are in units of the body region's size.
     #[default(Some(OneEuro { min_cutoff: 0.05, beta: 80.0, d_cutoff: 1.0 }))]
+    #[fields(OneEuro)]
     pub smoothing: Option<OneEuro>,
 }
 

@@ -7,14 +7,18 @@
 use std::f32::consts::PI;
 
 /// Settings of a One Euro filter.
+#[maflow_engine::params::configurable]
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OneEuro {
     /// Cut-off (Hz) at rest: lower removes more jitter.
+    #[example("0.05")]
     pub min_cutoff: f32,
     /// Speed coefficient: higher follows fast motion with less lag.
+    #[example("80.0")]
     pub beta: f32,
     /// Cut-off (Hz) of the speed estimate.
+    #[example("1.0")]
     pub d_cutoff: f32,
 }
 

@@ -55,6 +55,66 @@ fn check_no_clip_and_no_participant_on_both_sides(out: &std::path::Path, written
     );
 }
 
+/// Every time a description states, in its text or its record, is a time of the clip's facts.
+fn check_times_are_the_facts_times(out: &std::path::Path) {
+    for facts in jsonl(&out.join("clip-facts.jsonl")) {
+        let clip = facts["clip"].as_str().unwrap();
+        let description: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join(format!("descriptions/{clip}.json"))).unwrap(),
+        )
+        .unwrap();
+        let onsets: Vec<(String, f64)> = facts["onsets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o[0].as_str().unwrap().to_string(), o[1].as_f64().unwrap()))
+            .collect();
+        let stated: Vec<(String, f64)> = description["onset_order"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["part"].as_str().unwrap().to_string(),
+                    o["start"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            stated, onsets,
+            "{clip}: onset_order is not the facts' onsets"
+        );
+        let mut times: Vec<f64> = onsets.iter().map(|o| o.1).collect();
+        times.extend(
+            facts["starts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["start"].as_f64().unwrap()),
+        );
+        for phase in facts["phases"].as_array().unwrap() {
+            times.extend([
+                phase["start"].as_f64().unwrap(),
+                phase["end"].as_f64().unwrap(),
+            ]);
+        }
+        times.push(facts["seconds"].as_f64().unwrap());
+        let text = description["description"].as_str().unwrap();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for pair in words
+            .windows(2)
+            .filter(|w| w[1].trim_end_matches([',', '.', ';', ')']) == "s")
+        {
+            let value: f64 = pair[0].trim_start_matches('(').parse().unwrap_or(f64::NAN);
+            assert!(
+                times.iter().any(|t| (t - value).abs() < 1e-9),
+                "{clip}: `{} s` is no time of its facts: {text}",
+                pair[0]
+            );
+        }
+    }
+}
+
 fn png_size(bytes: &[u8]) -> (u32, u32) {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
     let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
@@ -118,6 +178,7 @@ fn demo_turns_the_real_clips_into_descriptors_and_a_rerun_computes_nothing() {
     // The report, in a browser: the test clip's 12 items listed.
     crate::report_browser::check_report(&scratch.out("demo").join("report.html"), 12);
     check_no_clip_and_no_participant_on_both_sides(&scratch.out("demo"), 2);
+    check_times_are_the_facts_times(&scratch.out("demo"));
     for node in ["pose", "segment", "flow", "align", "descriptors"] {
         assert_eq!(first["operators"][node]["computed"], 3, "{node}");
         // Every frame-level operator counts the frames it went over (75 + 47 + 50).

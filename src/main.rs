@@ -344,6 +344,11 @@ fn validate(args: &SpecArgs) -> ExitCode {
             for diag in plan.unresolved() {
                 eprintln!("{}", diag.render_warning(&plan.spec.sources));
             }
+            // What `run` would refuse before anything runs, `validate` refuses too.
+            if let Err(e) = exec::check_sources(&plan) {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
             outln!(
                 "{}: ok ({} nodes, {} frame stage{})",
                 args.spec.display(),

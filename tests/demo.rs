@@ -408,4 +408,33 @@ fn changing_one_operators_params_reruns_only_it_and_downstream() {
         std::fs::read(scratch.out("demo").join("errors.jsonl")).unwrap(),
         b""
     );
+
+    // A missing dataset folder stops the run before anything is written: every
+    // aggregate (report, benchmark, exports) stays as the last good run left it.
+    let before = read_tree(&scratch.out("demo"));
+    let run_json = std::fs::read(scratch.out("demo").join("run.json")).unwrap();
+    for command in ["validate", "plan", "run"] {
+        let mut args: Vec<String> = vec![
+            command.into(),
+            "pipelines/demo.yaml".into(),
+            "--set".into(),
+            "sources.clips.path=/nonexistent".into(),
+        ];
+        args.extend(scratch.redirect());
+        let out = maflow(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {err}");
+        assert!(
+            err.contains("source `clips`: dataset folder /nonexistent does not exist"),
+            "{command}: {err}"
+        );
+    }
+    assert!(
+        read_tree(&scratch.out("demo")) == before,
+        "a failed source changed the outputs"
+    );
+    assert_eq!(
+        std::fs::read(scratch.out("demo").join("run.json")).unwrap(),
+        run_json
+    );
 }

@@ -36,7 +36,7 @@ use timely::worker::Worker;
 
 pub use coordinator::{CoordinatorError, NodeStats};
 pub use incremental::{Changes, NodeChanges, Revisions, Shape, run_incremental};
-pub use prepare::{ClipEntry, Prepared, prepare};
+pub use prepare::{ClipEntry, PrepareError, Prepared, check_sources, prepare};
 pub use records::{RecordJob, RecordResult, run_records};
 pub use stage::{Outcome, StageJob, StageResult, run_stage};
 pub use watch::{RevisionReport, WatchEvent, WatchListener, WatchOptions, watch};
@@ -148,6 +148,9 @@ pub enum RunError {
     /// The coordinator failed.
     #[error(transparent)]
     Coordinator(#[from] CoordinatorError),
+    /// A source gives nothing to run on (or the store failed while listing).
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
     /// timely could not start or a worker died.
     #[error("dataflow: {0}")]
     Dataflow(String),
@@ -637,7 +640,7 @@ pub struct PlanCounts {
 }
 
 /// What `maflow plan` reports: counts per computing node (record sinks compute nothing), the listing errors, and the sources' notes.
-pub fn plan_counts(plan: &Plan) -> Result<PlanReport, StoreError> {
+pub fn plan_counts(plan: &Plan) -> Result<PlanReport, PrepareError> {
     let store = Store::open_read_only(&plan.spec.defaults.store)?;
     let prepared = prepare(plan, store.as_ref())?;
     let counts =

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::data::{Clip, ItemError};
 use crate::graph::Plan;
 use crate::keys::{clip_key, output_key};
-use crate::registry::Runtime;
+use crate::registry::{Runtime, SourceScan};
 use crate::spec::is_safe_name;
 use crate::store::{Key, Store, StoreError, hash_file};
 
@@ -40,25 +40,65 @@ pub struct Prepared {
     pub notes: Vec<(String, serde_json::Value)>,
 }
 
+/// Why a run cannot start: the store failed, or a source gives nothing to run on.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A source cannot be read, or yields no clip: running would rewrite
+    /// every aggregate from nothing, so nothing runs and nothing is written.
+    #[error("source `{node}`: {cause}; nothing ran and the outputs are as they were")]
+    Source {
+        /// The source node.
+        node: String,
+        /// Why, naming the path.
+        cause: String,
+    },
+}
+
+/// Lists one source's clips; a source that cannot be read or yields none is an error.
+fn scan_source(plan: &Plan, source: usize) -> Result<SourceScan, PrepareError> {
+    let node = &plan.nodes[source];
+    let Runtime::Source(runtime) = &node.runtime else {
+        unreachable!("sources() yields sources")
+    };
+    let failed = |cause: String| PrepareError::Source {
+        node: node.id.clone(),
+        cause,
+    };
+    let scan = runtime.scan(&node.id).map_err(failed)?;
+    if scan.clips.is_empty() {
+        let cause = match scan.errors.first() {
+            Some(first) => format!(
+                "none of its {} entries can be used (first: {}: {})",
+                scan.errors.len(),
+                first.clip,
+                first.cause
+            ),
+            None if scan.notes.is_some() => {
+                "it yields no clip (its selection drew none)".to_string()
+            }
+            None => "it yields no clip (an empty folder or list)".to_string(),
+        };
+        return Err(failed(cause));
+    }
+    Ok(scan)
+}
+
+/// Lists every source as a run would, without keying anything: what
+/// `validate` checks, so that it refuses what `run` would.
+pub fn check_sources(plan: &Plan) -> Result<(), PrepareError> {
+    plan.sources()
+        .try_for_each(|source| scan_source(plan, source).map(|_| ()))
+}
+
 /// Scans sources and computes keys; `store` may be absent (nothing cached yet).
-pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, StoreError> {
+pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, PrepareError> {
     let mut prepared = Prepared::default();
     for source in plan.sources() {
         let node = &plan.nodes[source];
-        let Runtime::Source(runtime) = &node.runtime else {
-            unreachable!("sources() yields sources")
-        };
-        let scan = match runtime.scan(&node.id) {
-            Ok(scan) => scan,
-            Err(cause) => {
-                prepared.errors.push(ItemError {
-                    clip: format!("<{}>", node.id),
-                    operator: node.id.clone(),
-                    cause,
-                });
-                continue;
-            }
-        };
+        let scan = scan_source(plan, source)?;
         prepared.errors.extend(scan.errors);
         prepared
             .notes

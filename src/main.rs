@@ -522,7 +522,7 @@ fn ops(kind: Option<&str>) -> ExitCode {
         let inputs: Vec<String> = k
             .inputs
             .iter()
-            .map(|p| format!("{} ({})", p.name, p.ty))
+            .map(|p| format!("{}{} ({})", p.name, if p.optional { "?" } else { "" }, p.ty))
             .collect();
         outln!("{} v{}  [{}]", k.name, k.version, k.section.key());
         for line in k.doc.lines() {

@@ -23,6 +23,10 @@ pub struct Clip {
     /// Dataset split (`train`, `val`, `test`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<String>,
+    /// What the source states about the clip beyond listing it (a published
+    /// benchmark's questions on it); part of the clip's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given: Option<serde_json::Value>,
 }
 
 /// Pixel layout of a [`Frame`].

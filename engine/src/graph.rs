@@ -399,11 +399,27 @@ fn port_at(kind: &OperatorKind, n: usize) -> Option<&Port> {
 fn check_input_count(decl: &NodeDecl, kind: &OperatorKind, diags: &mut Vec<Diagnostic>) {
     let variadic = kind.inputs.last().is_some_and(|p| p.name.ends_with("..."));
     let (found, want) = (decl.inputs.len(), kind.inputs.len());
-    if found == want || (variadic && found >= want) {
+    let required = kind.inputs.iter().filter(|p| !p.optional).count();
+    if (required..=want).contains(&found) || (variadic && found >= want) {
         return;
     }
-    let names: Vec<&str> = kind.inputs.iter().map(|p| p.name).collect();
-    let msg = if want == 0 {
+    let names: Vec<String> = kind
+        .inputs
+        .iter()
+        .map(|p| {
+            if p.optional {
+                format!("{}?", p.name)
+            } else {
+                p.name.to_string()
+            }
+        })
+        .collect();
+    let want = if required < want {
+        format!("{required} to {want}")
+    } else {
+        want.to_string()
+    };
+    let msg = if kind.inputs.is_empty() {
         format!("`{}` takes no inputs", kind.name)
     } else if found == 0 {
         format!(

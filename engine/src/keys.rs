@@ -29,6 +29,13 @@ pub fn clip_key(clip: &Clip, content: &[u8; 32]) -> Key {
             }
         }
     }
+    // Only present where a source states it, so the keys of every other clip stay as they were.
+    if let Some(given) = &clip.given {
+        let text = serde_json::to_string(given).expect("values serialise");
+        h.update(b"given\0");
+        h.update(&(text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
+    }
     h.update(content);
     *h.finalize().as_bytes()
 }
@@ -56,6 +63,7 @@ mod tests {
             label_name: None,
             participant: None,
             split: None,
+            given: None,
         }
     }
 

@@ -120,6 +120,8 @@ pub struct Port {
     pub ty: PortType,
     /// What to connect it to, shown when a spec connects something else.
     pub hint: &'static str,
+    /// Whether a spec may leave it unconnected (optional ports come last).
+    pub optional: bool,
 }
 
 impl Port {
@@ -130,12 +132,21 @@ impl Port {
             name,
             ty,
             hint: "",
+            optional: false,
         }
     }
 
     /// The same port with a hint for specs that connect it wrongly.
     pub const fn hint(self, hint: &'static str) -> Self {
         Port { hint, ..self }
+    }
+
+    /// The same port, which a spec may leave unconnected.
+    pub const fn optional(self) -> Self {
+        Port {
+            optional: true,
+            ..self
+        }
     }
 }
 
@@ -146,17 +157,40 @@ pub struct RecordIn {
     index: usize,
     name: &'static str,
     ty: RecordType,
+    optional: bool,
 }
 
 impl RecordIn {
     /// The port at `index` among the kind's inputs, taking records of `ty`.
     pub const fn new(index: usize, name: &'static str, ty: RecordType) -> Self {
-        RecordIn { index, name, ty }
+        RecordIn {
+            index,
+            name,
+            ty,
+            optional: false,
+        }
+    }
+
+    /// The same port, which a spec may leave unconnected (read it with [`read_optional`](Self::read_optional)).
+    pub const fn optional(self) -> Self {
+        RecordIn {
+            optional: true,
+            ..self
+        }
     }
 
     /// The kind's port, for its `inputs` table.
     pub const fn port(&self) -> Port {
-        Port::new(self.index, self.name, PortType::Record(self.ty)).hint(self.ty.hint)
+        let port = Port::new(self.index, self.name, PortType::Record(self.ty)).hint(self.ty.hint);
+        if self.optional { port.optional() } else { port }
+    }
+
+    /// This optional port's record, `None` when the spec leaves it unconnected.
+    pub fn read_optional<'v>(
+        &self,
+        inputs: &[&'v serde_json::Value],
+    ) -> Option<&'v serde_json::Value> {
+        inputs.get(self.index).copied()
     }
 
     /// This port's record among a record operator's inputs (listed in port order).
@@ -197,6 +231,7 @@ impl<T: FrameProductType> FrameIn<T> {
             name: self.name,
             ty: PortType::PerFrame(T::PRODUCT),
             hint,
+            optional: false,
         }
     }
 }
@@ -575,6 +610,12 @@ impl Registry {
                     kind.name, port.name, port.index
                 );
             }
+            let first_optional = kind.inputs.iter().position(|p| p.optional);
+            assert!(
+                first_optional.is_none_or(|f| kind.inputs[f..].iter().all(|p| p.optional)),
+                "`{}`: optional ports come after every required one",
+                kind.name
+            );
         }
         Self { kinds }
     }

@@ -15,6 +15,7 @@
 //! clip through a channel, and the job runs on the I/O pool of the worker
 //! its clip routes to, since it mostly waits on services.
 
+mod clip_wire;
 mod coordinator;
 mod incremental;
 mod prepare;

@@ -21,6 +21,7 @@ pub struct RecordJob {
     /// Clip position in the run.
     pub seq: u64,
     /// The clip.
+    #[serde(with = "super::clip_wire")]
     pub clip: Clip,
     /// Record nodes whose outputs are missing from the store, in plan order.
     pub needed: Vec<usize>,

@@ -21,6 +21,7 @@ pub struct StageJob {
     /// Stage index in the plan.
     pub stage: usize,
     /// The clip.
+    #[serde(with = "super::clip_wire")]
     pub clip: Clip,
     /// Stage nodes whose outputs are missing from the store: computed and returned.
     pub needed: Vec<usize>,

@@ -27,6 +27,7 @@ pub fn registry() -> &'static Registry {
         Registry::new(vec![
             sources::ma52::KIND,
             sources::folder::KIND,
+            sources::ma_bench_json::KIND,
             frame::decode::KIND,
             frame::flow::KIND,
             frame::pose::KIND,
@@ -39,6 +40,7 @@ pub fn registry() -> &'static Registry {
             language::caption::KIND,
             language::describe::KIND,
             language::qa::KIND,
+            language::given_qa::KIND,
             language::respond::KIND,
             language::judge::KIND,
             sinks::contact_sheet::KIND,

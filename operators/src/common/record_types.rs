@@ -35,7 +35,7 @@ pub const DESCRIPTION: RecordType = RecordType {
 pub const QA: RecordType = RecordType {
     name: "qa",
     description: "a clip's QA items",
-    hint: "connect it to a `qa` node",
+    hint: "connect it to a `qa` node (or `given-qa`, for a published benchmark's questions)",
 };
 
 /// A model's replies to a clip's items (`respond`).

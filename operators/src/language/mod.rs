@@ -13,6 +13,7 @@ pub mod describe;
 pub mod explain;
 pub mod facts;
 pub mod frames;
+pub mod given_qa;
 pub mod judge;
 pub mod judge_rules;
 pub mod llm;

@@ -245,6 +245,7 @@ mod tests {
             label_name: None,
             participant: None,
             split: None,
+            given: None,
         };
         let mut task = sheet.start(&clip, &info).unwrap();
         for i in 0..n {

@@ -110,6 +110,7 @@ impl ClipSource for FolderSource {
                 label_name: label.and_then(|l| names.get(&l).cloned()),
                 participant: None,
                 split: None,
+                given: None,
             });
         }
         if let Some(limit) = self.config.limit {

@@ -255,6 +255,7 @@ pub fn parse_list(
                 label_name: Some(action.name.to_string()),
                 participant,
                 split: Some(split.to_string()),
+                given: None,
             })
         })
         .collect()

@@ -3,5 +3,6 @@
 
 pub mod folder;
 pub mod ma52;
+pub mod ma_bench_json;
 pub mod select_names;
 pub mod selection;

@@ -571,6 +571,7 @@ mod tests {
             label_name: None,
             participant: None,
             split: None,
+            given: None,
         };
         let config: QaConfig = serde_json::from_value(json!({})).unwrap();
         let m = clip_motion();
@@ -662,6 +663,7 @@ mod tests {
             label_name: None,
             participant: None,
             split: None,
+            given: None,
         };
         let config: QaConfig = serde_json::from_value(json!({})).unwrap();
         let m = clip_motion();
@@ -717,6 +719,7 @@ mod tests {
             label_name: None,
             participant: None,
             split: Some("train".into()),
+            given: None,
         };
         let m = clip_motion();
         let (f, text) = described(&m);

@@ -1,7 +1,8 @@
 //! What a model under test sees of a clip: frames sampled by count or by
 //! rate, each resized within a pixel budget (per frame and per video) to
 //! a multiple of the vision encoder's patch, and sent as JPEG data URLs;
-//! or the clip itself as one video part, for servers that sample their own.
+//! or the clip itself as one video part, for servers that sample their own;
+//! or the frames MA-Bench's starter kit sends ([`Rule::StarterKit`]).
 //! [`Sampled::record`] states which frames went out and at what size.
 
 use serde::{Deserialize, Serialize};
@@ -24,9 +25,40 @@ pub enum SendAs {
     Video,
 }
 
+/// Which rule picks the frames.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// By `frames` (spread uniformly) or by `fps`, within the pixel budget.
+    #[default]
+    Spread,
+    /// MA-Bench's starter kit's rule: from frame 0, every `round(fps / 3)`
+    /// frames (at most `total / 8` apart), 8 frames at most, at their own
+    /// size, JPEG quality 95.
+    StarterKit,
+}
+
+/// The starter kit's frame rate and frame count.
+const KIT_RATE: f64 = 3.0;
+const KIT_FRAMES: usize = 8;
+const KIT_QUALITY: u8 = 95;
+const QUALITY: u8 = 85;
+
+/// The frame indices the starter kit reads of a clip declaring `total` frames at `fps`
+/// (those past the clip's last frame are not sent).
+pub fn starter_kit_picks(total: usize, fps: f64) -> Vec<usize> {
+    // Its runner falls back to 30 fps on a stream without a rate, and rounds half to even.
+    let fps = if fps > 0.0 { fps } else { 30.0 };
+    let by_rate = (fps / KIT_RATE).round_ties_even() as usize;
+    let step = by_rate.min((total / KIT_FRAMES).max(1)).max(1);
+    (0..KIT_FRAMES).map(|k| k * step).collect()
+}
+
 /// Which frames, and how large.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sampling {
+    /// The rule; [`Rule::StarterKit`] reads none of the fields below.
+    pub rule: Rule,
     /// Frames per clip, spread uniformly (used when `fps` is absent).
     pub frames: usize,
     /// Frames per second of video instead of a count.
@@ -164,6 +196,12 @@ impl Sampling {
                 record,
             });
         }
+        if self.rule == Rule::StarterKit {
+            let picks = starter_kit_picks(source.frames, source.fps);
+            let (parts, sent) = read_picks(path, None, &picks, false, KIT_QUALITY)?;
+            let record = json!({"send": "images", "rule": "starter-kit", "indices": sent, "width": source.width, "height": source.height, "quality": KIT_QUALITY, "source": source_record});
+            return Ok(Sampled { parts, record });
+        }
         let n = self.count(source.frames, source.fps);
         let picks = uniform_picks(source.frames, n);
         let budget = self.video_pixels.map_or(self.max_pixels, |total| {
@@ -176,35 +214,51 @@ impl Sampling {
             budget.max(u64::from(self.multiple).pow(2)),
             self.multiple,
         );
-        let mut stream = open_stream(&decode_config(Some(width), Some(height)), path)?;
-        let mut parts = Vec::with_capacity(n);
-        let mut sent = Vec::with_capacity(n);
-        let mut last = None;
-        let mut index = 0;
-        while parts.len() < n {
-            let Some(frame) = stream.next_frame()? else {
-                break;
-            };
-            while parts.len() < n && picks[parts.len()] == index {
-                parts.push(Content::ImageUrl(data_url(&frame)?));
-                sent.push(index);
-            }
-            last = Some((index, frame));
-            index += 1;
-        }
-        // A declared count may overstate the frames: the missing picks repeat the last frame.
-        if let Some((at, frame)) = &last {
-            while parts.len() < n {
-                parts.push(Content::ImageUrl(data_url(frame)?));
-                sent.push(*at);
-            }
-        }
-        if parts.is_empty() {
-            return Err(format!("{}: no frames", path.display()));
-        }
+        let (parts, sent) = read_picks(path, Some((width, height)), &picks, true, QUALITY)?;
         let record = json!({"send": "images", "indices": sent, "width": width, "height": height, "source": source_record});
         Ok(Sampled { parts, record })
     }
+}
+
+/// The frames at `picks` (ascending) of the video at `path`, at `size` (or
+/// their own), as JPEG parts, and the indices sent. Picks past the last
+/// frame repeat it when `repeat_last` (a declared count may overstate the
+/// frames), else are not sent.
+fn read_picks(
+    path: &std::path::Path,
+    size: Option<(u32, u32)>,
+    picks: &[usize],
+    repeat_last: bool,
+    quality: u8,
+) -> Result<(Vec<Content>, Vec<usize>), String> {
+    let n = picks.len();
+    let config = decode_config(size.map(|s| s.0), size.map(|s| s.1));
+    let mut stream = open_stream(&config, path)?;
+    let mut parts = Vec::with_capacity(n);
+    let mut sent = Vec::with_capacity(n);
+    let mut last = None;
+    let mut index = 0;
+    while parts.len() < n {
+        let Some(frame) = stream.next_frame()? else {
+            break;
+        };
+        while parts.len() < n && picks[parts.len()] == index {
+            parts.push(Content::ImageUrl(data_url(&frame, quality)?));
+            sent.push(index);
+        }
+        last = Some((index, frame));
+        index += 1;
+    }
+    if repeat_last && let Some((at, frame)) = &last {
+        while parts.len() < n {
+            parts.push(Content::ImageUrl(data_url(frame, quality)?));
+            sent.push(*at);
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!("{}: no frames", path.display()));
+    }
+    Ok((parts, sent))
 }
 
 /// `n` frame indices spread uniformly over `total` frames, each at the middle of its share.
@@ -249,9 +303,9 @@ fn video_mime(path: &std::path::Path) -> &'static str {
 }
 
 /// One RGB frame, already at its size, as a JPEG data URL.
-fn data_url(f: &Frame) -> Result<String, String> {
+fn data_url(f: &Frame, quality: u8) -> Result<String, String> {
     let mut jpeg = Vec::new();
-    jpeg_encoder::Encoder::new(&mut jpeg, 85)
+    jpeg_encoder::Encoder::new(&mut jpeg, quality)
         .encode(
             &f.data,
             f.width as u16,
@@ -284,7 +338,7 @@ pub fn probe_image() -> String {
         }
     }
     let mut jpeg = Vec::new();
-    jpeg_encoder::Encoder::new(&mut jpeg, 85)
+    jpeg_encoder::Encoder::new(&mut jpeg, QUALITY)
         .encode(&rgb, side as u16, side as u16, jpeg_encoder::ColorType::Rgb)
         .expect("a small RGB image encodes");
     format!("data:image/jpeg;base64,{}", base64(&jpeg))
@@ -344,6 +398,7 @@ mod tests {
     #[test]
     fn a_rate_sets_the_count_within_the_clip_and_the_cap() {
         let s = Sampling {
+            rule: Rule::Spread,
             frames: 8,
             fps: Some(3.0),
             max_frames: 32,
@@ -376,6 +431,17 @@ mod tests {
         );
         assert_eq!(uniform_picks(75, 3), vec![12, 37, 62]);
         assert_eq!(uniform_picks(2, 2), vec![0, 1]);
+    }
+
+    #[test]
+    fn the_starter_kits_rule_steps_by_a_third_of_a_second_from_frame_0() {
+        assert_eq!(starter_kit_picks(300, 30.0), [0, 10, 20, 30, 40, 50, 60, 70]);
+        // Short clips: at most total / 8 apart; half rounds to even as Python's round does.
+        assert_eq!(starter_kit_picks(40, 30.0), [0, 5, 10, 15, 20, 25, 30, 35]);
+        assert_eq!(starter_kit_picks(300, 7.5)[1], 2, "round(2.5) is 2");
+        assert_eq!(starter_kit_picks(300, 25.0)[1], 8);
+        assert_eq!(starter_kit_picks(5, 30.0), [0, 1, 2, 3, 4, 5, 6, 7], "past the end: not sent");
+        assert_eq!(starter_kit_picks(300, 0.0)[1], 10, "no rate: 30 fps");
     }
 
     #[test]

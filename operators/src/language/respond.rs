@@ -9,8 +9,12 @@
 //! clip statistics; always `yes`), and `descriptor-oracle` (answers from the
 //! clip's facts and descriptor, [`super::oracle`]: an upper baseline that
 //! shows the items are answerable).
-//! Record: `{"model", "answers": [{"id", "task", "reply", "parsed"}]}`, and
-//! for `llm` `"frames"`: what was sent (indices and size, or the video).
+//! A reply's `<think>…</think>` reasoning is kept apart from its answer,
+//! which alone is parsed.
+//!
+//! Record: `{"model", "answers": [{"id", "task", "reply", "parsed"[, "reasoning"]}],
+//! "system_prompts": {task: text}}`, and for `llm` `"frames"`: what was sent
+//! (indices and size, or the video).
 
 use std::path::PathBuf;
 
@@ -20,7 +24,7 @@ use super::answers;
 use super::backend::{Backend, LlmBackend, WithPrompt, build_llm, refuse_unread};
 use super::clip_motion::ClipMotion;
 use super::facts::ClipFacts;
-use super::frames::{Sampled, Sampling, SendAs, probe_image};
+use super::frames::{Rule, Sampled, Sampling, SendAs, probe_image};
 use super::oracle;
 use super::qa::recognition::{LETTERS, label_line};
 use super::qa::{Item, TASKS};
@@ -64,6 +68,11 @@ pub struct RespondConfig {
     /// Seed of `random`.
     #[serde(default)]
     pub seed: u64,
+    /// How `llm` picks frames: `spread` (by `frames` or `fps`, within the pixel budget) or
+    /// `starter-kit` (as MA-Bench's starter kit: from frame 0 every `round(fps / 3)` frames, at most
+    /// `total / 8` apart, 8 at most, full size, JPEG quality 95; reads none of the frame params below).
+    #[serde(default)]
+    pub sampling: Rule,
     /// Frames per clip for `llm`, spread uniformly over it (unless `fps` is set).
     #[default(8)]
     pub frames: usize,
@@ -100,16 +109,16 @@ pub struct RespondConfig {
 
 /// Input: the clip's items.
 const QA: RecordIn = RecordIn::new(0, "qa", records::QA);
-/// Input: the clip's descriptor (for the oracle).
-const DESCRIPTOR: RecordIn = RecordIn::new(1, "descriptor", records::DESCRIPTOR);
-/// Input: the clip's facts (for the oracle).
-const FACTS: RecordIn = RecordIn::new(2, "facts", records::FACTS);
+/// Input: the clip's descriptor (read by the oracle alone).
+const DESCRIPTOR: RecordIn = RecordIn::new(1, "descriptor", records::DESCRIPTOR).optional();
+/// Input: the clip's facts (read by the oracle alone).
+const FACTS: RecordIn = RecordIn::new(2, "facts", records::FACTS).optional();
 
 /// The registry row.
 pub const KIND: OperatorKind = OperatorKind {
     name: "respond",
     section: Section::Operators,
-    version: 5,
+    version: 6,
     doc: RespondConfig::DOC,
     inputs: &[QA.port(), DESCRIPTOR.port(), FACTS.port()],
     output: Some(record(records::RESPONSES)),
@@ -118,7 +127,8 @@ pub const KIND: OperatorKind = OperatorKind {
 };
 
 /// The params only the `llm` responder reads.
-const LLM_ONLY: [&str; 10] = [
+const LLM_ONLY: [&str; 11] = [
+    "sampling",
     "frames",
     "fps",
     "max_frames",
@@ -140,6 +150,15 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     }
     if config.backend != Responder::Random {
         refuse_unread(params, which, &["seed"], "random", &RespondConfig::params())?;
+    }
+    if config.sampling == Rule::StarterKit {
+        refuse_unread(
+            params,
+            "sampling: starter-kit",
+            &LLM_ONLY[1..9],
+            "sampling: spread",
+            &RespondConfig::params(),
+        )?;
     }
     let backend = if config.backend == Responder::Llm {
         Backend::Llm
@@ -203,6 +222,7 @@ impl RespondConfig {
     /// What the model sees of a clip.
     fn sampling(&self) -> Sampling {
         Sampling {
+            rule: self.sampling,
             frames: self.frames,
             fps: self.fps,
             max_frames: self.max_frames,
@@ -231,8 +251,21 @@ impl RecordOperator for Respond {
     ) -> Result<Output, String> {
         let items: Vec<Item> = serde_json::from_value(QA.read(inputs)["items"].clone())
             .map_err(|e| format!("the `qa` input is not a qa record: {e}"))?;
-        let motion = ClipMotion::from_record(DESCRIPTOR.read(inputs))?;
-        let facts = ClipFacts::from_record(FACTS.read(inputs))?;
+        let oracle = match (
+            self.config.backend,
+            DESCRIPTOR.read_optional(inputs),
+            FACTS.read_optional(inputs),
+        ) {
+            (Responder::DescriptorOracle, Some(d), Some(f)) => {
+                Some((ClipMotion::from_record(d)?, ClipFacts::from_record(f)?))
+            }
+            (Responder::DescriptorOracle, ..) => {
+                return Err("the descriptor-oracle answers from the clip's descriptor and facts: \
+                     write `inputs: [qa, descriptors, facts]`"
+                    .into());
+            }
+            _ => None,
+        };
         let seen = match &self.llm {
             Some(llm) => {
                 // A model that never sees the frames must not be scored as if it had.
@@ -254,7 +287,11 @@ impl RecordOperator for Respond {
                             random(item, &mut Rng::new(self.config.seed, &[&item.id]))
                         }
                         Responder::Majority => majority(item),
-                        Responder::DescriptorOracle => oracle::answer(item, &motion, &facts),
+                        Responder::DescriptorOracle => {
+                            let (motion, facts) =
+                                oracle.as_ref().expect("the oracle has its inputs");
+                            oracle::answer(item, motion, facts)
+                        }
                         Responder::Llm => unreachable!(
                             "an llm responder is built with its endpoint and samples its frames"
                         ),
@@ -266,11 +303,15 @@ impl RecordOperator for Respond {
         let mut failed = Vec::new();
         for (item, reply) in items.iter().zip(replies) {
             match reply {
-                Ok(reply) => {
-                    let parsed = parse(item, &reply);
-                    answers.push(
-                        json!({"id": item.id, "task": item.task, "reply": reply, "parsed": parsed}),
-                    );
+                Ok(raw) => {
+                    let (reasoning, reply) = split_reasoning(&raw);
+                    let parsed = parse(item, reply);
+                    let mut answer =
+                        json!({"id": item.id, "task": item.task, "reply": reply, "parsed": parsed});
+                    if let Some(reasoning) = reasoning {
+                        answer["reasoning"] = json!(reasoning);
+                    }
+                    answers.push(answer);
                 }
                 Err(e) => failed.push(format!("{}: {e}", item.id)),
             }
@@ -284,7 +325,7 @@ impl RecordOperator for Respond {
                 failed.join("; ")
             ));
         }
-        let mut record = json!({"model": self.name, "answers": answers});
+        let mut record = json!({"model": self.name, "answers": answers, "system_prompts": self.system_prompts(&items)});
         if let Some(seen) = seen {
             record["frames"] = seen.record;
         }
@@ -293,6 +334,41 @@ impl RecordOperator for Respond {
 
     fn served(&self, cache_dir: &std::path::Path) -> Option<Value> {
         self.llm.as_ref().map(|l| l.client.served(cache_dir))
+    }
+}
+
+impl Respond {
+    /// The system prompt each asked task was sent; a baseline sends none and says so.
+    fn system_prompts(&self, items: &[Item]) -> Value {
+        let mut out = serde_json::Map::new();
+        for item in items {
+            let text = match &self.llm {
+                Some(llm) => llm.template.section(&item.task).unwrap_or_default(),
+                None => format!(
+                    "(none: `{}` is a baseline that answers without a model or a prompt)",
+                    self.name
+                ),
+            };
+            out.insert(item.task.clone(), json!(text));
+        }
+        Value::Object(out)
+    }
+}
+
+/// A reply's `<think>…</think>` reasoning, if any, and the answer after it (both trimmed).
+/// A reply that opens reasoning and never closes it has no answer.
+pub fn split_reasoning(reply: &str) -> (Option<&str>, &str) {
+    let reply = reply.trim();
+    match reply.split_once("<think>") {
+        Some((before, rest)) if before.trim().is_empty() => match rest.split_once("</think>") {
+            Some((reasoning, answer)) => (Some(reasoning.trim()), answer.trim()),
+            None => (Some(rest.trim()), ""),
+        },
+        // Some servers strip the opening tag and leave the closing one.
+        _ => match reply.split_once("</think>") {
+            Some((reasoning, answer)) => (Some(reasoning.trim()), answer.trim()),
+            None => (None, reply),
+        },
     }
 }
 
@@ -389,5 +465,34 @@ fn majority(item: &Item) -> String {
         "MADU" => "The hands and arms move slightly; the rest of the body stays still.".to_string(),
         "MARE" => label_line(LEVELS_BY_SHARE[0], "unknown"),
         _ => "yes".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasoning_is_kept_apart_from_the_answer_that_is_parsed() {
+        assert_eq!(
+            split_reasoning("<think>The head dips twice.</think>\n\nYes"),
+            (Some("The head dips twice."), "Yes")
+        );
+        assert_eq!(split_reasoning("  B. Head  "), (None, "B. Head"));
+        assert_eq!(split_reasoning("left open</think> No"), (Some("left open"), "No"));
+        assert_eq!(split_reasoning("<think>never closed"), (Some("never closed"), ""));
+        let item = Item {
+            id: "SAD_1".into(),
+            clip: "c".into(),
+            task: "SAD".into(),
+            question: "Does the head move?".into(),
+            options: vec![],
+            answer: "yes".into(),
+            reference: None,
+            provenance: Value::Null,
+        };
+        // A "no" inside the reasoning does not decide the answer.
+        let (_, answer) = split_reasoning("<think>no, wait: it dips.</think>Yes");
+        assert_eq!(parse(&item, answer), json!("yes"));
     }
 }

@@ -2,7 +2,9 @@
 //! right or wrong against the answer key; MADU and MARE get L1..L3 in 0..5
 //! from an LLM with the rubrics of `pipelines/prompts/judge.md` (strict
 //! JSON, one corrective retry on a malformed reply), or from the embedded
-//! `rules` judge (offline default, labelled as such).
+//! `rules` judge (offline default, labelled as such). An item without an
+//! answer (a published split that keeps its answers back) is not scored:
+//! `correct` is `null`, and an open one gets no levels.
 //!
 //! Record: `{"model", "judge", "items": [{"id", "task", "answer", "parsed",
 //! "reply", "correct" | "L1", "L2", "L3"}]}`.
@@ -145,6 +147,8 @@ impl RecordOperator for Judge {
             let parsed = answer.map_or(Value::Null, |a| a["parsed"].clone());
             let mut row = json!({"id": item.id, "task": item.task, "answer": item.answer, "parsed": parsed, "reply": reply});
             match item.task.as_str() {
+                // A published split without answers (MA-Bench's full split) is answered, not scored.
+                "MADU" | "MARE" if item.reference.as_deref().is_none_or(str::is_empty) => {}
                 "MADU" | "MARE" => {
                     let reference = item.reference.as_deref().unwrap_or("");
                     let [l1, l2, l3] = match &self.llm {
@@ -158,6 +162,7 @@ impl RecordOperator for Judge {
                     row["L2"] = json!(l2);
                     row["L3"] = json!(l3);
                 }
+                _ if item.answer.is_empty() => row["correct"] = Value::Null,
                 _ => row["correct"] = json!(parsed.as_str() == Some(item.answer.as_str())),
             }
             out.push(row);
@@ -234,6 +239,43 @@ pub fn parse_scores(reply: &str) -> Result<[u8; 3], String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default rubric states, for each open task, every level's condition for every score, and the general rules.
+    #[test]
+    fn the_default_rubric_defines_every_score_of_every_level_and_the_rules() {
+        for task in ["MADU", "MARE"] {
+            let rubric = Template::load(None, DEFAULT_PROMPT, &PLACEHOLDERS).unwrap();
+            let section = rubric
+                .section(task)
+                .unwrap_or_else(|| panic!("no `## {task}` section"));
+            for level in ["L1_score", "L2_score", "L3_score"] {
+                let start = section
+                    .find(&format!("\n{level},"))
+                    .unwrap_or_else(|| panic!("{task}: {level} is not defined"));
+                let body = &section[start + 1..];
+                let end = body[1..].find("\n\n").map_or(body.len(), |e| e + 1);
+                for score in 0..=5 {
+                    assert!(
+                        body[..end].contains(&format!("\n- {score}: ")),
+                        "{task} {level}: no condition for {score}"
+                    );
+                }
+            }
+            let rules = &section[section.find("Rules for every dimension:").expect("general rules")..];
+            for (n, says) in [
+                (1, "two texts alone"),
+                (2, "contradiction"),
+                (3, "finer"),
+                (4, "lower one"),
+                (5, "integers"),
+            ] {
+                assert!(
+                    rules.contains(&format!("{n}. ")) && rules.contains(says),
+                    "{task}: rule {n} ({says}) missing"
+                );
+            }
+        }
+    }
 
     #[test]
     fn scores_are_strict() {

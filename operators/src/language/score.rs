@@ -1,5 +1,6 @@
 //! Scores of judged answers: accuracy per closed task and their mean (AVG),
-//! L1..L3 per open task and their mean, each with a bootstrap 95% interval
+//! L1..L3 per open task and their mean, and MA-Bench's final score (the
+//! mean of the 12 sub-scores on 0..100), each with a bootstrap 95% interval
 //! over clips (items of one clip are resampled together).
 
 use std::collections::BTreeMap;
@@ -13,7 +14,7 @@ use super::rng::Rng;
 /// One metric with its interval.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Metric {
-    /// Value (accuracy in %, or a judge score 0..5).
+    /// Value (accuracy in %, a judge score 0..5, or the final score 0..100).
     pub value: f64,
     /// Lower end of the 95% interval.
     pub low: f64,
@@ -23,7 +24,7 @@ pub struct Metric {
     pub n: usize,
 }
 
-/// A model's scores, by column (`CMAR`…`PPR`, `AVG`, `MADU_L1`…`MARE_L3`, `OPEN_AVG`).
+/// A model's scores, by column (`CMAR`…`PPR`, `AVG`, `MADU_L1`…`MARE_L3`, `OPEN_AVG`, `FINAL`).
 #[derive(Clone, Debug, Serialize)]
 pub struct ModelScores {
     /// Model name.
@@ -61,10 +62,25 @@ pub fn readable(row: &Value) -> bool {
 }
 
 /// The columns of the paper's table, in order.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "AVG", "MADU_L1", "MADU_L2", "MADU_L3", "MARE_L1",
-    "MARE_L2", "MARE_L3", "OPEN_AVG",
+    "MARE_L2", "MARE_L3", "OPEN_AVG", "FINAL",
 ];
+
+/// The open tasks' judge levels, in table order.
+pub const OPEN_LEVELS: [&str; 6] = [
+    "MADU_L1", "MADU_L2", "MADU_L3", "MARE_L1", "MARE_L2", "MARE_L3",
+];
+
+/// MA-Bench's final score (0..100) from the 12 sub-scores by column: the mean
+/// of the six closed accuracies (%) and the six open levels (0..5) times 20.
+/// `None` unless all twelve are there. The two AVG columns do not enter it.
+pub fn final_score(value: impl Fn(&str) -> Option<f64>) -> Option<f64> {
+    let closed = CLOSED.iter().map(|c| value(c));
+    let open = OPEN_LEVELS.iter().map(|c| value(c).map(|v| 20.0 * v));
+    let parts: Option<Vec<f64>> = closed.chain(open).collect();
+    parts.map(|p| p.iter().sum::<f64>() / p.len() as f64)
+}
 
 /// Per clip, the values each column averages (accuracy as 0/100 per item, judge scores as they are).
 type ClipValues = BTreeMap<&'static str, Vec<f64>>;
@@ -74,9 +90,12 @@ fn clip_values(judged: &Value) -> ClipValues {
     for item in judged["items"].as_array().into_iter().flatten() {
         let task = item["task"].as_str().unwrap_or("");
         if let Some(t) = CLOSED.iter().find(|t| **t == task) {
-            out.entry(t)
-                .or_default()
-                .push(if item["correct"] == true { 100.0 } else { 0.0 });
+            // `null`: the item has no answer to score against.
+            if let Some(correct) = item["correct"].as_bool() {
+                out.entry(t)
+                    .or_default()
+                    .push(if correct { 100.0 } else { 0.0 });
+            }
         }
         for (open, cols) in [
             ("MADU", ["MADU_L1", "MADU_L2", "MADU_L3"]),
@@ -123,8 +142,12 @@ fn columns(clips: &[&ClipValues]) -> BTreeMap<&'static str, (f64, usize)> {
     if let Some(avg) = mean_of(&CLOSED, &out) {
         out.insert("AVG", (avg, items(&CLOSED, &out)));
     }
-    if let Some(avg) = mean_of(&COLUMNS[7..13], &out) {
+    if let Some(avg) = mean_of(&OPEN_LEVELS, &out) {
         out.insert("OPEN_AVG", (avg, items(&["MADU_L1", "MARE_L1"], &out)));
+    }
+    if let Some(score) = final_score(|c| out.get(c).map(|v| v.0)) {
+        let n = items(&CLOSED, &out) + items(&["MADU_L1", "MARE_L1"], &out);
+        out.insert("FINAL", (score, n));
     }
     out
 }
@@ -217,5 +240,23 @@ mod tests {
         let ci = &s.metrics["CMAR"];
         assert!(ci.low <= ci.value && ci.value <= ci.high && ci.low >= 0.0 && ci.high <= 100.0);
         assert_eq!((ci.low, ci.high), (0.0, 100.0));
+        // FINAL: the six accuracies and the six levels × 20, over twelve; not the AVGs.
+        let want = (50.0 + 100.0 + 50.0 + 100.0 + 0.0 + 100.0 + 3.0 * 20.0 * 2.0 + 3.0 * 100.0) / 12.0;
+        assert!((s.metrics["FINAL"].value - want).abs() < 1e-9);
+        assert_eq!(s.metrics["FINAL"].n, 16);
+        let f = &s.metrics["FINAL"];
+        assert!(f.low <= f.value && f.value <= f.high);
+    }
+
+    #[test]
+    fn items_without_an_answer_are_not_scored_and_final_needs_all_twelve() {
+        let record = json!({"items": [
+            {"task": "CMAR", "correct": true}, {"task": "CMAR", "correct": null},
+            {"task": "MADU", "parsed": "x"}]});
+        let s = score_model("m", "rules", &[&record], 50, 0);
+        assert_eq!((s.metrics["CMAR"].value, s.metrics["CMAR"].n), (100.0, 1));
+        assert!(!s.metrics.contains_key("MADU_L1"));
+        assert!(!s.metrics.contains_key("FINAL"));
+        assert!(!s.metrics.contains_key("AVG"));
     }
 }

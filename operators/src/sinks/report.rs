@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use maflow_engine::store::write_file_atomic;
 use serde_json::Value;
 
-use super::results_table::{Row, flat_header, footnote, format, is_best, table};
+use super::results_table::{FINAL_RULE, Row, flat_header, footnote, format, is_best, table};
 use super::{recognition, report_html};
 use crate::common::record_types::{self as records, record};
 use crate::language::oracle::UNDECIDED;
@@ -401,7 +401,7 @@ fn report_md(scores: &[ModelScores], collected: &Collected, shown: &Shown<'_>) -
     for row in &t.published {
         out.push_str(&md_row(row));
     }
-    out.push_str(&format!("\n¹ {}\n\n", footnote(&t)));
+    out.push_str(&format!("\n¹ {}\n\n{FINAL_RULE}\n\n", footnote(&t)));
     for (line, flag) in parse_lines(scores) {
         out.push_str(&format!(
             "- {}{line}\n",

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::recognition;
 use super::report::{Collected, ReportConfig, Shown, failure_effect, parse_lines};
 use super::report_charts::{grouped_bars, ranking, series};
-use super::results_table::{GROUPS, Row, Table, footnote, format, is_best, table};
+use super::results_table::{FINAL_RULE, GROUPS, Row, Table, footnote, format, is_best, table};
 use crate::common::png_io::encode_rgb_png;
 use crate::common::taxonomy::{ACTIONS, BODY_LEVELS};
 use crate::language::frames::base64;
@@ -89,6 +89,7 @@ pub fn render(
     let t = table(scores);
     h.push_str(&ranking(&t, 6, "closed-task AVG (accuracy %)", 100.0));
     h.push_str(&ranking(&t, 13, "open-task AVG (judge score 0–5)", 5.0));
+    h.push_str(&ranking(&t, 14, "final score (0–100)", 100.0));
     if scores.iter().any(|s| s.judge == "rules") {
         h.push_str("<p class=\"muted\">Open-task scores from the <code>rules</code> judge are an offline proxy and do not rank against published LLM-judge scores.</p>");
     }
@@ -261,8 +262,9 @@ fn results_html(t: &Table) -> String {
         h.push_str(&row_html(row, "published"));
     }
     h.push_str(&format!(
-        "</table></div><p class=\"muted\">¹ {}</p>",
-        esc(&footnote(t))
+        "</table></div><p class=\"muted\">¹ {}</p><p class=\"muted\">{}</p>",
+        esc(&footnote(t)),
+        esc(FINAL_RULE)
     ));
     h
 }

@@ -3,7 +3,7 @@
 //! counts, the published rows under their source, one number format per
 //! column for every row, and the best value of each column.
 
-use crate::language::score::{COLUMNS, ModelScores};
+use crate::language::score::{COLUMNS, ModelScores, final_score};
 
 /// The published results (accuracy in %, judge scores 0..5), kept as reference data.
 pub const PAPER_RESULTS: &str = include_str!("../../data/paper-results.csv");
@@ -16,7 +16,7 @@ pub const SOURCE: &str =
 const ACCURACY_COLUMNS: usize = 7;
 
 /// Column groups: (title, columns), in order.
-pub const GROUPS: [(&str, &[&str]); 4] = [
+pub const GROUPS: [(&str, &[&str]); 5] = [
     (
         "Closed tasks (accuracy %)",
         &["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "AVG"],
@@ -24,7 +24,11 @@ pub const GROUPS: [(&str, &[&str]); 4] = [
     ("MADU (judge 0–5)", &["L1", "L2", "L3"]),
     ("MARE (judge 0–5)", &["L1", "L2", "L3"]),
     ("Open (judge 0–5)", &["AVG"]),
+    ("Final (0–100)", &["score"]),
 ];
+
+/// How the final column is computed, for the reports.
+pub const FINAL_RULE: &str = "Final score: MA-Bench's official score, the mean of 12 sub-scores on 0–100: the six closed-task accuracies (%) and the six open-task judge levels (MADU and MARE, L1–L3) times 20. The two AVG columns do not enter it. It needs all twelve; for the published rows it is computed from the values as printed.";
 
 /// A column's name with its group, for flat headers (`MADU L2`, `closed AVG`).
 pub fn flat_header(col: usize) -> String {
@@ -98,6 +102,7 @@ fn judged(col: usize) -> bool {
     COLUMNS[col].starts_with("MADU")
         || COLUMNS[col].starts_with("MARE")
         || COLUMNS[col] == "OPEN_AVG"
+        || COLUMNS[col] == "FINAL"
 }
 
 /// The table of this run's scores beside the published rows.
@@ -146,20 +151,24 @@ fn published_rows() -> Vec<Row> {
         .skip(1)
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
-            let cells: Vec<&str> = line.split(',').collect();
+            let fields: Vec<&str> = line.split(',').collect();
+            let printed = |col: &str| -> Option<f64> {
+                let c = COLUMNS.iter().position(|x| *x == col)?;
+                fields.get(c + 1).and_then(|v| v.parse().ok())
+            };
+            let cell = |value| Cell {
+                value,
+                interval: None,
+                n: None,
+            };
             Row {
-                name: cells[0].to_string(),
+                name: fields[0].to_string(),
                 offline_judge: false,
-                cells: (0..COLUMNS.len())
-                    .map(|c| {
-                        cells
-                            .get(c + 1)
-                            .and_then(|v| v.parse().ok())
-                            .map(|value| Cell {
-                                value,
-                                interval: None,
-                                n: None,
-                            })
+                cells: COLUMNS
+                    .iter()
+                    .map(|col| match *col {
+                        "FINAL" => final_score(printed).map(cell),
+                        _ => printed(col).map(cell),
                     })
                     .collect(),
             }
@@ -243,6 +252,20 @@ mod tests {
                 "Open AVG".into()
             )
         );
+    }
+
+    #[test]
+    fn published_rows_get_the_final_score_from_their_printed_sub_scores() {
+        let t = table(&[]);
+        let final_col = COLUMNS.iter().position(|c| *c == "FINAL").unwrap();
+        let gpt4o = t.published.iter().find(|r| r.name == "GPT-4o").unwrap();
+        let closed = 20.50 + 30.70 + 51.30 + 62.35 + 49.25 + 55.10;
+        let open = 20.0 * (0.60 + 0.65 + 0.54 + 1.02 + 0.91 + 0.67);
+        let got = gpt4o.cells[final_col].as_ref().unwrap().value;
+        assert!((got - (closed + open) / 12.0).abs() < 1e-9, "{got}");
+        // Random has no open scores, so no final score.
+        assert!(t.published[0].cells[final_col].is_none());
+        assert_eq!(flat_header(final_col), "Final score");
     }
 
     #[test]

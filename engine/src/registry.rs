@@ -530,8 +530,8 @@ pub trait SinkWriter {
     }
     /// The run's failures upstream of this sink, in clip order, each saying
     /// whether an earlier run's records were written in its place. Called
-    /// once, before [`finish`](Self::finish); sinks that show a run (the
-    /// report) list them, file writers need not.
+    /// once, after the last clip and before [`notes`](Self::notes); sinks
+    /// that show a run (the report) list them, file writers need not.
     fn failures(&mut self, _failures: &[SinkFailure]) {}
     /// What the sink decided beyond writing (what an export left out and
     /// why), once every clip is in. Asked of every sink before any is told

@@ -40,7 +40,11 @@ mod tests {
             split: None,
             given: Some(serde_json::json!({"items": [1, 2]})),
         };
-        let bytes = bincode::serialize(&Job { clip: clip.clone(), after: 7 }).unwrap();
+        let bytes = bincode::serialize(&Job {
+            clip: clip.clone(),
+            after: 7,
+        })
+        .unwrap();
         let back: Job = bincode::deserialize(&bytes).unwrap();
         assert_eq!(back.clip, clip);
         assert_eq!(back.after, 7);

@@ -583,6 +583,16 @@ impl<'a> Coordinator<'a> {
 
     /// Closes sinks and writes `errors.jsonl`; returns every error in order.
     fn finish(mut self) -> Result<Finished, CoordinatorError> {
+        // Failures first: what a sink notes may depend on them (a submission missing answers).
+        for sink in &mut self.sinks {
+            // Entries that never became clips (missing or unreadable files) are failures of every sink.
+            let unlisted = self.prepared.errors.iter().map(|error| SinkFailure {
+                error: error.clone(),
+                kept: false,
+            });
+            let failures: Vec<SinkFailure> = unlisted.chain(sink.failures.drain(..)).collect();
+            sink.writer.failures(&failures);
+        }
         let notes: Vec<(String, serde_json::Value)> = self
             .sinks
             .iter_mut()
@@ -593,13 +603,6 @@ impl<'a> Coordinator<'a> {
         let has_sinks = !self.sinks.is_empty();
         for mut sink in self.sinks {
             sink.writer.run_info(&run);
-            // Entries that never became clips (missing or unreadable files) are failures of every sink.
-            let unlisted = self.prepared.errors.iter().map(|error| SinkFailure {
-                error: error.clone(),
-                kept: false,
-            });
-            let failures: Vec<SinkFailure> = unlisted.chain(sink.failures).collect();
-            sink.writer.failures(&failures);
             sink.writer
                 .finish()
                 .map_err(|source| CoordinatorError::Output {

@@ -126,6 +126,48 @@ fn every_harness_gets_the_benchmark_and_lmms_eval_scores_it_as_maflow_does() {
         }
     }
 
+    // MA-Bench's own rows: the published split's shape, per task `TASK_NNNN`, Yes/No, options as `\nA. ` lines,
+    // each video linked under `videos/` by its suffix-free name; read back by the split's own source, they are the items.
+    let official = exports.join("ma-bench-json");
+    let rows: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(official.join("mab.json")).unwrap()).unwrap();
+    assert_eq!(rows.len(), bench.len());
+    let mut numbers = std::collections::BTreeMap::<&str, usize>::new();
+    for (row, item) in rows.iter().zip(&bench) {
+        let task = item["task"].as_str().unwrap();
+        let n = numbers.entry(task).or_default();
+        *n += 1;
+        assert_eq!(row["qid"], format!("{task}_{n:04}"));
+        assert_eq!(
+            (&row["task"], &row["video"]),
+            (&item["task"], &item["clip"])
+        );
+        let answer = row["answer"].as_str().unwrap();
+        match task {
+            "CMAR" | "FMAR" => {
+                assert_eq!(answer, item["answer"]);
+                assert!(
+                    row["question"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&format!("\nA. {}", item["options"][0].as_str().unwrap()))
+                );
+            }
+            "MADU" | "MARE" => assert_eq!(answer, item["reference"]),
+            _ => assert!(answer == "Yes" || answer == "No", "{answer}"),
+        }
+        let link = official
+            .join("videos")
+            .join(format!("{}.mp4", item["clip"].as_str().unwrap()));
+        assert!(link.is_file(), "{}", link.display());
+    }
+    let clips: std::collections::BTreeSet<&str> =
+        bench.iter().map(|i| i["clip"].as_str().unwrap()).collect();
+    assert_eq!(
+        std::fs::read_dir(official.join("videos")).unwrap().count(),
+        clips.len()
+    );
+
     // lmms-eval: a task per benchmark task, over its items.
     let lmms = exports.join("lmms-eval/mab");
     let group = std::fs::read_to_string(lmms.join("mab.yaml")).unwrap();

@@ -1,11 +1,14 @@
 //! `harness-export` (sink): the benchmark in the formats the evaluation
 //! harnesses read, under `<out>/exports/`: a Hugging Face `datasets`
-//! folder ([`hf_dataset`]), an lmms-eval task folder ([`lmms_eval`]) and a
-//! VLMEvalKit TSV ([`vlmevalkit`]). Every format holds the same rows: the
+//! folder ([`hf_dataset`]), an lmms-eval task folder ([`lmms_eval`]), a
+//! VLMEvalKit TSV ([`vlmevalkit`]) and MA-Bench's own JSON rows with a
+//! folder of video links ([`ma_bench_json`]). Every format holds the same rows: the
 //! `qa` items in clip order, each with its clip's video path.
 
 pub mod hf_dataset;
 pub mod lmms_eval;
+pub mod ma_bench_json;
+pub mod video_links;
 pub mod vlmevalkit;
 
 use std::io;
@@ -27,17 +30,20 @@ pub enum Format {
     LmmsEval,
     /// `exports/vlmevalkit/<name>.tsv`: VLMEvalKit's video-benchmark layout.
     Vlmevalkit,
+    /// `exports/ma-bench-json/<name>.json` and `videos/`: the authors' split's rows, for MA-Bench's starter-kit runner.
+    MaBenchJson,
 }
 
 /// The benchmark for the evaluation harnesses: a Hugging Face `datasets` folder, an lmms-eval task
 /// folder (closed tasks scored by accuracy with maflow's answer parsing, open tasks by maflow's
-/// judge rubrics) and a VLMEvalKit TSV, under `<out>/exports/`.
+/// judge rubrics), a VLMEvalKit TSV and MA-Bench's own JSON rows with a folder of video links
+/// (what the starter kit's runner reads), under `<out>/exports/`.
 #[configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HarnessExportConfig {
-    /// Formats written: `hf-datasets`, `lmms-eval`, `vlmevalkit`.
-    #[default(vec![Format::HfDatasets, Format::LmmsEval, Format::Vlmevalkit])]
+    /// Formats written: `hf-datasets`, `lmms-eval`, `vlmevalkit`, `ma-bench-json`.
+    #[default(vec![Format::HfDatasets, Format::LmmsEval, Format::Vlmevalkit, Format::MaBenchJson])]
     pub formats: Vec<Format>,
     /// Name of the dataset, task group and file (letters, digits and `_`).
     #[default("ma_bench".into())]
@@ -216,6 +222,9 @@ impl SinkWriter for Writer {
                 }
                 Format::Vlmevalkit => {
                     vlmevalkit::write(&self.dir.join("vlmevalkit"), name, &self.rows)?
+                }
+                Format::MaBenchJson => {
+                    ma_bench_json::write(&self.dir.join("ma-bench-json"), name, &self.rows)?
                 }
             }
         }

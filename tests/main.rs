@@ -12,6 +12,7 @@ mod fuzz;
 mod json_schema;
 mod language;
 mod language_golden;
+mod official;
 mod qa_check;
 mod report_browser;
 mod resume;

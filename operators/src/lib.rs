@@ -51,6 +51,7 @@ pub fn registry() -> &'static Registry {
             sinks::report::KIND,
             sinks::train_export::KIND,
             sinks::harness::KIND,
+            sinks::track3_prediction::KIND,
         ])
     })
 }

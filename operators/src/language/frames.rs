@@ -435,12 +435,19 @@ mod tests {
 
     #[test]
     fn the_starter_kits_rule_steps_by_a_third_of_a_second_from_frame_0() {
-        assert_eq!(starter_kit_picks(300, 30.0), [0, 10, 20, 30, 40, 50, 60, 70]);
+        assert_eq!(
+            starter_kit_picks(300, 30.0),
+            [0, 10, 20, 30, 40, 50, 60, 70]
+        );
         // Short clips: at most total / 8 apart; half rounds to even as Python's round does.
         assert_eq!(starter_kit_picks(40, 30.0), [0, 5, 10, 15, 20, 25, 30, 35]);
         assert_eq!(starter_kit_picks(300, 7.5)[1], 2, "round(2.5) is 2");
         assert_eq!(starter_kit_picks(300, 25.0)[1], 8);
-        assert_eq!(starter_kit_picks(5, 30.0), [0, 1, 2, 3, 4, 5, 6, 7], "past the end: not sent");
+        assert_eq!(
+            starter_kit_picks(5, 30.0),
+            [0, 1, 2, 3, 4, 5, 6, 7],
+            "past the end: not sent"
+        );
         assert_eq!(starter_kit_picks(300, 0.0)[1], 10, "no rate: 30 fps");
     }
 

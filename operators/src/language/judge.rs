@@ -261,7 +261,9 @@ mod tests {
                     );
                 }
             }
-            let rules = &section[section.find("Rules for every dimension:").expect("general rules")..];
+            let rules = &section[section
+                .find("Rules for every dimension:")
+                .expect("general rules")..];
             for (n, says) in [
                 (1, "two texts alone"),
                 (2, "contradiction"),

@@ -260,9 +260,11 @@ impl RecordOperator for Respond {
                 Some((ClipMotion::from_record(d)?, ClipFacts::from_record(f)?))
             }
             (Responder::DescriptorOracle, ..) => {
-                return Err("the descriptor-oracle answers from the clip's descriptor and facts: \
+                return Err(
+                    "the descriptor-oracle answers from the clip's descriptor and facts: \
                      write `inputs: [qa, descriptors, facts]`"
-                    .into());
+                        .into(),
+                );
             }
             _ => None,
         };
@@ -479,8 +481,14 @@ mod tests {
             (Some("The head dips twice."), "Yes")
         );
         assert_eq!(split_reasoning("  B. Head  "), (None, "B. Head"));
-        assert_eq!(split_reasoning("left open</think> No"), (Some("left open"), "No"));
-        assert_eq!(split_reasoning("<think>never closed"), (Some("never closed"), ""));
+        assert_eq!(
+            split_reasoning("left open</think> No"),
+            (Some("left open"), "No")
+        );
+        assert_eq!(
+            split_reasoning("<think>never closed"),
+            (Some("never closed"), "")
+        );
         let item = Item {
             id: "SAD_1".into(),
             clip: "c".into(),

@@ -241,7 +241,8 @@ mod tests {
         assert!(ci.low <= ci.value && ci.value <= ci.high && ci.low >= 0.0 && ci.high <= 100.0);
         assert_eq!((ci.low, ci.high), (0.0, 100.0));
         // FINAL: the six accuracies and the six levels × 20, over twelve; not the AVGs.
-        let want = (50.0 + 100.0 + 50.0 + 100.0 + 0.0 + 100.0 + 3.0 * 20.0 * 2.0 + 3.0 * 100.0) / 12.0;
+        let want =
+            (50.0 + 100.0 + 50.0 + 100.0 + 0.0 + 100.0 + 3.0 * 20.0 * 2.0 + 3.0 * 100.0) / 12.0;
         assert!((s.metrics["FINAL"].value - want).abs() < 1e-9);
         assert_eq!(s.metrics["FINAL"].n, 16);
         let f = &s.metrics["FINAL"];

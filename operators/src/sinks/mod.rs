@@ -1,6 +1,6 @@
 //! Sinks: what a run writes to its output folder (the spec's `sinks:` list):
 //! record files, the benchmark, its exports to the evaluation harnesses,
-//! the training export, the report, and
+//! the training export, MA-Bench Track 3 submissions, the report, and
 //! pictures to look at.
 
 pub mod bench;
@@ -16,4 +16,5 @@ pub mod report_html;
 pub mod report_selection;
 pub mod results_table;
 pub mod show;
+pub mod track3_prediction;
 pub mod train_export;

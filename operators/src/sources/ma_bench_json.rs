@@ -78,16 +78,17 @@ impl ClipSource for MaBenchJson {
         let mut qids = std::collections::HashSet::new();
         for (n, row) in rows.iter().enumerate() {
             let fail = |cause: String| ItemError {
-                clip: row["qid"]
-                    .as_str()
-                    .map_or_else(|| format!("{}: row {}", file_name(path), n + 1), String::from),
+                clip: row["qid"].as_str().map_or_else(
+                    || format!("{}: row {}", file_name(path), n + 1),
+                    String::from,
+                ),
                 operator: node_id.into(),
                 cause,
             };
             match read_row(row, n) {
-                Ok(item) if !qids.insert(item.id.clone()) => {
-                    scan.errors.push(fail("a second row with this qid; skipped".into()))
-                }
+                Ok(item) if !qids.insert(item.id.clone()) => scan
+                    .errors
+                    .push(fail("a second row with this qid; skipped".into())),
                 Ok(item) => match videos.iter_mut().find(|(v, _)| *v == item.clip) {
                     Some((_, items)) => items.push(item),
                     None => videos.push((item.clip.clone(), vec![item])),
@@ -145,8 +146,10 @@ fn task_name(task: &str) -> &'static str {
 }
 
 fn file_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    )
 }
 
 /// One row as an item, or why it cannot be one.
@@ -181,7 +184,10 @@ fn read_row(row: &Value, n: usize) -> Result<Item, String> {
         ));
     }
     if !closed_choice && !options.is_empty() {
-        return Err(format!("a {task} question has no options, found {}", options.len()));
+        return Err(format!(
+            "a {task} question has no options, found {}",
+            options.len()
+        ));
     }
     let given = match row.get("answer") {
         None | Some(Value::Null) => None,
@@ -254,7 +260,11 @@ mod tests {
             "question": "Which category?\nA. Head\nB. Body\nC. Lower limb", "answer": "B"});
         let item = read_row(&sample, 0).unwrap();
         assert_eq!(
-            (item.clip.as_str(), item.question.as_str(), item.answer.as_str()),
+            (
+                item.clip.as_str(),
+                item.question.as_str(),
+                item.answer.as_str()
+            ),
             ("a-b_1_2", "Which category?", "B")
         );
         assert_eq!(item.options, ["Head", "Body", "Lower limb"]);
@@ -265,19 +275,43 @@ mod tests {
         assert_eq!(read_row(&yes, 2).unwrap().answer, "yes");
         let open = json!({"video_name": "v", "task": "MADU", "qid": "MADU_1", "question": "Describe.", "answer": "The head nods."});
         let item = read_row(&open, 3).unwrap();
-        assert_eq!((item.answer.as_str(), item.reference.as_deref()), ("", Some("The head nods.")));
+        assert_eq!(
+            (item.answer.as_str(), item.reference.as_deref()),
+            ("", Some("The head nods."))
+        );
     }
 
     #[test]
     fn malformed_rows_say_what_is_wrong() {
         for (row, cause) in [
-            (json!({"video_name": "v", "task": "SAD", "question": "Q?"}), "qid"),
-            (json!({"qid": "X_1", "task": "SAD", "question": "Q?"}), "video"),
-            (json!({"qid": "X_1", "video_name": "v", "task": "AS", "question": "Q?"}), "unknown task `AS`"),
-            (json!({"qid": "X_1", "video_name": "v", "task": "CMAR", "question": "Which?"}), "options"),
-            (json!({"qid": "X_1", "video_name": "v", "task": "FMAR", "question": "Which?\nA. x\nB. y", "answer": "C"}), "not one of the options"),
-            (json!({"qid": "X_1", "video_name": "v", "task": "MAS", "question": "Q?", "answer": "Maybe"}), "not Yes or No"),
-            (json!({"qid": "X_1", "video_name": "../v", "task": "MAS", "question": "Q?"}), "not a video name"),
+            (
+                json!({"video_name": "v", "task": "SAD", "question": "Q?"}),
+                "qid",
+            ),
+            (
+                json!({"qid": "X_1", "task": "SAD", "question": "Q?"}),
+                "video",
+            ),
+            (
+                json!({"qid": "X_1", "video_name": "v", "task": "AS", "question": "Q?"}),
+                "unknown task `AS`",
+            ),
+            (
+                json!({"qid": "X_1", "video_name": "v", "task": "CMAR", "question": "Which?"}),
+                "options",
+            ),
+            (
+                json!({"qid": "X_1", "video_name": "v", "task": "FMAR", "question": "Which?\nA. x\nB. y", "answer": "C"}),
+                "not one of the options",
+            ),
+            (
+                json!({"qid": "X_1", "video_name": "v", "task": "MAS", "question": "Q?", "answer": "Maybe"}),
+                "not Yes or No",
+            ),
+            (
+                json!({"qid": "X_1", "video_name": "../v", "task": "MAS", "question": "Q?"}),
+                "not a video name",
+            ),
         ] {
             let err = read_row(&row, 0).unwrap_err();
             assert!(err.contains(cause), "{row}: {err}");
@@ -300,7 +334,10 @@ mod tests {
         assert!(scan.errors.is_empty(), "{:?}", scan.errors.first());
         assert_eq!(scan.clips.len(), 100);
         let notes = &scan.notes.unwrap()["questions"];
-        assert_eq!((notes["items"].as_u64(), notes["answered"].as_u64()), (Some(1200), Some(1200)));
+        assert_eq!(
+            (notes["items"].as_u64(), notes["answered"].as_u64()),
+            (Some(1200), Some(1200))
+        );
         assert_eq!(notes["per_task"]["SAD"], 200);
         assert_eq!(notes["per_task"]["CMAR"], 100);
         assert_eq!(notes["missing_videos"], 100);

@@ -3,7 +3,10 @@
 #   lmms-eval==0.7.3 (and datasets)  the task folder, the gold answers scoring 100 %,
 #                                    and load_dataset on the dataset folder;
 #   llamafactory==0.9.5              its dataset loader on the training export,
-#                                    its argument parser on the example config.
+#                                    its argument parser on the example config;
+#   nvidia-vlmeval==26.3 (VLMEvalKit, NVIDIA's packaging; imports as vlmeval)
+#                                    the dataset class built from its config entry,
+#                                    every item's prompt, the gold answers scoring 100.
 # Each package gets an environment of its own under .maflow/export-check (about
 # 7 GB each with torch; the first run takes some 10 minutes). Not part of the
 # test suite: the suite checks the exports with plain Python.
@@ -26,6 +29,7 @@ venv() {  # venv DIR PACKAGE==VERSION IMPORT
 }
 venv "$envs/lmms-eval" "lmms-eval==0.7.3" lmms_eval
 venv "$envs/llamafactory" "llamafactory==0.9.5" llamafactory
+venv "$envs/vlmevalkit" "nvidia-vlmeval==26.3" vlmeval
 
 if [ ! -f "$out/bench.jsonl" ] || [ ! -d "$out/exports" ]; then
     source scripts/cuda-libs.sh
@@ -37,4 +41,6 @@ for check in lmms-eval datasets; do
     "$envs/lmms-eval/bin/python" scripts/check_exports.py "$check" "$out" 2>"$envs/$check.log" || { status=1; tail -20 "$envs/$check.log" >&2; }
 done
 "$envs/llamafactory/bin/python" scripts/check_exports.py llamafactory "$out" 2>"$envs/llamafactory.log" || { status=1; tail -20 "$envs/llamafactory.log" >&2; }
+# VLMEvalKit keeps its frames under $LMUData/images; a scratch one here, not ~/LMUData.
+LMUData="$PWD/$envs/LMUData" "$envs/vlmevalkit/bin/python" scripts/check_exports.py vlmevalkit "$out" 2>"$envs/vlmevalkit.log" || { status=1; tail -20 "$envs/vlmevalkit.log" >&2; }
 exit $status

@@ -5,10 +5,15 @@
                 the gold answers scores 100 % on every closed task;
   datasets      load_dataset reads the dataset folder: every item, in order;
   llamafactory  its own dataset loader reads the training export (dataset_info.json,
-                ShareGPT with videos) and its argument parser takes the example config.
+                ShareGPT with videos) and its argument parser takes the example config;
+  vlmevalkit    the dataset class registers in vlmeval.dataset, VLMEvalKit's own
+                build_dataset_from_config builds it from the exported config entry,
+                build_prompt gives the video (or its frames) and the text for every
+                item, and evaluate on a prediction file of the gold answers gives
+                100 on every closed task, and 0 on unreadable replies.
 
 Run by scripts/check-exports.sh, one check per environment:
-  python check_exports.py lmms-eval|datasets|llamafactory OUT_DIR
+  python check_exports.py lmms-eval|datasets|llamafactory|vlmevalkit OUT_DIR
 Prints one JSON line of findings; exits 1 on any failure.
 """
 
@@ -114,10 +119,82 @@ def check_llamafactory(out, dataset):
     }
 
 
+def check_vlmevalkit(out, name):
+    import importlib.util
+    import tempfile
+
+    import pandas as pd
+
+    folder = os.path.join(out, "exports", "vlmevalkit")
+    spec = importlib.util.spec_from_file_location("maflow_vlmeval", os.path.join(folder, "maflow_vlmeval.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cls = module.register()
+
+    import vlmeval
+    import vlmeval.dataset
+    from vlmeval.dataset import build_dataset
+    from vlmeval.run import build_dataset_from_config
+    from vlmeval.smp import dump
+
+    assert vlmeval.dataset.MaflowBench is cls
+    with open(os.path.join(folder, f"{name}.config.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    dataset = build_dataset_from_config(config["data"], name)
+    assert isinstance(dataset, cls), type(dataset)
+    # Once registered, a plain `--data <name>` finds the class too, not VLMEvalKit's text-only fallback.
+    assert isinstance(build_dataset(name), cls)
+    items = bench_items(out)
+    assert len(dataset) == len(items), (len(dataset), len(items))
+    parts = {"video": 0, "image": 0, "text": 0}
+    for k, item in enumerate(items):
+        line = dataset.data.iloc[k]
+        assert line["id"] == item["id"], (line["id"], item["id"])
+        for video_llm in (True, False):
+            message = dataset.build_prompt(k, video_llm=video_llm)
+            visual = [m for m in message if m["type"] != "text"]
+            text = [m["value"] for m in message if m["type"] == "text"]
+            assert len(text) == 1 and item["question"] in text[0], (item["id"], message)
+            assert all(os.path.isfile(m["value"]) for m in visual), (item["id"], visual)
+            assert len(visual) == (1 if video_llm else dataset.nframe), (item["id"], visual)
+            for m in message:
+                parts[m["type"]] += 1
+
+    def evaluate(predictions):
+        data = dataset.data.copy()
+        data["prediction"] = predictions
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, f"check_{name}.xlsx")
+            dump(data, path)
+            return dataset.evaluate(path)
+
+    gold = evaluate([i["answer"] or i.get("reference", "") for i in items])
+    unreadable = evaluate(["I cannot tell." for _ in items])
+    for task, row in gold.items():
+        if task in CLOSED:
+            assert row["accuracy"] == 100.0, (task, row)
+            assert unreadable[task]["accuracy"] == 0.0, (task, unreadable[task])
+    return {
+        "vlmeval": getattr(vlmeval, "__version__", "?"),
+        "class": f"{cls.__module__}.{cls.__name__}",
+        "type": cls.TYPE,
+        "items": len(dataset),
+        "videos": len(dataset.videos),
+        "prompt_parts": parts,
+        "gold": gold,
+        "unreadable": {t: r["accuracy"] for t, r in unreadable.items() if isinstance(r, dict) and "accuracy" in r},
+    }
+
+
 def main():
     check, out = sys.argv[1], sys.argv[2]
     name = sys.argv[3] if len(sys.argv) > 3 else "ma_bench"
-    checks = {"lmms-eval": check_lmms_eval, "datasets": check_datasets, "llamafactory": check_llamafactory}
+    checks = {
+        "lmms-eval": check_lmms_eval,
+        "datasets": check_datasets,
+        "llamafactory": check_llamafactory,
+        "vlmevalkit": check_vlmevalkit,
+    }
     try:
         found = checks[check](out, name if check != "llamafactory" else "ma52_describe")
     except Exception as e:  # the finding is the failure, named

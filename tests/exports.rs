@@ -1,6 +1,7 @@
 //! The benchmark exported to the evaluation harnesses: every format holds
 //! the benchmark's items, and the lmms-eval task's own `utils.py` reads
-//! replies exactly as maflow does and scores the gold answers 100 %.
+//! replies exactly as maflow does and scores the gold answers 100 %, and so
+//! does the VLMEvalKit dataset class (without VLMEvalKit: its reading and scoring).
 
 use std::process::Command;
 
@@ -54,7 +55,7 @@ fn replies(item: &Value) -> Vec<String> {
 }
 
 #[test]
-fn every_harness_gets_the_benchmark_and_lmms_eval_scores_it_as_maflow_does() {
+fn every_harness_gets_the_benchmark_and_its_python_reads_replies_as_maflow_does() {
     let s = Scratch::new();
     std::fs::write(s.path("spec.yaml"), spec()).unwrap();
     let mut args = vec![
@@ -102,29 +103,57 @@ fn every_harness_gets_the_benchmark_and_lmms_eval_scores_it_as_maflow_does() {
         "{card}"
     );
 
-    // The TSV: a header and a row per item, the options also by letter.
-    let tsv = std::fs::read_to_string(exports.join("vlmevalkit/mab.tsv")).unwrap();
+    // VLMEvalKit: the TSV (a row per item, the video by its suffix-free name under `videos/`, no `A`.. columns
+    // that would make VLMEvalKit's fallback read it as a text-only quiz), the class and its config entry.
+    let vlmevalkit = exports.join("vlmevalkit");
+    let tsv = std::fs::read_to_string(vlmevalkit.join("mab.tsv")).unwrap();
     let lines: Vec<Vec<&str>> = tsv.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(
-        &lines[0][..6],
+        lines[0],
         [
-            "index", "video", "question", "options", "answer", "category"
+            "index",
+            "id",
+            "video",
+            "question",
+            "options",
+            "answer",
+            "category",
+            "reference",
+            "level",
+            "action"
         ]
     );
     assert_eq!(lines.len(), bench.len() + 1);
     assert!(lines.iter().all(|l| l.len() == lines[0].len()));
     for (line, item) in lines[1..].iter().zip(&bench) {
+        assert_eq!(line[1], item["id"]);
+        assert_eq!(line[2], item["clip"]);
+        let options: Value = serde_json::from_str(line[4]).unwrap();
+        assert_eq!(options, item["options"]);
         assert_eq!(
-            (line[4], line[5]),
+            (line[5], line[6]),
             (
                 item["answer"].as_str().unwrap(),
                 item["task"].as_str().unwrap()
             )
         );
-        if let Some(first) = item["options"][0].as_str() {
-            assert_eq!(line[6], first);
-        }
+        assert!(
+            vlmevalkit
+                .join("videos")
+                .join(format!("{}.mp4", line[2]))
+                .is_file()
+        );
     }
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(vlmevalkit.join("mab.config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        config["data"]["mab"],
+        json!({"class": "MaflowBench", "dataset": "mab", "nframe": 8})
+    );
+    assert!(
+        vlmevalkit.join("maflow_vlmeval.py").is_file() && vlmevalkit.join("prompts.json").is_file()
+    );
 
     // MA-Bench's own rows: the published split's shape, per task `TASK_NNNN`, Yes/No, options as `\nA. ` lines,
     // each video linked under `videos/` by its suffix-free name; read back by the split's own source, they are the items.
@@ -202,34 +231,75 @@ fn every_harness_gets_the_benchmark_and_lmms_eval_scores_it_as_maflow_does() {
     }
     std::fs::write(s.path("cases.json"), serde_json::to_string(&cases).unwrap()).unwrap();
     let script = r#"
-import json, sys
-sys.path.insert(0, sys.argv[1])
-import utils
-cases = json.load(open(sys.argv[2]))
-differ = []
-for c in cases:
-    got = utils.parse(c["doc"], c["reply"])
-    got = list(got) if isinstance(got, tuple) else got
-    if got != c["maflow"]:
-        differ.append((c["doc"]["id"], c["reply"], got, c["maflow"]))
-gold = [utils.process_results(c["doc"], [c["doc"]["answer"]])["accuracy"] for c in cases if c["doc"]["task"] in utils.CLOSED]
-wrong = [utils.process_results(c["doc"], ["maybe"])["accuracy"] for c in cases if c["doc"]["task"] in utils.CLOSED]
-print(json.dumps({"cases": len(cases), "differ": differ[:5], "n_differ": len(differ), "gold": sum(gold) / len(gold), "wrong": sum(wrong)}))
+import csv, importlib.util, json, os, sys
+def module(folder, file):
+    spec = importlib.util.spec_from_file_location(file[:-3], os.path.join(folder, file))
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+cases = json.load(open(sys.argv[3]))
+found = {"cases": len(cases)}
+for name, m in (("lmms-eval", module(sys.argv[1], "utils.py")), ("vlmevalkit", module(sys.argv[2], "maflow_vlmeval.py"))):
+    differ = []
+    for c in cases:
+        got = m.parse(c["doc"], c["reply"])
+        got = list(got) if isinstance(got, tuple) else got
+        if got != c["maflow"]:
+            differ.append((c["doc"]["id"], c["reply"], got, c["maflow"]))
+    found[name] = {"differ": differ[:5], "n_differ": len(differ)}
+lmms = found["lmms-eval"]
+utils = module(sys.argv[1], "utils.py")
+closed = [c["doc"] for c in cases if c["doc"]["task"] in utils.CLOSED]
+lmms["gold"] = sum(utils.process_results(d, [d["answer"]])["accuracy"] for d in closed) / len(closed)
+lmms["wrong"] = sum(utils.process_results(d, ["maybe"])["accuracy"] for d in closed)
+vlm = module(sys.argv[2], "maflow_vlmeval.py")
+rows = list(csv.DictReader(open(os.path.join(sys.argv[2], "mab.tsv"), encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE))
+found["vlmevalkit"]["datasets"] = vlm.datasets()
+found["vlmevalkit"]["gold"] = vlm.score((r, r["answer"] or r["reference"]) for r in rows)
+found["vlmevalkit"]["unreadable"] = vlm.score((r, "I cannot tell.") for r in rows)
+found["vlmevalkit"]["prompts"] = sum(r["question"] in vlm.prompt_text(vlm.item(r)) for r in rows) == len(rows)
+print(json.dumps(found))
 "#;
     let run = Command::new("python3")
         .arg("-c")
         .arg(script)
         .arg(&lmms)
+        .arg(&vlmevalkit)
         .arg(s.path("cases.json"))
         .output()
         .expect("python3 runs");
     assert!(run.status.success(), "{}", text(&run.stderr));
     let verdict: Value = serde_json::from_slice(&run.stdout).unwrap();
     assert!(verdict["cases"].as_u64().unwrap() > 250, "{verdict}");
-    assert_eq!(
-        verdict["n_differ"], 0,
-        "utils.py reads replies as maflow does: {verdict}"
-    );
-    assert_eq!(verdict["gold"], 100.0, "{verdict}");
-    assert_eq!(verdict["wrong"], 0.0, "{verdict}");
+    for harness in ["lmms-eval", "vlmevalkit"] {
+        assert_eq!(
+            verdict[harness]["n_differ"], 0,
+            "{harness} reads replies as maflow does: {verdict}"
+        );
+    }
+    assert_eq!(verdict["lmms-eval"]["gold"], 100.0, "{verdict}");
+    assert_eq!(verdict["lmms-eval"]["wrong"], 0.0, "{verdict}");
+    let vlm = &verdict["vlmevalkit"];
+    assert_eq!(vlm["datasets"], json!(["mab"]));
+    assert_eq!(vlm["prompts"], true, "{vlm}");
+    let tasks: std::collections::BTreeSet<&str> =
+        bench.iter().map(|i| i["task"].as_str().unwrap()).collect();
+    for task in &tasks {
+        let items = bench.iter().filter(|i| i["task"] == *task).count();
+        assert_eq!(vlm["gold"][task]["items"], items, "{task}: {vlm}");
+        if maflow_operators::language::qa::CLOSED.contains(task) {
+            assert_eq!(vlm["gold"][task]["accuracy"], 100.0, "{task}: {vlm}");
+            assert_eq!(vlm["unreadable"][task]["accuracy"], 0.0, "{task}: {vlm}");
+        } else {
+            // Without a judge endpoint the open tasks are counted, not scored, and say who scores them.
+            assert!(vlm["gold"][task].get("L1").is_none(), "{task}: {vlm}");
+            assert!(
+                vlm["gold"][task]["scored_by"]
+                    .as_str()
+                    .unwrap()
+                    .contains("maflow")
+            );
+        }
+    }
+    assert_eq!(vlm["gold"]["closed"], 100.0, "{vlm}");
 }

@@ -14,37 +14,17 @@ use std::io;
 use std::path::Path;
 
 use maflow_engine::store::write_file_atomic;
-use serde_json::json;
 
-use super::{Row, jsonl, per_task};
-use crate::language::prompt::Template;
-use crate::language::qa::{CLOSED, TASKS};
-use crate::language::{judge, respond};
+use super::{Row, jsonl, per_task, python_files};
+use crate::language::qa::CLOSED;
 
-/// The scoring and prompting functions the task YAMLs name.
+/// The scoring and prompting functions the task YAMLs name (with [`python_files::REPLIES`] put in).
 pub const UTILS: &str = include_str!("lmms_eval_utils.py");
 
 /// Writes the folder.
 pub fn write(dir: &Path, name: &str, rows: &[Row]) -> io::Result<()> {
-    let sections = |text: &str, tasks: &[&str]| {
-        let template = Template::load(None, text, &["question", "reference", "answer"])
-            .expect("built-in prompts load");
-        tasks
-            .iter()
-            .map(|t| {
-                (
-                    t.to_string(),
-                    json!(template.section(t).unwrap_or_default()),
-                )
-            })
-            .collect::<serde_json::Map<_, _>>()
-    };
-    let prompts = json!({"respond": sections(respond::DEFAULT_PROMPT, &TASKS), "judge": sections(judge::DEFAULT_PROMPT, &["MADU", "MARE"])});
-    write_file_atomic(
-        &dir.join("prompts.json"),
-        (serde_json::to_string_pretty(&prompts).expect("serialises") + "\n").as_bytes(),
-    )?;
-    write_file_atomic(&dir.join("utils.py"), UTILS.as_bytes())?;
+    python_files::write_prompts(dir)?;
+    python_files::write(dir, "utils.py", UTILS)?;
     let data = std::fs::canonicalize(dir)
         .unwrap_or_else(|_| dir.to_path_buf())
         .join("data");

@@ -1,13 +1,14 @@
 //! `harness-export` (sink): the benchmark in the formats the evaluation
 //! harnesses read, under `<out>/exports/`: a Hugging Face `datasets`
 //! folder ([`hf_dataset`]), an lmms-eval task folder ([`lmms_eval`]), a
-//! VLMEvalKit TSV ([`vlmevalkit`]) and MA-Bench's own JSON rows with a
-//! folder of video links ([`ma_bench_json`]). Every format holds the same rows: the
+//! VLMEvalKit video dataset ([`vlmevalkit`]) and MA-Bench's own JSON rows
+//! with a folder of video links ([`ma_bench_json`]). Every format holds the same rows: the
 //! `qa` items in clip order, each with its clip's video path.
 
 pub mod hf_dataset;
 pub mod lmms_eval;
 pub mod ma_bench_json;
+pub mod python_files;
 pub mod video_links;
 pub mod vlmevalkit;
 
@@ -28,7 +29,7 @@ pub enum Format {
     HfDatasets,
     /// `exports/lmms-eval/<name>/`: task YAMLs, `utils.py` and the data, for `lmms-eval --include_path`.
     LmmsEval,
-    /// `exports/vlmevalkit/<name>.tsv`: VLMEvalKit's video-benchmark layout.
+    /// `exports/vlmevalkit/`: `<name>.tsv`, video links and a dataset class, for VLMEvalKit's `run.py`.
     Vlmevalkit,
     /// `exports/ma-bench-json/<name>.json` and `videos/`: the authors' split's rows, for MA-Bench's starter-kit runner.
     MaBenchJson,
@@ -36,7 +37,7 @@ pub enum Format {
 
 /// The benchmark for the evaluation harnesses: a Hugging Face `datasets` folder, an lmms-eval task
 /// folder (closed tasks scored by accuracy with maflow's answer parsing, open tasks by maflow's
-/// judge rubrics), a VLMEvalKit TSV and MA-Bench's own JSON rows with a folder of video links
+/// judge rubrics), a VLMEvalKit video dataset (TSV, video links, dataset class) and MA-Bench's own JSON rows with a folder of video links
 /// (what the starter kit's runner reads), under `<out>/exports/`.
 #[configurable]
 #[derive(Clone, Debug, Serialize, Deserialize)]

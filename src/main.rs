@@ -14,6 +14,7 @@ use maflow_engine::spec;
 use maflow_operators::registry;
 
 mod stdout;
+mod store_command;
 mod watch;
 
 use stdout::{out, outln};
@@ -39,6 +40,11 @@ enum Command {
     Run(RunArgs),
     /// Run a spec, then keep its outputs up to date as the spec, its prompts or its inputs change.
     Watch(WatchArgs),
+    /// What the store holds, keeping only what given specs reach, and checking every blob.
+    Store {
+        #[command(subcommand)]
+        action: StoreCommand,
+    },
     /// List operator kinds with their documentation and an example config.
     Ops {
         /// Show only this kind.
@@ -57,6 +63,31 @@ enum Command {
         #[arg(long, default_value = "../shared/data/ma-bench/starter-kit")]
         kit: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Entries and bytes per operator kind and version, the total, and how much the given specs reach.
+    Du(StoreArgs),
+    /// Keep what the given specs reach (their outputs, pictures and what their output folders'
+    /// sinks were last given) and remove the rest; refused while a run holds the store.
+    Gc(StoreArgs),
+    /// Check every entry's blobs against their hashes; drop the entries of corrupt or missing
+    /// blobs so the next run computes them again (exit 2 when any).
+    Verify(StoreArgs),
+}
+
+#[derive(Args)]
+struct StoreArgs {
+    /// Specs, each followed by its own overrides (`demo.yaml --set qa.params.seed=1 other.yaml`);
+    /// `--store DIR` names the store (default: the first spec's `defaults.store`); gc takes
+    /// `--dry-run` to say what it would remove and change nothing.
+    #[arg(
+        value_name = "SPEC [--set PATH=VALUE]… | --store DIR | --dry-run",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    args: Vec<String>,
 }
 
 #[derive(Args)]
@@ -209,6 +240,11 @@ fn main() -> ExitCode {
                 revisions: args.revisions,
             })
         }
+        Command::Store { action } => match action {
+            StoreCommand::Du(a) => store_command::run(store_command::Action::Du, &a.args),
+            StoreCommand::Gc(a) => store_command::run(store_command::Action::Gc, &a.args),
+            StoreCommand::Verify(a) => store_command::run(store_command::Action::Verify, &a.args),
+        },
         Command::Ops { kind } => ops(kind.as_deref()),
         Command::CompareMaBench { bench, kit } => {
             match maflow_operators::language::qa::shape::compare(&bench, &kit) {

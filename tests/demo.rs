@@ -3,7 +3,9 @@
 //! outputs on 1 worker, 2 workers and a 2-process cluster.
 
 use crate::descriptors::{check_landmarks_against_hand_marks, check_real_clip_descriptors};
-use crate::support::{Scratch, assert_references_agree, jsonl, maflow, read_tree, run_json, text};
+use crate::support::{
+    Scratch, assert_references_agree, jsonl, maflow, number_after, read_tree, run_json, text,
+};
 
 fn run_demo(scratch: &Scratch, extra: &[&str]) -> serde_json::Value {
     let mut args: Vec<String> = vec!["run".into(), "pipelines/demo.yaml".into(), "-q".into()];
@@ -437,4 +439,198 @@ fn changing_one_operators_params_reruns_only_it_and_downstream() {
         std::fs::read(scratch.out("demo").join("run.json")).unwrap(),
         run_json
     );
+
+    check_store_upkeep(&scratch);
+}
+
+/// `maflow store <action> <spec> <scratch's overrides>`.
+fn store(scratch: &Scratch, action: &[&str], spec: &str) -> (Option<i32>, String) {
+    let mut args: Vec<String> = vec!["store".into()];
+    args.extend(action.iter().map(|s| s.to_string()));
+    args.push(spec.into());
+    args.extend(scratch.redirect());
+    let out = maflow(&args);
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.code() != Some(1),
+        "store {action:?}: {}{stdout}",
+        text(&out.stderr)
+    );
+    (out.status.code(), stdout)
+}
+
+/// The demo cut to its frame stages: the nodes of the kinds that read frames, and the sinks of those alone.
+fn frames_only(scratch: &Scratch) -> String {
+    let demo = std::fs::read_to_string("pipelines/demo.yaml").unwrap();
+    let language = ["facts", "caption", "describe", "qa", "respond", "judge"];
+    let mut kept_ids: Vec<String> = Vec::new();
+    let mut spec = String::new();
+    let mut block = String::new();
+    let flush = |block: &mut String, spec: &mut String, kept_ids: &mut Vec<String>| {
+        if block.is_empty() {
+            return;
+        }
+        let field = |name: &str| {
+            block
+                .lines()
+                .find_map(|l| l.trim().trim_start_matches("- ").strip_prefix(name))
+                .map(|v| v.trim().to_string())
+        };
+        let inputs = field("inputs:").unwrap_or_default();
+        let inputs: Vec<&str> = inputs
+            .trim_matches(['[', ']'])
+            .split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .collect();
+        let keep = !language.contains(&field("kind:").unwrap_or_default().as_str())
+            && inputs.iter().all(|i| kept_ids.iter().any(|k| k == i));
+        if keep {
+            kept_ids.push(field("id:").unwrap());
+            spec.push_str(block);
+        }
+        block.clear();
+    };
+    for line in demo.lines() {
+        if line.starts_with("  - id:") || !line.starts_with("  ") {
+            flush(&mut block, &mut spec, &mut kept_ids);
+        }
+        if line.starts_with("  - id:") || (line.starts_with("    ") && !block.is_empty()) {
+            block.push_str(line);
+            block.push('\n');
+        } else {
+            spec.push_str(&line.replace("name: demo", "name: frames"));
+            spec.push('\n');
+        }
+    }
+    flush(&mut block, &mut spec, &mut kept_ids);
+    assert!(
+        kept_ids.iter().any(|k| k == "descriptors") && !kept_ids.iter().any(|k| k == "qa"),
+        "{spec}"
+    );
+    let path = scratch.path("frames.yaml");
+    std::fs::write(&path, spec).unwrap();
+    path.display().to_string()
+}
+
+/// du, gc and verify on a store that holds the demo and the variants run above.
+fn check_store_upkeep(scratch: &Scratch) {
+    let demo = "pipelines/demo.yaml";
+    let run = run_demo(scratch, &[]);
+    assert_eq!(run["cache"]["misses"], 0, "{:#}", run["cache"]);
+    let out = scratch.out("demo");
+    let kept_files = || {
+        (
+            read_tree(&out.join("descriptors")),
+            std::fs::read(out.join("bench.jsonl")).unwrap(),
+            std::fs::read(out.join("scores.csv")).unwrap(),
+        )
+    };
+    let before = kept_files();
+
+    // du: per operator kind and version, and what the demo reaches of it.
+    let (_, du) = store(scratch, &["du"], demo);
+    let total = number_after(&du, ": ");
+    let reached = number_after(&du, "together they reach ");
+    assert!(reached > 0 && reached < total, "{du}");
+    assert!(
+        du.contains("flow@") && du.contains("respond@") && du.contains("reached by [1]"),
+        "{du}"
+    );
+    assert!(
+        du.contains("[1] pipelines/demo.yaml --set defaults.out="),
+        "{du}"
+    );
+
+    // Refused while another process holds the store.
+    {
+        let _held = maflow_engine::store::Store::open(&scratch.path("store")).unwrap();
+        let mut args: Vec<String> = vec!["store".into(), "gc".into(), demo.into()];
+        args.extend(scratch.redirect());
+        let refused = maflow(&args);
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(
+            text(&refused.stderr).contains("another maflow process is using it"),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+
+    // gc keeping the demo: the variants go, and a rerun computes nothing and writes the same.
+    let (_, dry) = store(scratch, &["gc", "--dry-run"], demo);
+    assert_eq!(
+        number_after(&dry, "would remove "),
+        total - reached,
+        "{dry}"
+    );
+    assert_eq!(
+        number_after(&store(scratch, &["du"], demo).1, ": "),
+        total,
+        "a dry run removed something"
+    );
+    let (_, gc) = store(scratch, &["gc"], demo);
+    assert_eq!(number_after(&gc, "removed "), total - reached, "{gc}");
+    let run = run_demo(scratch, &[]);
+    assert_eq!(run["cache"]["misses"], 0, "{:#}", run["cache"]);
+    assert!(
+        kept_files() == before,
+        "the demo's outputs changed after gc"
+    );
+
+    // gc keeping only the frame stages: a demo rerun computes the language stages and nothing before them.
+    let frames = frames_only(scratch);
+    store(scratch, &["gc"], &frames);
+    let run = run_demo(scratch, &[]);
+    for node in [
+        "clips",
+        "decode",
+        "pose",
+        "segment",
+        "flow",
+        "align",
+        "descriptors",
+        "contact-sheets",
+        "pictures",
+    ] {
+        assert_eq!(
+            run["operators"][node]["computed"], 0,
+            "{node}: {:#}",
+            run["operators"]
+        );
+    }
+    for node in ["facts", "captions", "descriptions"] {
+        assert_eq!(run["operators"][node]["computed"], 3, "{node}");
+    }
+    assert!(
+        kept_files() == before,
+        "the demo's outputs changed after a frames-only gc"
+    );
+
+    // verify: a blob changed in place (same length, so a run's checks cannot see it) is found, dropped and
+    // computed again.
+    let (code, clean) = store(scratch, &["verify"], demo);
+    assert_eq!(code, Some(0), "{clean}");
+    let blob = crate::support::read_tree(&scratch.path("store/blobs"))
+        .into_keys()
+        .find(|p| p.extension().is_some_and(|e| e == "png"))
+        .expect("the store holds pictures");
+    let path = scratch.path("store/blobs").join(blob);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    let (code, found) = store(scratch, &["verify"], demo);
+    assert_eq!(code, Some(2), "{found}");
+    assert!(
+        found.contains("does not match its hash") && found.contains("verify: 1 of"),
+        "{found}"
+    );
+    assert_eq!(store(scratch, &["verify"], demo).0, Some(0));
+    let run = run_demo(scratch, &[]);
+    assert!(
+        run["cache"]["misses"].as_u64().unwrap() >= 1,
+        "{:#}",
+        run["cache"]
+    );
+    assert!(kept_files() == before);
 }

@@ -20,6 +20,7 @@ mod selection;
 mod spec_checks;
 mod spec_errors;
 mod store;
+mod store_upkeep;
 mod support;
 mod synth;
 mod watch;

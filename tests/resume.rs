@@ -8,21 +8,9 @@
 
 use std::time::Instant;
 
-use crate::support::{Scratch, maflow, maflow_command, read_tree, run_json, text};
-
-fn args(scratch: &Scratch, clips: &std::path::Path) -> Vec<String> {
-    let mut args: Vec<String> = vec!["run".into(), "pipelines/qa-check.yaml".into(), "-q".into()];
-    args.extend(scratch.redirect());
-    args.extend([
-        "--set".into(),
-        format!("sources.clips.path={}", clips.display()),
-    ]);
-    args.extend([
-        "--set".into(),
-        format!("descriptors.path={}", clips.join("descriptors").display()),
-    ]);
-    args
-}
+use crate::support::{
+    Scratch, maflow, maflow_command, qa_check_args as args, read_tree, run_json, text,
+};
 
 #[test]
 fn a_run_killed_at_several_points_resumes_to_the_same_bytes() {

@@ -53,7 +53,7 @@ proptest! {
             match op {
                 Op::Put(items) => {
                     let outs: Vec<(Key, Output)> = items.iter().map(|&(k, v, b)| (key(k), output(v, b))).collect();
-                    let refs: Vec<(Key, &Output)> = outs.iter().map(|(k, o)| (*k, o)).collect();
+                    let refs: Vec<_> = outs.iter().map(|(k, o)| (*k, "test@1".to_string(), o)).collect();
                     store.put_many(&refs).unwrap();
                     for (k, v, b) in items {
                         model.insert(k, (v, b));
@@ -114,7 +114,10 @@ fn a_writer_killed_mid_run_leaves_every_committed_entry_and_no_partial_one() {
             let outs: Vec<(Key, Output)> = (0..3)
                 .map(|j| (child_key(i * 3 + j), child_value(i * 3 + j)))
                 .collect();
-            let refs: Vec<(Key, &Output)> = outs.iter().map(|(k, o)| (*k, o)).collect();
+            let refs: Vec<_> = outs
+                .iter()
+                .map(|(k, o)| (*k, "test@1".to_string(), o))
+                .collect();
             store.put_many(&refs).unwrap();
             println!("committed {}", i * 3 + 2);
         }

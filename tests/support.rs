@@ -85,6 +85,33 @@ fn without_run_details(html: &str) -> String {
     }
 }
 
+/// `maflow run pipelines/qa-check.yaml` on `clips` (made by `maflow synth --no-video`), into `scratch`.
+pub fn qa_check_args(scratch: &Scratch, clips: &Path) -> Vec<String> {
+    let mut args: Vec<String> = vec!["run".into(), "pipelines/qa-check.yaml".into(), "-q".into()];
+    args.extend(scratch.redirect());
+    args.extend([
+        "--set".into(),
+        format!("sources.clips.path={}", clips.display()),
+        "--set".into(),
+        format!("descriptors.path={}", clips.join("descriptors").display()),
+    ]);
+    args
+}
+
+/// The number right after `before` in `text` (a command's output).
+pub fn number_after(text: &str, before: &str) -> u64 {
+    let at = text
+        .find(before)
+        .unwrap_or_else(|| panic!("no `{before}` in {text}"))
+        + before.len();
+    text[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 pub fn run_json(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(out.join("run.json")).expect("run.json written"))
         .expect("run.json is JSON")

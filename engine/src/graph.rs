@@ -36,6 +36,16 @@ pub struct PlanNode {
 }
 
 impl PlanNode {
+    /// What its stored outputs note as their maker: `<kind>@<version>`.
+    pub fn origin(&self) -> String {
+        format!("{}@{}", self.kind.name, self.kind.version)
+    }
+
+    /// What its stored pictures note as their maker.
+    pub fn picture_origin(&self) -> String {
+        format!("{} pictures", self.origin())
+    }
+
     /// Its config as the spec sets it: the keyed config with the picture settings.
     pub fn full_config(&self) -> serde_json::Value {
         let mut config = self.config.clone();

@@ -353,16 +353,17 @@ impl<'a> Coordinator<'a> {
 
     /// Stores source records that are not cached yet, then emits clips that need no jobs.
     fn start(&mut self) -> Result<(), CoordinatorError> {
-        let mut fresh: Vec<([u8; 32], Output)> = Vec::new();
+        let mut fresh: Vec<([u8; 32], String, Output)> = Vec::new();
         for clip in &self.prepared.clips {
             let key = clip.keys[clip.source].expect("a source keys its own clips");
             if !clip.cached[clip.source] {
                 let record = serde_json::to_value(&clip.clip).expect("clips serialise");
-                fresh.push((key, Output::record(record)));
+                let origin = self.plan.nodes[clip.source].origin();
+                fresh.push((key, origin, Output::record(record)));
                 self.stats[clip.source].computed += 1;
             }
         }
-        let items: Vec<_> = fresh.iter().map(|(k, o)| (*k, o)).collect();
+        let items: Vec<_> = fresh.iter().map(|(k, m, o)| (*k, m.clone(), o)).collect();
         self.store.put_many(&items)?;
         for seq in 0..self.prepared.clips.len() {
             self.queue_records(seq);
@@ -373,7 +374,7 @@ impl<'a> Coordinator<'a> {
     /// Takes one stage result: commits outputs, records errors, emits what is complete.
     fn accept(&mut self, result: StageResult) -> Result<(), CoordinatorError> {
         let seq = result.seq as usize;
-        let mut done: Vec<([u8; 32], Output)> = Vec::new();
+        let mut done: Vec<([u8; 32], String, Output)> = Vec::new();
         for (node, outcome, seconds) in result.outcomes {
             // The producer read the clip's frames, and every consumer that computed went over them all
             // (a consumer replayed from the store, skipped or failed counts none).
@@ -386,7 +387,7 @@ impl<'a> Coordinator<'a> {
                 self.progress.advance(row, frames, &CallCounts::default());
             }
         }
-        let items: Vec<_> = done.iter().map(|(k, o)| (*k, o)).collect();
+        let items: Vec<_> = done.iter().map(|(k, m, o)| (*k, m.clone(), o)).collect();
         self.store.put_many(&items)?;
         self.pending_jobs[seq] -= 1;
         self.queue_records(seq);
@@ -396,7 +397,7 @@ impl<'a> Coordinator<'a> {
     /// Takes one record job's result: commits outputs, records errors, emits what is complete.
     fn accept_records(&mut self, result: RecordResult) -> Result<(), CoordinatorError> {
         let seq = result.seq as usize;
-        let mut done: Vec<([u8; 32], Output)> = Vec::new();
+        let mut done: Vec<([u8; 32], String, Output)> = Vec::new();
         for (node, outcome, seconds, calls) in result.outcomes {
             self.stats[node].calls.add(&calls);
             done.extend(self.tally(seq, node, outcome, seconds));
@@ -404,7 +405,7 @@ impl<'a> Coordinator<'a> {
                 self.progress.advance(row, 0, &calls);
             }
         }
-        let items: Vec<_> = done.iter().map(|(k, o)| (*k, o)).collect();
+        let items: Vec<_> = done.iter().map(|(k, m, o)| (*k, m.clone(), o)).collect();
         self.store.put_many(&items)?;
         self.records[seq] = Records::Done;
         self.records_in_flight -= 1;
@@ -419,8 +420,9 @@ impl<'a> Coordinator<'a> {
         node: usize,
         outcome: Outcome,
         seconds: f64,
-    ) -> Vec<([u8; 32], Output)> {
+    ) -> Vec<([u8; 32], String, Output)> {
         let clip = &self.prepared.clips[seq];
+        let plan_node = &self.plan.nodes[node];
         let stats = &mut self.stats[node];
         stats.seconds += seconds;
         match outcome {
@@ -428,10 +430,12 @@ impl<'a> Coordinator<'a> {
                 stats.computed += 1;
                 let mut output = wire.into_output();
                 let pictures = output.pictures.take();
-                let mut commit = vec![(clip.keys[node].expect("computed nodes have keys"), output)];
+                let key = clip.keys[node].expect("computed nodes have keys");
+                let mut commit = vec![(key, plan_node.origin(), output)];
                 // Pictures go under their own key; a node told to draw none has none to keep.
                 if let (Some(key), Some(pictures)) = (clip.picture_keys[node], pictures) {
-                    commit.push((key, Output::new(pictures.note, pictures.blobs)));
+                    let pictures = Output::new(pictures.note, pictures.blobs);
+                    commit.push((key, plan_node.picture_origin(), pictures));
                 }
                 return commit;
             }

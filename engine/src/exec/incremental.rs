@@ -233,7 +233,7 @@ impl Shared {
         self.tally(|(nodes, _)| nodes.entry(node).or_default().calls.add(&calls));
         match result.and_then(|output| {
             self.store
-                .put_many(&[(*key, &output)])
+                .put_many(&[(*key, plan.nodes[node].origin(), &output)])
                 .map_err(|e| format!("store: {e}"))
         }) {
             Ok(stored) => {

@@ -667,6 +667,24 @@ pub fn plan_counts(plan: &Plan) -> Result<PlanReport, PrepareError> {
     Ok((counts, prepared.errors, prepared.notes))
 }
 
+/// Every store key a spec reaches now: each output and picture key of its
+/// clips, and each key its output folder's sinks were last given (what a
+/// later run hands them for a clip that fails). What `maflow store gc` keeps.
+pub fn reached_keys(
+    plan: &Plan,
+    store: &Store,
+) -> Result<std::collections::HashSet<crate::store::Key>, PrepareError> {
+    let prepared = prepare(plan, Some(store))?;
+    let mut keys: std::collections::HashSet<_> = prepared
+        .clips
+        .iter()
+        .flat_map(|c| c.keys.iter().chain(&c.picture_keys).flatten().copied())
+        .collect();
+    let out_dir = plan.spec.defaults.out.join(&plan.spec.name);
+    keys.extend(written::Written::load(&out_dir).keys());
+    Ok(keys)
+}
+
 /// Counts per computing node, listing errors, and per source its notes.
 pub type PlanReport = (
     Vec<PlanCounts>,

@@ -54,6 +54,15 @@ impl Written {
         })
     }
 
+    /// Every key any sink was given: what a later run may hand its sinks instead of a failed clip's records.
+    pub fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.sinks
+            .values()
+            .flat_map(|clips| clips.values())
+            .flatten()
+            .filter_map(|k| k.as_deref().and_then(parse_key))
+    }
+
     /// Notes what `sink` wrote for `clip`.
     pub fn insert(&mut self, sink: &str, clip: &str, keys: &[Option<Key>]) {
         let hex = keys

@@ -6,7 +6,11 @@
 //! A blob is written to a temporary file, synced and renamed before the redb
 //! transaction that references it commits, and redb commits are durable, so a
 //! crash at any point leaves either a whole entry or none (at worst an
-//! unreferenced blob file, which is harmless).
+//! unreferenced blob file, which is harmless). Each entry notes the operator
+//! kind and version that made it, so [`upkeep`] can say what the store holds
+//! and keep only what given specs reach.
+
+pub mod upkeep;
 
 use std::fs;
 use std::io::Write;
@@ -73,7 +77,14 @@ pub struct Stored {
     pub record: serde_json::Value,
     /// Its blobs.
     pub blobs: Vec<BlobRef>,
+    /// What made it: `<kind>@<version>`, with ` pictures` for a node's pictures
+    /// (absent in entries of stores written before it was noted). Not content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
+
+/// An output to store: its key, what made it (see [`Stored::origin`]) and the output.
+pub type Put<'a> = (Key, String, &'a Output);
 
 impl Stored {
     /// A digest of the content (record and blobs): equal digests, equal outputs,
@@ -187,10 +198,10 @@ impl Store {
     }
 
     /// Stores outputs in one durable transaction, blobs first; returns what was stored.
-    pub fn put_many(&self, items: &[(Key, &Output)]) -> Result<Vec<Stored>, StoreError> {
+    pub fn put_many(&self, items: &[Put<'_>]) -> Result<Vec<Stored>, StoreError> {
         let db = self.writable()?;
         let mut stored = Vec::with_capacity(items.len());
-        for (_, output) in items {
+        for (_, origin, output) in items {
             let blobs = output
                 .blobs
                 .iter()
@@ -199,12 +210,13 @@ impl Store {
             stored.push(Stored {
                 record: output.record.clone(),
                 blobs,
+                origin: Some(origin.clone()),
             });
         }
         let txn = db.begin_write().map_err(db_err)?;
         {
             let mut table = txn.open_table(ENTRIES).map_err(db_err)?;
-            for ((key, _), entry) in items.iter().zip(&stored) {
+            for ((key, _, _), entry) in items.iter().zip(&stored) {
                 let bytes = serde_json::to_vec(entry).expect("stored entries serialise");
                 table
                     .insert(key.as_slice(), bytes.as_slice())
@@ -275,6 +287,40 @@ impl Store {
             }
         }
         Ok(hash)
+    }
+
+    /// Calls `each` with every entry's key and stored bytes, in key order, in one read snapshot.
+    pub fn for_each_entry(
+        &self,
+        mut each: impl FnMut(Key, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        use redb::ReadableTable;
+        let txn = self.read_txn()?;
+        let table = txn.open_table(ENTRIES).map_err(db_err)?;
+        for row in table.iter().map_err(db_err)? {
+            let (key, value) = row.map_err(db_err)?;
+            let key = Key::try_from(key.value())
+                .map_err(|_| StoreError::Corrupt("a key is not 32 bytes".into()))?;
+            each(key, value.value())?;
+        }
+        Ok(())
+    }
+
+    /// Removes entries in one durable transaction (their blob files stay; see [`upkeep`]).
+    pub fn remove_many(&self, keys: &[Key]) -> Result<(), StoreError> {
+        let txn = self.writable()?.begin_write().map_err(db_err)?;
+        {
+            let mut table = txn.open_table(ENTRIES).map_err(db_err)?;
+            for key in keys {
+                table.remove(key.as_slice()).map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// The store's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Number of entries.
@@ -449,7 +495,7 @@ mod tests {
             pictures: None,
         };
         let key = [7u8; 32];
-        let stored = store.put_many(&[(key, &out)]).unwrap();
+        let stored = store.put_many(&[(key, "test@1".into(), &out)]).unwrap();
         assert_eq!(store.get(&key).unwrap().as_ref(), Some(&stored[0]));
         assert_eq!(store.read_blob(&stored[0].blobs[0]).unwrap(), vec![1, 2, 3]);
         fs::remove_file(store.blob_path(&stored[0].blobs[0])).unwrap();

@@ -440,6 +440,43 @@ fn changing_one_operators_params_reruns_only_it_and_downstream() {
         run_json
     );
 
+    // A sink that cannot write (its folder is a file here; a full disk or a read-only mount fail alike)
+    // stops a run that would change the benchmark, naming the sink, and no output file changes:
+    // the sinks' files land together or not at all.
+    let hf = scratch.out("demo").join("exports/hf-datasets");
+    let aside = scratch.path("hf-datasets");
+    std::fs::rename(&hf, &aside).unwrap();
+    std::fs::write(&hf, b"not a folder").unwrap();
+    let before = read_tree(&scratch.out("demo"));
+    let mut args: Vec<String> = [
+        "run",
+        "pipelines/demo.yaml",
+        "-q",
+        "--set",
+        "qa.params.seed=1",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(scratch.redirect());
+    let out = maflow(&args);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("sink `harnesses`")
+            && err.contains("every output file is as the last run left it"),
+        "{err}"
+    );
+    assert!(
+        read_tree(&scratch.out("demo")) == before,
+        "a sink's failure changed the outputs or left temporary files"
+    );
+    assert_eq!(
+        std::fs::read(scratch.out("demo").join("run.json")).unwrap(),
+        run_json
+    );
+    std::fs::remove_file(&hf).unwrap();
+    std::fs::rename(&aside, &hf).unwrap();
+
     check_store_upkeep(&scratch);
 }
 

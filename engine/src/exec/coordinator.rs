@@ -23,7 +23,7 @@ use crate::data::{ItemError, Output};
 use crate::graph::Plan;
 use crate::progress::{LINE_EVERY, Progress, Row};
 use crate::registry::{CallCounts, RunInfo, Runtime, SinkFailure, SinkWriter};
-use crate::store::{Key, Store, StoreError, Stored, write_atomic};
+use crate::store::{HeldRenames, Key, Store, StoreError, Stored, hold_renames, write_atomic};
 
 /// Per-node counts for `run.json`.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -141,6 +141,9 @@ pub struct Coordinator<'a> {
     scope: RunScope,
     /// When the run started (monotonic, and Unix seconds).
     started: (std::time::Instant, u64),
+    /// Every file the sinks write, held back until all have finished: the
+    /// folder changes whole or not at all (see [`hold_renames`]).
+    held: Option<HeldRenames>,
 }
 
 impl<'a> Coordinator<'a> {
@@ -155,6 +158,7 @@ impl<'a> Coordinator<'a> {
         options: &RunOptions,
     ) -> Result<Self, CoordinatorError> {
         let scope = options.scope;
+        let held = Some(hold_renames());
         fs::create_dir_all(out_dir).map_err(|source| CoordinatorError::Output {
             path: out_dir.to_path_buf(),
             source,
@@ -261,6 +265,7 @@ impl<'a> Coordinator<'a> {
             progress_rows,
             scope,
             started: (std::time::Instant::now(), 0),
+            held,
         })
     }
 
@@ -605,15 +610,31 @@ impl<'a> Coordinator<'a> {
         let run = self.run_info(notes);
         self.progress.finish();
         let has_sinks = !self.sinks.is_empty();
+        // The sinks' files land together once all are written: a sink that fails (a full disk, a
+        // read-only folder) leaves every file, and the record of what the sinks were given, as they were.
+        let held = self
+            .held
+            .take()
+            .expect("renames are held until the sinks finish");
+        let output_error = |what: &str, source: std::io::Error| CoordinatorError::Output {
+            path: self.out_dir.clone(),
+            source: std::io::Error::new(
+                source.kind(),
+                format!("{what}: {source}; every output file is as the last run left it"),
+            ),
+        };
         for mut sink in self.sinks {
             sink.writer.run_info(&run);
+            let id = &self.plan.nodes[sink.node].id;
             sink.writer
                 .finish()
-                .map_err(|source| CoordinatorError::Output {
-                    path: self.out_dir.clone(),
-                    source,
-                })?;
+                .map_err(|e| output_error(&format!("sink `{id}`"), e))?;
         }
+        held.place_all()
+            .map_err(|source| CoordinatorError::Output {
+                path: self.out_dir.clone(),
+                source,
+            })?;
         if has_sinks {
             self.written.1.save(&self.out_dir)?;
         }

@@ -10,10 +10,16 @@
 //! kind and version that made it, so [`upkeep`] can say what the store holds
 //! and keep only what given specs reach.
 
+mod files;
 pub mod upkeep;
 
+pub use files::{
+    AtomicFile, HeldRenames, hold_renames, is_file_with_writes, place, read_with_writes,
+    remove_file_with_writes, remove_stale_temp_files, temp_path, write_atomic, write_file_atomic,
+    write_store_file,
+};
+
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -238,7 +244,7 @@ impl Store {
         if fs::metadata(&path).is_ok_and(|m| m.len() == r.len) {
             return Ok(r);
         }
-        write_atomic(&path, &blob.bytes)?;
+        write_store_file(&path, &blob.bytes)?;
         Ok(r)
     }
 
@@ -346,141 +352,9 @@ pub fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
     Ok(*hasher.finalize().as_bytes())
 }
 
-/// Writes a file so that readers see the old contents or the new, never a part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    write_file_atomic(path, bytes).map_err(|source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// [`write_atomic`] with a plain I/O error, for sinks.
-pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("files are written inside a folder");
-    fs::create_dir_all(dir)?;
-    let tmp = temp_path(path);
-    let mut f = fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)
-}
-
-/// A file written as it goes and seen under its name only when committed
-/// (temporary file + rename), so readers never see a part of it and memory
-/// does not grow with its size.
-pub struct AtomicFile {
-    path: PathBuf,
-    tmp: PathBuf,
-    file: std::io::BufWriter<fs::File>,
-}
-
-impl AtomicFile {
-    /// Starts writing `path` (its folder is created).
-    pub fn create(path: &Path) -> std::io::Result<Self> {
-        fs::create_dir_all(path.parent().expect("files are written inside a folder"))?;
-        let tmp = temp_path(path);
-        let file = std::io::BufWriter::new(fs::File::create(&tmp)?);
-        Ok(Self {
-            path: path.to_path_buf(),
-            tmp,
-            file,
-        })
-    }
-
-    /// Appends bytes.
-    pub fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.file.write_all(bytes)
-    }
-
-    /// Flushes, syncs and renames the file into place.
-    pub fn commit(self) -> std::io::Result<()> {
-        let file = self
-            .file
-            .into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?;
-        file.sync_all()?;
-        fs::rename(&self.tmp, &self.path)
-    }
-}
-
-/// A fresh temporary name beside `path` (`.<name>.<pid>.<n>.tmp`), to be
-/// renamed over it once written. Unique per process and call: threads may
-/// write the same path at once.
-pub fn temp_path(path: &Path) -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
-}
-
-/// Removes, under `dir`, the temporary files of [`temp_path`] that a killed
-/// run left behind (their process is gone); returns how many.
-pub fn remove_stale_temp_files(dir: &Path) -> std::io::Result<usize> {
-    let mut removed = 0;
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Ok(0);
-    };
-    for entry in entries {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            removed += remove_stale_temp_files(&path)?;
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
-            continue;
-        };
-        let mut fields = inner.rsplitn(3, '.');
-        let (Some(_n), Some(pid), Some(_)) = (fields.next(), fields.next(), fields.next()) else {
-            continue;
-        };
-        let Ok(pid) = pid.parse::<u32>() else {
-            continue;
-        };
-        if !process_alive(pid) {
-            fs::remove_file(&path)?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
-}
-
-/// Whether a process runs under `pid` (this one always does).
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    // Without /proc nothing can be told, so nothing is removed.
-    let proc = Path::new("/proc");
-    !proc.is_dir() || proc.join(pid.to_string()).exists()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stale_temp_files_of_dead_processes_are_removed_and_others_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let sub = dir.path().join("captions");
-        fs::create_dir_all(&sub).unwrap();
-        // A pid far above any Linux pid_max: no such process.
-        let dead = sub.join(".a.json.4294967295.0.tmp");
-        let ours = temp_path(&dir.path().join("b.jsonl"));
-        let other = dir.path().join(".notes.tmp");
-        for p in [&dead, &ours, &other] {
-            fs::write(p, b"x").unwrap();
-        }
-        assert_eq!(
-            remove_stale_temp_files(dir.path()).unwrap(),
-            usize::from(Path::new("/proc").is_dir())
-        );
-        assert!(ours.exists() && other.exists());
-    }
 
     #[test]
     fn blobs_round_trip_and_a_lost_blob_makes_the_entry_absent() {

@@ -18,6 +18,7 @@ use crate::language::frames::base64;
 use crate::language::qa::recognition::LETTERS;
 use crate::language::score::ModelScores;
 use maflow_engine::registry::RunInfo;
+use maflow_engine::store::{is_file_with_writes, read_with_writes};
 use maflow_kernels::flow::color::wheel_key;
 
 fn esc(s: &str) -> String {
@@ -425,7 +426,8 @@ fn motion_pictures(dir: &Path, folders: &[std::path::PathBuf], clip: &str) -> St
     let found: Vec<(String, &str)> = folders
         .iter()
         .flat_map(|f| ["png", "svg"].map(|ext| (f, ext)))
-        .filter(|(f, ext)| dir.join(f).join(format!("{clip}.{ext}")).is_file())
+        // Written by this run's sinks too, which land together after the report.
+        .filter(|(f, ext)| is_file_with_writes(&dir.join(f).join(format!("{clip}.{ext}"))))
         .map(|(f, ext)| (f.display().to_string(), ext))
         .collect();
     if found.is_empty() {
@@ -506,7 +508,7 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
             esc(clip),
             tally.join(" · ")
         ));
-        if let Ok(png) = std::fs::read(thumbs.join(format!("{clip}.png"))) {
+        if let Ok(png) = read_with_writes(&thumbs.join(format!("{clip}.png"))) {
             s.push_str(&format!(
                 "<img alt=\"{0}\" src=\"data:image/png;base64,{1}\">",
                 esc(clip),

@@ -17,7 +17,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use maflow_engine::registry::SinkFailure;
-use maflow_engine::store::write_file_atomic;
+use maflow_engine::store::{remove_file_with_writes, write_file_atomic};
 use serde_json::{Value, json};
 
 use crate::common::record_types::{self as records, record};
@@ -200,10 +200,8 @@ impl SinkWriter for Writer {
         let prepared = self.prepared.take().expect("prepared above");
         for (file, twin, text) in &prepared.files {
             write_file_atomic(&self.dir.join(file), text.as_bytes())?;
-            match std::fs::remove_file(self.dir.join(twin)) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+            // The other name goes when this one lands, never before.
+            remove_file_with_writes(&self.dir.join(twin))?;
         }
         write_file_atomic(&self.dir.join("errors.jsonl"), prepared.errors.as_bytes())
     }

@@ -37,7 +37,7 @@ pub fn get(dir: &Path, key: &str) -> Option<Reply> {
 pub fn put(dir: &Path, key: &str, reply: &Reply) {
     let path = path_of(dir, key);
     let text = serde_json::to_string(reply).expect("replies serialise");
-    if let Err(e) = maflow_engine::store::write_atomic(&path, text.as_bytes()) {
+    if let Err(e) = maflow_engine::store::write_store_file(&path, text.as_bytes()) {
         tracing::warn!(path = %path.display(), error = %e, "could not cache an LLM reply");
     }
 }

@@ -50,7 +50,7 @@ pub fn served(endpoint: &Endpoint, api_key: Option<&str>, cache_dir: &Path) -> V
         Ok(listing) => {
             let value = identity(&listing, &endpoint.model, now_s());
             let text = json!({"served": value, "seen_at": now_s()}).to_string();
-            if let Err(e) = maflow_engine::store::write_atomic(&remembered, text.as_bytes()) {
+            if let Err(e) = maflow_engine::store::write_store_file(&remembered, text.as_bytes()) {
                 tracing::warn!(path = %remembered.display(), error = %e, "could not remember what a server serves");
             }
             value

@@ -1,10 +1,13 @@
 //! A folder of links `<clip>.mp4` to the clips' videos, for the runners that
 //! find a video by its suffix-free name under one folder (MA-Bench's starter
-//! kit, VLMEvalKit). Links of clips no longer exported are removed.
+//! kit, VLMEvalKit). Links of clips no longer exported are removed. Like the
+//! files, the links change when the run's outputs land.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+
+use maflow_engine::store::{place, remove_file_with_writes};
 
 use super::Row;
 
@@ -19,7 +22,7 @@ pub fn write(dir: &Path, rows: &[Row]) -> io::Result<usize> {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if entry.file_type()?.is_symlink() && !wanted.contains_key(&name) {
-            std::fs::remove_file(entry.path())?;
+            remove_file_with_writes(&entry.path())?;
         }
     }
     for (name, target) in &wanted {
@@ -31,7 +34,7 @@ pub fn write(dir: &Path, rows: &[Row]) -> io::Result<usize> {
         let fresh = dir.join(format!(".{name}.new"));
         let _ = std::fs::remove_file(&fresh);
         symlink(target, &fresh)?;
-        std::fs::rename(&fresh, &link)?;
+        place(&fresh, &link)?;
     }
     Ok(wanted.len())
 }

@@ -6,6 +6,9 @@
   datasets      load_dataset reads the dataset folder: every item, in order;
   llamafactory  its own dataset loader reads the training export (dataset_info.json,
                 ShareGPT with videos) and its argument parser takes the example config;
+  starter-kit   MA-Bench's starter kit's own run.py loads the ma-bench-json export and
+                builds its messages, with frames, for every item; the frame indices it
+                reads equal those maflow's `sampling: starter-kit` sends;
   vlmevalkit    the dataset class registers in vlmeval.dataset, VLMEvalKit's own
                 build_dataset_from_config builds it from the exported config entry,
                 build_prompt gives the video (or its frames) and the text for every
@@ -13,7 +16,7 @@
                 100 on every closed task, and 0 on unreadable replies.
 
 Run by scripts/check-exports.sh, one check per environment:
-  python check_exports.py lmms-eval|datasets|llamafactory|vlmevalkit OUT_DIR
+  python check_exports.py lmms-eval|datasets|llamafactory|vlmevalkit|starter-kit OUT_DIR
 Prints one JSON line of findings; exits 1 on any failure.
 """
 
@@ -186,6 +189,118 @@ def check_vlmevalkit(out, name):
     }
 
 
+def check_starter_kit(out, name, maflow="target/release/maflow", kit="../shared/data/ma-bench/starter-kit"):
+    """The kit's run.py, unchanged, on the ma-bench-json export; its frames beside maflow's own."""
+    import http.server
+    import subprocess
+    import tempfile
+    import threading
+
+    folder = os.path.abspath(os.path.join(out, "exports", "ma-bench-json"))
+    questions = os.path.join(folder, f"{name}.json")
+    os.environ["INPUT_JSON"] = questions
+    os.environ["VIDEO_DIR"] = os.path.join(folder, "videos")
+    sys.path.insert(0, os.path.abspath(kit))
+    import cv2
+    import run  # the starter kit's runner, as published
+
+    # The frames run.py reads: each position it seeks to and reads a frame at.
+    opened = cv2.VideoCapture
+
+    class Recording:
+        def __init__(self, path):
+            self.cap, self.path, self.at = opened(path), path, 0
+
+        def set(self, prop, value):
+            if prop == cv2.CAP_PROP_POS_FRAMES:
+                self.at = int(value)
+            return self.cap.set(prop, value)
+
+        def read(self):
+            ok, frame = self.cap.read()
+            if ok:
+                read_at.setdefault(os.path.basename(self.path)[: -len(".mp4")], []).append(self.at)
+            return ok, frame
+
+        def __getattr__(self, attr):
+            return getattr(self.cap, attr)
+
+    read_at = {}
+    run.cv2.VideoCapture = Recording
+    items = run.load_dataset(questions)
+    images = 0
+    # Tasks the kit's prompts.py has no system prompt for (it names some tasks otherwise).
+    unprompted = set()
+    for item in items:
+        read_at.pop(item["video"], None)
+        messages = run.build_messages(item)
+        parts = messages[-1]["content"]
+        frames = [p for p in parts if p.get("type") == "image_url"]
+        texts = [p["text"] for p in parts if p.get("type") == "text"]
+        assert frames and any(item["question"] in t for t in texts), (item["qid"], messages)
+        assert messages[0]["role"] == "system", item["qid"]
+        if not messages[0]["content"]:
+            unprompted.add(item["task"])
+        images += len(frames)
+    kit_frames = dict(read_at)
+
+    # maflow's starter-kit sampling on the same rows and videos, against a stand-in endpoint.
+    class Endpoint(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.reply({"data": [{"id": "stand-in"}]})
+
+        def do_POST(self):
+            # Prompt tokens grow with what is sent, images included, as a vision model's do.
+            sent = len(self.rfile.read(int(self.headers["Content-Length"])))
+            self.reply({"choices": [{"message": {"content": "A"}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": sent // 4, "completion_tokens": 1}})
+
+        def reply(self, body):
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = os.path.join(tmp, "kit.yaml")
+        with open(spec, "w", encoding="utf-8") as f:
+            f.write(f"""name: kit
+defaults: {{out: {tmp}/out, store: {tmp}/store, workers: 2}}
+sources:
+  - {{id: bench, kind: ma-bench-json, params: {{questions: {json.dumps(questions)}, videos: {json.dumps(os.environ["VIDEO_DIR"])}}}}}
+operators:
+  - {{id: qa, kind: given-qa, inputs: [bench]}}
+  - id: model
+    kind: respond
+    inputs: [qa]
+    params:
+      backend: llm
+      sampling: starter-kit
+      prompt: {json.dumps(os.path.abspath("pipelines/prompts/track3.md"))}
+      llm: {{base_url: "http://127.0.0.1:{server.server_port}/v1", model: stand-in}}
+sinks:
+  - {{id: answers, kind: jsonl, inputs: [model]}}
+""")
+        done = subprocess.run([maflow, "run", spec, "-q"], capture_output=True, text=True)
+        server.shutdown()
+        assert done.returncode == 0, done.stderr
+        with open(os.path.join(tmp, "out", "kit", "answers.jsonl"), encoding="utf-8") as f:
+            records = [json.loads(line) for line in f]
+    maflow_frames = {r["clip"]: r["frames"]["indices"] for r in records}
+    assert maflow_frames == kit_frames, (maflow_frames, kit_frames)
+    return {"items": len(items), "images": images, "videos": len(kit_frames),
+            "no_system_prompt_in_the_kit": sorted(unprompted),
+            "frames": {clip: len(at) for clip, at in kit_frames.items()}, "same_indices": True,
+            "indices": kit_frames}
+
+
 def main():
     check, out = sys.argv[1], sys.argv[2]
     name = sys.argv[3] if len(sys.argv) > 3 else "ma_bench"
@@ -194,6 +309,7 @@ def main():
         "datasets": check_datasets,
         "llamafactory": check_llamafactory,
         "vlmevalkit": check_vlmevalkit,
+        "starter-kit": check_starter_kit,
     }
     try:
         found = checks[check](out, name if check != "llamafactory" else "ma52_describe")

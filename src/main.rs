@@ -433,6 +433,11 @@ fn plan(args: &SpecArgs) -> ExitCode {
         "{}",
         maflow_operators::sinks::report_selection::markdown(&notes)
     );
+    for (source, note) in &notes {
+        if let Some(lines) = maflow_operators::sources::ma_bench_json::plan_lines(source, note) {
+            out!("\n{lines}");
+        }
+    }
     if !errors.is_empty() {
         outln!("\n{} listed item(s) cannot be processed:", errors.len());
         for e in errors.iter().take(10) {

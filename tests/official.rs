@@ -56,6 +56,18 @@ fn the_published_sample_gives_complete_predictions_and_the_final_score() {
         format!("sources.bench.params.videos={}", videos.display()),
     ];
     args.extend(s.redirect());
+    // The plan says what the questions file holds, per task and with answers, before anything runs.
+    let mut plan_args = vec!["plan".to_string()];
+    plan_args.extend(args.iter().skip(1).filter(|a| *a != "-q").cloned());
+    let plan = maflow(&plan_args);
+    let shown = text(&plan.stdout);
+    assert!(plan.status.success(), "{}", text(&plan.stderr));
+    assert!(
+        shown.contains("source `bench`: 1200 questions on 100 videos")
+            && shown.contains("1200 with answers; 0 malformed rows, 0 videos missing")
+            && shown.contains("per task: CMAR 100 · FMAR 100 · SAD 200 · MAD 200 · MAS 200 · PPR 200 · MADU 100 · MARE 100"),
+        "{shown}"
+    );
     let out = maflow(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let dir = s.out("ma-bench-official");

@@ -137,6 +137,28 @@ impl ClipSource for MaBenchJson {
     }
 }
 
+/// What `maflow plan` says of a source's questions, from its notes: the file, rows per task, how
+/// many have answers, and what could not be used; `None` for a source that read no questions.
+pub fn plan_lines(source: &str, notes: &Value) -> Option<String> {
+    let q = notes.get("questions")?;
+    let n = |k: &str| q[k].as_u64().unwrap_or(0);
+    let per_task: Vec<String> = TASKS
+        .iter()
+        .filter_map(|t| Some(format!("{t} {}", q["per_task"][*t].as_u64()?)))
+        .collect();
+    Some(format!(
+        "source `{source}`: {} questions on {} videos from {} ({} rows), {} with answers; {} malformed rows, {} videos missing\n  per task: {}\n",
+        n("items"),
+        n("videos"),
+        q["file"].as_str().unwrap_or("?"),
+        n("rows"),
+        n("answered"),
+        n("malformed"),
+        n("missing_videos"),
+        per_task.join(" · ")
+    ))
+}
+
 /// `TASK` as a `&'static str` of [`TASKS`] (rows are checked to name one).
 fn task_name(task: &str) -> &'static str {
     TASKS

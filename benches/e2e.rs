@@ -11,7 +11,9 @@
 //!    makes (`.maflow/peer-venv`, or `$MAFLOW_PEER_PYTHON`). Both sides are
 //!    pinned with `taskset` to one core, then to two, so that they run on
 //!    the same threads. Prints per-stage ms/frame and the ratios, the whole
-//!    chain's frames/s and peak memory (maflow at 1 and 2 workers), the
+//!    chain's frames/s and peak memory (maflow at 1 and 2 workers), maflow's
+//!    whole chain against the peer's three library calls alone (the honest
+//!    peer: Pose, SelfieSegmentation and DIS as a script's author calls them), the
 //!    landmarks' mean distance to MediaPipe's (both visible > 0.5) and the
 //!    descriptors' mean difference, per clip.
 //! 2. **From skeleton files** (`pipelines/descriptors-from-skeleton-files.yaml`):
@@ -358,6 +360,10 @@ fn peer_python() -> String {
 /// The stages both sides time, in the order of the chain.
 const STAGES: [&str; 6] = ["decode", "pose", "segment", "flow", "align", "descriptor"];
 
+/// The peer's three library calls alone (MediaPipe's Pose and SelfieSegmentation `process`,
+/// OpenCV's `DIS.calc`), timed inside its stages: what a researcher's script spends most in.
+const LIBRARY: [&str; 3] = ["library:pose", "library:segment", "library:flow"];
+
 /// One side's run in the models table.
 struct ModelRun {
     name: String,
@@ -383,6 +389,7 @@ fn stage_seconds(run: &ModelRun, m: &Measured) -> Vec<f64> {
                         .as_f64()
                         .unwrap_or(0.0)
                 })
+                .chain(LIBRARY.map(|_| 0.0))
                 .collect()
         }
         None => {
@@ -395,6 +402,7 @@ fn stage_seconds(run: &ModelRun, m: &Measured) -> Vec<f64> {
             let printed: serde_json::Value = serde_json::from_str(line).expect("JSON");
             STAGES
                 .iter()
+                .chain(&LIBRARY)
                 .map(|s| printed["stages"][*s].as_f64().unwrap_or(0.0))
                 .collect()
         }
@@ -482,7 +490,7 @@ fn models_table(rounds: usize) {
         .map(|ms| {
             let seconds = median(ms.iter().map(|m| m.0.seconds).collect());
             let peak = ms.iter().map(|m| m.0.peak_mb).fold(0.0, f64::max);
-            let stages = (0..STAGES.len())
+            let stages = (0..STAGES.len() + LIBRARY.len())
                 .map(|s| median(ms.iter().map(|m| m.1[s]).collect()) * 1000.0 / frames)
                 .collect();
             (seconds, peak, stages)
@@ -548,6 +556,26 @@ fn models_table(rounds: usize) {
             run.cores,
             frames / seconds,
             peer / seconds
+        );
+    }
+
+    // The honest peer: its three library calls alone, against maflow's whole chain (decode included).
+    println!(
+        "\nThe chain against the peer's three library calls alone ({}; the rest of its script untimed), ms/frame:",
+        "Pose.process, SelfieSegmentation.process and DIS.calc"
+    );
+    println!("| cores | maflow, every stage | peer, library calls | peer / maflow |");
+    println!("|---|---|---|---|");
+    for (m, p) in [Some((m1, p1)), two].into_iter().flatten() {
+        let ours: f64 = m.2[..STAGES.len()].iter().sum();
+        let theirs: f64 = p.2[STAGES.len()..].iter().sum();
+        let cores = if std::ptr::eq(m, m1) { 1 } else { 2 };
+        println!(
+            "| {cores} | {ours:.1} | {theirs:.1} (pose {:.1}, segment {:.1}, flow {:.1}) | {:.2}× |",
+            p.2[STAGES.len()],
+            p.2[STAGES.len() + 1],
+            p.2[STAGES.len() + 2],
+            theirs / ours.max(1e-9)
         );
     }
 

@@ -69,6 +69,98 @@ fn flow_on_the_real_clips_writes_pictures_and_reruns_from_cache() {
     assert_eq!(second["operators"]["flow"]["cached"], 3);
 }
 
+/// Per clip, the mean and largest absolute difference of every descriptor vector component.
+fn descriptor_differences(a: &std::path::Path, b: &std::path::Path) -> Vec<(String, f64, f64)> {
+    let read = |dir: &std::path::Path, clip: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join(format!("{clip}.json"))).unwrap()).unwrap()
+    };
+    ["0030_01_0002", "0010_02_0101", "0019_02_0078"]
+        .iter()
+        .map(|clip| {
+            let (x, y) = (read(a, clip), read(b, clip));
+            let mut d = Vec::new();
+            for (part, track) in x.as_object().unwrap() {
+                for (fx, fy) in track
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(y[part].as_array().unwrap())
+                {
+                    for k in 0..2 {
+                        d.push(
+                            (fx["vector"][k].as_f64().unwrap() - fy["vector"][k].as_f64().unwrap())
+                                .abs(),
+                        );
+                    }
+                }
+            }
+            let mean = d.iter().sum::<f64>() / d.len() as f64;
+            (
+                clip.to_string(),
+                mean,
+                d.iter().copied().fold(0.0, f64::max),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn flow_around_the_person_gives_the_whole_frames_descriptors_for_less() {
+    // The same store: decode, pose and segment are computed once; flow, align and descriptors twice.
+    let scratch = Scratch::new();
+    let run = |out: &str, region: &str| {
+        let mut args: Vec<String> = ["run", "pipelines/descriptors.yaml", "-q", "--set"]
+            .map(String::from)
+            .to_vec();
+        args.push(format!("flow.params.region={region}"));
+        args.extend(scratch.redirect());
+        args.extend([
+            "--set".into(),
+            format!("defaults.out={}", scratch.path(out).display()),
+        ]);
+        let done = maflow(&args);
+        assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+        run_json(&scratch.path(out).join("descriptors"))
+    };
+    let person = run("person", "person");
+    let frame = run("frame", "frame");
+    let seconds = |r: &serde_json::Value| r["operators"]["flow"]["seconds"].as_f64().unwrap();
+    for (clip, mean, max) in descriptor_differences(
+        &scratch.path("person/descriptors/descriptors"),
+        &scratch.path("frame/descriptors/descriptors"),
+    ) {
+        assert!(
+            mean <= 0.02 && max < 1.0,
+            "{clip}: mean {mean:.4}, max {max:.3} px/frame"
+        );
+    }
+    // Each clip's box, steady over the clip, leaves much of the frame out (37–55 % in, at margin 0.5).
+    let store = maflow_engine::store::Store::open_read_only(&scratch.path("store"))
+        .unwrap()
+        .unwrap();
+    let mut boxes = 0;
+    store
+        .for_each_entry(|_, raw| {
+            let entry: serde_json::Value = serde_json::from_slice(raw).unwrap();
+            if let Some(region) = entry["record"]["region"].as_array() {
+                let size = entry["record"]["work_size"].as_array().unwrap();
+                let share = (region[2].as_f64().unwrap() * region[3].as_f64().unwrap())
+                    / (size[0].as_f64().unwrap() * size[1].as_f64().unwrap());
+                assert!(share < 0.6, "{region:?} of {size:?}");
+                boxes += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(boxes, 3, "one box per clip");
+    // Less work, not a timed claim: the seconds are only reported.
+    eprintln!(
+        "flow seconds: person {:.2}, frame {:.2}",
+        seconds(&person),
+        seconds(&frame)
+    );
+}
+
 #[test]
 fn cuda_backend_without_a_gpu_is_refused_with_a_clear_error() {
     if maflow_kernels::gpu::cuda::driver_present() {

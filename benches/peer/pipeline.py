@@ -179,15 +179,17 @@ class Stages:
 class Models:
     """MediaPipe's Pose and SelfieSegmentation, new per clip (tracking starts afresh)."""
 
-    def __init__(self):
+    def __init__(self, stages):
         import mediapipe as mp
+        self.stages = stages
         self.pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
         self.selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
 
     def landmarks(self, rgb):
         """(33, 3) pixels and visibility (the solutions API leaves presence at 0), or None."""
         h, w = rgb.shape[:2]
-        found = self.pose.process(rgb).pose_landmarks
+        with self.stages.time("library:pose"):
+            found = self.pose.process(rgb).pose_landmarks
         if found is None:
             return None
         return np.array([[p.x * w, p.y * h, p.visibility] for p in found.landmark], np.float32)
@@ -237,7 +239,7 @@ def fill_unsure(values, sure):
 def clip_descriptor(video, skeletons, preset, scale, stages):
     """`skeletons`: per frame COCO-17 keypoints, or None to run the models."""
     dis = cv2.DISOpticalFlow_create(PRESETS[preset])
-    models = Models() if skeletons is None else None
+    models = Models(stages) if skeletons is None else None
     frames = []
     with stages.time("decode"), av.open(video) as container:
         stream = container.streams.video[0]
@@ -261,7 +263,9 @@ def clip_descriptor(video, skeletons, preset, scale, stages):
                 kp = models.landmarks(image)
             landmarks.append([] if kp is None else [[round(float(v), 2) for v in p] for p in kp])
             with stages.time("segment"):
-                selfie = selfie_on_grid(models.selfie.process(image).segmentation_mask, w, h)
+                with stages.time("library:segment"):
+                    probability = models.selfie.process(image).segmentation_mask
+                selfie = selfie_on_grid(probability, w, h)
             joints = None if kp is None else blazepose_joints(kp)
         else:
             kp = skeletons.get(t)
@@ -280,7 +284,8 @@ def clip_descriptor(video, skeletons, preset, scale, stages):
             flow = None
             if previous is not None:
                 # A flow argument of the right size is DIS's initial field.
-                flow = dis.calc(previous[0], small, None if prev_flow is None else prev_flow.copy())
+                with stages.time("library:flow"):
+                    flow = dis.calc(previous[0], small, None if prev_flow is None else prev_flow.copy())
                 prev_flow = flow
         with stages.time("align"):
             vec, ok = np.zeros((14, 2), np.float32), np.zeros(14, bool)

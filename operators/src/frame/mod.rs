@@ -8,6 +8,7 @@ pub mod decode;
 pub mod descriptor;
 pub mod descriptor_files;
 pub mod flow;
+pub mod flow_region;
 pub mod pose;
 pub mod replay;
 pub mod segment;

@@ -1,0 +1,197 @@
+//! Where `flow` computes with `region: person`: a box around the person,
+//! taken from the first frame that has a skeleton and kept for the rest of
+//! the clip (so consecutive pairs compare the same pixels and each pair can
+//! start from the last one's field). `align` reads flow only inside the
+//! person's mask, so the rest of the frame is never computed; the field
+//! handed on is zero there.
+
+use maflow_kernels::flow::field::FlowField;
+use maflow_kernels::flow::image::GrayImage;
+
+use crate::common::body::Skeleton;
+
+/// Keypoints at least this sure outline the person.
+const MIN_SCORE: f32 = 0.3;
+
+/// A box of the working image, in its pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// Left column.
+    pub x: usize,
+    /// Top row.
+    pub y: usize,
+    /// Width.
+    pub width: usize,
+    /// Height.
+    pub height: usize,
+}
+
+impl Region {
+    /// The box around `skeleton`'s sure keypoints (input pixels), widened on each side by
+    /// `margin` times its size, at `scale` and within the `work` size; `None` when there is
+    /// nobody, or when the box would cover most of the frame anyway (then the whole frame is
+    /// computed, as cheaply).
+    pub fn around(
+        skeleton: &Skeleton,
+        scale: f64,
+        work: (usize, usize),
+        margin: f64,
+        min_side: usize,
+    ) -> Option<Self> {
+        let sure = skeleton
+            .keypoints
+            .iter()
+            .filter(|k| k.score >= MIN_SCORE && k.x.is_finite() && k.y.is_finite());
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        let mut any = false;
+        for k in sure {
+            let (x, y) = (f64::from(k.x) * scale, f64::from(k.y) * scale);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            any = true;
+        }
+        if !any {
+            return None;
+        }
+        let (w, h) = (work.0 as f64, work.1 as f64);
+        let (mx, my) = ((x1 - x0) * margin, (y1 - y0) * margin);
+        let clamp = |v: f64, hi: f64| v.clamp(0.0, hi);
+        let (left, top) = (clamp((x0 - mx).floor(), w), clamp((y0 - my).floor(), h));
+        let (right, bottom) = (clamp((x1 + mx).ceil(), w), clamp((y1 + my).ceil(), h));
+        let mut region = Region {
+            x: left as usize,
+            y: top as usize,
+            width: (right - left) as usize,
+            height: (bottom - top) as usize,
+        };
+        // Too small for the patches: widen it about its centre, within the frame.
+        for (start, size, limit) in [
+            (&mut region.x, &mut region.width, work.0),
+            (&mut region.y, &mut region.height, work.1),
+        ] {
+            if *size < min_side {
+                let side = min_side.min(limit);
+                let centre = *start + *size / 2;
+                *start = centre.saturating_sub(side / 2).min(limit - side);
+                *size = side;
+            }
+        }
+        let share = (region.width * region.height) as f64 / (w * h);
+        (share < 0.8).then_some(region)
+    }
+
+    /// The box's pixels of `image`.
+    pub fn crop(&self, image: &GrayImage) -> GrayImage {
+        let mut data = Vec::with_capacity(self.width * self.height);
+        for row in self.y..self.y + self.height {
+            let start = row * image.width + self.x;
+            data.extend_from_slice(&image.data[start..start + self.width]);
+        }
+        GrayImage {
+            width: self.width,
+            height: self.height,
+            data,
+        }
+    }
+
+    /// A field of the `work` size holding `inside` in the box and zero elsewhere.
+    pub fn paste(&self, inside: &FlowField, work: (usize, usize)) -> FlowField {
+        let mut full = FlowField::zeros(work.0, work.1);
+        for row in 0..self.height {
+            let (from, to) = (row * self.width, (self.y + row) * work.0 + self.x);
+            full.u[to..to + self.width].copy_from_slice(&inside.u[from..from + self.width]);
+            full.v[to..to + self.width].copy_from_slice(&inside.v[from..from + self.width]);
+        }
+        full
+    }
+
+    /// `[x, y, width, height]`, for the record.
+    pub fn as_array(&self) -> [usize; 4] {
+        [self.x, self.y, self.width, self.height]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::body::{Keypoint, Layout};
+
+    fn skeleton(points: &[(f32, f32, f32)]) -> Skeleton {
+        Skeleton {
+            layout: Layout::Coco17,
+            keypoints: points
+                .iter()
+                .map(|&(x, y, score)| Keypoint { x, y, score })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_box_holds_the_sure_keypoints_with_their_margin_at_the_working_scale() {
+        // Input 1000×1000 at scale 0.5: a 500×500 working image.
+        let s = skeleton(&[
+            (400.0, 200.0, 0.9),
+            (600.0, 800.0, 0.9),
+            (990.0, 990.0, 0.1),
+        ]);
+        let r = Region::around(&s, 0.5, (500, 500), 0.25, 16).unwrap();
+        // Sure points span 200..300 × 100..400; a quarter of that each side.
+        assert_eq!(
+            r,
+            Region {
+                x: 175,
+                y: 25,
+                width: 150,
+                height: 450
+            }
+        );
+        assert_eq!(
+            Region::around(&skeleton(&[]), 0.5, (500, 500), 0.25, 16),
+            None
+        );
+        // A box over most of the frame is no saving: the whole frame is computed.
+        let wide = skeleton(&[(10.0, 10.0, 1.0), (990.0, 990.0, 1.0)]);
+        assert_eq!(Region::around(&wide, 0.5, (500, 500), 0.25, 16), None);
+        // One sure point: widened to the smallest side the patches need, inside the frame.
+        let one =
+            Region::around(&skeleton(&[(996.0, 4.0, 1.0)]), 0.5, (500, 500), 0.25, 64).unwrap();
+        assert_eq!(
+            one,
+            Region {
+                x: 436,
+                y: 0,
+                width: 64,
+                height: 64
+            }
+        );
+    }
+
+    #[test]
+    fn crop_and_paste_put_each_pixel_back_where_it_was() {
+        let image = GrayImage {
+            width: 6,
+            height: 4,
+            data: (0..24).map(|v| v as f32).collect(),
+        };
+        let r = Region {
+            x: 2,
+            y: 1,
+            width: 3,
+            height: 2,
+        };
+        let crop = r.crop(&image);
+        assert_eq!(crop.data, [8.0, 9.0, 10.0, 14.0, 15.0, 16.0]);
+        let inside = FlowField {
+            width: 3,
+            height: 2,
+            u: crop.data.clone(),
+            v: crop.data.iter().map(|v| -v).collect(),
+        };
+        let full = r.paste(&inside, (6, 4));
+        for (i, (&u, &v)) in full.u.iter().zip(&full.v).enumerate() {
+            let (x, y) = (i % 6, i / 6);
+            let within = (2..5).contains(&x) && (1..3).contains(&y);
+            assert_eq!(u, if within { image.data[i] } else { 0.0 }, "{x},{y}");
+            assert_eq!(v, -u);
+        }
+    }
+}

@@ -168,21 +168,35 @@ fn discard(change: Held) {
 /// sinks) lands whole or not at all, whatever fails among them (a full
 /// disk, a read-only or vanished folder).
 pub fn hold_renames() -> HeldRenames {
-    HELD.with(|held| *held.borrow_mut() = Some(HeldChanges::default()));
+    // Within a group already held (one run inside another's thread), the outer group decides.
+    let outer = HELD.with(|held| {
+        let mut held = held.borrow_mut();
+        let outer = held.is_none();
+        if outer {
+            *held = Some(HeldChanges::default());
+        }
+        outer
+    });
     HeldRenames {
+        outer,
         _not_send: std::marker::PhantomData,
     }
 }
 
 /// See [`hold_renames`].
 pub struct HeldRenames {
+    /// Whether this group started the holding (an inner one leaves it to the outer).
+    outer: bool,
     // The renames are held per thread.
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl HeldRenames {
     /// Puts every held file under its name and makes the held removals, in the order asked.
-    pub fn place_all(self) -> std::io::Result<()> {
+    pub fn place_all(mut self) -> std::io::Result<()> {
+        if !std::mem::replace(&mut self.outer, false) {
+            return Ok(());
+        }
         let mut held = take_held().into_iter();
         for change in held.by_ref() {
             if let Err(e) = apply(change) {
@@ -196,7 +210,9 @@ impl HeldRenames {
 
 impl Drop for HeldRenames {
     fn drop(&mut self) {
-        take_held().into_iter().for_each(discard);
+        if self.outer {
+            take_held().into_iter().for_each(discard);
+        }
     }
 }
 
@@ -374,6 +390,14 @@ mod tests {
             (fs::read(&a).unwrap(), fs::read(&b).unwrap()),
             (b"new a".to_vec(), b"new b".to_vec())
         );
+        // A group inside a held one leaves the decision to the outer group.
+        let outer = hold_renames();
+        hold_renames().place_all().unwrap();
+        write_file_atomic(&a, b"inner").unwrap();
+        drop(hold_renames());
+        assert_eq!(fs::read(&a).unwrap(), b"new a", "still held");
+        outer.place_all().unwrap();
+        assert_eq!(fs::read(&a).unwrap(), b"inner");
         // Not held: at once. An uncommitted file leaves nothing behind.
         write_file_atomic(&a, b"now").unwrap();
         assert_eq!(fs::read(&a).unwrap(), b"now");

@@ -85,7 +85,7 @@ pub struct FlowConfig {
     pub region: FlowRegion,
     /// With `region: person`: the box is widened on each side by this fraction of its size.
     /// At 0.5 the descriptors of the MA-52 sample clips stay within 0.02 px/frame of the whole
-    /// frame's (mean per clip) and the rendered-truth error does not grow (README, Measurements).
+    /// frame's (mean per clip) and the rendered-truth error does not grow (README, Optical flow).
     #[default(0.5)]
     pub margin: f64,
     /// Frame pairs drawn in the visualisation PNG (0: none).

@@ -15,7 +15,7 @@ if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L; then
 fi
 
 echo "== kernels against the CPU twin (Middlebury, fast and medium)"
-MAFLOW_REQUIRE_GPU=1 cargo test --release --test integration -- --nocapture \
+MAFLOW_REQUIRE_GPU=1 cargo test --release -p maflow-kernels --test kernels -- --nocapture \
     flow_cuda::gpu_kernels_match_the_cpu_twin_on_middlebury \
     flow_cuda::cuda_kernels_compile_to_ptx_for_sm80_and_sm90_without_warnings
 
@@ -31,4 +31,4 @@ cargo run --release --quiet -- run pipelines/flow.yaml --set flow.backend=cuda -
 ls "$out/out/flow/flow"
 
 echo "== throughput and latency"
-cargo bench --bench flow_gpu
+cargo bench -p maflow-kernels --bench flow_gpu

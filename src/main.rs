@@ -136,10 +136,10 @@ struct FlowArgs {
     second: PathBuf,
     /// Operating point: ultrafast, fast or medium.
     #[arg(long, default_value = "medium")]
-    preset: String,
+    preset: maflow_operators::frame::flow::FlowPreset,
     /// Where to compute: cpu, cuda (GPU 0; an error where there is none) or auto (cuda where it runs).
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda", "auto"])]
-    backend: String,
+    #[arg(long, default_value = "cpu")]
+    backend: maflow_kernels::flow::Backend,
     /// Write the flow as a Middlebury `.flo` file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -431,7 +431,7 @@ fn plan(args: &SpecArgs) -> ExitCode {
     }
     out!(
         "{}",
-        maflow_operators::sinks::report_selection::markdown(&notes)
+        maflow_operators::sinks::report::selection::markdown(&notes)
     );
     for (source, note) in &notes {
         if let Some(lines) = maflow_operators::sources::ma_bench_json::plan_lines(source, note) {
@@ -585,12 +585,11 @@ fn ops(kind: Option<&str>) -> ExitCode {
 }
 
 fn flow(args: &FlowArgs) -> Result<(), String> {
-    use maflow_kernels::flow::estimator::{Backend, FlowBackend};
-    use maflow_kernels::flow::{color::flow_to_rgb, field, image::GrayImage};
-    use maflow_operators::common::png_io::{encode_rgb_png, read_gray_png};
-    use maflow_operators::frame::flow::{FlowConfig, FlowPreset};
+    use maflow_kernels::flow::{FlowBackend, color::flow_to_rgb, field, image::GrayImage};
+    use maflow_kernels::png_io::{encode_rgb_png, read_gray_png};
+    use maflow_operators::frame::flow::FlowConfig;
 
-    let preset: FlowPreset = args.preset.parse()?;
+    let preset = args.preset;
     let config: FlowConfig = serde_json::from_value(serde_json::json!({ "preset": preset }))
         .map_err(|e| format!("flow settings: {e}"))?;
     let (a, b) = (read_gray_png(&args.first)?, read_gray_png(&args.second)?);
@@ -611,13 +610,7 @@ fn flow(args: &FlowArgs) -> Result<(), String> {
         GrayImage::from_u8(a.width, a.height, &a.data),
         GrayImage::from_u8(b.width, b.height, &b.data),
     );
-    let backend = match args.backend.as_str() {
-        "cpu" => Backend::Cpu,
-        "cuda" => Backend::Cuda,
-        "auto" => Backend::Auto,
-        other => return Err(format!("unknown backend `{other}` (auto, cpu, cuda)")),
-    };
-    let estimator = FlowBackend::open(backend, config.dis_params())
+    let estimator = FlowBackend::open(args.backend, config.dis_params())
         .map_err(|e| e.to_string())?
         .estimator();
     let started = std::time::Instant::now();

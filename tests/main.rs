@@ -5,8 +5,6 @@ mod demo;
 mod descriptors;
 mod determinism;
 mod exports;
-mod flow;
-mod flow_cuda;
 mod flow_pipeline;
 mod fuzz;
 mod json_schema;

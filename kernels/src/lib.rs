@@ -11,4 +11,5 @@ pub mod flow;
 pub mod font;
 pub mod geometry;
 pub mod gpu;
+pub mod png_io;
 pub mod resize;

@@ -1,15 +1,14 @@
-//! The flow kernels on a GPU: CUDA sources, the device interface, and the
-//! host program that drives DIS on any device.
+//! Device plumbing: the CUDA sources, the device interface, and the two
+//! things that run it.
 //!
 //! The `.cu` files in `kernels/cuda/` are the only device code. They run on
 //! an NVIDIA GPU through [`cuda::CudaDevice`] (NVRTC at run time, driver
 //! loaded dynamically), or, for tests on machines without one, compiled for
 //! the host and run by the emulator (feature `emulator`). One host program,
-//! [`dis::GpuDis`], drives both through the [`Device`] trait, so what the
-//! tests exercise is what the GPU runs.
+//! [`crate::flow::cuda::GpuDis`], drives both through the [`Device`] trait,
+//! so what the tests exercise is what the GPU runs.
 
 pub mod cuda;
-pub mod dis;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod nvrtc;

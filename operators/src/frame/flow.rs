@@ -10,18 +10,20 @@
 //! box around the person is computed ([`super::flow_region`]).
 
 use maflow_kernels::draw::Canvas;
+use maflow_kernels::flow::Backend;
 use maflow_kernels::flow::color::{KEY_STRIP_HEIGHT, flow_to_rgb, key_strip};
-use maflow_kernels::flow::dis::{DisParams, Preset, resize_flow};
-use maflow_kernels::flow::estimator::{self, FlowBackend, FlowEstimator};
+use maflow_kernels::flow::cpu::resize_flow;
 use maflow_kernels::flow::field::FlowField;
 use maflow_kernels::flow::image::{GrayImage, area_resize_f32, block_mean_u8};
+use maflow_kernels::flow::params::{DisParams, Preset};
+use maflow_kernels::flow::{FlowBackend, FlowEstimator};
 
 use crate::common::body::Skeleton;
 use crate::common::picture_grid::{Grid, sample_indices};
-use crate::common::png_io::encode_rgb_png;
 use crate::common::rounding::round_to;
 use crate::frame::flow_region::Region;
 use crate::prelude::*;
+use maflow_kernels::png_io::encode_rgb_png;
 
 /// Input: each frame's skeleton, which places the region (optional).
 const SKELETON: FrameIn<Skeleton> = FrameIn::new(1, "skeleton");
@@ -133,29 +135,6 @@ impl std::str::FromStr for FlowPreset {
     }
 }
 
-/// Compute backend.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// CUDA when a GPU is usable, otherwise the CPU (said once in the log).
-    #[default]
-    Auto,
-    /// The CPU implementation.
-    Cpu,
-    /// CUDA kernels; an error where they cannot run.
-    Cuda,
-}
-
-impl From<Backend> for estimator::Backend {
-    fn from(backend: Backend) -> Self {
-        match backend {
-            Backend::Auto => Self::Auto,
-            Backend::Cpu => Self::Cpu,
-            Backend::Cuda => Self::Cuda,
-        }
-    }
-}
-
 impl FlowConfig {
     /// The algorithm settings this config asks for.
     pub fn dis_params(&self) -> DisParams {
@@ -226,7 +205,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let backend = match FlowBackend::open(config.backend.into(), config.dis_params()) {
+    let backend = match FlowBackend::open(config.backend, config.dis_params()) {
         Ok(backend) => backend,
         Err(why) => {
             return Err(vec![param_error(
@@ -242,7 +221,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     } else if backend.is_gpu() {
         tracing::info!("flow: running on {}", backend.device());
     }
-    Ok(built_drawing(
+    Ok(Built::drawing(
         &config,
         &["viz_pairs", "viz_max_speed"],
         config.viz_pairs > 0,
@@ -324,7 +303,7 @@ impl FlowTask {
         let luma: &[u8] = match frame.format {
             PixelFormat::Gray => &frame.data,
             PixelFormat::Rgb => {
-                crate::common::png_io::luma_of_rgb(&frame.data, &mut self.luma);
+                maflow_kernels::png_io::luma_of_rgb(&frame.data, &mut self.luma);
                 &self.luma
             }
         };

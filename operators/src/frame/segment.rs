@@ -17,9 +17,9 @@ use maflow_kernels::resize::{ImageView, resize_area};
 use crate::common::body::{Joints, PartShape, Skeleton, part_shapes};
 use crate::common::onnx::{ModelBuffers, SessionPool, find_model, run};
 use crate::common::picture_grid::{Grid, sample_indices};
-use crate::common::png_io::encode_rgb_png;
 use crate::common::rounding::round_to;
 use crate::prelude::*;
+use maflow_kernels::png_io::encode_rgb_png;
 
 /// Human mask per frame: `selfie` (segmentation model on the person crop), `skeleton` (union of the
 /// parts' capsules), `both` (their intersection) or `none`. Inputs: frames and skeletons.
@@ -116,7 +116,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         )),
         Method::Skeleton | Method::None => None,
     };
-    Ok(built_drawing(
+    Ok(Built::drawing(
         &config,
         &["viz_frames"],
         config.viz_frames > 0,

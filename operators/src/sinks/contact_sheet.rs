@@ -69,7 +69,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(built(
+    Ok(Built::new(
         &config,
         Runtime::FrameConsumer(Arc::new(ContactSheet {
             config: config.clone(),

@@ -13,17 +13,17 @@
 
 use maflow_kernels::draw::Canvas;
 use maflow_kernels::flow::color::{KEY_STRIP_HEIGHT, flow_to_rgb, key_strip, speed_label};
-use maflow_kernels::flow::dis::resize_flow;
+use maflow_kernels::flow::cpu::resize_flow;
 use maflow_kernels::font::text_width;
 use maflow_kernels::resize::{ImageView, resize_area};
 
 use crate::common::body::{Joints, PARTS, Skeleton};
 use crate::common::picture_grid::sample_indices;
-use crate::common::png_io::encode_rgb_png;
 use crate::frame::align::PartsFrame;
 use crate::frame::flow::FlowProduct;
 use crate::frame::segment::Mask;
 use crate::prelude::*;
+use maflow_kernels::png_io::encode_rgb_png;
 
 /// Writes `<out>/<spec>/<id>/<clip>.png`: sampled frames with the mask, the skeleton and each part's
 /// motion arrow, the flow colour wheel under each, and every part's speed over the clip.
@@ -119,7 +119,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(built(
+    Ok(Built::new(
         &config,
         Runtime::FrameConsumer(Arc::new(Show {
             config: config.clone(),

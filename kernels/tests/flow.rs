@@ -2,15 +2,16 @@
 
 use std::path::PathBuf;
 
-use maflow_kernels::flow::dis::{DisFlow, DisParams, Preset, dis_flow};
+use maflow_kernels::flow::cpu::{DisFlow, dis_flow};
 use maflow_kernels::flow::field::{FlowField, average_endpoint_error};
 use maflow_kernels::flow::image::GrayImage;
-use maflow_operators::common::png_io::read_gray_png;
+use maflow_kernels::flow::params::{DisParams, Preset};
+use maflow_kernels::png_io::read_gray_png;
 use proptest::prelude::*;
 
 pub fn middlebury(name: &str) -> (GrayImage, GrayImage, FlowField) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/middlebury")
+        .join("../../shared/data/middlebury")
         .join(name);
     let load = |f: &str| {
         let p = read_gray_png(&dir.join(f)).unwrap_or_else(|e| panic!("{e}"));

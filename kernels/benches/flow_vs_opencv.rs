@@ -12,18 +12,19 @@
 //!
 //! Run: `cargo bench --bench flow_vs_opencv`
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use maflow_engine::data::PixelFormat;
-use maflow_engine::registry::FrameStream;
-use maflow_kernels::flow::dis::{DisFlow, DisParams, Preset};
+use maflow_kernels::flow::cpu::DisFlow;
 use maflow_kernels::flow::field::{FlowField, average_endpoint_error};
 use maflow_kernels::flow::image::GrayImage;
-use maflow_operators::common::png_io::read_gray_png;
-use maflow_operators::frame::decode::{DecodeConfig, open_stream};
+use maflow_kernels::flow::params::{DisParams, Preset};
+use maflow_kernels::png_io::read_gray_png;
+use support::ma52_frames;
 
 const REPEATS: usize = 21;
 
@@ -44,28 +45,19 @@ fn write_gray_png(path: &Path, w: u32, h: u32, data: &[u8]) {
 
 /// Frames 10 and 11 of a real clip, as gray PNGs in `dir`.
 fn ma52_pair(dir: &Path) -> Pair {
-    let clip =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ma52/videos/0030_01_0002.mp4");
-    let cfg = DecodeConfig {
-        format: PixelFormat::Gray,
-        width: None,
-        height: None,
-        fps: None,
-        threads: 2,
-        max_pixels: 1 << 24,
-    };
-    let mut stream = open_stream(&cfg, &clip).unwrap();
-    let mut frames = Vec::new();
-    while let Some(f) = stream.next_frame().unwrap() {
-        if f.index == 10 || f.index == 11 {
-            frames.push(f);
-        }
-    }
     let (a, b) = (dir.join("ma52_10.png"), dir.join("ma52_11.png"));
-    write_gray_png(&a, frames[0].width, frames[0].height, &frames[0].data);
-    write_gray_png(&b, frames[1].width, frames[1].height, &frames[1].data);
+    let frames = ma52_frames(None);
+    for (path, f) in [(&a, &frames.0), (&b, &frames.1)] {
+        let bytes: Vec<u8> = f.data.iter().map(|&v| v as u8).collect();
+        write_gray_png(path, f.width as u32, f.height as u32, &bytes);
+    }
     Pair {
-        name: "MA-52 0030_01_0002 (1080x1296)".into(),
+        name: format!(
+            "MA-52 {} ({}x{})",
+            support::CLIP,
+            frames.0.width,
+            frames.0.height
+        ),
         a,
         b,
         gt: None,
@@ -108,7 +100,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let middlebury = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/middlebury");
+    let middlebury = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/middlebury");
     let mut pairs: Vec<Pair> = ["Dimetrodon", "Grove2", "Urban2"]
         .iter()
         .map(|n| Pair {

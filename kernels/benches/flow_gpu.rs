@@ -5,48 +5,20 @@
 //!
 //! Run: `cargo bench --bench flow_gpu` (scripts/gpu-check.sh runs it).
 
-use std::path::PathBuf;
+mod support;
+
 use std::time::Instant;
 
-use maflow_engine::data::PixelFormat;
-use maflow_engine::registry::FrameStream;
-use maflow_kernels::flow::dis::{DisParams, Preset};
+use maflow_kernels::flow::cuda::GpuDis;
 use maflow_kernels::flow::image::GrayImage;
+use maflow_kernels::flow::params::{DisParams, Preset};
 use maflow_kernels::gpu::Device;
 use maflow_kernels::gpu::cuda::CudaDevice;
-use maflow_kernels::gpu::dis::GpuDis;
-use maflow_operators::frame::decode::{DecodeConfig, open_stream};
+use support::ma52_frames;
 
 const TARGET_PAIRS_PER_S: f64 = 5000.0;
 const TARGET_LATENCY_MS: f64 = 1.0;
 const BATCH: usize = 32;
-
-/// Frames 10 and 11 of a real clip, gray, at the given size (None: native).
-fn frames(size: Option<(u32, u32)>) -> (GrayImage, GrayImage) {
-    let clip =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ma52/videos/0030_01_0002.mp4");
-    let cfg = DecodeConfig {
-        format: PixelFormat::Gray,
-        width: size.map(|s| s.0),
-        height: size.map(|s| s.1),
-        fps: None,
-        threads: 2,
-        max_pixels: 1 << 24,
-    };
-    let mut stream = open_stream(&cfg, &clip).unwrap();
-    let mut picked = Vec::new();
-    while let Some(f) = stream.next_frame().unwrap() {
-        if f.index == 10 || f.index == 11 {
-            picked.push(GrayImage::from_u8(
-                f.width as usize,
-                f.height as usize,
-                &f.data,
-            ));
-        }
-    }
-    let b = picked.pop().unwrap();
-    (picked.pop().unwrap(), b)
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -66,8 +38,8 @@ fn main() {
     };
     println!("device: {}", device.name());
     let inputs = [
-        ("1920x1080", frames(Some((1920, 1080)))),
-        ("1080x1296", frames(None)),
+        ("1920x1080", ma52_frames(Some((1920, 1080)))),
+        ("1080x1296", ma52_frames(None)),
     ];
     let mut gpu = None;
     println!(

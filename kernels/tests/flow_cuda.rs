@@ -6,10 +6,11 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use maflow_kernels::flow::dis::{DisParams, Preset, dis_flow};
+use maflow_kernels::flow::cpu::dis_flow;
+use maflow_kernels::flow::cuda::GpuDis;
 use maflow_kernels::flow::field::{FlowField, average_endpoint_error};
 use maflow_kernels::flow::image::GrayImage;
-use maflow_kernels::gpu::dis::GpuDis;
+use maflow_kernels::flow::params::{DisParams, Preset};
 use maflow_kernels::gpu::emulator::{Emulator, signature};
 use maflow_kernels::gpu::{Device, GpuError, SOURCES, cuda, kernel_names, nvrtc};
 
@@ -133,7 +134,7 @@ fn emulated_batches_equal_single_pairs_and_honour_the_initial_field() {
 /// whose arguments do not match the kernel's parameters.
 #[test]
 fn every_kernel_source_is_embedded_and_emulated() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kernels/cuda");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cuda");
     let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -16,37 +16,10 @@
 
 use rayon::prelude::*;
 
-use super::field::FlowField;
-use super::image::{GrayImage, rows_per_task};
-use super::planes::PlanePool;
-
-/// Weights and solver settings. The defaults (α 15, γ 10, δ 5, 5 SOR sweeps,
-/// ω 1.8) were chosen on the Middlebury training pairs Dimetrodon, Grove2 and Urban2.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RefineParams {
-    /// Smoothness weight.
-    pub alpha: f32,
-    /// Gradient-constancy weight.
-    pub gamma: f32,
-    /// Brightness-constancy weight.
-    pub delta: f32,
-    /// SOR sweeps per fixed-point iteration.
-    pub sor_iterations: usize,
-    /// Over-relaxation factor (1 < ω < 2).
-    pub omega: f32,
-}
-
-impl Default for RefineParams {
-    fn default() -> Self {
-        Self {
-            alpha: 15.0,
-            gamma: 10.0,
-            delta: 5.0,
-            sor_iterations: 5,
-            omega: 1.8,
-        }
-    }
-}
+use crate::flow::field::FlowField;
+use crate::flow::image::{GrayImage, rows_per_task};
+use crate::flow::params::RefineParams;
+use crate::flow::planes::PlanePool;
 
 const EPS2: f32 = 1e-6;
 const ZETA2: f32 = 0.01;
@@ -341,8 +314,7 @@ fn coefficients(
     p: &RefineParams,
     sys: &mut SorSystem,
 ) {
-    let (w, h) = (flow.width, flow.height);
-    let inv_gamma = p.gamma.recip();
+    let w = flow.width;
     let s = sys.stride;
     // Per thread, one row of each field; the left weight of x = 0 and the right
     // weight of x = w − 1 are never written and stay zero.
@@ -353,157 +325,228 @@ fn coefficients(
         .for_each_init(
             || vec![0.0f32; FIELDS * w],
             |fields, (y, block)| {
-                let o = y * w;
-                let (wl_row, rest) = fields.split_at_mut(w);
-                let (wr_row, rest) = rest.split_at_mut(w);
-                let (wt_row, rest) = rest.split_at_mut(w);
-                let (wb_row, rest) = rest.split_at_mut(w);
-                let (a12_row, rest) = rest.split_at_mut(w);
-                let (iu_row, rest) = rest.split_at_mut(w);
-                let (iv_row, rest) = rest.split_at_mut(w);
-                let (cu_row, cv_row) = rest.split_at_mut(w);
-                let (sm, fu, fv) = (part(smooth, o, w), part(&flow.u, o, w), part(&flow.v, o, w));
-                // Neighbour rows; a missing one is replaced by this row with zero weight.
-                let (yt, yb) = (
-                    if y > 0 { y - 1 } else { y },
-                    if y + 1 < h { y + 1 } else { y },
-                );
-                let (kt, kb) = (
-                    if y > 0 { 1.0 } else { 0.0 },
-                    if y + 1 < h { 1.0 } else { 0.0 },
-                );
-                let (sm_t, sm_b, fu_t, fu_b, fv_t, fv_b) = (
-                    part(smooth, yt * w, w),
-                    part(smooth, yb * w, w),
-                    part(&flow.u, yt * w, w),
-                    part(&flow.u, yb * w, w),
-                    part(&flow.v, yt * w, w),
-                    part(&flow.v, yb * w, w),
-                );
-                for x in 0..w {
-                    wt_row[x] = kt * (0.5 * (sm_t[x] + sm[x]));
-                    wb_row[x] = kb * (0.5 * (sm[x] + sm_b[x]));
-                }
-                for x in 1..w {
-                    wl_row[x] = 0.5 * (sm[x - 1] + sm[x]);
-                    wr_row[x - 1] = 0.5 * (sm[x - 1] + sm[x]);
-                }
-                let (gx, gy, xx, xy, yy) = (
-                    part(&d.gx, o, w),
-                    part(&d.gy, o, w),
-                    part(&d.xx, o, w),
-                    part(&d.xy, o, w),
-                    part(&d.yy, o, w),
-                );
-                let (iz, ixz, iyz) = (part(&d.iz, o, w), part(&d.ixz, o, w), part(&d.iyz, o, w));
-                let (u, v) = (part(du, o, w), part(dv, o, w));
-                for x in 0..w {
-                    let (gx, gy, xx, xy, yy) = (gx[x], gy[x], xx[x], xy[x], yy[x]);
-                    let (iz, ixz, iyz, u, v) = (iz[x], ixz[x], iyz[x], u[x], v[x]);
-                    // Normalisations δ / (|∇I|² + ζ²), γ / (|∇Iₓ|² + ζ²) and γ / (|∇I_y|² + ζ²).
-                    let bd = p.delta / (gx * gx + gy * gy + ZETA2);
-                    let bgx = p.gamma / (xx * xx + xy * xy + ZETA2);
-                    let bgy = p.gamma / (xy * xy + yy * yy + ZETA2);
-                    let rd = iz + gx * u + gy * v;
-                    let wd = bd / (2.0 * (bd * rd * rd + EPS2).sqrt());
-                    let rgx = ixz + xx * u + xy * v;
-                    let rgy = iyz + xy * u + yy * v;
-                    let psi_g = 1.0
-                        / (2.0 * ((inv_gamma * (bgx * rgx * rgx + bgy * rgy * rgy)) + EPS2).sqrt());
-                    let (wgx, wgy) = (psi_g * bgx, psi_g * bgy);
-                    // Where the warp left the image every term is zero, and so is the data term.
-                    let a11 = wd * gx * gx + wgx * xx * xx + wgy * xy * xy;
-                    let a22 = wd * gy * gy + wgx * xy * xy + wgy * yy * yy;
-                    a12_row[x] = wd * gx * gy + wgx * xx * xy + wgy * xy * yy;
-                    let b1 = -(wd * gx * iz + wgx * xx * ixz + wgy * xy * iyz);
-                    let b2 = -(wd * gy * iz + wgx * xy * ixz + wgy * yy * iyz);
-                    let sw = wl_row[x] + wr_row[x] + wt_row[x] + wb_row[x];
-                    iu_row[x] = 1.0 / (a11 + sw);
-                    iv_row[x] = 1.0 / (a22 + sw);
-                    cu_row[x] = b1;
-                    cv_row[x] = b2;
-                }
-                // Neighbour terms of the current flow, Σ weight · (neighbour − self), in the order left, right, top, bottom.
-                // At the ends of the row the missing neighbour is the pixel itself, with zero weight.
-                let term = |x: usize, l: usize, r: usize| {
-                    let su = wl_row[x] * (fu[l] - fu[x])
-                        + wr_row[x] * (fu[r] - fu[x])
-                        + wt_row[x] * (fu_t[x] - fu[x])
-                        + wb_row[x] * (fu_b[x] - fu[x]);
-                    let sv = wl_row[x] * (fv[l] - fv[x])
-                        + wr_row[x] * (fv[r] - fv[x])
-                        + wt_row[x] * (fv_t[x] - fv[x])
-                        + wb_row[x] * (fv_b[x] - fv[x]);
-                    (su, sv)
-                };
-                let (first, last) = (
-                    term(0, 0, 1.min(w - 1)),
-                    term(w - 1, w.saturating_sub(2), w - 1),
-                );
-                if w > 2 {
-                    // Interior on shifted slices, which the compiler vectorises.
-                    let m = w - 2;
-                    let (ful, fuc, fur, fvl, fvc, fvr) = (
-                        &fu[..m],
-                        &fu[1..][..m],
-                        &fu[2..][..m],
-                        &fv[..m],
-                        &fv[1..][..m],
-                        &fv[2..][..m],
-                    );
-                    let (fut, fub, fvt, fvb) = (
-                        &fu_t[1..][..m],
-                        &fu_b[1..][..m],
-                        &fv_t[1..][..m],
-                        &fv_b[1..][..m],
-                    );
-                    let (wl, wr, wt, wb) = (
-                        &wl_row[1..][..m],
-                        &wr_row[1..][..m],
-                        &wt_row[1..][..m],
-                        &wb_row[1..][..m],
-                    );
-                    let (cu, cv) = (&mut cu_row[1..][..m], &mut cv_row[1..][..m]);
-                    for k in 0..m {
-                        cu[k] += wl[k] * (ful[k] - fuc[k])
-                            + wr[k] * (fur[k] - fuc[k])
-                            + wt[k] * (fut[k] - fuc[k])
-                            + wb[k] * (fub[k] - fuc[k]);
-                        cv[k] += wl[k] * (fvl[k] - fvc[k])
-                            + wr[k] * (fvr[k] - fvc[k])
-                            + wt[k] * (fvt[k] - fvc[k])
-                            + wb[k] * (fvb[k] - fvc[k]);
-                    }
-                }
-                cu_row[0] += first.0;
-                cv_row[0] += first.1;
-                if w > 1 {
-                    cu_row[w - 1] += last.0;
-                    cv_row[w - 1] += last.1;
-                }
-                // Even x to colour y mod 2, odd x to the other, slot 1 + x / 2.
-                let even = y % 2;
-                let half = w / 2;
-                for (f, values) in fields.chunks_exact(w).enumerate() {
-                    let (first, second) = block[f * 2 * s..(f + 1) * 2 * s].split_at_mut(s);
-                    let (e, od) = if even == 0 {
-                        (first, second)
-                    } else {
-                        (second, first)
-                    };
-                    let (e, od) = (&mut e[1..][..w.div_ceil(2)], &mut od[1..][..half]);
-                    for ((e, o), pair) in
-                        e.iter_mut().zip(od.iter_mut()).zip(values.chunks_exact(2))
-                    {
-                        *e = pair[0];
-                        *o = pair[1];
-                    }
-                    if w % 2 == 1 {
-                        e[half] = values[w - 1];
-                    }
-                }
+                let mut row = Row::of(fields, w);
+                row.weights(smooth, y, flow.height);
+                row.data_terms(d, (du, dv), p, y * w);
+                row.neighbour_terms(flow, y);
+                scatter(fields, block, y, w, s);
             },
         );
+}
+
+/// One row of each field of the SOR system (see [`FIELDS`]), being written.
+struct Row<'a> {
+    wl: &'a mut [f32],
+    wr: &'a mut [f32],
+    wt: &'a mut [f32],
+    wb: &'a mut [f32],
+    a12: &'a mut [f32],
+    iu: &'a mut [f32],
+    iv: &'a mut [f32],
+    cu: &'a mut [f32],
+    cv: &'a mut [f32],
+}
+
+impl<'a> Row<'a> {
+    /// The fields of one row of `w` pixels, in the order of [`FIELDS`].
+    fn of(fields: &'a mut [f32], w: usize) -> Self {
+        let (wl, rest) = fields.split_at_mut(w);
+        let (wr, rest) = rest.split_at_mut(w);
+        let (wt, rest) = rest.split_at_mut(w);
+        let (wb, rest) = rest.split_at_mut(w);
+        let (a12, rest) = rest.split_at_mut(w);
+        let (iu, rest) = rest.split_at_mut(w);
+        let (iv, rest) = rest.split_at_mut(w);
+        let (cu, cv) = rest.split_at_mut(w);
+        Self {
+            wl,
+            wr,
+            wt,
+            wb,
+            a12,
+            iu,
+            iv,
+            cu,
+            cv,
+        }
+    }
+
+    /// The neighbour weights of row `y` of `h`: the mean smoothness of the two
+    /// pixels, zero toward a missing row.
+    #[inline]
+    fn weights(&mut self, smooth: &[f32], y: usize, h: usize) {
+        let w = self.wl.len();
+        let sm = part(smooth, y * w, w);
+        // Neighbour rows; a missing one is replaced by this row with zero weight.
+        let (yt, yb) = (
+            if y > 0 { y - 1 } else { y },
+            if y + 1 < h { y + 1 } else { y },
+        );
+        let (kt, kb) = (
+            if y > 0 { 1.0 } else { 0.0 },
+            if y + 1 < h { 1.0 } else { 0.0 },
+        );
+        let (sm_t, sm_b) = (part(smooth, yt * w, w), part(smooth, yb * w, w));
+        for x in 0..w {
+            self.wt[x] = kt * (0.5 * (sm_t[x] + sm[x]));
+            self.wb[x] = kb * (0.5 * (sm[x] + sm_b[x]));
+        }
+        for x in 1..w {
+            self.wl[x] = 0.5 * (sm[x - 1] + sm[x]);
+            self.wr[x - 1] = 0.5 * (sm[x - 1] + sm[x]);
+        }
+    }
+
+    /// The data term's coupling, inverse diagonals and right-hand sides of the
+    /// row that starts at pixel `o`, around the current increment.
+    #[inline]
+    fn data_terms(
+        &mut self,
+        d: &DataTerms,
+        (du, dv): (&[f32], &[f32]),
+        p: &RefineParams,
+        o: usize,
+    ) {
+        let w = self.wl.len();
+        let inv_gamma = p.gamma.recip();
+        let (gx, gy, xx, xy, yy) = (
+            part(&d.gx, o, w),
+            part(&d.gy, o, w),
+            part(&d.xx, o, w),
+            part(&d.xy, o, w),
+            part(&d.yy, o, w),
+        );
+        let (iz, ixz, iyz) = (part(&d.iz, o, w), part(&d.ixz, o, w), part(&d.iyz, o, w));
+        let (u, v) = (part(du, o, w), part(dv, o, w));
+        for x in 0..w {
+            let (gx, gy, xx, xy, yy) = (gx[x], gy[x], xx[x], xy[x], yy[x]);
+            let (iz, ixz, iyz, u, v) = (iz[x], ixz[x], iyz[x], u[x], v[x]);
+            // Normalisations δ / (|∇I|² + ζ²), γ / (|∇Iₓ|² + ζ²) and γ / (|∇I_y|² + ζ²).
+            let bd = p.delta / (gx * gx + gy * gy + ZETA2);
+            let bgx = p.gamma / (xx * xx + xy * xy + ZETA2);
+            let bgy = p.gamma / (xy * xy + yy * yy + ZETA2);
+            let rd = iz + gx * u + gy * v;
+            let wd = bd / (2.0 * (bd * rd * rd + EPS2).sqrt());
+            let rgx = ixz + xx * u + xy * v;
+            let rgy = iyz + xy * u + yy * v;
+            let psi_g =
+                1.0 / (2.0 * ((inv_gamma * (bgx * rgx * rgx + bgy * rgy * rgy)) + EPS2).sqrt());
+            let (wgx, wgy) = (psi_g * bgx, psi_g * bgy);
+            // Where the warp left the image every term is zero, and so is the data term.
+            let a11 = wd * gx * gx + wgx * xx * xx + wgy * xy * xy;
+            let a22 = wd * gy * gy + wgx * xy * xy + wgy * yy * yy;
+            self.a12[x] = wd * gx * gy + wgx * xx * xy + wgy * xy * yy;
+            let b1 = -(wd * gx * iz + wgx * xx * ixz + wgy * xy * iyz);
+            let b2 = -(wd * gy * iz + wgx * xy * ixz + wgy * yy * iyz);
+            let sw = self.wl[x] + self.wr[x] + self.wt[x] + self.wb[x];
+            self.iu[x] = 1.0 / (a11 + sw);
+            self.iv[x] = 1.0 / (a22 + sw);
+            self.cu[x] = b1;
+            self.cv[x] = b2;
+        }
+    }
+
+    /// Adds the neighbour terms of the current flow to the right-hand sides of
+    /// row `y`: Σ weight · (neighbour − self), in the order left, right, top,
+    /// bottom. At the ends of the row the missing neighbour is the pixel
+    /// itself, with zero weight.
+    #[inline]
+    fn neighbour_terms(&mut self, flow: &FlowField, y: usize) {
+        let (w, h) = (flow.width, flow.height);
+        let o = y * w;
+        let (yt, yb) = (
+            if y > 0 { y - 1 } else { y },
+            if y + 1 < h { y + 1 } else { y },
+        );
+        let (fu, fv) = (part(&flow.u, o, w), part(&flow.v, o, w));
+        let (fu_t, fu_b, fv_t, fv_b) = (
+            part(&flow.u, yt * w, w),
+            part(&flow.u, yb * w, w),
+            part(&flow.v, yt * w, w),
+            part(&flow.v, yb * w, w),
+        );
+        let (wl_row, wr_row, wt_row, wb_row) = (&*self.wl, &*self.wr, &*self.wt, &*self.wb);
+        let term = |x: usize, l: usize, r: usize| {
+            let su = wl_row[x] * (fu[l] - fu[x])
+                + wr_row[x] * (fu[r] - fu[x])
+                + wt_row[x] * (fu_t[x] - fu[x])
+                + wb_row[x] * (fu_b[x] - fu[x]);
+            let sv = wl_row[x] * (fv[l] - fv[x])
+                + wr_row[x] * (fv[r] - fv[x])
+                + wt_row[x] * (fv_t[x] - fv[x])
+                + wb_row[x] * (fv_b[x] - fv[x]);
+            (su, sv)
+        };
+        let (first, last) = (
+            term(0, 0, 1.min(w - 1)),
+            term(w - 1, w.saturating_sub(2), w - 1),
+        );
+        if w > 2 {
+            // Interior on shifted slices, which the compiler vectorises.
+            let m = w - 2;
+            let (ful, fuc, fur, fvl, fvc, fvr) = (
+                &fu[..m],
+                &fu[1..][..m],
+                &fu[2..][..m],
+                &fv[..m],
+                &fv[1..][..m],
+                &fv[2..][..m],
+            );
+            let (fut, fub, fvt, fvb) = (
+                &fu_t[1..][..m],
+                &fu_b[1..][..m],
+                &fv_t[1..][..m],
+                &fv_b[1..][..m],
+            );
+            let (wl, wr, wt, wb) = (
+                &wl_row[1..][..m],
+                &wr_row[1..][..m],
+                &wt_row[1..][..m],
+                &wb_row[1..][..m],
+            );
+            let (cu, cv) = (&mut self.cu[1..][..m], &mut self.cv[1..][..m]);
+            for k in 0..m {
+                cu[k] += wl[k] * (ful[k] - fuc[k])
+                    + wr[k] * (fur[k] - fuc[k])
+                    + wt[k] * (fut[k] - fuc[k])
+                    + wb[k] * (fub[k] - fuc[k]);
+                cv[k] += wl[k] * (fvl[k] - fvc[k])
+                    + wr[k] * (fvr[k] - fvc[k])
+                    + wt[k] * (fvt[k] - fvc[k])
+                    + wb[k] * (fvb[k] - fvc[k]);
+            }
+        }
+        self.cu[0] += first.0;
+        self.cv[0] += first.1;
+        if w > 1 {
+            self.cu[w - 1] += last.0;
+            self.cv[w - 1] += last.1;
+        }
+    }
+}
+
+/// Writes row `y`'s fields into its block of the split layout: even x to
+/// colour y mod 2, odd x to the other, slot 1 + x / 2.
+#[inline]
+fn scatter(fields: &[f32], block: &mut [f32], y: usize, w: usize, s: usize) {
+    let even = y % 2;
+    let half = w / 2;
+    for (f, values) in fields.chunks_exact(w).enumerate() {
+        let (first, second) = block[f * 2 * s..(f + 1) * 2 * s].split_at_mut(s);
+        let (e, od) = if even == 0 {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        let (e, od) = (&mut e[1..][..w.div_ceil(2)], &mut od[1..][..half]);
+        for ((e, o), pair) in e.iter_mut().zip(od.iter_mut()).zip(values.chunks_exact(2)) {
+            *e = pair[0];
+            *o = pair[1];
+        }
+        if w % 2 == 1 {
+            e[half] = values[w - 1];
+        }
+    }
 }
 
 /// `m` values of `a` from `start`.

@@ -11,7 +11,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;
-use crate::registry::{Built, Runtime};
 use crate::spec::de::from_node;
 use crate::spec::tree::{Node, Value};
 
@@ -192,38 +191,6 @@ fn contains(node: &Node, span: crate::diagnostic::Span) -> bool {
 pub fn param_error(params: &Node, field: &str, message: impl Into<String>) -> Diagnostic {
     let span = params.get(field).map_or(params.span, |v| v.span);
     Diagnostic::at(span, message)
-}
-
-/// Packs a config and runtime; the config is serialised for cache keys.
-pub fn built<C: Serialize>(config: &C, runtime: Runtime) -> Built {
-    let config = serde_json::to_value(config).expect("operator configs serialise to JSON");
-    Built {
-        runtime,
-        config,
-        pictures: None,
-    }
-}
-
-/// Packs a config and runtime whose `picture_params` only change the pictures
-/// it draws: they leave the config's key and key the pictures alone, and
-/// when `draws` is false there are no pictures to key.
-pub fn built_drawing<C: Serialize>(
-    config: &C,
-    picture_params: &[&str],
-    draws: bool,
-    runtime: Runtime,
-) -> Built {
-    let mut built = built(config, runtime);
-    let map = built
-        .config
-        .as_object_mut()
-        .expect("operator configs are maps");
-    let pictures: serde_json::Map<String, serde_json::Value> = picture_params
-        .iter()
-        .filter_map(|&name| map.remove(name).map(|v| (name.to_string(), v)))
-        .collect();
-    built.pictures = draws.then_some(serde_json::Value::Object(pictures));
-    built
 }
 
 /// A string param that may hold `${env:NAME}` references.

@@ -248,6 +248,40 @@ pub struct Built {
     pub pictures: Option<serde_json::Value>,
 }
 
+impl Built {
+    /// Packs a config and runtime; the config is serialised for cache keys.
+    pub fn new<C: serde::Serialize>(config: &C, runtime: Runtime) -> Self {
+        let config = serde_json::to_value(config).expect("operator configs serialise to JSON");
+        Self {
+            runtime,
+            config,
+            pictures: None,
+        }
+    }
+
+    /// Packs a config and runtime whose `picture_params` only change the pictures
+    /// it draws: they leave the config's key and key the pictures alone, and
+    /// when `draws` is false there are no pictures to key.
+    pub fn drawing<C: serde::Serialize>(
+        config: &C,
+        picture_params: &[&str],
+        draws: bool,
+        runtime: Runtime,
+    ) -> Self {
+        let mut built = Self::new(config, runtime);
+        let map = built
+            .config
+            .as_object_mut()
+            .expect("operator configs are maps");
+        let pictures: serde_json::Map<String, serde_json::Value> = picture_params
+            .iter()
+            .filter_map(|&name| map.remove(name).map(|v| (name.to_string(), v)))
+            .collect();
+        built.pictures = draws.then_some(serde_json::Value::Object(pictures));
+        built
+    }
+}
+
 /// Builds a runtime from a node's params, or says everything wrong with them.
 pub type BuildFn = fn(&Node) -> Result<Built, Vec<Diagnostic>>;
 

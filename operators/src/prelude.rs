@@ -7,9 +7,7 @@ pub use maflow_engine::data::{
     Blob, Clip, Frame, ItemError, Output, Pictures, PixelFormat, VideoInfo,
 };
 pub use maflow_engine::diagnostic::Diagnostic;
-pub use maflow_engine::params::{
-    Configurable, built, built_drawing, configurable, param_error, parse_params,
-};
+pub use maflow_engine::params::{Configurable, configurable, param_error, parse_params};
 pub use maflow_engine::registry::{
     Built, ClipSource, FrameConsumer, FrameIn, FrameInputs, FrameProducer, FrameProduct,
     FrameProductType, FrameStream, FrameTask, OperatorKind, Port, PortType, ProductType,

@@ -75,7 +75,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(built(
+    Ok(Built::new(
         &config,
         Runtime::FrameProducer(Arc::new(Decoder {
             config: config.clone(),

@@ -88,7 +88,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(built(
+    Ok(Built::new(
         &config,
         Runtime::FrameConsumer(Arc::new(DescriptorOperator {
             config: config.clone(),

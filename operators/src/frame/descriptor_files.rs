@@ -93,7 +93,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let runtime = Runtime::Record(Arc::new(DescriptorFiles {
         config: config.clone(),
     }));
-    Ok(built(
+    Ok(Built::new(
         &Keyed {
             config: &config,
             _files: files,

@@ -98,7 +98,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let runtime = Runtime::FrameConsumer(Arc::new(SkeletonReader {
         config: config.clone(),
     }));
-    Ok(built(
+    Ok(Built::new(
         &Keyed {
             config: &config,
             _files: files,

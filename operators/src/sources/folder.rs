@@ -54,7 +54,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
             "`extensions` must name at least one extension",
         )]);
     }
-    Ok(built(
+    Ok(Built::new(
         &config,
         Runtime::Source(Arc::new(FolderSource {
             config: config.clone(),

@@ -99,7 +99,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
             .map_err(|e| vec![select_error(params, &e)])?;
         config.select = Some(resolved);
     }
-    Ok(built(
+    Ok(Built::new(
         &config,
         Runtime::Source(Arc::new(Ma52Source {
             config: config.clone(),

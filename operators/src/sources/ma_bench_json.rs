@@ -15,8 +15,8 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+use crate::language::qa::item::{Item, TASKS};
 use crate::language::qa::recognition::LETTERS;
-use crate::language::qa::{Item, TASKS};
 use crate::prelude::*;
 
 /// MA-Bench's published questions: a JSON array of rows `{video (with `.mp4`) or video_name (without),
@@ -49,7 +49,7 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: MaBenchJsonConfig = parse_params(params)?;
-    Ok(built(
+    Ok(Built::new(
         &config,
         Runtime::Source(Arc::new(MaBenchJson {
             config: config.clone(),

@@ -120,7 +120,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         detector: Arc::new(detector),
         landmarker: Arc::new(landmarker),
     };
-    Ok(built(&config, Runtime::FrameConsumer(Arc::new(op))))
+    Ok(Built::new(&config, Runtime::FrameConsumer(Arc::new(op))))
 }
 
 /// The built operator: the two models, shared by every clip.

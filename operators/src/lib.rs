@@ -47,7 +47,7 @@ pub fn registry() -> &'static Registry {
             sinks::show::KIND,
             sinks::jsonl::KIND,
             sinks::json_files::KIND,
-            sinks::bench::KIND,
+            sinks::benchmark_files::KIND,
             sinks::report::KIND,
             sinks::train_export::KIND,
             sinks::harness::KIND,

@@ -5,21 +5,17 @@
 
 pub mod agreement;
 pub mod answers;
-pub mod backend;
+pub mod author;
 pub mod caption;
-pub mod caption_rules;
 pub mod clip_motion;
 pub mod describe;
 pub mod explain;
 pub mod facts;
-pub mod frames;
 pub mod given_qa;
 pub mod judge;
-pub mod judge_rules;
 pub mod llm;
 pub mod oracle;
 pub mod prompt;
 pub mod qa;
 pub mod respond;
 pub mod rng;
-pub mod score;

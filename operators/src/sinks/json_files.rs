@@ -30,7 +30,10 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: JsonFilesConfig = parse_params(params)?;
-    Ok(built(&config, Runtime::RecordSink(Arc::new(JsonFilesSink))))
+    Ok(Built::new(
+        &config,
+        Runtime::RecordSink(Arc::new(JsonFilesSink)),
+    ))
 }
 
 struct JsonFilesSink;

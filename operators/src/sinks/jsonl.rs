@@ -30,7 +30,10 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: JsonlConfig = parse_params(params)?;
-    Ok(built(&config, Runtime::RecordSink(Arc::new(JsonlSink))))
+    Ok(Built::new(
+        &config,
+        Runtime::RecordSink(Arc::new(JsonlSink)),
+    ))
 }
 
 struct JsonlSink;

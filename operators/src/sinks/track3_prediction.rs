@@ -21,7 +21,7 @@ use maflow_engine::store::{remove_file_with_writes, write_file_atomic};
 use serde_json::{Value, json};
 
 use crate::common::record_types::{self as records, record};
-use crate::language::qa::TASKS;
+use crate::language::qa::item::TASKS;
 use crate::prelude::*;
 
 /// A Track 3 submission per `responses` input: `prediction-<model>.json` with each task's system
@@ -48,7 +48,7 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: Track3PredictionConfig = parse_params(params)?;
-    Ok(built(
+    Ok(Built::new(
         &config,
         Runtime::RecordSink(Arc::new(Track3Prediction)),
     ))

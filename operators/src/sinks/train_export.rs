@@ -53,7 +53,7 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: TrainExportConfig = parse_params(params)?;
-    Ok(built(
+    Ok(Built::new(
         &config.clone(),
         Runtime::RecordSink(Arc::new(TrainExport { config })),
     ))

@@ -16,7 +16,7 @@ use std::path::Path;
 use maflow_engine::store::write_file_atomic;
 
 use super::{Row, jsonl, per_task, python_files};
-use crate::language::qa::CLOSED;
+use crate::language::qa::item::CLOSED;
 
 /// The scoring and prompting functions the task YAMLs name (with [`python_files::REPLIES`] put in).
 pub const UTILS: &str = include_str!("lmms_eval_utils.py");

@@ -89,7 +89,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
                 .with_help("e.g. `formats: [hf-datasets, lmms-eval]`"),
         ]);
     }
-    Ok(built(
+    Ok(Built::new(
         &config.clone(),
         Runtime::RecordSink(Arc::new(HarnessExport { config })),
     ))
@@ -240,9 +240,9 @@ pub fn jsonl<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
         .collect()
 }
 
-/// Items per task, in [`crate::language::qa::TASKS`] order (tasks with none left out).
+/// Items per task, in [`crate::language::qa::item::TASKS`] order (tasks with none left out).
 pub fn per_task(rows: &[Row]) -> Vec<(&'static str, usize)> {
-    crate::language::qa::TASKS
+    crate::language::qa::item::TASKS
         .iter()
         .map(|t| (*t, rows.iter().filter(|r| r.task == *t).count()))
         .filter(|(_, n)| *n > 0)

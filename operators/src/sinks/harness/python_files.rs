@@ -11,7 +11,7 @@ use maflow_engine::store::write_file_atomic;
 use serde_json::json;
 
 use crate::language::prompt::Template;
-use crate::language::qa::TASKS;
+use crate::language::qa::item::TASKS;
 use crate::language::{judge, respond};
 
 /// Prompt text, reply reading and judging, as maflow does them ([`crate::language::answers`]).

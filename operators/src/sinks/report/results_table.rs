@@ -3,10 +3,10 @@
 //! counts, the published rows under their source, one number format per
 //! column for every row, and the best value of each column.
 
-use crate::language::score::{COLUMNS, ModelScores, final_score};
+use super::score::{COLUMNS, ModelScores, final_score};
 
 /// The published results (accuracy in %, judge scores 0..5), kept as reference data.
-pub const PAPER_RESULTS: &str = include_str!("../../data/paper-results.csv");
+pub const PAPER_RESULTS: &str = include_str!("../../../data/paper-results.csv");
 
 /// Where the published rows come from.
 pub const SOURCE: &str =
@@ -270,7 +270,7 @@ mod tests {
 
     #[test]
     fn open_scores_are_best_only_among_rows_of_the_same_kind_of_judge() {
-        let metric = |value: f64| crate::language::score::Metric {
+        let metric = |value: f64| super::super::score::Metric {
             value,
             low: value,
             high: value,

@@ -3,7 +3,7 @@
 //! drawn as a zero, not as a gap), and a ranking of this run's models among
 //! the published ones.
 
-use crate::language::score::ModelScores;
+use super::score::ModelScores;
 
 use super::results_table::{Table, format};
 

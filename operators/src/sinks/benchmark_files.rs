@@ -33,7 +33,7 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: BenchConfig = parse_params(params)?;
-    Ok(built(&config, Runtime::RecordSink(Arc::new(Bench))))
+    Ok(Built::new(&config, Runtime::RecordSink(Arc::new(Bench))))
 }
 
 struct Bench;

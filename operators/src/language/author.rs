@@ -1,5 +1,6 @@
-//! What every language operator shares: the `rules | llm` switch, and the
-//! building of its client and prompt template with errors on the params.
+//! What every language operator shares: who writes its text (its `backend`
+//! param, [`Author`]: `rules` or `llm`), and the building of its client and
+//! prompt template with errors on the params.
 
 use std::path::PathBuf;
 
@@ -11,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use crate::language::llm::{Client, Endpoint};
 use crate::language::prompt::{Template, resolve};
 
-/// Who writes the text.
+/// Who writes the text (a language operator's `backend` param).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Backend {
+pub enum Author {
     /// The embedded deterministic writer (offline).
     #[default]
     Rules,
@@ -22,9 +23,9 @@ pub enum Backend {
     Llm,
 }
 
-/// A ready LLM backend: the client and the template.
+/// A ready LLM author: the client and the template.
 #[derive(Clone, Debug)]
-pub struct LlmBackend {
+pub struct PromptedLlm {
     /// The client.
     pub client: Client,
     /// The prompt.
@@ -70,16 +71,16 @@ pub fn refuse_unread(
     if found.is_empty() { Ok(()) } else { Err(found) }
 }
 
-/// Builds the LLM backend when `backend` is `llm` (then `llm` is required);
+/// Builds the LLM author when `backend` is `llm` (then `llm` is required);
 /// `None` for `rules`. Errors point at the param at fault.
 pub fn build_llm(
     params: &Node,
-    backend: Backend,
+    backend: Author,
     llm: Option<&Endpoint>,
     prompt: Option<&PathBuf>,
     default_prompt: &str,
     placeholders: &[&str],
-) -> Result<Option<LlmBackend>, Vec<Diagnostic>> {
+) -> Result<Option<PromptedLlm>, Vec<Diagnostic>> {
     let template = Template::load(
         prompt.map(|p| resolve(p)).as_deref(),
         default_prompt,
@@ -92,14 +93,14 @@ pub fn build_llm(
         ]
     })?;
     match (backend, llm) {
-        (Backend::Rules, _) => Ok(None),
-        (Backend::Llm, None) => Err(vec![
+        (Author::Rules, _) => Ok(None),
+        (Author::Llm, None) => Err(vec![
             param_error(params, "backend", "`backend: llm` needs an `llm:` endpoint")
                 .with_help("add `llm: {base_url: http://localhost:8000/v1, model: NAME}` or use `backend: rules`"),
         ]),
-        (Backend::Llm, Some(endpoint)) => {
+        (Author::Llm, Some(endpoint)) => {
             let client = Client::new(endpoint.clone()).map_err(|e| vec![param_error(params, "llm", e)])?;
-            Ok(Some(LlmBackend { client, template }))
+            Ok(Some(PromptedLlm { client, template }))
         }
     }
 }
@@ -119,7 +120,7 @@ pub struct WithPrompt<'a, C: Serialize> {
 
 impl<'a, C: Serialize> WithPrompt<'a, C> {
     /// The keyed config of `config` using `llm`.
-    pub fn new(config: &'a C, llm: Option<&LlmBackend>) -> Self {
+    pub fn new(config: &'a C, llm: Option<&PromptedLlm>) -> Self {
         Self {
             config,
             _prompt: llm.map(|l| l.template.digest()),

@@ -8,18 +8,19 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::Listing;
+use super::charts::{grouped_bars, ranking, series};
+use super::collected::{Collected, Shown, failure_effect, parse_lines};
 use super::recognition;
-use super::report::{Collected, ReportConfig, Shown, failure_effect, parse_lines};
-use super::report_charts::{grouped_bars, ranking, series};
 use super::results_table::{FINAL_RULE, GROUPS, Row, Table, footnote, format, is_best, table};
-use crate::common::png_io::encode_rgb_png;
+use super::score::ModelScores;
+use crate::common::base64;
 use crate::common::taxonomy::{ACTIONS, BODY_LEVELS};
-use crate::language::frames::base64;
 use crate::language::qa::recognition::LETTERS;
-use crate::language::score::ModelScores;
 use maflow_engine::registry::RunInfo;
 use maflow_engine::store::{is_file_with_writes, read_with_writes};
 use maflow_kernels::flow::color::wheel_key;
+use maflow_kernels::png_io::encode_rgb_png;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -33,7 +34,7 @@ pub fn render(
     scores: &[ModelScores],
     c: &Collected,
     dir: &Path,
-    config: &ReportConfig,
+    listing: &Listing<'_>,
     shown: &Shown<'_>,
 ) -> String {
     let clips = shown.clips;
@@ -55,6 +56,26 @@ pub fn render(
             esc(&summary)
         ));
     }
+    h.push_str(&results_section(scores));
+    h.push_str(&recognition_section(c));
+    h.push_str(&super::selection::html(
+        shown.run.map_or(&[][..], |r| &r.sources),
+        esc,
+    ));
+    h.push_str(&super::exports::html(
+        shown.run.map_or(&[][..], |r| &r.sinks),
+        esc,
+    ));
+    h.push_str("<h2>Items</h2>");
+    h.push_str(&item_list(c, dir, listing));
+    h.push_str(&failures_section(shown));
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The results: the table beside the published rows, the parse rates, the charts and the ranking.
+fn results_section(scores: &[ModelScores]) -> String {
+    let mut h = String::new();
     h.push_str("<h2>Results</h2>");
     h.push_str(&results_html(&table(scores)));
     for (line, flag) in parse_lines(scores) {
@@ -94,6 +115,12 @@ pub fn render(
     if scores.iter().any(|s| s.judge == "rules") {
         h.push_str("<p class=\"muted\">Open-task scores from the <code>rules</code> judge are an offline proxy and do not rank against published LLM-judge scores.</p>");
     }
+    h
+}
+
+/// Recognition per action, and per model the CMAR confusion matrix and FMAR's wrong picks.
+fn recognition_section(c: &Collected) -> String {
+    let mut h = String::new();
     h.push_str("<h2>Recognition: CMAR body levels, FMAR actions</h2>");
     let items: BTreeMap<&str, &Value> = c
         .items
@@ -106,16 +133,12 @@ pub fn render(
         h.push_str(&confusion(model, "CMAR", records, &items));
         h.push_str(&fmar_picks(model, records, &items));
     }
-    h.push_str(&super::report_selection::html(
-        shown.run.map_or(&[][..], |r| &r.sources),
-        esc,
-    ));
-    h.push_str(&super::report_exports::html(
-        shown.run.map_or(&[][..], |r| &r.sinks),
-        esc,
-    ));
-    h.push_str("<h2>Items</h2>");
-    h.push_str(&item_list(c, dir, config));
+    h
+}
+
+/// The clips this run could not compute, if any.
+fn failures_section(shown: &Shown<'_>) -> String {
+    let mut h = String::new();
     if !shown.failures.is_empty() {
         h.push_str(&format!("<h2 id=\"failures\">Failures ({})</h2><table><tr><th>clip</th><th>operator</th><th>cause</th><th>in this report</th></tr>", shown.failures.len()));
         for f in shown.failures {
@@ -129,7 +152,6 @@ pub fn render(
         }
         h.push_str("</table>");
     }
-    h.push_str("</body></html>\n");
     h
 }
 
@@ -456,11 +478,14 @@ fn motion_pictures(dir: &Path, folders: &[std::path::PathBuf], clip: &str) -> St
 fn flow_key() -> String {
     let side = 96;
     let png = encode_rgb_png(&wheel_key(side), side, side).expect("a small key encodes");
-    base64(&png)
+    base64::encode(&png)
 }
 
-fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
-    let (thumbs, max_items) = (dir.join(&config.thumbnails), config.max_items);
+/// Each model's judged row of each item: `(item id, model)` → row.
+type Replies<'a> = BTreeMap<(&'a str, &'a str), &'a Value>;
+
+fn item_list(c: &Collected, dir: &Path, listing: &Listing<'_>) -> String {
+    let (thumbs, max_items) = (dir.join(listing.thumbnails), listing.max_items);
     let mut s = String::new();
     let mut by_clip: Vec<(&str, Vec<&Value>)> = Vec::new();
     for item in c.items.iter().take(max_items) {
@@ -470,7 +495,7 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
             _ => by_clip.push((clip, vec![item])),
         }
     }
-    let replies: BTreeMap<(&str, &str), &Value> = c
+    let replies: Replies<'_> = c
         .judged
         .iter()
         .flat_map(|((model, _), recs)| {
@@ -483,123 +508,17 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
     let models: Vec<&str> = c.judged.keys().map(|(m, _)| m.as_str()).collect();
     s.push_str(&filters(&models));
     for (clip, items) in by_clip {
-        // Per clip: each model's right answers out of its closed items.
-        let tally: Vec<String> = models
-            .iter()
-            .map(|m| {
-                let rows: Vec<&&Value> = items
-                    .iter()
-                    .filter_map(|i| replies.get(&(i["id"].as_str().unwrap_or(""), *m)))
-                    .collect();
-                let closed: Vec<bool> = rows
-                    .iter()
-                    .filter_map(|r| r.get("correct").and_then(Value::as_bool))
-                    .collect();
-                format!(
-                    "{} {}/{}",
-                    esc(m),
-                    closed.iter().filter(|x| **x).count(),
-                    closed.len()
-                )
-            })
-            .collect();
-        s.push_str(&format!(
-            "<div class=\"clip\" id=\"clip-{0}\"><h3><a href=\"#clip-{0}\">{0}</a> <span class=\"muted\">closed items right: {1}</span></h3>",
-            esc(clip),
-            tally.join(" · ")
-        ));
+        s.push_str(&clip_heading(clip, &items, &models, &replies));
         if let Ok(png) = read_with_writes(&thumbs.join(format!("{clip}.png"))) {
             s.push_str(&format!(
                 "<img alt=\"{0}\" src=\"data:image/png;base64,{1}\">",
                 esc(clip),
-                base64(&png)
+                base64::encode(&png)
             ));
         }
-        s.push_str(&motion_pictures(dir, &config.pictures, clip));
+        s.push_str(&motion_pictures(dir, listing.pictures, clip));
         for item in items {
-            let id = item["id"].as_str().unwrap_or("");
-            let mut summary = format!(
-                "<b>{}</b> {}",
-                esc(item["task"].as_str().unwrap_or("")),
-                esc(item["question"].as_str().unwrap_or(""))
-            );
-            if let Some(options) = item["options"].as_array().filter(|o| !o.is_empty()) {
-                let opts: Vec<String> = options
-                    .iter()
-                    .zip(LETTERS)
-                    .map(|(o, l)| format!("{l}. {}", esc(o.as_str().unwrap_or(""))))
-                    .collect();
-                summary.push_str(&format!(
-                    " <span class=\"muted\">[{}]</span>",
-                    opts.join("; ")
-                ));
-            }
-            let answer = item["answer"]
-                .as_str()
-                .filter(|a| !a.is_empty())
-                .unwrap_or("(open)");
-            // Each model's outcome, visible without opening the item, and as data for the filters.
-            let mut chips = String::new();
-            let mut data = String::new();
-            for (k, m) in models.iter().enumerate() {
-                let outcome = replies.get(&(id, *m)).map_or("none", |row| {
-                    match row.get("correct").and_then(Value::as_bool) {
-                        Some(true) => "right",
-                        Some(false) => "wrong",
-                        None => "open",
-                    }
-                });
-                data.push_str(&format!(" data-m{k}=\"{outcome}\""));
-                let mark = match outcome {
-                    "right" => "<span class=\"ok\">✓</span>",
-                    "wrong" => "<span class=\"bad\">✗</span>",
-                    _ => "<span class=\"muted\">·</span>",
-                };
-                chips.push_str(&format!(
-                    " <span class=\"chip\" title=\"{0}: {outcome}\">{0} {mark}</span>",
-                    esc(m)
-                ));
-            }
-            s.push_str(&format!(
-                "<details class=\"item\" id=\"{0}\" data-task=\"{1}\"{data}><summary><a href=\"#{0}\" class=\"muted\">#</a> {summary} — answer: <b>{2}</b>{chips}</summary>",
-                esc(id),
-                esc(item["task"].as_str().unwrap_or("")),
-                esc(answer)
-            ));
-            if let Some(r) = item["reference"].as_str() {
-                s.push_str(&format!("<p><i>Reference:</i> {}</p>", esc(r)));
-            }
-            s.push_str(
-                "<table><tr><th>model</th><th>reply</th><th>parsed</th><th>result</th></tr>",
-            );
-            for (model, _) in c.judged.keys() {
-                if let Some(row) = replies.get(&(id, model.as_str())) {
-                    let result = match row.get("correct").and_then(Value::as_bool) {
-                        Some(true) => "<span class=\"ok\">right</span>".to_string(),
-                        Some(false) => "<span class=\"bad\">wrong</span>".to_string(),
-                        None => format!("L1 {} · L2 {} · L3 {}", row["L1"], row["L2"], row["L3"]),
-                    };
-                    let reply = row["reply"].as_str().unwrap_or("");
-                    let reply = if reply.trim().is_empty() {
-                        "<span class=\"muted\">(empty)</span>".to_string()
-                    } else {
-                        esc(reply)
-                    };
-                    // An open answer is its own reading: only closed answers and MARE's label line are parsed.
-                    let parsed = match (item["task"].as_str(), &row["parsed"]) {
-                        (Some("MADU"), _) => "<span class=\"muted\">(the reply)</span>".to_string(),
-                        (_, Value::Null) => "<span class=\"bad\">(unreadable)</span>".to_string(),
-                        (_, Value::String(p)) => esc(p),
-                        (_, other) => esc(&other.to_string()),
-                    };
-                    s.push_str(&format!("<tr><td>{}</td><td class=\"text\">{reply}</td><td class=\"text\">{parsed}</td><td>{result}</td></tr>", esc(model)));
-                }
-            }
-            s.push_str("</table>");
-            s.push_str(&format!(
-                "<pre>{}</pre></details>",
-                esc(&serde_json::to_string_pretty(&item["provenance"]).unwrap_or_default())
-            ));
+            s.push_str(&item_details(item, &models, &replies));
         }
         s.push_str("</div>");
     }
@@ -611,6 +530,130 @@ fn item_list(c: &Collected, dir: &Path, config: &ReportConfig) -> String {
     }
     s.push_str(FILTER_SCRIPT);
     s
+}
+
+/// A clip's heading, with each model's right answers out of its closed items.
+fn clip_heading(clip: &str, items: &[&Value], models: &[&str], replies: &Replies<'_>) -> String {
+    let tally: Vec<String> = models
+        .iter()
+        .map(|m| {
+            let rows: Vec<&&Value> = items
+                .iter()
+                .filter_map(|i| replies.get(&(i["id"].as_str().unwrap_or(""), *m)))
+                .collect();
+            let closed: Vec<bool> = rows
+                .iter()
+                .filter_map(|r| r.get("correct").and_then(Value::as_bool))
+                .collect();
+            format!(
+                "{} {}/{}",
+                esc(m),
+                closed.iter().filter(|x| **x).count(),
+                closed.len()
+            )
+        })
+        .collect();
+    format!(
+        "<div class=\"clip\" id=\"clip-{0}\"><h3><a href=\"#clip-{0}\">{0}</a> <span class=\"muted\">closed items right: {1}</span></h3>",
+        esc(clip),
+        tally.join(" · ")
+    )
+}
+
+/// One item, folded: its question, options, answer and each model's outcome
+/// (as chips, and as data for the filters); open: the reference, each
+/// model's reply, and the provenance.
+fn item_details(item: &Value, models: &[&str], replies: &Replies<'_>) -> String {
+    let id = item["id"].as_str().unwrap_or("");
+    let mut summary = format!(
+        "<b>{}</b> {}",
+        esc(item["task"].as_str().unwrap_or("")),
+        esc(item["question"].as_str().unwrap_or(""))
+    );
+    if let Some(options) = item["options"].as_array().filter(|o| !o.is_empty()) {
+        let opts: Vec<String> = options
+            .iter()
+            .zip(LETTERS)
+            .map(|(o, l)| format!("{l}. {}", esc(o.as_str().unwrap_or(""))))
+            .collect();
+        summary.push_str(&format!(
+            " <span class=\"muted\">[{}]</span>",
+            opts.join("; ")
+        ));
+    }
+    let answer = item["answer"]
+        .as_str()
+        .filter(|a| !a.is_empty())
+        .unwrap_or("(open)");
+    // Each model's outcome, visible without opening the item, and as data for the filters.
+    let mut chips = String::new();
+    let mut data = String::new();
+    for (k, m) in models.iter().enumerate() {
+        let outcome = replies.get(&(id, *m)).map_or("none", |row| {
+            match row.get("correct").and_then(Value::as_bool) {
+                Some(true) => "right",
+                Some(false) => "wrong",
+                None => "open",
+            }
+        });
+        data.push_str(&format!(" data-m{k}=\"{outcome}\""));
+        let mark = match outcome {
+            "right" => "<span class=\"ok\">✓</span>",
+            "wrong" => "<span class=\"bad\">✗</span>",
+            _ => "<span class=\"muted\">·</span>",
+        };
+        chips.push_str(&format!(
+            " <span class=\"chip\" title=\"{0}: {outcome}\">{0} {mark}</span>",
+            esc(m)
+        ));
+    }
+    let mut s = format!(
+        "<details class=\"item\" id=\"{0}\" data-task=\"{1}\"{data}><summary><a href=\"#{0}\" class=\"muted\">#</a> {summary} — answer: <b>{2}</b>{chips}</summary>",
+        esc(id),
+        esc(item["task"].as_str().unwrap_or("")),
+        esc(answer)
+    );
+    if let Some(r) = item["reference"].as_str() {
+        s.push_str(&format!("<p><i>Reference:</i> {}</p>", esc(r)));
+    }
+    s.push_str("<table><tr><th>model</th><th>reply</th><th>parsed</th><th>result</th></tr>");
+    for model in models {
+        if let Some(row) = replies.get(&(id, *model)) {
+            s.push_str(&reply_row(item, model, row));
+        }
+    }
+    s.push_str("</table>");
+    s.push_str(&format!(
+        "<pre>{}</pre></details>",
+        esc(&serde_json::to_string_pretty(&item["provenance"]).unwrap_or_default())
+    ));
+    s
+}
+
+/// One model's reply to `item`: the reply, what was read from it, and the result.
+fn reply_row(item: &Value, model: &str, row: &Value) -> String {
+    let result = match row.get("correct").and_then(Value::as_bool) {
+        Some(true) => "<span class=\"ok\">right</span>".to_string(),
+        Some(false) => "<span class=\"bad\">wrong</span>".to_string(),
+        None => format!("L1 {} · L2 {} · L3 {}", row["L1"], row["L2"], row["L3"]),
+    };
+    let reply = row["reply"].as_str().unwrap_or("");
+    let reply = if reply.trim().is_empty() {
+        "<span class=\"muted\">(empty)</span>".to_string()
+    } else {
+        esc(reply)
+    };
+    // An open answer is its own reading: only closed answers and MARE's label line are parsed.
+    let parsed = match (item["task"].as_str(), &row["parsed"]) {
+        (Some("MADU"), _) => "<span class=\"muted\">(the reply)</span>".to_string(),
+        (_, Value::Null) => "<span class=\"bad\">(unreadable)</span>".to_string(),
+        (_, Value::String(p)) => esc(p),
+        (_, other) => esc(&other.to_string()),
+    };
+    format!(
+        "<tr><td>{}</td><td class=\"text\">{reply}</td><td class=\"text\">{parsed}</td><td>{result}</td></tr>",
+        esc(model)
+    )
 }
 
 #[cfg(test)]

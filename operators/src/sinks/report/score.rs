@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::qa::CLOSED;
-use super::rng::Rng;
+use crate::language::qa::item::CLOSED;
+use crate::language::rng::Rng;
 
 /// One metric with its interval.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -216,7 +216,7 @@ fn every_harness_gets_the_benchmark_and_its_python_reads_replies_as_maflow_does(
     // Its utils.py parses every reply as maflow does, and scores the gold answers 100 %.
     let mut cases = Vec::new();
     for item in &bench {
-        let parsed_item: maflow_operators::language::qa::Item =
+        let parsed_item: maflow_operators::language::qa::item::Item =
             serde_json::from_value(item.clone()).unwrap();
         for reply in replies(item) {
             let parsed = maflow_operators::language::respond::parse(&parsed_item, &reply);
@@ -287,7 +287,7 @@ print(json.dumps(found))
     for task in &tasks {
         let items = bench.iter().filter(|i| i["task"] == *task).count();
         assert_eq!(vlm["gold"][task]["items"], items, "{task}: {vlm}");
-        if maflow_operators::language::qa::CLOSED.contains(task) {
+        if maflow_operators::language::qa::item::CLOSED.contains(task) {
             assert_eq!(vlm["gold"][task]["accuracy"], 100.0, "{task}: {vlm}");
             assert_eq!(vlm["unreadable"][task]["accuracy"], 0.0, "{task}: {vlm}");
         } else {

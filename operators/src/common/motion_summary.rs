@@ -142,90 +142,14 @@ pub fn summarise(
     fps: f64,
     p: &SummaryParams,
 ) -> MotionSummary {
-    let seconds = |t: usize| round(t as f64 / fps, 1);
     let mut parts = Vec::new();
     let mut onsets: Vec<(f64, usize)> = Vec::new();
     let mut energies: Vec<(f64, usize)> = Vec::new();
     for (i, v) in vectors.iter().enumerate() {
         let speed: Vec<f32> = v.iter().map(|[x, y]| x.hypot(*y)).collect();
-        let n = speed.len();
-        // Three-frame moving average: one noisy frame neither starts nor ends a period.
-        let smooth: Vec<f32> = (0..n)
-            .map(|t| {
-                let (a, b) = (t.saturating_sub(1), (t + 1).min(n.saturating_sub(1)));
-                speed[a..=b].iter().sum::<f32>() / (b - a + 1) as f32
-            })
-            .collect();
-        let peak = speed.iter().copied().fold(0f32, f32::max);
-        let threshold = p
-            .noise_floor
-            .max(p.relative_threshold * smooth.iter().copied().fold(0f32, f32::max));
-        let mut periods: Vec<(usize, usize)> = Vec::new();
-        for t in 0..n {
-            if smooth[t] < threshold || speed[t] < p.noise_floor {
-                continue;
-            }
-            match periods.last_mut() {
-                Some((_, end)) if (t - *end) as f64 / fps <= p.merge_gap => *end = t,
-                _ => periods.push((t, t)),
-            }
-        }
-        periods.retain(|&(a, b)| (b - a + 1) as f64 / fps >= p.min_period);
-        let mut phases: Vec<(usize, usize, &str)> = Vec::new();
-        for &(a, b) in &periods {
-            for t in a..=b {
-                if speed[t] < p.noise_floor {
-                    continue;
-                }
-                let dir = compass(v[t][0], v[t][1]);
-                match phases.last_mut() {
-                    Some((_, end, d)) if *d == dir && t - *end <= 2 => *end = t,
-                    _ => phases.push((t, t, dir)),
-                }
-            }
-        }
-        // A phase of a single frame is a wobble, not a phase; what it split is one phase again.
-        phases.retain(|&(a, b, _)| b > a);
-        phases.dedup_by(|next, prev| {
-            let joined =
-                next.2 == prev.2 && periods.iter().any(|&(a, b)| a <= prev.0 && next.1 <= b);
-            if joined {
-                prev.1 = next.1;
-            }
-            joined
-        });
-        let energy: f64 = speed.iter().map(|s| f64::from(*s).powi(2)).sum();
-        let pairs = n.saturating_sub(1).max(1);
-        let summary = PartSummary {
-            path_length: round(speed.iter().map(|s| f64::from(*s)).sum(), 2),
-            net_displacement: [
-                round(v.iter().map(|x| f64::from(x[0])).sum(), 2),
-                round(v.iter().map(|x| f64::from(x[1])).sum(), 2),
-            ],
-            energy: round(energy, 2),
-            peak_speed: round(f64::from(peak), 2),
-            mean_speed: round(
-                speed.iter().skip(1).map(|s| f64::from(*s)).sum::<f64>() / pairs as f64,
-                3,
-            ),
-            active_periods: periods
-                .iter()
-                .map(|&(a, b)| [seconds(a), seconds(b)])
-                .collect(),
-            phases: phases
-                .iter()
-                .map(|&(a, b, d)| Phase {
-                    direction: d.to_string(),
-                    start: seconds(a),
-                    end: seconds(b),
-                    mean_speed: round(
-                        speed[a..=b].iter().map(|s| f64::from(*s)).sum::<f64>()
-                            / (b - a + 1) as f64,
-                        2,
-                    ),
-                })
-                .collect(),
-        };
+        let periods = active_periods(&speed, fps, p);
+        let phases = direction_phases(v, &speed, &periods, p);
+        let (summary, energy) = part_summary(v, &speed, &periods, &phases, fps);
         if let Some(&(a, _)) = periods.first() {
             onsets.push((a as f64, i));
         }
@@ -234,13 +158,130 @@ pub fn summarise(
     }
     onsets.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     energies.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    MotionSummary {
+        parts,
+        onset_order: onsets.iter().map(|&(_, i)| PARTS[i].to_string()).collect(),
+        by_energy: energies
+            .iter()
+            .map(|&(_, i)| PARTS[i].to_string())
+            .collect(),
+        distances: pair_distances(coords, width, height),
+    }
+}
+
+/// The frame spans (first, last) in which a part's speed holds above the noise.
+fn active_periods(speed: &[f32], fps: f64, p: &SummaryParams) -> Vec<(usize, usize)> {
+    let n = speed.len();
+    // Three-frame moving average: one noisy frame neither starts nor ends a period.
+    let smooth: Vec<f32> = (0..n)
+        .map(|t| {
+            let (a, b) = (t.saturating_sub(1), (t + 1).min(n.saturating_sub(1)));
+            speed[a..=b].iter().sum::<f32>() / (b - a + 1) as f32
+        })
+        .collect();
+    let threshold = p
+        .noise_floor
+        .max(p.relative_threshold * smooth.iter().copied().fold(0f32, f32::max));
+    let mut periods: Vec<(usize, usize)> = Vec::new();
+    for t in 0..n {
+        if smooth[t] < threshold || speed[t] < p.noise_floor {
+            continue;
+        }
+        match periods.last_mut() {
+            Some((_, end)) if (t - *end) as f64 / fps <= p.merge_gap => *end = t,
+            _ => periods.push((t, t)),
+        }
+    }
+    periods.retain(|&(a, b)| (b - a + 1) as f64 / fps >= p.min_period);
+    periods
+}
+
+/// Within the active periods, the spans of one compass direction (first, last, direction).
+fn direction_phases(
+    v: &[[f32; 2]],
+    speed: &[f32],
+    periods: &[(usize, usize)],
+    p: &SummaryParams,
+) -> Vec<(usize, usize, &'static str)> {
+    let mut phases: Vec<(usize, usize, &'static str)> = Vec::new();
+    for &(a, b) in periods {
+        for t in a..=b {
+            if speed[t] < p.noise_floor {
+                continue;
+            }
+            let dir = compass(v[t][0], v[t][1]);
+            match phases.last_mut() {
+                Some((_, end, d)) if *d == dir && t - *end <= 2 => *end = t,
+                _ => phases.push((t, t, dir)),
+            }
+        }
+    }
+    // A phase of a single frame is a wobble, not a phase; what it split is one phase again.
+    phases.retain(|&(a, b, _)| b > a);
+    phases.dedup_by(|next, prev| {
+        let joined = next.2 == prev.2 && periods.iter().any(|&(a, b)| a <= prev.0 && next.1 <= b);
+        if joined {
+            prev.1 = next.1;
+        }
+        joined
+    });
+    phases
+}
+
+/// A part's summary from its vectors, speeds, periods and phases, and its energy.
+fn part_summary(
+    v: &[[f32; 2]],
+    speed: &[f32],
+    periods: &[(usize, usize)],
+    phases: &[(usize, usize, &str)],
+    fps: f64,
+) -> (PartSummary, f64) {
+    let seconds = |t: usize| round(t as f64 / fps, 1);
+    let n = speed.len();
+    let peak = speed.iter().copied().fold(0f32, f32::max);
+    let energy: f64 = speed.iter().map(|s| f64::from(*s).powi(2)).sum();
+    let pairs = n.saturating_sub(1).max(1);
+    let summary = PartSummary {
+        path_length: round(speed.iter().map(|s| f64::from(*s)).sum(), 2),
+        net_displacement: [
+            round(v.iter().map(|x| f64::from(x[0])).sum(), 2),
+            round(v.iter().map(|x| f64::from(x[1])).sum(), 2),
+        ],
+        energy: round(energy, 2),
+        peak_speed: round(f64::from(peak), 2),
+        mean_speed: round(
+            speed.iter().skip(1).map(|s| f64::from(*s)).sum::<f64>() / pairs as f64,
+            3,
+        ),
+        active_periods: periods
+            .iter()
+            .map(|&(a, b)| [seconds(a), seconds(b)])
+            .collect(),
+        phases: phases
+            .iter()
+            .map(|&(a, b, d)| Phase {
+                direction: d.to_string(),
+                start: seconds(a),
+                end: seconds(b),
+                mean_speed: round(
+                    speed[a..=b].iter().map(|s| f64::from(*s)).sum::<f64>() / (b - a + 1) as f64,
+                    2,
+                ),
+            })
+            .collect(),
+    };
+    (summary, energy)
+}
+
+/// The distance of each of [`PAIRS`] in every frame, in pixels.
+fn pair_distances(coords: &[Vec<[f32; 2]>], width: u32, height: u32) -> Vec<PairDistance> {
     let index = |name: &str| {
         PARTS
             .iter()
             .position(|p| *p == name)
             .expect("pairs name known parts")
     };
-    let distances = PAIRS
+    PAIRS
         .iter()
         .map(|&(a, b)| {
             let (ca, cb) = (&coords[index(a)], &coords[index(b)]);
@@ -260,16 +301,7 @@ pub fn summarise(
                 distance,
             }
         })
-        .collect();
-    MotionSummary {
-        parts,
-        onset_order: onsets.iter().map(|&(_, i)| PARTS[i].to_string()).collect(),
-        by_energy: energies
-            .iter()
-            .map(|&(_, i)| PARTS[i].to_string())
-            .collect(),
-        distances,
-    }
+        .collect()
 }
 
 #[cfg(test)]

@@ -85,6 +85,15 @@ pub struct Contradiction {
     pub why: String,
 }
 
+/// The contradiction found at `(s, c)`.
+fn found((s, c): (&Sentence, &Clause), why: String) -> Option<Contradiction> {
+    Some(Contradiction {
+        sentence: s.text.clone(),
+        clause: c.text.clone(),
+        why,
+    })
+}
+
 const VERBS: [&str; 40] = [
     "move",
     "moves",
@@ -414,205 +423,255 @@ impl Reading {
 
     /// Where the text contradicts `claim` having `answer`.
     pub fn contradicts(&self, claim: &Claim, answer: bool) -> Option<Contradiction> {
-        let found = |(s, c): (&Sentence, &Clause), why: String| {
-            Some(Contradiction {
-                sentence: s.text.clone(),
-                clause: c.text.clone(),
-                why,
-            })
-        };
         match claim {
             Claim::Moves {
                 part,
                 phase,
                 direction,
-            } => {
-                let p = index(part);
-                if answer {
-                    self.says_not_moving(phase, p).and_then(|s| {
-                        found(
-                            s,
-                            format!(
-                                "the {} moves {direction} in the {phase} phase",
-                                spoken(part)
-                            ),
-                        )
-                    })
-                } else {
-                    self.says_moves(phase, p, Some(direction)).and_then(|s| {
-                        found(
-                            s,
-                            format!(
-                                "the {} does not move {direction} noticeably in the {phase} phase",
-                                spoken(part)
-                            ),
-                        )
-                    })
-                }
-            }
-            Claim::MainAxis { part, axis } => {
-                // The text goes against it when it has the part move over the clip along one axis only, the other one.
-                let (on, off): (&[&str], &[&str]) = if axis == "vertical" {
-                    (&["up", "down"], &["left", "right"])
-                } else {
-                    (&["left", "right"], &["up", "down"])
-                };
-                let (on, off) = if answer { (on, off) } else { (off, on) };
-                let p = index(part);
-                self.clauses(None)
-                    .find(|(_, c)| {
-                        c.moving(p)
-                            && !c.ways.is_empty()
-                            && c.ways.iter().all(|w| off.contains(w))
-                            && !c.ways.iter().any(|w| on.contains(w))
-                    })
-                    .and_then(|s| {
-                        found(
-                            s,
-                            format!(
-                                "the {}'s motion runs mainly {}",
-                                spoken(part),
-                                if answer {
-                                    axis.as_str()
-                                } else {
-                                    "the other way"
-                                }
-                            ),
-                        )
-                    })
-            }
-            Claim::BothMove { a, b, phase } => {
-                let (pa, pb) = (index(a), index(b));
-                if answer {
-                    self.says_not_moving(phase, pa)
-                        .or_else(|| self.says_not_moving(phase, pb))
-                        .and_then(|s| {
-                            found(
-                                s,
-                                format!(
-                                    "the {} and the {} both move in the {phase} phase",
-                                    spoken(a),
-                                    spoken(b)
-                                ),
-                            )
-                        })
-                } else {
-                    let both = self
-                        .says_moves(phase, pa, None)
-                        .and(self.says_moves(phase, pb, None));
-                    both.and_then(|s| {
-                        found(
-                            s,
-                            format!(
-                                "the {} and the {} do not both move in the {phase} phase",
-                                spoken(a),
-                                spoken(b)
-                            ),
-                        )
-                    })
-                }
-            }
+            } => self.against_moves(part, phase, direction, answer),
+            Claim::MainAxis { part, axis } => self.against_main_axis(part, axis, answer),
+            Claim::BothMove { a, b, phase } => self.against_both_move(a, b, phase, answer),
             Claim::MovesWhileStill { a, b, phase } => {
-                let (pa, pb) = (index(a), index(b));
-                if answer {
-                    self.says_not_moving(phase, pa)
-                        .or_else(|| self.says_moves(phase, pb, None))
-                        .and_then(|s| {
-                            found(
-                                s,
-                                format!(
-                                    "the {} moves while the {} stays still in the {phase} phase",
-                                    spoken(a),
-                                    spoken(b)
-                                ),
-                            )
-                        })
-                } else if self.says_still(phase, pb) {
-                    self.says_moves(phase, pa, None)
-                        .and_then(|s| found(s, format!("it is not so that the {} moves while the {} stays still in the {phase} phase", spoken(a), spoken(b))))
-                } else {
-                    None
-                }
+                self.against_moves_while_still(a, b, phase, answer)
             }
             Claim::SameDirection { a, b, phase } => {
-                if answer {
-                    self.says_not_moving(phase, index(a))
-                        .or_else(|| self.says_not_moving(phase, index(b)))
-                        .and_then(|s| {
-                            found(
-                                s,
-                                format!(
-                                    "the {} and the {} move in the {phase} phase",
-                                    spoken(a),
-                                    spoken(b)
-                                ),
-                            )
-                        })
-                } else {
-                    None
-                }
+                self.against_same_direction(a, b, phase, answer)
             }
             Claim::Before {
                 a, dir_a, b, dir_b, ..
-            } => {
-                let (Some((ta, at)), Some((tb, _))) = (
-                    self.start_of(index(a), dir_a),
-                    self.start_of(index(b), dir_b),
-                ) else {
-                    return None;
-                };
-                let earlier = earlier(ta, tb)?;
-                if earlier == answer {
-                    return None;
-                }
-                let (x, y) = if answer {
-                    ((a, dir_a), (b, dir_b))
-                } else {
-                    ((b, dir_b), (a, dir_a))
-                };
+            } => self.against_order((a, dir_a), (b, dir_b), answer),
+            Claim::Approaches { a, b, phase } => self.against_distance(a, b, phase, true, answer),
+            Claim::MovesAway { a, b, phase } => self.against_distance(a, b, phase, false, answer),
+        }
+    }
+
+    /// [`Claim::Moves`]: the part moves that way in the phase, or not.
+    fn against_moves(
+        &self,
+        part: &str,
+        phase: &str,
+        direction: &str,
+        answer: bool,
+    ) -> Option<Contradiction> {
+        let p = index(part);
+        if answer {
+            self.says_not_moving(phase, p).and_then(|s| {
                 found(
-                    at,
+                    s,
                     format!(
-                        "the {} moves {} before the {} moves {}",
-                        spoken(x.0),
-                        x.1,
-                        spoken(y.0),
-                        y.1
+                        "the {} moves {direction} in the {phase} phase",
+                        spoken(part)
                     ),
                 )
-            }
-            Claim::Approaches { a, b, phase } | Claim::MovesAway { a, b, phase } => {
-                let approach = matches!(claim, Claim::Approaches { .. });
-                let (pa, pb) = (index(a), index(b));
-                let what = if approach {
-                    "approach"
-                } else {
-                    "move away from"
-                };
-                if answer {
-                    self.says_distance(phase, pa, pb, !approach).and_then(|s| {
-                        found(
-                            s,
-                            format!(
-                                "the {} does {what} the {} in the {phase} phase",
-                                spoken(a),
-                                spoken(b)
-                            ),
-                        )
-                    })
-                } else {
-                    self.says_distance(phase, pa, pb, approach).and_then(|s| {
-                        found(
-                            s,
-                            format!(
-                                "the {} does not noticeably {what} the {} in the {phase} phase",
-                                spoken(a),
-                                spoken(b)
-                            ),
-                        )
-                    })
-                }
-            }
+            })
+        } else {
+            self.says_moves(phase, p, Some(direction)).and_then(|s| {
+                found(
+                    s,
+                    format!(
+                        "the {} does not move {direction} noticeably in the {phase} phase",
+                        spoken(part)
+                    ),
+                )
+            })
+        }
+    }
+
+    /// [`Claim::MainAxis`]: the part's motion runs mainly along the axis, or not.
+    fn against_main_axis(&self, part: &str, axis: &str, answer: bool) -> Option<Contradiction> {
+        // The text goes against it when it has the part move over the clip along one axis only, the other one.
+        let (on, off): (&[&str], &[&str]) = if axis == "vertical" {
+            (&["up", "down"], &["left", "right"])
+        } else {
+            (&["left", "right"], &["up", "down"])
+        };
+        let (on, off) = if answer { (on, off) } else { (off, on) };
+        let p = index(part);
+        self.clauses(None)
+            .find(|(_, c)| {
+                c.moving(p)
+                    && !c.ways.is_empty()
+                    && c.ways.iter().all(|w| off.contains(w))
+                    && !c.ways.iter().any(|w| on.contains(w))
+            })
+            .and_then(|s| {
+                found(
+                    s,
+                    format!(
+                        "the {}'s motion runs mainly {}",
+                        spoken(part),
+                        if answer { axis } else { "the other way" }
+                    ),
+                )
+            })
+    }
+
+    /// [`Claim::BothMove`]: both parts move in the phase, or not both.
+    fn against_both_move(
+        &self,
+        a: &str,
+        b: &str,
+        phase: &str,
+        answer: bool,
+    ) -> Option<Contradiction> {
+        let (pa, pb) = (index(a), index(b));
+        if answer {
+            self.says_not_moving(phase, pa)
+                .or_else(|| self.says_not_moving(phase, pb))
+                .and_then(|s| {
+                    found(
+                        s,
+                        format!(
+                            "the {} and the {} both move in the {phase} phase",
+                            spoken(a),
+                            spoken(b)
+                        ),
+                    )
+                })
+        } else {
+            let both = self
+                .says_moves(phase, pa, None)
+                .and(self.says_moves(phase, pb, None));
+            both.and_then(|s| {
+                found(
+                    s,
+                    format!(
+                        "the {} and the {} do not both move in the {phase} phase",
+                        spoken(a),
+                        spoken(b)
+                    ),
+                )
+            })
+        }
+    }
+
+    /// [`Claim::MovesWhileStill`]: `a` moves while `b` stays still, or not.
+    fn against_moves_while_still(
+        &self,
+        a: &str,
+        b: &str,
+        phase: &str,
+        answer: bool,
+    ) -> Option<Contradiction> {
+        let (pa, pb) = (index(a), index(b));
+        if answer {
+            self.says_not_moving(phase, pa)
+                .or_else(|| self.says_moves(phase, pb, None))
+                .and_then(|s| {
+                    found(
+                        s,
+                        format!(
+                            "the {} moves while the {} stays still in the {phase} phase",
+                            spoken(a),
+                            spoken(b)
+                        ),
+                    )
+                })
+        } else if self.says_still(phase, pb) {
+            self.says_moves(phase, pa, None)
+                .and_then(|s| found(s, format!("it is not so that the {} moves while the {} stays still in the {phase} phase", spoken(a), spoken(b))))
+        } else {
+            None
+        }
+    }
+
+    /// [`Claim::SameDirection`]: a "yes" needs both parts moving.
+    fn against_same_direction(
+        &self,
+        a: &str,
+        b: &str,
+        phase: &str,
+        answer: bool,
+    ) -> Option<Contradiction> {
+        if answer {
+            self.says_not_moving(phase, index(a))
+                .or_else(|| self.says_not_moving(phase, index(b)))
+                .and_then(|s| {
+                    found(
+                        s,
+                        format!(
+                            "the {} and the {} move in the {phase} phase",
+                            spoken(a),
+                            spoken(b)
+                        ),
+                    )
+                })
+        } else {
+            None
+        }
+    }
+
+    /// [`Claim::Before`]: `a` moves `dir_a` before `b` moves `dir_b`, or after.
+    fn against_order(
+        &self,
+        (a, dir_a): (&str, &str),
+        (b, dir_b): (&str, &str),
+        answer: bool,
+    ) -> Option<Contradiction> {
+        let (Some((ta, at)), Some((tb, _))) = (
+            self.start_of(index(a), dir_a),
+            self.start_of(index(b), dir_b),
+        ) else {
+            return None;
+        };
+        let earlier = earlier(ta, tb)?;
+        if earlier == answer {
+            return None;
+        }
+        let (x, y) = if answer {
+            ((a, dir_a), (b, dir_b))
+        } else {
+            ((b, dir_b), (a, dir_a))
+        };
+        found(
+            at,
+            format!(
+                "the {} moves {} before the {} moves {}",
+                spoken(x.0),
+                x.1,
+                spoken(y.0),
+                y.1
+            ),
+        )
+    }
+
+    /// [`Claim::Approaches`] (`approach`) or [`Claim::MovesAway`]: the distance changes that way, or not.
+    fn against_distance(
+        &self,
+        a: &str,
+        b: &str,
+        phase: &str,
+        approach: bool,
+        answer: bool,
+    ) -> Option<Contradiction> {
+        let (pa, pb) = (index(a), index(b));
+        let what = if approach {
+            "approach"
+        } else {
+            "move away from"
+        };
+        if answer {
+            self.says_distance(phase, pa, pb, !approach).and_then(|s| {
+                found(
+                    s,
+                    format!(
+                        "the {} does {what} the {} in the {phase} phase",
+                        spoken(a),
+                        spoken(b)
+                    ),
+                )
+            })
+        } else {
+            self.says_distance(phase, pa, pb, approach).and_then(|s| {
+                found(
+                    s,
+                    format!(
+                        "the {} does not noticeably {what} the {} in the {phase} phase",
+                        spoken(a),
+                        spoken(b)
+                    ),
+                )
+            })
         }
     }
 

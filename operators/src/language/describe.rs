@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::agreement::Reading;
-use super::backend::{Backend, LlmBackend, WithPrompt, build_llm, refuse_unread};
+use super::author::{Author, PromptedLlm, WithPrompt, build_llm, refuse_unread};
 use super::clip_motion::{capitalised, join, secs, spoken};
 use super::facts::{ClipFacts, PhaseFacts, Verdict, adjacent};
 use super::qa::claims::candidates;
@@ -39,7 +39,7 @@ const PLACEHOLDERS: [&str; 5] = ["seconds", "captions", "by_energy", "onset_orde
 pub struct DescribeConfig {
     /// `rules` (offline, deterministic) or `llm`.
     #[serde(default)]
-    pub backend: Backend,
+    pub backend: Author,
     /// Prompt template file for `llm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[example("pipelines/prompts/describe.md")]
@@ -75,7 +75,7 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: DescribeConfig = parse_params(params)?;
-    if config.backend == Backend::Rules {
+    if config.backend == Author::Rules {
         refuse_unread(
             params,
             "rules",
@@ -93,7 +93,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
         &PLACEHOLDERS,
     )?;
     let keyed = WithPrompt::new(&config, llm.as_ref());
-    Ok(built(
+    Ok(Built::new(
         &keyed,
         Runtime::Record(Arc::new(Describe {
             llm,
@@ -103,7 +103,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
 }
 
 struct Describe {
-    llm: Option<LlmBackend>,
+    llm: Option<PromptedLlm>,
     retries: u32,
 }
 
@@ -424,6 +424,22 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
                 rests on its posture alone."
             .into();
     };
+    let mut text = lead_sentence(f, lead);
+    text.push_str(&follower_sentence(f, lead));
+    text.push_str(&order_sentence(f));
+    text.push_str(&tendency_sentence(f, lead));
+    if let Some(place) = place_sentence(f) {
+        text.push_str(&format!(" {place}"));
+    }
+    // Regions still in every phase are said once, for the whole clip.
+    let still_throughout = still_throughout(f);
+    text.push_str(&still_sentence(&still_throughout));
+    text.push_str(&phase_sentences(f, details, &still_throughout));
+    text
+}
+
+/// The lead part, the way it moves over the clip and its amplitude.
+fn lead_sentence(f: &ClipFacts, lead: &str) -> String {
     let whole = f
         .whole
         .parts
@@ -431,7 +447,7 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
         .find(|p| p.part == *lead)
         .map(|p| p.ways())
         .unwrap_or_default();
-    let mut text = if whole.is_empty() {
+    if whole.is_empty() {
         format!(
             "The {} carries most of the motion with a {} amplitude.",
             spoken(lead),
@@ -444,8 +460,11 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
             motion_words(&whole, false),
             amplitude(f, lead)
         )
-    };
-    // The follower: the next dominant part off the lead's limb.
+    }
+}
+
+/// The follower: the next dominant part off the lead's limb, if any.
+fn follower_sentence(f: &ClipFacts, lead: &str) -> String {
     let at = |p: &str| PARTS.iter().position(|q| *q == p).unwrap_or(0);
     if let Some(next) = f.dominant[1..].iter().find(|p| !adjacent(at(lead), at(p))) {
         let ways = f
@@ -460,12 +479,14 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
         } else {
             format!(" and {}", motion_words(&ways, false))
         };
-        text.push_str(&format!(
-            " The {} follows with less motion{how}.",
-            spoken(next)
-        ));
+        return format!(" The {} follows with less motion{how}.", spoken(next));
     }
-    // The order of the first motions (one limb part each): lead and follow.
+    String::new()
+}
+
+/// The order of the first motions (one limb part each): lead and follow.
+fn order_sentence(f: &ClipFacts) -> String {
+    let at = |p: &str| PARTS.iter().position(|q| *q == p).unwrap_or(0);
     let mut firsts: Vec<&super::facts::Start> = Vec::new();
     // Each listed start comes clearly after the one before it, so that every order stated is a clear fact.
     for s in &f.starts {
@@ -489,14 +510,16 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
         })
         .collect();
     if starts.len() >= 2 {
-        text.push_str(&format!(" First {}.", starts.join(", then ")));
+        format!(" First {}.", starts.join(", then "))
     } else if let [(a, _), (b, _), ..] = f.onsets.as_slice() {
-        text.push_str(&format!(
-            " The {} leads and the {} follows.",
-            spoken(a),
-            spoken(b)
-        ));
+        format!(" The {} leads and the {} follows.", spoken(a), spoken(b))
+    } else {
+        String::new()
     }
+}
+
+/// The tendency of the motion, and whether the lead returns to where it started.
+fn tendency_sentence(f: &ClipFacts, lead: &str) -> String {
     let trend = match f.tendency.as_str() {
         "repetitive" => format!(
             "The motion is repetitive, about {} back-and-forth cycles",
@@ -510,12 +533,12 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
         Verdict::No => format!(" and the {} ends away from where it started", spoken(lead)),
         Verdict::Unclear => String::new(),
     };
-    text.push_str(&format!(" {trend}{back}."));
-    if let Some(place) = place_sentence(f) {
-        text.push_str(&format!(" {place}"));
-    }
-    // Regions still in every phase are said once, for the whole clip.
-    let still_throughout: Vec<&str> = REGIONS
+    format!(" {trend}{back}.")
+}
+
+/// The regions still in every phase.
+fn still_throughout(f: &ClipFacts) -> Vec<&'static str> {
+    REGIONS
         .iter()
         .filter(|(_, parts)| {
             f.phases
@@ -523,23 +546,29 @@ fn describe_with(f: &ClipFacts, details: [Detail; 3]) -> String {
                 .all(|p| parts.iter().all(|&i| p.parts[i].moves == Verdict::No))
         })
         .map(|(name, _)| *name)
-        .collect();
-    if !still_throughout.is_empty() {
-        let names: Vec<String> = still_throughout.iter().map(|n| n.to_string()).collect();
-        let verb = if names.len() == 1 && !names[0].ends_with('s') {
-            "stays"
-        } else {
-            "stay"
-        };
-        text.push_str(&format!(
-            " {} {verb} still throughout.",
-            capitalised(&join(&names))
-        ));
+        .collect()
+}
+
+/// The regions still throughout, said once.
+fn still_sentence(still_throughout: &[&str]) -> String {
+    if still_throughout.is_empty() {
+        return String::new();
     }
-    // Phases that read alike are said once: "In the middle and late phases …".
+    let names: Vec<String> = still_throughout.iter().map(|n| n.to_string()).collect();
+    let verb = if names.len() == 1 && !names[0].ends_with('s') {
+        "stays"
+    } else {
+        "stay"
+    };
+    format!(" {} {verb} still throughout.", capitalised(&join(&names)))
+}
+
+/// Each phase's sentence; phases that read alike are said once: "In the middle and late phases …".
+fn phase_sentences(f: &ClipFacts, details: [Detail; 3], still_throughout: &[&str]) -> String {
+    let mut text = String::new();
     let mut said: Vec<(Vec<&str>, String)> = Vec::new();
     for (phase, detail) in f.phases.iter().zip(details) {
-        let sentence = phase_sentence(f, phase, detail, &still_throughout);
+        let sentence = phase_sentence(f, phase, detail, still_throughout);
         let body = sentence
             .split_once(" phase ")
             .map_or(sentence.clone(), |(_, b)| b.to_string());
@@ -685,7 +714,7 @@ impl Describe {
     /// Asks for a description that contradicts none of the facts, re-asking with the contradictions named.
     fn ask(
         &self,
-        llm: &LlmBackend,
+        llm: &PromptedLlm,
         f: &ClipFacts,
         prompt: String,
         ctx: &mut RecordContext<'_>,

@@ -549,29 +549,7 @@ fn placements(
 pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
     let t = thresholds.for_height(m.height);
     let r2 = |x: f64| round_to(x, 2);
-    let phases: Vec<PhaseFacts> = phase_bounds(m.num_frames, m.fps)
-        .into_iter()
-        .map(|(name, from, to, start, end)| PhaseFacts {
-            name: name.into(),
-            from,
-            to,
-            start,
-            end,
-            parts: (0..PART_COUNT)
-                .map(|i| part_facts(m, i, from..to, &t))
-                .collect(),
-        })
-        .collect();
-    let whole = PhaseFacts {
-        name: WHOLE.into(),
-        from: 0,
-        to: m.num_frames,
-        start: 0.0,
-        end: r2(m.seconds()),
-        parts: (0..PART_COUNT)
-            .map(|i| part_facts(m, i, 0..m.num_frames, &t))
-            .collect(),
-    };
+    let (phases, whole) = phase_facts(m, &t);
     let mut placement: Vec<Placement> = phases
         .iter()
         .flat_map(|p| placements(m, &p.name, p.from..p.to, &t))
@@ -580,71 +558,10 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
     let moving: Vec<bool> = (0..PART_COUNT)
         .map(|i| phases.iter().any(|p| p.parts[i].moves == Verdict::Yes))
         .collect();
-    let parts = (0..PART_COUNT)
-        .map(|i| {
-            let peak = m.part(i).peak_speed;
-            let magnitude = if peak >= t.strong_speed {
-                "strongly"
-            } else if peak >= t.moderate_speed {
-                "moderately"
-            } else {
-                "slightly"
-            };
-            PartOverall {
-                part: PARTS[i].into(),
-                moves: moving[i],
-                magnitude: magnitude.into(),
-            }
-        })
+    let proximity = phases
+        .iter()
+        .flat_map(|phase| proximity(m, phase, &t))
         .collect();
-
-    let mut proximity = Vec::new();
-    for phase in &phases {
-        for (i, j) in related_pairs() {
-            {
-                let (a, b) = if phase.parts[i].path >= phase.parts[j].path {
-                    (i, j)
-                } else {
-                    (j, i)
-                };
-                let d = distances(m, a, b, phase.from..phase.to);
-                let (Some(&start), Some(&end)) = (d.first(), d.last()) else {
-                    continue;
-                };
-                let (closest, farthest) = d
-                    .iter()
-                    .fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-                let need = t.approach_px.max(t.approach_fraction * start);
-                let clear = |change: f64, net: f64| {
-                    Verdict::of(change >= need && net >= need / 2.0, change <= need / 4.0)
-                };
-                // Only a part that moves approaches: a distance that changes while both stay still is
-                // the anchors' noise, and "the foot moves away" would contradict "the foot is still".
-                let mover = |v: Verdict| {
-                    if v == Verdict::Yes && phase.parts[a].moves != Verdict::Yes {
-                        Verdict::Unclear
-                    } else {
-                        v
-                    }
-                };
-                let approaches = mover(clear(start - closest, start - end));
-                let moves_away = mover(clear(farthest - start, end - start));
-                if approaches == Verdict::Unclear && moves_away == Verdict::Unclear {
-                    continue;
-                }
-                proximity.push(Proximity {
-                    phase: phase.name.clone(),
-                    a: PARTS[a].into(),
-                    b: PARTS[b].into(),
-                    distance: [start, closest, farthest, end].map(r2),
-                    need: r2(need),
-                    approaches,
-                    moves_away,
-                });
-            }
-        }
-    }
-
     let energy = |i: usize| m.part(i).energy;
     let by_energy: Vec<usize> = m
         .summary
@@ -661,9 +578,132 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
         .take(3)
         .collect();
     let total: f64 = (0..PART_COUNT).map(energy).sum::<f64>().max(1e-9);
+    let (tendency, cycles, returns) = tendency(m, dominant.first().copied(), &t);
+    ClipFacts {
+        seconds: r2(m.seconds()),
+        scale: round_to(f64::from(m.height) / REFERENCE_HEIGHT, 4),
+        parts: overall(m, &moving, &t),
+        starts: order(m, &dominant, &t),
+        thresholds: t,
+        phases,
+        whole,
+        proximity,
+        dominant: dominant.iter().map(|&i| PARTS[i].to_string()).collect(),
+        by_energy: by_energy.iter().map(|&i| PARTS[i].to_string()).collect(),
+        lead_share: dominant
+            .first()
+            .map_or(0.0, |&i| round_to(energy(i) / total, 4)),
+        onsets: onsets(m),
+        tendency: tendency.into(),
+        cycles,
+        returns,
+        placement,
+        hand_near: hand_near(m, &t),
+    }
+}
+
+/// Each part's facts in each phase, and over the whole clip.
+fn phase_facts(m: &ClipMotion, t: &Thresholds) -> (Vec<PhaseFacts>, PhaseFacts) {
+    let phases = phase_bounds(m.num_frames, m.fps)
+        .into_iter()
+        .map(|(name, from, to, start, end)| PhaseFacts {
+            name: name.into(),
+            from,
+            to,
+            start,
+            end,
+            parts: (0..PART_COUNT)
+                .map(|i| part_facts(m, i, from..to, t))
+                .collect(),
+        })
+        .collect();
+    let whole = PhaseFacts {
+        name: WHOLE.into(),
+        from: 0,
+        to: m.num_frames,
+        start: 0.0,
+        end: round_to(m.seconds(), 2),
+        parts: (0..PART_COUNT)
+            .map(|i| part_facts(m, i, 0..m.num_frames, t))
+            .collect(),
+    };
+    (phases, whole)
+}
+
+/// Whether each part moves in some phase, and how strongly at its peak.
+fn overall(m: &ClipMotion, moving: &[bool], t: &Thresholds) -> Vec<PartOverall> {
+    (0..PART_COUNT)
+        .map(|i| {
+            let peak = m.part(i).peak_speed;
+            let magnitude = if peak >= t.strong_speed {
+                "strongly"
+            } else if peak >= t.moderate_speed {
+                "moderately"
+            } else {
+                "slightly"
+            };
+            PartOverall {
+                part: PARTS[i].into(),
+                moves: moving[i],
+                magnitude: magnitude.into(),
+            }
+        })
+        .collect()
+}
+
+/// Which related parts clearly approach or move away from each other in `phase`.
+fn proximity(m: &ClipMotion, phase: &PhaseFacts, t: &Thresholds) -> Vec<Proximity> {
+    let r2 = |x: f64| round_to(x, 2);
+    let mut found = Vec::new();
+    for (i, j) in related_pairs() {
+        let (a, b) = if phase.parts[i].path >= phase.parts[j].path {
+            (i, j)
+        } else {
+            (j, i)
+        };
+        let d = distances(m, a, b, phase.from..phase.to);
+        let (Some(&start), Some(&end)) = (d.first(), d.last()) else {
+            continue;
+        };
+        let (closest, farthest) = d
+            .iter()
+            .fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let need = t.approach_px.max(t.approach_fraction * start);
+        let clear = |change: f64, net: f64| {
+            Verdict::of(change >= need && net >= need / 2.0, change <= need / 4.0)
+        };
+        // Only a part that moves approaches: a distance that changes while both stay still is
+        // the anchors' noise, and "the foot moves away" would contradict "the foot is still".
+        let mover = |v: Verdict| {
+            if v == Verdict::Yes && phase.parts[a].moves != Verdict::Yes {
+                Verdict::Unclear
+            } else {
+                v
+            }
+        };
+        let approaches = mover(clear(start - closest, start - end));
+        let moves_away = mover(clear(farthest - start, end - start));
+        if approaches == Verdict::Unclear && moves_away == Verdict::Unclear {
+            continue;
+        }
+        found.push(Proximity {
+            phase: phase.name.clone(),
+            a: PARTS[a].into(),
+            b: PARTS[b].into(),
+            distance: [start, closest, farthest, end].map(r2),
+            need: r2(need),
+            approaches,
+            moves_away,
+        });
+    }
+    found
+}
+
+/// The order of motions: the dominant parts' clear, long enough motions by
+/// start (a sequence of sub-actions, not every twitch).
+fn order(m: &ClipMotion, dominant: &[usize], t: &Thresholds) -> Vec<Start> {
     let mut starts: Vec<Start> = Vec::new();
-    // The order of motions is the dominant parts' (a sequence of sub-actions, not every twitch).
-    for &i in &dominant {
+    for &i in dominant {
         let s = m.part(i);
         for p in &s.phases {
             // Times are rounded to 0.1 s: compare with a tolerance, or 0.3 − 0.2 falls short of 0.1.
@@ -683,15 +723,20 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
         }
     }
     starts.sort_by(|a, b| a.start.total_cmp(&b.start));
+    starts
+}
 
-    let reversals = dominant.first().map_or(0, |&i| {
+/// The lead part's tendency (still, single, repetitive or continuous), its
+/// cycles when repetitive, and whether it returns to where it started.
+fn tendency(m: &ClipMotion, lead: Option<usize>, t: &Thresholds) -> (&'static str, u32, Verdict) {
+    let reversals = lead.map_or(0, |i| {
         m.part(i)
             .phases
             .windows(2)
             .filter(|w| opposite(&w[0].direction, &w[1].direction))
             .count()
     });
-    let tendency = match dominant.first().map(|&i| m.part(i)) {
+    let tendency = match lead.map(|i| m.part(i)) {
         None => "still",
         Some(_) if reversals >= 2 => "repetitive",
         Some(s) if s.phases.len() <= 1 && s.active_periods.len() <= 1 => "single",
@@ -702,25 +747,33 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
     } else {
         0
     };
-    let returns = match dominant.first() {
+    let returns = match lead {
         None => Verdict::Unclear,
-        Some(&i) => {
+        Some(i) => {
             let [x, y] = m.part(i).net_displacement;
             let net = x.hypot(y);
             Verdict::of(net < t.return_px, net >= t.away_px)
         }
     };
-    let onsets = m
-        .summary
+    (tendency, cycles, returns)
+}
+
+/// When each part first moves, in the summary's onset order.
+fn onsets(m: &ClipMotion) -> Vec<(String, f64)> {
+    m.summary
         .onset_order
         .iter()
         .map(|p| {
             let i = ClipMotion::index(p);
             (PARTS[i].to_string(), m.part(i).active_periods[0][0])
         })
-        .collect();
+        .collect()
+}
+
+/// What each hand (left, right) comes near at some point.
+fn hand_near(m: &ClipMotion, t: &Thresholds) -> [Vec<String>; 2] {
     let close = t.near_fraction * f64::from(m.height);
-    let hand_near = ["Left_Hand", "Right_Hand"].map(|hand| {
+    ["Left_Hand", "Right_Hand"].map(|hand| {
         let mut near: Vec<String> = Vec::new();
         for d in &m.summary.distances {
             let other = if d.parts[0] == hand {
@@ -740,28 +793,7 @@ pub fn facts(m: &ClipMotion, thresholds: &Thresholds) -> ClipFacts {
             }
         }
         near
-    });
-    ClipFacts {
-        seconds: r2(m.seconds()),
-        scale: round_to(f64::from(m.height) / REFERENCE_HEIGHT, 4),
-        thresholds: t,
-        phases,
-        whole,
-        parts,
-        starts,
-        proximity,
-        dominant: dominant.iter().map(|&i| PARTS[i].to_string()).collect(),
-        by_energy: by_energy.iter().map(|&i| PARTS[i].to_string()).collect(),
-        lead_share: dominant
-            .first()
-            .map_or(0.0, |&i| round_to(energy(i) / total, 4)),
-        onsets,
-        tendency: tendency.into(),
-        cycles,
-        returns,
-        placement,
-        hand_near,
-    }
+    })
 }
 
 /// Decides a clip's facts once for every language stage. Record: `seconds`, `scale`, the clip's
@@ -832,7 +864,7 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(built(
+    Ok(Built::new(
         &config.clone(),
         Runtime::Record(Arc::new(Facts { config })),
     ))

@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use super::qa::Item;
+use super::qa::item::Item;
 use crate::common::record_types::{self as records, record};
 use crate::prelude::*;
 
@@ -36,7 +36,7 @@ pub const KIND: OperatorKind = OperatorKind {
 
 fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     let config: GivenQaConfig = parse_params(params)?;
-    Ok(built(&config, Runtime::Record(Arc::new(GivenQa))))
+    Ok(Built::new(&config, Runtime::Record(Arc::new(GivenQa))))
 }
 
 struct GivenQa;

@@ -17,9 +17,10 @@
 use super::clip_motion::ClipMotion;
 use super::describe::describe_rules;
 use super::facts::{ClipFacts, Verdict};
+use super::qa::check;
 use super::qa::claims::Claim;
+use super::qa::item::Item;
 use super::qa::recognition::{LETTERS, label_line};
-use super::qa::{Item, check};
 use crate::common::taxonomy::{ACTIONS, Action};
 
 /// What an FMAR reply says before the options that fit equally well.

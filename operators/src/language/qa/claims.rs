@@ -12,7 +12,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::super::facts::{ClipFacts, DIRECTIONS, PartFacts, PhaseFacts, Verdict, WHOLE, adjacent};
+use super::super::facts::{
+    ClipFacts, DIRECTIONS, PartFacts, PhaseFacts, Thresholds, Verdict, WHOLE, adjacent,
+};
 use super::super::rng::Rng;
 use super::wording;
 use crate::common::body::{PART_COUNT, PARTS};
@@ -180,7 +182,6 @@ pub const MAIN_AXIS_SHARE: f64 = 2.0 / 3.0;
 
 /// Every clear-cut candidate of the four yes/no tasks, from the clip's facts.
 pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
-    let t = &f.thresholds;
     let mut out = Vec::new();
     // Over the whole clip only the dominant parts are asked about: the clip's main motion.
     let dominant: Vec<usize> = f
@@ -191,92 +192,120 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
     for phase in f.phases.iter().chain(std::iter::once(&f.whole)) {
         let whole = phase.name == WHOLE;
         let asked = |i: usize| !whole || dominant.contains(&i);
-        let w = window_json(phase);
-        let p = &phase.parts;
-        // SAD.
-        for (i, pf) in p.iter().enumerate().filter(|(i, _)| asked(*i)) {
-            for (d, dir) in DIRECTIONS.iter().enumerate() {
-                let Some(answer) = pf.directions[d].answer() else {
-                    continue;
-                };
-                out.push(Candidate {
-                    claim: Claim::Moves { part: PARTS[i].into(), phase: phase.name.clone(), direction: (*dir).into() },
-                    answer,
-                    provenance: json!({"phase": w, "part": PARTS[i], "facts": pf_json(pf),
-                        "rule": format!("yes if the mean {dir} component >= {:.3} px/frame and >= {:.0}% of the speed; no if <= {:.3}", t.yes_speed, 100.0 * t.direction_share, t.no_speed)}),
-                });
-            }
-        }
-        // MAD.
-        let moving = |x: &PartFacts| x.moves == Verdict::Yes;
-        let still = |x: &PartFacts| x.moves == Verdict::No;
+        direction_candidates(phase, &f.thresholds, asked, &mut out);
         for a in (0..PART_COUNT).filter(|&a| asked(a)) {
             for b in (a + 1..PART_COUNT).filter(|&b| asked(b)) {
-                if adjacent(a, b) {
-                    continue;
-                }
-                let (fa, fb) = (&p[a], &p[b]);
-                let provenance = |rule: String| json!({"phase": w, "parts": [PARTS[a], PARTS[b]], "facts": [pf_json(fa), pf_json(fb)], "rule": rule});
-                // Over the whole clip among the dominant parts, "both move" and "one moves while the other is
-                // still" would hold a part's brief motion against its stillness the rest of the time: only the
-                // direction is asked there (and, below, a dominant part against a part still over the clip).
-                if !whole
-                    && let Some(answer) = Verdict::of(
-                        moving(fa) && moving(fb),
-                        (moving(fa) && still(fb)) || (still(fa) && moving(fb)),
-                    )
-                    .answer()
-                {
-                    out.push(Candidate {
-                        claim: Claim::BothMove {
-                            a: PARTS[a].into(),
-                            b: PARTS[b].into(),
-                            phase: phase.name.clone(),
-                        },
-                        answer,
-                        provenance: provenance(format!(
-                            "moving: mean speed >= {:.3}; still: <= {:.3}",
-                            t.yes_speed, t.no_speed
-                        )),
-                    });
-                }
-                // "a moves while b stays still", asked both ways round.
-                for (x, y, fx, fy) in [(a, b, fa, fb), (b, a, fb, fa)]
-                    .into_iter()
-                    .filter(|_| !whole)
-                {
-                    let Some(answer) =
-                        Verdict::of(moving(fx) && still(fy), still(fx) || moving(fy)).answer()
-                    else {
-                        continue;
-                    };
-                    out.push(Candidate {
-                        claim: Claim::MovesWhileStill { a: PARTS[x].into(), b: PARTS[y].into(), phase: phase.name.clone() },
-                        answer,
-                        provenance: json!({"phase": w, "parts": [PARTS[x], PARTS[y]], "facts": [pf_json(fx), pf_json(fy)],
-                            "rule": format!("yes if the first moves (mean speed >= {:.3}) and the second is still (<= {:.3}); no if the first is still or the second moves", t.yes_speed, t.no_speed)}),
-                    });
-                }
-                let steady =
-                    |x: &PartFacts| moving(x) && x.net[0].hypot(x.net[1]) >= STEADY_SHARE * x.path;
-                if steady(fa) && steady(fb) {
-                    let angle = angle_between(fa.net, fb.net);
-                    let Some(answer) = Verdict::of(angle <= 45.0, angle >= 120.0).answer() else {
-                        continue;
-                    };
-                    out.push(Candidate {
-                        claim: Claim::SameDirection { a: PARTS[a].into(), b: PARTS[b].into(), phase: phase.name.clone() },
-                        answer,
-                        provenance: provenance(format!("angle between net displacements {angle:.0}°: yes if <= 45°, no if >= 120° (both moving steadily)")),
-                    });
+                if !adjacent(a, b) {
+                    pair_candidates(phase, (a, b), &f.thresholds, &mut out);
                 }
             }
         }
     }
-    // MAD over the whole clip: a dominant part that moves over the clip while a part outside the
-    // dominant ones stays still over it. Only parts outside the dominant ones are asked still: the
-    // clip-wide sentences of a description name the dominant parts as moving.
-    for &a in &dominant {
+    whole_clip_still_candidates(f, &dominant, &mut out);
+    main_axis_candidates(f, &dominant, &mut out);
+    proximity_candidates(f, &mut out);
+    order_candidates(f, &mut out);
+    out
+}
+
+/// SAD: each asked part's motion in each direction over `phase`.
+fn direction_candidates(
+    phase: &PhaseFacts,
+    t: &Thresholds,
+    asked: impl Fn(usize) -> bool,
+    out: &mut Vec<Candidate>,
+) {
+    let w = window_json(phase);
+    let p = &phase.parts;
+    for (i, pf) in p.iter().enumerate().filter(|(i, _)| asked(*i)) {
+        for (d, dir) in DIRECTIONS.iter().enumerate() {
+            let Some(answer) = pf.directions[d].answer() else {
+                continue;
+            };
+            out.push(Candidate {
+                claim: Claim::Moves { part: PARTS[i].into(), phase: phase.name.clone(), direction: (*dir).into() },
+                answer,
+                provenance: json!({"phase": w, "part": PARTS[i], "facts": pf_json(pf),
+                    "rule": format!("yes if the mean {dir} component >= {:.3} px/frame and >= {:.0}% of the speed; no if <= {:.3}", t.yes_speed, 100.0 * t.direction_share, t.no_speed)}),
+            });
+        }
+    }
+}
+
+/// MAD over `phase` for two parts not on one limb: both move, one moves
+/// while the other is still (both ways round), and their directions agree.
+fn pair_candidates(
+    phase: &PhaseFacts,
+    (a, b): (usize, usize),
+    t: &Thresholds,
+    out: &mut Vec<Candidate>,
+) {
+    let whole = phase.name == WHOLE;
+    let w = window_json(phase);
+    let p = &phase.parts;
+    let moving = |x: &PartFacts| x.moves == Verdict::Yes;
+    let still = |x: &PartFacts| x.moves == Verdict::No;
+    let (fa, fb) = (&p[a], &p[b]);
+    let provenance = |rule: String| json!({"phase": w, "parts": [PARTS[a], PARTS[b]], "facts": [pf_json(fa), pf_json(fb)], "rule": rule});
+    // Over the whole clip among the dominant parts, "both move" and "one moves while the other is
+    // still" would hold a part's brief motion against its stillness the rest of the time: only the
+    // direction is asked there (and, below, a dominant part against a part still over the clip).
+    if !whole
+        && let Some(answer) = Verdict::of(
+            moving(fa) && moving(fb),
+            (moving(fa) && still(fb)) || (still(fa) && moving(fb)),
+        )
+        .answer()
+    {
+        out.push(Candidate {
+            claim: Claim::BothMove {
+                a: PARTS[a].into(),
+                b: PARTS[b].into(),
+                phase: phase.name.clone(),
+            },
+            answer,
+            provenance: provenance(format!(
+                "moving: mean speed >= {:.3}; still: <= {:.3}",
+                t.yes_speed, t.no_speed
+            )),
+        });
+    }
+    // "a moves while b stays still", asked both ways round.
+    for (x, y, fx, fy) in [(a, b, fa, fb), (b, a, fb, fa)]
+        .into_iter()
+        .filter(|_| !whole)
+    {
+        let Some(answer) = Verdict::of(moving(fx) && still(fy), still(fx) || moving(fy)).answer()
+        else {
+            continue;
+        };
+        out.push(Candidate {
+            claim: Claim::MovesWhileStill { a: PARTS[x].into(), b: PARTS[y].into(), phase: phase.name.clone() },
+            answer,
+            provenance: json!({"phase": w, "parts": [PARTS[x], PARTS[y]], "facts": [pf_json(fx), pf_json(fy)],
+                "rule": format!("yes if the first moves (mean speed >= {:.3}) and the second is still (<= {:.3}); no if the first is still or the second moves", t.yes_speed, t.no_speed)}),
+        });
+    }
+    let steady = |x: &PartFacts| moving(x) && x.net[0].hypot(x.net[1]) >= STEADY_SHARE * x.path;
+    if steady(fa) && steady(fb) {
+        let angle = angle_between(fa.net, fb.net);
+        let Some(answer) = Verdict::of(angle <= 45.0, angle >= 120.0).answer() else {
+            return;
+        };
+        out.push(Candidate {
+            claim: Claim::SameDirection { a: PARTS[a].into(), b: PARTS[b].into(), phase: phase.name.clone() },
+            answer,
+            provenance: provenance(format!("angle between net displacements {angle:.0}°: yes if <= 45°, no if >= 120° (both moving steadily)")),
+        });
+    }
+}
+
+/// MAD over the whole clip: a dominant part that moves over the clip while a part outside the
+/// dominant ones stays still over it. Only parts outside the dominant ones are asked still: the
+/// clip-wide sentences of a description name the dominant parts as moving.
+fn whole_clip_still_candidates(f: &ClipFacts, dominant: &[usize], out: &mut Vec<Candidate>) {
+    let t = &f.thresholds;
+    for &a in dominant {
         let fa = &f.whole.parts[a];
         if fa.moves != Verdict::Yes {
             continue;
@@ -296,8 +325,11 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
             });
         }
     }
-    // SAD over the whole clip: the axis of each dominant part's motion.
-    for &i in &dominant {
+}
+
+/// SAD over the whole clip: the axis of each dominant part's motion.
+fn main_axis_candidates(f: &ClipFacts, dominant: &[usize], out: &mut Vec<Candidate>) {
+    for &i in dominant {
         let pf = &f.whole.parts[i];
         if pf.moves != Verdict::Yes {
             continue;
@@ -328,7 +360,10 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
             });
         }
     }
-    // PPR: pairs of parts not on one limb, the one that moves more named first.
+}
+
+/// PPR: pairs of parts not on one limb, the one that moves more named first.
+fn proximity_candidates(f: &ClipFacts, out: &mut Vec<Candidate>) {
     for x in &f.proximity {
         let phase = f.phase(&x.phase).expect("proximity names a phase");
         let [start, closest, farthest, end] = x.distance;
@@ -365,7 +400,11 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
             });
         }
     }
-    // MAS: first starts of direction phases, ordered clearly apart in time.
+}
+
+/// MAS: first starts of direction phases, ordered clearly apart in time.
+fn order_candidates(f: &ClipFacts, out: &mut Vec<Candidate>) {
+    let t = &f.thresholds;
     for x in &f.starts {
         for y in &f.starts {
             let gap = y.start - x.start;
@@ -389,7 +428,6 @@ pub fn candidates(f: &ClipFacts) -> Vec<Candidate> {
             }
         }
     }
-    out
 }
 
 fn window_json(w: &PhaseFacts) -> Value {

@@ -18,6 +18,8 @@
 
 pub mod check;
 pub mod claims;
+pub mod item;
+pub mod make;
 pub mod recognition;
 pub mod shape;
 pub mod wording;
@@ -26,19 +28,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::agreement::Reading;
 use super::clip_motion::ClipMotion;
-use super::explain::mare_reference;
 use super::facts::ClipFacts;
-use super::rng::Rng;
-use crate::common::taxonomy::action;
-use claims::{Candidate, Claim, candidates};
-
 use crate::common::record_types::{self as records, record};
 use crate::prelude::*;
-
-/// Every task, in the paper's column order.
-pub const TASKS: [&str; 8] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR", "MADU", "MARE"];
+use item::TASKS;
+use make::{PHASE_SHARE, Recipe, make_items};
 
 /// Items per task and clip in the reference recipe (MA-Bench's 12 per clip).
 const REFERENCE_MIX: [(&str, u32); 8] = [
@@ -51,12 +46,6 @@ const REFERENCE_MIX: [(&str, u32); 8] = [
     ("MADU", 1),
     ("MARE", 1),
 ];
-
-/// The share of each yes/no task's questions that name a phase, near MA-Bench's own.
-const PHASE_SHARE: [(&str, f64); 4] = [("SAD", 0.25), ("MAD", 0.85), ("MAS", 0.05), ("PPR", 1.0)];
-
-/// The closed tasks (scored by accuracy).
-pub const CLOSED: [&str; 6] = ["CMAR", "FMAR", "SAD", "MAD", "MAS", "PPR"];
 
 /// Benchmark items of a clip over the 8 tasks (reference mix: CMAR 1, FMAR 1, SAD 2, MAD 2, MAS 2,
 /// PPR 2, MADU 1, MARE 1). Yes/no answers are computed from the descriptor, confirmed by an
@@ -87,6 +76,18 @@ pub struct QaConfig {
     /// whole, or MAS's order without a phase), as far as the clip's facts allow; tasks left out keep the default.
     #[default(PHASE_SHARE.into_iter().map(|(k, v)| (k.to_string(), v)).collect())]
     pub phase_share: BTreeMap<String, f64>,
+}
+
+impl QaConfig {
+    /// What of these params shapes the items.
+    pub fn recipe(&self) -> Recipe<'_> {
+        Recipe {
+            tasks: &self.tasks,
+            seed: self.seed,
+            fmar_same_level: self.fmar_same_level,
+            phase_share: &self.phase_share,
+        }
+    }
 }
 
 /// Input: the clip's descriptor.
@@ -160,33 +161,10 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(built(
+    Ok(Built::new(
         &config.clone(),
         Runtime::Record(Arc::new(Qa { config })),
     ))
-}
-
-/// One benchmark item.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Item {
-    /// `<clip>-<task>-<n>`.
-    pub id: String,
-    /// Clip id.
-    pub clip: String,
-    /// Task.
-    pub task: String,
-    /// The question.
-    pub question: String,
-    /// Options (letters A.. in order); empty for yes/no and open items.
-    #[serde(default)]
-    pub options: Vec<String>,
-    /// The answer: an option letter, `yes`/`no`, or empty for open items.
-    pub answer: String,
-    /// Reference answer of open items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
-    /// The facts that make the answer true.
-    pub provenance: Value,
 }
 
 struct Qa {
@@ -214,302 +192,10 @@ impl RecordOperator for Qa {
         let description = DESCRIPTION.read(inputs)["description"]
             .as_str()
             .ok_or("the `description` input is not a description record")?;
-        let made = make_items(clip, &m, &facts, description, &self.config)?;
+        let made = make_items(clip, &m, &facts, description, &self.config.recipe())?;
         Ok(Output::record(
             json!({"items": made.items, "shortfall": made.shortfall, "rejected": made.rejected, "unstated": made.unstated, "thresholds": thresholds}),
         ))
-    }
-}
-
-/// A clip's items and what could not be asked.
-#[derive(Debug)]
-pub struct Made {
-    /// The items.
-    pub items: Vec<Item>,
-    /// Items short of the mix, per task.
-    pub shortfall: BTreeMap<String, u32>,
-    /// Candidates the independent checker doubted or disagreed with.
-    pub rejected: usize,
-    /// True claims the description does not state (never asked, so every "yes" is in the reference).
-    pub unstated: usize,
-}
-
-/// The items of a clip, from its facts and checked against its raw frames and its description.
-///
-/// # Errors
-/// When the description contradicts one of the clip's clear facts (asked as an item or not): the
-/// sentence, what it contradicts, and the item when one asks it.
-pub fn make_items(
-    clip: &Clip,
-    m: &ClipMotion,
-    facts: &ClipFacts,
-    description: &str,
-    config: &QaConfig,
-) -> Result<Made, String> {
-    let t = &facts.thresholds;
-    let all = candidates(facts);
-    let total = all.len();
-    let checked: Vec<Candidate> = all
-        .into_iter()
-        .filter(|c| check::check(m, &c.claim, t) == Some(c.answer))
-        .collect();
-    let rejected = total - checked.len();
-    // A "yes" the reference does not state would mark a model wrong for saying what the reference leaves out.
-    let reading = Reading::of(description);
-    let kept: Vec<Candidate> = checked
-        .iter()
-        .filter(|c| !c.answer || reading.states(&c.claim))
-        .cloned()
-        .collect();
-    let unstated = checked.len() - kept.len();
-    let labelled = clip.label.and_then(action);
-    let mut items = Vec::new();
-    let mut shortfall = BTreeMap::new();
-    for task in TASKS {
-        let want = config.tasks.get(task).copied().unwrap_or(0);
-        if want == 0 {
-            continue;
-        }
-        let mut rng = Rng::new(config.seed, &[&clip.id, task]);
-        let mut made: Vec<Draft> = Vec::new();
-        match task {
-            "CMAR" | "FMAR" | "MARE" => {
-                if let Some(a) = labelled {
-                    for _ in 0..want {
-                        made.push(match task {
-                            "CMAR" => {
-                                let (q, o, ans, p) = recognition::cmar(a, &mut rng);
-                                (q, o, ans, None, p)
-                            }
-                            "FMAR" => {
-                                let (q, o, ans, p) = recognition::fmar(a, config.fmar_same_level, &mut rng);
-                                (q, o, ans, None, p)
-                            }
-                            _ => (
-                                recognition::mare_question(&mut rng),
-                                Vec::new(),
-                                String::new(),
-                                Some(mare_reference(description, facts, a)),
-                                json!({"label": a.id, "action": a.name, "body_level": a.body_level().name}),
-                            ),
-                        });
-                    }
-                }
-            }
-            "MADU" => {
-                for _ in 0..want {
-                    made.push((
-                        recognition::madu_question(&mut rng),
-                        Vec::new(),
-                        String::new(),
-                        Some(description.to_string()),
-                        json!({"source": "description"}),
-                    ));
-                }
-            }
-            _ => {
-                let mut pool: Vec<&Candidate> =
-                    kept.iter().filter(|c| c.claim.task() == task).collect();
-                rng.shuffle(&mut pool);
-                let first_yes = rng.below(2) == 0;
-                let share = config
-                    .phase_share
-                    .get(task)
-                    .copied()
-                    .or_else(|| {
-                        PHASE_SHARE
-                            .iter()
-                            .find(|(t, _)| *t == task)
-                            .map(|(_, s)| *s)
-                    })
-                    .unwrap_or(1.0);
-                let mut used: Vec<&Claim> = Vec::new();
-                for target in answer_plan(&pool, want, first_yes) {
-                    // Whether this item names a phase is drawn first; a clip without such a candidate asks the other kind.
-                    let named = rng.chance(share);
-                    // A claim is asked once, whether or not its question names a phase.
-                    let fits = |c: &&&Candidate, named: bool| {
-                        c.answer == target
-                            && c.claim.names_phase() == named
-                            && !used
-                                .iter()
-                                .any(|u| **u == c.claim || same_order(u, &c.claim))
-                    };
-                    let fresh = |c: &&&Candidate| !used.iter().any(|u| same_subject(u, &c.claim));
-                    let pick = [named, !named]
-                        .into_iter()
-                        .find_map(|n| pool.iter().find(|c| fits(c, n) && fresh(c)))
-                        .or_else(|| {
-                            [named, !named]
-                                .into_iter()
-                                .find_map(|n| pool.iter().find(|c| fits(c, n)))
-                        });
-                    let Some(c) = pick else { break };
-                    used.push(&c.claim);
-                    let mut provenance = c.provenance.clone();
-                    provenance["claim"] = serde_json::to_value(&c.claim).expect("claims serialise");
-                    provenance["checked"] = json!(true);
-                    made.push((
-                        c.claim.question(&mut rng),
-                        Vec::new(),
-                        if c.answer { "yes" } else { "no" }.into(),
-                        None,
-                        provenance,
-                    ));
-                }
-            }
-        }
-        if (made.len() as u32) < want {
-            shortfall.insert(task.to_string(), want - made.len() as u32);
-        }
-        for (n, (question, options, answer, reference, provenance)) in made.into_iter().enumerate()
-        {
-            items.push(Item {
-                id: format!("{}-{task}-{}", clip.id, n + 1),
-                clip: clip.id.clone(),
-                task: task.into(),
-                question,
-                options,
-                answer,
-                reference,
-                provenance,
-            });
-        }
-    }
-    // The reference may go against no clear fact of the clip, asked or not: an omitted "yes" is
-    // never asked, so only a check against every fact catches a reference that says otherwise.
-    let mut contradictions: Vec<(String, Vec<String>)> = Vec::new();
-    for c in &checked {
-        let Some(x) = reading.contradicts(&c.claim, c.answer) else {
-            continue;
-        };
-        let asked = items
-            .iter()
-            .find(|i| i.provenance.get("claim") == serde_json::to_value(&c.claim).ok().as_ref());
-        let label = asked.map_or(String::new(), |i| format!(", item {}", i.id));
-        let question = asked.map_or_else(
-            || c.claim.question(&mut Rng::new(config.seed, &[&clip.id])),
-            |i| i.question.clone(),
-        );
-        let fact = format!(
-            "{} (\"{question}\" is {}{label})",
-            x.why,
-            if c.answer { "yes" } else { "no" }
-        );
-        match contradictions
-            .iter_mut()
-            .find(|(clause, _)| *clause == x.clause)
-        {
-            Some((_, facts)) => facts.push(fact),
-            None => contradictions.push((x.clause, vec![fact])),
-        }
-    }
-    if !contradictions.is_empty() {
-        let n: usize = contradictions.iter().map(|(_, f)| f.len()).sum();
-        let shown: Vec<String> = contradictions
-            .iter()
-            .take(3)
-            .map(|(clause, facts)| {
-                let more = if facts.len() > 2 {
-                    format!(" and {} more", facts.len() - 2)
-                } else {
-                    String::new()
-                };
-                format!(
-                    "\"{clause}\" says otherwise, but {}{more}",
-                    facts[..facts.len().min(2)].join("; and ")
-                )
-            })
-            .collect();
-        let rest = if contradictions.len() > 3 {
-            format!(" ({} more clauses)", contradictions.len() - 3)
-        } else {
-            String::new()
-        };
-        return Err(format!(
-            "the description contradicts {n} of the clip's facts: {}{rest}",
-            shown.join(" | ")
-        ));
-    }
-    Ok(Made {
-        items,
-        shortfall,
-        rejected,
-        unstated,
-    })
-}
-
-/// An item before it has an id: question, options, answer, reference, provenance.
-type Draft = (String, Vec<String>, String, Option<String>, Value);
-
-/// The answers a clip's items of one yes/no task will have: yes and no in
-/// pairs, so answers balance over the benchmark; a clip that lacks one side
-/// asks fewer items (its shortfall) rather than unbalance them. An odd last
-/// item takes the seeded side where it can.
-fn answer_plan(pool: &[&Candidate], want: u32, first_yes: bool) -> Vec<bool> {
-    let count = |answer: bool| pool.iter().filter(|c| c.answer == answer).count();
-    let (first, second) = (count(first_yes), count(!first_yes));
-    let pairs = (want as usize / 2).min(first).min(second);
-    let mut plan: Vec<bool> = (0..pairs).flat_map(|_| [first_yes, !first_yes]).collect();
-    if want % 2 == 1 {
-        if first > pairs {
-            plan.push(first_yes);
-        } else if second > pairs {
-            plan.push(!first_yes);
-        }
-    }
-    plan
-}
-
-/// Whether two MAS claims ask the same order, one naming a phase and one not.
-fn same_order(a: &Claim, b: &Claim) -> bool {
-    matches!((a, b), (Claim::Before { a: p, dir_a: dp, b: q, dir_b: dq, .. }, Claim::Before { a: r, dir_a: dr, b: s, dir_b: ds, .. }) if (p, dp, q, dq) == (r, dr, s, ds))
-}
-
-/// Whether two claims ask about the same part(s) in the same phase (a clip's two items should differ).
-fn same_subject(a: &Claim, b: &Claim) -> bool {
-    match (a, b) {
-        (
-            Claim::Moves {
-                part: p, phase: f, ..
-            },
-            Claim::Moves {
-                part: q, phase: g, ..
-            },
-        ) => p == q && f == g,
-        // "Mainly vertical?" and "mainly horizontal?" are one fact.
-        (Claim::MainAxis { part: p, .. }, Claim::MainAxis { part: q, .. }) => p == q,
-        (
-            Claim::Approaches { a, b, .. } | Claim::MovesAway { a, b, .. },
-            Claim::Approaches { a: c, b: d, .. } | Claim::MovesAway { a: c, b: d, .. },
-        ) => a == c && b == d,
-        (
-            Claim::BothMove { a, b, phase: f } | Claim::MovesWhileStill { a, b, phase: f },
-            Claim::BothMove {
-                a: c,
-                b: d,
-                phase: g,
-            }
-            | Claim::MovesWhileStill {
-                a: c,
-                b: d,
-                phase: g,
-            },
-        ) => f == g && ((a, b) == (c, d) || (a, b) == (d, c)),
-        // "A before B" and "B before A" ask the same thing twice.
-        (
-            Claim::Before {
-                a, dir_a, b, dir_b, ..
-            },
-            Claim::Before {
-                a: c,
-                dir_a: dc,
-                b: d,
-                dir_b: dd,
-                ..
-            },
-        ) => (a, dir_a, b, dir_b) == (d, dd, c, dc) || (a, dir_a, b, dir_b) == (c, dc, d, dd),
-        _ => false,
     }
 }
 
@@ -517,8 +203,10 @@ fn same_subject(a: &Claim, b: &Claim) -> bool {
 mod tests {
     use super::*;
     use crate::common::motion_summary::{SummaryParams, summarise};
+    use crate::language::agreement::Reading;
     use crate::language::describe::describe_rules;
     use crate::language::facts::{Thresholds, facts};
+    use claims::Claim;
 
     /// 3 s at 30 fps: the head nods through the first two thirds, the right
     /// hand rises toward the head in the middle third, the rest is still.
@@ -576,7 +264,7 @@ mod tests {
         let config: QaConfig = serde_json::from_value(json!({})).unwrap();
         let m = clip_motion();
         let (f, description) = described(&m);
-        let made = make_items(&clip, &m, &f, &description, &config).unwrap();
+        let made = make_items(&clip, &m, &f, &description, &config.recipe()).unwrap();
         let items = &made.items;
         assert!(made.shortfall.is_empty(), "{:?}", made.shortfall);
         // The reference states the salient facts in MA-Bench's register, not every true claim: the rest are never asked "yes".
@@ -647,7 +335,7 @@ mod tests {
         );
         // The same clip and seed give the same items.
         assert_eq!(
-            &make_items(&clip, &m, &f, &description, &config)
+            &make_items(&clip, &m, &f, &description, &config.recipe())
                 .unwrap()
                 .items,
             items
@@ -676,7 +364,7 @@ mod tests {
             &description[..start],
             &description[end..]
         );
-        let err = make_items(&clip, &m, &f, &planted, &config).unwrap_err();
+        let err = make_items(&clip, &m, &f, &planted, &config.recipe()).unwrap_err();
         assert!(err.contains("the description contradicts"), "{err}");
         assert!(
             err.contains("\"no part moves noticeably\" says otherwise, but the head moves"),
@@ -743,7 +431,7 @@ mod tests {
                 .is_err()
         );
         assert_eq!(
-            make_items(&clip, &m, &f, &text, &qa.config)
+            make_items(&clip, &m, &f, &text, &qa.config.recipe())
                 .unwrap()
                 .items
                 .len(),

@@ -190,12 +190,43 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
         });
     };
 
-    // Renumber in topological order.
+    let mut nodes = plan_nodes(&spec, &order, &kinds, &mut built, &edges);
+    match fuse(&mut nodes) {
+        Ok(stages) => Ok(Plan {
+            spec,
+            nodes,
+            stages,
+        }),
+        Err(node) => {
+            let decl = &spec.nodes[order[node]];
+            let inputs: Vec<&str> = decl.inputs.iter().map(|(id, _)| id.as_str()).collect();
+            let span = decl.inputs.first().map_or(decl.id_span, |i| i.1);
+            let diag = Diagnostic::at(
+                span,
+                format!("{}: its inputs ({}) come from different frame producers", decl.id, inputs.join(", ")),
+            )
+            .with_help("a frame-level operator combines per-frame data of one clip: feed every input from the same frame producer");
+            Err(SpecErrors {
+                sources: spec.sources,
+                diagnostics: vec![diag],
+            })
+        }
+    }
+}
+
+/// The built nodes in topological `order`, their inputs renumbered to it.
+fn plan_nodes(
+    spec: &Spec,
+    order: &[usize],
+    kinds: &[Option<&'static OperatorKind>],
+    built: &mut [Option<Built>],
+    edges: &[Vec<usize>],
+) -> Vec<PlanNode> {
     let mut new_index = vec![0; spec.nodes.len()];
     for (new, &old) in order.iter().enumerate() {
         new_index[old] = new;
     }
-    let mut nodes: Vec<PlanNode> = order
+    order
         .iter()
         .map(|&old| {
             let Built {
@@ -220,28 +251,7 @@ pub fn compile(spec: Spec, registry: &'static Registry) -> Result<Plan, SpecErro
                 stage: None,
             }
         })
-        .collect();
-    match fuse(&mut nodes) {
-        Ok(stages) => Ok(Plan {
-            spec,
-            nodes,
-            stages,
-        }),
-        Err(node) => {
-            let decl = &spec.nodes[order[node]];
-            let inputs: Vec<&str> = decl.inputs.iter().map(|(id, _)| id.as_str()).collect();
-            let span = decl.inputs.first().map_or(decl.id_span, |i| i.1);
-            let diag = Diagnostic::at(
-                span,
-                format!("{}: its inputs ({}) come from different frame producers", decl.id, inputs.join(", ")),
-            )
-            .with_help("a frame-level operator combines per-frame data of one clip: feed every input from the same frame producer");
-            Err(SpecErrors {
-                sources: spec.sources,
-                diagnostics: vec![diag],
-            })
-        }
-    }
+        .collect()
 }
 
 /// Node ids to their declaration's position; a repeated id is a diagnostic.

@@ -98,6 +98,92 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+impl Peer {
+    /// Starts the peer on `pairs`, listed in a file in `dir`.
+    fn start(pairs: &[Pair], dir: &Path) -> Self {
+        let spec: Vec<serde_json::Value> = pairs
+            .iter()
+            .map(|p| serde_json::json!({"name": p.name, "a": p.a, "b": p.b, "gt": p.gt}))
+            .collect();
+        let spec_path = dir.join("pairs.json");
+        std::fs::write(&spec_path, serde_json::to_vec(&spec).unwrap()).unwrap();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/peer/opencv_dis.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .arg(&spec_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let replies = BufReader::new(child.stdout.take().expect("peer stdout"));
+        Peer { child, replies }
+    }
+}
+
+/// One row of the table: a pair, a preset and a thread count.
+struct Row<'a> {
+    pair: &'a Pair,
+    images: (&'a GrayImage, &'a GrayImage),
+    preset: &'a str,
+    params: &'a DisParams,
+    threads: usize,
+}
+
+/// Each side's times of a row, ms per run, and their ratios run by run.
+struct Timings {
+    mine: Vec<f64>,
+    fresh: Vec<f64>,
+    theirs: Vec<f64>,
+    ratio: Vec<f64>,
+}
+
+impl Row<'_> {
+    /// Both sides' runs, alternating, with our last field and OpenCV's endpoint error.
+    fn run(&self, peer: &mut Peer) -> (Timings, FlowField, Option<f64>) {
+        let (a, b, params) = (self.images.0, self.images.1, self.params);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .unwrap();
+        // Both sides keep their working memory from one call to the next, ours in
+        // the estimator, OpenCV's in its DIS object. Ours writes its result into
+        // the field it returned before, which the caller gave back (as the flow
+        // operator does); OpenCV 5.0 takes a field passed to `calc` as the initial
+        // flow, so it returns a new numpy array each time (numpy maps one of 4 MB
+        // or more on huge pages: cheap to fault in). "fresh ms" is ours when the
+        // caller keeps every field, so each result needs new memory.
+        let estimator = DisFlow::new(params.clone());
+        let mut flow = pool.install(|| estimator.flow_with(a, b, params, None));
+        let (_, cv_epe) = peer.run(self.pair, self.preset, self.threads);
+        // Alternate one run of each, so both see the same machine load.
+        let mut t = Timings {
+            mine: Vec::new(),
+            fresh: Vec::new(),
+            theirs: Vec::new(),
+            ratio: Vec::new(),
+        };
+        let mut kept = Vec::new();
+        for _ in 0..REPEATS {
+            estimator.recycle(flow);
+            settle();
+            let started = Instant::now();
+            flow = pool.install(|| estimator.flow_with(a, b, params, None));
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            settle();
+            let (cv_ms, _) = peer.run(self.pair, self.preset, self.threads);
+            settle();
+            let started = Instant::now();
+            kept.push(pool.install(|| estimator.flow_with(a, b, params, None)));
+            t.fresh.push(started.elapsed().as_secs_f64() * 1e3);
+            t.mine.push(ms);
+            t.theirs.push(cv_ms);
+            t.ratio.push(cv_ms / ms);
+        }
+        drop(kept);
+        (t, flow, cv_epe)
+    }
+}
+
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let middlebury = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/middlebury");
@@ -112,22 +198,7 @@ fn main() {
         .collect();
     pairs.push(ma52_pair(dir.path()));
 
-    let spec: Vec<serde_json::Value> = pairs
-        .iter()
-        .map(|p| serde_json::json!({"name": p.name, "a": p.a, "b": p.b, "gt": p.gt}))
-        .collect();
-    let spec_path = dir.path().join("pairs.json");
-    std::fs::write(&spec_path, serde_json::to_vec(&spec).unwrap()).unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/peer/opencv_dis.py");
-    let mut child = Command::new("python3")
-        .arg(&script)
-        .arg(&spec_path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let replies = BufReader::new(child.stdout.take().expect("peer stdout"));
-    let mut peer = Peer { child, replies };
+    let mut peer = Peer::start(&pairs, dir.path());
 
     println!(
         "{:<32} {:<9} {:>3} {:>10} {:>10} {:>10} {:>7} {:>8} {:>8}",
@@ -147,41 +218,23 @@ fn main() {
         ] {
             let params = DisParams::preset(preset);
             for threads in [1usize, 2] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                // Both sides keep their working memory from one call to the next, ours in
-                // the estimator, OpenCV's in its DIS object. Ours writes its result into
-                // the field it returned before, which the caller gave back (as the flow
-                // operator does); OpenCV 5.0 takes a field passed to `calc` as the initial
-                // flow, so it returns a new numpy array each time (numpy maps one of 4 MB
-                // or more on huge pages: cheap to fault in). "fresh ms" is ours when the
-                // caller keeps every field, so each result needs new memory.
-                let estimator = DisFlow::new(params.clone());
-                let mut flow = pool.install(|| estimator.flow_with(&a, &b, &params, None));
-                let (_, cv_epe) = peer.run(pair, pname, threads);
-                // Alternate one run of each, so both see the same machine load.
-                let (mut mine, mut fresh, mut theirs, mut ratio) =
-                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-                let mut kept = Vec::new();
-                for _ in 0..REPEATS {
-                    estimator.recycle(flow);
-                    settle();
-                    let t = Instant::now();
-                    flow = pool.install(|| estimator.flow_with(&a, &b, &params, None));
-                    let ms = t.elapsed().as_secs_f64() * 1e3;
-                    settle();
-                    let (cv_ms, _) = peer.run(pair, pname, threads);
-                    settle();
-                    let t = Instant::now();
-                    kept.push(pool.install(|| estimator.flow_with(&a, &b, &params, None)));
-                    fresh.push(t.elapsed().as_secs_f64() * 1e3);
-                    mine.push(ms);
-                    theirs.push(cv_ms);
-                    ratio.push(cv_ms / ms);
-                }
-                drop(kept);
+                let row = Row {
+                    pair,
+                    images: (&a, &b),
+                    preset: pname,
+                    params: &params,
+                    threads,
+                };
+                let (
+                    Timings {
+                        mine,
+                        fresh,
+                        theirs,
+                        ratio,
+                    },
+                    flow,
+                    cv_epe,
+                ) = row.run(&mut peer);
                 let epe = truth.as_ref().map(|t| average_endpoint_error(&flow, t));
                 let fmt = |e: Option<f64>| e.map_or("-".to_string(), |e| format!("{e:.3}"));
                 let r = median(ratio);

@@ -107,7 +107,6 @@ struct Param {
 /// Reads one field's doc, default and example, turning `#[default(EXPR)]` into a serde default.
 fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::Result<Param> {
     let ident = field.ident.clone().expect("named fields");
-    let ty = field.ty.clone();
     let field_doc = doc_text(&field.attrs);
     if field_doc.is_empty() {
         return Err(syn::Error::new_spanned(
@@ -128,6 +127,42 @@ fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::
         }
         None => quote! { ::core::option::Option::None },
     };
+    let (value, default_fn) = default_value(field, name, default, example.is_some(), with_default)?;
+    let init = value.as_ref().map(|v| quote! { #ident: #v });
+    let default_value = match &value {
+        Some(v) => {
+            quote! { ::core::option::Option::Some(::maflow_engine::params::to_param_value(&#v)) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    let key = LitStr::new(&ident.to_string(), ident.span());
+    let field_doc = LitStr::new(&field_doc, ident.span());
+    let example = match example {
+        Some(lit) => quote! { ::core::option::Option::Some(#lit) },
+        None => quote! { ::core::option::Option::None },
+    };
+    let doc = quote! {
+        ::maflow_engine::params::ParamDoc { name: #key, doc: #field_doc, default: #default_value, example: #example, fields: #fields }
+    };
+    Ok(Param {
+        doc,
+        default_fn,
+        init,
+    })
+}
+
+/// A field's default as an expression (from `#[default(EXPR)]`, which
+/// becomes a serde default function, returned too, or from
+/// `#[serde(default ...)]`), or `None` for a required param.
+fn default_value(
+    field: &mut syn::Field,
+    name: &syn::Ident,
+    default: Option<Tokens>,
+    has_example: bool,
+    with_default: bool,
+) -> syn::Result<(Option<Tokens>, Option<Tokens>)> {
+    let ident = field.ident.clone().expect("named fields");
+    let ty = field.ty.clone();
     let mut default_fn = None;
     // The default's value as an expression, if the field has one.
     let value = match (default, serde_default(&field.attrs)?) {
@@ -158,7 +193,7 @@ fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::
                 "`#[configurable(default)]` needs a default for every param",
             ));
         }
-        (None, None) if example.is_none() => {
+        (None, None) if !has_example => {
             return Err(syn::Error::new_spanned(
                 &ident,
                 "a required param needs `#[example(\"YAML\")]`",
@@ -166,27 +201,7 @@ fn param(field: &mut syn::Field, name: &syn::Ident, with_default: bool) -> syn::
         }
         (None, None) => None,
     };
-    let init = value.as_ref().map(|v| quote! { #ident: #v });
-    let default_value = match &value {
-        Some(v) => {
-            quote! { ::core::option::Option::Some(::maflow_engine::params::to_param_value(&#v)) }
-        }
-        None => quote! { ::core::option::Option::None },
-    };
-    let key = LitStr::new(&ident.to_string(), ident.span());
-    let field_doc = LitStr::new(&field_doc, ident.span());
-    let example = match example {
-        Some(lit) => quote! { ::core::option::Option::Some(#lit) },
-        None => quote! { ::core::option::Option::None },
-    };
-    let doc = quote! {
-        ::maflow_engine::params::ParamDoc { name: #key, doc: #field_doc, default: #default_value, example: #example, fields: #fields }
-    };
-    Ok(Param {
-        doc,
-        default_fn,
-        init,
-    })
+    Ok((value, default_fn))
 }
 
 /// The doc comment's text, lines joined with `\n`, each without the one space after `///`.

@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::prepare::Prepared;
+use super::prepare::{ClipEntry, Prepared};
 use super::records::{RecordJob, RecordResult};
 use super::stage::{Outcome, StageResult};
 use super::written::Written;
 use super::{RunOptions, RunScope, WorkResult};
 use crate::data::{ItemError, Output};
-use crate::graph::Plan;
+use crate::graph::{Plan, PlanNode};
 use crate::progress::{LINE_EVERY, Progress, Row};
 use crate::registry::{CallCounts, RunInfo, Runtime, SinkFailure, SinkWriter};
 use crate::store::{HeldRenames, Key, Store, StoreError, Stored, hold_renames, write_atomic};
@@ -146,6 +146,143 @@ pub struct Coordinator<'a> {
     held: Option<HeldRenames>,
 }
 
+/// Makes the output folder and removes the temporary files a run killed
+/// mid-write left there; they are never outputs.
+fn prepare_output(out_dir: &Path) -> Result<(), CoordinatorError> {
+    let output_error = |source| CoordinatorError::Output {
+        path: out_dir.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(out_dir).map_err(output_error)?;
+    let stale = crate::store::remove_stale_temp_files(out_dir).map_err(output_error)?;
+    if stale > 0 {
+        tracing::info!(stale, "removed temporary files left by an interrupted run");
+    }
+    Ok(())
+}
+
+/// Each node's items and how many of them the store already holds.
+fn initial_stats(plan: &Plan, prepared: &Prepared) -> Vec<NodeStats> {
+    let mut stats: Vec<NodeStats> = plan
+        .nodes
+        .iter()
+        .map(|n| NodeStats {
+            kind: n.kind.name.into(),
+            version: n.kind.version,
+            ..Default::default()
+        })
+        .collect();
+    for clip in &prepared.clips {
+        for (i, key) in clip.keys.iter().enumerate() {
+            if key.is_some() {
+                stats[i].items += 1;
+                stats[i].cached += u64::from(clip.cached[i]);
+            }
+        }
+    }
+    stats
+}
+
+/// Opens every record sink's writer on the output folder.
+fn open_sinks(plan: &Plan, out_dir: &Path) -> Result<Vec<SinkState>, CoordinatorError> {
+    let mut sinks = Vec::new();
+    for (i, node) in plan.nodes.iter().enumerate() {
+        if let Runtime::RecordSink(sink) = &node.runtime {
+            let writer =
+                sink.open(out_dir, &node.id)
+                    .map_err(|source| CoordinatorError::Output {
+                        path: out_dir.join(&node.id),
+                        source,
+                    })?;
+            sinks.push(SinkState {
+                node: i,
+                writer,
+                upstream: upstream_of(plan, i),
+                failures: Vec::new(),
+            });
+        }
+    }
+    Ok(sinks)
+}
+
+/// The progress rows, one per node that computes per clip (the frame stages
+/// and, unless only those run, the record operators), and each node's row.
+fn progress_rows(
+    plan: &Plan,
+    stats: &[NodeStats],
+    scope: RunScope,
+) -> (Vec<Row>, Vec<Option<usize>>) {
+    let shown = |n: &crate::graph::PlanNode| {
+        n.stage.is_some()
+            || (scope == RunScope::Everything && matches!(n.runtime, Runtime::Record(_)))
+    };
+    let mut progress_rows = vec![None; plan.nodes.len()];
+    let mut rows = Vec::new();
+    for (i, (n, s)) in plan.nodes.iter().zip(stats).enumerate() {
+        if shown(n) {
+            progress_rows[i] = Some(rows.len());
+            let calls = matches!(n.runtime, Runtime::Record(_));
+            rows.push(Row {
+                name: n.id.clone(),
+                total: s.items,
+                done: s.cached,
+                calls,
+            });
+        }
+    }
+    (rows, progress_rows)
+}
+
+/// The errors of clip `seq` upstream of a sink (`upstream[n]`: node n
+/// feeds it), or, when none is recorded, that an input was not computed.
+fn upstream_errors(
+    errors: &BTreeMap<(u64, usize), ItemError>,
+    seq: usize,
+    upstream: &[bool],
+    clip: &ClipEntry,
+    sink: &PlanNode,
+) -> Vec<ItemError> {
+    let mut found: Vec<ItemError> = errors
+        .range((seq as u64, 0)..(seq as u64 + 1, 0))
+        .filter(|((_, n), _)| upstream[*n])
+        .map(|(_, e)| e.clone())
+        .collect();
+    if found.is_empty() {
+        found.push(ItemError {
+            clip: clip.clip.id.clone(),
+            operator: sink.id.clone(),
+            cause: "an input was not computed".into(),
+        });
+    }
+    found
+}
+
+/// Writes every node's blobs (pictures) of `clip` for people to look at,
+/// the outputs' through `read` and the pictures' own.
+fn write_pictures(
+    plan: &Plan,
+    store: &Store,
+    out_dir: &Path,
+    clip: &ClipEntry,
+    read: &mut impl FnMut(usize) -> Result<Option<Stored>, StoreError>,
+) -> Result<(), CoordinatorError> {
+    for (i, node) in plan.nodes.iter().enumerate() {
+        if matches!(node.runtime, Runtime::RecordSink(_) | Runtime::Source(_)) {
+            continue;
+        }
+        let pictures = match clip.picture_keys[i] {
+            Some(key) => store.get(&key)?,
+            None => None,
+        };
+        for stored in read(i)?.iter().chain(&pictures) {
+            if !stored.blobs.is_empty() {
+                materialise_blobs(store, stored, &out_dir.join(&node.id), &clip.clip.id)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl<'a> Coordinator<'a> {
     /// Sets up sinks and counts; `jobs_per_clip[seq]` is how many stage jobs each clip waits for.
     pub fn new(
@@ -159,56 +296,13 @@ impl<'a> Coordinator<'a> {
     ) -> Result<Self, CoordinatorError> {
         let scope = options.scope;
         let held = Some(hold_renames());
-        fs::create_dir_all(out_dir).map_err(|source| CoordinatorError::Output {
-            path: out_dir.to_path_buf(),
-            source,
-        })?;
-        // A run killed mid-write leaves temporary files; they are never outputs.
-        let stale = crate::store::remove_stale_temp_files(out_dir).map_err(|source| {
-            CoordinatorError::Output {
-                path: out_dir.to_path_buf(),
-                source,
-            }
-        })?;
-        if stale > 0 {
-            tracing::info!(stale, "removed temporary files left by an interrupted run");
-        }
-        let mut stats: Vec<NodeStats> = plan
-            .nodes
-            .iter()
-            .map(|n| NodeStats {
-                kind: n.kind.name.into(),
-                version: n.kind.version,
-                ..Default::default()
-            })
-            .collect();
-        for clip in &prepared.clips {
-            for (i, key) in clip.keys.iter().enumerate() {
-                if key.is_some() {
-                    stats[i].items += 1;
-                    stats[i].cached += u64::from(clip.cached[i]);
-                }
-            }
-        }
-        let mut sinks = Vec::new();
-        for (i, node) in plan.nodes.iter().enumerate() {
-            if let Runtime::RecordSink(sink) = &node.runtime
-                && scope == RunScope::Everything
-            {
-                let writer =
-                    sink.open(out_dir, &node.id)
-                        .map_err(|source| CoordinatorError::Output {
-                            path: out_dir.join(&node.id),
-                            source,
-                        })?;
-                sinks.push(SinkState {
-                    node: i,
-                    writer,
-                    upstream: upstream_of(plan, i),
-                    failures: Vec::new(),
-                });
-            }
-        }
+        prepare_output(out_dir)?;
+        let stats = initial_stats(plan, &prepared);
+        let sinks = if scope == RunScope::Everything {
+            open_sinks(plan, out_dir)?
+        } else {
+            Vec::new()
+        };
         let records = prepared
             .clips
             .iter()
@@ -219,25 +313,7 @@ impl<'a> Coordinator<'a> {
                 }
             })
             .collect();
-        // One row per node that computes per clip: the frame stages and, unless only those run, the record operators.
-        let shown = |n: &crate::graph::PlanNode| {
-            n.stage.is_some()
-                || (scope == RunScope::Everything && matches!(n.runtime, Runtime::Record(_)))
-        };
-        let mut progress_rows = vec![None; plan.nodes.len()];
-        let mut rows = Vec::new();
-        for (i, (n, s)) in plan.nodes.iter().zip(&stats).enumerate() {
-            if shown(n) {
-                progress_rows[i] = Some(rows.len());
-                let calls = matches!(n.runtime, Runtime::Record(_));
-                rows.push(Row {
-                    name: n.id.clone(),
-                    total: s.items,
-                    done: s.cached,
-                    calls,
-                });
-            }
-        }
+        let (rows, progress_rows) = progress_rows(plan, &stats, scope);
         let progress = Progress::new(rows, options.progress);
         Ok(Self {
             plan,
@@ -526,18 +602,7 @@ impl<'a> Coordinator<'a> {
                 let node = &self.plan.nodes[sink.node];
                 let input = sink_input(self.store, &self.written.0, node, clip, &mut read)?;
                 if input.incomplete {
-                    let errors = self
-                        .errors
-                        .range((seq as u64, 0)..(seq as u64 + 1, 0))
-                        .filter(|((_, n), _)| sink.upstream[*n]);
-                    let mut errors: Vec<ItemError> = errors.map(|(_, e)| e.clone()).collect();
-                    if errors.is_empty() {
-                        errors.push(ItemError {
-                            clip: clip.clip.id.clone(),
-                            operator: node.id.clone(),
-                            cause: "an input was not computed".into(),
-                        });
-                    }
+                    let errors = upstream_errors(&self.errors, seq, &sink.upstream, clip, node);
                     sink.failures
                         .extend(errors.into_iter().map(|error| SinkFailure {
                             error,
@@ -565,26 +630,7 @@ impl<'a> Coordinator<'a> {
                     })?;
                 self.stats[sink.node].written += u64::from(records[0].is_some());
             }
-            for (i, node) in self.plan.nodes.iter().enumerate() {
-                // Every node's blobs (pictures) are written for people to look at.
-                if matches!(node.runtime, Runtime::RecordSink(_) | Runtime::Source(_)) {
-                    continue;
-                }
-                let pictures = match clip.picture_keys[i] {
-                    Some(key) => self.store.get(&key)?,
-                    None => None,
-                };
-                for stored in read(i)?.iter().chain(&pictures) {
-                    if !stored.blobs.is_empty() {
-                        materialise_blobs(
-                            self.store,
-                            stored,
-                            &self.out_dir.join(&node.id),
-                            &clip.clip.id,
-                        )?;
-                    }
-                }
-            }
+            write_pictures(self.plan, self.store, &self.out_dir, clip, &mut read)?;
             self.next_emit += 1;
         }
         Ok(())

@@ -217,12 +217,46 @@ pub fn run_with(
         results: Mutex::new(coordinator_side.then_some(tx)),
         record_jobs: Mutex::new(coordinator_side.then_some(record_rx)),
     };
+    let guards = start_workers(&plan, options, worker_zero)?;
+    let summary = match (store, prepared) {
+        (Some(store), Some(prepared)) => {
+            let timing = RunTiming {
+                started,
+                started_unix,
+            };
+            let channels = (&rx, record_tx);
+            let (jobs, clip_jobs) = (job_count, jobs_per_clip);
+            Some(coordinate(
+                &plan,
+                options,
+                store,
+                prepared,
+                (jobs, clip_jobs),
+                channels,
+                timing,
+            )?)
+        }
+        _ => None,
+    };
+    for result in guards.join() {
+        result.map_err(|e| RunError::Dataflow(format!("a worker failed: {e}")))?;
+    }
+    Ok(summary)
+}
+
+/// Starts every worker of this process on the dataflow; worker 0 of the
+/// coordinator's process feeds it what `worker_zero` holds.
+fn start_workers(
+    plan: &Arc<Plan>,
+    options: &RunOptions,
+    worker_zero: WorkerZero,
+) -> Result<timely::communication::initialize::WorkerGuards<()>, RunError> {
     let shared = Arc::new((
         plan.clone(),
         worker_zero,
-        threads_per_worker(&plan, &options.topology),
+        threads_per_worker(plan, &options.topology),
     ));
-    let guards = timely::execute(options.topology.timely_config(), move |worker| {
+    timely::execute(options.topology.timely_config(), move |worker| {
         let (plan, worker_zero, threads) = &*shared;
         let index = worker.index();
         let results_out = if index == 0 {
@@ -247,69 +281,71 @@ pub fn run_with(
             worker.step_or_park(Some(Duration::from_millis(20)));
         }
     })
-    .map_err(RunError::Dataflow)?;
+    .map_err(RunError::Dataflow)
+}
 
-    let summary = match (store, prepared) {
-        (Some(store), Some(prepared)) => {
-            let out_dir = plan.spec.defaults.out.join(&plan.spec.name);
-            let clips = prepared.clips.len();
-            let notes = prepared.notes.clone();
-            let (workers, processes) = options.topology.describe();
-            let max_records = RECORD_THREADS * workers * processes * 2;
-            let coordinator = Coordinator::new(
-                &plan,
-                store,
-                &out_dir,
-                prepared,
-                jobs_per_clip,
-                max_records,
-                options,
-            )?
-            .started(started, started_unix);
-            let (
-                coordinator::Finished {
-                    stats,
-                    errors,
-                    sink_notes,
-                },
-                lost,
-            ) = coordinator.drive(&rx, record_tx, job_count)?;
-            if lost.missing > 0 {
-                return Err(RunError::Dataflow(format!(
-                    "the dataflow stopped after {} of {} jobs (a worker or process died); rerun to resume from the store",
-                    lost.received,
-                    lost.received + lost.missing
-                )));
-            }
-            let stats: Vec<(String, NodeStats)> =
-                plan.nodes.iter().map(|n| n.id.clone()).zip(stats).collect();
-            if options.scope == RunScope::Everything {
-                let timing = RunTiming {
-                    started,
-                    started_unix,
-                };
-                write_run_json(
-                    &plan,
-                    (clips, &notes, &sink_notes),
-                    options,
-                    &out_dir,
-                    &stats,
-                    &errors,
-                    timing,
-                )?;
-            }
-            Some(RunSummary {
-                errors,
-                stats,
-                out_dir,
-            })
-        }
-        _ => None,
-    };
-    for result in guards.join() {
-        result.map_err(|e| RunError::Dataflow(format!("a worker failed: {e}")))?;
+/// The coordinator's side of a run: releases record jobs, takes every
+/// result, and writes `run.json` when the run covers everything.
+fn coordinate(
+    plan: &Plan,
+    options: &RunOptions,
+    store: &Store,
+    prepared: Prepared,
+    (job_count, jobs_per_clip): (usize, Vec<u32>),
+    (rx, record_tx): (
+        &crossbeam_channel::Receiver<WorkResult>,
+        crossbeam_channel::Sender<RecordJob>,
+    ),
+    timing: RunTiming,
+) -> Result<RunSummary, RunError> {
+    let out_dir = plan.spec.defaults.out.join(&plan.spec.name);
+    let clips = prepared.clips.len();
+    let notes = prepared.notes.clone();
+    let (workers, processes) = options.topology.describe();
+    let max_records = RECORD_THREADS * workers * processes * 2;
+    let coordinator = Coordinator::new(
+        plan,
+        store,
+        &out_dir,
+        prepared,
+        jobs_per_clip,
+        max_records,
+        options,
+    )?
+    .started(timing.started, timing.started_unix);
+    let (
+        coordinator::Finished {
+            stats,
+            errors,
+            sink_notes,
+        },
+        lost,
+    ) = coordinator.drive(rx, record_tx, job_count)?;
+    if lost.missing > 0 {
+        return Err(RunError::Dataflow(format!(
+            "the dataflow stopped after {} of {} jobs (a worker or process died); rerun to resume from the store",
+            lost.received,
+            lost.received + lost.missing
+        )));
     }
-    Ok(summary)
+    let stats: Vec<(String, NodeStats)> =
+        plan.nodes.iter().map(|n| n.id.clone()).zip(stats).collect();
+    if options.scope == RunScope::Everything {
+        write_run_json(
+            plan,
+            (clips, &notes, &sink_notes),
+            options,
+            &out_dir,
+            &stats,
+            &errors,
+            timing,
+        )?;
+    }
+    Ok(RunSummary {
+        errors,
+        stats,
+        out_dir,
+    })
 }
 
 /// What worker 0 of the coordinator's process takes when the workers start:
@@ -554,6 +590,7 @@ fn stage_jobs(
 }
 
 /// When a run started, for `run.json`.
+#[derive(Clone, Copy)]
 struct RunTiming {
     started: Instant,
     started_unix: u64,

@@ -103,30 +103,7 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, PrepareEr
         prepared
             .notes
             .extend(scan.notes.map(|n| (node.id.clone(), n)));
-        let mut seen = std::collections::HashSet::new();
-        let mut clips = Vec::new();
-        for clip in scan.clips {
-            if !is_safe_name(&clip.id) {
-                prepared.errors.push(ItemError {
-                    clip: clip.id.clone(),
-                    operator: node.id.clone(),
-                    cause:
-                        "clip id is not a plain file name (letters, digits, `_`, `-`, `.`); skipped"
-                            .into(),
-                });
-            } else if !seen.insert(clip.id.clone()) {
-                prepared.errors.push(ItemError {
-                    clip: clip.id.clone(),
-                    operator: node.id.clone(),
-                    cause: format!(
-                        "duplicate clip id; the second file {} is skipped",
-                        clip.path.display()
-                    ),
-                });
-            } else {
-                clips.push(clip);
-            }
-        }
+        let clips = distinct_clips(scan.clips, &node.id, &mut prepared.errors);
         let hashes = hash_files(&clips, store);
         for (clip, hash) in clips.into_iter().zip(hashes) {
             let content = match hash {
@@ -145,47 +122,89 @@ pub fn prepare(plan: &Plan, store: Option<&Store>) -> Result<Prepared, PrepareEr
                     continue;
                 }
             };
-            let mut keys: Vec<Option<Key>> = vec![None; plan.nodes.len()];
-            keys[source] = Some(clip_key(&clip, &content));
-            for (i, n) in plan.nodes.iter().enumerate() {
-                if i == source
-                    || plan.source_of(i) != source
-                    || matches!(n.runtime, Runtime::RecordSink(_))
-                {
-                    continue;
-                }
-                let inputs: Option<Vec<Key>> = n.inputs.iter().map(|&j| keys[j]).collect();
-                keys[i] = inputs.map(|inputs| output_key(&n.fingerprint, &inputs));
-            }
-            let picture_keys: Vec<Option<Key>> = plan
-                .nodes
-                .iter()
-                .zip(&keys)
-                .map(|(n, key)| Some(output_key(&n.picture_fingerprint?, &[(*key)?])))
-                .collect();
-            let cached = match store {
-                Some(store) => keys
-                    .iter()
-                    .zip(&picture_keys)
-                    .map(|(k, p)| {
-                        Ok(k.map_or(Ok(false), |k| store.contains(&k))?
-                            && p.map_or(Ok(true), |p| store.contains(&p))?)
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?,
-                None => vec![false; keys.len()],
-            };
             let seq = prepared.clips.len() as u64;
-            prepared.clips.push(ClipEntry {
-                seq,
-                source,
-                clip,
-                keys,
-                picture_keys,
-                cached,
-            });
+            prepared
+                .clips
+                .push(keyed_clip(plan, store, source, seq, clip, &content)?);
         }
     }
     Ok(prepared)
+}
+
+/// The clips whose ids are plain file names, each id once; the others are
+/// errors of the source `source_id`.
+fn distinct_clips(clips: Vec<Clip>, source_id: &str, errors: &mut Vec<ItemError>) -> Vec<Clip> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = Vec::new();
+    for clip in clips {
+        if !is_safe_name(&clip.id) {
+            errors.push(ItemError {
+                clip: clip.id.clone(),
+                operator: source_id.to_string(),
+                cause: "clip id is not a plain file name (letters, digits, `_`, `-`, `.`); skipped"
+                    .into(),
+            });
+        } else if !seen.insert(clip.id.clone()) {
+            errors.push(ItemError {
+                clip: clip.id.clone(),
+                operator: source_id.to_string(),
+                cause: format!(
+                    "duplicate clip id; the second file {} is skipped",
+                    clip.path.display()
+                ),
+            });
+        } else {
+            kept.push(clip);
+        }
+    }
+    kept
+}
+
+/// A clip of `source` with every node's key (from the clip's `content` hash
+/// down the plan), its pictures' keys, and what the store already holds.
+fn keyed_clip(
+    plan: &Plan,
+    store: Option<&Store>,
+    source: usize,
+    seq: u64,
+    clip: Clip,
+    content: &[u8; 32],
+) -> Result<ClipEntry, PrepareError> {
+    let mut keys: Vec<Option<Key>> = vec![None; plan.nodes.len()];
+    keys[source] = Some(clip_key(&clip, content));
+    for (i, n) in plan.nodes.iter().enumerate() {
+        if i == source || plan.source_of(i) != source || matches!(n.runtime, Runtime::RecordSink(_))
+        {
+            continue;
+        }
+        let inputs: Option<Vec<Key>> = n.inputs.iter().map(|&j| keys[j]).collect();
+        keys[i] = inputs.map(|inputs| output_key(&n.fingerprint, &inputs));
+    }
+    let picture_keys: Vec<Option<Key>> = plan
+        .nodes
+        .iter()
+        .zip(&keys)
+        .map(|(n, key)| Some(output_key(&n.picture_fingerprint?, &[(*key)?])))
+        .collect();
+    let cached = match store {
+        Some(store) => keys
+            .iter()
+            .zip(&picture_keys)
+            .map(|(k, p)| {
+                Ok(k.map_or(Ok(false), |k| store.contains(&k))?
+                    && p.map_or(Ok(true), |p| store.contains(&p))?)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?,
+        None => vec![false; keys.len()],
+    };
+    Ok(ClipEntry {
+        seq,
+        source,
+        clip,
+        keys,
+        picture_keys,
+        cached,
+    })
 }
 
 /// Content hashes of the clips' files, in parallel (reading files is most of a cold plan).

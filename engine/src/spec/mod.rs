@@ -229,6 +229,50 @@ const TOP_KEYS: [&str; 6] = [
 ];
 const NODE_KEYS: [&str; 4] = ["id", "kind", "inputs", "params"];
 
+/// The spec's `name`, a plain name that is also the output folder.
+fn spec_name(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<String> {
+    match root.get("name") {
+        Some(n) => match n.as_str() {
+            Some(s) if is_safe_name(s) => Some(s.to_string()),
+            _ => {
+                diags.push(
+                    Diagnostic::at(n.span, "`name` must be a plain name (letters, digits, `_`, `-`, `.`)")
+                        .with_help("the name is also the output folder, so it cannot hold `/` or start with `.`"),
+                );
+                None
+            }
+        },
+        None => {
+            diags.push(Diagnostic::at(root.span, "missing field `name`"));
+            None
+        }
+    }
+}
+
+/// The spec's `defaults`; what is wrong with them is said after the nodes' errors.
+fn checked_defaults(node: &Node, deferred: &mut Vec<Diagnostic>) -> Defaults {
+    match de::from_node::<Defaults>(node) {
+        Ok(d) if d.workers == 0 => {
+            let span = node.get("workers").map_or(node.span, |w| w.span);
+            deferred.push(Diagnostic::at(span, "`workers` must be at least 1"));
+            Defaults::default()
+        }
+        Ok(d) if d.threads_per_worker == Some(0) => {
+            let span = node.get("threads_per_worker").map_or(node.span, |w| w.span);
+            deferred.push(
+                Diagnostic::at(span, "`threads_per_worker` must be at least 1")
+                    .with_help("leave it out to share the cores among the workers"),
+            );
+            Defaults::default()
+        }
+        Ok(d) => d,
+        Err(e) => {
+            deferred.push(e.into_diagnostic());
+            Defaults::default()
+        }
+    }
+}
+
 fn check_shape(
     root: &Node,
     diags: &mut Vec<Diagnostic>,
@@ -250,46 +294,11 @@ fn check_shape(
             );
         }
     }
-    let name = match root.get("name") {
-        Some(n) => match n.as_str() {
-            Some(s) if is_safe_name(s) => Some(s.to_string()),
-            _ => {
-                diags.push(
-                    Diagnostic::at(n.span, "`name` must be a plain name (letters, digits, `_`, `-`, `.`)")
-                        .with_help("the name is also the output folder, so it cannot hold `/` or start with `.`"),
-                );
-                None
-            }
-        },
-        None => {
-            diags.push(Diagnostic::at(root.span, "missing field `name`"));
-            None
-        }
-    };
+    let name = spec_name(root, diags);
     let description = root.get("description").map(Node::scalar_text);
-    let defaults = match root.get("defaults") {
-        Some(node) => match de::from_node::<Defaults>(node) {
-            Ok(d) if d.workers == 0 => {
-                let span = node.get("workers").map_or(node.span, |w| w.span);
-                deferred.push(Diagnostic::at(span, "`workers` must be at least 1"));
-                Defaults::default()
-            }
-            Ok(d) if d.threads_per_worker == Some(0) => {
-                let span = node.get("threads_per_worker").map_or(node.span, |w| w.span);
-                deferred.push(
-                    Diagnostic::at(span, "`threads_per_worker` must be at least 1")
-                        .with_help("leave it out to share the cores among the workers"),
-                );
-                Defaults::default()
-            }
-            Ok(d) => d,
-            Err(e) => {
-                deferred.push(e.into_diagnostic());
-                Defaults::default()
-            }
-        },
-        None => Defaults::default(),
-    };
+    let defaults = root
+        .get("defaults")
+        .map_or_else(Defaults::default, |node| checked_defaults(node, deferred));
     let mut nodes = Vec::new();
     for section in Section::ALL {
         let Some(list) = root.get(section.key()) else {
@@ -367,47 +376,8 @@ fn check_node(section: Section, node: &Node, diags: &mut Vec<Diagnostic>) -> Opt
         ));
         ok = false;
     }
-    let inputs = match node.get("inputs") {
-        None => Vec::new(),
-        Some(n) => match &n.value {
-            Value::Null => Vec::new(),
-            Value::Str(s) => vec![(s.clone(), n.span)],
-            Value::Seq(items) => items
-                .iter()
-                .filter_map(|i| match i.as_str() {
-                    Some(s) => Some((s.to_string(), i.span)),
-                    None => {
-                        diags.push(Diagnostic::at(i.span, "an input is the id of another node"));
-                        ok = false;
-                        None
-                    }
-                })
-                .collect(),
-            _ => {
-                diags.push(Diagnostic::at(n.span, "`inputs` is a list of node ids"));
-                ok = false;
-                Vec::new()
-            }
-        },
-    };
-    let params = match node.get("params") {
-        None => Node {
-            value: Value::Map(Vec::new()),
-            span: node.span,
-        },
-        Some(p) if matches!(p.value, Value::Null) => Node {
-            value: Value::Map(Vec::new()),
-            span: p.span,
-        },
-        Some(p) if p.as_map().is_some() => p.clone(),
-        Some(p) => {
-            diags.push(Diagnostic::at(
-                p.span,
-                format!("`params` is a mapping, found {}", p.type_name()),
-            ));
-            return None;
-        }
-    };
+    let inputs = node_inputs(node, diags, &mut ok);
+    let params = node_params(node, diags)?;
     let ((id, id_span), (kind, kind_span)) = (id?, kind?);
     ok.then_some(NodeDecl {
         section,
@@ -418,6 +388,56 @@ fn check_node(section: Section, node: &Node, diags: &mut Vec<Diagnostic>) -> Opt
         inputs,
         params,
     })
+}
+
+/// A node's `inputs`: one id or a list of ids, each with its place; `ok`
+/// turns false on a malformed one.
+fn node_inputs(node: &Node, diags: &mut Vec<Diagnostic>, ok: &mut bool) -> Vec<(String, Span)> {
+    match node.get("inputs") {
+        None => Vec::new(),
+        Some(n) => match &n.value {
+            Value::Null => Vec::new(),
+            Value::Str(s) => vec![(s.clone(), n.span)],
+            Value::Seq(items) => items
+                .iter()
+                .filter_map(|i| match i.as_str() {
+                    Some(s) => Some((s.to_string(), i.span)),
+                    None => {
+                        diags.push(Diagnostic::at(i.span, "an input is the id of another node"));
+                        *ok = false;
+                        None
+                    }
+                })
+                .collect(),
+            _ => {
+                diags.push(Diagnostic::at(n.span, "`inputs` is a list of node ids"));
+                *ok = false;
+                Vec::new()
+            }
+        },
+    }
+}
+
+/// A node's `params` mapping (empty when left out); `None` when it is not a mapping.
+fn node_params(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<Node> {
+    match node.get("params") {
+        None => Some(Node {
+            value: Value::Map(Vec::new()),
+            span: node.span,
+        }),
+        Some(p) if matches!(p.value, Value::Null) => Some(Node {
+            value: Value::Map(Vec::new()),
+            span: p.span,
+        }),
+        Some(p) if p.as_map().is_some() => Some(p.clone()),
+        Some(p) => {
+            diags.push(Diagnostic::at(
+                p.span,
+                format!("`params` is a mapping, found {}", p.type_name()),
+            ));
+            None
+        }
+    }
 }
 
 /// True for names usable as file names: letters, digits, `_`, `-`, `.`, not starting with `.`.

@@ -127,27 +127,8 @@ pub fn open_stream(config: &DecodeConfig, path: &std::path::Path) -> Result<Vide
     let variable =
         average.is_finite() && average > 0.0 && base.is_finite() && average < 0.99 * base;
     let declared = u64::try_from(stream.frames()).ok().filter(|&n| n > 0);
-    let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
-        .map_err(|e| format!("unsupported codec parameters ({e})"))?;
-    context.set_threading(ffmpeg::codec::threading::Config {
-        kind: ffmpeg::codec::threading::Type::Frame,
-        count: config.threads,
-        ..Default::default()
-    });
-    let decoder = context
-        .decoder()
-        .video()
-        .map_err(|e| format!("cannot open the video decoder ({e})"))?;
+    let decoder = open_decoder(&stream, config)?;
     let (src_w, src_h) = (decoder.width(), decoder.height());
-    if src_w == 0 || src_h == 0 {
-        return Err(format!("invalid frame size {src_w}x{src_h}"));
-    }
-    if u64::from(src_w) * u64::from(src_h) > config.max_pixels {
-        return Err(format!(
-            "frame size {src_w}x{src_h} exceeds max_pixels {}",
-            config.max_pixels
-        ));
-    }
     let (width, height) = output_size(src_w, src_h, config.width, config.height);
     let codec = decoder
         .codec()
@@ -188,6 +169,35 @@ pub fn open_stream(config: &DecodeConfig, path: &std::path::Path) -> Result<Vide
         held: None,
         ready: VecDeque::new(),
     })
+}
+
+/// The stream's decoder with frame threading, refusing an empty or too large frame size.
+fn open_decoder(
+    stream: &ffmpeg::format::stream::Stream<'_>,
+    config: &DecodeConfig,
+) -> Result<ffmpeg::decoder::Video, String> {
+    let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(|e| format!("unsupported codec parameters ({e})"))?;
+    context.set_threading(ffmpeg::codec::threading::Config {
+        kind: ffmpeg::codec::threading::Type::Frame,
+        count: config.threads,
+        ..Default::default()
+    });
+    let decoder = context
+        .decoder()
+        .video()
+        .map_err(|e| format!("cannot open the video decoder ({e})"))?;
+    let (src_w, src_h) = (decoder.width(), decoder.height());
+    if src_w == 0 || src_h == 0 {
+        return Err(format!("invalid frame size {src_w}x{src_h}"));
+    }
+    if u64::from(src_w) * u64::from(src_h) > config.max_pixels {
+        return Err(format!(
+            "frame size {src_w}x{src_h} exceeds max_pixels {}",
+            config.max_pixels
+        ));
+    }
+    Ok(decoder)
 }
 
 fn output_size(w: u32, h: u32, want_w: Option<u32>, want_h: Option<u32>) -> (u32, u32) {

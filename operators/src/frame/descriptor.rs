@@ -150,59 +150,16 @@ pub fn assemble(
             "no body part was measured in any of the {n} frames (no person found)"
         ));
     }
-    let mut vectors: Vec<Vec<[f32; 2]>> = Vec::with_capacity(PART_COUNT);
-    let mut coords: Vec<Vec<[f32; 2]>> = Vec::with_capacity(PART_COUNT);
-    let mut confidence = Map::new();
-    let mut interpolated = Map::new();
-    for (p, name) in PARTS.iter().enumerate() {
-        let sure: Vec<bool> = frames.iter().map(|f| f.sure[p]).collect();
-        let v = fill_unsure(
-            &frames.iter().map(|f| f.vector[p]).collect::<Vec<_>>(),
-            &sure,
-        );
-        let c = fill_unsure(
-            &frames.iter().map(|f| f.coord[p]).collect::<Vec<_>>(),
-            &sure,
-        );
-        vectors.push(v);
-        coords.push(c);
-        let sure_count = sure.iter().filter(|s| **s).count();
-        confidence.insert(
-            (*name).into(),
-            json!(round(sure_count as f64 / n as f64, 3)),
-        );
-        let filled: Vec<usize> = (0..n).filter(|&t| !sure[t]).collect();
-        interpolated.insert((*name).into(), json!(filled));
-    }
-    let (vd, cd) = (config.vector_decimals, config.coord_decimals);
-    let mut descriptor = Map::new();
-    for (name, (v, c)) in PARTS.iter().zip(vectors.iter().zip(&coords)) {
-        let entries: Vec<Value> = v
-            .iter()
-            .zip(c)
-            .map(|(&[vx, vy], &[x, y])| {
-                json!({
-                    "vector": [round(f64::from(vx), vd), round(f64::from(vy), vd)],
-                    "coord": [round(f64::from(x), cd), round(f64::from(y), cd)],
-                })
-            })
-            .collect();
-        descriptor.insert((*name).into(), Value::Array(entries));
-    }
+    let tracks = PartTracks::of(frames);
+    let (vectors, coords) = (&tracks.vectors, &tracks.coords);
+    let descriptor = descriptor_json(vectors, coords, config);
     let params = SummaryParams {
         noise_floor: config.noise_floor,
         relative_threshold: config.relative_threshold,
         merge_gap: config.merge_gap,
         min_period: config.min_period,
     };
-    let summary = summarise(
-        &vectors,
-        &coords,
-        info.width,
-        info.height,
-        info.fps,
-        &params,
-    );
+    let summary = summarise(vectors, coords, info.width, info.height, info.fps, &params);
     let meta = json!({
         "format_version": FORMAT_VERSION,
         "fps": info.fps,
@@ -211,11 +168,10 @@ pub fn assemble(
         "height": info.height,
         "vector_units": "pixels/frame, x right, y up",
         "coord_units": "normalised to [0, 1], origin top-left, y down",
-        "part_confidence": confidence,
-        "interpolated_frames": interpolated,
+        "part_confidence": tracks.confidence,
+        "interpolated_frames": tracks.interpolated,
     });
     let summary = serde_json::to_value(&summary).expect("summaries serialise");
-    let descriptor = Value::Object(descriptor);
     let sidecar = json!({"meta": meta, "summary": summary});
     let blobs = vec![
         Blob {
@@ -232,6 +188,72 @@ pub fn assemble(
         blobs,
         pictures: None,
     })
+}
+
+/// Each part's vectors and anchors over the clip, unsure frames filled in,
+/// with the share of sure frames and the frames filled.
+struct PartTracks {
+    vectors: Vec<Vec<[f32; 2]>>,
+    coords: Vec<Vec<[f32; 2]>>,
+    confidence: Map<String, Value>,
+    interpolated: Map<String, Value>,
+}
+
+impl PartTracks {
+    fn of(frames: &[PartsFrame]) -> Self {
+        let n = frames.len();
+        let mut tracks = Self {
+            vectors: Vec::with_capacity(PART_COUNT),
+            coords: Vec::with_capacity(PART_COUNT),
+            confidence: Map::new(),
+            interpolated: Map::new(),
+        };
+        for (p, name) in PARTS.iter().enumerate() {
+            let sure: Vec<bool> = frames.iter().map(|f| f.sure[p]).collect();
+            let v = fill_unsure(
+                &frames.iter().map(|f| f.vector[p]).collect::<Vec<_>>(),
+                &sure,
+            );
+            let c = fill_unsure(
+                &frames.iter().map(|f| f.coord[p]).collect::<Vec<_>>(),
+                &sure,
+            );
+            tracks.vectors.push(v);
+            tracks.coords.push(c);
+            let sure_count = sure.iter().filter(|s| **s).count();
+            tracks.confidence.insert(
+                (*name).into(),
+                json!(round(sure_count as f64 / n as f64, 3)),
+            );
+            let filled: Vec<usize> = (0..n).filter(|&t| !sure[t]).collect();
+            tracks.interpolated.insert((*name).into(), json!(filled));
+        }
+        tracks
+    }
+}
+
+/// The descriptor: per part and frame `{"vector", "coord"}`, rounded as configured.
+fn descriptor_json(
+    vectors: &[Vec<[f32; 2]>],
+    coords: &[Vec<[f32; 2]>],
+    config: &DescriptorConfig,
+) -> Value {
+    let (vd, cd) = (config.vector_decimals, config.coord_decimals);
+    let mut descriptor = Map::new();
+    for (name, (v, c)) in PARTS.iter().zip(vectors.iter().zip(coords)) {
+        let entries: Vec<Value> = v
+            .iter()
+            .zip(c)
+            .map(|(&[vx, vy], &[x, y])| {
+                json!({
+                    "vector": [round(f64::from(vx), vd), round(f64::from(vy), vd)],
+                    "coord": [round(f64::from(x), cd), round(f64::from(y), cd)],
+                })
+            })
+            .collect();
+        descriptor.insert((*name).into(), Value::Array(entries));
+    }
+    Value::Object(descriptor)
 }
 
 fn to_json_bytes(v: &Value) -> Vec<u8> {

@@ -321,6 +321,32 @@ impl FlowTask {
     }
 }
 
+impl FlowTask {
+    /// Places the region around the person from this frame's skeleton, if one is sure enough.
+    fn place_region(&mut self, inputs: &FrameInputs<'_>) -> Result<(), String> {
+        let skeleton = inputs.get(&SKELETON).ok_or(
+            "`region: person` needs a skeleton on flow's second input: write `inputs: [decode, pose]`",
+        )?;
+        let min_side = 4 * self.config.dis_params().patch_size;
+        self.region = Region::around(
+            skeleton,
+            self.config.scale,
+            self.work_size,
+            self.config.margin,
+            min_side,
+        );
+        Ok(())
+    }
+
+    /// Whether the picture shows `pair`: the chosen pairs, or the first `viz_pairs`.
+    fn shows(&self, pair: u64) -> bool {
+        match &self.viz_at {
+            Some(at) => at.binary_search(&pair).is_ok(),
+            None => pair < self.config.viz_pairs as u64,
+        }
+    }
+}
+
 impl FrameTask for FlowTask {
     fn push(
         &mut self,
@@ -329,17 +355,7 @@ impl FrameTask for FlowTask {
     ) -> Result<Option<FrameProduct>, String> {
         let mut image = self.work_image(frame);
         if self.config.region == FlowRegion::Person && self.region.is_none() {
-            let skeleton = inputs.get(&SKELETON).ok_or(
-                "`region: person` needs a skeleton on flow's second input: write `inputs: [decode, pose]`",
-            )?;
-            let min_side = 4 * self.config.dis_params().patch_size;
-            self.region = Region::around(
-                skeleton,
-                self.config.scale,
-                self.work_size,
-                self.config.margin,
-                min_side,
-            );
+            self.place_region(inputs)?;
         }
         if let Some(region) = self.region {
             image = region.crop(&image);
@@ -379,11 +395,7 @@ impl FrameTask for FlowTask {
                 None => computed,
             };
             let pair = self.pairs.len() as u64 - 1;
-            let wanted = match &self.viz_at {
-                Some(at) => at.binary_search(&pair).is_ok(),
-                None => pair < self.config.viz_pairs as u64,
-            };
-            if wanted {
+            if self.shows(pair) {
                 self.viz.push((pair, flow.clone()));
             }
             // The last pair's field, when no later stage kept it, takes the next result.

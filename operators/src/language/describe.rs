@@ -307,24 +307,7 @@ pub fn phase_sentence(
             format!("{} {}", join(&names), motion_words(w, parts.len() > 1))
         })
         .collect();
-    // The clearest changes of distance: the largest ones among the phase's clear approaches and departures.
-    let change = |x: &super::facts::Proximity| {
-        let [start, closest, farthest, _] = x.distance;
-        if x.approaches == Verdict::Yes {
-            start - closest
-        } else {
-            farthest - start
-        }
-    };
-    let mut changes: Vec<&super::facts::Proximity> = f
-        .proximity
-        .iter()
-        .filter(|x| {
-            x.phase == phase.name && (x.approaches == Verdict::Yes || x.moves_away == Verdict::Yes)
-        })
-        .collect();
-    changes.sort_by(|a, b| change(b).total_cmp(&change(a)));
-    for x in changes.into_iter().take(detail.distances) {
+    for x in clearest_changes(f, phase, detail.distances) {
         let extremity = x.a.ends_with("Hand") || x.a.ends_with("Foot");
         let verb = match (x.approaches == Verdict::Yes, extremity && x.b == "Torso") {
             (true, true) => "retracts toward",
@@ -361,6 +344,32 @@ pub fn phase_sentence(
         }
     }
     format!("In the {} phase {}.", phase.name, clauses.join("; "))
+}
+
+/// The clearest changes of distance in `phase`: the `n` largest among its
+/// clear approaches and departures.
+fn clearest_changes<'f>(
+    f: &'f ClipFacts,
+    phase: &PhaseFacts,
+    n: usize,
+) -> impl Iterator<Item = &'f super::facts::Proximity> {
+    let change = |x: &super::facts::Proximity| {
+        let [start, closest, farthest, _] = x.distance;
+        if x.approaches == Verdict::Yes {
+            start - closest
+        } else {
+            farthest - start
+        }
+    };
+    let mut changes: Vec<&super::facts::Proximity> = f
+        .proximity
+        .iter()
+        .filter(|x| {
+            x.phase == phase.name && (x.approaches == Verdict::Yes || x.moves_away == Verdict::Yes)
+        })
+        .collect();
+    changes.sort_by(|a, b| change(b).total_cmp(&change(a)));
+    changes.into_iter().take(n)
 }
 
 /// Where the clip's first placed dominant part is against the body over the clip, as one sentence.

@@ -240,46 +240,8 @@ impl Writer {
                 .name
                 .clone()
                 .unwrap_or_else(|| format!("input-{}", k + 1));
-            let mut missing: Vec<(&Expected, String)> = Vec::new();
-            let mut stale: Vec<(&Expected, String)> = Vec::new();
-            let mut answers = Vec::with_capacity(self.items.len());
-            let mut seen = BTreeSet::new();
-            for item in &self.items {
-                if !seen.insert(item.qid.as_str()) {
-                    continue;
-                }
-                match model.answers.get(&item.qid) {
-                    Some(pred) => {
-                        answers.push(json!({"qid": item.qid, "pred_answer": pred}));
-                        // Kept from an earlier run while this one failed: in the file, but not this run's answer.
-                        if self
-                            .failures
-                            .iter()
-                            .any(|f| f.kept && f.error.clip == item.clip)
-                        {
-                            stale.push((
-                                item,
-                                format!(
-                                    "{}; the answer kept is an earlier run's",
-                                    self.cause(&item.clip)
-                                ),
-                            ));
-                        }
-                    }
-                    None => missing.push((item, self.cause(&item.clip))),
-                }
-            }
-            let tasks: BTreeSet<&str> = self.items.iter().map(|i| i.task.as_str()).collect();
-            let mut prompts = Vec::new();
-            let mut mixed = Vec::new();
-            for task in TASKS.iter().filter(|t| tasks.contains(**t)) {
-                let sent = model.prompts.get(*task).cloned().unwrap_or_default();
-                if sent.len() > 1 {
-                    mixed.push(*task);
-                }
-                let prompt = sent.into_iter().next().unwrap_or_default();
-                prompts.push(json!({"task": task, "system_prompt": prompt}));
-            }
+            let (answers, missing, stale) = self.answers(model);
+            let (prompts, mixed) = self.prompts(model);
             let complete = missing.is_empty() && stale.is_empty() && mixed.is_empty();
             let stem = file_stem(&name);
             let (file, twin) = if complete {
@@ -299,40 +261,13 @@ impl Writer {
                 let line = json!({"model": name, "qid": item.qid, "task": item.task, "video": item.clip, "cause": cause});
                 errors.push_str(&(line.to_string() + "\n"));
             }
-            let mut left_out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for (item, cause) in missing.iter().chain(&stale) {
-                left_out
-                    .entry(format!("{cause} ({name})"))
-                    .or_default()
-                    .push(item.qid.clone());
-            }
-            let summary = if complete {
-                format!(
-                    "{file}: a complete Track 3 submission for {name}, {} answers.",
-                    answers.len()
-                )
-            } else if mixed.is_empty() {
-                format!(
-                    "{file}: incomplete, {} of {} answers for {name} from this run; the others' qids and causes are in {}/errors.jsonl. Not a submission until a rerun answers them.",
-                    answers.len() - stale.len(),
-                    answers.len() + missing.len(),
-                    self.node
-                )
-            } else {
-                format!(
-                    "{file}: incomplete, {name}'s answers were made with different system prompts for {} (records kept from an earlier run); rerun to answer them all with one.",
-                    mixed.join(", ")
-                )
+            let counts = Counts {
+                answers: answers.len(),
+                missing: &missing,
+                stale: &stale,
+                mixed: &mixed,
             };
-            notes.push(json!({
-                "summary": summary,
-                "file": file,
-                "complete": complete,
-                "answers": answers.len(),
-                "missing": missing.len(),
-                "kept": stale.len(),
-                "left_out": left_out.into_iter().map(|(why, qids)| json!({"why": why, "clips": qids})).collect::<Vec<_>>(),
-            }));
+            notes.push(self.note(&name, &file, complete, &counts));
             files.push((file, twin, text));
         }
         Prepared {
@@ -341,6 +276,111 @@ impl Writer {
             notes,
         }
     }
+
+    /// A model's answers, every qid once in the split's order; the items
+    /// without one, and those whose answer was kept from an earlier run, with
+    /// the cause.
+    #[allow(clippy::type_complexity)]
+    fn answers<'a>(
+        &'a self,
+        model: &Model,
+    ) -> (
+        Vec<Value>,
+        Vec<(&'a Expected, String)>,
+        Vec<(&'a Expected, String)>,
+    ) {
+        let mut missing: Vec<(&Expected, String)> = Vec::new();
+        let mut stale: Vec<(&Expected, String)> = Vec::new();
+        let mut answers = Vec::with_capacity(self.items.len());
+        let mut seen = BTreeSet::new();
+        for item in &self.items {
+            if !seen.insert(item.qid.as_str()) {
+                continue;
+            }
+            match model.answers.get(&item.qid) {
+                Some(pred) => {
+                    answers.push(json!({"qid": item.qid, "pred_answer": pred}));
+                    // Kept from an earlier run while this one failed: in the file, but not this run's answer.
+                    if self
+                        .failures
+                        .iter()
+                        .any(|f| f.kept && f.error.clip == item.clip)
+                    {
+                        stale.push((
+                            item,
+                            format!(
+                                "{}; the answer kept is an earlier run's",
+                                self.cause(&item.clip)
+                            ),
+                        ));
+                    }
+                }
+                None => missing.push((item, self.cause(&item.clip))),
+            }
+        }
+        (answers, missing, stale)
+    }
+
+    /// The system prompt sent for each task the items ask, and the tasks
+    /// whose answers were made with more than one.
+    fn prompts(&self, model: &Model) -> (Vec<Value>, Vec<&'static str>) {
+        let tasks: BTreeSet<&str> = self.items.iter().map(|i| i.task.as_str()).collect();
+        let mut prompts = Vec::new();
+        let mut mixed = Vec::new();
+        for task in TASKS.iter().filter(|t| tasks.contains(**t)) {
+            let sent = model.prompts.get(*task).cloned().unwrap_or_default();
+            if sent.len() > 1 {
+                mixed.push(*task);
+            }
+            let prompt = sent.into_iter().next().unwrap_or_default();
+            prompts.push(json!({"task": task, "system_prompt": prompt}));
+        }
+        (prompts, mixed)
+    }
+
+    /// What a model's file is, for `run.json` and the report.
+    fn note(&self, name: &str, file: &str, complete: bool, c: &Counts<'_>) -> Value {
+        let (answers, missing, stale, mixed) = (c.answers, c.missing, c.stale, c.mixed);
+        let mut left_out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (item, cause) in missing.iter().chain(stale) {
+            left_out
+                .entry(format!("{cause} ({name})"))
+                .or_default()
+                .push(item.qid.clone());
+        }
+        let summary = if complete {
+            format!("{file}: a complete Track 3 submission for {name}, {answers} answers.")
+        } else if mixed.is_empty() {
+            format!(
+                "{file}: incomplete, {} of {} answers for {name} from this run; the others' qids and causes are in {}/errors.jsonl. Not a submission until a rerun answers them.",
+                answers - stale.len(),
+                answers + missing.len(),
+                self.node
+            )
+        } else {
+            format!(
+                "{file}: incomplete, {name}'s answers were made with different system prompts for {} (records kept from an earlier run); rerun to answer them all with one.",
+                mixed.join(", ")
+            )
+        };
+        json!({
+            "summary": summary,
+            "file": file,
+            "complete": complete,
+            "answers": answers,
+            "missing": missing.len(),
+            "kept": stale.len(),
+            "left_out": left_out.into_iter().map(|(why, qids)| json!({"why": why, "clips": qids})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// A model's answers in numbers: how many, and the items missing, kept from an earlier run, or asked with mixed prompts.
+struct Counts<'a> {
+    answers: usize,
+    missing: &'a [(&'a Expected, String)],
+    stale: &'a [(&'a Expected, String)],
+    mixed: &'a [&'static str],
 }
 
 #[cfg(test)]

@@ -141,6 +141,25 @@ pub struct Drawn {
     pub short: Vec<(String, usize, usize)>,
 }
 
+impl Drawn {
+    /// Counts `clips` per body level, action and participant.
+    fn count(&mut self, clips: &[Clip]) {
+        for c in clips {
+            if let Some(a) = c.label.and_then(taxonomy::action) {
+                *self
+                    .per_level
+                    .entry(a.body_level().name.to_string())
+                    .or_default() += 1;
+                *self.per_action.entry(a.name.to_string()).or_default() += 1;
+            }
+            *self
+                .per_participant
+                .entry(c.participant.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+    }
+}
+
 impl Select {
     /// Checks the declaration and fills in `by`; the error names the key at fault.
     pub fn resolved(mut self) -> Result<Select, SelectError> {
@@ -270,24 +289,32 @@ impl Select {
         drawn
     }
 
-    fn draw_side(&self, clips: &[Clip]) -> Drawn {
-        let rank = |kind: &str, id: &str| -> [u8; 32] {
-            use sha2::Digest;
-            sha2::Sha256::digest(format!("{}\u{0}{kind}\u{0}{id}", self.seed)).into()
-        };
+    /// A seeded rank of a `kind` (clip or participant) by id: lowest first is drawn first.
+    fn rank(&self, kind: &str, id: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(format!("{}\u{0}{kind}\u{0}{id}", self.seed)).into()
+    }
+
+    /// The participants held out for evaluation: every one, the listed ones,
+    /// or the lowest ranked `n`.
+    fn held_out(&self, clips: &[Clip]) -> BTreeSet<String> {
         let participants: BTreeSet<&str> = clips
             .iter()
             .filter_map(|c| c.participant.as_deref())
             .collect();
-        let held_out: BTreeSet<String> = match &self.hold_out {
+        match &self.hold_out {
             None => participants.iter().map(|p| p.to_string()).collect(),
             Some(HoldOut::List(ids)) => ids.iter().map(|p| p.0.clone()).collect(),
             Some(HoldOut::Count(n)) => {
                 let mut ranked: Vec<&str> = participants.iter().copied().collect();
-                ranked.sort_by_key(|p| rank("participant", p));
+                ranked.sort_by_key(|p| self.rank("participant", p));
                 ranked.into_iter().take(*n).map(String::from).collect()
             }
-        };
+        }
+    }
+
+    fn draw_side(&self, clips: &[Clip]) -> Drawn {
+        let held_out = self.held_out(clips);
         let on_side = |c: &Clip| {
             let held = c
                 .participant
@@ -312,7 +339,7 @@ impl Select {
             if on_side(c)
                 && let Some(s) = stratum(c)
             {
-                pools[s].push((i, rank("clip", &c.id)));
+                pools[s].push((i, self.rank("clip", &c.id)));
             }
         }
         pools.iter_mut().for_each(|p| p.sort_by_key(|e| e.1));
@@ -328,59 +355,55 @@ impl Select {
         let mut chosen: BTreeSet<usize> = BTreeSet::new();
         let mut short = Vec::new();
         for (s, (pool, &quota)) in pools.iter().zip(&quotas).enumerate() {
-            let mut take: BTreeSet<usize> = BTreeSet::new();
-            if self.min_per_action > 0 && self.strata() == Strata::Level {
-                // Each action of the level first gets its minimum, lowest rank first, within the quota.
-                let mut per_action: BTreeMap<u32, usize> = BTreeMap::new();
-                for &(i, _) in pool {
-                    let got = per_action
-                        .entry(clips[i].label.unwrap_or(u32::MAX))
-                        .or_default();
-                    if *got < self.min_per_action && take.len() < quota {
-                        *got += 1;
-                        take.insert(i);
-                    }
-                }
-            }
-            for &(i, _) in pool {
-                if take.len() >= quota {
-                    break;
-                }
-                take.insert(i);
-            }
+            let take = self.take(clips, pool, quota);
             if take.len() < quota {
                 short.push((self.stratum_name(s), quota, pool.len()));
             }
             chosen.extend(take);
         }
         let clips: Vec<Clip> = chosen.iter().map(|&i| clips[i].clone()).collect();
-        let mut per_level = BTreeMap::new();
-        let mut per_action = BTreeMap::new();
-        let mut per_participant = BTreeMap::new();
-        for c in &clips {
-            if let Some(a) = c.label.and_then(taxonomy::action) {
-                *per_level
-                    .entry(a.body_level().name.to_string())
-                    .or_default() += 1;
-                *per_action.entry(a.name.to_string()).or_default() += 1;
-            }
-            *per_participant
-                .entry(c.participant.clone().unwrap_or_default())
-                .or_default() += 1;
-        }
-        Drawn {
+        let mut drawn = Drawn {
             chosen: clips.len(),
             train: None,
-            clips,
+            clips: Vec::new(),
             select: self.clone(),
             held_out: held_out.into_iter().collect(),
             available,
             quotas: named_quotas,
-            per_level,
-            per_action,
-            per_participant,
+            per_level: BTreeMap::new(),
+            per_action: BTreeMap::new(),
+            per_participant: BTreeMap::new(),
             short,
+        };
+        drawn.count(&clips);
+        drawn.clips = clips;
+        drawn
+    }
+
+    /// Up to `quota` of a stratum's `pool` (ranked), each action of a level
+    /// first getting its minimum when one is set.
+    fn take(&self, clips: &[Clip], pool: &[(usize, [u8; 32])], quota: usize) -> BTreeSet<usize> {
+        let mut take: BTreeSet<usize> = BTreeSet::new();
+        if self.min_per_action > 0 && self.strata() == Strata::Level {
+            // Each action of the level first gets its minimum, lowest rank first, within the quota.
+            let mut per_action: BTreeMap<u32, usize> = BTreeMap::new();
+            for &(i, _) in pool {
+                let got = per_action
+                    .entry(clips[i].label.unwrap_or(u32::MAX))
+                    .or_default();
+                if *got < self.min_per_action && take.len() < quota {
+                    *got += 1;
+                    take.insert(i);
+                }
+            }
         }
+        for &(i, _) in pool {
+            if take.len() >= quota {
+                break;
+            }
+            take.insert(i);
+        }
+        take
     }
 
     /// Clips per stratum: `count` shared by the declared shares, whole

@@ -598,78 +598,122 @@ fn search_level_with<const P: usize>(
         })
         .collect();
     let mut flow = init.clone();
-    let (xs_ref, ys_ref) = (&xs, &ys);
-    let first_half = params.iterations.div_ceil(2);
-    let second_half = params.iterations - first_half;
+    let search = StripeSearch {
+        data: &data,
+        xs: &xs,
+        ys: &ys,
+        init: &init,
+        params,
+        pool,
+    };
     flow.par_chunks_mut(cols * STRIPE_ROWS)
         .enumerate()
-        .for_each(|(stripe, chunk)| {
-            let row0 = stripe * STRIPE_ROWS;
-            let rows = chunk.len() / cols;
-            let n = ps * ps;
-            let mut templates = Templates {
-                n,
-                data: pool.scratch(rows * cols * 3 * n),
-                scalars: Vec::with_capacity(rows * cols),
-            };
-            for (k, out) in templates.data.chunks_exact_mut(3 * n).enumerate() {
-                templates.scalars.push(data.template(
-                    xs_ref[k % cols],
-                    ys_ref[row0 + k / cols],
-                    out,
-                ));
-            }
-            let mut diff = vec![0.0f32; n];
-            let limit = ps as f32;
-            let mut sweep = |order: &mut dyn Iterator<Item = (usize, usize)>,
-                             step: isize,
-                             iters: usize,
-                             chunk: &mut [(f32, f32)]| {
-                for (r, c) in order {
-                    let k = r * cols + c;
-                    let (px, py) = (xs_ref[c], ys_ref[row0 + r]);
-                    let tpl = &templates.get(k);
-                    let mut cand = chunk[k];
-                    let mut at_cand = data.measure(tpl, px, py, cand.0, cand.1, &mut diff);
-                    if params.spatial_propagation {
-                        let nc = c as isize - step;
-                        let nr = r as isize - step;
-                        let neighbours = [
-                            (nc >= 0 && (nc as usize) < cols)
-                                .then(|| chunk[r * cols + nc as usize]),
-                            (nr >= 0 && (nr as usize) < rows)
-                                .then(|| chunk[nr as usize * cols + c]),
-                        ];
-                        for n in neighbours.into_iter().flatten() {
-                            let at_n = data.measure(tpl, px, py, n.0, n.1, &mut diff);
-                            if at_n.ssd < at_cand.ssd {
-                                at_cand = at_n;
-                                cand = n;
-                            }
-                        }
-                    }
-                    let (u, v) = data.search(tpl, (px, py), cand, at_cand, iters, &mut diff);
-                    let origin = init[(row0 + r) * cols + c];
-                    // An update larger than the patch is not trusted (lengths compared squared: no libm call).
-                    let (du, dv) = (u - origin.0, v - origin.1);
-                    chunk[k] = if du * du + dv * dv > limit * limit {
-                        origin
-                    } else {
-                        (u, v)
-                    };
-                }
-            };
-            let mut forward = (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c)));
-            sweep(&mut forward, 1, first_half, chunk);
-            if second_half > 0 {
-                let mut backward = (0..rows)
-                    .rev()
-                    .flat_map(|r| (0..cols).rev().map(move |c| (r, c)));
-                sweep(&mut backward, -1, second_half, chunk);
-            }
-            pool.give([templates.data]);
-        });
+        .for_each(|(stripe, chunk)| search.stripe(stripe * STRIPE_ROWS, chunk));
     PatchFlows { xs, ys, flow }
+}
+
+/// The search of one level's stripes of patch rows, each on its own.
+struct StripeSearch<'a, const P: usize> {
+    data: &'a LevelData<'a, P>,
+    xs: &'a [usize],
+    ys: &'a [usize],
+    /// Each patch's flow from the coarser level.
+    init: &'a [(f32, f32)],
+    params: &'a DisParams,
+    pool: &'a PlanePool,
+}
+
+impl<const P: usize> StripeSearch<'_, P> {
+    /// The patch flows of the stripe whose first row is `row0`, into `chunk`:
+    /// a forward sweep, then a backward one with the rest of the iterations.
+    fn stripe(&self, row0: usize, chunk: &mut [(f32, f32)]) {
+        let (ps, cols) = (self.data.ps, self.xs.len());
+        let rows = chunk.len() / cols;
+        let n = ps * ps;
+        let mut templates = Templates {
+            n,
+            data: self.pool.scratch(rows * cols * 3 * n),
+            scalars: Vec::with_capacity(rows * cols),
+        };
+        for (k, out) in templates.data.chunks_exact_mut(3 * n).enumerate() {
+            templates.scalars.push(self.data.template(
+                self.xs[k % cols],
+                self.ys[row0 + k / cols],
+                out,
+            ));
+        }
+        let mut diff = vec![0.0f32; n];
+        let first_half = self.params.iterations.div_ceil(2);
+        let second_half = self.params.iterations - first_half;
+        let forward = (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c)));
+        let sweep = Sweep {
+            templates: &templates,
+            row0,
+            rows,
+        };
+        self.sweep(&sweep, forward, 1, first_half, chunk, &mut diff);
+        if second_half > 0 {
+            let backward = (0..rows)
+                .rev()
+                .flat_map(|r| (0..cols).rev().map(move |c| (r, c)));
+            self.sweep(&sweep, backward, -1, second_half, chunk, &mut diff);
+        }
+        self.pool.give([templates.data]);
+    }
+
+    /// One sweep over the stripe's patches in `order`, each starting from the
+    /// best of its own flow and its already swept neighbours' (`step` back
+    /// along the row and the column).
+    fn sweep(
+        &self,
+        at: &Sweep<'_>,
+        order: impl Iterator<Item = (usize, usize)>,
+        step: isize,
+        iters: usize,
+        chunk: &mut [(f32, f32)],
+        diff: &mut [f32],
+    ) {
+        let (cols, rows, row0) = (self.xs.len(), at.rows, at.row0);
+        let limit = self.data.ps as f32;
+        for (r, c) in order {
+            let k = r * cols + c;
+            let (px, py) = (self.xs[c], self.ys[row0 + r]);
+            let tpl = &at.templates.get(k);
+            let mut cand = chunk[k];
+            let mut at_cand = self.data.measure(tpl, px, py, cand.0, cand.1, diff);
+            if self.params.spatial_propagation {
+                let nc = c as isize - step;
+                let nr = r as isize - step;
+                let neighbours = [
+                    (nc >= 0 && (nc as usize) < cols).then(|| chunk[r * cols + nc as usize]),
+                    (nr >= 0 && (nr as usize) < rows).then(|| chunk[nr as usize * cols + c]),
+                ];
+                for n in neighbours.into_iter().flatten() {
+                    let at_n = self.data.measure(tpl, px, py, n.0, n.1, diff);
+                    if at_n.ssd < at_cand.ssd {
+                        at_cand = at_n;
+                        cand = n;
+                    }
+                }
+            }
+            let (u, v) = self.data.search(tpl, (px, py), cand, at_cand, iters, diff);
+            let origin = self.init[(row0 + r) * cols + c];
+            // An update larger than the patch is not trusted (lengths compared squared: no libm call).
+            let (du, dv) = (u - origin.0, v - origin.1);
+            chunk[k] = if du * du + dv * dv > limit * limit {
+                origin
+            } else {
+                (u, v)
+            };
+        }
+    }
+}
+
+/// A stripe being swept: its templates and where it lies.
+struct Sweep<'a> {
+    templates: &'a Templates,
+    row0: usize,
+    rows: usize,
 }
 
 /// Blends patch flows into a dense field, each weighted by 1 / max(1, |I1(x + u) − I0(x)|).
@@ -711,63 +755,19 @@ fn densify(
             )
         })
         .collect();
-    out.u
-        .par_chunks_mut(w)
-        .zip(out.v.par_chunks_mut(w))
+    let (su, sv) = (&mut out.u, &mut out.v);
+    su.par_chunks_mut(w)
+        .zip(sv.par_chunks_mut(w))
         .enumerate()
         .with_min_len(rows_per_task(w))
         .for_each(|(y, (ur, vr))| {
             let mut sw = vec![0.0f32; w];
-            let i0_row = &i0.data[y * w..][..w];
             for r in ycov[y].0..ycov[y].1 {
                 for c in 0..cols {
                     let k = r * cols + c;
-                    let (u, v) = patches.flow[k];
-                    let (ox, oy, wt) = offsets[k];
-                    let x0 = patches.xs[c];
-                    let (sx, sy) = (x0 as isize + ox, y as isize + oy);
-                    let span = x0..x0 + ps;
-                    if sx >= 0 && sy >= 0 && sx + (ps as isize) < w as isize && sy + 1 < h as isize
-                    {
-                        // The whole span samples inside: one set of weights over two source rows.
-                        let b = sy as usize * w + sx as usize;
-                        let (top, bottom) = (&i1.data[b..][..ps + 1], &i1.data[b + w..][..ps + 1]);
-                        let (su, sv, sw, i0s) = (
-                            &mut ur[span.clone()],
-                            &mut vr[span.clone()],
-                            &mut sw[span.clone()],
-                            &i0_row[span],
-                        );
-                        for i in 0..ps {
-                            let warped = wt[0] * top[i]
-                                + wt[1] * top[i + 1]
-                                + wt[2] * bottom[i]
-                                + wt[3] * bottom[i + 1];
-                            let wgt = 1.0 / (warped - i0s[i]).abs().max(1.0);
-                            su[i] += wgt * u;
-                            sv[i] += wgt * v;
-                            sw[i] += wgt;
-                        }
-                    } else {
-                        for x in span {
-                            let (sx, sy) = (x as isize + ox, y as isize + oy);
-                            let warped =
-                                if sx >= 0 && sy >= 0 && sx + 1 < w as isize && sy + 1 < h as isize
-                                {
-                                    let b = sy as usize * w + sx as usize;
-                                    wt[0] * i1.data[b]
-                                        + wt[1] * i1.data[b + 1]
-                                        + wt[2] * i1.data[b + w]
-                                        + wt[3] * i1.data[b + w + 1]
-                                } else {
-                                    i1.sample(x as f32 + u, y as f32 + v)
-                                };
-                            let wgt = 1.0 / (warped - i0_row[x]).abs().max(1.0);
-                            ur[x] += wgt * u;
-                            vr[x] += wgt * v;
-                            sw[x] += wgt;
-                        }
-                    }
+                    let (x0, y0) = (patches.xs[c], y);
+                    let sums = (&mut *ur, &mut *vr, &mut sw[..]);
+                    blend_patch_row(i0, i1, (x0, y0), ps, patches.flow[k], offsets[k], sums);
                 }
             }
             for ((u, v), s) in ur.iter_mut().zip(vr.iter_mut()).zip(&sw) {
@@ -778,6 +778,62 @@ fn densify(
             }
         });
     out
+}
+
+/// Adds one patch's weighted flow to the pixels of row `y` it covers, from
+/// `x0` on: `(u, v)` is its flow, `(ox, oy, wt)` the integer offset and
+/// bilinear weights of its samples in I1, `sums` the row's weighted u, v and
+/// weight sums.
+#[inline]
+fn blend_patch_row(
+    i0: &GrayImage,
+    i1: &GrayImage,
+    (x0, y): (usize, usize),
+    ps: usize,
+    (u, v): (f32, f32),
+    (ox, oy, wt): (isize, isize, [f32; 4]),
+    (ur, vr, sw): (&mut [f32], &mut [f32], &mut [f32]),
+) {
+    let (w, h) = (i0.width, i0.height);
+    let i0_row = &i0.data[y * w..][..w];
+    let (sx, sy) = (x0 as isize + ox, y as isize + oy);
+    let span = x0..x0 + ps;
+    if sx >= 0 && sy >= 0 && sx + (ps as isize) < w as isize && sy + 1 < h as isize {
+        // The whole span samples inside: one set of weights over two source rows.
+        let b = sy as usize * w + sx as usize;
+        let (top, bottom) = (&i1.data[b..][..ps + 1], &i1.data[b + w..][..ps + 1]);
+        let (su, sv, sw, i0s) = (
+            &mut ur[span.clone()],
+            &mut vr[span.clone()],
+            &mut sw[span.clone()],
+            &i0_row[span],
+        );
+        for i in 0..ps {
+            let warped =
+                wt[0] * top[i] + wt[1] * top[i + 1] + wt[2] * bottom[i] + wt[3] * bottom[i + 1];
+            let wgt = 1.0 / (warped - i0s[i]).abs().max(1.0);
+            su[i] += wgt * u;
+            sv[i] += wgt * v;
+            sw[i] += wgt;
+        }
+    } else {
+        for x in span {
+            let (sx, sy) = (x as isize + ox, y as isize + oy);
+            let warped = if sx >= 0 && sy >= 0 && sx + 1 < w as isize && sy + 1 < h as isize {
+                let b = sy as usize * w + sx as usize;
+                wt[0] * i1.data[b]
+                    + wt[1] * i1.data[b + 1]
+                    + wt[2] * i1.data[b + w]
+                    + wt[3] * i1.data[b + w + 1]
+            } else {
+                i1.sample(x as f32 + u, y as f32 + v)
+            };
+            let wgt = 1.0 / (warped - i0_row[x]).abs().max(1.0);
+            ur[x] += wgt * u;
+            vr[x] += wgt * v;
+            sw[x] += wgt;
+        }
+    }
 }
 
 #[cfg(test)]

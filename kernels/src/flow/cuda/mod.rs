@@ -523,6 +523,21 @@ impl<D: Device> GpuDis<D> {
         &self,
         i0: &Planes<D>,
         terms: &RefineTerms<D>,
+        flow: (&Planes<D>, &Planes<D>),
+        (du, dv): (&Planes<D>, &Planes<D>),
+        work: &RefineWork<D>,
+        batch: usize,
+    ) -> Result<(), GpuError> {
+        self.refine_system(i0, terms, flow, (du, dv), work, batch)?;
+        self.sor_sweeps(i0, (du, dv), work, batch)
+    }
+
+    /// The SOR system of every pixel around the current flow and increment:
+    /// smoothness weights, their edges, and the five coefficients.
+    fn refine_system(
+        &self,
+        i0: &Planes<D>,
+        terms: &RefineTerms<D>,
         (fu, fv): (&Planes<D>, &Planes<D>),
         (du, dv): (&Planes<D>, &Planes<D>),
         work: &RefineWork<D>,
@@ -591,6 +606,22 @@ impl<D: Device> GpuDis<D> {
                 Arg::Floats(coef),
             ],
         )?;
+        Ok(())
+    }
+
+    /// Red-black SOR sweeps over the increment (du, dv).
+    fn sor_sweeps(
+        &self,
+        i0: &Planes<D>,
+        (du, dv): (&Planes<D>, &Planes<D>),
+        work: &RefineWork<D>,
+        batch: usize,
+    ) -> Result<(), GpuError> {
+        let rp = &self.params.refinement;
+        let (w, h) = (i0.w, i0.h);
+        let RefineWork {
+            east, south, coef, ..
+        } = work;
         for _ in 0..rp.sor_iterations {
             for colour in 0..2 {
                 self.per_pixel(

@@ -70,9 +70,14 @@ pub fn send(
     let endpoint_slot =
         endpoint_limiter(&endpoint.base_url, endpoint.endpoint_concurrency).acquire();
     calls.wait_ms += waiting.elapsed().as_millis() as u64;
-    let gauge = CallInFlight::start();
-    let client = http_client();
-    let timeout = Duration::from_secs_f64(endpoint.timeout_s.max(0.001));
+    let mut gauge = Some(CallInFlight::start());
+    let request = Request {
+        endpoint,
+        url: &url,
+        timeout: Duration::from_secs_f64(endpoint.timeout_s.max(0.001)),
+        api_key,
+        body,
+    };
     let attempts = endpoint.max_retries + 1;
     calls.sent += 1;
     let mut last = String::new();
@@ -80,75 +85,10 @@ pub fn send(
         if attempt > 0 {
             calls.retries += 1;
         }
-        let sent_at = Instant::now();
-        let mut request = client.post(&url).timeout(timeout).json(body);
-        if let Some(key) = api_key {
-            request = request.bearer_auth(key);
-        }
-        let (retry_after, cause) = match request.send() {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-                    .map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_WAIT.as_secs_f64())));
-                let text = response.text();
-                match (status, text) {
-                    (200..=299, Ok(text)) => match parse_reply(&text) {
-                        Ok(reply) => {
-                            gauge.answered(reply.prompt_tokens + reply.completion_tokens);
-                            calls.answered += 1;
-                            calls.answer_ms += sent_at.elapsed().as_millis() as u64;
-                            if endpoint.adaptive {
-                                // An answer that took over half the timeout waited in the server's queue: the next may not make it.
-                                if sent_at.elapsed() > timeout / 2 {
-                                    endpoint_slot.overloaded();
-                                } else {
-                                    endpoint_slot.answered();
-                                }
-                            }
-                            return Ok(reply);
-                        }
-                        Err(cause) => (None, cause),
-                    },
-                    (200..=299, Err(e)) => (
-                        None,
-                        format!("reading the response: {}", short(&e.to_string())),
-                    ),
-                    (429 | 500..=599, text) => {
-                        if endpoint.adaptive && matches!(status, 429 | 503) {
-                            endpoint_slot.overloaded();
-                        }
-                        (
-                            retry_after,
-                            format!("HTTP {status}: {}", short(&text.unwrap_or_default())),
-                        )
-                    }
-                    (_, text) => {
-                        return Err(Failure::Status {
-                            url,
-                            status,
-                            excerpt: short(&text.unwrap_or_default()),
-                        });
-                    }
-                }
-            }
-            Err(e) if e.is_timeout() => {
-                calls.abandoned += 1;
-                if endpoint.adaptive {
-                    endpoint_slot.overloaded();
-                }
-                (
-                    None,
-                    format!(
-                        "no answer within {:.1} s (timeout_s)",
-                        timeout.as_secs_f64()
-                    ),
-                )
-            }
-            Err(e) => (None, root_cause(&e)),
+        let (retry_after, cause) = match request.attempt(&endpoint_slot, calls, &mut gauge) {
+            Attempt::Answered(reply) => return Ok(reply),
+            Attempt::Refused(failure) => return Err(failure),
+            Attempt::Retry(retry_after, cause) => (retry_after, cause),
         };
         tracing::debug!(url = %url, attempt, cause = %cause, "LLM request failed; retrying");
         last = cause;
@@ -161,6 +101,110 @@ pub fn send(
         cause: last,
         attempts,
     })
+}
+
+/// One chat-completions request, as every attempt sends it.
+struct Request<'a> {
+    endpoint: &'a Endpoint,
+    url: &'a str,
+    timeout: Duration,
+    api_key: Option<&'a str>,
+    body: &'a Value,
+}
+
+/// What one attempt came to.
+enum Attempt {
+    /// The server answered.
+    Answered(Reply),
+    /// Worth another try, after the server's `retry-after` if it gave one: why it failed.
+    Retry(Option<Duration>, String),
+    /// A refusal another try would not change.
+    Refused(Failure),
+}
+
+impl Request<'_> {
+    /// Sends the request once; an answer or an overload is told to the
+    /// endpoint's `slot` when its ceiling adapts.
+    fn attempt(
+        &self,
+        slot: &Slot,
+        calls: &mut CallCounts,
+        gauge: &mut Option<CallInFlight>,
+    ) -> Attempt {
+        let (endpoint, timeout) = (self.endpoint, self.timeout);
+        let sent_at = Instant::now();
+        let mut request = http_client()
+            .post(self.url)
+            .timeout(timeout)
+            .json(self.body);
+        if let Some(key) = self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = match request.send() {
+            Ok(response) => response,
+            Err(e) if e.is_timeout() => {
+                calls.abandoned += 1;
+                if endpoint.adaptive {
+                    slot.overloaded();
+                }
+                return Attempt::Retry(
+                    None,
+                    format!(
+                        "no answer within {:.1} s (timeout_s)",
+                        timeout.as_secs_f64()
+                    ),
+                );
+            }
+            Err(e) => return Attempt::Retry(None, root_cause(&e)),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_WAIT.as_secs_f64())));
+        let text = response.text();
+        match (status, text) {
+            (200..=299, Ok(text)) => match parse_reply(&text) {
+                Ok(reply) => {
+                    if let Some(gauge) = gauge.take() {
+                        gauge.answered(reply.prompt_tokens + reply.completion_tokens);
+                    }
+                    calls.answered += 1;
+                    calls.answer_ms += sent_at.elapsed().as_millis() as u64;
+                    if endpoint.adaptive {
+                        // An answer that took over half the timeout waited in the server's queue: the next may not make it.
+                        if sent_at.elapsed() > timeout / 2 {
+                            slot.overloaded();
+                        } else {
+                            slot.answered();
+                        }
+                    }
+                    Attempt::Answered(reply)
+                }
+                Err(cause) => Attempt::Retry(None, cause),
+            },
+            (200..=299, Err(e)) => Attempt::Retry(
+                None,
+                format!("reading the response: {}", short(&e.to_string())),
+            ),
+            (429 | 500..=599, text) => {
+                if endpoint.adaptive && matches!(status, 429 | 503) {
+                    slot.overloaded();
+                }
+                Attempt::Retry(
+                    retry_after,
+                    format!("HTTP {status}: {}", short(&text.unwrap_or_default())),
+                )
+            }
+            (_, text) => Attempt::Refused(Failure::Status {
+                url: self.url.to_string(),
+                status,
+                excerpt: short(&text.unwrap_or_default()),
+            }),
+        }
+    }
 }
 
 /// The assistant's text and token usage of a chat-completions response.

@@ -108,14 +108,29 @@ pub fn has_numbers(text: &str) -> bool {
 /// The statistics, by name, in print order.
 pub fn measure(rows: &[Row]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
+    recognition_stats(rows, &mut out);
     let of = |task: &'static str| rows.iter().filter(move |r| r.task == task);
-    let pct = |n: usize, d: usize| {
-        if d == 0 {
-            "–".to_string()
-        } else {
-            format!("{:.1} %", 100.0 * n as f64 / d as f64)
-        }
-    };
+    for task in ["CMAR", "FMAR", "MADU", "MARE"] {
+        let stems: BTreeSet<&str> = of(task).map(|r| r.stem.as_str()).collect();
+        out.push((format!("{task} phrasings"), stems.len().to_string()));
+    }
+    yes_no_stats(rows, &mut out);
+    reference_stats(rows, &mut out);
+    out
+}
+
+/// `n` of `d` as a percentage, or a dash when there is none.
+fn pct(n: usize, d: usize) -> String {
+    if d == 0 {
+        "–".to_string()
+    } else {
+        format!("{:.1} %", 100.0 * n as f64 / d as f64)
+    }
+}
+
+/// CMAR's option orders and answer letters, and how many FMAR options share the true level.
+fn recognition_stats(rows: &[Row], out: &mut Vec<(String, String)>) {
+    let of = |task: &'static str| rows.iter().filter(move |r| r.task == task);
     let cmar: Vec<&Row> = of("CMAR").collect();
     let orders: BTreeSet<&Vec<String>> = cmar.iter().map(|r| &r.options).collect();
     out.push((
@@ -167,10 +182,11 @@ pub fn measure(rows: &[Row]) -> Vec<(String, String)> {
             _ => "no answers".into(),
         },
     ));
-    for task in ["CMAR", "FMAR", "MADU", "MARE"] {
-        let stems: BTreeSet<&str> = of(task).map(|r| r.stem.as_str()).collect();
-        out.push((format!("{task} phrasings"), stems.len().to_string()));
-    }
+}
+
+/// Per yes/no task: the share of questions naming a phase, and of "yes" answers.
+fn yes_no_stats(rows: &[Row], out: &mut Vec<(String, String)>) {
+    let of = |task: &'static str| rows.iter().filter(move |r| r.task == task);
     for task in ["SAD", "MAD", "MAS", "PPR"] {
         let all: Vec<&Row> = of(task).collect();
         let named = all.iter().filter(|r| names_phase(&r.stem)).count();
@@ -189,6 +205,11 @@ pub fn measure(rows: &[Row]) -> Vec<(String, String)> {
             format!("{}, {yes} ({} items)", pct(named, all.len()), all.len()),
         ));
     }
+}
+
+/// The open tasks' references: their length, numbers, and MARE's label line.
+fn reference_stats(rows: &[Row], out: &mut Vec<(String, String)>) {
+    let of = |task: &'static str| rows.iter().filter(move |r| r.task == task);
     for (task, label_line) in [("MADU", false), ("MARE", true)] {
         let refs: Vec<&str> = of(task)
             .map(|r| r.answer.as_str())
@@ -226,7 +247,6 @@ pub fn measure(rows: &[Row]) -> Vec<(String, String)> {
             ));
         }
     }
-    out
 }
 
 /// Whether a MARE text ends with `[Body part (coarse-grained)] <level> | [Micro-action (fine-grained)] <action>`.

@@ -285,50 +285,10 @@ impl RecordOperator for Respond {
             }
             (backend, ..) => items
                 .iter()
-                .map(|item| {
-                    Ok(match backend {
-                        Responder::Random => {
-                            random(item, &mut Rng::new(self.config.seed, &[&item.id]))
-                        }
-                        Responder::Majority => majority(item),
-                        Responder::DescriptorOracle => {
-                            let (motion, facts) =
-                                oracle.as_ref().expect("the oracle has its inputs");
-                            oracle::answer(item, motion, facts)
-                        }
-                        Responder::Llm => unreachable!(
-                            "an llm responder is built with its endpoint and samples its frames"
-                        ),
-                    })
-                })
+                .map(|item| Ok(self.baseline(backend, item, oracle.as_ref())))
                 .collect(),
         };
-        let mut answers = Vec::with_capacity(items.len());
-        let mut failed = Vec::new();
-        for (item, reply) in items.iter().zip(replies) {
-            match reply {
-                Ok(raw) => {
-                    let (reasoning, reply) = split_reasoning(&raw);
-                    let parsed = parse(item, reply);
-                    let mut answer =
-                        json!({"id": item.id, "task": item.task, "reply": reply, "parsed": parsed});
-                    if let Some(reasoning) = reasoning {
-                        answer["reasoning"] = json!(reasoning);
-                    }
-                    answers.push(answer);
-                }
-                Err(e) => failed.push(format!("{}: {e}", item.id)),
-            }
-        }
-        if !failed.is_empty() {
-            // Not stored: the rerun asks again, and answers already given come from the request cache.
-            return Err(format!(
-                "{} of {} items got no answer: {}",
-                failed.len(),
-                items.len(),
-                failed.join("; ")
-            ));
-        }
+        let answers = read_replies(&items, replies)?;
         let mut record = json!({"model": self.name, "answers": answers, "system_prompts": self.system_prompts(&items)});
         if let Some(seen) = seen {
             record["frames"] = seen.record;
@@ -341,7 +301,62 @@ impl RecordOperator for Respond {
     }
 }
 
+/// Each item's answer from its reply (its reasoning kept apart, what it
+/// says parsed); an error listing the items that got none.
+fn read_replies(
+    items: &[Item],
+    replies: Vec<Result<String, String>>,
+) -> Result<Vec<Value>, String> {
+    let mut answers = Vec::with_capacity(items.len());
+    let mut failed = Vec::new();
+    for (item, reply) in items.iter().zip(replies) {
+        match reply {
+            Ok(raw) => {
+                let (reasoning, reply) = split_reasoning(&raw);
+                let parsed = parse(item, reply);
+                let mut answer =
+                    json!({"id": item.id, "task": item.task, "reply": reply, "parsed": parsed});
+                if let Some(reasoning) = reasoning {
+                    answer["reasoning"] = json!(reasoning);
+                }
+                answers.push(answer);
+            }
+            Err(e) => failed.push(format!("{}: {e}", item.id)),
+        }
+    }
+    if !failed.is_empty() {
+        // Not stored: the rerun asks again, and answers already given come from the request cache.
+        return Err(format!(
+            "{} of {} items got no answer: {}",
+            failed.len(),
+            items.len(),
+            failed.join("; ")
+        ));
+    }
+    Ok(answers)
+}
+
 impl Respond {
+    /// A baseline's reply to `item`; the oracle's needs the clip's motion and facts.
+    fn baseline(
+        &self,
+        backend: Responder,
+        item: &Item,
+        oracle: Option<&(ClipMotion, ClipFacts)>,
+    ) -> String {
+        match backend {
+            Responder::Random => random(item, &mut Rng::new(self.config.seed, &[&item.id])),
+            Responder::Majority => majority(item),
+            Responder::DescriptorOracle => {
+                let (motion, facts) = oracle.expect("the oracle has its inputs");
+                oracle::answer(item, motion, facts)
+            }
+            Responder::Llm => {
+                unreachable!("an llm responder is built with its endpoint and samples its frames")
+            }
+        }
+    }
+
     /// The system prompt each asked task was sent; a baseline sends none and says so.
     fn system_prompts(&self, items: &[Item]) -> Value {
         let mut out = serde_json::Map::new();

@@ -62,37 +62,18 @@ pub fn grouped_bars(groups: &[&str], series: &[Series], y_max: f64, y_title: &st
     for (g, name) in groups.iter().enumerate() {
         let x0 = left + group_w * g as f64 + (group_w - bar_w * series.len() as f64) / 2.0;
         for (m, sr) in series.iter().enumerate() {
-            let Some((v, interval)) = sr.values.get(g).copied().flatten() else {
+            let Some(bar) = sr.values.get(g).copied().flatten() else {
                 continue;
             };
             let x = x0 + bar_w * m as f64;
-            let colour = COLOURS[m % COLOURS.len()];
-            // One decimal above the bars, where three labels share a group's width; the table has two.
-            let text = format!("{v:.1}");
-            // At least a hairline, so a zero reads as a zero.
-            let h = (bottom - y(v)).max(1.5);
-            s.push_str(&format!(
-                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{colour}\"><title>{} {}: {text}</title></rect>",
-                bottom - h,
-                bar_w - 3.0,
-                esc(&sr.name),
-                esc(name)
+            let label = format!("{} {}", esc(&sr.name), esc(name));
+            s.push_str(&bar_svg(
+                bar,
+                (x, bar_w),
+                COLOURS[m % COLOURS.len()],
+                &label,
+                (bottom, &y),
             ));
-            let cx = x + (bar_w - 3.0) / 2.0;
-            let mut label_y = bottom - h - 4.0;
-            if let Some((lo, hi)) = interval {
-                s.push_str(&format!(
-                    "<path d=\"M{cx:.1} {:.1}V{:.1}M{:.1} {:.1}h6M{:.1} {:.1}h6\" stroke=\"#222\" fill=\"none\"/>",
-                    y(lo),
-                    y(hi),
-                    cx - 3.0,
-                    y(lo),
-                    cx - 3.0,
-                    y(hi)
-                ));
-                label_y = label_y.min(y(hi) - 4.0);
-            }
-            s.push_str(&format!("<text x=\"{cx:.1}\" y=\"{label_y:.1}\" text-anchor=\"middle\" font-size=\"9\">{text}</text>"));
         }
         s.push_str(&format!(
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
@@ -116,6 +97,42 @@ pub fn grouped_bars(groups: &[&str], series: &[Series], y_max: f64, y_title: &st
         ));
     }
     s.push_str("</svg>");
+    s
+}
+
+/// One bar at `x`, `bar_w` wide, with its error bar and value label;
+/// `(bottom, y)` place values on the axis.
+fn bar_svg(
+    (v, interval): Bar,
+    (x, bar_w): (f64, f64),
+    colour: &str,
+    label: &str,
+    (bottom, y): (f64, &dyn Fn(f64) -> f64),
+) -> String {
+    // One decimal above the bars, where three labels share a group's width; the table has two.
+    let text = format!("{v:.1}");
+    // At least a hairline, so a zero reads as a zero.
+    let h = (bottom - y(v)).max(1.5);
+    let mut s = format!(
+        "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{colour}\"><title>{label}: {text}</title></rect>",
+        bottom - h,
+        bar_w - 3.0,
+    );
+    let cx = x + (bar_w - 3.0) / 2.0;
+    let mut label_y = bottom - h - 4.0;
+    if let Some((lo, hi)) = interval {
+        s.push_str(&format!(
+            "<path d=\"M{cx:.1} {:.1}V{:.1}M{:.1} {:.1}h6M{:.1} {:.1}h6\" stroke=\"#222\" fill=\"none\"/>",
+            y(lo),
+            y(hi),
+            cx - 3.0,
+            y(lo),
+            cx - 3.0,
+            y(hi)
+        ));
+        label_y = label_y.min(y(hi) - 4.0);
+    }
+    s.push_str(&format!("<text x=\"{cx:.1}\" y=\"{label_y:.1}\" text-anchor=\"middle\" font-size=\"9\">{text}</text>"));
     s
 }
 

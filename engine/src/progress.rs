@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::registry::CallCounts;
-
 /// Remote calls in flight in this process, for the progress display.
 static CALLS_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 /// Remote calls answered in this process, and their tokens (prompt and completion).
@@ -74,7 +72,8 @@ pub struct Progress {
     rows: Vec<Row>,
     done: Vec<u64>,
     frames: Vec<u64>,
-    calls: Vec<CallCounts>,
+    /// Per row, what its operator last said of its calls.
+    calls: Vec<Option<String>>,
     bars: Option<(MultiProgress, Vec<ProgressBar>)>,
     started: Instant,
     last_line: Instant,
@@ -117,7 +116,7 @@ impl Progress {
         Self {
             done: rows.iter().map(|r| r.done).collect(),
             frames: vec![0; rows.len()],
-            calls: vec![CallCounts::default(); rows.len()],
+            calls: vec![None; rows.len()],
             rows,
             bars,
             started: Instant::now(),
@@ -130,11 +129,14 @@ impl Progress {
         }
     }
 
-    /// Records one finished item of row `i` that streamed `frames` frames and made `calls`.
-    pub fn advance(&mut self, i: usize, frames: u64, calls: &CallCounts) {
+    /// Records one finished item of row `i` that streamed `frames` frames;
+    /// `calls`, when given, is what its operator says of its calls so far.
+    pub fn advance(&mut self, i: usize, frames: u64, calls: Option<String>) {
         self.done[i] += 1;
         self.frames[i] += frames;
-        self.calls[i].add(calls);
+        if calls.is_some() {
+            self.calls[i] = calls;
+        }
         if let Some((_, bars)) = &self.bars {
             bars[i].inc(1);
             bars[i].set_message(self.detail(i));
@@ -157,23 +159,17 @@ impl Progress {
         }
     }
 
-    /// The rate and, for rows that call services, the calls and tokens.
+    /// The rate and, for rows that call services, what their calls came to.
     fn detail(&self, i: usize) -> String {
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
         let mut parts = Vec::new();
         if self.frames[i] > 0 {
             parts.push(format!("{:.1} frames/s", self.frames[i] as f64 / secs));
         }
-        if self.rows[i].calls {
-            let c = &self.calls[i];
-            if c.sent + c.cached > 0 {
-                parts.push(format!(
-                    "{} calls ({} cached), {} tokens",
-                    c.sent + c.cached,
-                    c.cached,
-                    c.prompt_tokens + c.completion_tokens
-                ));
-            }
+        if self.rows[i].calls
+            && let Some(said) = &self.calls[i]
+        {
+            parts.push(said.clone());
         }
         parts.join(", ")
     }
@@ -246,25 +242,16 @@ mod tests {
         }];
         let mut p = Progress::new(rows, ProgressMode::Quiet);
         assert_eq!(p.eta(0, Duration::from_secs(10)), None);
-        p.advance(
-            0,
-            0,
-            &CallCounts {
-                sent: 3,
-                cached: 1,
-                prompt_tokens: 100,
-                completion_tokens: 20,
-                ..Default::default()
-            },
-        );
+        p.advance(0, 0, Some("4 calls (1 cached)".into()));
         // One new item in 10 s; seven are left.
         assert_eq!(
             p.eta(0, Duration::from_secs(10)),
             Some(Duration::from_secs(70))
         );
+        p.advance(0, 0, None);
         assert!(
-            p.detail(0).contains("4 calls (1 cached)") && p.detail(0).contains("120 tokens"),
-            "{}",
+            p.detail(0).contains("4 calls (1 cached)"),
+            "what the operator last said stays: {}",
             p.detail(0)
         );
         let guard = CallInFlight::start();

@@ -112,8 +112,10 @@ impl serde::Serialize for PortType {
 /// A named input port.
 #[derive(Clone, Copy, Debug)]
 pub struct Port {
-    /// Its position among the kind's inputs (checked by [`Registry::new`]).
-    pub index: usize,
+    /// Where a typed port ([`RecordIn`], [`FrameIn`]) reads its input: its
+    /// position among the kind's inputs, which [`Registry::new`] checks. A
+    /// plain port is wherever the kind lists it.
+    pub declared_at: Option<usize>,
     /// Name shown in errors and `maflow ops`.
     pub name: &'static str,
     /// Accepted type.
@@ -125,10 +127,10 @@ pub struct Port {
 }
 
 impl Port {
-    /// A port at `index` taking `ty`.
-    pub const fn new(index: usize, name: &'static str, ty: PortType) -> Self {
+    /// A port taking `ty`, at the position the kind lists it.
+    pub const fn new(name: &'static str, ty: PortType) -> Self {
         Port {
-            index,
+            declared_at: None,
             name,
             ty,
             hint: "",
@@ -181,7 +183,10 @@ impl RecordIn {
 
     /// The kind's port, for its `inputs` table.
     pub const fn port(&self) -> Port {
-        let port = Port::new(self.index, self.name, PortType::Record(self.ty)).hint(self.ty.hint);
+        let port = Port {
+            declared_at: Some(self.index),
+            ..Port::new(self.name, PortType::Record(self.ty)).hint(self.ty.hint)
+        };
         if self.optional { port.optional() } else { port }
     }
 
@@ -227,7 +232,7 @@ impl<T: FrameProductType> FrameIn<T> {
     /// The kind's port, for its `inputs` table.
     pub const fn port(&self, hint: &'static str) -> Port {
         Port {
-            index: self.index,
+            declared_at: Some(self.index),
             name: self.name,
             ty: PortType::PerFrame(T::PRODUCT),
             hint,
@@ -479,6 +484,13 @@ pub trait RecordOperator: Send + Sync {
     fn served(&self, _cache_dir: &Path) -> Option<serde_json::Value> {
         None
     }
+
+    /// What this operator's call counters say: `calls` summed over the run,
+    /// `computed` the items it computed. The default, for operators that
+    /// call nothing, says nothing.
+    fn calls_report(&self, _calls: &CallCounts, _computed: u64) -> CallsReport {
+        CallsReport::default()
+    }
 }
 
 /// What a record operator may use besides its inputs.
@@ -489,54 +501,45 @@ pub struct RecordContext<'a> {
     pub calls: CallCounts,
 }
 
-/// Counts of remote calls (LLM requests) made by one operator.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CallCounts {
-    /// Requests answered from the request cache (nothing paid).
-    pub cached: u64,
-    /// Requests sent (first tries).
-    pub sent: u64,
-    /// Extra attempts after a retryable failure.
-    pub retries: u64,
-    /// Requests that failed for good.
-    pub failed: u64,
-    /// Prompt tokens the servers reported.
-    pub prompt_tokens: u64,
-    /// Completion tokens the servers reported.
-    pub completion_tokens: u64,
-    /// Attempts the server answered.
-    #[serde(default)]
-    pub answered: u64,
-    /// Attempts given up at the timeout (a server may compute them all the same).
-    #[serde(default)]
-    pub abandoned: u64,
-    /// Milliseconds requests waited for a slot in flight, summed.
-    #[serde(default)]
-    pub wait_ms: u64,
-    /// Milliseconds from sending to the answer of answered attempts, summed.
-    #[serde(default)]
-    pub answer_ms: u64,
-}
+/// Counters an operator keeps of the remote calls it makes, by name: the
+/// operator fills them, and the engine adds them up per node, writes them
+/// to `run.json` and asks the operator what they say
+/// ([`RecordOperator::calls_report`]), knowing nothing of what they count.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct CallCounts(std::collections::BTreeMap<String, u64>);
 
 impl CallCounts {
-    /// Adds another count to this one.
-    pub fn add(&mut self, other: &CallCounts) {
-        self.cached += other.cached;
-        self.sent += other.sent;
-        self.retries += other.retries;
-        self.failed += other.failed;
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
-        self.answered += other.answered;
-        self.abandoned += other.abandoned;
-        self.wait_ms += other.wait_ms;
-        self.answer_ms += other.answer_ms;
+    /// Adds `n` to the counter `name` (0 makes it appear).
+    pub fn add(&mut self, name: &str, n: u64) {
+        *self.0.entry(name.to_string()).or_default() += n;
+    }
+
+    /// The counter `name`; 0 when it never counted.
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.get(name).copied().unwrap_or(0)
+    }
+
+    /// Adds every counter of `other` to this one's.
+    pub fn merge(&mut self, other: &CallCounts) {
+        for (name, n) in &other.0 {
+            self.add(name, *n);
+        }
     }
 
     /// Whether nothing was counted.
     pub fn is_empty(&self) -> bool {
-        *self == CallCounts::default()
+        self.0.values().all(|&n| n == 0)
     }
+}
+
+/// What an operator's call counters say, in its own words.
+#[derive(Clone, Debug, Default)]
+pub struct CallsReport {
+    /// A short phrase for the progress line (`None`: nothing to show yet).
+    pub progress: Option<String>,
+    /// Figures derived from the counters, added beside them in `run.json`.
+    pub derived: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A file writer fed with records in source order.
@@ -638,10 +641,12 @@ impl Registry {
         );
         for kind in &kinds {
             for (position, port) in kind.inputs.iter().enumerate() {
-                assert_eq!(
-                    port.index, position,
-                    "`{}`: port `{}` is declared at index {} but listed at {position}",
-                    kind.name, port.name, port.index
+                assert!(
+                    port.declared_at.is_none_or(|at| at == position),
+                    "`{}`: port `{}` reads input {:?} but is listed at {position}",
+                    kind.name,
+                    port.name,
+                    port.declared_at
                 );
             }
             let first_optional = kind.inputs.iter().position(|p| p.optional);

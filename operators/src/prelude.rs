@@ -9,9 +9,10 @@ pub use maflow_engine::data::{
 pub use maflow_engine::diagnostic::Diagnostic;
 pub use maflow_engine::params::{Configurable, configurable, param_error, parse_params};
 pub use maflow_engine::registry::{
-    Built, ClipSource, FrameConsumer, FrameIn, FrameInputs, FrameProducer, FrameProduct,
-    FrameProductType, FrameStream, FrameTask, OperatorKind, Port, PortType, ProductType,
-    RecordContext, RecordIn, RecordOperator, RecordSink, Runtime, SinkWriter, SourceScan,
+    Built, CallCounts, CallsReport, ClipSource, FrameConsumer, FrameIn, FrameInputs, FrameProducer,
+    FrameProduct, FrameProductType, FrameStream, FrameTask, OperatorKind, Port, PortType,
+    ProductType, RecordContext, RecordIn, RecordOperator, RecordSink, Runtime, SinkWriter,
+    SourceScan,
 };
 pub use maflow_engine::spec::Section;
 pub use maflow_engine::spec::tree::Node;

@@ -465,7 +465,7 @@ impl<'a> Coordinator<'a> {
             let frames = if over_frames { result.frames } else { 0 };
             self.stats[node].frames += frames;
             if let Some(row) = self.progress_rows[node] {
-                self.progress.advance(row, frames, &CallCounts::default());
+                self.progress.advance(row, frames, None);
             }
         }
         let items: Vec<_> = done.iter().map(|(k, m, o)| (*k, m.clone(), o)).collect();
@@ -480,10 +480,17 @@ impl<'a> Coordinator<'a> {
         let seq = result.seq as usize;
         let mut done: Vec<([u8; 32], String, Output)> = Vec::new();
         for (node, outcome, seconds, calls) in result.outcomes {
-            self.stats[node].calls.add(&calls);
+            self.stats[node].calls.merge(&calls);
             done.extend(self.tally(seq, node, outcome, seconds));
             if let Some(row) = self.progress_rows[node] {
-                self.progress.advance(row, 0, &calls);
+                let said = match &self.plan.nodes[node].runtime {
+                    Runtime::Record(op) => {
+                        let s = &self.stats[node];
+                        op.calls_report(&s.calls, s.computed).progress
+                    }
+                    _ => None,
+                };
+                self.progress.advance(row, 0, said);
             }
         }
         let items: Vec<_> = done.iter().map(|(k, m, o)| (*k, m.clone(), o)).collect();

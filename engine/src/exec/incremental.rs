@@ -230,7 +230,7 @@ impl Shared {
             &records.iter().collect::<Vec<_>>(),
             &self.cache_dir,
         );
-        self.tally(|(nodes, _)| nodes.entry(node).or_default().calls.add(&calls));
+        self.tally(|(nodes, _)| nodes.entry(node).or_default().calls.merge(&calls));
         match result.and_then(|output| {
             self.store
                 .put_many(&[(*key, plan.nodes[node].origin(), &output)])

@@ -615,15 +615,13 @@ fn write_run_json(
         .iter()
         .map(|(id, s)| {
             let mut value = serde_json::to_value(s).expect("stats serialise");
-            let c = &s.calls;
-            if c.answered > 0 {
-                // What one answered call and one computed clip cost in prompt tokens (a caption, a clip's 14).
-                value["calls"]["prompt_tokens_per_call"] = (c.prompt_tokens / c.answered).into();
-                value["calls"]["mean_answer_s"] =
-                    (c.answer_ms as f64 / c.answered as f64 / 1000.0).into();
-            }
-            if c.answered > 0 && s.computed > 0 {
-                value["calls"]["prompt_tokens_per_clip"] = (c.prompt_tokens / s.computed).into();
+            if let Some(Runtime::Record(op)) =
+                plan.nodes.iter().find(|n| n.id == *id).map(|n| &n.runtime)
+                && !s.calls.is_empty()
+            {
+                for (name, figure) in op.calls_report(&s.calls, s.computed).derived {
+                    value["calls"][name] = figure;
+                }
             }
             (id.clone(), value)
         })

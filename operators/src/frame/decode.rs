@@ -50,7 +50,7 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Operators,
     version: 2,
     doc: DecodeConfig::DOC,
-    inputs: &[Port::new(0, "clips", PortType::Clips)
+    inputs: &[Port::new("clips", PortType::Clips)
         .hint("connect it to a source such as `ma52` or `folder`")],
     output: Some(PortType::Frames),
     params: DecodeConfig::params,

@@ -60,7 +60,7 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Operators,
     version: 1,
     doc: DescriptorFilesConfig::DOC,
-    inputs: &[Port::new(0, "clips", PortType::Clips)
+    inputs: &[Port::new("clips", PortType::Clips)
         .hint("connect it to a source such as `ma52` or `folder`")],
     output: Some(record(records::DESCRIPTOR)),
     params: DescriptorFilesConfig::params,

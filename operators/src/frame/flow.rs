@@ -161,7 +161,7 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 4,
     doc: FlowConfig::DOC,
     inputs: &[
-        Port::new(0, "frames", PortType::Frames)
+        Port::new("frames", PortType::Frames)
             .hint("connect it to a frame producer such as `decode`"),
         SKELETON
             .port("with `region: person`, connect a `pose` operator or a `skeleton` reader")

@@ -76,7 +76,7 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 2,
     doc: SegmentConfig::DOC,
     inputs: &[
-        Port::new(0, "frames", PortType::Frames)
+        Port::new("frames", PortType::Frames)
             .hint("connect it to a frame producer such as `decode`"),
         SKELETON.port("connect it to a `pose` operator or a `skeleton` reader"),
     ],

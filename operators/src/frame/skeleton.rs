@@ -71,7 +71,7 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Operators,
     version: 1,
     doc: SkeletonConfig::DOC,
-    inputs: &[Port::new(0, "frames", PortType::Frames)
+    inputs: &[Port::new("frames", PortType::Frames)
         .hint("connect it to a frame producer such as `decode`")],
     output: Some(PortType::PerFrame(Skeleton::PRODUCT)),
     params: SkeletonConfig::params,

@@ -717,6 +717,10 @@ impl RecordOperator for Describe {
     fn served(&self, cache_dir: &std::path::Path) -> Option<Value> {
         self.llm.as_ref().map(|l| l.client.served(cache_dir))
     }
+
+    fn calls_report(&self, calls: &CallCounts, computed: u64) -> CallsReport {
+        crate::language::llm::counters::report(calls, computed)
+    }
 }
 
 impl Describe {

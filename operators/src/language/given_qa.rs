@@ -27,7 +27,7 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Operators,
     version: 1,
     doc: GivenQaConfig::DOC,
-    inputs: &[Port::new(0, "clips", PortType::Clips)
+    inputs: &[Port::new("clips", PortType::Clips)
         .hint("connect it to a source that gives questions, such as `ma-bench-json`")],
     output: Some(record(records::QA)),
     params: GivenQaConfig::params,

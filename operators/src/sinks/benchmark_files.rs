@@ -25,7 +25,7 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Sinks,
     version: 1,
     doc: BenchConfig::DOC,
-    inputs: &[Port::new(0, "qa", record(records::QA)).hint(records::QA.hint)],
+    inputs: &[Port::new("qa", record(records::QA)).hint(records::QA.hint)],
     output: None,
     params: BenchConfig::params,
     build,

@@ -35,7 +35,7 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Sinks,
     version: 1,
     doc: ContactSheetConfig::DOC,
-    inputs: &[Port::new(0, "frames", PortType::Frames)
+    inputs: &[Port::new("frames", PortType::Frames)
         .hint("connect it to a frame producer such as `decode`")],
     output: None,
     params: ContactSheetConfig::params,

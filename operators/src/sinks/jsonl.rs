@@ -22,7 +22,7 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Sinks,
     version: 1,
     doc: JsonlConfig::DOC,
-    inputs: &[Port::new(0, "records", PortType::Any)],
+    inputs: &[Port::new("records", PortType::Any)],
     output: None,
     params: JsonlConfig::params,
     build,

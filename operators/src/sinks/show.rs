@@ -80,7 +80,7 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 3,
     doc: ShowConfig::DOC,
     inputs: &[
-        Port::new(0, "frames", PortType::Frames)
+        Port::new("frames", PortType::Frames)
             .hint("connect it to a frame producer such as `decode`"),
         SKELETON.port("connect it to a `pose` operator or a `skeleton` reader"),
         MASK.port("connect it to a `segment` operator"),

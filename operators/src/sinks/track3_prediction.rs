@@ -38,8 +38,8 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 1,
     doc: Track3PredictionConfig::DOC,
     inputs: &[
-        Port::new(0, "qa", record(records::QA)).hint(records::QA.hint),
-        Port::new(1, "responses...", record(records::RESPONSES)).hint(records::RESPONSES.hint),
+        Port::new("qa", record(records::QA)).hint(records::QA.hint),
+        Port::new("responses...", record(records::RESPONSES)).hint(records::RESPONSES.hint),
     ],
     output: None,
     params: Track3PredictionConfig::params,

@@ -43,8 +43,8 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 2,
     doc: TrainExportConfig::DOC,
     inputs: &[
-        Port::new(0, "description", record(records::DESCRIPTION)).hint(records::DESCRIPTION.hint),
-        Port::new(1, "qa", record(records::QA)).hint(records::QA.hint),
+        Port::new("description", record(records::DESCRIPTION)).hint(records::DESCRIPTION.hint),
+        Port::new("qa", record(records::QA)).hint(records::QA.hint),
     ],
     output: None,
     params: TrainExportConfig::params,

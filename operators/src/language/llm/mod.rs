@@ -16,6 +16,7 @@
 //! nothing it says is scored.
 
 mod cache;
+pub mod counters;
 mod delivery;
 mod served;
 mod transport;
@@ -256,7 +257,7 @@ impl Client {
             && delivery::check(&self.endpoint, &self.label(), messages, reply.prompt_tokens).is_ok()
             && let Ok(value) = accept(&reply.content)
         {
-            ctx.calls.cached += 1;
+            ctx.calls.add(counters::CACHED, 1);
             return Ok(value);
         }
         let reply = self.send(&body, ctx)?;
@@ -292,7 +293,7 @@ impl Client {
                 let key = self.request_key(&body);
                 let reply = match cache::get(ctx.cache_dir, &key) {
                     Some(reply) => {
-                        ctx.calls.cached += 1;
+                        ctx.calls.add(counters::CACHED, 1);
                         reply
                     }
                     None => {
@@ -325,11 +326,12 @@ impl Client {
             &mut ctx.calls,
         )
         .map_err(|f| {
-            ctx.calls.failed += 1;
+            ctx.calls.add(counters::FAILED, 1);
             CallError::Failed(f.to_string())
         })?;
-        ctx.calls.prompt_tokens += reply.prompt_tokens;
-        ctx.calls.completion_tokens += reply.completion_tokens;
+        ctx.calls.add(counters::PROMPT_TOKENS, reply.prompt_tokens);
+        ctx.calls
+            .add(counters::COMPLETION_TOKENS, reply.completion_tokens);
         Ok(reply)
     }
 }
@@ -367,7 +369,7 @@ pub fn concurrently<T: Send>(
     });
     done.into_iter()
         .map(|(result, calls)| {
-            ctx.calls.add(&calls);
+            ctx.calls.merge(&calls);
             result
         })
         .collect()

@@ -22,7 +22,7 @@ use maflow_engine::progress::CallInFlight;
 use maflow_engine::registry::CallCounts;
 use serde_json::Value;
 
-use super::{Endpoint, Reply};
+use super::{Endpoint, Reply, counters};
 
 /// Why a request failed for good.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +69,10 @@ pub fn send(
     let _node_slot = node_slots.clone().acquire();
     let endpoint_slot =
         endpoint_limiter(&endpoint.base_url, endpoint.endpoint_concurrency).acquire();
-    calls.wait_ms += waiting.elapsed().as_millis() as u64;
+    for name in counters::ALL {
+        calls.add(name, 0);
+    }
+    calls.add(counters::WAIT_MS, waiting.elapsed().as_millis() as u64);
     let mut gauge = Some(CallInFlight::start());
     let request = Request {
         endpoint,
@@ -79,11 +82,11 @@ pub fn send(
         body,
     };
     let attempts = endpoint.max_retries + 1;
-    calls.sent += 1;
+    calls.add(counters::SENT, 1);
     let mut last = String::new();
     for attempt in 0..attempts {
         if attempt > 0 {
-            calls.retries += 1;
+            calls.add(counters::RETRIES, 1);
         }
         let (retry_after, cause) = match request.attempt(&endpoint_slot, calls, &mut gauge) {
             Attempt::Answered(reply) => return Ok(reply),
@@ -143,7 +146,7 @@ impl Request<'_> {
         let response = match request.send() {
             Ok(response) => response,
             Err(e) if e.is_timeout() => {
-                calls.abandoned += 1;
+                calls.add(counters::ABANDONED, 1);
                 if endpoint.adaptive {
                     slot.overloaded();
                 }
@@ -171,8 +174,8 @@ impl Request<'_> {
                     if let Some(gauge) = gauge.take() {
                         gauge.answered(reply.prompt_tokens + reply.completion_tokens);
                     }
-                    calls.answered += 1;
-                    calls.answer_ms += sent_at.elapsed().as_millis() as u64;
+                    calls.add(counters::ANSWERED, 1);
+                    calls.add(counters::ANSWER_MS, sent_at.elapsed().as_millis() as u64);
                     if endpoint.adaptive {
                         // An answer that took over half the timeout waited in the server's queue: the next may not make it.
                         if sent_at.elapsed() > timeout / 2 {

@@ -57,7 +57,7 @@ pub const KIND: OperatorKind = OperatorKind {
     section: Section::Sinks,
     version: 1,
     doc: HarnessExportConfig::DOC,
-    inputs: &[Port::new(0, "qa", record(records::QA)).hint(records::QA.hint)],
+    inputs: &[Port::new("qa", record(records::QA)).hint(records::QA.hint)],
     output: None,
     params: HarnessExportConfig::params,
     build,

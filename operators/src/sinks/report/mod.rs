@@ -72,8 +72,8 @@ pub const KIND: OperatorKind = OperatorKind {
     version: 1,
     doc: ReportConfig::DOC,
     inputs: &[
-        Port::new(0, "qa", record(records::QA)).hint(records::QA.hint),
-        Port::new(1, "judged...", record(records::JUDGEMENTS)).hint(records::JUDGEMENTS.hint),
+        Port::new("qa", record(records::QA)).hint(records::QA.hint),
+        Port::new("judged...", record(records::JUDGEMENTS)).hint(records::JUDGEMENTS.hint),
     ],
     output: None,
     params: ReportConfig::params,

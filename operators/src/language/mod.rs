@@ -1,7 +1,8 @@
 //! The language stages: part captions, clip descriptions, benchmark items,
-//! answers of models under test, judgements and scores, and the LLM
-//! client and prompt templates they use. Each runs offline by default (`rules` backends and
-//! baselines) and switches to an OpenAI-compatible endpoint by YAML alone.
+//! answers of models under test and their judgements, and the LLM client and
+//! prompt templates they use (the scores are the report's). Each runs
+//! offline by default (the `rules` author and the baselines) and switches to
+//! an OpenAI-compatible endpoint by YAML alone.
 
 pub mod agreement;
 pub mod answers;

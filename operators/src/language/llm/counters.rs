@@ -52,17 +52,16 @@ pub fn report(calls: &CallCounts, computed: u64) -> CallsReport {
             calls.get(PROMPT_TOKENS) + calls.get(COMPLETION_TOKENS)
         ));
     }
-    let answered = calls.get(ANSWERED);
-    if answered > 0 {
-        let prompt = calls.get(PROMPT_TOKENS);
+    let (answered, prompt) = (calls.get(ANSWERED), calls.get(PROMPT_TOKENS));
+    if let Some(per_call) = prompt.checked_div(answered) {
         let d = &mut report.derived;
-        d.insert("prompt_tokens_per_call".into(), (prompt / answered).into());
+        d.insert("prompt_tokens_per_call".into(), per_call.into());
         d.insert(
             "mean_answer_s".into(),
             (calls.get(ANSWER_MS) as f64 / answered as f64 / 1000.0).into(),
         );
-        if computed > 0 {
-            d.insert("prompt_tokens_per_clip".into(), (prompt / computed).into());
+        if let Some(per_clip) = prompt.checked_div(computed) {
+            d.insert("prompt_tokens_per_clip".into(), per_clip.into());
         }
     }
     report

@@ -136,7 +136,7 @@ struct FlowArgs {
     second: PathBuf,
     /// Operating point: ultrafast, fast or medium.
     #[arg(long, default_value = "medium")]
-    preset: maflow_operators::frame::flow::FlowPreset,
+    preset: maflow_kernels::flow::params::Preset,
     /// Where to compute: cpu, cuda (GPU 0; an error where there is none) or auto (cuda where it runs).
     #[arg(long, default_value = "cpu")]
     backend: maflow_kernels::flow::Backend,

@@ -32,8 +32,10 @@ pub struct DisParams {
     pub step_on_rise: bool,
 }
 
-/// Operating points with OpenCV's meanings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Operating points with OpenCV's meanings: the `flow` operator's `preset`
+/// and `maflow flow --preset` alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// Finest scale 2, patch 8, stride 4, 12 iterations, no refinement; steps on when the SSD rises.
     Ultrafast,
@@ -41,6 +43,31 @@ pub enum Preset {
     Fast,
     /// Finest scale 1, patch 8, stride 3, 25 iterations, 5 refinement iterations.
     Medium,
+}
+
+impl Preset {
+    /// Every preset, fastest first.
+    pub const ALL: [Self; 3] = [Self::Ultrafast, Self::Fast, Self::Medium];
+
+    /// The name a spec or the command line gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ultrafast => "ultrafast",
+            Self::Fast => "fast",
+            Self::Medium => "medium",
+        }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown preset `{s}` (ultrafast, fast, medium)"))
+    }
 }
 
 impl DisParams {

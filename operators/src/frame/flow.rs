@@ -54,8 +54,8 @@ impl FrameProductType for FlowProduct {
 #[serde(deny_unknown_fields)]
 pub struct FlowConfig {
     /// Operating point: `ultrafast`, `fast` or `medium` (OpenCV's meanings).
-    #[default(FlowPreset::Medium)]
-    pub preset: FlowPreset,
+    #[default(Preset::Medium)]
+    pub preset: Preset,
     /// Where to compute: `auto` (CUDA when available, else CPU), `cpu` or `cuda`.
     #[serde(default)]
     pub backend: Backend,
@@ -111,38 +111,10 @@ pub enum FlowRegion {
     Person,
 }
 
-/// DIS operating points.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FlowPreset {
-    /// Fastest, coarsest.
-    Ultrafast,
-    /// Balanced.
-    Fast,
-    /// Most accurate.
-    Medium,
-}
-
-impl std::str::FromStr for FlowPreset {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "ultrafast" => Ok(Self::Ultrafast),
-            "fast" => Ok(Self::Fast),
-            "medium" => Ok(Self::Medium),
-            _ => Err(format!("unknown preset `{s}` (ultrafast, fast, medium)")),
-        }
-    }
-}
-
 impl FlowConfig {
     /// The algorithm settings this config asks for.
     pub fn dis_params(&self) -> DisParams {
-        let mut p = DisParams::preset(match self.preset {
-            FlowPreset::Ultrafast => Preset::Ultrafast,
-            FlowPreset::Fast => Preset::Fast,
-            FlowPreset::Medium => Preset::Medium,
-        });
+        let mut p = DisParams::preset(self.preset);
         p.coarsest_scale = self.levels.or(p.coarsest_scale);
         p.patch_size = self.patch_size.unwrap_or(p.patch_size);
         p.patch_stride = self.patch_stride.unwrap_or(p.patch_stride);

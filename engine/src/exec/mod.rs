@@ -224,15 +224,13 @@ pub fn run_with(
                 started,
                 started_unix,
             };
-            let channels = (&rx, record_tx);
-            let (jobs, clip_jobs) = (job_count, jobs_per_clip);
             Some(coordinate(
                 &plan,
                 options,
                 store,
                 prepared,
-                (jobs, clip_jobs),
-                channels,
+                (job_count, jobs_per_clip),
+                (&rx, record_tx),
                 timing,
             )?)
         }
@@ -613,10 +611,10 @@ fn write_run_json(
     let (workers, processes) = options.topology.describe();
     let operators: serde_json::Map<String, serde_json::Value> = stats
         .iter()
-        .map(|(id, s)| {
+        .zip(&plan.nodes)
+        .map(|((id, s), node)| {
             let mut value = serde_json::to_value(s).expect("stats serialise");
-            if let Some(Runtime::Record(op)) =
-                plan.nodes.iter().find(|n| n.id == *id).map(|n| &n.runtime)
+            if let Runtime::Record(op) = &node.runtime
                 && !s.calls.is_empty()
             {
                 for (name, figure) in op.calls_report(&s.calls, s.computed).derived {

@@ -59,10 +59,12 @@ pub fn luma(r: u8, g: u8, b: u8) -> u8 {
     (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b) + 0.5) as u8
 }
 
-/// The luma of every pixel of interleaved RGB bytes, into `out` (reused).
-pub fn luma_of_rgb(rgb: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.extend(rgb.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])));
+/// The [`luma`] of each pixel of a row of interleaved RGB bytes, into `out`
+/// (one byte per pixel).
+pub fn luma_of_rgb(rgb: &[u8], out: &mut [u8]) {
+    for (p, o) in rgb.chunks_exact(3).zip(out) {
+        *o = luma(p[0], p[1], p[2]);
+    }
 }
 
 /// Encodes RGB bytes as PNG.
@@ -93,6 +95,17 @@ mod tests {
                     assert_eq!(luma(r, g, b), exact, "({r}, {g}, {b})");
                 }
             }
+        }
+    }
+
+    /// The row conversion gives each pixel's `luma`, in the vector body and the tail.
+    #[test]
+    fn a_row_of_rgb_turns_to_the_luma_of_each_pixel() {
+        let rgb: Vec<u8> = (0..3 * 37).map(|i| ((i * 97 + 13) % 256) as u8).collect();
+        let mut out = vec![0u8; 37];
+        luma_of_rgb(&rgb, &mut out);
+        for (p, o) in rgb.chunks_exact(3).zip(&out) {
+            assert_eq!(*o, luma(p[0], p[1], p[2]));
         }
     }
 

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::planes::PlanePool;
-use crate::resize::coverage;
+use crate::resize::{ImageView, coverage};
 
 /// Pixels a parallel task covers at least: a row loop split finer costs more
 /// in scheduling than it gains (small pyramid levels have a few thousand pixels).
@@ -131,49 +131,77 @@ pub fn floor(x: f32) -> f32 {
     if t > x { t - 1.0 } else { t }
 }
 
-/// An 8-bit `width × height` image averaged over `k × k` blocks into a
-/// `width / k × height / k` float image, in `storage` (reused), rows in
-/// parallel. When `k` divides both sides this equals [`GrayImage::from_u8`]
-/// then [`area_resize_f32`] bit for bit (block sums of bytes are exact in
-/// f32), with neither the full-size float copy nor the coverage tables.
+/// A box of an image, in pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Left column.
+    pub x: usize,
+    /// Top row.
+    pub y: usize,
+    /// Width.
+    pub width: usize,
+    /// Height.
+    pub height: usize,
+}
+
+/// The `window` (in output pixels) of an 8-bit image shrunk by `k`: output
+/// pixel (x, y) is the mean of the `k × k` block at `((window.x + x)·k,
+/// (window.y + y)·k)`, in `storage` (reused), rows in parallel. A gray image
+/// is read as it is; an RGB one as its BT.601 luma rounded to a byte
+/// ([`luma`](crate::png_io::luma)), converted only inside the window. Over
+/// the whole image this equals [`GrayImage::from_u8`] of the luma then
+/// [`area_resize_f32`] bit for bit (block sums of bytes are exact in f32),
+/// with neither the full-size copies nor the coverage tables.
 ///
 /// # Panics
-/// When `k` does not divide both sides, or `data` is not `width * height` bytes.
-pub fn block_mean_u8(
-    width: usize,
-    height: usize,
-    data: &[u8],
+/// When the window's blocks do not fit in the image, or it has other than 1 or 3 channels.
+pub fn block_mean_window(
+    src: ImageView<'_>,
     k: usize,
+    window: Window,
     mut storage: Vec<f32>,
 ) -> GrayImage {
+    let ch = src.channels;
+    assert!(ch == 1 || ch == 3, "gray or RGB images");
     assert!(
-        k > 0 && width.is_multiple_of(k) && height.is_multiple_of(k),
-        "{k} does not divide {width}x{height}"
+        k > 0
+            && (window.x + window.width) * k <= src.width
+            && (window.y + window.height) * k <= src.height,
+        "{window:?} at 1/{k} is not inside {}x{}",
+        src.width,
+        src.height
     );
-    assert_eq!(
-        data.len(),
-        width * height,
-        "buffer size does not match {width}x{height}"
-    );
-    let (ow, oh) = (width / k, height / k);
+    let (ow, oh) = (window.width, window.height);
     storage.clear();
     storage.resize(ow * oh, 0.0);
     let area = (k * k) as f32;
+    let columns = window.x * k * ch..(window.x + ow) * k * ch;
     storage
-        .par_chunks_mut(ow)
+        .par_chunks_mut(ow.max(1))
         .with_min_len(rows_per_task(ow))
         .enumerate()
-        .for_each(|(y, out)| {
-            let mut sums = vec![0u32; width];
-            for row in data[y * k * width..(y + 1) * k * width].chunks_exact(width) {
-                for (s, &p) in sums.iter_mut().zip(row) {
-                    *s += u32::from(p);
+        .for_each_init(
+            || (vec![0u32; ow * k], vec![0u8; ow * k]),
+            |(sums, luma_row), (y, out)| {
+                sums.fill(0);
+                for r in 0..k {
+                    let start = ((window.y + y) * k + r) * src.stride;
+                    let bytes = &src.data[start..][columns.clone()];
+                    let row: &[u8] = if ch == 1 {
+                        bytes
+                    } else {
+                        crate::png_io::luma_of_rgb(bytes, luma_row);
+                        luma_row
+                    };
+                    for (s, &p) in sums.iter_mut().zip(row) {
+                        *s += u32::from(p);
+                    }
                 }
-            }
-            for (o, block) in out.iter_mut().zip(sums.chunks_exact(k)) {
-                *o = block.iter().sum::<u32>() as f32 / area;
-            }
-        });
+                for (o, block) in out.iter_mut().zip(sums.chunks_exact(k)) {
+                    *o = block.iter().sum::<u32>() as f32 / area;
+                }
+            },
+        );
     GrayImage {
         width: ow,
         height: oh,
@@ -219,9 +247,58 @@ mod tests {
             .map(|i| ((i * 7919 + i / 13) % 256) as u8)
             .collect();
         for k in [1, 2, 3, 4] {
-            let fast = block_mean_u8(w, h, &data, k, Vec::new());
+            let gray = ImageView {
+                data: &data,
+                width: w,
+                height: h,
+                stride: w,
+                channels: 1,
+            };
+            let whole = Window {
+                x: 0,
+                y: 0,
+                width: w / k,
+                height: h / k,
+            };
+            let fast = block_mean_window(gray, k, whole, Vec::new());
             let slow = area_resize_f32(&GrayImage::from_u8(w, h, &data), w / k, h / k);
             assert_eq!(fast, slow, "k = {k}");
+            // A window is that image's box.
+            let window = Window {
+                x: 1,
+                y: 2,
+                width: w / k - 3,
+                height: h / k - 4,
+            };
+            let inside = block_mean_window(gray, k, window, Vec::new());
+            for y in 0..window.height {
+                for x in 0..window.width {
+                    assert_eq!(
+                        inside.data[y * window.width + x],
+                        slow.data[(y + 2) * (w / k) + x + 1]
+                    );
+                }
+            }
+            // RGB is read as its rounded luma.
+            let rgb: Vec<u8> = (0..w * h * 3).map(|i| ((i * 31 + i / 7) % 256) as u8).collect();
+            let luma: Vec<u8> = rgb
+                .chunks_exact(3)
+                .map(|p| crate::png_io::luma(p[0], p[1], p[2]))
+                .collect();
+            let colour = ImageView {
+                data: &rgb,
+                stride: w * 3,
+                channels: 3,
+                ..gray
+            };
+            let of_luma = ImageView {
+                data: &luma,
+                ..gray
+            };
+            assert_eq!(
+                block_mean_window(colour, k, window, Vec::new()),
+                block_mean_window(of_luma, k, window, Vec::new())
+            );
         }
     }
 

@@ -180,7 +180,7 @@ impl AlignTask {
         shapes: &[PartShape; PART_COUNT],
         mask: &Mask,
     ) -> [([f32; 2], u32); PART_COUNT] {
-        let field = &flow.field;
+        let (width, height) = flow.work_size;
         let k = flow.to_input;
         let mut samples: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); PART_COUNT];
         // Only pixels inside some capsule's box can belong to a part.
@@ -196,11 +196,7 @@ impl AlignTask {
             let pad = 1e-3 * (1.0 + shapes[p].radius);
             (bx0 - pad, by0 - pad, bx1 + pad, by1 + pad)
         });
-        for fy in to_field(y0, field.height)
-            ..to_field(y1, field.height)
-                .saturating_add(1)
-                .min(field.height)
-        {
+        for fy in to_field(y0, height)..to_field(y1, height).saturating_add(1).min(height) {
             let y = (fy as f32 + 0.5) * k;
             let mut rows = [0usize; PART_COUNT];
             let mut in_row = 0;
@@ -211,9 +207,7 @@ impl AlignTask {
                 }
             }
             let rows = &rows[..in_row];
-            for fx in to_field(x0, field.width)
-                ..to_field(x1, field.width).saturating_add(1).min(field.width)
-            {
+            for fx in to_field(x0, width)..to_field(x1, width).saturating_add(1).min(width) {
                 let x = (fx as f32 + 0.5) * k;
                 if !mask.contains(x, y) {
                     continue;
@@ -223,9 +217,9 @@ impl AlignTask {
                     .copied()
                     .filter(|&p| boxes[p].0 <= x && x <= boxes[p].2);
                 if let Some(p) = owner_among(shapes, near, x, y) {
-                    let i = fy * field.width + fx;
-                    samples[p].0.push(field.u[i] * k);
-                    samples[p].1.push(field.v[i] * k);
+                    let (u, v) = flow.at(fx, fy);
+                    samples[p].0.push(u * k);
+                    samples[p].1.push(v * k);
                 }
             }
         }

@@ -14,7 +14,8 @@ use maflow_kernels::flow::Backend;
 use maflow_kernels::flow::color::{KEY_STRIP_HEIGHT, flow_to_rgb, key_strip};
 use maflow_kernels::flow::cpu::resize_flow;
 use maflow_kernels::flow::field::FlowField;
-use maflow_kernels::flow::image::{GrayImage, area_resize_f32, block_mean_u8};
+use maflow_kernels::flow::image::{GrayImage, Window, area_resize_f32, block_mean_window};
+use maflow_kernels::resize::ImageView;
 use maflow_kernels::flow::params::{DisParams, Preset};
 use maflow_kernels::flow::{FlowBackend, FlowEstimator};
 
@@ -31,11 +32,47 @@ const SKELETON: FrameIn<Skeleton> = FrameIn::new(1, "skeleton");
 /// The per-frame product of `flow`: the flow from the previous frame to this one.
 #[derive(Clone, Debug)]
 pub struct FlowProduct {
-    /// The field at the working resolution (`scale` × input size), x right, y down.
+    /// The field over the computed box of the working image (the whole
+    /// working image without a region), x right, y down.
     pub field: FlowField,
-    /// Multiply positions at input size by `1 / to_input` to index the field,
-    /// and its vectors by `to_input` to get pixels/frame at input size.
+    /// The box's top-left corner in the working image; the flow is zero outside the box.
+    pub origin: (usize, usize),
+    /// The working image's size (`scale` × input size).
+    pub work_size: (usize, usize),
+    /// Multiply positions at input size by `1 / to_input` to index the
+    /// working image, and vectors by `to_input` to get pixels/frame at input size.
     pub to_input: f32,
+}
+
+impl FlowProduct {
+    /// The vector at working pixel (x, y): zero outside the computed box.
+    #[inline]
+    pub fn at(&self, x: usize, y: usize) -> (f32, f32) {
+        let (dx, dy) = (x.wrapping_sub(self.origin.0), y.wrapping_sub(self.origin.1));
+        if dx < self.field.width && dy < self.field.height {
+            let i = dy * self.field.width + dx;
+            (self.field.u[i], self.field.v[i])
+        } else {
+            (0.0, 0.0)
+        }
+    }
+
+    /// The field over the whole working image, zero outside the computed box.
+    pub fn whole(&self) -> FlowField {
+        let (w, h) = self.work_size;
+        if (self.field.width, self.field.height) == (w, h) {
+            return self.field.clone();
+        }
+        let mut full = FlowField::zeros(w, h);
+        let (x, y) = self.origin;
+        for row in 0..self.field.height {
+            let (from, to) = (row * self.field.width, (y + row) * w + x);
+            let n = self.field.width;
+            full.u[to..to + n].copy_from_slice(&self.field.u[from..from + n]);
+            full.v[to..to + n].copy_from_slice(&self.field.v[from..from + n]);
+        }
+        full
+    }
 }
 
 impl FrameProductType for FlowProduct {
@@ -232,11 +269,9 @@ impl FrameConsumer for FlowOperator {
             previous: None,
             previous_flow: None,
             region: None,
-            previous_inside: None,
             pairs: Vec::new(),
             viz_at,
             viz: Vec::new(),
-            luma: Vec::new(),
             spare: Vec::new(),
         }))
     }
@@ -253,42 +288,60 @@ struct FlowTask {
     previous_flow: Option<Arc<FlowProduct>>,
     /// With `region: person`, once a skeleton placed it.
     region: Option<Region>,
-    /// The last pair's field inside the region (the next pair's start).
-    previous_inside: Option<FlowField>,
     /// Per pair: mean u, v, speed, then mean up, right, down, left components.
     pairs: Vec<[f32; 7]>,
     /// Pair indices to draw, when the frame count is known.
     viz_at: Option<Vec<u64>>,
     viz: Vec<(u64, FlowField)>,
-    /// The RGB frame's luma (reused).
-    luma: Vec<u8>,
     /// Storage for the next working image (the last one's, once its pair is done).
     spare: Vec<f32>,
 }
 
 impl FlowTask {
-    /// The frame's luma at the working size, as a float image. RGB is
-    /// converted with BT.601 weights; a whole-number shrink is one pass of
-    /// block means over the bytes, into the storage of the image two frames back.
+    /// The frame's luma at the working size, as a float image, inside the
+    /// region once it is placed. RGB is converted with BT.601 weights; a
+    /// whole-number shrink is one pass of block means over the region's
+    /// bytes, into the storage of the image two frames back.
     fn work_image(&mut self, frame: &Frame) -> GrayImage {
         let (w, h) = (frame.width as usize, frame.height as usize);
-        let luma: &[u8] = match frame.format {
-            PixelFormat::Gray => &frame.data,
-            PixelFormat::Rgb => {
-                maflow_kernels::png_io::luma_of_rgb(&frame.data, &mut self.luma);
-                &self.luma
-            }
+        let channels = match frame.format {
+            PixelFormat::Gray => 1,
+            PixelFormat::Rgb => 3,
+        };
+        let view = ImageView {
+            data: &frame.data,
+            width: w,
+            height: h,
+            stride: w * channels,
+            channels,
         };
         let (sw, sh) = self.work_size;
+        let whole = Window {
+            x: 0,
+            y: 0,
+            width: sw,
+            height: sh,
+        };
+        let window = self.region.map_or(whole, |r| r.window());
         let storage = std::mem::take(&mut self.spare);
-        if sw > 0 && w % sw == 0 && h % sh == 0 && w / sw == h / sh {
-            return block_mean_u8(w, h, luma, w / sw, storage);
+        if w % sw == 0 && h % sh == 0 && w / sw == h / sh {
+            return block_mean_window(view, w / sw, window, storage);
         }
-        let full = GrayImage::from_u8(w, h, luma);
-        if self.work_size == self.size {
-            full
+        let full = Window {
+            x: 0,
+            y: 0,
+            width: w,
+            height: h,
+        };
+        let luma = block_mean_window(view, 1, full, storage);
+        let work = if self.work_size == self.size {
+            luma
         } else {
-            area_resize_f32(&full, sw, sh)
+            area_resize_f32(&luma, sw, sh)
+        };
+        match self.region {
+            Some(region) => region.crop(&work),
+            None => work,
         }
     }
 }
@@ -325,64 +378,47 @@ impl FrameTask for FlowTask {
         frame: &Frame,
         inputs: &FrameInputs<'_>,
     ) -> Result<Option<FrameProduct>, String> {
-        let mut image = self.work_image(frame);
         if self.config.region == FlowRegion::Person && self.region.is_none() {
             self.place_region(inputs)?;
         }
-        if let Some(region) = self.region {
-            image = region.crop(&image);
-        }
+        let image = self.work_image(frame);
         if let Some(prev) = self.previous.take() {
-            // The frame the region was placed on came whole: its region's pixels.
+            // The frame before the region was placed came whole: its region's pixels.
             let prev = match self.region {
                 Some(region) if prev.width != region.width || prev.height != region.height => {
                     region.crop(&prev)
                 }
                 _ => prev,
             };
-            let init = if !self.config.temporal_init {
-                None
-            } else if self.region.is_some() {
-                self.previous_inside
-                    .as_ref()
-                    .filter(|f| f.width == image.width && f.height == image.height)
-            } else {
-                self.previous_flow.as_ref().map(|p| &p.field)
-            };
+            let init = self
+                .previous_flow
+                .as_ref()
+                .map(|p| &p.field)
+                .filter(|f| self.config.temporal_init && f.width == image.width && f.height == image.height);
             let computed = self
                 .estimator
                 .flow(&prev, &image, init)
                 .map_err(|e| e.to_string())?;
             self.pairs
                 .push(pair_summary(&computed, 1.0 / self.config.scale as f32));
-            // The field handed on covers the frame: zero outside the region.
-            let flow = match self.region {
-                Some(region) => {
-                    let full = region.paste(&computed, self.work_size);
-                    if let Some(last) = self.previous_inside.replace(computed) {
-                        self.estimator.recycle(last);
-                    }
-                    full
-                }
-                None => computed,
+            let flow = FlowProduct {
+                field: computed,
+                origin: self.region.map_or((0, 0), |r| (r.x, r.y)),
+                work_size: self.work_size,
+                to_input: 1.0 / self.config.scale as f32,
             };
             let pair = self.pairs.len() as u64 - 1;
             if self.shows(pair) {
-                self.viz.push((pair, flow.clone()));
+                self.viz.push((pair, flow.whole()));
             }
             // The last pair's field, when no later stage kept it, takes the next result.
             if let Some(last) = self
                 .previous_flow
-                .take()
+                .replace(Arc::new(flow))
                 .and_then(|p| Arc::try_unwrap(p).ok())
-                && self.region.is_none()
             {
                 self.estimator.recycle(last.field);
             }
-            self.previous_flow = Some(Arc::new(FlowProduct {
-                field: flow,
-                to_input: 1.0 / self.config.scale as f32,
-            }));
             self.spare = prev.data;
         }
         self.previous = Some(image);
@@ -501,5 +537,40 @@ impl FlowTask {
         };
         canvas.extend(key_strip(w, max * k, note));
         Ok((encode_rgb_png(&canvas, w, h + KEY_STRIP_HEIGHT)?, max * k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A field computed in a box reads, and pastes, as zero flow outside it.
+    #[test]
+    fn a_boxed_field_is_zero_outside_its_box() {
+        let inside = FlowField {
+            width: 3,
+            height: 2,
+            u: vec![8.0, 9.0, 10.0, 14.0, 15.0, 16.0],
+            v: vec![-8.0, -9.0, -10.0, -14.0, -15.0, -16.0],
+        };
+        let product = FlowProduct {
+            field: inside,
+            origin: (2, 1),
+            work_size: (6, 4),
+            to_input: 2.0,
+        };
+        let full = product.whole();
+        assert_eq!((full.width, full.height), (6, 4));
+        for y in 0..4 {
+            for x in 0..6 {
+                let i = y * 6 + x;
+                let within = (2..5).contains(&x) && (1..3).contains(&y);
+                let want = if within { i as f32 } else { 0.0 };
+                assert_eq!(product.at(x, y), (want, -want), "{x},{y}");
+                assert_eq!((full.u[i], full.v[i]), (want, -want), "{x},{y}");
+            }
+        }
+        assert_eq!(product.at(6, 0), (0.0, 0.0));
+        assert_eq!(product.at(0, 4), (0.0, 0.0));
     }
 }

@@ -240,10 +240,10 @@ impl ShowTask {
         let (tw, th) = self.thumb;
         match flow {
             Some(f) => {
-                let small = resize_flow(&f.field, tw, th);
+                let small = resize_flow(&f.whole(), tw, th);
                 // Resizing scales the vectors too: full colour at max_speed input px/frame,
                 // i.e. max_speed / to_input field px, times thumbnail px per field px.
-                let max = self.config.max_speed / f.to_input * tw as f32 / f.field.width as f32;
+                let max = self.config.max_speed / f.to_input * tw as f32 / f.work_size.0 as f32;
                 flow_to_rgb(&small, Some(max))
             }
             None => vec![255; tw * th * 3],

@@ -20,12 +20,18 @@ pub fn distance_to_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
     ex.hypot(ey)
 }
 
+/// The square of [`distance_to_segment`], without its square root.
+#[inline]
+pub fn squared_distance_to_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
+    let (ex, ey) = offset_from_segment(p, a, b);
+    ex * ex + ey * ey
+}
+
 /// Whether `p` lies within `radius` of the segment `a`–`b`: the test of
 /// [`distance_to_segment`] without its square root, for per-pixel loops.
 #[inline]
 pub fn within_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32), radius: f32) -> bool {
-    let (ex, ey) = offset_from_segment(p, a, b);
-    ex * ex + ey * ey <= radius * radius
+    squared_distance_to_segment(p, a, b) <= radius * radius
 }
 
 #[cfg(test)]

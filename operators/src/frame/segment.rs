@@ -247,7 +247,7 @@ impl SegmentTask {
                         (mx as f32 + 0.5) / self.scale,
                         (my as f32 + 0.5) / self.scale,
                     );
-                    if widened.reach(x, y) <= 1.0 {
+                    if widened.reach_squared(x, y) <= 1.0 {
                         mask[my * w + mx] = 1;
                     }
                 }

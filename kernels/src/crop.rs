@@ -276,25 +276,67 @@ impl Cropper {
 
 /// Sums `k` columns of `row` (interleaved, `CH` channels) per output pixel,
 /// the first block holding only `first` columns, and writes their means.
+/// The common shrinks have their own copy with the block width fixed, so
+/// that each block is one unrolled run of additions.
 fn sum_blocks<const CH: usize>(row: &[u32], first: usize, k: usize, out: &mut [f32], norm: f32) {
-    let mut width = first;
-    let mut at = 0;
-    for o in out.chunks_exact_mut(CH) {
-        if at >= row.len() {
-            break;
-        }
-        let n = (width * CH).min(row.len() - at);
-        let mut total = [0u32; CH];
-        for px in row[at..at + n].chunks_exact(CH) {
-            for c in 0..CH {
-                total[c] += px[c];
+    let (head, rest) = row.split_at((first * CH).min(row.len()));
+    let Some((o, out)) = out.split_at_mut_checked(CH) else {
+        return;
+    };
+    if head.is_empty() {
+        return;
+    }
+    block_mean::<CH>(head, o, norm);
+    match k {
+        2 => whole_blocks::<CH, 2>(rest, out, norm),
+        3 => whole_blocks::<CH, 3>(rest, out, norm),
+        4 => whole_blocks::<CH, 4>(rest, out, norm),
+        5 => whole_blocks::<CH, 5>(rest, out, norm),
+        6 => whole_blocks::<CH, 6>(rest, out, norm),
+        _ => {
+            for (block, o) in rest.chunks(k * CH).zip(out.chunks_exact_mut(CH)) {
+                block_mean::<CH>(block, o, norm);
             }
         }
-        for c in 0..CH {
-            o[c] = total[c] as f32 * norm;
+    }
+}
+
+/// Blocks of `K` pixels of `row`, one per output pixel; a last, shorter block too.
+fn whole_blocks<const CH: usize, const K: usize>(row: &[u32], out: &mut [f32], norm: f32) {
+    let mut blocks = row.chunks_exact(K * CH);
+    let mut outs = out.chunks_exact_mut(CH);
+    for (block, o) in (&mut blocks).zip(&mut outs) {
+        let mut total = [0u32; CH];
+        for j in 0..K {
+            for c in 0..CH {
+                total[c] += block[j * CH + c];
+            }
         }
-        at += n;
-        width = k;
+        write_means(total, o, norm);
+    }
+    if let Some(o) = outs.next()
+        && !blocks.remainder().is_empty()
+    {
+        block_mean::<CH>(blocks.remainder(), o, norm);
+    }
+}
+
+/// The sums of a block's pixels (interleaved), times `norm`, into `o`.
+#[inline(always)]
+fn block_mean<const CH: usize>(block: &[u32], o: &mut [f32], norm: f32) {
+    let mut total = [0u32; CH];
+    for px in block.chunks_exact(CH) {
+        for c in 0..CH {
+            total[c] += px[c];
+        }
+    }
+    write_means(total, o, norm);
+}
+
+#[inline(always)]
+fn write_means<const CH: usize>(total: [u32; CH], o: &mut [f32], norm: f32) {
+    for c in 0..CH {
+        o[c] = total[c] as f32 * norm;
     }
 }
 

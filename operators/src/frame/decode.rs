@@ -160,6 +160,7 @@ pub fn open_stream(config: &DecodeConfig, path: &std::path::Path) -> Result<Vide
         out_fps,
         variable,
         scaler: None,
+        converted: ffmpeg::frame::Video::empty(),
         info,
         eof_sent: false,
         finished: false,
@@ -226,6 +227,8 @@ pub struct VideoStream {
     /// The source's frame rate varies (it is resampled to its average).
     variable: bool,
     scaler: Option<(Pixel, u32, u32, scaling::Context)>,
+    /// The scaler's output, reused from frame to frame.
+    converted: ffmpeg::frame::Video,
     info: VideoInfo,
     eof_sent: bool,
     /// The decoder returned its last frame.
@@ -341,10 +344,11 @@ impl VideoStream {
                 )
                 .map_err(|e| format!("cannot convert {:?} frames ({e})", f.format()))?;
                 self.scaler = Some((f.format(), f.width(), f.height(), ctx));
+                self.converted = ffmpeg::frame::Video::empty();
             }
             let (_, _, _, ctx) = self.scaler.as_mut().expect("set above");
-            let mut out = ffmpeg::frame::Video::empty();
-            ctx.run(f, &mut out)
+            let out = &mut self.converted;
+            ctx.run(f, out)
                 .map_err(|e| format!("pixel conversion failed ({e})"))?;
             copy_plane(
                 out.data(0),

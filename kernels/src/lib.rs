@@ -11,5 +11,6 @@ pub mod flow;
 pub mod font;
 pub mod geometry;
 pub mod gpu;
+pub mod luma;
 pub mod png_io;
 pub mod resize;

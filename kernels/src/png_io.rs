@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use crate::luma::luma;
+
 /// An 8-bit gray picture.
 #[derive(Clone, Debug)]
 pub struct GrayPicture {
@@ -49,23 +51,6 @@ pub fn read_gray_png(path: &Path) -> Result<GrayPicture, String> {
     })
 }
 
-/// Luma of an RGB pixel with BT.601 weights, as OpenCV's RGB-to-gray conversion computes it.
-///
-/// The weighted sum is non-negative, so rounding it is adding ½ and
-/// truncating: a conversion instruction, where `f32::round` is a library
-/// call (a test checks the two agree on all 2²⁴ colours).
-#[inline(always)]
-pub fn luma(r: u8, g: u8, b: u8) -> u8 {
-    (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b) + 0.5) as u8
-}
-
-/// The [`luma`] of each pixel of a row of interleaved RGB bytes, into `out`
-/// (one byte per pixel).
-pub fn luma_of_rgb(rgb: &[u8], out: &mut [u8]) {
-    for (p, o) in rgb.chunks_exact(3).zip(out) {
-        *o = luma(p[0], p[1], p[2]);
-    }
-}
 
 /// Encodes RGB bytes as PNG.
 pub fn encode_rgb_png(rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>, String> {
@@ -83,31 +68,6 @@ pub fn encode_rgb_png(rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn luma_rounds_as_the_library_does_for_every_colour() {
-        for r in 0..=255u8 {
-            for g in 0..=255u8 {
-                for b in 0..=255u8 {
-                    let exact = (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b))
-                        .round()
-                        .clamp(0.0, 255.0) as u8;
-                    assert_eq!(luma(r, g, b), exact, "({r}, {g}, {b})");
-                }
-            }
-        }
-    }
-
-    /// The row conversion gives each pixel's `luma`, in the vector body and the tail.
-    #[test]
-    fn a_row_of_rgb_turns_to_the_luma_of_each_pixel() {
-        let rgb: Vec<u8> = (0..3 * 37).map(|i| ((i * 97 + 13) % 256) as u8).collect();
-        let mut out = vec![0u8; 37];
-        luma_of_rgb(&rgb, &mut out);
-        for (p, o) in rgb.chunks_exact(3).zip(&out) {
-            assert_eq!(*o, luma(p[0], p[1], p[2]));
-        }
-    }
 
     #[test]
     fn reads_a_real_middlebury_frame_as_luma() {

@@ -148,7 +148,7 @@ pub struct Window {
 /// pixel (x, y) is the mean of the `k × k` block at `((window.x + x)·k,
 /// (window.y + y)·k)`, in `storage` (reused), rows in parallel. A gray image
 /// is read as it is; an RGB one as its BT.601 luma rounded to a byte
-/// ([`luma`](crate::png_io::luma)), converted only inside the window. Over
+/// ([`luma`](crate::luma::luma)), converted only inside the window. Over
 /// the whole image this equals [`GrayImage::from_u8`] of the luma then
 /// [`area_resize_f32`] bit for bit (block sums of bytes are exact in f32),
 /// with neither the full-size copies nor the coverage tables.
@@ -190,7 +190,7 @@ pub fn block_mean_window(
                     let row: &[u8] = if ch == 1 {
                         bytes
                     } else {
-                        crate::png_io::luma_of_rgb(bytes, luma_row);
+                        crate::luma::luma_of_rgb(bytes, luma_row);
                         luma_row
                     };
                     for (s, &p) in sums.iter_mut().zip(row) {
@@ -283,7 +283,7 @@ mod tests {
             let rgb: Vec<u8> = (0..w * h * 3).map(|i| ((i * 31 + i / 7) % 256) as u8).collect();
             let luma: Vec<u8> = rgb
                 .chunks_exact(3)
-                .map(|p| crate::png_io::luma(p[0], p[1], p[2]))
+                .map(|p| crate::luma::luma(p[0], p[1], p[2]))
                 .collect();
             let colour = ImageView {
                 data: &rgb,

@@ -57,7 +57,10 @@ fn main() {
             args.extend(set("decode.params.threads", "1".into()));
             args.extend(set("sources.clips.path", data.display().to_string()));
             args.extend(set("defaults.out", work.join("out").display().to_string()));
-            args.extend(set("defaults.store", work.join("store").display().to_string()));
+            args.extend(set(
+                "defaults.store",
+                work.join("store").display().to_string(),
+            ));
             let m = measure(maflow, &args, Some(pinned));
             seconds[i].push(m.seconds);
             peak_mb[i] = peak_mb[i].max(m.peak_mb);

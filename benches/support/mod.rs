@@ -81,4 +81,3 @@ pub fn dataset(root: &Path, copies: usize) -> (PathBuf, usize) {
     std::fs::write(root.join("train_list_videos.txt"), list).unwrap();
     (root.to_path_buf(), copies * SAMPLES.len())
 }
-

@@ -59,9 +59,8 @@ mod vector {
     #[inline(always)]
     unsafe fn channel(blocks: [__m128i; 3], masks: &[[i8; 16]; 3]) -> __m128i {
         unsafe {
-            let pick = |b: __m128i, m: &[i8; 16]| {
-                _mm_shuffle_epi8(b, _mm_loadu_si128(m.as_ptr().cast()))
-            };
+            let pick =
+                |b: __m128i, m: &[i8; 16]| _mm_shuffle_epi8(b, _mm_loadu_si128(m.as_ptr().cast()));
             _mm_or_si128(
                 _mm_or_si128(pick(blocks[0], &masks[0]), pick(blocks[1], &masks[1])),
                 pick(blocks[2], &masks[2]),

@@ -51,7 +51,6 @@ pub fn read_gray_png(path: &Path) -> Result<GrayPicture, String> {
     })
 }
 
-
 /// Encodes RGB bytes as PNG.
 pub fn encode_rgb_png(rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();

@@ -280,7 +280,9 @@ mod tests {
                 }
             }
             // RGB is read as its rounded luma.
-            let rgb: Vec<u8> = (0..w * h * 3).map(|i| ((i * 31 + i / 7) % 256) as u8).collect();
+            let rgb: Vec<u8> = (0..w * h * 3)
+                .map(|i| ((i * 31 + i / 7) % 256) as u8)
+                .collect();
             let luma: Vec<u8> = rgb
                 .chunks_exact(3)
                 .map(|p| crate::luma::luma(p[0], p[1], p[2]))

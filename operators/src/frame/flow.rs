@@ -15,9 +15,9 @@ use maflow_kernels::flow::color::{KEY_STRIP_HEIGHT, flow_to_rgb, key_strip};
 use maflow_kernels::flow::cpu::resize_flow;
 use maflow_kernels::flow::field::FlowField;
 use maflow_kernels::flow::image::{GrayImage, Window, area_resize_f32, block_mean_window};
-use maflow_kernels::resize::ImageView;
 use maflow_kernels::flow::params::{DisParams, Preset};
 use maflow_kernels::flow::{FlowBackend, FlowEstimator};
+use maflow_kernels::resize::ImageView;
 
 use crate::common::body::Skeleton;
 use crate::common::picture_grid::{Grid, sample_indices};
@@ -390,11 +390,9 @@ impl FrameTask for FlowTask {
                 }
                 _ => prev,
             };
-            let init = self
-                .previous_flow
-                .as_ref()
-                .map(|p| &p.field)
-                .filter(|f| self.config.temporal_init && f.width == image.width && f.height == image.height);
+            let init = self.previous_flow.as_ref().map(|p| &p.field).filter(|f| {
+                self.config.temporal_init && f.width == image.width && f.height == image.height
+            });
             let computed = self
                 .estimator
                 .flow(&prev, &image, init)

@@ -6,7 +6,8 @@
 //!    segment → flow → align → descriptor on the three MA-52 sample clips.
 //!    The peer runs MediaPipe's own Python (`mediapipe==0.10.21`: Pose with
 //!    model_complexity=1 and its tracking, SelfieSegmentation on the whole
-//!    frame), OpenCV's DIS with the same preset and scale, and numpy
+//!    frame), OpenCV's DIS `MEDIUM` at the same scale (maflow runs its
+//!    specs' settings: `medium` with stride 4 and 4 refinement passes), and numpy
 //!    alignment with the same rules, in the environment `scripts/setup.sh`
 //!    makes (`.maflow/peer-venv`, or `$MAFLOW_PEER_PYTHON`). Both sides are
 //!    pinned with `taskset` to one core, then to two, so that they run on

@@ -11,8 +11,7 @@ seconds spent in each stage.
 
 Without --models, for each clip: PyAV decodes the video and keeps the luma plane; OpenCV's
 DIS (OpenCV's preset of the name maflow's spec starts from, at the same
-reduced scale, each pair started from the
-previous pair's flow) gives the flow; the skeleton comes from a COCO-17
+reduced scale, each pair started from the previous pair's flow) gives the flow; the skeleton comes from a COCO-17
 keypoint file (the person with the highest mean score per frame); numpy
 builds the 14 body-part capsules on the skeleton (the same geometry as
 maflow: radii as fractions of the torso length), masks the body with their

@@ -27,6 +27,20 @@ pub struct GrayImage {
 }
 
 impl GrayImage {
+    /// The pixels of `window`, which lies inside the image.
+    pub fn window(&self, window: Window) -> GrayImage {
+        let mut data = Vec::with_capacity(window.width * window.height);
+        for row in window.y..window.y + window.height {
+            let start = row * self.width + window.x;
+            data.extend_from_slice(&self.data[start..start + window.width]);
+        }
+        GrayImage {
+            width: window.width,
+            height: window.height,
+            data,
+        }
+    }
+
     /// From 8-bit luma.
     pub fn from_u8(width: usize, height: usize, data: &[u8]) -> Self {
         assert_eq!(
@@ -302,6 +316,25 @@ mod tests {
                 block_mean_window(of_luma, k, window, Vec::new())
             );
         }
+    }
+
+    #[test]
+    fn a_window_takes_its_boxs_pixels() {
+        let image = GrayImage {
+            width: 6,
+            height: 4,
+            data: (0..24).map(|v| v as f32).collect(),
+        };
+        let window = Window {
+            x: 2,
+            y: 1,
+            width: 3,
+            height: 2,
+        };
+        assert_eq!(
+            image.window(window).data,
+            [8.0, 9.0, 10.0, 14.0, 15.0, 16.0]
+        );
     }
 
     #[test]

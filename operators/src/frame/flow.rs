@@ -22,7 +22,7 @@ use maflow_kernels::resize::ImageView;
 use crate::common::body::Skeleton;
 use crate::common::picture_grid::{Grid, sample_indices};
 use crate::common::rounding::round_to;
-use crate::frame::flow_region::Region;
+use crate::frame::flow_region::person_box;
 use crate::prelude::*;
 use maflow_kernels::png_io::encode_rgb_png;
 
@@ -287,7 +287,7 @@ struct FlowTask {
     previous: Option<GrayImage>,
     previous_flow: Option<Arc<FlowProduct>>,
     /// With `region: person`, once a skeleton placed it.
-    region: Option<Region>,
+    region: Option<Window>,
     /// Per pair: mean u, v, speed, then mean up, right, down, left components.
     pairs: Vec<[f32; 7]>,
     /// Pair indices to draw, when the frame count is known.
@@ -322,7 +322,7 @@ impl FlowTask {
             width: sw,
             height: sh,
         };
-        let window = self.region.map_or(whole, |r| r.window());
+        let window = self.region.unwrap_or(whole);
         let storage = std::mem::take(&mut self.spare);
         if w % sw == 0 && h % sh == 0 && w / sw == h / sh {
             return block_mean_window(view, w / sw, window, storage);
@@ -340,7 +340,7 @@ impl FlowTask {
             area_resize_f32(&luma, sw, sh)
         };
         match self.region {
-            Some(region) => region.crop(&work),
+            Some(region) => work.window(region),
             None => work,
         }
     }
@@ -353,7 +353,7 @@ impl FlowTask {
             "`region: person` needs a skeleton on flow's second input: write `inputs: [decode, pose]`",
         )?;
         let min_side = 4 * self.config.dis_params().patch_size;
-        self.region = Region::around(
+        self.region = person_box(
             skeleton,
             self.config.scale,
             self.work_size,
@@ -386,7 +386,7 @@ impl FrameTask for FlowTask {
             // The frame before the region was placed came whole: its region's pixels.
             let prev = match self.region {
                 Some(region) if prev.width != region.width || prev.height != region.height => {
-                    region.crop(&prev)
+                    prev.window(region)
                 }
                 _ => prev,
             };
@@ -429,7 +429,7 @@ impl FrameTask for FlowTask {
             "pairs": self.pairs.len(),
             "work_size": [self.work_size.0, self.work_size.1],
             // With `region: person`, the box computed (working pixels); the means are over it.
-            "region": self.region.map(|r| r.as_array()),
+            "region": self.region.map(|r| [r.x, r.y, r.width, r.height]),
             "mean_u": self.pairs.iter().map(|p| round(p[0])).collect::<Vec<_>>(),
             "mean_v": self.pairs.iter().map(|p| round(p[1])).collect::<Vec<_>>(),
             "mean_speed": self.pairs.iter().map(|p| round(p[2])).collect::<Vec<_>>(),

@@ -12,7 +12,9 @@
 //! averaged over `k × k` blocks (`k` the whole part of the shrink factor),
 //! so what is left for the bilinear step is a shrink under 2×, which does
 //! not alias. [`supersampled`] is the slow reference it is tested against
-//! (up to 4 × 4 bilinear taps per tensor pixel).
+//! (up to 4 × 4 bilinear taps per tensor pixel). With AVX2 the warp takes
+//! eight tensor pixels at a time and gives the scalar code's values bit for
+//! bit (see `vector`).
 
 use crate::resize::ImageView;
 
@@ -96,6 +98,18 @@ trait Pixels {
     fn height(&self) -> usize;
     fn stride(&self) -> usize;
     fn at(&self, i: usize) -> f32;
+    /// The samples, for the vector warp.
+    fn raw(&self) -> Raw<'_>;
+}
+
+/// A source's samples as stored.
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_feature = "avx2")),
+    allow(dead_code)
+)]
+enum Raw<'a> {
+    Bytes(&'a [u8]),
+    Floats(&'a [f32]),
 }
 
 impl Pixels for ImageView<'_> {
@@ -111,6 +125,9 @@ impl Pixels for ImageView<'_> {
     #[inline(always)]
     fn at(&self, i: usize) -> f32 {
         f32::from(self.data[i])
+    }
+    fn raw(&self) -> Raw<'_> {
+        Raw::Bytes(self.data)
     }
 }
 
@@ -135,6 +152,9 @@ impl Pixels for Level<'_> {
     #[inline(always)]
     fn at(&self, i: usize) -> f32 {
         self.data[i]
+    }
+    fn raw(&self) -> Raw<'_> {
+        Raw::Floats(self.data)
     }
 }
 
@@ -369,42 +389,261 @@ fn warp_channels<const CH: usize>(
     offset: f32,
     out: &mut [f32],
 ) {
-    let (w, h, stride) = (src.width(), src.height(), src.stride());
-    // Largest top-left tap that keeps the 2 × 2 neighbourhood inside.
-    let (last_x, last_y) = (w.saturating_sub(1), h.saturating_sub(1));
     for oy in 0..out_h {
         let row_x = map.origin.0 + oy as f32 * map.along_y.0;
         let row_y = map.origin.1 + oy as f32 * map.along_y.1;
         let row = &mut out[oy * out_w * CH..(oy + 1) * out_w * CH];
-        for (ox, o) in row.chunks_exact_mut(CH).enumerate() {
-            let x = row_x + ox as f32 * map.along_x.0;
-            let y = row_y + ox as f32 * map.along_x.1;
-            let (fx0, fy0) = (x.floor(), y.floor());
-            let (fx, fy) = (x - fx0, y - fy0);
-            let (ix, iy) = (fx0 as isize, fy0 as isize);
-            let mut acc = [0f32; CH];
-            if ix >= 0 && iy >= 0 && (ix as usize) < last_x && (iy as usize) < last_y {
-                let i00 = iy as usize * stride + ix as usize * CH;
-                let i10 = i00 + stride;
-                let (w00, w01, w10, w11) = (
-                    (1.0 - fx) * (1.0 - fy),
-                    fx * (1.0 - fy),
-                    (1.0 - fx) * fy,
-                    fx * fy,
-                );
-                for (k, a) in acc.iter_mut().enumerate() {
-                    *a = w00 * src.at(i00 + k)
-                        + w01 * src.at(i00 + CH + k)
-                        + w10 * src.at(i10 + k)
-                        + w11 * src.at(i10 + CH + k);
-                }
+        let row_map = Affine {
+            origin: (row_x, row_y),
+            ..map
+        };
+        let mut ox = 0;
+        while ox < out_w {
+            let done = vector::eight_inside::<CH>(src, row_map, ox, scale, offset, row);
+            if done == 0 {
+                let end = (ox + 8).min(out_w);
+                scalar_pixels::<CH>(src, row_map, ox..end, scale, offset, row);
+                ox = end;
             } else {
-                bilinear_edge::<CH>(src, ix, iy, fx, fy, &mut acc);
-            }
-            for k in 0..CH {
-                o[k] = acc[k] * scale + offset;
+                ox += done;
             }
         }
+    }
+}
+
+/// The scalar warp of pixels `range` of one tensor row; `map.origin` is the row's first pixel.
+fn scalar_pixels<const CH: usize>(
+    src: &impl Pixels,
+    map: Affine,
+    range: std::ops::Range<usize>,
+    scale: f32,
+    offset: f32,
+    row: &mut [f32],
+) {
+    let (w, h, stride) = (src.width(), src.height(), src.stride());
+    // Largest top-left tap that keeps the 2 × 2 neighbourhood inside.
+    let (last_x, last_y) = (w.saturating_sub(1), h.saturating_sub(1));
+    let (row_x, row_y) = map.origin;
+    for (ox, o) in row
+        .chunks_exact_mut(CH)
+        .enumerate()
+        .skip(range.start)
+        .take(range.len())
+    {
+        let x = row_x + ox as f32 * map.along_x.0;
+        let y = row_y + ox as f32 * map.along_x.1;
+        let (fx0, fy0) = (x.floor(), y.floor());
+        let (fx, fy) = (x - fx0, y - fy0);
+        let (ix, iy) = (fx0 as isize, fy0 as isize);
+        let mut acc = [0f32; CH];
+        if ix >= 0 && iy >= 0 && (ix as usize) < last_x && (iy as usize) < last_y {
+            let i00 = iy as usize * stride + ix as usize * CH;
+            let i10 = i00 + stride;
+            let (w00, w01, w10, w11) = (
+                (1.0 - fx) * (1.0 - fy),
+                fx * (1.0 - fy),
+                (1.0 - fx) * fy,
+                fx * fy,
+            );
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = w00 * src.at(i00 + k)
+                    + w01 * src.at(i00 + CH + k)
+                    + w10 * src.at(i10 + k)
+                    + w11 * src.at(i10 + CH + k);
+            }
+        } else {
+            bilinear_edge::<CH>(src, ix, iy, fx, fy, &mut acc);
+        }
+        for k in 0..CH {
+            o[k] = acc[k] * scale + offset;
+        }
+    }
+}
+
+/// Eight tensor pixels at a time. On x86-64 with AVX2, when all eight have
+/// their 2 × 2 taps inside the source, the taps are gathered and weighed
+/// with the same float multiplies and adds, in the same order, as
+/// [`scalar_pixels`], so every value is the scalar one (a test compares
+/// them); otherwise the scalar code does those pixels.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+#[allow(unsafe_code)] // AVX2 intrinsics (the build enables AVX2: `.cargo/config.toml`); each gather's indices are checked against the source's length first.
+mod vector {
+    use std::arch::x86_64::*;
+
+    use super::{Affine, Pixels, Raw};
+
+    /// Warps pixels `ox..ox + 8` of a tensor row (`map.origin` its first
+    /// pixel) into `row`; returns 8, or 0 with nothing written when fewer
+    /// than 8 are left or one of them has a tap outside the source.
+    pub fn eight_inside<const CH: usize>(
+        src: &impl Pixels,
+        map: Affine,
+        ox: usize,
+        scale: f32,
+        offset: f32,
+        row: &mut [f32],
+    ) -> usize {
+        let Some(out) = row.get_mut(ox * CH..(ox + 8) * CH) else {
+            return 0;
+        };
+        let raw = src.raw();
+        // The largest index a gather may start at: a byte gather reads 4 bytes.
+        let last = match raw {
+            Raw::Bytes(d) => d.len().checked_sub(4),
+            Raw::Floats(d) => d.len().checked_sub(1),
+        };
+        let (w, h, stride) = (src.width(), src.height(), src.stride());
+        let fits = |v: usize| i32::try_from(v).is_ok();
+        let Some(last) = last.filter(|&l| fits(l) && fits(stride) && fits(w) && fits(h)) else {
+            return 0;
+        };
+        let bounds = Bounds {
+            last_x: w.saturating_sub(1) as i32,
+            last_y: h.saturating_sub(1) as i32,
+            stride: stride as i32,
+            last: last as i32,
+        };
+        // SAFETY: AVX2 is enabled for the build; `gather` reads only at
+        // indices checked against `last` inside `eight`.
+        unsafe { eight::<CH>(&raw, map, ox, bounds, scale, offset, out) }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Bounds {
+        last_x: i32,
+        last_y: i32,
+        stride: i32,
+        last: i32,
+    }
+
+    #[inline(always)]
+    unsafe fn eight<const CH: usize>(
+        raw: &Raw<'_>,
+        map: Affine,
+        ox: usize,
+        b: Bounds,
+        scale: f32,
+        offset: f32,
+        out: &mut [f32],
+    ) -> usize {
+        unsafe {
+            let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let oxf = _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_set1_epi32(ox as i32), lanes));
+            let x = _mm256_add_ps(
+                _mm256_set1_ps(map.origin.0),
+                _mm256_mul_ps(oxf, _mm256_set1_ps(map.along_x.0)),
+            );
+            let y = _mm256_add_ps(
+                _mm256_set1_ps(map.origin.1),
+                _mm256_mul_ps(oxf, _mm256_set1_ps(map.along_x.1)),
+            );
+            let (fx0, fy0) = (_mm256_floor_ps(x), _mm256_floor_ps(y));
+            let (fx, fy) = (_mm256_sub_ps(x, fx0), _mm256_sub_ps(y, fy0));
+            // Out of i32's range (or NaN) converts to i32::MIN, which is not inside.
+            let (ix, iy) = (_mm256_cvttps_epi32(fx0), _mm256_cvttps_epi32(fy0));
+            let below = |v: __m256i, limit: i32| _mm256_cmpgt_epi32(_mm256_set1_epi32(limit), v);
+            let negative = _mm256_or_si256(below(ix, 0), below(iy, 0));
+            let inside = _mm256_and_si256(below(ix, b.last_x), below(iy, b.last_y));
+            if _mm256_movemask_epi8(_mm256_andnot_si256(negative, inside)) != -1 {
+                return 0;
+            }
+            let i00 = _mm256_add_epi32(
+                _mm256_mullo_epi32(iy, _mm256_set1_epi32(b.stride)),
+                _mm256_mullo_epi32(ix, _mm256_set1_epi32(CH as i32)),
+            );
+            let i10 = _mm256_add_epi32(i00, _mm256_set1_epi32(b.stride));
+            let farthest = _mm256_add_epi32(i10, _mm256_set1_epi32(2 * CH as i32 - 1));
+            if _mm256_movemask_epi8(_mm256_cmpgt_epi32(farthest, _mm256_set1_epi32(b.last))) != 0 {
+                return 0;
+            }
+            let one = _mm256_set1_ps(1.0);
+            let (gx, gy) = (_mm256_sub_ps(one, fx), _mm256_sub_ps(one, fy));
+            let (w00, w01) = (_mm256_mul_ps(gx, gy), _mm256_mul_ps(fx, gy));
+            let (w10, w11) = (_mm256_mul_ps(gx, fy), _mm256_mul_ps(fx, fy));
+            if let (3, Raw::Floats(data)) = (CH, raw) {
+                // Interleaved float RGB: one 4-float load per tap reads its
+                // 3 channels (and one more, so the last may not be the last float).
+                let reach = _mm256_add_epi32(farthest, _mm256_set1_epi32(1));
+                if _mm256_movemask_epi8(_mm256_cmpgt_epi32(reach, _mm256_set1_epi32(b.last))) != 0 {
+                    return 0;
+                }
+                let mut weights = [[0f32; 8]; 4];
+                for (w, v) in weights.iter_mut().zip([w00, w01, w10, w11]) {
+                    _mm256_storeu_ps(w.as_mut_ptr(), v);
+                }
+                let (mut top, mut bottom) = ([0i32; 8], [0i32; 8]);
+                _mm256_storeu_si256(top.as_mut_ptr().cast(), i00);
+                _mm256_storeu_si256(bottom.as_mut_ptr().cast(), i10);
+                let (scale, offset) = (_mm_set1_ps(scale), _mm_set1_ps(offset));
+                let p = data.as_ptr();
+                let mut values = [0f32; 8 * 3 + 1];
+                for i in 0..8 {
+                    let (t, u) = (top[i] as usize, bottom[i] as usize);
+                    let tap =
+                        |at: usize, w: f32| _mm_mul_ps(_mm_set1_ps(w), _mm_loadu_ps(p.add(at)));
+                    let mut acc = tap(t, weights[0][i]);
+                    acc = _mm_add_ps(acc, tap(t + 3, weights[1][i]));
+                    acc = _mm_add_ps(acc, tap(u, weights[2][i]));
+                    acc = _mm_add_ps(acc, tap(u + 3, weights[3][i]));
+                    let v = _mm_add_ps(_mm_mul_ps(acc, scale), offset);
+                    _mm_storeu_ps(values.as_mut_ptr().add(3 * i), v);
+                }
+                out.copy_from_slice(&values[..8 * 3]);
+                return 8;
+            }
+            let at = |i: __m256i, k: usize| {
+                gather(raw, _mm256_add_epi32(i, _mm256_set1_epi32(k as i32)))
+            };
+            let mut channels = [[0f32; 8]; CH];
+            for (k, channel) in channels.iter_mut().enumerate() {
+                let mut acc = _mm256_mul_ps(w00, at(i00, k));
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(w01, at(i00, CH + k)));
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(w10, at(i10, k)));
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(w11, at(i10, CH + k)));
+                let v = _mm256_add_ps(
+                    _mm256_mul_ps(acc, _mm256_set1_ps(scale)),
+                    _mm256_set1_ps(offset),
+                );
+                _mm256_storeu_ps(channel.as_mut_ptr(), v);
+            }
+            for (i, o) in out.chunks_exact_mut(CH).enumerate() {
+                for (k, v) in o.iter_mut().enumerate() {
+                    *v = channels[k][i];
+                }
+            }
+            8
+        }
+    }
+
+    /// The samples at eight indices, as floats.
+    #[inline(always)]
+    unsafe fn gather(raw: &Raw<'_>, idx: __m256i) -> __m256 {
+        unsafe {
+            match raw {
+                Raw::Bytes(d) => {
+                    let words = _mm256_i32gather_epi32::<1>(d.as_ptr().cast(), idx);
+                    _mm256_cvtepi32_ps(_mm256_and_si256(words, _mm256_set1_epi32(0xff)))
+                }
+                Raw::Floats(d) => _mm256_i32gather_ps::<4>(d.as_ptr(), idx),
+            }
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+mod vector {
+    use super::{Affine, Pixels};
+
+    /// Without AVX2 the scalar code does every pixel.
+    pub fn eight_inside<const CH: usize>(
+        _: &impl Pixels,
+        _: Affine,
+        _: usize,
+        _: f32,
+        _: f32,
+        _: &mut [f32],
+    ) -> usize {
+        0
     }
 }
 
@@ -637,6 +876,80 @@ mod tests {
             height: h,
             stride: w * 3,
             channels: 3,
+        }
+    }
+
+    /// The scalar warp of every pixel, the reference the vector warp must equal.
+    fn scalar_warp<const CH: usize>(src: &impl Pixels, map: Affine, out_w: usize, out: &mut [f32]) {
+        for (oy, row) in out.chunks_exact_mut(out_w * CH).enumerate() {
+            let origin = (
+                map.origin.0 + oy as f32 * map.along_y.0,
+                map.origin.1 + oy as f32 * map.along_y.1,
+            );
+            scalar_pixels::<CH>(src, Affine { origin, ..map }, 0..out_w, 0.7, -0.2, row);
+        }
+    }
+
+    /// Every value of the warp, whichever path takes its pixel, is the scalar
+    /// code's: from bytes and from float levels, gray and RGB, at turns and
+    /// shrinks that put some pixels' taps off the image.
+    #[test]
+    fn the_vector_warp_gives_the_scalar_values_bit_for_bit() {
+        let (w, h) = (97, 61);
+        let bytes = picture(w, h);
+        let floats: Vec<f32> = bytes.iter().map(|&b| f32::from(b) * 0.37 + 0.01).collect();
+        let gray: Vec<u8> = bytes.iter().step_by(3).copied().collect();
+        let (out_w, out_h) = (29, 13);
+        for (turn, shrink, x0) in [
+            (0.0, 1.0, 3.0),
+            (0.3, 1.7, -4.0),
+            (-1.1, 0.6, 40.0),
+            (2.0, 2.9, 80.0),
+        ] {
+            let (s, c) = f32::sin_cos(turn);
+            let map = Affine {
+                origin: (x0, 20.5),
+                along_x: (shrink * c, shrink * s),
+                along_y: (-shrink * s, shrink * c),
+            };
+            let check = |got: &[f32], want: &[f32], what: &str| {
+                for (i, (a, b)) in got.iter().zip(want).enumerate() {
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "{what}, turn {turn}: value {i}: {a} against {b}"
+                    );
+                }
+            };
+            let mut got = vec![0.0; out_w * out_h * 3];
+            let mut want = got.clone();
+            let src = rgb(&bytes, w, h);
+            warp_channels::<3>(&src, map, out_w, out_h, 0.7, -0.2, &mut got);
+            scalar_warp::<3>(&src, map, out_w, &mut want);
+            check(&got, &want, "RGB bytes");
+            let level = Level {
+                data: &floats,
+                width: w,
+                height: h,
+                channels: 3,
+            };
+            warp_channels::<3>(&level, map, out_w, out_h, 0.7, -0.2, &mut got);
+            scalar_warp::<3>(&level, map, out_w, &mut want);
+            check(&got, &want, "RGB floats");
+            let (mut got, mut want) = (vec![0.0; out_w * out_h], vec![0.0; out_w * out_h]);
+            let src = view(&gray, w, h);
+            warp_channels::<1>(&src, map, out_w, out_h, 0.7, -0.2, &mut got);
+            scalar_warp::<1>(&src, map, out_w, &mut want);
+            check(&got, &want, "gray bytes");
+            let level = Level {
+                data: &floats[..w * h],
+                width: w,
+                height: h,
+                channels: 1,
+            };
+            warp_channels::<1>(&level, map, out_w, out_h, 0.7, -0.2, &mut got);
+            scalar_warp::<1>(&level, map, out_w, &mut want);
+            check(&got, &want, "gray floats");
         }
     }
 

@@ -256,11 +256,14 @@ impl SegmentTask {
         mask
     }
 
-    fn selfie_mask(
+    /// Clears the pixels of `mask` that the selfie model does not see as
+    /// the person (all of them outside its crop); only set pixels are looked at.
+    fn cut_to_selfie(
         &mut self,
         frame: &Frame,
         skeleton: Option<&Skeleton>,
-    ) -> Result<Vec<u8>, String> {
+        mask: &mut [u8],
+    ) -> Result<(), String> {
         let pool = self.selfie.as_ref().expect("selfie methods open the model");
         let (fw, fh) = (frame.width as usize, frame.height as usize);
         let rgb = ImageView {
@@ -291,23 +294,24 @@ impl SegmentTask {
         // Each mask pixel takes the model's pixel under its centre; the
         // crop's coordinates are linear along a mask row.
         let (w, h) = self.size;
-        let mut mask = vec![0u8; w * h];
         let n = SELFIE_SIZE as f32;
         let (u0, v0) = region.to_rect(0.5 / self.scale, 0.5 / self.scale);
         let (u1, v1) = region.to_rect(1.5 / self.scale, 0.5 / self.scale);
         let (u2, v2) = region.to_rect(0.5 / self.scale, 1.5 / self.scale);
         let (du_x, dv_x, du_y, dv_y) = (u1 - u0, v1 - v0, u2 - u0, v2 - v0);
-        for my in 0..h {
+        for (my, row) in mask.chunks_exact_mut(w).take(h).enumerate() {
             let (ru, rv) = (u0 + my as f32 * du_y, v0 + my as f32 * dv_y);
-            for (mx, m) in mask[my * w..(my + 1) * w].iter_mut().enumerate() {
+            for (mx, m) in row.iter_mut().enumerate().filter(|(_, m)| **m != 0) {
                 let (u, v) = (ru + mx as f32 * du_x, rv + mx as f32 * dv_x);
-                if (0.0..1.0).contains(&u) && (0.0..1.0).contains(&v) {
-                    let (px, py) = ((u * n) as usize, (v * n) as usize);
-                    *m = u8::from(prob[py * SELFIE_SIZE + px] > self.config.threshold);
-                }
+                *m = u8::from(
+                    (0.0..1.0).contains(&u)
+                        && (0.0..1.0).contains(&v)
+                        && prob[(v * n) as usize * SELFIE_SIZE + (u * n) as usize]
+                            > self.config.threshold,
+                );
             }
         }
-        Ok(mask)
+        Ok(())
     }
 }
 
@@ -350,11 +354,16 @@ impl FrameTask for SegmentTask {
         let data = match self.config.method {
             Method::None => vec![1u8; w * h],
             Method::Skeleton => self.skeleton_mask(shapes.as_ref()),
-            Method::Selfie => self.selfie_mask(frame, skeleton)?,
+            Method::Selfie => {
+                let mut mask = vec![1u8; w * h];
+                self.cut_to_selfie(frame, skeleton, &mut mask)?;
+                mask
+            }
+            // The body's neighbourhood first: the model's output is read only there.
             Method::Both => {
-                let selfie = self.selfie_mask(frame, skeleton)?;
-                let body = self.skeleton_mask(shapes.as_ref());
-                selfie.iter().zip(&body).map(|(a, b)| a & b).collect()
+                let mut mask = self.skeleton_mask(shapes.as_ref());
+                self.cut_to_selfie(frame, skeleton, &mut mask)?;
+                mask
             }
         };
         let (mut area, mut bx) = (0usize, [usize::MAX, usize::MAX, 0, 0]);

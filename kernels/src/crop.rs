@@ -79,8 +79,10 @@ impl RotatedRect {
 pub struct Cropper {
     /// Block means of the region's bounding box (interleaved, `level_w × level_h`).
     level: Vec<f32>,
-    /// Block sums of one level row, before dividing.
-    row: Vec<u32>,
+    /// Column sums of one level row's frame rows, before the blocks: 16
+    /// bits hold up to 16 rows (the shrinks models take), 32 any more.
+    narrow_row: Vec<u16>,
+    wide_row: Vec<u32>,
 }
 
 /// The affine map from tensor pixel centres to source pixel-centre
@@ -238,8 +240,6 @@ impl Cropper {
 
     /// Fills the level: `level_w × level_h` means of `k × k` blocks whose
     /// first starts at frame pixel (x0, y0); pixels off the frame count as 0.
-    /// Each level row first sums its `k` frame rows column by column (a
-    /// straight run of additions), then each block's `k` columns.
     fn reduce(
         &mut self,
         src: &ImageView<'_>,
@@ -250,46 +250,96 @@ impl Cropper {
         level_h: usize,
     ) {
         let ch = src.channels;
-        self.level.clear();
-        self.level.resize(level_w * level_h * ch, 0.0);
-        // The frame columns the level covers.
         let (w, h) = (src.width as isize, src.height as isize);
-        let cx0 = x0.max(0);
-        let cx1 = (x0 + (level_w * k) as isize).min(w);
-        if cx1 <= cx0 {
-            return;
+        // Inside the frame every level value is written below, so the old
+        // ones need not be cleared; blocks off the frame stay 0.
+        let inside = x0 >= 0
+            && y0 >= 0
+            && x0 + (level_w * k) as isize <= w
+            && y0 + (level_h * k) as isize <= h;
+        if !inside {
+            self.level.clear();
         }
-        let span = (cx1 - cx0) as usize * ch;
-        self.row.clear();
-        self.row.resize(span, 0);
-        // Level column of the first covered frame column, and how many of its block's columns lie before it.
-        let first_column = ((cx0 - x0) as usize) / k;
-        let skipped = ((cx0 - x0) as usize) % k;
-        let norm = 1.0 / (k * k) as f32;
-        for ly in 0..level_h {
-            let ry0 = (y0 + (ly * k) as isize).max(0);
-            let ry1 = (y0 + ((ly + 1) * k) as isize).min(h);
-            if ry1 <= ry0 {
-                continue;
+        self.level.resize(level_w * level_h * ch, 0.0);
+        if k <= 16 {
+            reduce_rows(
+                src,
+                x0,
+                y0,
+                k,
+                level_w,
+                level_h,
+                &mut self.narrow_row,
+                &mut self.level,
+            );
+        } else {
+            reduce_rows(
+                src,
+                x0,
+                y0,
+                k,
+                level_w,
+                level_h,
+                &mut self.wide_row,
+                &mut self.level,
+            );
+        }
+    }
+}
+
+/// A column sum of frame bytes.
+trait Sum: Copy + Default + From<u8> + std::ops::AddAssign + Into<u32> {}
+impl Sum for u16 {}
+impl Sum for u32 {}
+
+/// [`Cropper::reduce`] with column sums of type `S` in `row`: each level row
+/// sums its `k` frame rows column by column (a straight run of additions),
+/// then each block's `k` columns.
+#[allow(clippy::too_many_arguments)]
+fn reduce_rows<S: Sum>(
+    src: &ImageView<'_>,
+    x0: isize,
+    y0: isize,
+    k: usize,
+    level_w: usize,
+    level_h: usize,
+    row: &mut Vec<S>,
+    level: &mut [f32],
+) {
+    let ch = src.channels;
+    // The frame columns the level covers.
+    let (w, h) = (src.width as isize, src.height as isize);
+    let cx0 = x0.max(0);
+    let cx1 = (x0 + (level_w * k) as isize).min(w);
+    if cx1 <= cx0 {
+        return;
+    }
+    let span = (cx1 - cx0) as usize * ch;
+    row.clear();
+    row.resize(span, S::default());
+    // Level column of the first covered frame column, and how many of its block's columns lie before it.
+    let first_column = ((cx0 - x0) as usize) / k;
+    let skipped = ((cx0 - x0) as usize) % k;
+    let norm = 1.0 / (k * k) as f32;
+    let line = |y: isize| &src.data[y as usize * src.stride + cx0 as usize * ch..][..span];
+    for ly in 0..level_h {
+        let ry0 = (y0 + (ly * k) as isize).max(0);
+        let ry1 = (y0 + ((ly + 1) * k) as isize).min(h);
+        if ry1 <= ry0 {
+            continue;
+        }
+        for (sum, &v) in row.iter_mut().zip(line(ry0)) {
+            *sum = S::from(v);
+        }
+        for y in ry0 + 1..ry1 {
+            for (sum, &v) in row.iter_mut().zip(line(y)) {
+                *sum += S::from(v);
             }
-            self.row.iter_mut().for_each(|v| *v = 0);
-            for y in ry0..ry1 {
-                let line = &src.data[y as usize * src.stride + cx0 as usize * ch..][..span];
-                for (sum, &v) in self.row.iter_mut().zip(line) {
-                    *sum += u32::from(v);
-                }
-            }
-            let out = &mut self.level[ly * level_w * ch..(ly + 1) * level_w * ch];
-            match ch {
-                1 => sum_blocks::<1>(&self.row, k - skipped, k, &mut out[first_column..], norm),
-                _ => sum_blocks::<3>(
-                    &self.row,
-                    k - skipped,
-                    k,
-                    &mut out[first_column * 3..],
-                    norm,
-                ),
-            }
+        }
+        let out = &mut level[ly * level_w * ch..(ly + 1) * level_w * ch];
+        match ch {
+            1 => sum_blocks::<S, 1>(row, k - skipped, k, &mut out[first_column..], norm),
+            _ => sum_blocks::<S, 3>(row, k - skipped, k, &mut out[first_column * 3..], norm),
         }
     }
 }
@@ -298,7 +348,13 @@ impl Cropper {
 /// the first block holding only `first` columns, and writes their means.
 /// The common shrinks have their own copy with the block width fixed, so
 /// that each block is one unrolled run of additions.
-fn sum_blocks<const CH: usize>(row: &[u32], first: usize, k: usize, out: &mut [f32], norm: f32) {
+fn sum_blocks<S: Sum, const CH: usize>(
+    row: &[S],
+    first: usize,
+    k: usize,
+    out: &mut [f32],
+    norm: f32,
+) {
     let (head, rest) = row.split_at((first * CH).min(row.len()));
     let Some((o, out)) = out.split_at_mut_checked(CH) else {
         return;
@@ -306,30 +362,30 @@ fn sum_blocks<const CH: usize>(row: &[u32], first: usize, k: usize, out: &mut [f
     if head.is_empty() {
         return;
     }
-    block_mean::<CH>(head, o, norm);
+    block_mean::<S, CH>(head, o, norm);
     match k {
-        2 => whole_blocks::<CH, 2>(rest, out, norm),
-        3 => whole_blocks::<CH, 3>(rest, out, norm),
-        4 => whole_blocks::<CH, 4>(rest, out, norm),
-        5 => whole_blocks::<CH, 5>(rest, out, norm),
-        6 => whole_blocks::<CH, 6>(rest, out, norm),
+        2 => whole_blocks::<S, CH, 2>(rest, out, norm),
+        3 => whole_blocks::<S, CH, 3>(rest, out, norm),
+        4 => whole_blocks::<S, CH, 4>(rest, out, norm),
+        5 => whole_blocks::<S, CH, 5>(rest, out, norm),
+        6 => whole_blocks::<S, CH, 6>(rest, out, norm),
         _ => {
             for (block, o) in rest.chunks(k * CH).zip(out.chunks_exact_mut(CH)) {
-                block_mean::<CH>(block, o, norm);
+                block_mean::<S, CH>(block, o, norm);
             }
         }
     }
 }
 
 /// Blocks of `K` pixels of `row`, one per output pixel; a last, shorter block too.
-fn whole_blocks<const CH: usize, const K: usize>(row: &[u32], out: &mut [f32], norm: f32) {
+fn whole_blocks<S: Sum, const CH: usize, const K: usize>(row: &[S], out: &mut [f32], norm: f32) {
     let mut blocks = row.chunks_exact(K * CH);
     let mut outs = out.chunks_exact_mut(CH);
     for (block, o) in (&mut blocks).zip(&mut outs) {
         let mut total = [0u32; CH];
         for j in 0..K {
             for c in 0..CH {
-                total[c] += block[j * CH + c];
+                total[c] += block[j * CH + c].into();
             }
         }
         write_means(total, o, norm);
@@ -337,17 +393,17 @@ fn whole_blocks<const CH: usize, const K: usize>(row: &[u32], out: &mut [f32], n
     if let Some(o) = outs.next()
         && !blocks.remainder().is_empty()
     {
-        block_mean::<CH>(blocks.remainder(), o, norm);
+        block_mean::<S, CH>(blocks.remainder(), o, norm);
     }
 }
 
 /// The sums of a block's pixels (interleaved), times `norm`, into `o`.
 #[inline(always)]
-fn block_mean<const CH: usize>(block: &[u32], o: &mut [f32], norm: f32) {
+fn block_mean<S: Sum, const CH: usize>(block: &[S], o: &mut [f32], norm: f32) {
     let mut total = [0u32; CH];
     for px in block.chunks_exact(CH) {
         for c in 0..CH {
-            total[c] += px[c];
+            total[c] += px[c].into();
         }
     }
     write_means(total, o, norm);
@@ -995,6 +1051,25 @@ mod tests {
                 mean < 0.6 && max < 40.0,
                 "side {side}, turn {rotation}: mean {mean:.2}, max {max:.1}"
             );
+        }
+    }
+
+    /// 16-bit column sums (up to 16 rows) make the level 32-bit ones make,
+    /// bit for bit, on a picture and on white (the largest sums).
+    #[test]
+    fn narrow_and_wide_column_sums_make_the_same_level() {
+        let (w, h) = (97, 61);
+        for data in [picture(w, h), vec![255; w * h * 3]] {
+            for k in [2, 3, 7, 16] {
+                for (x0, y0) in [(-5, -3), (4, 2)] {
+                    let (lw, lh) = ((w + 10) / k, (h + 6) / k);
+                    let (mut narrow, mut wide) = (vec![0.0; lw * lh * 3], vec![0.0; lw * lh * 3]);
+                    let src = rgb(&data, w, h);
+                    reduce_rows::<u16>(&src, x0, y0, k, lw, lh, &mut Vec::new(), &mut narrow);
+                    reduce_rows::<u32>(&src, x0, y0, k, lw, lh, &mut Vec::new(), &mut wide);
+                    assert_eq!(narrow, wide, "k {k} at ({x0}, {y0})");
+                }
+            }
         }
     }
 

@@ -242,14 +242,17 @@ impl SegmentTask {
             let (x0, y0, x1, y1) = widened.bounds();
             let clamp = |v: f32, n: usize| ((v * self.scale).floor().max(0.0) as usize).min(n);
             for my in clamp(y0, h)..clamp(y1, h).saturating_add(1).min(h) {
-                for mx in clamp(x0, w)..clamp(x1, w).saturating_add(1).min(w) {
-                    let (x, y) = (
-                        (mx as f32 + 0.5) / self.scale,
-                        (my as f32 + 0.5) / self.scale,
-                    );
-                    if widened.reach_squared(x, y) <= 1.0 {
-                        mask[my * w + mx] = 1;
-                    }
+                let y = (my as f32 + 0.5) / self.scale;
+                let row = &mut mask[my * w..(my + 1) * w];
+                let columns = clamp(x0, w)..clamp(x1, w).saturating_add(1).min(w);
+                // Pixels an earlier part already covers are not measured again.
+                for (mx, m) in row[columns.clone()]
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(_, m)| **m == 0)
+                {
+                    let x = ((columns.start + mx) as f32 + 0.5) / self.scale;
+                    *m = u8::from(widened.reach_squared(x, y) <= 1.0);
                 }
             }
         }

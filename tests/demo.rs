@@ -320,13 +320,16 @@ fn changing_one_operators_params_reruns_only_it_and_downstream() {
     );
     check_no_clip_and_no_participant_on_both_sides(&scratch.out("demo"), 0);
 
-    // Picture settings key only the pictures: drawing none leaves everything cached,
+    // Picture settings key only the pictures: drawing none leaves everything cached
+    // (as does another decoder thread count, which decodes the same frames),
     // drawing others recomputes the nodes that draw them and nothing they feed.
     let mut args: Vec<String> = vec![
         "plan".into(),
         "pipelines/demo.yaml".into(),
         "--set".into(),
         "segment.params.viz_frames=0".into(),
+        "--set".into(),
+        "decode.params.threads=1".into(),
     ];
     args.extend(scratch.redirect());
     let plan = text(&maflow(&args).stdout);

@@ -264,6 +264,20 @@ impl Built {
         }
     }
 
+    /// Leaves `params` out of the cache key: settings that change how the
+    /// operator runs (a decoder's threads) but never what it outputs, so
+    /// that tuning them recomputes nothing.
+    pub fn unkeyed(mut self, params: &[&str]) -> Self {
+        let map = self
+            .config
+            .as_object_mut()
+            .expect("operator configs are maps");
+        for name in params {
+            map.remove(*name);
+        }
+        self
+    }
+
     /// Packs a config and runtime whose `picture_params` only change the pictures
     /// it draws: they leave the config's key and key the pictures alone, and
     /// when `draws` is false there are no pictures to key.

@@ -37,6 +37,7 @@ pub struct DecodeConfig {
     #[serde(default)]
     pub fps: Option<f64>,
     /// Decoder threads per clip (frame threading); 0 lets libavcodec choose.
+    /// The frames are the same at any count, so it is not part of the cache key.
     #[default(2)]
     pub threads: usize,
     /// Largest accepted source frame (width × height); bigger clips fail instead of exhausting memory.
@@ -75,12 +76,14 @@ fn build(params: &Node) -> Result<Built, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
+    // Frame threading gives the same frames at any thread count.
     Ok(Built::new(
         &config,
         Runtime::FrameProducer(Arc::new(Decoder {
             config: config.clone(),
         })),
-    ))
+    )
+    .unkeyed(&["threads"]))
 }
 
 struct Decoder {

@@ -11,7 +11,8 @@
 //!    alignment with the same rules, in the environment `scripts/setup.sh`
 //!    makes (`.maflow/peer-venv`, or `$MAFLOW_PEER_PYTHON`). Both sides are
 //!    pinned with `taskset` to one core, then to two, so that they run on
-//!    the same threads. Prints per-stage ms/frame and the ratios, the whole
+//!    the same threads (a maflow worker with one thread decodes on it, so
+//!    each stage's time is its own). Prints per-stage ms/frame and the ratios, the whole
 //!    chain's frames/s and peak memory (maflow at 1 and 2 workers), maflow's
 //!    whole chain against the peer's three library calls alone (the honest
 //!    peer: Pose, SelfieSegmentation and DIS as a script's author calls them), the
@@ -354,6 +355,11 @@ fn models_table(rounds: usize) {
             .to_vec();
         args.push(workers.to_string());
         args.extend(set("defaults.threads_per_worker", threads.to_string()));
+        if threads == 1 {
+            // A one-thread worker decodes on its own thread: decoder threads
+            // would take turns on the same core and be timed in the next stage.
+            args.extend(set("decode.params.threads", "1".into()));
+        }
         args.extend(set("defaults.out", work.join("out").display().to_string()));
         args.extend(set(
             "defaults.store",

@@ -496,8 +496,8 @@ fn models_table(rounds: usize) {
 
     // The honest peer: its three library calls alone, against maflow's whole chain (decode included).
     println!(
-        "\nThe chain against the peer's three library calls alone ({}; the rest of its script untimed), ms/frame:",
-        "Pose.process, SelfieSegmentation.process and DIS.calc"
+        "\nThe chain against the peer's three library calls alone (Pose.process, \
+         SelfieSegmentation.process and DIS.calc; the rest of its script untimed), ms/frame:"
     );
     println!("| cores | maflow, every stage | peer, library calls | peer / maflow |");
     println!("|---|---|---|---|");

@@ -256,9 +256,8 @@ fn a_select_names_actions_and_levels_as_people_write_them() {
             .find_map(|l| l.trim().strip_prefix("--> --set:1:"))
             .map(String::from)
     };
-    let set = format!(
-        "sources.clips.params.select={{seed: 0, hold_out: 24, shares: {{Head: 1, nodding: 1}}, by: level}}"
-    );
+    let set = "sources.clips.params.select={seed: 0, hold_out: 24, shares: {Head: 1, nodding: 1}, by: level}"
+        .to_string();
     assert_eq!(
         column(&err).unwrap().parse::<usize>().unwrap(),
         set.find("nodding").unwrap() + 1,

@@ -594,14 +594,13 @@ struct RunTiming {
     started_unix: u64,
 }
 
+/// Notes by node id.
+type Notes = [(String, serde_json::Value)];
+
 /// `clips`: how many, the sources' notes and the sinks' notes.
 fn write_run_json(
     plan: &Plan,
-    (clips, notes, sink_notes): (
-        usize,
-        &[(String, serde_json::Value)],
-        &[(String, serde_json::Value)],
-    ),
+    (clips, notes, sink_notes): (usize, &Notes, &Notes),
     options: &RunOptions,
     out_dir: &std::path::Path,
     stats: &[(String, NodeStats)],

@@ -4,8 +4,11 @@
 
 use serde_json::Value;
 
-/// Each sink note with a summary: (sink, summary, [(why, clips)]).
-fn stated(sinks: &[(String, Value)]) -> Vec<(&str, &str, Vec<(&str, Vec<&str>)>)> {
+/// What one sink stated: (sink, summary, [(why, clips)]).
+type Statement<'a> = (&'a str, &'a str, Vec<(&'a str, Vec<&'a str>)>);
+
+/// Each sink note with a summary.
+fn stated(sinks: &[(String, Value)]) -> Vec<Statement<'_>> {
     sinks
         .iter()
         .filter_map(|(sink, note)| {

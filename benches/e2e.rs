@@ -15,7 +15,8 @@
 //!    each stage's time is its own). Prints per-stage ms/frame and the ratios, the whole
 //!    chain's frames/s and peak memory (maflow at 1 and 2 workers), maflow's
 //!    whole chain against the peer's three library calls alone (the honest
-//!    peer: Pose, SelfieSegmentation and DIS as a script's author calls them), the
+//!    peer: Pose, SelfieSegmentation and DIS as a script's author calls them;
+//!    also as the median of each round's ratio, steadier on a busy machine), the
 //!    landmarks' mean distance to MediaPipe's (both visible > 0.5) and the
 //!    descriptors' mean difference, per clip.
 //! 2. **From skeleton files** (`pipelines/descriptors-from-skeleton-files.yaml`):
@@ -431,10 +432,26 @@ fn models_table(rounds: usize) {
             (seconds, peak, stages)
         })
         .collect();
-    let by_name = |prefix: &str| {
-        runs.iter()
-            .position(|r| r.name.starts_with(prefix))
-            .map(|i| &summary[i])
+    let position = |prefix: &str| runs.iter().position(|r| r.name.starts_with(prefix));
+    let by_name = |prefix: &str| position(prefix).map(|i| &summary[i]);
+    // The peer's library calls over maflow's every stage, round by round: the
+    // two runs of a round are minutes apart at most, so a busy spell on a
+    // shared machine weighs on both, where the medians of each side may come
+    // from different spells. (median, lowest, highest).
+    let round_ratios = |ours: &str, theirs: &str| {
+        let (Some(m), Some(p)) = (position(ours), position(theirs)) else {
+            return None;
+        };
+        let mut ratios: Vec<f64> = measured[m]
+            .iter()
+            .zip(&measured[p])
+            .map(|(a, b)| {
+                b.1[STAGES.len()..].iter().sum::<f64>()
+                    / a.1[..STAGES.len()].iter().sum::<f64>().max(1e-9)
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        Some((median(ratios.clone()), ratios[0], ratios[ratios.len() - 1]))
     };
 
     println!(
@@ -499,14 +516,21 @@ fn models_table(rounds: usize) {
         "\nThe chain against the peer's three library calls alone (Pose.process, \
          SelfieSegmentation.process and DIS.calc; the rest of its script untimed), ms/frame:"
     );
-    println!("| cores | maflow, every stage | peer, library calls | peer / maflow |");
-    println!("|---|---|---|---|");
+    println!(
+        "| cores | maflow, every stage | peer, library calls | peer / maflow | the same, round by round: median (range) |"
+    );
+    println!("|---|---|---|---|---|");
     for (m, p) in [Some((m1, p1)), two].into_iter().flatten() {
         let ours: f64 = m.2[..STAGES.len()].iter().sum();
         let theirs: f64 = p.2[STAGES.len()..].iter().sum();
         let cores = if std::ptr::eq(m, m1) { 1 } else { 2 };
+        let (mid, low, high) = round_ratios(
+            &format!("maflow, 1 worker(s) × {cores}"),
+            &format!("MediaPipe Python peer, OpenCV on {cores}"),
+        )
+        .expect("both runs");
         println!(
-            "| {cores} | {ours:.1} | {theirs:.1} (pose {:.1}, segment {:.1}, flow {:.1}) | {:.2}× |",
+            "| {cores} | {ours:.1} | {theirs:.1} (pose {:.1}, segment {:.1}, flow {:.1}) | {:.2}× | {mid:.2}× ({low:.2}–{high:.2}) |",
             p.2[STAGES.len()],
             p.2[STAGES.len() + 1],
             p.2[STAGES.len() + 2],

@@ -267,6 +267,10 @@ impl SegmentTask {
         skeleton: Option<&Skeleton>,
         mask: &mut [u8],
     ) -> Result<(), String> {
+        // Nobody's capsules on this frame: nothing for the model to cut.
+        if !mask.contains(&1) {
+            return Ok(());
+        }
         let pool = self.selfie.as_ref().expect("selfie methods open the model");
         let (fw, fh) = (frame.width as usize, frame.height as usize);
         let rgb = ImageView {

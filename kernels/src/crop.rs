@@ -215,7 +215,16 @@ impl Cropper {
         let (x0, y0) = (x_min as isize, y_min as isize);
         let level_w = ((x_max - x_min) as usize).div_ceil(k);
         let level_h = ((y_max - y_min) as usize).div_ceil(k);
-        self.reduce(&src, x0, y0, k, level_w, level_h);
+        self.reduce(
+            &src,
+            Blocks {
+                x0,
+                y0,
+                k,
+                across: level_w,
+                down: level_h,
+            },
+        );
         let level = Level {
             data: &self.level,
             width: level_w,
@@ -238,53 +247,41 @@ impl Cropper {
         warp(&level, ch, level_map, out_w, out_h, scale, offset, out);
     }
 
-    /// Fills the level: `level_w × level_h` means of `k × k` blocks whose
-    /// first starts at frame pixel (x0, y0); pixels off the frame count as 0.
-    fn reduce(
-        &mut self,
-        src: &ImageView<'_>,
-        x0: isize,
-        y0: isize,
-        k: usize,
-        level_w: usize,
-        level_h: usize,
-    ) {
-        let ch = src.channels;
+    /// Fills the level with the means of `blocks`; pixels off the frame count as 0.
+    fn reduce(&mut self, src: &ImageView<'_>, blocks: Blocks) {
+        let Blocks {
+            x0,
+            y0,
+            k,
+            across,
+            down,
+        } = blocks;
         let (w, h) = (src.width as isize, src.height as isize);
         // Inside the frame every level value is written below, so the old
         // ones need not be cleared; blocks off the frame stay 0.
-        let inside = x0 >= 0
-            && y0 >= 0
-            && x0 + (level_w * k) as isize <= w
-            && y0 + (level_h * k) as isize <= h;
+        let inside =
+            x0 >= 0 && y0 >= 0 && x0 + (across * k) as isize <= w && y0 + (down * k) as isize <= h;
         if !inside {
             self.level.clear();
         }
-        self.level.resize(level_w * level_h * ch, 0.0);
+        self.level.resize(across * down * src.channels, 0.0);
         if k <= 16 {
-            reduce_rows(
-                src,
-                x0,
-                y0,
-                k,
-                level_w,
-                level_h,
-                &mut self.narrow_row,
-                &mut self.level,
-            );
+            reduce_rows(src, blocks, &mut self.narrow_row, &mut self.level);
         } else {
-            reduce_rows(
-                src,
-                x0,
-                y0,
-                k,
-                level_w,
-                level_h,
-                &mut self.wide_row,
-                &mut self.level,
-            );
+            reduce_rows(src, blocks, &mut self.wide_row, &mut self.level);
         }
     }
+}
+
+/// The level's grid: `across × down` blocks of `k × k` frame pixels, the
+/// first starting at frame pixel (x0, y0).
+#[derive(Clone, Copy, Debug)]
+struct Blocks {
+    x0: isize,
+    y0: isize,
+    k: usize,
+    across: usize,
+    down: usize,
 }
 
 /// A column sum of frame bytes.
@@ -295,17 +292,14 @@ impl Sum for u32 {}
 /// [`Cropper::reduce`] with column sums of type `S` in `row`: each level row
 /// sums its `k` frame rows column by column (a straight run of additions),
 /// then each block's `k` columns.
-#[allow(clippy::too_many_arguments)]
-fn reduce_rows<S: Sum>(
-    src: &ImageView<'_>,
-    x0: isize,
-    y0: isize,
-    k: usize,
-    level_w: usize,
-    level_h: usize,
-    row: &mut Vec<S>,
-    level: &mut [f32],
-) {
+fn reduce_rows<S: Sum>(src: &ImageView<'_>, blocks: Blocks, row: &mut Vec<S>, level: &mut [f32]) {
+    let Blocks {
+        x0,
+        y0,
+        k,
+        across: level_w,
+        down: level_h,
+    } = blocks;
     let ch = src.channels;
     // The frame columns the level covers.
     let (w, h) = (src.width as isize, src.height as isize);
@@ -968,44 +962,44 @@ mod tests {
                 along_x: (shrink * c, shrink * s),
                 along_y: (-shrink * s, shrink * c),
             };
-            let check = |got: &[f32], want: &[f32], what: &str| {
-                for (i, (a, b)) in got.iter().zip(want).enumerate() {
-                    assert_eq!(
-                        a.to_bits(),
-                        b.to_bits(),
-                        "{what}, turn {turn}: value {i}: {a} against {b}"
-                    );
-                }
-            };
-            let mut got = vec![0.0; out_w * out_h * 3];
-            let mut want = got.clone();
-            let src = rgb(&bytes, w, h);
-            warp_channels::<3>(&src, map, out_w, out_h, 0.7, -0.2, &mut got);
-            scalar_warp::<3>(&src, map, out_w, &mut want);
-            check(&got, &want, "RGB bytes");
+            let size = (out_w, out_h);
+            let what = |source: &str| format!("{source}, turn {turn}");
+            paths_agree::<3>(&rgb(&bytes, w, h), map, size, &what("RGB bytes"));
             let level = Level {
                 data: &floats,
                 width: w,
                 height: h,
                 channels: 3,
             };
-            warp_channels::<3>(&level, map, out_w, out_h, 0.7, -0.2, &mut got);
-            scalar_warp::<3>(&level, map, out_w, &mut want);
-            check(&got, &want, "RGB floats");
-            let (mut got, mut want) = (vec![0.0; out_w * out_h], vec![0.0; out_w * out_h]);
-            let src = view(&gray, w, h);
-            warp_channels::<1>(&src, map, out_w, out_h, 0.7, -0.2, &mut got);
-            scalar_warp::<1>(&src, map, out_w, &mut want);
-            check(&got, &want, "gray bytes");
+            paths_agree::<3>(&level, map, size, &what("RGB floats"));
+            paths_agree::<1>(&view(&gray, w, h), map, size, &what("gray bytes"));
             let level = Level {
                 data: &floats[..w * h],
                 width: w,
                 height: h,
                 channels: 1,
             };
-            warp_channels::<1>(&level, map, out_w, out_h, 0.7, -0.2, &mut got);
-            scalar_warp::<1>(&level, map, out_w, &mut want);
-            check(&got, &want, "gray floats");
+            paths_agree::<1>(&level, map, size, &what("gray floats"));
+        }
+    }
+
+    /// Asserts that the warp of `src` through `map` gives the scalar code's bits.
+    fn paths_agree<const CH: usize>(
+        src: &impl Pixels,
+        map: Affine,
+        (out_w, out_h): (usize, usize),
+        what: &str,
+    ) {
+        let mut got = vec![0.0; out_w * out_h * CH];
+        let mut want = got.clone();
+        warp_channels::<CH>(src, map, out_w, out_h, 0.7, -0.2, &mut got);
+        scalar_warp::<CH>(src, map, out_w, &mut want);
+        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "{what}: value {i}: {a} against {b}"
+            );
         }
     }
 
@@ -1065,8 +1059,15 @@ mod tests {
                     let (lw, lh) = ((w + 10) / k, (h + 6) / k);
                     let (mut narrow, mut wide) = (vec![0.0; lw * lh * 3], vec![0.0; lw * lh * 3]);
                     let src = rgb(&data, w, h);
-                    reduce_rows::<u16>(&src, x0, y0, k, lw, lh, &mut Vec::new(), &mut narrow);
-                    reduce_rows::<u32>(&src, x0, y0, k, lw, lh, &mut Vec::new(), &mut wide);
+                    let blocks = Blocks {
+                        x0,
+                        y0,
+                        k,
+                        across: lw,
+                        down: lh,
+                    };
+                    reduce_rows::<u16>(&src, blocks, &mut Vec::new(), &mut narrow);
+                    reduce_rows::<u32>(&src, blocks, &mut Vec::new(), &mut wide);
                     assert_eq!(narrow, wide, "k {k} at ({x0}, {y0})");
                 }
             }

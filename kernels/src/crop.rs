@@ -543,8 +543,12 @@ mod vector {
             Raw::Floats(d) => d.len().checked_sub(1),
         };
         let (w, h, stride) = (src.width(), src.height(), src.stride());
+        // Every index below is under h × stride + (w + 2) × CH, kept inside i32.
         let fits = |v: usize| i32::try_from(v).is_ok();
-        let Some(last) = last.filter(|&l| fits(l) && fits(stride) && fits(w) && fits(h)) else {
+        let largest = h
+            .saturating_mul(stride)
+            .saturating_add((w + 2).saturating_mul(CH));
+        let Some(last) = last.filter(|&l| fits(l) && fits(largest)) else {
             return 0;
         };
         let bounds = Bounds {

@@ -101,6 +101,10 @@ trait Pixels {
     fn stride(&self) -> usize;
     fn at(&self, i: usize) -> f32;
     /// The samples, for the vector warp.
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "avx2")),
+        allow(dead_code)
+    )]
     fn raw(&self) -> Raw<'_>;
 }
 
@@ -439,6 +443,7 @@ fn warp_channels<const CH: usize>(
     offset: f32,
     out: &mut [f32],
 ) {
+    let vector = vector::Source::of::<CH>(src);
     for oy in 0..out_h {
         let row_x = map.origin.0 + oy as f32 * map.along_y.0;
         let row_y = map.origin.1 + oy as f32 * map.along_y.1;
@@ -449,7 +454,9 @@ fn warp_channels<const CH: usize>(
         };
         let mut ox = 0;
         while ox < out_w {
-            let done = vector::eight_inside::<CH>(src, row_map, ox, scale, offset, row);
+            let done = vector
+                .as_ref()
+                .map_or(0, |v| v.eight::<CH>(row_map, ox, scale, offset, row));
             if done == 0 {
                 let end = (ox + 8).min(out_w);
                 scalar_pixels::<CH>(src, row_map, ox..end, scale, offset, row);
@@ -522,44 +529,59 @@ mod vector {
 
     use super::{Affine, Pixels, Raw};
 
-    /// Warps pixels `ox..ox + 8` of a tensor row (`map.origin` its first
-    /// pixel) into `row`; returns 8, or 0 with nothing written when fewer
-    /// than 8 are left or one of them has a tap outside the source.
-    pub fn eight_inside<const CH: usize>(
-        src: &impl Pixels,
-        map: Affine,
-        ox: usize,
-        scale: f32,
-        offset: f32,
-        row: &mut [f32],
-    ) -> usize {
-        let Some(out) = row.get_mut(ox * CH..(ox + 8) * CH) else {
-            return 0;
-        };
-        let raw = src.raw();
-        // The largest index a gather may start at: a byte gather reads 4 bytes.
-        let last = match raw {
-            Raw::Bytes(d) => d.len().checked_sub(4),
-            Raw::Floats(d) => d.len().checked_sub(1),
-        };
-        let (w, h, stride) = (src.width(), src.height(), src.stride());
-        // Every index below is under h × stride + (w + 2) × CH, kept inside i32.
-        let fits = |v: usize| i32::try_from(v).is_ok();
-        let largest = h
-            .saturating_mul(stride)
-            .saturating_add((w + 2).saturating_mul(CH));
-        let Some(last) = last.filter(|&l| fits(l) && fits(largest)) else {
-            return 0;
-        };
-        let bounds = Bounds {
-            last_x: w.saturating_sub(1) as i32,
-            last_y: h.saturating_sub(1) as i32,
-            stride: stride as i32,
-            last: last as i32,
-        };
-        // SAFETY: AVX2 is enabled for the build; `gather` reads only at
-        // indices checked against `last` inside `eight`.
-        unsafe { eight::<CH>(&raw, map, ox, bounds, scale, offset, out) }
+    /// A source the vector warp can read: its samples and the limits every
+    /// gather is checked against, worked out once per warp.
+    pub struct Source<'a> {
+        raw: Raw<'a>,
+        bounds: Bounds,
+    }
+
+    impl<'a> Source<'a> {
+        /// `src` for `CH`-channel pixels, or `None` when an index into it
+        /// could leave i32 (the scalar code then does every pixel).
+        pub fn of<const CH: usize>(src: &'a impl Pixels) -> Option<Self> {
+            let raw = src.raw();
+            // The largest index a gather may start at: a byte gather reads 4 bytes.
+            let last = match raw {
+                Raw::Bytes(d) => d.len().checked_sub(4),
+                Raw::Floats(d) => d.len().checked_sub(1),
+            };
+            let (w, h, stride) = (src.width(), src.height(), src.stride());
+            // Every index below is under h × stride + (w + 2) × CH, kept inside i32.
+            let fits = |v: usize| i32::try_from(v).is_ok();
+            let largest = h
+                .saturating_mul(stride)
+                .saturating_add((w + 2).saturating_mul(CH));
+            let last = last.filter(|&l| fits(l) && fits(largest))?;
+            Some(Self {
+                raw,
+                bounds: Bounds {
+                    last_x: w.saturating_sub(1) as i32,
+                    last_y: h.saturating_sub(1) as i32,
+                    stride: stride as i32,
+                    last: last as i32,
+                },
+            })
+        }
+
+        /// Warps pixels `ox..ox + 8` of a tensor row (`map.origin` its first
+        /// pixel) into `row`; returns 8, or 0 with nothing written when fewer
+        /// than 8 are left or one of them has a tap outside the source.
+        pub fn eight<const CH: usize>(
+            &self,
+            map: Affine,
+            ox: usize,
+            scale: f32,
+            offset: f32,
+            row: &mut [f32],
+        ) -> usize {
+            let Some(out) = row.get_mut(ox * CH..(ox + 8) * CH) else {
+                return 0;
+            };
+            // SAFETY: AVX2 is enabled for the build; `gather` reads only at
+            // indices checked against `bounds.last` inside `eight`.
+            unsafe { eight::<CH>(&self.raw, map, ox, self.bounds, scale, offset, out) }
+        }
     }
 
     #[derive(Clone, Copy)]
@@ -688,16 +710,24 @@ mod vector {
 mod vector {
     use super::{Affine, Pixels};
 
-    /// Without AVX2 the scalar code does every pixel.
-    pub fn eight_inside<const CH: usize>(
-        _: &impl Pixels,
-        _: Affine,
-        _: usize,
-        _: f32,
-        _: f32,
-        _: &mut [f32],
-    ) -> usize {
-        0
+    /// Without AVX2 there is no vector source: the scalar code does every pixel.
+    pub enum Source {}
+
+    impl Source {
+        pub fn of<const CH: usize>(_: &impl Pixels) -> Option<Self> {
+            None
+        }
+
+        pub fn eight<const CH: usize>(
+            &self,
+            _: Affine,
+            _: usize,
+            _: f32,
+            _: f32,
+            _: &mut [f32],
+        ) -> usize {
+            match *self {}
+        }
     }
 }
 

@@ -14,9 +14,11 @@
 //!    the same threads (a maflow worker with one thread decodes on it, so
 //!    each stage's time is its own). Prints per-stage ms/frame and the ratios, the whole
 //!    chain's frames/s and peak memory (maflow at 1 and 2 workers), maflow's
-//!    whole chain against the peer's three library calls alone (the honest
-//!    peer: Pose, SelfieSegmentation and DIS as a script's author calls them;
-//!    also as the median of each round's ratio, steadier on a busy machine), the
+//!    chain from pose to descriptor against the peer's three library calls
+//!    alone (the honest peer: Pose, SelfieSegmentation and DIS as a script's
+//!    author calls them, its decoding outside them), then with decoding
+//!    added on both sides, each also as the median of each round's ratio,
+//!    steadier on a busy machine; the
 //!    landmarks' mean distance to MediaPipe's (both visible > 0.5) and the
 //!    descriptors' mean difference, per clip.
 //! 2. **From skeleton files** (`pipelines/descriptors-from-skeleton-files.yaml`):
@@ -340,6 +342,23 @@ fn stage_seconds(run: &ModelRun, m: &Measured) -> Vec<f64> {
     }
 }
 
+/// maflow's chain and the peer's three library calls, in the units of the
+/// stage vectors (see [`stage_seconds`]): from pose to descriptor, the
+/// peer's decoding being outside its calls; with `with_decode`, decoding
+/// added on both sides.
+fn chain_ms(ours: &[f64], theirs: &[f64], with_decode: bool) -> (f64, f64) {
+    let first = if with_decode { 0 } else { 1 };
+    let ours: f64 = ours[first..STAGES.len()].iter().sum();
+    let calls: f64 = theirs[STAGES.len()..].iter().sum();
+    (ours, calls + if with_decode { theirs[0] } else { 0.0 })
+}
+
+/// The peer's time over maflow's for [`chain_ms`].
+fn chain_ratio(ours: &[f64], theirs: &[f64], with_decode: bool) -> f64 {
+    let (ours, theirs) = chain_ms(ours, theirs, with_decode);
+    theirs / ours.max(1e-9)
+}
+
 /// Table 1: the chain with the models on both sides.
 fn models_table(rounds: usize) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -434,21 +453,19 @@ fn models_table(rounds: usize) {
         .collect();
     let position = |prefix: &str| runs.iter().position(|r| r.name.starts_with(prefix));
     let by_name = |prefix: &str| position(prefix).map(|i| &summary[i]);
-    // The peer's library calls over maflow's every stage, round by round: the
-    // two runs of a round are minutes apart at most, so a busy spell on a
-    // shared machine weighs on both, where the medians of each side may come
-    // from different spells. (median, lowest, highest).
-    let round_ratios = |ours: &str, theirs: &str| {
+    // The peer's library calls over maflow's stages, round by round: the two
+    // runs of a round are minutes apart at most, so a busy spell on a shared
+    // machine weighs on both, where the medians of each side may come from
+    // different spells. `with_decode` adds decoding on both sides. (median,
+    // lowest, highest).
+    let round_ratios = |ours: &str, theirs: &str, with_decode: bool| {
         let (Some(m), Some(p)) = (position(ours), position(theirs)) else {
             return None;
         };
         let mut ratios: Vec<f64> = measured[m]
             .iter()
             .zip(&measured[p])
-            .map(|(a, b)| {
-                b.1[STAGES.len()..].iter().sum::<f64>()
-                    / a.1[..STAGES.len()].iter().sum::<f64>().max(1e-9)
-            })
+            .map(|(a, b)| chain_ratio(&a.1, &b.1, with_decode))
             .collect();
         ratios.sort_by(f64::total_cmp);
         Some((median(ratios.clone()), ratios[0], ratios[ratios.len() - 1]))
@@ -511,31 +528,48 @@ fn models_table(rounds: usize) {
         );
     }
 
-    // The honest peer: its three library calls alone, against maflow's whole chain (decode included).
+    // The honest peer: its three library calls alone, against maflow's chain
+    // from pose to descriptor (the peer's calls leave its decoding out), and
+    // with decoding added on both sides.
     println!(
         "\nThe chain against the peer's three library calls alone (Pose.process, \
          SelfieSegmentation.process and DIS.calc; the rest of its script untimed), ms/frame:"
     );
     println!(
-        "| cores | maflow, every stage | peer, library calls | peer / maflow | the same, round by round: median (range) |"
+        "| cores | decode | maflow | peer, library calls | peer / maflow | the same, round by round: median (range) |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for (m, p) in [Some((m1, p1)), two].into_iter().flatten() {
-        let ours: f64 = m.2[..STAGES.len()].iter().sum();
-        let theirs: f64 = p.2[STAGES.len()..].iter().sum();
         let cores = if std::ptr::eq(m, m1) { 1 } else { 2 };
-        let (mid, low, high) = round_ratios(
-            &format!("maflow, 1 worker(s) × {cores}"),
-            &format!("MediaPipe Python peer, OpenCV on {cores}"),
-        )
-        .expect("both runs");
-        println!(
-            "| {cores} | {ours:.1} | {theirs:.1} (pose {:.1}, segment {:.1}, flow {:.1}) | {:.2}× | {mid:.2}× ({low:.2}–{high:.2}) |",
-            p.2[STAGES.len()],
-            p.2[STAGES.len() + 1],
-            p.2[STAGES.len() + 2],
-            theirs / ours.max(1e-9)
-        );
+        for with_decode in [false, true] {
+            let (ours, theirs) = chain_ms(&m.2, &p.2, with_decode);
+            let (mid, low, high) = round_ratios(
+                &format!("maflow, 1 worker(s) × {cores}"),
+                &format!("MediaPipe Python peer, OpenCV on {cores}"),
+                with_decode,
+            )
+            .expect("both runs");
+            let calls = format!(
+                "pose {:.1}, segment {:.1}, flow {:.1}",
+                p.2[STAGES.len()],
+                p.2[STAGES.len() + 1],
+                p.2[STAGES.len() + 2],
+            );
+            println!(
+                "| {cores} | {} | {ours:.1} | {theirs:.1} ({calls}{}) | {:.2}× | {mid:.2}× ({low:.2}–{high:.2}) |",
+                if with_decode {
+                    "both sides"
+                } else {
+                    "left out"
+                },
+                if with_decode {
+                    format!(", decode {:.1}", p.2[0])
+                } else {
+                    String::new()
+                },
+                theirs / ours.max(1e-9)
+            );
+        }
     }
 
     // Agreement, from the one-core runs of the last round.

@@ -317,28 +317,66 @@ pub fn part_shapes(j: &Joints) -> [PartShape; PART_COUNT] {
 }
 
 /// The part owning pixel (x, y): the one whose capsule reaches it most
-/// closely (smallest [`PartShape::reach`] ≤ 1), so overlapping capsules (a
-/// hand on the torso) give each pixel to one part.
+/// closely (smallest [`PartShape::reach_squared`] ≤ 1, the lowest index on
+/// a tie), so overlapping capsules (a hand on the torso) give each pixel to
+/// one part.
 pub fn owner(shapes: &[PartShape; PART_COUNT], x: f32, y: f32) -> Option<usize> {
-    owner_among(shapes, 0..PART_COUNT, x, y)
+    let mut claims = RowClaims::default();
+    claims.start(&[x]);
+    for (p, shape) in shapes.iter().enumerate() {
+        claims.claim(shape, p, y, 0..1);
+    }
+    claims.owner(0)
 }
 
-/// [`owner`] among some of the parts only (in ascending order): the caller
-/// has ruled the others out, e.g. because (x, y) is outside their [`PartShape::bounds`].
-pub fn owner_among(
-    shapes: &[PartShape; PART_COUNT],
-    parts: impl IntoIterator<Item = usize>,
-    x: f32,
-    y: f32,
-) -> Option<usize> {
-    let mut best: Option<(usize, f32)> = None;
-    for i in parts {
-        let r = shapes[i].reach_squared(x, y);
-        if r <= 1.0 && best.is_none_or(|(_, b)| r < b) {
-            best = Some((i, r));
+/// [`owner`] for many points of one row at once: every part claims the
+/// points it reaches, in ascending part order, and a point goes to the
+/// closest claim. The points' reaches are computed part by part over runs
+/// of points in plain loops, which the compiler vectorises; the arithmetic
+/// is [`PartShape::reach_squared`]'s, so the owners are those of [`owner`].
+#[derive(Debug, Default)]
+pub struct RowClaims {
+    xs: Vec<f32>,
+    /// Per point, the closest reach claimed so far (∞: none).
+    best: Vec<f32>,
+    /// Per point, its part, or [`RowClaims::NONE`].
+    part: Vec<u32>,
+}
+
+impl RowClaims {
+    const NONE: u32 = u32::MAX;
+
+    /// Starts a row with the points at `xs` (any order), none claimed.
+    pub fn start(&mut self, xs: &[f32]) {
+        self.xs.clear();
+        self.xs.extend_from_slice(xs);
+        self.best.clear();
+        self.best.resize(xs.len(), f32::INFINITY);
+        self.part.clear();
+        self.part.resize(xs.len(), Self::NONE);
+    }
+
+    /// Part `p` (claims must come in ascending `p`) claims the points of
+    /// `range` at height `y` that its capsule reaches more closely than an
+    /// earlier part.
+    pub fn claim(&mut self, shape: &PartShape, p: usize, y: f32, range: std::ops::Range<usize>) {
+        let p = p as u32;
+        let xs = &self.xs[range.clone()];
+        let best = &mut self.best[range.clone()];
+        let part = &mut self.part[range];
+        for ((&x, b), o) in xs.iter().zip(best).zip(part) {
+            let r = shape.reach_squared(x, y);
+            let closer = r <= 1.0 && r < *b;
+            *b = if closer { r } else { *b };
+            *o = if closer { p } else { *o };
         }
     }
-    best.map(|(i, _)| i)
+
+    /// The owner of point `i`, if some part reached it.
+    pub fn owner(&self, i: usize) -> Option<usize> {
+        let p = self.part[i];
+        (p != Self::NONE).then_some(p as usize)
+    }
 }
 
 #[cfg(test)]
@@ -397,6 +435,40 @@ mod tests {
         assert_eq!(owner(&shapes, 566.0, 1130.0), Some(at("Left_Foot")));
         assert_eq!(owner(&shapes, 100.0, 100.0), None);
         assert_eq!(shapes[at("Head")].anchor, (500.0, 300.0));
+    }
+
+    #[test]
+    fn row_claims_give_each_point_its_closest_reaching_part() {
+        let shapes = part_shapes(&Joints::of(&blazepose_figure()).unwrap());
+        // By definition: the smallest reach ≤ 1, the lowest part on a tie.
+        let closest = |x: f32, y: f32| {
+            let mut best: Option<(usize, f32)> = None;
+            for (p, s) in shapes.iter().enumerate() {
+                let r = s.reach_squared(x, y);
+                if r <= 1.0 && best.is_none_or(|(_, b)| r < b) {
+                    best = Some((p, r));
+                }
+            }
+            best.map(|(p, _)| p)
+        };
+        let xs: Vec<f32> = (0..240).map(|i| 300.0 + 1.25 * i as f32).collect();
+        let mut claims = RowClaims::default();
+        let (mut owned, mut shared) = (0, 0);
+        for y in (200..1200).step_by(7).map(|y| y as f32 + 0.5) {
+            claims.start(&xs);
+            for (p, s) in shapes.iter().enumerate() {
+                claims.claim(s, p, y, 0..xs.len());
+            }
+            for (i, &x) in xs.iter().enumerate() {
+                assert_eq!(claims.owner(i), closest(x, y), "({x}, {y})");
+                assert_eq!(owner(&shapes, x, y), closest(x, y), "({x}, {y})");
+                owned += usize::from(claims.owner(i).is_some());
+                let reaching = shapes.iter().filter(|s| s.reach_squared(x, y) <= 1.0).count();
+                shared += usize::from(reaching > 1);
+            }
+        }
+        // The rows cross the figure, and its overlaps, where the closest part must win.
+        assert!(owned > 5_000 && shared > 500, "owned {owned}, shared {shared}");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! marked unsure; `descriptor` interpolates it. The record is the part track
 //! (stored, so a descriptor change replays it instead of computing flow again).
 
-use crate::common::body::{Joints, PARTS, PartShape, Skeleton, owner_among, part_shapes};
+use crate::common::body::{Joints, PARTS, PartShape, RowClaims, Skeleton, part_shapes};
 use crate::frame::flow::FlowProduct;
 use crate::frame::replay::ReplayTask;
 use crate::frame::segment::Mask;
@@ -196,6 +196,9 @@ impl AlignTask {
             let pad = 1e-3 * (1.0 + shapes[p].radius);
             (bx0 - pad, by0 - pad, bx1 + pad, by1 + pad)
         });
+        let columns = to_field(x0, width)..to_field(x1, width).saturating_add(1).min(width);
+        let (mut xs, mut fxs) = (Vec::with_capacity(columns.len()), Vec::with_capacity(columns.len()));
+        let mut claims = RowClaims::default();
         for fy in to_field(y0, height)..to_field(y1, height).saturating_add(1).min(height) {
             let y = (fy as f32 + 0.5) * k;
             let mut rows = [0usize; PART_COUNT];
@@ -206,17 +209,30 @@ impl AlignTask {
                     in_row += 1;
                 }
             }
-            let rows = &rows[..in_row];
-            for fx in to_field(x0, width)..to_field(x1, width).saturating_add(1).min(width) {
+            if in_row == 0 {
+                continue;
+            }
+            // The row's masked points, left to right; each part claims the
+            // run of them inside its box.
+            xs.clear();
+            fxs.clear();
+            for fx in columns.clone() {
                 let x = (fx as f32 + 0.5) * k;
-                if !mask.contains(x, y) {
-                    continue;
+                if mask.contains(x, y) {
+                    xs.push(x);
+                    fxs.push(fx);
                 }
-                let near = rows
-                    .iter()
-                    .copied()
-                    .filter(|&p| boxes[p].0 <= x && x <= boxes[p].2);
-                if let Some(p) = owner_among(shapes, near, x, y) {
+            }
+            claims.start(&xs);
+            for &p in &rows[..in_row] {
+                let (bx0, bx1) = (boxes[p].0, boxes[p].2);
+                let run = xs.partition_point(|&x| x < bx0)..xs.partition_point(|&x| x <= bx1);
+                if !run.is_empty() {
+                    claims.claim(&shapes[p], p, y, run);
+                }
+            }
+            for (i, &fx) in fxs.iter().enumerate() {
+                if let Some(p) = claims.owner(i) {
                     let (u, v) = flow.at(fx, fy);
                     samples[p].0.push(u * k);
                     samples[p].1.push(v * k);

@@ -463,12 +463,18 @@ mod tests {
                 assert_eq!(claims.owner(i), closest(x, y), "({x}, {y})");
                 assert_eq!(owner(&shapes, x, y), closest(x, y), "({x}, {y})");
                 owned += usize::from(claims.owner(i).is_some());
-                let reaching = shapes.iter().filter(|s| s.reach_squared(x, y) <= 1.0).count();
+                let reaching = shapes
+                    .iter()
+                    .filter(|s| s.reach_squared(x, y) <= 1.0)
+                    .count();
                 shared += usize::from(reaching > 1);
             }
         }
         // The rows cross the figure, and its overlaps, where the closest part must win.
-        assert!(owned > 5_000 && shared > 500, "owned {owned}, shared {shared}");
+        assert!(
+            owned > 5_000 && shared > 500,
+            "owned {owned}, shared {shared}"
+        );
     }
 
     #[test]

@@ -197,7 +197,10 @@ impl AlignTask {
             (bx0 - pad, by0 - pad, bx1 + pad, by1 + pad)
         });
         let columns = to_field(x0, width)..to_field(x1, width).saturating_add(1).min(width);
-        let (mut xs, mut fxs) = (Vec::with_capacity(columns.len()), Vec::with_capacity(columns.len()));
+        let (mut xs, mut fxs) = (
+            Vec::with_capacity(columns.len()),
+            Vec::with_capacity(columns.len()),
+        );
         let mut claims = RowClaims::default();
         for fy in to_field(y0, height)..to_field(y1, height).saturating_add(1).min(height) {
             let y = (fy as f32 + 0.5) * k;

@@ -18,7 +18,8 @@
 //!    alone (the honest peer: Pose, SelfieSegmentation and DIS as a script's
 //!    author calls them, its decoding outside them), then with decoding
 //!    added on both sides, each also as the median of each round's ratio,
-//!    steadier on a busy machine; the
+//!    steadier on a busy machine; whether one core meets the targets
+//!    (the chain 2.5×, pose 1.5×, segment 2× their library calls); the
 //!    landmarks' mean distance to MediaPipe's (both visible > 0.5) and the
 //!    descriptors' mean difference, per clip.
 //! 2. **From skeleton files** (`pipelines/descriptors-from-skeleton-files.yaml`):
@@ -571,6 +572,31 @@ fn models_table(rounds: usize) {
             );
         }
     }
+
+    // The targets on one core, against the library calls: the chain from pose
+    // to descriptor 2.5×, pose 1.5×, segment 2× (each stage against its call).
+    // A stage's ratio: the peer's call for it over maflow's stage.
+    let stage_ratio = |stage: &str| {
+        let ours = STAGES.iter().position(|s| *s == stage).expect("a stage");
+        let call = LIBRARY
+            .iter()
+            .position(|l| l.strip_prefix("library:") == Some(stage))
+            .expect("a library call");
+        p1.2[STAGES.len() + call] / m1.2[ours].max(1e-9)
+    };
+    let (ours, theirs) = chain_ms(&m1.2, &p1.2, false);
+    let verdict = |ratio: f64, target: f64| {
+        format!(
+            "{ratio:.2}× (target ≥ {target}×: {})",
+            if ratio >= target { "met" } else { "missed" }
+        )
+    };
+    println!(
+        "\nOn one core against the library calls: chain {}, pose {}, segment {}",
+        verdict(theirs / ours.max(1e-9), 2.5),
+        verdict(stage_ratio("pose"), 1.5),
+        verdict(stage_ratio("segment"), 2.0),
+    );
 
     // Agreement, from the one-core runs of the last round.
     let maflow_out = root.path().join("maflow-1x1/out/descriptors");

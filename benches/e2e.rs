@@ -348,6 +348,7 @@ fn stage_seconds(run: &ModelRun, m: &Measured) -> Vec<f64> {
 /// peer's decoding being outside its calls; with `with_decode`, decoding
 /// added on both sides.
 fn chain_ms(ours: &[f64], theirs: &[f64], with_decode: bool) -> (f64, f64) {
+    // Decoding is the first stage on both sides.
     let first = if with_decode { 0 } else { 1 };
     let ours: f64 = ours[first..STAGES.len()].iter().sum();
     let calls: f64 = theirs[STAGES.len()..].iter().sum();

@@ -196,14 +196,14 @@ pub fn block_mean_window(
         .enumerate()
         .for_each_init(
             || (vec![0u32; ow * k], [vec![0u8; ow * k], vec![0u8; ow * k]]),
-            |(sums, [even, odd]), (y, out)| {
+            |(sums, [upper, lower]), (y, out)| {
                 let first = (window.y + y) * k;
                 if k == 2 {
                     // The scale-½ working image: each output is two bytes of two
                     // rows, in a loop the compiler vectorises.
                     let (a, b) = (
-                        luma_row(&src, first, columns.clone(), even),
-                        luma_row(&src, first + 1, columns.clone(), odd),
+                        luma_row(&src, first, columns.clone(), upper),
+                        luma_row(&src, first + 1, columns.clone(), lower),
                     );
                     for ((o, a), b) in out
                         .iter_mut()
@@ -220,7 +220,7 @@ pub fn block_mean_window(
                 for r in 0..k {
                     for (s, &p) in
                         sums.iter_mut()
-                            .zip(luma_row(&src, first + r, columns.clone(), even))
+                            .zip(luma_row(&src, first + r, columns.clone(), upper))
                     {
                         *s += u32::from(p);
                     }

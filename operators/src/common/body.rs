@@ -319,7 +319,7 @@ pub fn part_shapes(j: &Joints) -> [PartShape; PART_COUNT] {
 /// The part owning pixel (x, y): the one whose capsule reaches it most
 /// closely (smallest [`PartShape::reach_squared`] ≤ 1, the lowest index on
 /// a tie), so overlapping capsules (a hand on the torso) give each pixel to
-/// one part.
+/// one part. For many points of a row, [`RowClaims`] does the same at once.
 pub fn owner(shapes: &[PartShape; PART_COUNT], x: f32, y: f32) -> Option<usize> {
     let mut claims = RowClaims::default();
     claims.start(&[x]);

@@ -268,14 +268,20 @@ impl Built {
     /// operator runs (a decoder's threads) but never what it outputs, so
     /// that tuning them recomputes nothing.
     pub fn unkeyed(mut self, params: &[&str]) -> Self {
+        self.take_params(params);
+        self
+    }
+
+    /// Removes `params` from the keyed config and returns the ones it held.
+    fn take_params(&mut self, params: &[&str]) -> serde_json::Map<String, serde_json::Value> {
         let map = self
             .config
             .as_object_mut()
             .expect("operator configs are maps");
-        for name in params {
-            map.remove(*name);
-        }
-        self
+        params
+            .iter()
+            .filter_map(|&name| map.remove(name).map(|v| (name.to_string(), v)))
+            .collect()
     }
 
     /// Packs a config and runtime whose `picture_params` only change the pictures
@@ -288,14 +294,7 @@ impl Built {
         runtime: Runtime,
     ) -> Self {
         let mut built = Self::new(config, runtime);
-        let map = built
-            .config
-            .as_object_mut()
-            .expect("operator configs are maps");
-        let pictures: serde_json::Map<String, serde_json::Value> = picture_params
-            .iter()
-            .filter_map(|&name| map.remove(name).map(|v| (name.to_string(), v)))
-            .collect();
+        let pictures = built.take_params(picture_params);
         built.pictures = draws.then_some(serde_json::Value::Object(pictures));
         built
     }

@@ -322,7 +322,7 @@ pub fn part_shapes(j: &Joints) -> [PartShape; PART_COUNT] {
 /// one part. For many points of a row, [`RowClaims`] does the same at once.
 pub fn owner(shapes: &[PartShape; PART_COUNT], x: f32, y: f32) -> Option<usize> {
     let mut claims = RowClaims::default();
-    claims.start(&[x]);
+    claims.push(x);
     for (p, shape) in shapes.iter().enumerate() {
         claims.claim(shape, p, y, 0..1);
     }
@@ -346,14 +346,23 @@ pub struct RowClaims {
 impl RowClaims {
     const NONE: u32 = u32::MAX;
 
-    /// Starts a row with the points at `xs` (any order), none claimed.
-    pub fn start(&mut self, xs: &[f32]) {
+    /// Starts a new row, with no points.
+    pub fn clear(&mut self) {
         self.xs.clear();
-        self.xs.extend_from_slice(xs);
         self.best.clear();
-        self.best.resize(xs.len(), f32::INFINITY);
         self.part.clear();
-        self.part.resize(xs.len(), Self::NONE);
+    }
+
+    /// Adds a point at `x` (in any order), unclaimed.
+    pub fn push(&mut self, x: f32) {
+        self.xs.push(x);
+        self.best.push(f32::INFINITY);
+        self.part.push(Self::NONE);
+    }
+
+    /// The points' x, in the order they were added.
+    pub fn xs(&self) -> &[f32] {
+        &self.xs
     }
 
     /// Part `p` (claims must come in ascending `p`) claims the points of
@@ -455,7 +464,8 @@ mod tests {
         let mut claims = RowClaims::default();
         let (mut owned, mut shared) = (0, 0);
         for y in (200..1200).step_by(7).map(|y| y as f32 + 0.5) {
-            claims.start(&xs);
+            claims.clear();
+            xs.iter().for_each(|&x| claims.push(x));
             for (p, s) in shapes.iter().enumerate() {
                 claims.claim(s, p, y, 0..xs.len());
             }

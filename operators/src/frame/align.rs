@@ -197,10 +197,7 @@ impl AlignTask {
             (bx0 - pad, by0 - pad, bx1 + pad, by1 + pad)
         });
         let columns = to_field(x0, width)..to_field(x1, width).saturating_add(1).min(width);
-        let (mut xs, mut fxs) = (
-            Vec::with_capacity(columns.len()),
-            Vec::with_capacity(columns.len()),
-        );
+        let mut fxs = Vec::with_capacity(columns.len());
         let mut claims = RowClaims::default();
         for fy in to_field(y0, height)..to_field(y1, height).saturating_add(1).min(height) {
             let y = (fy as f32 + 0.5) * k;
@@ -217,18 +214,18 @@ impl AlignTask {
             }
             // The row's masked points, left to right; each part claims the
             // run of them inside its box.
-            xs.clear();
+            claims.clear();
             fxs.clear();
             for fx in columns.clone() {
                 let x = (fx as f32 + 0.5) * k;
                 if mask.contains(x, y) {
-                    xs.push(x);
+                    claims.push(x);
                     fxs.push(fx);
                 }
             }
-            claims.start(&xs);
             for &p in &rows[..in_row] {
                 let (bx0, bx1) = (boxes[p].0, boxes[p].2);
+                let xs = claims.xs();
                 let run = xs.partition_point(|&x| x < bx0)..xs.partition_point(|&x| x <= bx1);
                 if !run.is_empty() {
                     claims.claim(&shapes[p], p, y, run);

@@ -241,10 +241,10 @@ impl SegmentTask {
             };
             let (x0, y0, x1, y1) = widened.bounds();
             let clamp = |v: f32, n: usize| ((v * self.scale).floor().max(0.0) as usize).min(n);
+            let columns = clamp(x0, w)..clamp(x1, w).saturating_add(1).min(w);
             for my in clamp(y0, h)..clamp(y1, h).saturating_add(1).min(h) {
                 let y = (my as f32 + 0.5) / self.scale;
                 let row = &mut mask[my * w..(my + 1) * w];
-                let columns = clamp(x0, w)..clamp(x1, w).saturating_add(1).min(w);
                 // Pixels an earlier part already covers are not measured again.
                 for (mx, m) in row[columns.clone()]
                     .iter_mut()
